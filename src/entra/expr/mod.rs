@@ -1,0 +1,1 @@
+//! Entra attribute-mapping expression language (placeholder, being written).

@@ -1,0 +1,2 @@
+//! Microsoft Entra ID provisioning profile.
+pub mod expr;

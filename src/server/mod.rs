@@ -1,0 +1,1 @@
+//! Built-in reference SCIM server (placeholder, being written).
