@@ -1,9 +1,21 @@
-//! idpsim: plays the identity provider for SCIM 2.0.
+//! idpsim plays the identity provider for SCIM 2.0.
 //!
-//! The data flow is one direction: `scenario` (parse YAML into a model) → `run` (send requests,
-//! drive IdP actions) → `check` (judge every exchange) → `report` (console, JSON, JUnit).
-//! `server` is the built-in reference SCIM server; `okta` and `entra` are the IdP profiles.
+//! Data flows one way: `scenario` (read YAML into a validated model) → `run` (send requests,
+//! drive IdP actions through `idp`) → `check` (judge every exchange) → `report` (console, JSON,
+//! JUnit). `server` is the built-in reference SCIM server; `okta` and `entra` are the IdP
+//! profiles. `app` glues the commands of `cli` to these modules; `error` maps failures to exit
+//! codes. See docs/ARCHITECTURE.md.
 
+pub mod app;
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
 pub mod entra;
+pub mod error;
+pub mod exchange;
+pub mod idp;
+pub mod report;
+pub mod run;
+pub mod scenario;
 pub mod scim;
 pub mod server;

@@ -1,0 +1,500 @@
+//! The commands: glue between the CLI and the parse → run → check → report modules.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::cli::{Cli, Command, DryFormat, ListArgs, RunArgs, SelectArgs, ServeArgs, ValidateArgs};
+use crate::diagnostic::Diagnostic;
+use crate::error::{exit, Error, Result};
+use crate::report::console::Console;
+use crate::report::model::{Outcome, RunReport, ScenarioResult, Target, Tool, REPORT_VERSION};
+use crate::report::styles::Styles;
+use crate::run::http::{Auth, Transport, TransportConfig};
+use crate::run::{Interrupt, Progress, Runner};
+use crate::scenario::load::{self, Selection, SourceFile};
+use crate::scenario::Scenario;
+use crate::server;
+
+/// Runs a parsed command line and returns the process exit code.
+pub async fn main(cli: Cli) -> i32 {
+    let stdout_styles = cli.color.styles(std::io::stdout().is_terminal());
+    let stderr_styles = cli.color.styles(std::io::stderr().is_terminal());
+    let result = match cli.command {
+        Command::Run(args) => run(*args, stdout_styles).await,
+        Command::Validate(args) => validate(args, stdout_styles),
+        Command::List(args) => list(args),
+        Command::Serve(args) => serve(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            report_error(&err, &stderr_styles);
+            err.exit_code()
+        }
+    }
+}
+
+fn report_error(err: &Error, styles: &Styles) {
+    let mut stderr = std::io::stderr().lock();
+    match err {
+        Error::InvalidScenarios(diags) => {
+            for d in diags {
+                let _ = write!(
+                    stderr,
+                    "{}",
+                    d.render(source_text(&d.file).as_deref(), styles)
+                );
+                let _ = writeln!(stderr);
+            }
+            let files: std::collections::BTreeSet<&str> =
+                diags.iter().map(|d| d.file.as_str()).collect();
+            let _ = writeln!(
+                stderr,
+                "{}: {} problem(s) in {} scenario file(s); nothing was sent",
+                styles.error.paint("error"),
+                diags.len(),
+                files.len()
+            );
+        }
+        other => {
+            let _ = writeln!(stderr, "{}: {other}", styles.error.paint("error"));
+        }
+    }
+}
+
+/// The text of a scenario file for quoting in diagnostics (shipped files are embedded).
+fn source_text(display: &str) -> Option<String> {
+    load::shipped()
+        .into_iter()
+        .find(|f| f.display == display)
+        .map(|f| f.text)
+        .or_else(|| std::fs::read_to_string(display).ok())
+}
+
+fn selection(s: &SelectArgs) -> Selection {
+    Selection {
+        tags: s.tags.clone(),
+        skip_tags: s.skip_tags.clone(),
+        idp: s.idp.clone(),
+        profiles: s.profiles.clone(),
+        names: s.names.clone(),
+    }
+}
+
+/// Reads and validates scenario files; invalid ones stop everything before anything is sent.
+fn load(paths: &[std::path::PathBuf]) -> Result<(Vec<Scenario>, Vec<SourceFile>)> {
+    let files = load::collect(paths)?;
+    let scenarios = load::parse_all(&files).map_err(Error::InvalidScenarios)?;
+    Ok((scenarios, files))
+}
+
+fn validate(args: ValidateArgs, styles: Styles) -> Result<i32> {
+    let (scenarios, _) = load(&args.paths)?;
+    let steps: usize = scenarios
+        .iter()
+        .map(|s| s.steps.len() + s.cleanup.len())
+        .sum();
+    println!(
+        "{}: {} scenario(s), {} step(s): all valid",
+        styles.pass.paint("ok"),
+        scenarios.len(),
+        steps
+    );
+    Ok(exit::PASSED)
+}
+
+fn list(args: ListArgs) -> Result<i32> {
+    let (scenarios, _) = load(&args.paths)?;
+    let sel = selection(&args.select);
+    for s in scenarios.iter().filter(|s| sel.matches(s)) {
+        let profile = s
+            .profile
+            .as_deref()
+            .map(|p| format!(" {p}"))
+            .unwrap_or_default();
+        println!("{}  [{}{}]  {}", s.name, s.idp.name(), profile, s.file);
+        if !s.tags.is_empty() {
+            println!("    tags: {}", s.tags.join(", "));
+        }
+        if let Some(d) = &s.description {
+            println!("    {}", d.trim().replace('\n', "\n    "));
+        }
+    }
+    Ok(exit::PASSED)
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| t.split_at(i))
+        .unwrap_or((t, "s"));
+    let value: f64 = num.parse().map_err(|_| {
+        Error::Usage(format!(
+            "`{text}` is not a duration; use e.g. 60s, 500ms or 2m"
+        ))
+    })?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" => value * 60.0,
+        _ => {
+            return Err(Error::Usage(format!(
+                "`{text}`: unknown unit `{unit}`; use ms, s or m"
+            )))
+        }
+    };
+    if !(secs > 0.0 && secs < 86_400.0) {
+        return Err(Error::Usage(format!(
+            "`{text}`: the timeout must be positive and under a day"
+        )));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|h| {
+            let (k, v) = h
+                .split_once(':')
+                .ok_or_else(|| Error::Usage(format!("--header `{h}`: use 'Name: value'")))?;
+            let k = k.trim();
+            if k.is_empty()
+                || !k
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+            {
+                return Err(Error::Usage(format!(
+                    "--header `{h}`: `{k}` is not a header name"
+                )));
+            }
+            Ok((k.to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+fn parse_vars(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|v| {
+            v.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| Error::Usage(format!("--var `{v}`: use NAME=VALUE")))
+        })
+        .collect()
+}
+
+/// Prints each scenario's line as it finishes, under the progress bar when there is one.
+struct LiveConsole {
+    console: Console,
+    bar: indicatif::ProgressBar,
+    dry: Option<DryFormat>,
+    out: Mutex<()>,
+}
+
+impl Progress for LiveConsole {
+    fn scenario_done(&self, r: &ScenarioResult) {
+        let text = match self.dry {
+            Some(DryFormat::Human) => crate::report::dry::readable(r, &self.console.styles),
+            Some(DryFormat::Jsonl) => crate::report::dry::jsonl(r),
+            None => self.console.scenario_line(r),
+        };
+        let _guard = self.out.lock();
+        self.bar.suspend(|| {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        });
+        self.bar.inc(1);
+    }
+}
+
+async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
+    // Everything that can be wrong with the command line or the scenarios is found before any
+    // request is sent.
+    let timeout = parse_duration(&args.timeout)?;
+    let headers = parse_headers(&args.headers)?;
+    let vars = parse_vars(&args.vars)?;
+    let (scenarios, files) = load(&args.paths)?;
+    let sel = selection(&args.select);
+    let scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| sel.matches(s)).collect();
+    if scenarios.is_empty() {
+        return Err(Error::Usage(
+            "no scenario matches the selection (see `idpsim list`)".into(),
+        ));
+    }
+    for (name, _) in &vars {
+        if !scenarios
+            .iter()
+            .any(|s| s.variables.iter().any(|(v, _)| v == name))
+        {
+            return Err(Error::Usage(format!(
+                "--var {name}: no selected scenario declares a variable `{name}`"
+            )));
+        }
+    }
+    let auth = match (&args.token, &args.basic) {
+        (Some(t), _) if !t.is_empty() => Auth::Bearer(t.clone()),
+        (_, Some(b)) => {
+            let (user, password) = b
+                .split_once(':')
+                .ok_or_else(|| Error::Usage("--basic takes USER:PASSWORD".into()))?;
+            Auth::Basic {
+                user: user.into(),
+                password: password.into(),
+            }
+        }
+        _ => Auth::None,
+    };
+
+    // The embedded default: no --target means the built-in reference server on loopback.
+    let mut builtin = None;
+    let (target_url, auth) = match &args.target {
+        Some(url) => (url.clone(), auth),
+        None if args.dry_run => ("http://127.0.0.1:8080/scim/v2".to_string(), auth),
+        None => {
+            let token = crate::scenario::template::random_hex(32);
+            let config = server::ServerConfig {
+                token: Some(token.clone()),
+                ..server::ServerConfig::default()
+            };
+            let srv = server::start(config)
+                .await
+                .map_err(|e| Error::Server(e.to_string()))?;
+            let url = srv.base_url();
+            println!(
+                "idpsim {}: no --target given; started the built-in reference SCIM server at {url}",
+                env!("CARGO_PKG_VERSION")
+            );
+            builtin = Some(srv);
+            (url, Auth::Bearer(token))
+        }
+    };
+    let transport = Transport::new(TransportConfig {
+        base_url: target_url.clone(),
+        auth,
+        headers,
+        timeout,
+        cacert: args.cacert.clone(),
+        insecure: args.insecure,
+    })?;
+
+    // A dry run answers from a scratch built-in server, so conditional flows unfold as they
+    // would against a fresh, compliant server; nothing reaches the target.
+    let mut scratch = None;
+    let simulator = if args.dry_run {
+        let token = crate::scenario::template::random_hex(32);
+        let srv = server::start(server::ServerConfig {
+            token: Some(token.clone()),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| Error::Server(e.to_string()))?;
+        let sim = Transport::new(TransportConfig {
+            base_url: srv.base_url(),
+            auth: Auth::Bearer(token),
+            headers: Vec::new(),
+            timeout,
+            cacert: None,
+            insecure: false,
+        })?;
+        scratch = Some(srv);
+        Some(sim)
+    } else {
+        transport.preflight().await?;
+        None
+    };
+
+    let interrupt = Arc::new(Interrupt::default());
+    spawn_interrupt_handler(Arc::clone(&interrupt));
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
+    let sources: HashMap<String, String> = files.into_iter().map(|f| (f.display, f.text)).collect();
+    let console = Console {
+        styles,
+        verbose: args.verbose,
+        sources,
+    };
+    let show_bar =
+        std::io::stderr().is_terminal() && !args.verbose && !args.dry_run && scenarios.len() > 1;
+    let bar = if show_bar {
+        let bar = indicatif::ProgressBar::new(scenarios.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} scenarios {wide_bar} {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let live = Arc::new(LiveConsole {
+        console,
+        bar,
+        dry: args.dry_run.then_some(args.format),
+        out: Mutex::new(()),
+    });
+    let runner = Arc::new(Runner {
+        transport,
+        simulator,
+        vars,
+        interrupt: Arc::clone(&interrupt),
+    });
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let started = Instant::now();
+    let results = runner.run_all(scenarios, jobs, live.clone()).await;
+    live.bar.finish_and_clear();
+
+    let report = RunReport {
+        version: REPORT_VERSION,
+        tool: Tool {
+            name: "idpsim",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        target: Target {
+            url: target_url,
+            builtin: builtin.is_some(),
+            dry_run: args.dry_run,
+        },
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        interrupted: interrupt.is_set(),
+        summary: RunReport::summarize(&results),
+        scenarios: results,
+    };
+    // Reports are written whatever happened, so an interrupted run still leaves its evidence.
+    if let Some(path) = &args.report_json {
+        write_file(path, &crate::report::json::render(&report))?;
+    }
+    if let Some(path) = &args.report_junit {
+        write_file(path, &crate::report::junit::render(&report))?;
+    }
+    if !args.dry_run {
+        print!("{}", live.console.finish(&report));
+    }
+    if let Some(srv) = builtin {
+        srv.shutdown().await;
+    }
+    if let Some(srv) = scratch {
+        srv.shutdown().await;
+    }
+    Ok(exit_code(&report, args.fail_on))
+}
+
+fn exit_code(report: &RunReport, fail_on: crate::check::Severity) -> i32 {
+    if report.interrupted {
+        return exit::INTERRUPTED;
+    }
+    let failing = report.scenarios.iter().any(|s| {
+        s.outcome == Outcome::Failed
+            || s.steps
+                .iter()
+                .flat_map(|st| &st.findings)
+                .any(|f| f.severity >= fail_on)
+    });
+    if failing {
+        exit::FAILED
+    } else {
+        exit::PASSED
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))
+}
+
+fn spawn_interrupt_handler(interrupt: Arc<Interrupt>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupt.trigger();
+            eprintln!("\ninterrupted: finishing the current requests and cleaning up (Ctrl-C again to quit at once)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(exit::INTERRUPTED);
+            }
+        }
+    });
+}
+
+async fn serve(args: ServeArgs) -> Result<i32> {
+    if args.list_quirks {
+        for q in server::Quirk::all() {
+            println!(
+                "{}\n    {}\n    breaks: {}\n    source: {}\n",
+                q.name, q.summary, q.breaks, q.source
+            );
+        }
+        return Ok(exit::PASSED);
+    }
+    let mut quirks = Vec::new();
+    for name in &args.quirks {
+        match server::Quirk::from_name(name) {
+            Some(q) => quirks.push(q),
+            None => {
+                let names: Vec<&str> = server::Quirk::all().iter().map(|q| q.name).collect();
+                let hint = crate::scenario::parse::suggest(name, &names)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(Error::Usage(format!(
+                    "--quirk {name}: no such quirk{hint} (see --list-quirks)"
+                )));
+            }
+        }
+    }
+    let config = server::ServerConfig {
+        bind: args.bind,
+        port: args.port,
+        token: args.token.clone(),
+        base: args.base.clone(),
+        quirks,
+        data: args.data.clone(),
+    };
+    let srv = server::start(config)
+        .await
+        .map_err(|e| Error::Server(e.to_string()))?;
+    println!(
+        "idpsim {}: serving SCIM 2.0 at {}",
+        env!("CARGO_PKG_VERSION"),
+        srv.base_url()
+    );
+    println!(
+        "{}",
+        if args.token.is_some() {
+            "auth: bearer token required"
+        } else {
+            "auth: none (pass --token to require a bearer token)"
+        }
+    );
+    if !args.quirks.is_empty() {
+        println!("quirks: {}", args.quirks.join(", "));
+    }
+    let _ = std::io::stdout().flush();
+    tokio::select! {
+        _ = srv.wait() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(exit::PASSED)
+}
+
+/// Renders diagnostics for tests and snapshot checks.
+pub fn render_diagnostics(diags: &[Diagnostic], styles: &Styles) -> String {
+    diags
+        .iter()
+        .map(|d| d.render(source_text(&d.file).as_deref(), styles))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

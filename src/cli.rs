@@ -1,0 +1,177 @@
+//! The command line, defined with clap's derive API: the doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::check::Severity;
+use crate::report::styles::ColorChoice;
+use crate::scenario::Idp;
+
+/// Plays the identity provider for SCIM 2.0: replays Okta's and Microsoft Entra ID's provisioning
+/// traffic against a SCIM endpoint and reports where the server's answers would break that IdP.
+///
+/// Exit codes: 0 passed, 1 compliance failures, 2 bad usage or invalid scenario,
+/// 3 target unreachable or TLS failure, 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "idpsim", version, max_term_width = 100)]
+pub struct Cli {
+    /// When to use colours: auto (terminal without NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios against a SCIM endpoint (or, without --target, the built-in server).
+    Run(Box<RunArgs>),
+    /// Check scenario files without sending anything.
+    Validate(ValidateArgs),
+    /// List scenarios with their IdP, tags and description.
+    List(ListArgs),
+    /// Run the built-in reference SCIM server on its own.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Run only scenarios with this tag (repeatable; any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Skip scenarios with this tag (repeatable).
+    #[arg(long = "skip-tag", value_name = "TAG")]
+    pub skip_tags: Vec<String>,
+    /// Run only scenarios for this IdP (repeatable).
+    #[arg(long, value_enum, value_name = "IDP")]
+    pub idp: Vec<Idp>,
+    /// Run only scenarios of this IdP profile, e.g. oin, aiw, default, aadOptscim062020 (repeatable).
+    #[arg(long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// Run only scenarios whose name or file matches this glob (`*`, `?`; repeatable).
+    #[arg(long = "name", short = 'n', value_name = "GLOB")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders. Default: the scenarios shipped inside idpsim.
+    pub paths: Vec<PathBuf>,
+
+    /// Base URL of the SCIM endpoint, e.g. https://app.example.com/scim/v2. A query such as
+    /// `?aadOptscim062020` is carried onto every request, as Entra does.
+    /// Without it, idpsim starts its built-in reference server on a loopback port.
+    #[arg(long, short = 't', value_name = "URL")]
+    pub target: Option<String>,
+
+    /// Bearer token for the target.
+    #[arg(
+        long,
+        env = "IDPSIM_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+
+    /// HTTP Basic credentials for the target.
+    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "token")]
+    pub basic: Option<String>,
+
+    /// An extra header on every request (repeatable), e.g. 'X-Tenant: acme'.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Per-request timeout, e.g. 60s or 500ms (default 60s, as Okta's).
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Set a scenario variable (repeatable); overrides the scenario's own value.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// How many scenarios run at once (steps within a scenario stay in order). Default: the number of CPUs.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Print the exact requests the scenarios would send, without sending anything to the target.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format for --dry-run: human or jsonl.
+    #[arg(long, value_enum, default_value_t = DryFormat::Human)]
+    pub format: DryFormat,
+
+    /// Write the JSON report (versioned; see docs/report.schema.json) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+
+    /// Write a JUnit XML report (a testsuite per scenario, a testcase per step) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report_junit: Option<PathBuf>,
+
+    /// The lowest severity that fails the run (exit 1).
+    #[arg(long, value_enum, default_value_t = Severity::Error)]
+    pub fail_on: Severity,
+
+    /// Show every exchange (headers and bodies; secrets are redacted).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+
+    /// Trust this PEM CA certificate (or bundle) for the target.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Do not verify the target's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryFormat {
+    Human,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files or folders. Default: the shipped scenarios.
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Scenario files or folders. Default: the shipped scenarios.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, short = 'p', default_value_t = 8080)]
+    pub port: u16,
+    /// Require this bearer token (without it, no authentication is required).
+    #[arg(long, env = "IDPSIM_SERVE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// URL path the SCIM endpoints live under.
+    #[arg(long, default_value = "/scim/v2")]
+    pub base: String,
+    /// Reproduce a real server's bug (repeatable); see --list-quirks.
+    #[arg(long = "quirk", value_name = "NAME")]
+    pub quirks: Vec<String>,
+    /// Keep the store in this file across restarts.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// List the quirks and exit.
+    #[arg(long)]
+    pub list_quirks: bool,
+}

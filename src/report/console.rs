@@ -1,0 +1,311 @@
+//! The console reporter: a line per scenario as it finishes, then every failure with what was
+//! sent, what came back, the diff and the scenario line that set the expectation, then a summary.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::model::{Outcome, RunReport, ScenarioResult, StepResult, Summary};
+use super::styles::Styles;
+use crate::check::{Finding, Severity};
+use crate::diagnostic::{Diagnostic, Pos};
+use crate::exchange::Exchange;
+
+pub struct Console {
+    pub styles: Styles,
+    pub verbose: bool,
+    /// Scenario file texts, to quote the line of a failed expectation.
+    pub sources: HashMap<String, String>,
+}
+
+impl Console {
+    fn outcome(&self, o: Outcome) -> String {
+        let label = o.label();
+        match o {
+            Outcome::Passed => self.styles.pass.paint(label),
+            Outcome::Warned => self.styles.warn.paint(label),
+            Outcome::Failed => self.styles.fail.paint(label),
+            Outcome::Skipped => self.styles.dim.paint(label),
+        }
+    }
+
+    /// One line per finished scenario (and every exchange with `-v`).
+    pub fn scenario_line(&self, r: &ScenarioResult) -> String {
+        let mut out = String::new();
+        let profile = r
+            .profile
+            .as_deref()
+            .map(|p| format!(" ({} {p})", r.idp))
+            .unwrap_or_else(|| {
+                if r.idp == "generic" {
+                    String::new()
+                } else {
+                    format!(" ({})", r.idp)
+                }
+            });
+        let _ = writeln!(
+            out,
+            "{} {} {}{}",
+            self.outcome(r.outcome),
+            self.styles.dim.paint(&r.file),
+            r.name,
+            profile
+        );
+        if self.verbose {
+            for step in r.steps.iter().chain(&r.cleanup) {
+                let _ = writeln!(
+                    out,
+                    "     {} step {}: {}",
+                    self.outcome(step.outcome),
+                    step.index,
+                    step.name
+                );
+                for ex in &step.exchanges {
+                    out.push_str(&indent(&self.exchange(ex, true), 8));
+                }
+            }
+        }
+        out
+    }
+
+    /// Failures (and warnings) in detail, then the summary.
+    pub fn finish(&self, report: &RunReport) -> String {
+        let mut out = String::new();
+        let noteworthy: Vec<&ScenarioResult> = report
+            .scenarios
+            .iter()
+            .filter(|s| matches!(s.outcome, Outcome::Failed | Outcome::Warned))
+            .collect();
+        if !noteworthy.is_empty() {
+            let _ = writeln!(out, "\n{}", self.styles.bold.paint("findings:"));
+        }
+        // Failures first: they are what a person came for.
+        let mut ordered = noteworthy;
+        ordered.sort_by_key(|s| std::cmp::Reverse(s.outcome));
+        for sc in ordered {
+            let _ = writeln!(
+                out,
+                "\n{} {}: {}",
+                self.outcome(sc.outcome),
+                sc.file,
+                self.styles.bold.paint(&sc.name)
+            );
+            if let Some(src) = &sc.source {
+                let _ = writeln!(out, "  {} {src}", self.styles.dim.paint("source:"));
+            }
+            for step in sc.steps.iter().chain(&sc.cleanup) {
+                if step.findings.is_empty() {
+                    continue;
+                }
+                out.push_str(&self.step_detail(step));
+            }
+        }
+        out.push('\n');
+        out.push_str(&self.summary(&report.summary, report.interrupted));
+        out
+    }
+
+    fn step_detail(&self, step: &StepResult) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "  {} step {}: {}  {}",
+            self.outcome(step.outcome),
+            step.index,
+            step.name,
+            self.styles.dim.paint(&format!("({})", step.source))
+        );
+        let mut shown = Vec::new();
+        let mut findings: Vec<&Finding> = step.findings.iter().collect();
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for f in findings {
+            if let Some(i) = f.exchange {
+                if !shown.contains(&i) && !self.verbose {
+                    if let Some(ex) = step.exchanges.get(i) {
+                        out.push_str(&indent(
+                            &self.exchange(ex, f.severity == Severity::Error),
+                            4,
+                        ));
+                    }
+                    shown.push(i);
+                }
+            }
+            out.push_str(&indent(&self.finding(f), 4));
+        }
+        out
+    }
+
+    pub fn finding(&self, f: &Finding) -> String {
+        let mut out = String::new();
+        let sev = match f.severity {
+            Severity::Error => self.styles.error.paint("error"),
+            Severity::Warning => self.styles.warn.paint("warning"),
+            Severity::Info => self.styles.info.paint("info"),
+        };
+        let _ = writeln!(out, "{sev}[{}]: {}", f.rule, f.message);
+        if let Some(src) = &f.source {
+            let d = Diagnostic {
+                file: src.file.clone(),
+                pos: Pos {
+                    line: src.line,
+                    col: src.column,
+                },
+                width: 1,
+                message: String::new(),
+                label: None,
+                help: None,
+            };
+            let rendered = d.render(
+                self.sources.get(&src.file).map(String::as_str),
+                &self.styles,
+            );
+            // Drop the diagnostic's own headline: the finding's line above says it.
+            for line in rendered.lines().skip(1) {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        for d in &f.diff {
+            let _ = writeln!(
+                out,
+                "  {}: expected {} — actual {}",
+                self.styles.bold.paint(&d.pointer),
+                self.styles.expected.paint(&d.expected),
+                self.styles.actual.paint(&d.actual)
+            );
+        }
+        if let Some(r) = &f.reference {
+            let _ = writeln!(out, "  {} {r}", self.styles.dim.paint("= see"));
+        }
+        if let Some(i) = &f.impact {
+            let _ = writeln!(out, "  {} {i}", self.styles.dim.paint("= IdP:"));
+        }
+        out
+    }
+
+    /// What was sent and what came back. `bodies`: include bodies (cut to a few lines).
+    pub fn exchange(&self, ex: &Exchange, bodies: bool) -> String {
+        let mut out = String::new();
+        let sim = if ex.simulated { " (dry run)" } else { "" };
+        let _ = writeln!(
+            out,
+            "{} {} {}{sim}",
+            self.styles.dim.paint(">"),
+            ex.request.method,
+            ex.request.url
+        );
+        if self.verbose {
+            for (k, v) in &ex.request.headers {
+                let _ = writeln!(out, "{} {k}: {v}", self.styles.dim.paint(">"));
+            }
+        }
+        if bodies {
+            if let Some(b) = &ex.request.body {
+                out.push_str(&prefixed(&pretty(b), "> ", 12, &self.styles));
+            } else if let Some(raw) = &ex.request.raw_body {
+                out.push_str(&prefixed(raw, "> ", 12, &self.styles));
+            }
+        }
+        match (&ex.response, &ex.error) {
+            (Some(r), _) => {
+                let _ = writeln!(
+                    out,
+                    "{} {} {}",
+                    self.styles.dim.paint("<"),
+                    r.status,
+                    reason(r.status)
+                );
+                if self.verbose {
+                    for (k, v) in &r.headers {
+                        let _ = writeln!(out, "{} {k}: {v}", self.styles.dim.paint("<"));
+                    }
+                }
+                if bodies {
+                    if let Some(b) = &r.body {
+                        out.push_str(&prefixed(&pretty(b), "< ", 20, &self.styles));
+                    } else if let Some(t) = &r.text {
+                        out.push_str(&prefixed(t, "< ", 8, &self.styles));
+                    }
+                }
+            }
+            (None, Some(e)) => {
+                let _ = writeln!(
+                    out,
+                    "{} no answer: {}",
+                    self.styles.dim.paint("<"),
+                    e.message
+                );
+            }
+            (None, None) => {}
+        }
+        out
+    }
+
+    pub fn summary(&self, s: &Summary, interrupted: bool) -> String {
+        let mut parts = vec![format!("{} passed", s.passed)];
+        if s.warned > 0 {
+            parts.push(format!("{} warned", s.warned));
+        }
+        parts.push(format!("{} failed", s.failed));
+        if s.skipped > 0 {
+            parts.push(format!("{} skipped", s.skipped));
+        }
+        let verdict = if s.failed > 0 {
+            self.styles.fail.paint("FAILED")
+        } else {
+            self.styles.pass.paint("PASSED")
+        };
+        let mut out = format!(
+            "{verdict}: {} scenario(s): {}; {} step(s), {} exchange(s); {} error(s), {} warning(s)\n",
+            s.scenarios,
+            parts.join(", "),
+            s.steps,
+            s.exchanges,
+            s.errors,
+            s.warnings
+        );
+        if interrupted {
+            out.push_str("interrupted: the scenarios that had not finished were cleaned up and are reported as they stood\n");
+        }
+        out
+    }
+}
+
+pub fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+fn prefixed(text: &str, prefix: &str, max_lines: usize, styles: &Styles) -> String {
+    let mut out = String::new();
+    let total = text.lines().count();
+    for line in text.lines().take(max_lines) {
+        let _ = writeln!(out, "{}{line}", styles.dim.paint(prefix));
+    }
+    if total > max_lines {
+        let _ = writeln!(
+            out,
+            "{}… {} more line(s)",
+            styles.dim.paint(prefix),
+            total - max_lines
+        );
+    }
+    out
+}
+
+fn indent(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_string()
+            } else {
+                format!("{pad}{l}\n")
+            }
+        })
+        .collect()
+}
+
+pub fn reason(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("")
+}

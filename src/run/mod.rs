@@ -1,0 +1,451 @@
+//! Running scenarios: steps in order within a scenario, scenarios concurrently (`-j`), cleanup
+//! always (after a failure and after Ctrl-C too), and every exchange judged as it happens.
+
+pub mod context;
+pub mod http;
+pub mod redact;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::check::{self, rules, Finding, Severity};
+use crate::diagnostic::Pos;
+use crate::exchange::Exchange;
+use crate::report::model::{Outcome, ScenarioResult, StepResult};
+use crate::scenario::{template, CaptureFrom, RequestStep, Scenario, Step, StepKind};
+use context::{send_or_simulate, ActionCtx, ScenarioState};
+use http::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
+
+/// Set once by Ctrl-C; scenarios stop before their next step and clean up.
+#[derive(Debug, Default)]
+pub struct Interrupt(AtomicBool);
+
+impl Interrupt {
+    pub fn trigger(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub struct Runner {
+    pub transport: Transport,
+    /// `--dry-run`: answers come from a scratch reference server; nothing reaches the target.
+    pub simulator: Option<Transport>,
+    /// `--var name=value` overrides.
+    pub vars: Vec<(String, String)>,
+    pub interrupt: Arc<Interrupt>,
+}
+
+/// Called as each scenario finishes (for live console output and the progress bar).
+pub trait Progress: Send + Sync {
+    fn scenario_done(&self, result: &ScenarioResult);
+}
+
+impl Runner {
+    /// Runs the scenarios with at most `jobs` at once; results come back in input order.
+    pub async fn run_all(
+        self: Arc<Self>,
+        scenarios: Vec<Scenario>,
+        jobs: usize,
+        progress: Arc<dyn Progress>,
+    ) -> Vec<ScenarioResult> {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+        let mut handles = Vec::with_capacity(scenarios.len());
+        for scenario in scenarios {
+            let runner = Arc::clone(&self);
+            let semaphore = Arc::clone(&semaphore);
+            let progress = Arc::clone(&progress);
+            handles.push(tokio::spawn(async move {
+                let _permit = semaphore.acquire_owned().await.ok();
+                let result = runner.run_scenario(&scenario).await;
+                progress.scenario_done(&result);
+                result
+            }));
+        }
+        let mut results = Vec::with_capacity(handles.len());
+        for handle in handles {
+            match handle.await {
+                Ok(r) => results.push(r),
+                // A panic in one scenario must not lose the others' results.
+                Err(e) => eprintln!("idpsim: internal error in a scenario task: {e}"),
+            }
+        }
+        results
+    }
+
+    pub async fn run_scenario(&self, scenario: &Scenario) -> ScenarioResult {
+        let started = Instant::now();
+        let mut state =
+            ScenarioState::new(template::random_hex(8), self.transport.base().display());
+        let mut steps: Vec<StepResult> = Vec::new();
+        let mut skip_reason = None;
+
+        if self.interrupt.is_set() {
+            skip_reason = Some("interrupted before it started".to_string());
+        } else if let Err(f) = self.prepare(scenario, &mut state) {
+            steps.push(step_result(
+                0,
+                "prepare the scenario".into(),
+                "setup",
+                scenario.source_ref(scenario.pos),
+                Vec::new(),
+                vec![*f],
+                0,
+            ));
+        } else {
+            let mut stopped: Option<String> = None;
+            for (i, step) in scenario.steps.iter().enumerate() {
+                let source = scenario.source_ref(step.pos);
+                let kind = step_kind(step);
+                if let Some(reason) = &stopped {
+                    steps.push(skipped_step(
+                        i + 1,
+                        step.label(),
+                        kind,
+                        source,
+                        reason.clone(),
+                    ));
+                    continue;
+                }
+                if self.interrupt.is_set() {
+                    stopped = Some("interrupted".into());
+                    steps.push(skipped_step(
+                        i + 1,
+                        step.label(),
+                        kind,
+                        source,
+                        "interrupted".into(),
+                    ));
+                    continue;
+                }
+                let t = Instant::now();
+                let (exchanges, findings) = self.run_step(scenario, &mut state, step).await;
+                let result = step_result(
+                    i + 1,
+                    step.label(),
+                    kind,
+                    source,
+                    exchanges,
+                    findings,
+                    t.elapsed().as_millis() as u64,
+                );
+                if result.outcome == Outcome::Failed {
+                    stopped = Some(format!("step {} failed", i + 1));
+                }
+                steps.push(result);
+            }
+        }
+
+        let cleanup = self.cleanup(scenario, &mut state).await;
+        let outcome = if skip_reason.is_some() {
+            Outcome::Skipped
+        } else {
+            steps
+                .iter()
+                .map(|s| s.outcome)
+                .chain(cleanup.iter().map(|s| s.outcome.min(Outcome::Warned)))
+                .max()
+                .unwrap_or(Outcome::Passed)
+        };
+        ScenarioResult {
+            name: scenario.name.clone(),
+            file: scenario.file.clone(),
+            line: scenario.pos.line,
+            idp: scenario.idp.name(),
+            profile: scenario.profile.clone(),
+            tags: scenario.tags.clone(),
+            description: scenario.description.clone(),
+            source: scenario.source.clone(),
+            run_id: state.run_id.clone(),
+            outcome,
+            duration_ms: started.elapsed().as_millis() as u64,
+            steps,
+            cleanup,
+            skip_reason,
+        }
+    }
+
+    /// Renders variables (`--var` wins) and lets the IdP profile set up its directory.
+    fn prepare(&self, scenario: &Scenario, state: &mut ScenarioState) -> Result<(), Box<Finding>> {
+        for (name, node) in &scenario.variables {
+            let value = match self.vars.iter().find(|(k, _)| k == name) {
+                Some((_, v)) => Value::String(v.clone()),
+                None => template::render_value(&node.to_json(), &state.template_context())
+                    .map_err(|e| {
+                        Box::new(
+                            Finding::error("scenario.template", format!("variable `{name}`: {e}"))
+                                .source(scenario.source_ref(node.pos)),
+                        )
+                    })?,
+            };
+            state.values.insert(name.clone(), value);
+        }
+        crate::idp::prepare(scenario, state)
+    }
+
+    async fn run_step(
+        &self,
+        scenario: &Scenario,
+        state: &mut ScenarioState,
+        step: &Step,
+    ) -> (Vec<Exchange>, Vec<Finding>) {
+        match &step.kind {
+            StepKind::Request(req) => self.request_step(scenario, state, req).await,
+            StepKind::Action(action) => {
+                let mut ctx = ActionCtx::new(
+                    scenario,
+                    state,
+                    &self.transport,
+                    self.simulator.as_ref(),
+                    step.pos,
+                );
+                crate::idp::run_action(&mut ctx, action).await;
+                (ctx.exchanges, ctx.findings)
+            }
+        }
+    }
+
+    async fn request_step(
+        &self,
+        scenario: &Scenario,
+        state: &mut ScenarioState,
+        step: &RequestStep,
+    ) -> (Vec<Exchange>, Vec<Finding>) {
+        let req = match build_request(state, step) {
+            Ok(r) => r,
+            Err((pos, msg)) => {
+                let f = Finding::error("scenario.template", msg)
+                    .source(scenario.source_ref(pos))
+                    .impact("idpsim could not build this request, usually because an earlier capture is missing.");
+                return (Vec::new(), vec![f]);
+            }
+        };
+        let (exchange, raw) =
+            send_or_simulate(&self.transport, self.simulator.as_ref(), &req).await;
+        let mut findings = Vec::new();
+        if self.simulator.is_none() {
+            let intent = rules::Intent::infer(&req.method, &req.path);
+            findings.extend(
+                rules::check_exchange(&exchange, &intent)
+                    .into_iter()
+                    .map(|f| f.at_exchange(0)),
+            );
+            if let Some(resp) = &exchange.response {
+                let ctx = state.template_context();
+                findings.extend(
+                    check::expect::check(&step.expect, resp, scenario, &ctx)
+                        .into_iter()
+                        .map(|f| f.at_exchange(0)),
+                );
+            }
+        }
+        state.track(&req.method, &req.path, &raw);
+        if exchange.response.is_some() {
+            for c in &step.capture {
+                match capture(&c.from, &raw) {
+                    Some(v) => {
+                        state.values.insert(c.name.clone(), v);
+                    }
+                    None => findings.push(
+                        Finding::error(
+                            "scenario.capture",
+                            format!(
+                                "could not capture `{}`: {} is not in the answer",
+                                c.name,
+                                describe_capture(&c.from)
+                            ),
+                        )
+                        .source(scenario.source_ref(c.pos))
+                        .at_exchange(0),
+                    ),
+                }
+            }
+        }
+        (vec![exchange], findings)
+    }
+
+    /// The scenario's own cleanup steps, then deletion of whatever it created and did not delete.
+    /// Problems here are warnings: they do not change what the scenario proved.
+    async fn cleanup(&self, scenario: &Scenario, state: &mut ScenarioState) -> Vec<StepResult> {
+        let mut out = Vec::new();
+        for (i, step) in scenario.cleanup.iter().enumerate() {
+            let t = Instant::now();
+            let (exchanges, findings) = self.run_step(scenario, state, step).await;
+            let findings = findings.into_iter().map(downgrade).collect();
+            out.push(step_result(
+                i + 1,
+                step.label(),
+                step_kind(step),
+                scenario.source_ref(step.pos),
+                exchanges,
+                findings,
+                t.elapsed().as_millis() as u64,
+            ));
+        }
+        if !scenario.auto_cleanup || self.simulator.is_some() {
+            return out;
+        }
+        // Groups first, so that deleting users never trips over memberships; newest first.
+        let mut created = std::mem::take(&mut state.created);
+        created.reverse();
+        created.sort_by_key(|c| !c.path.starts_with("/Groups"));
+        for c in created {
+            let t = Instant::now();
+            let req = OutgoingRequest::new("DELETE", c.path.clone())
+                .header("Accept", "application/scim+json");
+            let (exchange, _) = self.transport.send(&req).await;
+            let mut findings = Vec::new();
+            match (&exchange.response, &exchange.error) {
+                (Some(r), _) if (200..300).contains(&r.status) || r.status == 404 => {}
+                (Some(r), _) => findings.push(Finding::warning(
+                    "cleanup.delete",
+                    format!(
+                        "could not delete {} (status {}); it is left on the server",
+                        c.path, r.status
+                    ),
+                )),
+                (None, Some(e)) => findings.push(Finding::warning(
+                    "cleanup.delete",
+                    format!("could not delete {}: {}", c.path, e.message),
+                )),
+                (None, None) => {}
+            }
+            out.push(step_result(
+                out.len() + 1,
+                format!("delete {}", c.path),
+                "cleanup",
+                scenario.source_ref(scenario.pos),
+                vec![exchange],
+                findings,
+                t.elapsed().as_millis() as u64,
+            ));
+        }
+        out
+    }
+}
+
+fn downgrade(mut f: Finding) -> Finding {
+    if f.severity == Severity::Error {
+        f.severity = Severity::Warning;
+    }
+    f
+}
+
+fn step_kind(step: &Step) -> &'static str {
+    match step.kind {
+        StepKind::Request(_) => "request",
+        StepKind::Action(_) => "action",
+    }
+}
+
+fn step_result(
+    index: usize,
+    name: String,
+    kind: &'static str,
+    source: crate::diagnostic::SourceRef,
+    exchanges: Vec<Exchange>,
+    findings: Vec<Finding>,
+    duration_ms: u64,
+) -> StepResult {
+    let outcome = Outcome::from_findings(&findings);
+    StepResult {
+        index,
+        name,
+        kind,
+        source,
+        outcome,
+        duration_ms,
+        exchanges,
+        findings,
+        skip_reason: None,
+    }
+}
+
+fn skipped_step(
+    index: usize,
+    name: String,
+    kind: &'static str,
+    source: crate::diagnostic::SourceRef,
+    reason: String,
+) -> StepResult {
+    StepResult {
+        index,
+        name,
+        kind,
+        source,
+        outcome: Outcome::Skipped,
+        duration_ms: 0,
+        exchanges: Vec::new(),
+        findings: Vec::new(),
+        skip_reason: Some(reason),
+    }
+}
+
+/// Renders a raw request step. Defaults: `Accept: application/scim+json`, a SCIM JSON
+/// Content-Type for bodies, and idpsim's User-Agent — each overridden by the step's own headers.
+fn build_request(
+    state: &ScenarioState,
+    step: &RequestStep,
+) -> Result<OutgoingRequest, (Pos, String)> {
+    let ctx = state.template_context();
+    let path =
+        template::render(&step.path, &ctx).map_err(|e| (step.path_pos, format!("path: {e}")))?;
+    let mut req = OutgoingRequest::new(&step.method, path);
+    req.with_auth = !step.no_auth;
+    for (k, v) in &step.headers {
+        let value =
+            template::render(v, &ctx).map_err(|e| (step.path_pos, format!("header {k}: {e}")))?;
+        req.headers.push((k.clone(), value));
+    }
+    if let Some(body) = &step.body {
+        let value = template::render_value(&body.to_json(), &ctx)
+            .map_err(|e| (body.pos, format!("body: {e}")))?;
+        req.body = Some(OutgoingBody::Json(value));
+    } else if let Some(raw) = &step.raw_body {
+        let text =
+            template::render(raw, &ctx).map_err(|e| (step.path_pos, format!("raw_body: {e}")))?;
+        req.body = Some(OutgoingBody::Raw(text));
+    }
+    if !req.has_header("accept") {
+        req.headers
+            .insert(0, ("Accept".into(), "application/scim+json".into()));
+    }
+    if req.body.is_some() && !req.has_header("content-type") {
+        req.headers.push((
+            "Content-Type".into(),
+            "application/scim+json; charset=utf-8".into(),
+        ));
+    }
+    if !req.has_header("user-agent") {
+        req.headers.push((
+            "User-Agent".into(),
+            concat!("idpsim/", env!("CARGO_PKG_VERSION")).into(),
+        ));
+    }
+    Ok(req)
+}
+
+fn capture(from: &CaptureFrom, raw: &RawResponse) -> Option<Value> {
+    match from {
+        CaptureFrom::Pointer(p) => raw.body.as_ref()?.pointer(p).cloned(),
+        CaptureFrom::Header(h) => raw
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(h))
+            .map(|(_, v)| Value::String(v.clone())),
+        CaptureFrom::Status => Some(Value::from(raw.status)),
+    }
+}
+
+fn describe_capture(from: &CaptureFrom) -> String {
+    match from {
+        CaptureFrom::Pointer(p) => format!("`{p}`"),
+        CaptureFrom::Header(h) => format!("header `{h}`"),
+        CaptureFrom::Status => "the status".into(),
+    }
+}

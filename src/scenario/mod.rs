@@ -1,0 +1,252 @@
+//! Scenario files: the model (this file), reading YAML with positions (`yaml`), building and
+//! validating the model (`parse`), templating (`template`) and finding files (`load`).
+//!
+//! Invariant: a `Scenario` that exists has passed validation, so the runner never meets an
+//! unknown key, a malformed template or an undefined variable half-way through a run.
+
+pub mod load;
+pub mod parse;
+pub mod template;
+pub mod yaml;
+
+use crate::diagnostic::{Pos, SourceRef};
+pub use yaml::Node;
+
+/// Which identity provider a scenario speaks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Idp {
+    /// Raw SCIM requests, judged by the RFCs alone.
+    Generic,
+    Okta,
+    Entra,
+}
+
+impl Idp {
+    pub fn name(self) -> &'static str {
+        match self {
+            Idp::Generic => "generic",
+            Idp::Okta => "okta",
+            Idp::Entra => "entra",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "generic" | "scim" => Some(Idp::Generic),
+            "okta" => Some(Idp::Okta),
+            "entra" | "azure" | "entra-id" => Some(Idp::Entra),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The path shown to people (relative when possible; `<embedded>/…` for shipped scenarios).
+    pub file: String,
+    pub pos: Pos,
+    pub name: String,
+    pub description: Option<String>,
+    pub idp: Idp,
+    /// The IdP personality (Okta `oin`/`aiw`) or mode (Entra `default`/`aadOptscim062020`).
+    pub profile: Option<String>,
+    pub tags: Vec<String>,
+    /// The public source the scenario reproduces.
+    pub source: Option<String>,
+    /// Variables, in declaration order; values are templates.
+    pub variables: Vec<(String, Node)>,
+    /// Profile settings (e.g. Okta's unique identifier attribute), read by the IdP profile.
+    pub settings: Option<Node>,
+    /// The source directory (users, groups) that IdP actions refer to.
+    pub directory: Option<Node>,
+    /// Attribute mappings (Entra expressions, Okta extra attributes).
+    pub mappings: Option<Node>,
+    pub steps: Vec<Step>,
+    /// Runs after the steps whatever happened, then idpsim deletes what the scenario created.
+    pub cleanup: Vec<Step>,
+    /// Whether idpsim deletes the resources the scenario created (default true).
+    pub auto_cleanup: bool,
+}
+
+impl Scenario {
+    pub fn source_ref(&self, pos: Pos) -> SourceRef {
+        SourceRef {
+            file: self.file.clone(),
+            line: pos.line,
+            column: pos.col,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub name: Option<String>,
+    pub pos: Pos,
+    pub kind: StepKind,
+}
+
+impl Step {
+    /// A short label for reports: the name, else what the step does.
+    pub fn label(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        match &self.kind {
+            StepKind::Request(r) => format!("{} {}", r.method, r.path),
+            StepKind::Action(a) => match a.args.scalar_text() {
+                Some(arg) => format!("{} {}", a.name, arg),
+                None => a.name.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    Request(Box<RequestStep>),
+    Action(ActionStep),
+}
+
+/// A raw SCIM request and what its answer must look like.
+#[derive(Clone, Debug)]
+pub struct RequestStep {
+    pub method: String,
+    /// Path relative to the target's base URL, with query; a template.
+    pub path: String,
+    pub path_pos: Pos,
+    pub headers: Vec<(String, String)>,
+    /// The JSON body; string leaves are templates.
+    pub body: Option<Node>,
+    /// A raw (non-JSON) body; a template.
+    pub raw_body: Option<String>,
+    /// Send without the run's Authorization header (to test 401 handling).
+    pub no_auth: bool,
+    pub expect: Expect,
+    pub capture: Vec<Capture>,
+}
+
+/// An IdP action such as `assign: alice`, interpreted by the scenario's IdP profile.
+#[derive(Clone, Debug)]
+pub struct ActionStep {
+    pub name: String,
+    pub name_pos: Pos,
+    pub args: Node,
+    /// Extra keys of the step besides the action (e.g. `expect`), for the profile to read.
+    pub options: Vec<(yaml::Key, Node)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Expect {
+    pub status: Option<StatusExpect>,
+    pub headers: Vec<HeaderExpect>,
+    pub body: Option<Pattern>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StatusExpect {
+    pub codes: Vec<u16>,
+    pub pos: Pos,
+}
+
+#[derive(Clone, Debug)]
+pub struct HeaderExpect {
+    pub name: String,
+    pub pattern: Pattern,
+}
+
+/// A body matcher. Objects match as subsets unless `exact`; arrays match element by element.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    pub pos: Pos,
+    pub kind: PatternKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum PatternKind {
+    /// Equal to this value; strings are templates.
+    Literal(serde_json::Value),
+    Object {
+        fields: Vec<(String, Pattern)>,
+        exact: bool,
+    },
+    Array {
+        items: Vec<Pattern>,
+    },
+    /// `!type string|integer|number|boolean|object|array|null`
+    Type(JsonType),
+    /// `!regex '…'` against a string (template rendered first).
+    Regex(String),
+    /// `!any`: present, whatever the value.
+    Any,
+    /// `!absent`: the key must not be there (or be null).
+    Absent,
+    /// `!contains …`: an array with at least one element matching.
+    Contains(Box<Pattern>),
+    /// `!ci '…'`: a string equal ignoring case.
+    CaseInsensitive(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Object,
+    Array,
+    Null,
+}
+
+impl JsonType {
+    pub fn name(self) -> &'static str {
+        match self {
+            JsonType::String => "string",
+            JsonType::Integer => "integer",
+            JsonType::Number => "number",
+            JsonType::Boolean => "boolean",
+            JsonType::Object => "object",
+            JsonType::Array => "array",
+            JsonType::Null => "null",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "string" => JsonType::String,
+            "integer" => JsonType::Integer,
+            "number" => JsonType::Number,
+            "boolean" | "bool" => JsonType::Boolean,
+            "object" => JsonType::Object,
+            "array" => JsonType::Array,
+            "null" => JsonType::Null,
+            _ => return None,
+        })
+    }
+    pub fn of(value: &serde_json::Value) -> Self {
+        use serde_json::Value;
+        match value {
+            Value::Null => JsonType::Null,
+            Value::Bool(_) => JsonType::Boolean,
+            Value::Number(n) if n.is_i64() || n.is_u64() => JsonType::Integer,
+            Value::Number(_) => JsonType::Number,
+            Value::String(_) => JsonType::String,
+            Value::Array(_) => JsonType::Array,
+            Value::Object(_) => JsonType::Object,
+        }
+    }
+}
+
+/// Saves part of a response under a name for later templates.
+#[derive(Clone, Debug)]
+pub struct Capture {
+    pub name: String,
+    pub pos: Pos,
+    pub from: CaptureFrom,
+}
+
+#[derive(Clone, Debug)]
+pub enum CaptureFrom {
+    /// A JSON pointer into the response body, e.g. `/id`.
+    Pointer(String),
+    Header(String),
+    Status,
+}

@@ -1,0 +1,661 @@
+//! Builds a `Scenario` from the YAML tree and validates it: unknown keys, wrong types, bad
+//! templates and undefined variables all become diagnostics with file:line:column.
+
+use std::collections::HashSet;
+
+use super::template;
+use super::yaml::{self, Key, Node, NodeKind};
+use super::*;
+use crate::diagnostic::Diagnostic;
+
+/// Parses and validates one scenario file. All problems are reported, not just the first.
+pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+    let root =
+        yaml::parse_document(text).map_err(|e| vec![Diagnostic::new(file, e.pos, e.message)])?;
+    let mut p = Parser {
+        file,
+        diags: Vec::new(),
+    };
+    let scenario = p.scenario(&root);
+    match scenario {
+        Some(s) if p.diags.is_empty() => Ok(s),
+        _ => {
+            if p.diags.is_empty() {
+                p.diags
+                    .push(Diagnostic::new(file, root.pos, "invalid scenario"));
+            }
+            p.diags.sort_by_key(|d| d.pos);
+            Err(p.diags)
+        }
+    }
+}
+
+const SCENARIO_KEYS: &[&str] = &[
+    "version",
+    "name",
+    "description",
+    "idp",
+    "profile",
+    "tags",
+    "source",
+    "variables",
+    "settings",
+    "directory",
+    "mappings",
+    "steps",
+    "cleanup",
+    "auto_cleanup",
+];
+const STEP_KEYS: &[&str] = &["name", "request", "expect", "capture"];
+const REQUEST_KEYS: &[&str] = &["method", "path", "headers", "body", "raw_body", "auth"];
+const EXPECT_KEYS: &[&str] = &["status", "headers", "body"];
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+struct Parser<'a> {
+    file: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Parser<'_> {
+    fn err(&mut self, pos: Pos, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::new(self.file, pos, msg));
+    }
+
+    fn map<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(Key, Node)]> {
+        match node.as_map() {
+            Some(m) => Some(m),
+            None => {
+                self.err(
+                    node.pos,
+                    format!("{what} must be a mapping, found {}", node.kind_name()),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_keys(&mut self, entries: &[(Key, Node)], allowed: &[&str], what: &str) {
+        for (k, _) in entries {
+            if !allowed.contains(&k.name.as_str()) {
+                let d = Diagnostic::new(
+                    self.file,
+                    k.pos,
+                    format!("unknown key `{}` in {what}", k.name),
+                )
+                .width(k.name.chars().count())
+                .label("unknown key");
+                let d = match suggest(&k.name, allowed) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("expected one of: {}", allowed.join(", "))),
+                };
+                self.diags.push(d);
+            }
+        }
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.kind {
+            NodeKind::Str(s) => Some(s.clone()),
+            NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => node.scalar_text(),
+            _ => {
+                self.err(
+                    node.pos,
+                    format!("{what} must be a string, found {}", node.kind_name()),
+                );
+                None
+            }
+        }
+    }
+
+    fn scenario(&mut self, root: &Node) -> Option<Scenario> {
+        let entries = self.map(root, "a scenario")?;
+        self.check_keys(entries, SCENARIO_KEYS, "a scenario");
+        let get = |k: &str| root.get(k);
+
+        if let Some(v) = get("version") {
+            if !matches!(v.kind, NodeKind::Int(1)) {
+                self.err(
+                    v.pos,
+                    "unsupported scenario format version; this idpsim reads `version: 1`",
+                );
+            }
+        }
+        let name = match get("name") {
+            Some(n) => self.string(n, "`name`"),
+            None => {
+                self.err(root.pos, "a scenario needs a `name`");
+                None
+            }
+        };
+        let description = get("description").and_then(|n| self.string(n, "`description`"));
+        let idp = match get("idp") {
+            None => Idp::Generic,
+            Some(n) => match n.as_str().and_then(Idp::from_name) {
+                Some(i) => i,
+                None => {
+                    let d = Diagnostic::new(self.file, n.pos, "unknown `idp`")
+                        .help("expected one of: okta, entra, generic");
+                    self.diags.push(d);
+                    Idp::Generic
+                }
+            },
+        };
+        let profile = get("profile").and_then(|n| self.string(n, "`profile`"));
+        if let (Some(p), Some(node)) = (&profile, get("profile")) {
+            let allowed = crate::idp::profiles(idp);
+            if !allowed.contains(&p.as_str()) {
+                let d = Diagnostic::new(
+                    self.file,
+                    node.pos,
+                    format!("unknown profile `{p}` for idp {}", idp.name()),
+                )
+                .width(p.chars().count())
+                .help(if allowed.is_empty() {
+                    "generic scenarios have no profile".to_string()
+                } else {
+                    format!("expected one of: {}", allowed.join(", "))
+                });
+                self.diags.push(d);
+            }
+        }
+        let tags = match get("tags") {
+            None => Vec::new(),
+            Some(n) => match &n.kind {
+                NodeKind::Seq(items) => items
+                    .iter()
+                    .filter_map(|i| self.string(i, "a tag"))
+                    .collect(),
+                _ => {
+                    self.err(n.pos, "`tags` must be a list of strings");
+                    Vec::new()
+                }
+            },
+        };
+        let source = get("source").and_then(|n| self.string(n, "`source`"));
+        let mut variables = Vec::new();
+        if let Some(v) = get("variables") {
+            if let Some(entries) = self.map(v, "`variables`") {
+                for (k, node) in entries {
+                    if template::BUILTINS.contains(&k.name.as_str()) {
+                        self.err(
+                            k.pos,
+                            format!("`{}` is a built-in name and cannot be redefined", k.name),
+                        );
+                    }
+                    variables.push((k.name.clone(), node.clone()));
+                }
+            }
+        }
+        let auto_cleanup = match get("auto_cleanup") {
+            None => true,
+            Some(Node {
+                kind: NodeKind::Bool(b),
+                ..
+            }) => *b,
+            Some(n) => {
+                self.err(n.pos, "`auto_cleanup` must be true or false");
+                true
+            }
+        };
+
+        // Names a template may read: built-ins, variables, then captures as steps declare them.
+        let mut known: HashSet<String> = template::BUILTINS.iter().map(|s| s.to_string()).collect();
+        for (name, node) in &variables {
+            self.templates_in(node, &known);
+            known.insert(name.clone());
+        }
+        let steps = match get("steps") {
+            Some(n) => self.steps(n, idp, &mut known, "`steps`"),
+            None => {
+                self.err(root.pos, "a scenario needs `steps`");
+                Vec::new()
+            }
+        };
+        let cleanup = match get("cleanup") {
+            Some(n) => self.steps(n, idp, &mut known, "`cleanup`"),
+            None => Vec::new(),
+        };
+        for key in ["settings", "directory", "mappings"] {
+            if let Some(n) = get(key) {
+                self.templates_in(n, &known);
+            }
+        }
+        let scenario = Scenario {
+            file: self.file.to_string(),
+            pos: root.pos,
+            name: name?,
+            description,
+            idp,
+            profile,
+            tags,
+            source,
+            variables,
+            settings: get("settings").cloned(),
+            directory: get("directory").cloned(),
+            mappings: get("mappings").cloned(),
+            steps,
+            cleanup,
+            auto_cleanup,
+        };
+        for (pos, msg) in crate::idp::validate_scenario(&scenario) {
+            self.err(pos, msg);
+        }
+        Some(scenario)
+    }
+
+    fn steps(
+        &mut self,
+        node: &Node,
+        idp: Idp,
+        known: &mut HashSet<String>,
+        what: &str,
+    ) -> Vec<Step> {
+        let NodeKind::Seq(items) = &node.kind else {
+            self.err(node.pos, format!("{what} must be a list of steps"));
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| self.step(item, idp, known))
+            .collect()
+    }
+
+    fn step(&mut self, node: &Node, idp: Idp, known: &mut HashSet<String>) -> Option<Step> {
+        let entries = self.map(node, "a step")?;
+        let name = node
+            .get("name")
+            .and_then(|n| self.string(n, "a step's `name`"));
+        let action_keys: Vec<&(Key, Node)> = entries
+            .iter()
+            .filter(|(k, _)| !STEP_KEYS.contains(&k.name.as_str()))
+            .collect();
+        if let Some(req) = node.get("request") {
+            self.check_keys(entries, STEP_KEYS, "a request step");
+            let request = self.request(req, node.get("expect"), node.get("capture"), known)?;
+            return Some(Step {
+                name,
+                pos: node.pos,
+                kind: StepKind::Request(Box::new(request)),
+            });
+        }
+        let Some((key, args)) = action_keys.first().map(|(k, v)| (k, v)) else {
+            self.err(
+                node.pos,
+                "a step needs `request:` or an IdP action such as `assign: alice`",
+            );
+            return None;
+        };
+        let options: Vec<(Key, Node)> = entries
+            .iter()
+            .filter(|(k, _)| k.name != key.name && k.name != "name")
+            .cloned()
+            .collect();
+        let action = ActionStep {
+            name: key.name.clone(),
+            name_pos: key.pos,
+            args: args.clone(),
+            options,
+        };
+        let known_actions = crate::idp::actions(idp);
+        if !known_actions.iter().any(|a| *a == action.name) {
+            let d = Diagnostic::new(
+                self.file,
+                key.pos,
+                format!("unknown step `{}` for idp {}", key.name, idp.name()),
+            )
+            .width(key.name.chars().count());
+            let d = match suggest(&key.name, known_actions) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None if known_actions.is_empty() => {
+                    d.help("generic scenarios take `request:` steps; set `idp: okta` or `idp: entra` for IdP actions")
+                }
+                None => d.help(format!("expected `request:` or one of: {}", known_actions.join(", "))),
+            };
+            self.diags.push(d);
+            return None;
+        }
+        self.templates_in(args, known);
+        for (_, v) in &action.options {
+            self.templates_in(v, known);
+        }
+        for (pos, msg) in crate::idp::validate_action(idp, &action) {
+            self.err(pos, msg);
+        }
+        Some(Step {
+            name,
+            pos: node.pos,
+            kind: StepKind::Action(action),
+        })
+    }
+
+    fn request(
+        &mut self,
+        node: &Node,
+        expect: Option<&Node>,
+        capture: Option<&Node>,
+        known: &mut HashSet<String>,
+    ) -> Option<RequestStep> {
+        let entries = self.map(node, "`request`")?;
+        self.check_keys(entries, REQUEST_KEYS, "a request");
+        let method = match node.get("method") {
+            Some(m) => {
+                let text = self.string(m, "`method`")?;
+                let upper = text.to_ascii_uppercase();
+                if !METHODS.contains(&upper.as_str()) {
+                    self.err(m.pos, format!("unknown HTTP method `{text}`"));
+                }
+                upper
+            }
+            None => {
+                self.err(node.pos, "a request needs a `method`");
+                return None;
+            }
+        };
+        let path_node = match node.get("path") {
+            Some(p) => p,
+            None => {
+                self.err(
+                    node.pos,
+                    "a request needs a `path` (relative to the target URL, e.g. /Users)",
+                );
+                return None;
+            }
+        };
+        let path = self.string(path_node, "`path`")?;
+        self.template(&path, path_node.pos, known);
+        let mut headers = Vec::new();
+        if let Some(h) = node.get("headers") {
+            if let Some(entries) = self.map(h, "`headers`") {
+                for (k, v) in entries {
+                    if let Some(value) = self.string(v, "a header value") {
+                        self.template(&value, v.pos, known);
+                        headers.push((k.name.clone(), value));
+                    }
+                }
+            }
+        }
+        let body = node.get("body").cloned();
+        if let Some(b) = &body {
+            self.templates_in(b, known);
+        }
+        let raw_body = node
+            .get("raw_body")
+            .and_then(|n| self.string(n, "`raw_body`"));
+        if let (Some(raw), Some(n)) = (&raw_body, node.get("raw_body")) {
+            self.template(raw, n.pos, known);
+            if body.is_some() {
+                self.err(n.pos, "a request has `body` or `raw_body`, not both");
+            }
+        }
+        let no_auth = match node.get("auth") {
+            None => false,
+            Some(n) if n.as_str() == Some("none") || matches!(n.kind, NodeKind::Bool(false)) => {
+                true
+            }
+            Some(n) => {
+                self.err(n.pos, "`auth` takes `none` (send no Authorization header)");
+                false
+            }
+        };
+        let expect = match expect {
+            Some(e) => self.expect(e, known),
+            None => Expect::default(),
+        };
+        let capture = match capture {
+            Some(c) => self.captures(c, known),
+            None => Vec::new(),
+        };
+        Some(RequestStep {
+            method,
+            path,
+            path_pos: path_node.pos,
+            headers,
+            body,
+            raw_body,
+            no_auth,
+            expect,
+            capture,
+        })
+    }
+
+    pub(crate) fn expect(&mut self, node: &Node, known: &HashSet<String>) -> Expect {
+        let mut out = Expect::default();
+        let Some(entries) = self.map(node, "`expect`") else {
+            return out;
+        };
+        self.check_keys(entries, EXPECT_KEYS, "`expect`");
+        if let Some(s) = node.get("status") {
+            let codes: Vec<u16> = match &s.kind {
+                NodeKind::Int(i) => vec![*i as u16],
+                NodeKind::Seq(items) => items
+                    .iter()
+                    .filter_map(|i| match i.kind {
+                        NodeKind::Int(c) => Some(c as u16),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if codes.is_empty() || codes.iter().any(|c| !(100..=599).contains(c)) {
+                self.err(
+                    s.pos,
+                    "`status` takes an HTTP status code or a list of them, e.g. 201 or [200, 204]",
+                );
+            } else {
+                out.status = Some(StatusExpect { codes, pos: s.pos });
+            }
+        }
+        if let Some(h) = node.get("headers") {
+            if let Some(entries) = self.map(h, "expected `headers`") {
+                for (k, v) in entries {
+                    if let Some(pattern) = self.pattern(v, known) {
+                        out.headers.push(HeaderExpect {
+                            name: k.name.clone(),
+                            pattern,
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(b) = node.get("body") {
+            out.body = self.pattern(b, known);
+        }
+        out
+    }
+
+    fn captures(&mut self, node: &Node, known: &mut HashSet<String>) -> Vec<Capture> {
+        let mut out = Vec::new();
+        let Some(entries) = self.map(node, "`capture`") else {
+            return out;
+        };
+        for (k, v) in entries {
+            let from = match (&v.kind, v.get("header")) {
+                (NodeKind::Str(s), _) if s.starts_with('/') || s.is_empty() => {
+                    Some(CaptureFrom::Pointer(s.clone()))
+                }
+                (NodeKind::Str(s), _) if s == "status" => Some(CaptureFrom::Status),
+                (_, Some(h)) => h.as_str().map(|h| CaptureFrom::Header(h.to_string())),
+                _ => None,
+            };
+            match from {
+                Some(from) => {
+                    known.insert(k.name.clone());
+                    out.push(Capture {
+                        name: k.name.clone(),
+                        pos: k.pos,
+                        from,
+                    });
+                }
+                None => {
+                    let d = Diagnostic::new(
+                        self.file,
+                        v.pos,
+                        format!("cannot capture `{}` from this", k.name),
+                    )
+                    .help("use a JSON pointer such as `/id`, `{ header: Location }` or `status`");
+                    self.diags.push(d);
+                }
+            }
+        }
+        out
+    }
+
+    fn pattern(&mut self, node: &Node, known: &HashSet<String>) -> Option<Pattern> {
+        let pos = node.pos;
+        let kind = match node.tag.as_deref() {
+            None => match &node.kind {
+                NodeKind::Map(entries) => PatternKind::Object {
+                    fields: entries
+                        .iter()
+                        .filter_map(|(k, v)| self.pattern(v, known).map(|p| (k.name.clone(), p)))
+                        .collect(),
+                    exact: false,
+                },
+                NodeKind::Seq(items) => PatternKind::Array {
+                    items: items
+                        .iter()
+                        .filter_map(|i| self.pattern(i, known))
+                        .collect(),
+                },
+                NodeKind::Str(s) => {
+                    self.template(s, pos, known);
+                    PatternKind::Literal(node.to_json())
+                }
+                _ => PatternKind::Literal(node.to_json()),
+            },
+            Some("!exact") => {
+                let untagged = Node {
+                    tag: None,
+                    ..node.clone()
+                };
+                let inner = self.pattern(&untagged, known)?;
+                match inner.kind {
+                    PatternKind::Object { fields, .. } => PatternKind::Object {
+                        fields,
+                        exact: true,
+                    },
+                    other => other,
+                }
+            }
+            Some("!type") => match node.as_str().and_then(JsonType::from_name) {
+                Some(t) => PatternKind::Type(t),
+                None => {
+                    self.err(pos, "`!type` takes one of: string, integer, number, boolean, object, array, null");
+                    return None;
+                }
+            },
+            Some("!regex") => {
+                let Some(re) = node.as_str() else {
+                    self.err(pos, "`!regex` takes a string");
+                    return None;
+                };
+                if !template::is_template(re) {
+                    if let Err(e) = regex::Regex::new(re) {
+                        self.err(pos, format!("invalid regular expression: {e}"));
+                        return None;
+                    }
+                }
+                self.template(re, pos, known);
+                PatternKind::Regex(re.to_string())
+            }
+            Some("!any") => PatternKind::Any,
+            Some("!absent") => PatternKind::Absent,
+            Some("!contains") => {
+                let untagged = Node {
+                    tag: None,
+                    ..node.clone()
+                };
+                PatternKind::Contains(Box::new(self.pattern(&untagged, known)?))
+            }
+            Some("!ci") => match node.as_str() {
+                Some(s) => {
+                    self.template(s, pos, known);
+                    PatternKind::CaseInsensitive(s.to_string())
+                }
+                None => {
+                    self.err(pos, "`!ci` takes a string");
+                    return None;
+                }
+            },
+            Some(other) => {
+                let d = Diagnostic::new(self.file, pos, format!("unknown matcher `{other}`"))
+                    .width(other.chars().count())
+                    .help("matchers: !exact, !type, !regex, !any, !absent, !contains, !ci");
+                self.diags.push(d);
+                return None;
+            }
+        };
+        Some(Pattern { pos, kind })
+    }
+
+    /// Checks every template in a node tree.
+    fn templates_in(&mut self, node: &Node, known: &HashSet<String>) {
+        match &node.kind {
+            NodeKind::Str(s) => self.template(s, node.pos, known),
+            NodeKind::Seq(items) => items.iter().for_each(|i| self.templates_in(i, known)),
+            NodeKind::Map(entries) => entries
+                .iter()
+                .for_each(|(_, v)| self.templates_in(v, known)),
+            _ => {}
+        }
+    }
+
+    fn template(&mut self, src: &str, pos: Pos, known: &HashSet<String>) {
+        match template::analyze(src) {
+            Ok(names) => {
+                let mut names: Vec<_> = names.into_iter().filter(|n| !known.contains(n)).collect();
+                names.sort();
+                for name in names {
+                    let d = Diagnostic::new(self.file, pos, format!("undefined variable `{name}`")).help(
+                        "declare it under `variables:`, capture it in an earlier step, or use a built-in: run, users, groups, base_url, uuid()",
+                    );
+                    self.diags.push(d);
+                }
+            }
+            Err(e) => self.err(pos, format!("invalid template: {e}")),
+        }
+    }
+}
+
+/// The closest allowed word, for "did you mean" help.
+pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Parses an `expect:` block outside a request step (IdP actions use it too).
+pub fn parse_expect(
+    file: &str,
+    node: &Node,
+    known: &HashSet<String>,
+) -> Result<Expect, Vec<Diagnostic>> {
+    let mut p = Parser {
+        file,
+        diags: Vec::new(),
+    };
+    let e = p.expect(node, known);
+    if p.diags.is_empty() {
+        Ok(e)
+    } else {
+        Err(p.diags)
+    }
+}
