@@ -14,6 +14,7 @@ pub mod entra;
 pub mod error;
 pub mod exchange;
 pub mod idp;
+pub mod okta;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -1,17 +1,26 @@
 //! IdP profiles: turn scenario actions (`assign: alice`) into the exact requests Okta or Entra
-//! send, and judge the answers as that IdP does. The engine calls only the functions here.
+//! send, and judge the answers as that IdP does. The engine calls only the functions here; each
+//! profile lives in its own module (`crate::okta`, `crate::entra`) behind the same five entry
+//! points. `directory` (the source users and groups) and `state` (the `expect_server` check of
+//! what the server holds) are shared by both.
+
+pub mod directory;
+pub mod state;
 
 use crate::check::Finding;
 use crate::diagnostic::Pos;
 use crate::run::context::{ActionCtx, ScenarioState};
 use crate::scenario::{ActionStep, Idp, Scenario};
 
+/// Actions every IdP understands.
+pub const COMMON_ACTIONS: &[&str] = &["expect_server"];
+
 /// Profiles (personalities or modes) each IdP accepts.
 pub fn profiles(idp: Idp) -> &'static [&'static str] {
     match idp {
         Idp::Generic => &[],
-        Idp::Okta => &["oin", "aiw"],
-        Idp::Entra => &["default", "aadOptscim062020"],
+        Idp::Okta => crate::okta::PROFILES,
+        Idp::Entra => crate::entra::PROFILES,
     }
 }
 
@@ -19,32 +28,59 @@ pub fn profiles(idp: Idp) -> &'static [&'static str] {
 pub fn actions(idp: Idp) -> &'static [&'static str] {
     match idp {
         Idp::Generic => &[],
-        Idp::Okta => &[],
-        Idp::Entra => &[],
+        Idp::Okta => crate::okta::ACTIONS,
+        Idp::Entra => crate::entra::ACTIONS,
     }
 }
 
 /// Checks an action's arguments at load time (nothing is sent for an invalid scenario).
-pub fn validate_action(_idp: Idp, _action: &ActionStep) -> Vec<(Pos, String)> {
-    Vec::new()
+pub fn validate_action(idp: Idp, action: &ActionStep) -> Vec<(Pos, String)> {
+    if action.name == "expect_server" {
+        return state::validate(action);
+    }
+    match idp {
+        Idp::Generic => Vec::new(),
+        Idp::Okta => crate::okta::validate_action(action),
+        Idp::Entra => crate::entra::validate_action(action),
+    }
 }
 
 /// Checks the IdP-specific parts of a scenario (directory, mappings, settings).
-pub fn validate_scenario(_scenario: &Scenario) -> Vec<(Pos, String)> {
-    Vec::new()
+pub fn validate_scenario(scenario: &Scenario) -> Vec<(Pos, String)> {
+    let mut out = directory::validate(scenario);
+    out.extend(match scenario.idp {
+        Idp::Generic => Vec::new(),
+        Idp::Okta => crate::okta::validate_scenario(scenario),
+        Idp::Entra => crate::entra::validate_scenario(scenario),
+    });
+    out
 }
 
 /// Sets up IdP state (directory objects, generated ids) before the first step.
-pub fn prepare(_scenario: &Scenario, _state: &mut ScenarioState) -> Result<(), Box<Finding>> {
-    Ok(())
+pub fn prepare(scenario: &Scenario, state: &mut ScenarioState) -> Result<(), Box<Finding>> {
+    state.directory = directory::Directory::render(scenario, state)?;
+    match scenario.idp {
+        Idp::Generic => Ok(()),
+        Idp::Okta => crate::okta::prepare(scenario, state),
+        Idp::Entra => crate::entra::prepare(scenario, state),
+    }
 }
 
 pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
-    ctx.finding(
-        Finding::error(
-            "scenario.action",
-            format!("no IdP profile handles `{}`", action.name),
-        )
-        .source(ctx.here()),
-    );
+    if action.name == "expect_server" {
+        let idp = ctx.scenario.idp;
+        return state::run(ctx, action, idp).await;
+    }
+    match ctx.scenario.idp {
+        Idp::Generic => {
+            let f = Finding::error(
+                "scenario.action",
+                format!("generic scenarios have no action `{}`", action.name),
+            )
+            .source(ctx.here());
+            ctx.finding(f);
+        }
+        Idp::Okta => crate::okta::run_action(ctx, action).await,
+        Idp::Entra => crate::entra::run_action(ctx, action).await,
+    }
 }

@@ -26,6 +26,10 @@ pub struct ScenarioState {
     pub groups: Map<String, Value>,
     pub created: Vec<Created>,
     pub base_url: String,
+    /// Private bookkeeping of the IdP profile (e.g. Okta's cached app groups).
+    pub profile: Map<String, Value>,
+    /// The scenario's source directory, rendered (templates resolved) at the start of the run.
+    pub directory: crate::idp::directory::Directory,
 }
 
 impl ScenarioState {
@@ -37,6 +41,8 @@ impl ScenarioState {
             groups: Map::new(),
             created: Vec::new(),
             base_url,
+            profile: Map::new(),
+            directory: Default::default(),
         }
     }
 

@@ -642,6 +642,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Parses a body matcher outside a request step (IdP actions' state checks use it).
+pub fn parse_pattern(
+    file: &str,
+    node: &Node,
+    known: &HashSet<String>,
+) -> Result<Pattern, Vec<Diagnostic>> {
+    let mut p = Parser {
+        file,
+        diags: Vec::new(),
+    };
+    match p.pattern(node, known) {
+        Some(pattern) if p.diags.is_empty() => Ok(pattern),
+        _ => Err(p.diags),
+    }
+}
+
 /// Parses an `expect:` block outside a request step (IdP actions use it too).
 pub fn parse_expect(
     file: &str,

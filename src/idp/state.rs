@@ -1,0 +1,266 @@
+//! `expect_server`: after IdP actions, checks what a correct server now holds — the question a
+//! support engineer asks about an "out of sync" report. It reads the resource by the id the IdP
+//! linked and compares attributes and group membership.
+//!
+//! ```yaml
+//! - expect_server: { user: alice, active: false }
+//! - expect_server: { user: alice, name: { givenName: Alicia } }
+//! - expect_server: { group: eng, members: [alice, bob] }
+//! - expect_server: { user: bob, exists: false }
+//! ```
+//! These reads are idpsim's own verification traffic (neutral headers), not IdP traffic.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::check::{expect::match_pattern, show, DiffEntry, Finding};
+use crate::diagnostic::Pos;
+use crate::run::context::ActionCtx;
+use crate::run::http::OutgoingRequest;
+use crate::scenario::{parse, ActionStep, Idp, Node};
+
+pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
+    let mut out = Vec::new();
+    let Some(entries) = action.args.as_map() else {
+        return vec![(
+            action.args.pos,
+            "`expect_server` takes `user: KEY` or `group: KEY` and the expected attributes".into(),
+        )];
+    };
+    let user = entries.iter().any(|(k, _)| k.name == "user");
+    let group = entries.iter().any(|(k, _)| k.name == "group");
+    if user == group {
+        out.push((
+            action.args.pos,
+            "`expect_server` needs exactly one of `user:` or `group:`".into(),
+        ));
+    }
+    if let Some(exists) = action.args.get("exists") {
+        if !matches!(exists.kind, crate::scenario::yaml::NodeKind::Bool(_)) {
+            out.push((exists.pos, "`exists` takes true or false".into()));
+        }
+    }
+    if let Some(members) = action.args.get("members") {
+        if !matches!(members.kind, crate::scenario::yaml::NodeKind::Seq(_)) {
+            out.push((
+                members.pos,
+                "`members` takes a list of directory keys".into(),
+            ));
+        }
+    }
+    out
+}
+
+/// What the IdP believes goes wrong when the server's state differs, in its own words.
+fn impact(idp: Idp, what: &str) -> String {
+    match (idp, what) {
+        (Idp::Okta, "exists") => "Okta believes the account exists; its next profile push fails with \"Not Found\" and the user drifts out of sync.".into(),
+        (Idp::Okta, "members") => "The Okta group and the app's group are out of sync; in Okta, Push Groups → Push now repairs it.".into(),
+        (Idp::Okta, _) => "Okta believes the app holds this value; the app user is out of sync until the next push of this attribute.".into(),
+        (Idp::Entra, "exists") => "Entra believes the account exists (its anchor); the next cycle fails with InvalidAnchor.".into(),
+        (Idp::Entra, "members") => "Entra believes these are the members; it does not re-read the group, so the drift persists until a restart or provisioning on demand.".into(),
+        (Idp::Entra, _) => "Entra believes the app holds this value and will not resend it until the source attribute changes (FlowWhenChanged).".into(),
+        _ => "The server's state differs from what the IdP believes.".into(),
+    }
+}
+
+pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, idp: Idp) {
+    let args = &action.args;
+    let (kind, collection) = if args.get("user").is_some() {
+        ("user", "Users")
+    } else {
+        ("group", "Groups")
+    };
+    let Some(key) = args.get(kind).and_then(Node::as_str) else {
+        return;
+    };
+    let table = if kind == "user" {
+        &ctx.state.users
+    } else {
+        &ctx.state.groups
+    };
+    let id = table
+        .get(key)
+        .and_then(|v| v.get("id"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let here = ctx.here();
+    let want_exists = !matches!(
+        args.get("exists").map(|n| &n.kind),
+        Some(crate::scenario::yaml::NodeKind::Bool(false))
+    );
+    let Some(id) = id else {
+        if want_exists {
+            ctx.finding(
+                Finding::error("state.unlinked", format!("the IdP never linked {kind} `{key}` to a server id, so its state cannot be read"))
+                    .source(here),
+            );
+        }
+        return;
+    };
+    let req = OutgoingRequest::new("GET", format!("/{collection}/{id}"))
+        .header("Accept", "application/scim+json");
+    let (index, raw) = ctx.send(req).await;
+    let rule = format!("{}.state", idp.name());
+    if raw.status == 404 || (raw.status == 0 && !want_exists) {
+        if want_exists {
+            let f = Finding::error(
+                format!("{rule}.missing"),
+                format!("{kind} `{key}` is gone from the server (GET answered 404)"),
+            )
+            .diff(DiffEntry::new(
+                format!("/{collection}/{id}"),
+                "present",
+                "absent",
+            ))
+            .impact(impact(idp, "exists"))
+            .source(here)
+            .at_exchange(index);
+            ctx.finding(f);
+        }
+        return;
+    }
+    if !want_exists {
+        if (200..300).contains(&raw.status) {
+            let f = Finding::error(format!("{rule}.unexpected"), format!("{kind} `{key}` still exists on the server"))
+                .diff(DiffEntry::new(format!("/{collection}/{id}"), "absent", "present"))
+                .impact(match idp {
+                    Idp::Okta => "Okta no longer manages this account; it stays in the app until someone deletes it there.",
+                    _ => "The IdP no longer manages this account; it stays in the app as an orphan.",
+                })
+                .source(here)
+                .at_exchange(index);
+            ctx.finding(f);
+        }
+        return;
+    }
+    let Some(body) = raw.body.clone() else { return };
+    let known: HashSet<String> = ctx
+        .state
+        .template_context()
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let Some(entries) = args.as_map() else { return };
+    for (k, v) in entries {
+        if matches!(k.name.as_str(), "user" | "group" | "exists") {
+            continue;
+        }
+        if k.name == "members" && kind == "group" {
+            check_members(ctx, v, &body, idp, index);
+            continue;
+        }
+        let Ok(pattern) = parse::parse_pattern(&ctx.scenario.file, v, &known) else {
+            continue;
+        };
+        let mut diffs = Vec::new();
+        let tctx = ctx.state.template_context();
+        // `active: false` also accepts the string "False": judge state, not encoding.
+        let actual = body.get(&k.name).map(normalize_bool);
+        match_pattern(
+            &pattern,
+            actual.as_ref(),
+            &format!("/{}", k.name),
+            &tctx,
+            &mut diffs,
+        );
+        if !diffs.is_empty() {
+            let mut f = Finding::error(
+                format!("{rule}.{}", k.name),
+                format!(
+                    "the server holds a different `{}` for {kind} `{key}`",
+                    k.name
+                ),
+            )
+            .impact(impact(idp, &k.name))
+            .source(ctx.scenario.source_ref(v.pos))
+            .at_exchange(index);
+            for (d, _) in diffs {
+                f = f.diff(d);
+            }
+            ctx.finding(f);
+        }
+    }
+}
+
+fn normalize_bool(v: &Value) -> Value {
+    match v.as_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("true") => Value::Bool(true),
+        Some("false") => Value::Bool(false),
+        _ => v.clone(),
+    }
+}
+
+fn check_members(ctx: &mut ActionCtx<'_>, expected: &Node, body: &Value, idp: Idp, index: usize) {
+    let Some(items) = expected.to_json().as_array().cloned() else {
+        return;
+    };
+    let mut want: Vec<(String, String)> = Vec::new();
+    for item in items {
+        let Some(key) = item.as_str() else { continue };
+        let id = ctx
+            .state
+            .users
+            .get(key)
+            .or_else(|| ctx.state.groups.get(key))
+            .and_then(|u| u.get("id"))
+            .and_then(Value::as_str)
+            .unwrap_or("(not linked)")
+            .to_string();
+        want.push((key.to_string(), id));
+    }
+    let have: Vec<String> = body
+        .get("members")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let missing: Vec<&(String, String)> =
+        want.iter().filter(|(_, id)| !have.contains(id)).collect();
+    let extra: Vec<&String> = have
+        .iter()
+        .filter(|id| !want.iter().any(|(_, w)| w == *id))
+        .collect();
+    if missing.is_empty() && extra.is_empty() {
+        return;
+    }
+    let name_of = |id: &str| -> String {
+        ctx.state
+            .users
+            .iter()
+            .chain(ctx.state.groups.iter())
+            .find(|(_, v)| v.get("id").and_then(Value::as_str) == Some(id))
+            .map(|(k, _)| format!("{k} ({id})"))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let mut f = Finding::error(
+        format!("{}.state.members", idp.name()),
+        "the group's members on the server differ from the IdP's",
+    )
+    .impact(impact(idp, "members"))
+    .source(ctx.scenario.source_ref(expected.pos))
+    .at_exchange(index);
+    for (key, id) in &missing {
+        f = f.diff(DiffEntry::new(
+            "/members",
+            format!("contains {key} ({id})"),
+            "missing",
+        ));
+    }
+    for id in extra {
+        f = f.diff(DiffEntry::new(
+            "/members",
+            "no other members",
+            format!("also {}", name_of(id)),
+        ));
+    }
+    if want.is_empty() && have.is_empty() {
+        return;
+    }
+    let _ = show;
+    ctx.finding(f);
+}
