@@ -56,13 +56,8 @@ pub fn days_in_month(year: i32, month: u8) -> u8 {
 }
 
 fn build(
-    y: i32,
-    mo: u8,
-    d: u8,
-    h: u8,
-    mi: u8,
-    s: u8,
-    nanos: u32,
+    (y, mo, d): (i32, u8, u8),
+    (h, mi, s, nanos): (u8, u8, u8, u32),
     offset: Option<UtcOffset>,
 ) -> Option<OffsetDateTime> {
     let month = Month::try_from(mo).ok()?;
@@ -139,13 +134,17 @@ pub fn parse_date(s: &str) -> Option<OffsetDateTime> {
                 None => None,
             };
             return build(
-                c.get(1)?.as_str().parse().ok()?,
-                u8::try_from(num(c.get(2))?).ok()?,
-                u8::try_from(num(c.get(3))?).ok()?,
-                u8::try_from(num(c.get(4))?).ok()?,
-                u8::try_from(num(c.get(5))?).ok()?,
-                u8::try_from(num(c.get(6))?).ok()?,
-                c.get(7).map_or(0, |m| nanos_from_fraction(m.as_str())),
+                (
+                    c.get(1)?.as_str().parse().ok()?,
+                    u8::try_from(num(c.get(2))?).ok()?,
+                    u8::try_from(num(c.get(3))?).ok()?,
+                ),
+                (
+                    u8::try_from(num(c.get(4))?).ok()?,
+                    u8::try_from(num(c.get(5))?).ok()?,
+                    u8::try_from(num(c.get(6))?).ok()?,
+                    c.get(7).map_or(0, |m| nanos_from_fraction(m.as_str())),
+                ),
                 offset,
             );
         }
@@ -353,7 +352,7 @@ impl Cursor<'_> {
             .ok()
     }
 
-    fn word<'w>(&mut self, words: &[&'w str], len: Option<usize>) -> Option<usize> {
+    fn word(&mut self, words: &[&str], len: Option<usize>) -> Option<usize> {
         for (idx, w) in words.iter().enumerate() {
             let w: Vec<char> = match len {
                 Some(n) => w.chars().take(n).collect(),
@@ -476,5 +475,5 @@ pub fn parse_with_format(input: &str, fmt: &str) -> Option<OffsetDateTime> {
             (false, h) => h,
         };
     }
-    build(y, mo, d, h, mi, s, nanos, offset)
+    build((y, mo, d), (h, mi, s, nanos), offset)
 }

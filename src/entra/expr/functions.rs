@@ -272,17 +272,18 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, f: Function, args: &[Option<Expr>]) -
             let needle = s(f, &ev.arg(args, 1)?)?;
             let start = int(f, &ev.arg(args, 2)?, "start")?.unwrap_or(1);
             let mode = s(f, &ev.arg(args, 3)?)?;
-            let text =
-                match mode.as_deref() {
-                    None | Some("vbBinaryCompare" | "0") => false,
-                    Some("vbTextCompare" | "1") => true,
-                    Some(other) => return fail(
+            let text = match mode.as_deref() {
+                None | Some("vbBinaryCompare" | "0") => false,
+                Some("vbTextCompare" | "1") => true,
+                Some(other) => {
+                    return fail(
                         f,
                         format!(
                             "compareType must be vbTextCompare or vbBinaryCompare, got {other:?}"
                         ),
-                    ),
-                };
+                    )
+                }
+            };
             if start < 1 {
                 return fail(f, format!("start must be 1 or greater, got {start}"));
             }

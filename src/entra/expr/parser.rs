@@ -353,10 +353,6 @@ fn check_arity(function: Function, args: &[Option<Expr>], column: usize) -> Resu
         Max::Fixed(m) => format!("{} to {m} arguments", spec.min),
         Max::Unbounded => format!("at least {} argument{}", spec.min, plural(spec.min)),
     };
-    let too_many = matches!(spec.max, Max::Fixed(m) if n > m);
-    if n < spec.min || too_many {
-        return Err(err(column, format!("{name} expects {expected}, got {n}")));
-    }
     if spec.even && n % 2 != 0 {
         return Err(err(
             column,
@@ -364,6 +360,10 @@ fn check_arity(function: Function, args: &[Option<Expr>], column: usize) -> Resu
                 "{name} expects an even number of arguments (source, defaultValue, then key/value pairs), got {n}"
             ),
         ));
+    }
+    let too_many = matches!(spec.max, Max::Fixed(m) if n > m);
+    if n < spec.min || too_many {
+        return Err(err(column, format!("{name} expects {expected}, got {n}")));
     }
     for &i in spec.required {
         if args.get(i).is_some_and(Option::is_none) {
