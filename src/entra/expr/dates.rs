@@ -104,7 +104,7 @@ fn iso_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$",
+            r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[T ]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?)?\s*([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?$",
         )
         .expect("static regex")
     })
@@ -113,7 +113,7 @@ fn iso_re() -> &'static Regex {
 fn generalized_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{4})?$")
+        Regex::new(r"^([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})(?:\.([0-9]{1,9}))?([Zz]|[+-][0-9]{4})?$")
             .expect("static regex")
     })
 }
@@ -169,7 +169,9 @@ pub fn format_entra(dt: OffsetDateTime) -> String {
 
 /// AD FILETIME (100 ns ticks since 1601-01-01 UTC) → date.
 pub fn from_filetime(ticks: i128) -> Option<OffsetDateTime> {
-    let nanos = (ticks - FILETIME_UNIX_OFFSET_SECS * 10_000_000).checked_mul(100)?;
+    let nanos = ticks
+        .checked_sub(FILETIME_UNIX_OFFSET_SECS * 10_000_000)?
+        .checked_mul(100)?;
     OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
 }
 
@@ -180,7 +182,7 @@ pub fn to_filetime(dt: OffsetDateTime) -> i128 {
 
 /// Adds `n` months, clamping the day to the target month's length (as .NET's AddMonths does).
 pub fn add_months(dt: OffsetDateTime, n: i64) -> Option<OffsetDateTime> {
-    let total = i64::from(dt.year()) * 12 + i64::from(u8::from(dt.month())) - 1 + n;
+    let total = (i64::from(dt.year()) * 12 + i64::from(u8::from(dt.month())) - 1).checked_add(n)?;
     let year = i32::try_from(total.div_euclid(12)).ok()?;
     let month = u8::try_from(total.rem_euclid(12) + 1).ok()?;
     let day = dt.day().min(days_in_month(year, month));

@@ -677,7 +677,10 @@ fn random_string(ev: &mut Evaluator<'_>, n: [usize; 5], avoid: &str) -> R<Value>
     if len > 256 {
         return fail(f, format!("Length is at most 256, got {len}"));
     }
-    let mins = digits + special + upper + lower;
+    let mins = digits
+        .saturating_add(special)
+        .saturating_add(upper)
+        .saturating_add(lower);
     if mins > len {
         return fail(
             f,
