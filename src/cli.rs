@@ -87,6 +87,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub timeout: String,
 
+    /// Scale the IdP's waits (429 Retry-After, back-off) by this factor, e.g. 0.001 in tests;
+    /// 1 waits exactly as Okta or Entra would.
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    pub time_scale: f64,
+
     /// Set a scenario variable (repeatable); overrides the scenario's own value.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,

@@ -113,6 +113,8 @@ pub struct ActionCtx<'a> {
     pub step_pos: Pos,
     pub exchanges: Vec<Exchange>,
     pub findings: Vec<Finding>,
+    /// `--time-scale`: multiplies every IdP wait (Retry-After, back-off) so tests stay fast.
+    pub time_scale: f64,
 }
 
 impl<'a> ActionCtx<'a> {
@@ -132,6 +134,15 @@ impl<'a> ActionCtx<'a> {
             exchanges: Vec::new(),
             findings: Vec::new(),
         }
+    }
+
+    /// Waits as the IdP would (Retry-After, back-off), scaled by `--time-scale`; a dry run does not wait.
+    pub async fn wait(&self, idp_delay: std::time::Duration) {
+        if self.dry_run() {
+            return;
+        }
+        let scaled = idp_delay.mul_f64(self.time_scale.clamp(0.0, 1000.0));
+        tokio::time::sleep(scaled).await;
     }
 
     pub fn dry_run(&self) -> bool {

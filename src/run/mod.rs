@@ -39,6 +39,8 @@ pub struct Runner {
     /// `--var name=value` overrides.
     pub vars: Vec<(String, String)>,
     pub interrupt: Arc<Interrupt>,
+    /// Multiplies IdP waits (Retry-After, back-off); 1.0 waits as the IdP does.
+    pub time_scale: f64,
 }
 
 /// Called as each scenario finishes (for live console output and the progress bar).
