@@ -344,11 +344,17 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
         dry: args.dry_run.then_some(args.format),
         out: Mutex::new(()),
     });
+    if !(0.0..=1000.0).contains(&args.time_scale) {
+        return Err(Error::Usage(
+            "--time-scale takes a factor between 0 and 1000".into(),
+        ));
+    }
     let runner = Arc::new(Runner {
         transport,
         simulator,
         vars,
         interrupt: Arc::clone(&interrupt),
+        time_scale: args.time_scale,
     });
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)

@@ -133,6 +133,7 @@ impl<'a> ActionCtx<'a> {
             step_pos,
             exchanges: Vec::new(),
             findings: Vec::new(),
+            time_scale: 1.0,
         }
     }
 
