@@ -293,7 +293,12 @@ impl Parser {
     fn attr_expr(&mut self, depth: usize) -> Result<Filter, FilterError> {
         let (word, at) = match self.toks.get(self.pos) {
             Some((Tok::Word(w), p)) => (w.clone(), *p),
-            _ => return self.err(format!("expected an attribute path, found {}", self.found())),
+            _ => {
+                return self.err(format!(
+                    "expected an attribute path, found {}",
+                    self.found()
+                ))
+            }
         };
         let path = AttrPath::parse_at(&word, at)?;
         self.pos += 1;
@@ -440,7 +445,8 @@ impl Filter {
             }
             Filter::Compare { path, op, value } => {
                 let (vals, def) = resolve(node, path, scope, true);
-                let case_exact = opts.force_case_exact || def.map(|d| d.case_exact).unwrap_or(false);
+                let case_exact =
+                    opts.force_case_exact || def.map(|d| d.case_exact).unwrap_or(false);
                 let ty = def.map(|d| d.ty);
                 let flat: Vec<&Value> = vals
                     .iter()
@@ -451,11 +457,9 @@ impl Filter {
                     .filter(|v| !v.is_null())
                     .collect();
                 match op {
-                    CompareOp::Ne => {
-                        !flat
-                            .iter()
-                            .any(|v| compare(v, CompareOp::Eq, value, case_exact, ty))
-                    }
+                    CompareOp::Ne => !flat
+                        .iter()
+                        .any(|v| compare(v, CompareOp::Eq, value, case_exact, ty)),
                     CompareOp::Eq if value.is_null() => flat.is_empty(),
                     _ => flat.iter().any(|v| compare(v, *op, value, case_exact, ty)),
                 }
@@ -540,7 +544,13 @@ fn parse_bool_str(s: &str) -> Option<bool> {
     }
 }
 
-fn compare(actual: &Value, op: CompareOp, expected: &Value, case_exact: bool, ty: Option<AttrType>) -> bool {
+fn compare(
+    actual: &Value,
+    op: CompareOp,
+    expected: &Value,
+    case_exact: bool,
+    ty: Option<AttrType>,
+) -> bool {
     match (actual, expected) {
         (Value::String(a), Value::String(e)) => {
             if ty == Some(AttrType::DateTime) || ty.is_none() {
@@ -650,7 +660,10 @@ pub fn parse_datetime(s: &str) -> Option<(i64, u32)> {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset_secs, nanos))
+    Some((
+        days * 86_400 + h * 3600 + mi * 60 + sec - offset_secs,
+        nanos,
+    ))
 }
 
 fn ordered(o: Ordering, op: CompareOp) -> bool {
@@ -710,9 +723,11 @@ mod tests {
     }
 
     fn eval(f: &str) -> bool {
-        parse(f)
-            .unwrap_or_else(|e| panic!("{f}: {e}"))
-            .matches(&user(), ResourceKind::User, EvalOptions::default())
+        parse(f).unwrap_or_else(|e| panic!("{f}: {e}")).matches(
+            &user(),
+            ResourceKind::User,
+            EvalOptions::default(),
+        )
     }
 
     #[test]
@@ -724,11 +739,16 @@ mod tests {
 
     #[test]
     fn rfc_examples_evaluate() {
-        assert!(eval(r#"userName eq "bjensen""#), "userName is caseExact=false");
+        assert!(
+            eval(r#"userName eq "bjensen""#),
+            "userName is caseExact=false"
+        );
         assert!(eval(r#"name.familyName co "O'Malley""#));
         assert!(!eval(r#"userName sw "J""#));
         assert!(eval(r#"userName sw "bj""#));
-        assert!(eval(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "bj""#));
+        assert!(eval(
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "bj""#
+        ));
         assert!(eval("title pr"));
         assert!(!eval("nickName pr"));
         assert!(!eval(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#));
@@ -742,11 +762,15 @@ mod tests {
         assert!(!eval(
             r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#
         ));
-        assert!(eval(r#"userType eq "Employee" and (emails.type eq "work")"#));
+        assert!(eval(
+            r#"userType eq "Employee" and (emails.type eq "work")"#
+        ));
         assert!(eval(
             r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#
         ));
-        assert!(!eval(r#"emails[type eq "home" and value co "@example.com"]"#));
+        assert!(!eval(
+            r#"emails[type eq "home" and value co "@example.com"]"#
+        ));
         assert!(eval(
             r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#
         ));
@@ -756,7 +780,10 @@ mod tests {
     fn datetimes_compare_as_instants() {
         assert_eq!(parse_datetime("1970-01-01T00:00:00Z"), Some((0, 0)));
         assert_eq!(parse_datetime("1970-01-01T01:00:00+01:00"), Some((0, 0)));
-        assert_eq!(parse_datetime("2011-05-13T04:42:34.5Z"), Some((1_305_261_754, 500_000_000)));
+        assert_eq!(
+            parse_datetime("2011-05-13T04:42:34.5Z"),
+            Some((1_305_261_754, 500_000_000))
+        );
         assert!(parse_datetime("not a date").is_none());
     }
 
@@ -777,9 +804,13 @@ mod tests {
     #[test]
     fn precedence_and_binds_tighter_than_or() {
         // false and false or true  == (false and false) or true == true
-        assert!(eval(r#"userType eq "x" and title eq "y" or active eq true"#));
+        assert!(eval(
+            r#"userType eq "x" and title eq "y" or active eq true"#
+        ));
         // true or false and false == true or (false and false) == true
-        assert!(eval(r#"active eq true or userType eq "x" and title eq "y""#));
+        assert!(eval(
+            r#"active eq true or userType eq "x" and title eq "y""#
+        ));
         // not binds tighter: not(true) and true == false
         assert!(!eval(r#"not (active eq true) and title pr"#));
         match parse(r#"a eq 1 or b eq 2 and c eq 3"#).unwrap() {
@@ -798,7 +829,10 @@ mod tests {
         ));
         assert!(eval("active eq true"));
         assert!(eval(r#"active eq "True""#));
-        assert!(eval(r#"USERNAME EQ "BJENSEN""#), "operators and names are case-insensitive");
+        assert!(
+            eval(r#"USERNAME EQ "BJENSEN""#),
+            "operators and names are case-insensitive"
+        );
         assert!(eval(r#"emails[primary eq true]"#));
     }
 

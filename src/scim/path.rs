@@ -89,7 +89,10 @@ impl AttrPath {
         if let Some(s) = sub {
             if !valid_attr_name(s) {
                 let pos = rest_start + attr.chars().count() + 1;
-                return Err(err(pos, format!("invalid sub-attribute name '{s}' in '{input}'")));
+                return Err(err(
+                    pos,
+                    format!("invalid sub-attribute name '{s}' in '{input}'"),
+                ));
             }
         }
         Ok(AttrPath {

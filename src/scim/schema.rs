@@ -259,9 +259,16 @@ const fn s(name: &'static str, d: &'static str) -> AttrDef {
 }
 
 const TYPE_PRIMARY_DISPLAY: [AttrDef; 3] = [
-    s("display", "A human-readable name, primarily used for display purposes."),
+    s(
+        "display",
+        "A human-readable name, primarily used for display purposes.",
+    ),
     s("type", "A label indicating the attribute's function."),
-    AttrDef::new("primary", T::Boolean, "Indicates the 'primary' or preferred value."),
+    AttrDef::new(
+        "primary",
+        T::Boolean,
+        "Indicates the 'primary' or preferred value.",
+    ),
 ];
 
 const fn mv_sub(value: AttrDef, canon: &'static [&'static str]) -> [AttrDef; 4] {
@@ -305,13 +312,21 @@ const ADDRESS_SUBS: &[AttrDef] = &[
     s("postalCode", "The zip code or postal code component."),
     s("country", "The country name component."),
     s("type", "A label indicating the attribute's function.").canon(&["work", "home", "other"]),
-    AttrDef::new("primary", T::Boolean, "Indicates the 'primary' or preferred address."),
+    AttrDef::new(
+        "primary",
+        T::Boolean,
+        "Indicates the 'primary' or preferred address.",
+    ),
 ];
 const USER_GROUP_SUBS: &[AttrDef] = &[
     s("value", "The identifier of the User's group.").mutability(M::ReadOnly),
-    AttrDef::new("$ref", T::Reference, "The URI of the corresponding Group resource.")
-        .refs(&["User", "Group"])
-        .mutability(M::ReadOnly),
+    AttrDef::new(
+        "$ref",
+        T::Reference,
+        "The URI of the corresponding Group resource.",
+    )
+    .refs(&["User", "Group"])
+    .mutability(M::ReadOnly),
     s("display", "A human-readable name of the group.").mutability(M::ReadOnly),
     s("type", "Membership type: direct or indirect.")
         .canon(&["direct", "indirect"])
@@ -325,17 +340,32 @@ const CERT_SUBS: &[AttrDef] = &mv_sub(
 
 /// RFC 7643 §4.1 / §8.7.1 User attributes.
 pub const USER_ATTRS: &[AttrDef] = &[
-    s("userName", "Unique identifier for the User, typically used to sign in.")
-        .required()
-        .unique(Uniqueness::Server),
-    AttrDef::new("name", T::Complex, "The components of the user's real name.").subs(NAME_SUBS),
+    s(
+        "userName",
+        "Unique identifier for the User, typically used to sign in.",
+    )
+    .required()
+    .unique(Uniqueness::Server),
+    AttrDef::new(
+        "name",
+        T::Complex,
+        "The components of the user's real name.",
+    )
+    .subs(NAME_SUBS),
     s("displayName", "The name of the User, suitable for display."),
     s("nickName", "The casual way to address the user."),
-    AttrDef::new("profileUrl", T::Reference, "A fully qualified URL to the User's profile.")
-        .refs(&["external"]),
+    AttrDef::new(
+        "profileUrl",
+        T::Reference,
+        "A fully qualified URL to the User's profile.",
+    )
+    .refs(&["external"]),
     s("title", "The user's title."),
     s("userType", "The organization-to-user relationship."),
-    s("preferredLanguage", "The User's preferred written or spoken language."),
+    s(
+        "preferredLanguage",
+        "The User's preferred written or spoken language.",
+    ),
     s("locale", "The User's default location for localization."),
     s("timezone", "The User's time zone in 'Olson' format."),
     AttrDef::new("active", T::Boolean, "The User's administrative status."),
@@ -348,28 +378,44 @@ pub const USER_ATTRS: &[AttrDef] = &[
     AttrDef::new("phoneNumbers", T::Complex, "Phone numbers for the User.")
         .multi()
         .subs(PHONE_SUBS),
-    AttrDef::new("ims", T::Complex, "Instant messaging addresses for the User.")
-        .multi()
-        .subs(IMS_SUBS),
+    AttrDef::new(
+        "ims",
+        T::Complex,
+        "Instant messaging addresses for the User.",
+    )
+    .multi()
+    .subs(IMS_SUBS),
     AttrDef::new("photos", T::Complex, "URLs of photos of the User.")
         .multi()
         .subs(PHOTO_SUBS),
-    AttrDef::new("addresses", T::Complex, "A physical mailing address for this User.")
-        .multi()
-        .subs(ADDRESS_SUBS),
-    AttrDef::new("groups", T::Complex, "Groups the user belongs to (computed, readOnly).")
-        .multi()
-        .mutability(M::ReadOnly)
-        .subs(USER_GROUP_SUBS),
+    AttrDef::new(
+        "addresses",
+        T::Complex,
+        "A physical mailing address for this User.",
+    )
+    .multi()
+    .subs(ADDRESS_SUBS),
+    AttrDef::new(
+        "groups",
+        T::Complex,
+        "Groups the user belongs to (computed, readOnly).",
+    )
+    .multi()
+    .mutability(M::ReadOnly)
+    .subs(USER_GROUP_SUBS),
     AttrDef::new("entitlements", T::Complex, "Entitlements of the User.")
         .multi()
         .subs(GENERIC_MV_SUBS),
     AttrDef::new("roles", T::Complex, "Roles of the User.")
         .multi()
         .subs(GENERIC_MV_SUBS),
-    AttrDef::new("x509Certificates", T::Complex, "X.509 certificates of the User.")
-        .multi()
-        .subs(CERT_SUBS),
+    AttrDef::new(
+        "x509Certificates",
+        T::Complex,
+        "X.509 certificates of the User.",
+    )
+    .multi()
+    .subs(CERT_SUBS),
 ];
 
 const MEMBER_SUBS: &[AttrDef] = &[
@@ -398,14 +444,25 @@ pub const GROUP_ATTRS: &[AttrDef] = &[
 ];
 
 const MANAGER_SUBS: &[AttrDef] = &[
-    s("value", "The id of the SCIM resource representing the User's manager."),
-    AttrDef::new("$ref", T::Reference, "The URI of the manager's User resource.").refs(&["User"]),
+    s(
+        "value",
+        "The id of the SCIM resource representing the User's manager.",
+    ),
+    AttrDef::new(
+        "$ref",
+        T::Reference,
+        "The URI of the manager's User resource.",
+    )
+    .refs(&["User"]),
     s("displayName", "The displayName of the User's manager.").mutability(M::ReadOnly),
 ];
 
 /// RFC 7643 §4.3 enterprise User extension attributes.
 pub const ENTERPRISE_ATTRS: &[AttrDef] = &[
-    s("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+    s(
+        "employeeNumber",
+        "Numeric or alphanumeric identifier assigned to a person.",
+    ),
     s("costCenter", "Identifies the name of a cost center."),
     s("organization", "Identifies the name of an organization."),
     s("division", "Identifies the name of a division."),
@@ -414,12 +471,19 @@ pub const ENTERPRISE_ATTRS: &[AttrDef] = &[
 ];
 
 const META_SUBS: &[AttrDef] = &[
-    s("resourceType", "The name of the resource type of the resource.")
-        .exact()
-        .mutability(M::ReadOnly),
+    s(
+        "resourceType",
+        "The name of the resource type of the resource.",
+    )
+    .exact()
+    .mutability(M::ReadOnly),
     AttrDef::new("created", T::DateTime, "When the resource was added.").mutability(M::ReadOnly),
-    AttrDef::new("lastModified", T::DateTime, "When the resource was last updated.")
-        .mutability(M::ReadOnly),
+    AttrDef::new(
+        "lastModified",
+        T::DateTime,
+        "When the resource was last updated.",
+    )
+    .mutability(M::ReadOnly),
     AttrDef::new("location", T::Reference, "The URI of the resource.")
         .exact()
         .mutability(M::ReadOnly),
@@ -435,7 +499,11 @@ pub const COMMON_ATTRS: &[AttrDef] = &[
         .mutability(M::ReadOnly)
         .returned(Returned::Always)
         .unique(Uniqueness::Server),
-    s("externalId", "Identifier assigned by the provisioning client.").exact(),
+    s(
+        "externalId",
+        "Identifier assigned by the provisioning client.",
+    )
+    .exact(),
     AttrDef::new("meta", T::Complex, "Resource metadata.")
         .mutability(M::ReadOnly)
         .subs(META_SUBS),
@@ -546,9 +614,15 @@ mod tests {
     #[test]
     fn case_exact_rules() {
         let u = ResourceKind::User;
-        assert!(!u.attr(None, "USERNAME").map(|a| a.case_exact).unwrap_or(true));
+        assert!(!u
+            .attr(None, "USERNAME")
+            .map(|a| a.case_exact)
+            .unwrap_or(true));
         assert!(u.attr(None, "id").map(|a| a.case_exact).unwrap_or(false));
-        assert!(u.attr(None, "externalId").map(|a| a.case_exact).unwrap_or(false));
+        assert!(u
+            .attr(None, "externalId")
+            .map(|a| a.case_exact)
+            .unwrap_or(false));
         assert!(u.attr(Some(ENTERPRISE_URN), "manager").is_some());
         assert!(u.attr(Some(USER_URN), "userName").is_some());
     }
