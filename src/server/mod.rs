@@ -1,75 +1,194 @@
-//! Built-in reference SCIM server (stub with the agreed API; the real one is being merged).
+//! Built-in reference SCIM 2.0 server (RFC 7643/7644) with opt-in quirks.
+//!
+//! Design and invariants:
+//! - One in-process axum server per [`start`]; all requests go to one hand-routed handler
+//!   (`handlers`), so every answer — even 404/405/413 — is a SCIM JSON body with
+//!   `Content-Type: application/scim+json`.
+//! - The store (`store`) is a single async mutex over Users and Groups. Uniqueness checks and
+//!   inserts, and modifications and their persistence, happen under that one lock, so parallel
+//!   writes lose nothing and never create duplicates. Only the `lose-concurrent-writes` and
+//!   `duplicate-on-race` quirks step outside it, on purpose.
+//! - With `data`, every acknowledged write is on disk before the response is sent (temp file,
+//!   fsync, rename: `persist`).
+//! - Parsing never panics on client input: bodies are capped at 4 MiB (413), invalid JSON is a
+//!   400 `invalidSyntax`, invalid filters a 400 `invalidFilter`.
+//! - PATCH on Users answers 200 with the resource; PATCH on Groups answers 204 (what Entra
+//!   prefers) unless `attributes`/`excludedAttributes` ask for a representation.
+//! - Quirks (`quirks`) are independent flags; with none the server aims to be RFC-clean.
 
-use std::net::{IpAddr, SocketAddr};
+mod discovery;
+mod handlers;
+mod patch;
+mod persist;
+mod quirks;
+mod resource;
+mod response;
+mod store;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use quirks::{Quirk, QuirkInfo};
+
+/// Configuration for [`start`].
+#[derive(Clone, Debug)]
 pub struct ServerConfig {
+    /// Address to bind; default 127.0.0.1.
     pub bind: IpAddr,
+    /// Port; 0 picks an ephemeral port.
     pub port: u16,
+    /// Required bearer token; `None` disables auth.
     pub token: Option<String>,
+    /// URL path prefix, default "/scim/v2"; "" or "/" serves at the root.
     pub base: String,
+    /// Active quirks (empty = clean server).
     pub quirks: Vec<Quirk>,
+    /// Persistence file; `None` keeps everything in memory.
     pub data: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            bind: IpAddr::from([127, 0, 0, 1]),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             token: None,
-            base: "/scim/v2".into(),
+            base: "/scim/v2".to_string(),
             quirks: Vec::new(),
             data: None,
         }
     }
 }
 
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read data file {}: {source}", path.display())]
+    DataRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("data file {} is corrupt: {reason}", path.display())]
+    DataCorrupt { path: PathBuf, reason: String },
+    #[error("invalid base path '{0}': it must be a URL path such as /scim/v2")]
+    InvalidBase(String),
+}
+
+/// A server running on a background task.
 pub struct RunningServer {
     addr: SocketAddr,
-    base: String,
+    base_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .field("base_url", &self.base_url)
+            .finish()
+    }
 }
 
 impl RunningServer {
+    /// The bound socket address (with the real port when 0 was asked for).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    /// e.g. "http://127.0.0.1:41234/scim/v2" (no trailing slash).
     pub fn base_url(&self) -> String {
-        format!("http://{}{}", self.addr, self.base)
+        self.base_url.clone()
     }
-    pub async fn shutdown(self) {}
-    pub async fn wait(self) {}
+
+    /// Stops accepting, lets in-flight requests finish, and returns when the server is down.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Runs until the process receives Ctrl-C (then shuts down gracefully) or the server
+    /// task ends.
+    pub async fn wait(mut self) {
+        tokio::select! {
+            _ = &mut self.task => {}
+            _ = tokio::signal::ctrl_c() => self.shutdown().await,
+        }
+    }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    #[error("not built yet")]
-    NotBuilt,
+/// Normalises the base path: leading '/', no trailing '/', "" for root.
+fn normalize_base(base: &str) -> Result<String, ServerError> {
+    let trimmed = base.trim().trim_end_matches('/');
+    if trimmed.contains(['?', '#', ' ']) {
+        return Err(ServerError::InvalidBase(base.to_string()));
+    }
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(if trimmed.starts_with('/') {
+        trimmed.to_string()
+    } else {
+        format!("/{trimmed}")
+    })
 }
 
-pub async fn start(_config: ServerConfig) -> Result<RunningServer, ServerError> {
-    Err(ServerError::NotBuilt)
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Quirk {}
-
-pub struct QuirkInfo {
-    pub quirk: Quirk,
-    pub name: &'static str,
-    pub summary: &'static str,
-    pub source: &'static str,
-    pub breaks: &'static str,
-}
-
-impl Quirk {
-    pub fn all() -> &'static [QuirkInfo] {
-        &[]
-    }
-    pub fn from_name(_s: &str) -> Option<Quirk> {
-        None
-    }
-    pub fn name(self) -> &'static str {
-        match self {}
-    }
+/// Binds, spawns the server and returns at once.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let base_path = normalize_base(&config.base)?;
+    let data = match &config.data {
+        Some(path) => persist::load(path)?,
+        None => store::Data::default(),
+    };
+    let want = SocketAddr::new(config.bind, config.port);
+    let listener = tokio::net::TcpListener::bind(want)
+        .await
+        .map_err(|source| ServerError::Bind { addr: want, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr: want, source })?;
+    let host = match addr.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    };
+    let base_url = format!("http://{host}:{}{base_path}", addr.port());
+    let app = Arc::new(handlers::App {
+        store: store::Store::new(data, config.data.clone()),
+        quirks: quirks::Quirks::new(&config.quirks),
+        token: config.token.clone(),
+        base_path,
+        base_url: base_url.clone(),
+    });
+    let router = axum::Router::new()
+        .fallback(handlers::handle)
+        .with_state(app);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
+        if let Err(e) = serve.await {
+            eprintln!("idpsim reference server stopped: {e}");
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        base_url,
+        shutdown: Some(tx),
+        task,
+    })
 }

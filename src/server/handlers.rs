@@ -1,0 +1,810 @@
+//! HTTP dispatch: one handler receives every request, checks Accept quirks and auth, reads the
+//! body under a size limit, routes by path segments below the base, and renders the reply.
+//! Routing by hand (instead of axum's router) keeps `base = ""`, `/.search` and
+//! `/Schemas/urn:…` simple and lets every failure, even 404/405, be a SCIM error body.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, Response, StatusCode};
+use serde_json::{json, Map, Value};
+
+use super::discovery;
+use super::patch;
+use super::quirks::{Quirk, Quirks};
+use super::resource::{self, RenderCtx, Wanted};
+use super::response::{render_error, render_reply, Reply, ScimError};
+use super::store::{now, Data, Resource, Store};
+use crate::scim::filter::{self, get_ci, EvalOptions};
+use crate::scim::path::AttrPath;
+use crate::scim::schema::{ResourceKind, LIST_URN};
+
+/// Largest accepted request body (issue 3 §9): 4 MiB, answered with a SCIM 413 beyond.
+pub(crate) const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Page size when the client gives no `count` (advertised nowhere, RFC leaves it open).
+pub(crate) const DEFAULT_COUNT: usize = 100;
+/// Largest page; advertised as `filter.maxResults` in /ServiceProviderConfig.
+pub(crate) const MAX_COUNT: usize = 1000;
+
+pub(crate) struct App {
+    pub store: Store,
+    pub quirks: Quirks,
+    pub token: Option<String>,
+    /// Normalised path prefix ("" or "/scim/v2").
+    pub base_path: String,
+    /// Absolute base URL used in `meta.location` and `$ref`.
+    pub base_url: String,
+}
+
+type Result<T> = std::result::Result<T, ScimError>;
+
+pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
+    match dispatch(&app, req).await {
+        Ok(reply) => render_reply(reply, &app.quirks),
+        Err(e) => render_error(&e, &app.quirks),
+    }
+}
+
+/// Constant-time equality so response timing does not reveal how much of a guessed token was
+/// right. Length is not hidden (it is not secret in practice).
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorized(app: &App, headers: &HeaderMap) -> bool {
+    let Some(token) = &app.token else { return true };
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let value = value.trim();
+    // RFC 6750 §2.1: the scheme name is case-insensitive.
+    match value.split_once(' ') {
+        Some((scheme, cred)) if scheme.eq_ignore_ascii_case("bearer") => {
+            ct_eq(cred.trim().as_bytes(), token.as_bytes())
+        }
+        _ => false,
+    }
+}
+
+async fn dispatch(app: &App, req: Request) -> Result<Reply> {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if app.quirks.has(Quirk::RequireAcceptHeader) && accept.is_none() {
+        return Err(ScimError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            None,
+            "an Accept header is required",
+        ));
+    }
+    if app.quirks.has(Quirk::RejectScimAccept)
+        && accept
+            .map(|a| a.to_ascii_lowercase().contains("application/scim+json"))
+            .unwrap_or(false)
+    {
+        return Err(ScimError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            None,
+            "application/scim+json is not acceptable",
+        ));
+    }
+    if !authorized(app, headers) {
+        return Err(ScimError::new(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "missing or invalid bearer token",
+        ));
+    }
+
+    let path = parts.uri.path();
+    let rest = match path.strip_prefix(app.base_path.as_str()) {
+        Some(r) if r.is_empty() || r.starts_with('/') => r,
+        _ => return Err(ScimError::not_found(format!("no such endpoint: {path}"))),
+    };
+    let segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let query = parse_query(parts.uri.query());
+
+    let method = parts.method.clone();
+    let raw = if matches!(method, Method::POST | Method::PUT | Method::PATCH) {
+        let too_big = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .map(|n| n > BODY_LIMIT)
+            .unwrap_or(false);
+        if too_big {
+            return Err(payload_too_large());
+        }
+        Some(
+            axum::body::to_bytes(body, BODY_LIMIT)
+                .await
+                .map_err(|_| payload_too_large())?,
+        )
+    } else {
+        None
+    };
+    // Parsed only by endpoints that take a body, so e.g. POST /Schemas is a 405, not a 400.
+    let json = || -> Result<Value> {
+        match &raw {
+            Some(b) => parse_json(b),
+            None => Err(ScimError::bad("invalidSyntax", "request body is missing")),
+        }
+    };
+
+    let seg: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let kind_of = |s: &str| match s {
+        "Users" => Some(ResourceKind::User),
+        "Groups" => Some(ResourceKind::Group),
+        _ => None,
+    };
+    let discovery_path = matches!(
+        seg.first(),
+        Some(&("ServiceProviderConfig" | "Schemas" | "ResourceTypes"))
+    );
+    if discovery_path && method != Method::GET && seg.len() <= 2 {
+        return Err(method_not_allowed(&method));
+    }
+    match (&method, seg.as_slice()) {
+        (&Method::GET, ["ServiceProviderConfig"]) => Ok(Reply::json(
+            StatusCode::OK,
+            discovery::service_provider_config(&app.base_url),
+        )),
+        (&Method::GET, ["Schemas"]) => Ok(Reply::json(
+            StatusCode::OK,
+            discovery::schemas(&app.base_url, &app.quirks),
+        )),
+        (&Method::GET, ["Schemas", id]) => {
+            discovery::schema(&app.base_url, id).map(|v| Reply::json(StatusCode::OK, v))
+        }
+        (&Method::GET, ["ResourceTypes"]) => Ok(Reply::json(
+            StatusCode::OK,
+            discovery::resource_types(&app.base_url, &app.quirks),
+        )),
+        (&Method::GET, ["ResourceTypes", id]) => {
+            discovery::resource_type(&app.base_url, id).map(|v| Reply::json(StatusCode::OK, v))
+        }
+        (&Method::POST, [".search"]) => {
+            let params = ListParams::from_body(Some(&json()?))?;
+            list(app, &[ResourceKind::User, ResourceKind::Group], &params).await
+        }
+        (m, [coll]) if kind_of(coll).is_some() => {
+            let kind = kind_of(coll).unwrap_or(ResourceKind::User);
+            match *m {
+                Method::GET => list(app, &[kind], &ListParams::from_query(&query)?).await,
+                Method::POST => create(app, kind, Some(&json()?)).await,
+                _ => Err(method_not_allowed(m)),
+            }
+        }
+        (&Method::POST, [coll, ".search"]) if kind_of(coll).is_some() => {
+            let kind = kind_of(coll).unwrap_or(ResourceKind::User);
+            list(app, &[kind], &ListParams::from_body(Some(&json()?))?).await
+        }
+        (m, [coll, id]) if kind_of(coll).is_some() => {
+            let kind = kind_of(coll).unwrap_or(ResourceKind::User);
+            match *m {
+                Method::GET => get_one(app, kind, id, &query, headers).await,
+                Method::PUT => replace(app, kind, id, Some(&json()?), headers, &query).await,
+                Method::PATCH => patch_one(app, kind, id, Some(&json()?), headers, &query).await,
+                Method::DELETE => delete(app, kind, id, headers).await,
+                _ => Err(method_not_allowed(m)),
+            }
+        }
+        _ => Err(ScimError::not_found(format!(
+            "no such endpoint: {method} {path}"
+        ))),
+    }
+}
+
+fn payload_too_large() -> ScimError {
+    ScimError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Some("tooLarge"),
+        format!("request body exceeds {BODY_LIMIT} bytes"),
+    )
+}
+
+fn method_not_allowed(m: &Method) -> ScimError {
+    ScimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        format!("method {m} not allowed here"),
+    )
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ScimError::bad("invalidSyntax", "request body is empty"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ScimError::bad(
+            "invalidSyntax",
+            format!("request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// Query parameters with lower-cased names: Okta has been seen sending `startindex`
+/// (okta.md §2.9), and RFC 7644 parameter names are compared case-insensitively here.
+fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    let Some(q) = q else { return vec![] };
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            // application/x-www-form-urlencoded: '+' is a space (Okta/Entra send `userName+eq+…`).
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (dec(k).to_ascii_lowercase(), dec(v))
+        })
+        .collect()
+}
+
+fn qget<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn render_ctx<'a>(app: &'a App, index: &'a super::store::Index) -> RenderCtx<'a> {
+    RenderCtx {
+        base_url: &app.base_url,
+        index,
+    }
+}
+
+fn projection(
+    kind: ResourceKind,
+    app: &App,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) -> (Vec<Wanted>, Vec<Wanted>) {
+    let include = attributes
+        .map(|a| resource::parse_wanted(kind, a))
+        .unwrap_or_default();
+    let exclude = if app.quirks.has(Quirk::IgnoreExcludedAttributes) {
+        vec![]
+    } else {
+        excluded
+            .map(|a| resource::parse_wanted(kind, a))
+            .unwrap_or_default()
+    };
+    (include, exclude)
+}
+
+fn etag_matches(header_value: &str, etag: &str) -> bool {
+    // Weak comparison (RFC 7232 §2.3.2): SCIM versions are weak ETags and clients echo them.
+    let opaque = |s: &str| s.trim().trim_start_matches("W/").to_string();
+    header_value
+        .split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == opaque(etag))
+}
+
+fn check_if_match(headers: &HeaderMap, r: &Resource) -> Result<()> {
+    if let Some(im) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        if !etag_matches(im, &r.etag()) {
+            return Err(ScimError::new(
+                StatusCode::PRECONDITION_FAILED,
+                None,
+                format!(
+                    "If-Match {im} does not match the current version {}",
+                    r.etag()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn body_object(body: Option<&Value>) -> Result<&Map<String, Value>> {
+    match body {
+        Some(Value::Object(o)) => Ok(o),
+        _ => Err(ScimError::bad(
+            "invalidSyntax",
+            "request body must be a JSON object",
+        )),
+    }
+}
+
+fn unique_violation(kind: ResourceKind, attrs: &Map<String, Value>) -> ScimError {
+    let attr = Data::unique_attr(kind);
+    let v = attrs.get(attr).and_then(Value::as_str).unwrap_or("");
+    ScimError::conflict(format!("{} with {attr} '{v}' already exists", kind.name()))
+}
+
+fn new_resource(kind: ResourceKind, attrs: Map<String, Value>) -> Resource {
+    let t = now();
+    Resource {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind,
+        attrs,
+        created: t.clone(),
+        last_modified: t,
+        version: 1,
+    }
+}
+
+/// A short pause used by the race quirks to widen their race windows deterministically.
+async fn race_window() {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
+async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<Reply> {
+    let obj = body_object(body)?;
+    let attrs = resource::ingest(kind, obj, &app.quirks)?;
+    resource::check_required(kind, &attrs)?;
+    let unique_value = attrs
+        .get(Data::unique_attr(kind))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let check_unique = !app.quirks.has(Quirk::NoDuplicateCheck);
+    let res = new_resource(kind, attrs);
+    let id = res.id.clone();
+
+    let data = if app.quirks.has(Quirk::LoseConcurrentWrites) {
+        // Read-modify-write of the whole table outside the lock: concurrent creates overwrite
+        // each other's tables, losing acknowledged users.
+        let mut table = app.store.lock().await.table(kind).clone();
+        if check_unique
+            && table.iter().any(|r| {
+                r.str_attr(Data::unique_attr(kind))
+                    .map(|v| v.to_lowercase() == unique_value.to_lowercase())
+                    .unwrap_or(false)
+            })
+        {
+            return Err(unique_violation(kind, &res.attrs));
+        }
+        race_window().await;
+        table.push(res);
+        let mut data = app.store.lock().await;
+        *data.table_mut(kind) = table;
+        data
+    } else if app.quirks.has(Quirk::DuplicateOnRace) {
+        // Check, release the lock, wait, insert without re-checking.
+        if check_unique && app.store.lock().await.is_taken(kind, &unique_value, None) {
+            return Err(unique_violation(kind, &res.attrs));
+        }
+        race_window().await;
+        let mut data = app.store.lock().await;
+        data.table_mut(kind).push(res);
+        data
+    } else {
+        let mut data = app.store.lock().await;
+        if check_unique && data.is_taken(kind, &unique_value, None) {
+            return Err(unique_violation(kind, &res.attrs));
+        }
+        data.table_mut(kind).push(res);
+        data
+    };
+    app.store.persist(&data).await?;
+    let index = data.index();
+    let Some(r) = data.get(kind, &id) else {
+        return Err(ScimError::internal("created resource vanished"));
+    };
+    let out = resource::render(r, &render_ctx(app, &index));
+    let etag = r.etag();
+    let location = format!("{}/{}/{}", app.base_url, kind.endpoint(), id);
+    let status = if app.quirks.has(Quirk::CreateReturns200) {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(Reply::json(status, out)
+        .header(header::LOCATION, location)
+        .header(header::ETAG, etag))
+}
+
+async fn get_one(
+    app: &App,
+    kind: ResourceKind,
+    id: &str,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Reply> {
+    let data = app.store.lock().await;
+    let Some(r) = data.get(kind, id) else {
+        return Err(ScimError::resource_not_found(kind.name(), id));
+    };
+    let etag = r.etag();
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        if etag_matches(inm, &etag) {
+            return Ok(Reply::empty(StatusCode::NOT_MODIFIED).header(header::ETAG, etag));
+        }
+    }
+    let index = data.index();
+    let full = resource::render(r, &render_ctx(app, &index));
+    let (inc, exc) = projection(
+        kind,
+        app,
+        qget(query, "attributes"),
+        qget(query, "excludedattributes"),
+    );
+    Ok(
+        Reply::json(StatusCode::OK, resource::project(full, kind, &inc, &exc))
+            .header(header::ETAG, etag),
+    )
+}
+
+/// Common tail of PUT and PATCH: validate, bump version, persist, apply
+/// `deactivate-deletes-user`, and render.
+async fn finish_update(
+    app: &App,
+    kind: ResourceKind,
+    id: &str,
+    new_attrs: Map<String, Value>,
+    mut data: tokio::sync::MutexGuard<'_, Data>,
+    query: &[(String, String)],
+    status: StatusCode,
+) -> Result<Reply> {
+    resource::check_required(kind, &new_attrs)?;
+    if !app.quirks.has(Quirk::NoDuplicateCheck) {
+        if let Some(v) = new_attrs
+            .get(Data::unique_attr(kind))
+            .and_then(Value::as_str)
+        {
+            if data.is_taken(kind, v, Some(id)) {
+                return Err(unique_violation(kind, &new_attrs));
+            }
+        }
+    }
+    let Some(r) = data.get_mut(kind, id) else {
+        return Err(ScimError::resource_not_found(kind.name(), id));
+    };
+    r.attrs = new_attrs;
+    r.version += 1;
+    r.last_modified = now();
+    let deactivated =
+        kind == ResourceKind::User && r.attrs.get("active") == Some(&Value::Bool(false));
+    let index = data.index();
+    let rendered = data
+        .get(kind, id)
+        .map(|r| (resource::render(r, &render_ctx(app, &index)), r.etag()));
+    if deactivated && app.quirks.has(Quirk::DeactivateDeletesUser) {
+        data.remove(kind, id);
+    }
+    app.store.persist(&data).await?;
+    drop(data);
+    let Some((full, etag)) = rendered else {
+        return Err(ScimError::internal("updated resource vanished"));
+    };
+    if status == StatusCode::NO_CONTENT {
+        return Ok(Reply::empty(status).header(header::ETAG, etag));
+    }
+    let (inc, exc) = projection(
+        kind,
+        app,
+        qget(query, "attributes"),
+        qget(query, "excludedattributes"),
+    );
+    Ok(Reply::json(status, resource::project(full, kind, &inc, &exc)).header(header::ETAG, etag))
+}
+
+async fn replace(
+    app: &App,
+    kind: ResourceKind,
+    id: &str,
+    body: Option<&Value>,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Result<Reply> {
+    let obj = body_object(body)?;
+    if app.quirks.has(Quirk::RejectReadonlyOnPut) {
+        for ro in ["id", "meta", "groups"] {
+            if get_ci(obj, ro).is_some() && !(ro == "groups" && kind == ResourceKind::Group) {
+                return Err(ScimError::bad(
+                    "mutability",
+                    format!("attribute '{ro}' is readOnly"),
+                ));
+            }
+        }
+    }
+    let mut attrs = resource::ingest(kind, obj, &app.quirks)?;
+    let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
+    let data = app.store.lock().await;
+    let Some(r) = data.get(kind, id) else {
+        return Err(ScimError::resource_not_found(kind.name(), id));
+    };
+    check_if_match(headers, r)?;
+    // The write-only password survives a PUT that omits it: Okta's PUT is its GET echoed, and
+    // the GET never contains the password.
+    if let Some(p) = r.attrs.get("password") {
+        attrs.entry("password").or_insert(p.clone());
+    }
+    let data = if lossy {
+        drop(data);
+        race_window().await;
+        app.store.lock().await
+    } else {
+        data
+    };
+    finish_update(app, kind, id, attrs, data, query, StatusCode::OK).await
+}
+
+async fn patch_one(
+    app: &App,
+    kind: ResourceKind,
+    id: &str,
+    body: Option<&Value>,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Result<Reply> {
+    let body = body.ok_or_else(|| ScimError::bad("invalidSyntax", "PATCH needs a body"))?;
+    let data = app.store.lock().await;
+    let Some(r) = data.get(kind, id) else {
+        return Err(ScimError::resource_not_found(kind.name(), id));
+    };
+    check_if_match(headers, r)?;
+    if app.quirks.has(Quirk::PatchNoop204) {
+        return Ok(Reply::empty(StatusCode::NO_CONTENT));
+    }
+    let mut attrs = r.attrs.clone();
+    patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
+    let data = if app.quirks.has(Quirk::LoseConcurrentWrites) {
+        // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to the
+        // same resource is overwritten.
+        drop(data);
+        race_window().await;
+        app.store.lock().await
+    } else {
+        data
+    };
+    // Entra wants 204 for Groups PATCH (entra.md §1.5) unless the client asked for a
+    // representation via attributes/excludedAttributes; Users get 200 with the resource.
+    let wants_body =
+        qget(query, "attributes").is_some() || qget(query, "excludedattributes").is_some();
+    let status = if kind == ResourceKind::Group && !wants_body {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    finish_update(app, kind, id, attrs, data, query, status).await
+}
+
+async fn delete(app: &App, kind: ResourceKind, id: &str, headers: &HeaderMap) -> Result<Reply> {
+    let mut data = app.store.lock().await;
+    let Some(r) = data.get(kind, id) else {
+        return Err(ScimError::resource_not_found(kind.name(), id));
+    };
+    check_if_match(headers, r)?;
+    data.remove(kind, id);
+    app.store.persist(&data).await?;
+    Ok(Reply::empty(StatusCode::NO_CONTENT))
+}
+
+/// List/search parameters (RFC 7644 §3.4.2 query form, §3.4.3 SearchRequest body).
+#[derive(Debug, Default)]
+pub(crate) struct ListParams {
+    filter: Option<String>,
+    sort_by: Option<String>,
+    descending: bool,
+    start_index: usize,
+    count: Option<usize>,
+    attributes: Option<String>,
+    excluded: Option<String>,
+}
+
+fn parse_int(name: &str, v: &str) -> Result<i64> {
+    v.trim().parse::<i64>().map_err(|_| {
+        ScimError::bad(
+            "invalidValue",
+            format!("'{name}' must be an integer, got '{v}'"),
+        )
+    })
+}
+
+impl ListParams {
+    fn build(
+        filter: Option<String>,
+        sort_by: Option<String>,
+        sort_order: Option<String>,
+        start: Option<i64>,
+        count: Option<i64>,
+        attributes: Option<String>,
+        excluded: Option<String>,
+    ) -> ListParams {
+        ListParams {
+            filter: filter.filter(|f| !f.trim().is_empty()),
+            sort_by: sort_by.filter(|s| !s.trim().is_empty()),
+            descending: sort_order
+                .map(|o| o.eq_ignore_ascii_case("descending"))
+                .unwrap_or(false),
+            // RFC 7644 §3.4.2.4: startIndex < 1 is interpreted as 1; negative count as 0.
+            start_index: start.unwrap_or(1).max(1) as usize,
+            count: count.map(|c| (c.max(0) as usize).min(MAX_COUNT)),
+            attributes,
+            excluded,
+        }
+    }
+
+    fn from_query(q: &[(String, String)]) -> Result<ListParams> {
+        let start = qget(q, "startindex")
+            .map(|v| parse_int("startIndex", v))
+            .transpose()?;
+        let count = qget(q, "count")
+            .map(|v| parse_int("count", v))
+            .transpose()?;
+        Ok(Self::build(
+            qget(q, "filter").map(str::to_string),
+            qget(q, "sortby").map(str::to_string),
+            qget(q, "sortorder").map(str::to_string),
+            start,
+            count,
+            qget(q, "attributes").map(str::to_string),
+            qget(q, "excludedattributes").map(str::to_string),
+        ))
+    }
+
+    fn from_body(body: Option<&Value>) -> Result<ListParams> {
+        let obj = body_object(body)?;
+        let s = |k: &str| get_ci(obj, k).and_then(Value::as_str).map(str::to_string);
+        let list = |k: &str| match get_ci(obj, k) {
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let int = |k: &str| -> Result<Option<i64>> {
+            match get_ci(obj, k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                    ScimError::bad("invalidValue", format!("'{k}' must be an integer"))
+                }),
+                Some(Value::String(v)) => parse_int(k, v).map(Some),
+                Some(_) => Err(ScimError::bad(
+                    "invalidValue",
+                    format!("'{k}' must be an integer"),
+                )),
+            }
+        };
+        Ok(Self::build(
+            s("filter"),
+            s("sortBy"),
+            s("sortOrder"),
+            int("startIndex")?,
+            int("count")?,
+            list("attributes"),
+            list("excludedAttributes"),
+        ))
+    }
+}
+
+fn counter(app: &App, n: usize) -> Value {
+    if app.quirks.has(Quirk::StringCounters) {
+        json!(n.to_string())
+    } else {
+        json!(n)
+    }
+}
+
+/// Lists one or more resource types: filter on the full representation, sort, page, project.
+async fn list(app: &App, kinds: &[ResourceKind], p: &ListParams) -> Result<Reply> {
+    let filter =
+        match &p.filter {
+            Some(f) => Some(filter::parse(f).map_err(|e| {
+                ScimError::bad("invalidFilter", format!("invalid filter '{f}': {e}"))
+            })?),
+            None => None,
+        };
+    let opts = EvalOptions {
+        force_case_exact: app.quirks.has(Quirk::CaseSensitiveUsernameFilter),
+    };
+    let data = app.store.lock().await;
+    let index = data.index();
+    let ctx = render_ctx(app, &index);
+    let mut hits: Vec<(ResourceKind, Value)> = Vec::new();
+    for &kind in kinds {
+        for r in data.table(kind) {
+            if kind == ResourceKind::User
+                && app.quirks.has(Quirk::HideInactiveUsers)
+                && r.attrs.get("active") == Some(&Value::Bool(false))
+            {
+                continue;
+            }
+            let v = resource::render(r, &ctx);
+            if filter
+                .as_ref()
+                .map(|f| f.matches(&v, kind, opts))
+                .unwrap_or(true)
+            {
+                hits.push((kind, v));
+            }
+        }
+    }
+    drop(data);
+    if let Some(sb) = &p.sort_by {
+        let path = AttrPath::parse(sb)
+            .map_err(|e| ScimError::bad("invalidValue", format!("invalid sortBy '{sb}': {e}")))?;
+        let mut keyed: Vec<(Option<Value>, bool, (ResourceKind, Value))> = hits
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    resource::sort_key(&v, k, &path),
+                    resource::case_exact(k, &path),
+                    (k, v),
+                )
+            })
+            .collect();
+        // Stable sort; resources without the attribute go last in ascending order (RFC 7644
+        // §3.4.2.3 leaves it open), and the whole order is reversed for descending.
+        keyed.sort_by(|a, b| cmp_sort(&a.0, &b.0, a.1));
+        if p.descending {
+            keyed.reverse();
+        }
+        hits = keyed.into_iter().map(|(_, _, h)| h).collect();
+    }
+    let total = hits.len();
+    if total == 0 && p.filter.is_some() && app.quirks.has(Quirk::FilterMiss404) {
+        return Err(ScimError::not_found("no resources match the filter"));
+    }
+    let requested = p.count.unwrap_or(DEFAULT_COUNT);
+    let page: Vec<Value> = hits
+        .into_iter()
+        .skip(p.start_index - 1)
+        .take(requested)
+        .map(|(k, v)| {
+            let (inc, exc) = projection(k, app, p.attributes.as_deref(), p.excluded.as_deref());
+            resource::project(v, k, &inc, &exc)
+        })
+        .collect();
+    let items = if app.quirks.has(Quirk::ItemsPerPageIsCount) {
+        requested
+    } else {
+        page.len()
+    };
+    let mut out = Map::new();
+    out.insert("schemas".into(), json!([LIST_URN]));
+    out.insert("totalResults".into(), counter(app, total));
+    out.insert("startIndex".into(), counter(app, p.start_index));
+    out.insert("itemsPerPage".into(), counter(app, items));
+    if !(page.is_empty() && app.quirks.has(Quirk::OmitEmptyResources)) {
+        out.insert("Resources".into(), Value::Array(page));
+    }
+    Ok(Reply::json(StatusCode::OK, Value::Object(out)))
+}
+
+fn cmp_sort(a: &Option<Value>, b: &Option<Value>, case_exact: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a, b) {
+        (None, None) => Equal,
+        (None, Some(_)) => Greater,
+        (Some(_), None) => Less,
+        (Some(x), Some(y)) => match (x, y) {
+            (Value::String(x), Value::String(y)) => {
+                if case_exact {
+                    x.cmp(y)
+                } else {
+                    x.to_lowercase().cmp(&y.to_lowercase())
+                }
+            }
+            (Value::Number(x), Value::Number(y)) => {
+                x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Equal)
+            }
+            (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+            _ => Equal,
+        },
+    }
+}

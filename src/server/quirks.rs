@@ -1,0 +1,202 @@
+//! Opt-in non-compliance modes ("quirks") that reproduce real SCIM servers' bugs, so the
+//! scenario engine can prove it notices them. Without quirks the server is clean; quirks are
+//! independent flags and compose freely.
+
+use std::collections::HashSet;
+
+macro_rules! quirks {
+    ($( $variant:ident => $name:literal, summary: $summary:literal, source: $source:literal, breaks: $breaks:literal; )*) => {
+        /// A named non-compliance mode; see [`Quirk::all`] for what each one does.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Quirk { $( $variant, )* }
+
+        static ALL: &[QuirkInfo] = &[
+            $( QuirkInfo { quirk: Quirk::$variant, name: $name, summary: $summary, source: $source, breaks: $breaks }, )*
+        ];
+    };
+}
+
+/// Documentation of one quirk.
+#[derive(Clone, Copy, Debug)]
+pub struct QuirkInfo {
+    pub quirk: Quirk,
+    /// kebab-case CLI name.
+    pub name: &'static str,
+    /// What the server does differently.
+    pub summary: &'static str,
+    /// The real bug or report it reproduces, with URL.
+    pub source: &'static str,
+    /// What breaks for Okta / Entra.
+    pub breaks: &'static str,
+}
+
+quirks! {
+    CaseSensitiveUsernameFilter => "case-sensitive-username-filter",
+        summary: "Filters compare strings case-sensitively, so `userName eq` misses a user whose stored userName differs only in case.",
+        source: "zulip/zulip#21758 https://github.com/zulip/zulip/issues/21758; Okta SPEC test #9 (okta.md §4.1)",
+        breaks: "Okta's lookup misses the existing user, POSTs and gets 409 (devforum 27262); Entra creates duplicates or fails matching.";
+    CreateReturns200 => "create-returns-200",
+        summary: "POST answers 200 OK instead of 201 Created.",
+        source: "RFC 7644 §3.3; Okta SPEC test expects 201 https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json",
+        breaks: "Okta's SPEC/CRUD tests fail the create step; strict clients treat the create as not performed.";
+    StringCounters => "string-counters",
+        summary: "ListResponse totalResults/startIndex/itemsPerPage are JSON strings (\"1\") instead of integers.",
+        source: "Okta community KB-Q-STR https://support.okta.com/help/s/question/0D54z0000A4i091CQA/scim-provisioning-error-with-okta-scim-api?language=en_US",
+        breaks: "Okta aborts the push after the lookup with only `application.provision.user.sync FAILURE`; imports fail.";
+    OmitEmptyResources => "omit-empty-resources",
+        summary: "A ListResponse with no matches has no `Resources` key.",
+        source: "elimity-com/scim#78 https://github.com/elimity-com/scim/pull/78",
+        breaks: "Okta's tests fail on a missing/null Resources; lookups of absent users error instead of creating.";
+    Html404 => "html-404",
+        summary: "Unknown resource ids answer 404 with an HTML page (text/html) instead of a SCIM error.",
+        source: "Metatavu/keycloak-scim-server#100 https://github.com/Metatavu/keycloak-scim-server/issues/100 (non-JSON error bodies)",
+        breaks: "Okta shows a JSON parse error instead of the server's message; Entra cannot classify the failure.";
+    IgnorePathlessPatch => "ignore-pathless-patch",
+        summary: "PATCH operations without `path` are skipped, but 200 is still returned.",
+        source: "pond/scimitar#29 https://github.com/pond/scimitar/pull/29; getsentry/sentry#27199 https://github.com/getsentry/sentry/pull/27199",
+        breaks: "Okta's deactivate (`{op:replace,value:{active:false}}`) and group rename silently do nothing; Entra flag-mode updates are lost.";
+    RenameWipesMembers => "rename-wipes-members",
+        summary: "A path-less replace on a Group whose value has no `members` empties the group's members.",
+        source: "langwatch/langwatch#7131 https://github.com/langwatch/langwatch/issues/7131",
+        breaks: "Okta sends the rename PATCH with every membership change, so pushed groups are emptied repeatedly.";
+    DeactivateDeletesUser => "deactivate-deletes-user",
+        summary: "Setting active=false hard-deletes the user; the next GET is 404.",
+        source: "okta.md §6 #20; Okta CRUD test https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-CRUD-Test.json",
+        breaks: "Okta reactivation and profile pushes 404 and stop; Entra restore fails and re-creates the user.";
+    NoDuplicateCheck => "no-duplicate-check",
+        summary: "Duplicate userName (Users) or displayName (Groups) is accepted with 201.",
+        source: "grokability/snipe-it#13854 https://github.com/grokability/snipe-it/issues/13854",
+        breaks: "Okta SPEC test #8 expects 409; Entra later hits DuplicateTargetEntries on matching.";
+    PatchNoop204 => "patch-noop-204",
+        summary: "PATCH answers 204 No Content and changes nothing.",
+        source: "Metatavu/keycloak-scim-server#112 https://github.com/Metatavu/keycloak-scim-server/pull/112 (silent no-op update: \"Okta sees success and stops retrying\")",
+        breaks: "Okta and Entra record success; deactivations and membership changes never happen.";
+    RejectEntraMemberRemove => "reject-entra-member-remove",
+        summary: "`Remove` with path `members` plus a `value` array is rejected with 400 invalidValue, as strictly-RFC servers (e.g. scim2-server) do.",
+        source: "entra.md §3.14 / §9 #5; https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility",
+        breaks: "Entra default-mode member removal fails; the user stays in the group and the error escrows.";
+    RfcLiteralMemberRemove => "rfc-literal-member-remove",
+        summary: "`Remove` with path `members` ignores `value` and removes every member (RFC 7644 §3.5.2.2 read literally).",
+        source: "MicrosoftDocs/azure-docs#30826 https://github.com/MicrosoftDocs/azure-docs/issues/30826",
+        breaks: "Entra's single-member removal (default mode) empties the whole group.";
+    RejectStringBooleans => "reject-string-booleans",
+        summary: "\"True\"/\"False\" strings for boolean attributes are rejected with 400 invalidValue.",
+        source: "scimmyjs/scimmy#51 https://github.com/scimmyjs/scimmy/issues/51",
+        breaks: "Entra's default-mode disable `{op:Replace,path:active,value:\"False\"}` fails; the user stays active, then quarantine.";
+    RejectScimAccept => "reject-scim-accept",
+        summary: "Requests with `Accept: application/scim+json` are answered 406 Not Acceptable.",
+        source: "Okta KB https://support.okta.com/help/s/article/scim-provisioning-returning-sync-user-in-external-application-failure",
+        breaks: "Every Okta request fails with a silent \"Sync user in external application FAILURE\".";
+    HideInactiveUsers => "hide-inactive-users",
+        summary: "List and filter results omit active=false users (GET by id still works).",
+        source: "Metatavu/keycloak-scim-server#74 https://github.com/Metatavu/keycloak-scim-server/issues/74; Okta devforum https://devforum.okta.com/t/scim-provisioning-fails-due-to-incorrect-search-filter/27262",
+        breaks: "Okta reassign: lookup finds nothing, POST gets 409; Entra reports InvalidAnchor or POSTs a duplicate.";
+    RejectReadonlyOnPut => "reject-readonly-on-put",
+        summary: "PUT bodies carrying readOnly `id`, `meta` or `groups` are rejected with 400 mutability.",
+        source: "okta.md §6 #14; https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20 (PUT body is the GET response echoed)",
+        breaks: "Every Okta profile push (GET then full PUT) fails.";
+    RejectIdInPatchValue => "reject-id-in-patch-value",
+        summary: "A path-less replace whose value contains `id` is rejected with 400 mutability.",
+        source: "Metatavu/keycloak-scim-server#113 https://github.com/Metatavu/keycloak-scim-server/pull/113",
+        breaks: "Okta's group rename/metadata PATCH fails; Okta marks the push Error and stops membership pushes.";
+    IgnoreFilteredMemberRemove => "ignore-filtered-member-remove",
+        summary: "`remove members[value eq \"x\"]` is answered with success but removes nothing.",
+        source: "goauthentik/authentik#25686 https://github.com/goauthentik/authentik/issues/25686",
+        breaks: "Okta and Entra (flag mode) membership removals are lost while adds work.";
+    FilterMiss404 => "filter-miss-404",
+        summary: "A filtered list that matches nothing answers 404 instead of an empty ListResponse.",
+        source: "grokability/snipe-it#11913; Entra quarantine doc https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status",
+        breaks: "Entra quarantines the job (\"HTTP/404 Not Found … rather than the expected HTTP/200\"); Okta SPEC #3/#5 fail.";
+    ItemsPerPageIsCount => "items-per-page-is-count",
+        summary: "itemsPerPage echoes the requested `count`, not the number of resources on the page.",
+        source: "ory/polis#4054 https://github.com/ory/polis/pull/4054",
+        breaks: "Okta OIN review (GET startIndex=101&count=100 on a small set) fails; importers miscount pages.";
+    JsonContentType => "json-content-type",
+        summary: "Responses carry `Content-Type: application/json` instead of `application/scim+json`.",
+        source: "MicrosoftDocs/azure-docs#104859 https://github.com/MicrosoftDocs/azure-docs/issues/104859",
+        breaks: "Microsoft's SCIM Validator aborts the whole suite; strict clients reject the media type.";
+    ErrorStatusInteger => "error-status-integer",
+        summary: "Error bodies carry `status` as a JSON number instead of the string RFC 7644 §3.12 requires.",
+        source: "RFC 7644 §3.12; Okta's own doc examples use `\"status\": 409` (okta.md §2.2)",
+        breaks: "Strict SCIM clients/validators that type `status` as a string fail to parse the error.";
+    IgnoreExcludedAttributes => "ignore-excluded-attributes",
+        summary: "`excludedAttributes` is ignored (e.g. `excludedAttributes=members` still returns members).",
+        source: "entra.md §3.10; https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs",
+        breaks: "Entra logs SystemForCrossDomainIdentityManagementMultipleEntriesInResponse; huge group payloads.";
+    RequireAcceptHeader => "require-accept-header",
+        summary: "Requests without an Accept header are answered 406 (like a Rails app defaulting to HTML).",
+        source: "MicrosoftDocs/azure-docs#94189 https://github.com/MicrosoftDocs/azure-docs/issues/94189",
+        breaks: "Entra's Test Connection (no Accept header) fails.";
+    LoseConcurrentWrites => "lose-concurrent-writes",
+        summary: "Writes do read-modify-write outside the lock with a short delay, so concurrent acknowledged writes are silently lost.",
+        source: "Synthetic: the classic unlocked read-modify-write; proves a load-test audit catches lost updates",
+        breaks: "Parallel Okta/Entra creates or membership changes are acknowledged but missing on the next GET.";
+    DuplicateOnRace => "duplicate-on-race",
+        summary: "The uniqueness check and the insert are not atomic (a short sleep between them), so parallel creates of one userName can all succeed.",
+        source: "Synthetic race; Entra DuplicateTargetEntries https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs",
+        breaks: "Duplicate users; Entra matching later fails with DuplicateTargetEntries, Okta links the wrong account.";
+}
+
+impl Quirk {
+    /// Every quirk with its documentation, in a stable order.
+    pub fn all() -> &'static [QuirkInfo] {
+        ALL
+    }
+
+    /// Looks a quirk up by its kebab-case name (case-insensitive; `_` accepted for `-`).
+    pub fn from_name(s: &str) -> Option<Quirk> {
+        let norm = s.trim().to_ascii_lowercase().replace('_', "-");
+        ALL.iter().find(|q| q.name == norm).map(|q| q.quirk)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn info(self) -> &'static QuirkInfo {
+        // Every variant is in ALL by construction of the macro; fall back to the first entry
+        // rather than panic if that ever stops holding.
+        ALL.iter().find(|q| q.quirk == self).unwrap_or(&ALL[0])
+    }
+}
+
+impl std::fmt::Display for Quirk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The active quirk set.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Quirks(HashSet<Quirk>);
+
+impl Quirks {
+    pub(crate) fn new(list: &[Quirk]) -> Quirks {
+        Quirks(list.iter().copied().collect())
+    }
+    pub(crate) fn has(&self, q: Quirk) -> bool {
+        self.0.contains(&q)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_documented() {
+        assert!(Quirk::all().len() >= 14);
+        for info in Quirk::all() {
+            assert_eq!(Quirk::from_name(info.name), Some(info.quirk));
+            assert_eq!(info.quirk.name(), info.name);
+            assert!(
+                info.source.contains("http") || info.source.contains("RFC"),
+                "{}",
+                info.name
+            );
+            assert!(!info.breaks.is_empty());
+        }
+        assert_eq!(Quirk::from_name("HTML_404"), Some(Quirk::Html404));
+        assert_eq!(Quirk::from_name("nope"), None);
+    }
+}
