@@ -160,29 +160,6 @@ fn normalize_base(base: &str) -> Result<String, ServerError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_is_normalized() {
-        assert_eq!(normalize_base("/scim/v2").ok(), Some("/scim/v2".into()));
-        assert_eq!(normalize_base("scim/v2/").ok(), Some("/scim/v2".into()));
-        assert_eq!(normalize_base("/").ok(), Some(String::new()));
-        assert_eq!(normalize_base("").ok(), Some(String::new()));
-        assert!(normalize_base("/a?b").is_err());
-    }
-
-    #[test]
-    fn debug_redacts_token() {
-        let c = ServerConfig {
-            token: Some("hunter2".into()),
-            ..ServerConfig::default()
-        };
-        assert!(!format!("{c:?}").contains("hunter2"));
-    }
-}
-
 /// Binds, spawns the server and returns at once.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let base_path = normalize_base(&config.base)?;
@@ -227,4 +204,27 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown: Some(tx),
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_is_normalized() {
+        assert_eq!(normalize_base("/scim/v2").ok(), Some("/scim/v2".into()));
+        assert_eq!(normalize_base("scim/v2/").ok(), Some("/scim/v2".into()));
+        assert_eq!(normalize_base("/").ok(), Some(String::new()));
+        assert_eq!(normalize_base("").ok(), Some(String::new()));
+        assert!(normalize_base("/a?b").is_err());
+    }
+
+    #[test]
+    fn debug_redacts_token() {
+        let c = ServerConfig {
+            token: Some("hunter2".into()),
+            ..ServerConfig::default()
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
 }
