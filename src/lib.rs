@@ -7,12 +7,16 @@
 //! codes. See docs/ARCHITECTURE.md.
 
 pub mod app;
+pub mod baseline;
+pub mod capability;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod diagnostic;
 pub mod entra;
 pub mod error;
 pub mod exchange;
+pub mod gate;
 pub mod idp;
 pub mod okta;
 pub mod report;

@@ -418,23 +418,20 @@ impl Transport {
     }
 
     /// Connects once to learn whether the target is there at all (exit 3 if not).
-    pub async fn preflight(&self) -> Result<(), Error> {
+    /// Returns the (redacted) exchange, so capability gating reads the same document.
+    pub async fn preflight(&self) -> Result<Exchange, Error> {
         let req = OutgoingRequest::new("GET", "/ServiceProviderConfig")
             .header("Accept", "application/scim+json");
         let (exchange, _) = self.send(&req).await;
-        match exchange.error {
+        match &exchange.error {
             Some(TransportError {
-                kind: TransportErrorKind::Connect,
-                message,
-            })
-            | Some(TransportError {
-                kind: TransportErrorKind::Timeout,
+                kind: TransportErrorKind::Connect | TransportErrorKind::Timeout,
                 message,
             }) => Err(Error::Unreachable {
                 url: self.base.display(),
-                cause: message,
+                cause: message.clone(),
             }),
-            _ => Ok(()),
+            _ => Ok(exchange),
         }
     }
 }

@@ -37,6 +37,7 @@ const SCENARIO_KEYS: &[&str] = &[
     "idp",
     "profile",
     "tags",
+    "requires",
     "source",
     "variables",
     "settings",
@@ -171,6 +172,7 @@ impl Parser<'_> {
                 }
             },
         };
+        let requires = self.requires(get("requires"));
         let source = get("source").and_then(|n| self.string(n, "`source`"));
         let mut variables = Vec::new();
         if let Some(v) = get("variables") {
@@ -228,6 +230,7 @@ impl Parser<'_> {
             idp,
             profile,
             tags,
+            requires,
             source,
             variables,
             settings: get("settings").cloned(),
@@ -241,6 +244,43 @@ impl Parser<'_> {
             self.err(pos, msg);
         }
         Some(scenario)
+    }
+
+    /// `requires: [patch, filter]`: capability names as `/ServiceProviderConfig` spells them.
+    fn requires(&mut self, node: Option<&Node>) -> Vec<String> {
+        let Some(n) = node else {
+            return Vec::new();
+        };
+        let NodeKind::Seq(items) = &n.kind else {
+            self.err(
+                n.pos,
+                "`requires` must be a list of capabilities, e.g. [patch, filter]",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Some(name) = self.string(item, "a capability") else {
+                continue;
+            };
+            match crate::capability::canonical(&name) {
+                Some(c) => out.push(c.to_string()),
+                None => {
+                    let d = Diagnostic::new(
+                        self.file,
+                        item.pos,
+                        format!("unknown capability `{name}`"),
+                    )
+                    .width(name.chars().count())
+                    .help(format!(
+                        "expected one of: {}",
+                        crate::capability::CAPABILITIES.join(", ")
+                    ));
+                    self.diags.push(d);
+                }
+            }
+        }
+        out
     }
 
     fn steps(
