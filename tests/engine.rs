@@ -302,13 +302,11 @@ fn a_reset_connection_is_a_finding() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     std::thread::spawn(move || {
-        for stream in listener.incoming().take(4) {
-            if let Ok(mut s) = stream {
-                use std::io::Read;
-                let mut buf = [0u8; 512];
-                let _ = s.read(&mut buf);
-                drop(s);
-            }
+        for mut s in listener.incoming().take(4).flatten() {
+            use std::io::Read;
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf);
+            drop(s);
         }
     });
     let dir = tempfile::tempdir().expect("tempdir");
