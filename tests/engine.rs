@@ -574,3 +574,22 @@ fn the_shipped_scenarios_catch_generic_server_bugs() {
         rt.block_on(server.shutdown());
     }
 }
+
+/// Regression: `idpsim serve` died with "failed printing to stdout: Broken pipe" when the reader
+/// of its output went away (found by the interop test); `idpsim list | head` had the same bug.
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+        .args(["list"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let status = child.wait().expect("wait");
+    assert_ne!(
+        status.code(),
+        Some(101),
+        "idpsim panicked on a closed stdout"
+    );
+}
