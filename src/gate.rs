@@ -4,6 +4,7 @@
 //! verdict, and decide the exit code). The decisions themselves live in `baseline` and
 //! `capability`; the renderers in `report::{markdown,html,github}`.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{self, Baseline};
@@ -166,14 +167,15 @@ pub fn finish(
             gate.failures.len()
         );
     }
-    let summary = gate.console_summary();
-    match opts.format {
-        OutputFormat::Jsonl => eprint!("{summary}"),
-        OutputFormat::Human => print!("{summary}"),
-        OutputFormat::Github => {
-            print!("{summary}");
-            print!("{}", crate::report::github::render(report, &gate));
-        }
+    // Written, not print!ed: a closed stdout (`| head`) must not panic.
+    let mut text = gate.console_summary();
+    if opts.format == OutputFormat::Github {
+        text.push_str(&crate::report::github::render(report, &gate));
+    }
+    if opts.format == OutputFormat::Jsonl {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    } else {
+        let _ = std::io::stdout().write_all(text.as_bytes());
     }
     Ok(gate.exit_code())
 }

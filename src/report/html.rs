@@ -260,7 +260,7 @@ fn step(out: &mut String, st: &StepResult, gate: &Gate, kind: &str) {
 }
 
 fn finding(out: &mut String, f: &Finding, gate: &Gate) {
-    let tag = if gate.is_new_failure(f) {
+    let tag = if gate.baseline_path.is_some() && gate.is_new_failure(f) {
         "<span class=\"tag new\">new</span>".to_string()
     } else if let Some(e) = gate.known_entry(f) {
         format!(

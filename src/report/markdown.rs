@@ -148,7 +148,7 @@ fn step_detail(
     let mut findings: Vec<&Finding> = step.findings.iter().collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in findings {
-        let status = if gate.is_new_failure(f) {
+        let status = if gate.baseline_path.is_some() && gate.is_new_failure(f) {
             " **new**".to_string()
         } else if let Some(e) = gate.known_entry(f) {
             match &e.reason {
