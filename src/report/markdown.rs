@@ -175,7 +175,9 @@ fn step_detail(
         if let Some(r) = &f.reference {
             let _ = writeln!(out, "  - Reference: {}", text(r));
         }
-        if let Some(src) = &f.source {
+        // Built-in rules have no scenario line of their own: point at the step.
+        {
+            let src = f.source.as_ref().unwrap_or(&step.source);
             let line = sources
                 .get(&src.file)
                 .and_then(|t| t.lines().nth(src.line.saturating_sub(1) as usize))
