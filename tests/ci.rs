@@ -174,7 +174,6 @@ async fn baseline_accepts_known_failures_fails_on_new_ones_and_strict_fails_on_f
         "{text}"
     );
 
-    // --fail-on warning: a finding below the old threshold is new.
     for s in [known, worse, clean] {
         s.shutdown().await;
     }
