@@ -190,7 +190,10 @@ impl Settings {
                         .unwrap_or_default();
                     errs.push((
                         k.pos,
-                        format!("unknown Entra setting `{other}`{hint}; expected one of: {}", SETTING_KEYS.join(", ")),
+                        format!(
+                            "unknown Entra setting `{other}`{hint}; expected one of: {}",
+                            SETTING_KEYS.join(", ")
+                        ),
                     ));
                 }
             }
@@ -287,7 +290,10 @@ impl Mappings {
 
 /// Without any `match:`, Entra's defaults apply: userName for users, displayName for groups
 /// (entra.md §7.1, §7.2); if that target is not mapped, the first mapping.
-fn with_default_matching(mut list: Vec<AttributeMapping>, preferred: &str) -> Vec<AttributeMapping> {
+fn with_default_matching(
+    mut list: Vec<AttributeMapping>,
+    preferred: &str,
+) -> Vec<AttributeMapping> {
     if list.iter().any(|m| m.matching_precedence.is_some()) {
         return list;
     }
@@ -355,7 +361,11 @@ fn parse_object(
                                     mapping.source = src;
                                     have_source = true;
                                 }
-                                Err(e) => errs.push(e),
+                                Err(e) => {
+                                    // Reported once, at its column; not also as "missing".
+                                    have_source = true;
+                                    errs.push(e)
+                                }
                             },
                             None => errs.push((fv.pos, "`source` takes a string".into())),
                         },

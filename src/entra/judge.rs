@@ -31,12 +31,9 @@ pub fn failed(rule: &str, what: &str, expected: &str, resp: &RawResponse) -> Fin
         .and_then(|d| d.as_str())
         .map(|d| format!(": {d}"))
         .unwrap_or_default();
-    Finding::error(
-        rule,
-        format!("{what} answered {}{detail}", resp.status),
-    )
-    .diff(DiffEntry::new("status", expected, resp.status.to_string()))
-    .impact(status_impact(resp.status))
+    Finding::error(rule, format!("{what} answered {}{detail}", resp.status))
+        .diff(DiffEntry::new("status", expected, resp.status.to_string()))
+        .impact(status_impact(resp.status))
 }
 
 /// Default-mode member removal rejected (the headline of issue 5, entra.md §3.14, §9 #5).
@@ -81,7 +78,12 @@ pub fn media_type_finding(resp: &RawResponse) -> Option<Finding> {
         .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     (essence != "application/scim+json").then(|| {
         Finding::error(
             "entra.response.media-type",

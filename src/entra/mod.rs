@@ -56,10 +56,7 @@ pub fn resolve_mode(profile: Option<&str>, base_query: Option<&str>) -> Mode {
         Some("aadOptscim062020") => Mode::Flag,
         Some(_) => Mode::Default,
         None => {
-            let flagged = base_query
-                .unwrap_or("")
-                .split('&')
-                .any(wire::is_flag_token);
+            let flagged = base_query.unwrap_or("").split('&').any(wire::is_flag_token);
             if flagged {
                 Mode::Flag
             } else {
@@ -100,7 +97,11 @@ pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
                 format!(
                     "`{name}` takes no option `{}`{}",
                     k.name,
-                    if name == "update" { " (only `set:`)" } else { "" }
+                    if name == "update" {
+                        " (only `set:`)"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
@@ -112,11 +113,17 @@ pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
             NodeKind::Map(entries) => {
                 for (k, v) in entries {
                     if k.name != "groups" || !matches!(v.kind, NodeKind::Bool(_)) {
-                        out.push((k.pos, "`test_connection` takes `{ groups: true }` or nothing".into()));
+                        out.push((
+                            k.pos,
+                            "`test_connection` takes `{ groups: true }` or nothing".into(),
+                        ));
                     }
                 }
             }
-            _ => out.push((args.pos, "`test_connection` takes `{ groups: true }` or nothing".into())),
+            _ => out.push((
+                args.pos,
+                "`test_connection` takes `{ groups: true }` or nothing".into(),
+            )),
         },
         "provision" if matches!(args.kind, NodeKind::Null) => {}
         "add_member" | "remove_member" => {
@@ -132,7 +139,10 @@ pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
             if let Some(entries) = args.as_map() {
                 for (k, _) in entries {
                     if !["group", "user", "users"].contains(&k.name.as_str()) {
-                        out.push((k.pos, format!("unknown key `{}` (expected group, user, users)", k.name)));
+                        out.push((
+                            k.pos,
+                            format!("unknown key `{}` (expected group, user, users)", k.name),
+                        ));
                     }
                 }
             }
@@ -143,19 +153,28 @@ pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
             }
             if let Some((_, set)) = action.options.iter().find(|(k, _)| k.name == "set") {
                 if set.as_map().is_none() {
-                    out.push((set.pos, "`set` maps source attributes to new values (null removes one)".into()));
+                    out.push((
+                        set.pos,
+                        "`set` maps source attributes to new values (null removes one)".into(),
+                    ));
                 }
             }
         }
         "provision_on_demand" => {
             if args.as_str().is_none() {
-                out.push((args.pos, "`provision_on_demand` takes one directory key (a user or group)".into()));
+                out.push((
+                    args.pos,
+                    "`provision_on_demand` takes one directory key (a user or group)".into(),
+                ));
             }
         }
         "expect_server" => {}
         _ => {
             if arg_keys(args).is_none() {
-                out.push((args.pos, format!("`{name}` takes a directory key or a list of keys")));
+                out.push((
+                    args.pos,
+                    format!("`{name}` takes a directory key or a list of keys"),
+                ));
             }
         }
     }
@@ -166,13 +185,19 @@ pub fn validate_scenario(scenario: &Scenario) -> Vec<(Pos, String)> {
     let (_, mappings, mut out) = config::load(scenario);
     for list in [&mappings.user, &mappings.group] {
         if let Some(msg) = config::check_targets(list) {
-            let pos = scenario.mappings.as_ref().map(|m| m.pos).unwrap_or(scenario.pos);
+            let pos = scenario
+                .mappings
+                .as_ref()
+                .map(|m| m.pos)
+                .unwrap_or(scenario.pos);
             out.push((pos, msg));
         }
     }
     // Directory keys named by actions (validate_action cannot see the directory).
     for step in scenario.steps.iter().chain(&scenario.cleanup) {
-        let StepKind::Action(a) = &step.kind else { continue };
+        let StepKind::Action(a) = &step.kind else {
+            continue;
+        };
         let mut keys: Vec<(String, Pos, &[&str])> = Vec::new();
         match a.name.as_str() {
             "test_connection" | "expect_server" => {}
@@ -184,7 +209,10 @@ pub fn validate_scenario(scenario: &Scenario) -> Vec<(Pos, String)> {
                 }
                 for field in ["user", "users"] {
                     if let Some(list) = a.args.get(field).and_then(arg_keys) {
-                        keys.extend(list.into_iter().map(|(k, p)| (k, p, &["users", "groups"][..])));
+                        keys.extend(
+                            list.into_iter()
+                                .map(|(k, p)| (k, p, &["users", "groups"][..])),
+                        );
                     }
                 }
             }
@@ -205,7 +233,10 @@ pub fn validate_scenario(scenario: &Scenario) -> Vec<(Pos, String)> {
             if errs.len() == kinds.len() {
                 out.push((
                     pos,
-                    format!("`{key}` is not in `directory.{}`", kinds.join("` or `directory.")),
+                    format!(
+                        "`{key}` is not in `directory.{}`",
+                        kinds.join("` or `directory.")
+                    ),
                 ));
             }
         }
@@ -223,7 +254,8 @@ pub fn prepare(_scenario: &Scenario, state: &mut ScenarioState) -> Result<(), Bo
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("IsSoftDeleted"))
             .is_some_and(|(_, v)| {
-                v.as_bool() == Some(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+                v.as_bool() == Some(true)
+                    || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
             });
         attrs
             .entry("objectId")
@@ -275,8 +307,11 @@ fn keys(ctx: &mut ActionCtx<'_>, node: &Node) -> Option<Vec<(String, Kind)>> {
         match kind_of(ctx, &key) {
             Some(kind) => out.push((key, kind)),
             None => {
-                let f = Finding::error("scenario.action", format!("`{key}` is not in the directory"))
-                    .source(ctx.here());
+                let f = Finding::error(
+                    "scenario.action",
+                    format!("`{key}` is not in the directory"),
+                )
+                .source(ctx.here());
                 ctx.finding(f);
                 return None;
             }
@@ -287,7 +322,10 @@ fn keys(ctx: &mut ActionCtx<'_>, node: &Node) -> Option<Vec<(String, Kind)>> {
 
 pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
     let (settings, mappings, _) = config::load(ctx.scenario);
-    let url_mode = resolve_mode(ctx.scenario.profile.as_deref(), ctx.transport.base().query.as_deref());
+    let url_mode = resolve_mode(
+        ctx.scenario.profile.as_deref(),
+        ctx.transport.base().query.as_deref(),
+    );
     let mut engine = Engine::new(ctx, settings, mappings, url_mode);
     if action.name == "provision_on_demand" {
         engine.mode = Mode::Default;
@@ -300,7 +338,10 @@ async fn run(e: &mut Engine<'_, '_>, action: &ActionStep) -> sync::Flow {
     let args = &action.args;
     match action.name.as_str() {
         "test_connection" => {
-            let groups = matches!(args.get("groups").map(|n| &n.kind), Some(NodeKind::Bool(true)));
+            let groups = matches!(
+                args.get("groups").map(|n| &n.kind),
+                Some(NodeKind::Bool(true))
+            );
             e.test_connection(groups).await
         }
         "provision" | "assign" => {
@@ -362,7 +403,12 @@ async fn run(e: &mut Engine<'_, '_>, action: &ActionStep) -> sync::Flow {
                 };
                 let target = match kind {
                     Kind::User => e.ctx.state.directory.user_mut(&key),
-                    Kind::Group => e.ctx.state.directory.group_mut(&key).map(|g| &mut g.attributes),
+                    Kind::Group => e
+                        .ctx
+                        .state
+                        .directory
+                        .group_mut(&key)
+                        .map(|g| &mut g.attributes),
                 };
                 if let Some(attrs) = target {
                     for (k, v) in changes {
@@ -382,7 +428,10 @@ async fn run(e: &mut Engine<'_, '_>, action: &ActionStep) -> sync::Flow {
             Ok(())
         }
         "add_member" | "remove_member" => {
-            let group = e.ctx.render(args.get("group").and_then(Node::as_str).unwrap_or("")).map_err(|_| ())?;
+            let group = e
+                .ctx
+                .render(args.get("group").and_then(Node::as_str).unwrap_or(""))
+                .map_err(|_| ())?;
             let mut members = Vec::new();
             for field in ["user", "users"] {
                 if let Some(node) = args.get(field) {
@@ -444,7 +493,14 @@ async fn assign(e: &mut Engine<'_, '_>, targets: Vec<(String, Kind)>) -> sync::F
         }
     }
     // Directory order, as Entra reads the source.
-    let order: Vec<String> = e.ctx.state.directory.users.iter().map(|(k, _)| k.clone()).collect();
+    let order: Vec<String> = e
+        .ctx
+        .state
+        .directory
+        .users
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
     users.sort_by_key(|u| order.iter().position(|k| k == u));
     for (list, kind) in [(&users, Kind::User), (&groups, Kind::Group)] {
         for key in list {

@@ -208,7 +208,10 @@ impl<'c, 'a> Engine<'c, 'a> {
                 let f = Finding::new(
                     "entra.retry.server-error",
                     Severity::Info,
-                    format!("{}: Entra retries this object in {} seconds (next cycle)", r.status, self.settings.retry_5xx_delay_secs),
+                    format!(
+                        "{}: Entra retries this object in {} seconds (next cycle)",
+                        r.status, self.settings.retry_5xx_delay_secs
+                    ),
                 )
                 .impact(judge::status_impact(r.status))
                 .reference("entra.md §7.4")
@@ -220,8 +223,13 @@ impl<'c, 'a> Engine<'c, 'a> {
                 continue;
             }
             if r.status == 429 {
-                let f = judge::failed("entra.throttle.exhausted", "the server throttled Entra on every retry; it", "2xx", &r)
-                    .reference("entra.md §7.5");
+                let f = judge::failed(
+                    "entra.throttle.exhausted",
+                    "the server throttled Entra on every retry; it",
+                    "2xx",
+                    &r,
+                )
+                .reference("entra.md §7.5");
                 self.error(f, Some(i));
             }
             return (i, r);
@@ -235,7 +243,13 @@ impl<'c, 'a> Engine<'c, 'a> {
     pub fn source(&self, kind: Kind, key: &str) -> Map<String, Json> {
         let obj = self.obj(kind, key);
         let mut src = match kind {
-            Kind::User => self.ctx.state.directory.user(key).cloned().unwrap_or_default(),
+            Kind::User => self
+                .ctx
+                .state
+                .directory
+                .user(key)
+                .cloned()
+                .unwrap_or_default(),
             Kind::Group => self
                 .ctx
                 .state
@@ -266,7 +280,12 @@ impl<'c, 'a> Engine<'c, 'a> {
     }
 
     /// Evaluates the non-reference mappings; an evaluation error is Entra failing the object.
-    fn evaluate(&mut self, kind: Kind, key: &str, op: Operation) -> Result<Vec<(String, Value)>, ()> {
+    fn evaluate(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        op: Operation,
+    ) -> Result<Vec<(String, Value)>, ()> {
         let list: Vec<AttributeMapping> = self
             .mappings_of(kind)
             .into_iter()
@@ -330,7 +349,11 @@ impl<'c, 'a> Engine<'c, 'a> {
         match r.status {
             0 => Err(()),
             200 => {
-                let total = r.body.as_ref().and_then(|b| b.get("totalResults")).and_then(Json::as_i64);
+                let total = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("totalResults"))
+                    .and_then(Json::as_i64);
                 let n = resources(&r).map(|a| a.len()).unwrap_or(0);
                 if total.unwrap_or(0) != 0 || n != 0 {
                     let f = Finding::error(
@@ -370,7 +393,12 @@ impl<'c, 'a> Engine<'c, 'a> {
 
     /// Finds the target object by the matching attributes, in precedence order (§7.1).
     /// `Ok(None)`: no match, create. Errors are recorded.
-    async fn find(&mut self, kind: Kind, key: &str, vals: &[(String, Value)]) -> Result<Option<String>, ()> {
+    async fn find(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        vals: &[(String, Value)],
+    ) -> Result<Option<String>, ()> {
         let mut any_value = false;
         let matching: Vec<String> = matching_order(match kind {
             Kind::User => &self.mappings.user,
@@ -380,7 +408,11 @@ impl<'c, 'a> Engine<'c, 'a> {
         .map(|m| m.target.clone())
         .collect();
         for attr in matching {
-            let Some(value) = vals.iter().find(|(t, _)| *t == attr).and_then(|(_, v)| scalar(v)) else {
+            let Some(value) = vals
+                .iter()
+                .find(|(t, _)| *t == attr)
+                .and_then(|(_, v)| scalar(v))
+            else {
                 continue;
             };
             any_value = true;
@@ -389,7 +421,9 @@ impl<'c, 'a> Engine<'c, 'a> {
                 params.push("excludedAttributes=members".to_string());
             }
             params.push(wire::filter_param(&attr, &value));
-            let (i, r) = self.send("GET", &format!("/{}", kind.collection()), &params, None).await;
+            let (i, r) = self
+                .send("GET", &format!("/{}", kind.collection()), &params, None)
+                .await;
             if r.status == 0 {
                 return Err(());
             }
@@ -400,7 +434,10 @@ impl<'c, 'a> Engine<'c, 'a> {
             if !(200..300).contains(&r.status) {
                 let f = judge::failed(
                     "entra.lookup.failed",
-                    &format!("the matching query for {} `{key}` ({attr} eq \"{value}\")", kind.noun()),
+                    &format!(
+                        "the matching query for {} `{key}` ({attr} eq \"{value}\")",
+                        kind.noun()
+                    ),
                     "200",
                     &r,
                 )
@@ -495,7 +532,9 @@ impl<'c, 'a> Engine<'c, 'a> {
             Kind::User => wire::create_user_body(&vals),
             Kind::Group => wire::create_group_body(&vals),
         };
-        let (i, r) = self.send("POST", &format!("/{}", kind.collection()), &[], Some(body)).await;
+        let (i, r) = self
+            .send("POST", &format!("/{}", kind.collection()), &[], Some(body))
+            .await;
         if r.status == 0 {
             return Err(());
         }
@@ -512,12 +551,22 @@ impl<'c, 'a> Engine<'c, 'a> {
             return Err(());
         }
         if !(200..300).contains(&r.status) {
-            let f = judge::failed("entra.create.failed", &format!("creating {} `{key}`", kind.noun()), "201", &r)
-                .reference("entra.md §3.1, §3.9");
+            let f = judge::failed(
+                "entra.create.failed",
+                &format!("creating {} `{key}`", kind.noun()),
+                "201",
+                &r,
+            )
+            .reference("entra.md §3.1, §3.9");
             self.error(f, Some(i));
             return Err(());
         }
-        let Some(id) = r.body.as_ref().and_then(|b| b.get("id")).and_then(Json::as_str) else {
+        let Some(id) = r
+            .body
+            .as_ref()
+            .and_then(|b| b.get("id"))
+            .and_then(Json::as_str)
+        else {
             // rfc7644.create.id already explains it.
             return Err(());
         };
@@ -539,7 +588,9 @@ impl<'c, 'a> Engine<'c, 'a> {
         };
         let vals = self.evaluate(kind, key, Operation::Update)?;
         let now = stored(&vals);
-        let changed_since_last = vals.iter().any(|(t, v)| obj.last.get(t) != Some(&stored_value(v)));
+        let changed_since_last = vals
+            .iter()
+            .any(|(t, v)| obj.last.get(t) != Some(&stored_value(v)));
         if trigger == Trigger::Cycle && !changed_since_last {
             return Ok(());
         }
@@ -565,7 +616,12 @@ impl<'c, 'a> Engine<'c, 'a> {
                     return Err(());
                 }
                 s if !(200..300).contains(&s) => {
-                    let f = judge::failed("entra.update.read-failed", &format!("reading linked {} `{key}`", kind.noun()), "200", &r);
+                    let f = judge::failed(
+                        "entra.update.read-failed",
+                        &format!("reading linked {} `{key}`", kind.noun()),
+                        "200",
+                        &r,
+                    );
                     self.error(f, Some(i));
                     return Err(());
                 }
@@ -587,7 +643,10 @@ impl<'c, 'a> Engine<'c, 'a> {
                         let cur = wire::get_target(body, t);
                         (wire::same_value(cur.as_ref(), v), cur.is_some())
                     }
-                    None => (obj.last.get(t) == Some(&stored_value(v)), obj.last.contains_key(t)),
+                    None => (
+                        obj.last.get(t) == Some(&stored_value(v)),
+                        obj.last.contains_key(t),
+                    ),
                 };
                 (!same).then(|| Change {
                     target: t.clone(),
@@ -608,8 +667,13 @@ impl<'c, 'a> Engine<'c, 'a> {
                 let f = if r.status == 400 && has_string_bool {
                     judge::string_boolean_rejected(&r)
                 } else {
-                    judge::failed("entra.patch.rejected", &format!("the update of {} `{key}`", kind.noun()), "200 or 204", &r)
-                        .reference("entra.md §4.2, §4.5")
+                    judge::failed(
+                        "entra.patch.rejected",
+                        &format!("the update of {} `{key}`", kind.noun()),
+                        "200 or 204",
+                        &r,
+                    )
+                    .reference("entra.md §4.2, §4.5")
                 };
                 self.error(f, Some(i));
                 return Err(());
@@ -635,7 +699,12 @@ impl<'c, 'a> Engine<'c, 'a> {
             return Ok(());
         };
         let src = self.source(Kind::User, key);
-        let Ok(vals) = evaluate_mappings(std::slice::from_ref(&mapping), &src, Operation::Update, &EvalContext::default()) else {
+        let Ok(vals) = evaluate_mappings(
+            std::slice::from_ref(&mapping),
+            &src,
+            Operation::Update,
+            &EvalContext::default(),
+        ) else {
             return Ok(());
         };
         let Some(reference) = vals.first().and_then(|(_, v)| scalar(v)) else {
@@ -653,7 +722,9 @@ impl<'c, 'a> Engine<'c, 'a> {
             return Ok(());
         }
         let body = wire::manager_body(self.mode, &manager_id, obj.manager.is_some());
-        let (i, r) = self.send("PATCH", &format!("/Users/{id}"), &[], Some(body)).await;
+        let (i, r) = self
+            .send("PATCH", &format!("/Users/{id}"), &[], Some(body))
+            .await;
         if r.status == 0 {
             return Err(());
         }
@@ -710,8 +781,17 @@ impl<'c, 'a> Engine<'c, 'a> {
                 desired.push(id);
             }
         }
-        let mut adds: Vec<String> = desired.iter().filter(|id| !obj.members.contains(id)).cloned().collect();
-        let removes: Vec<String> = obj.members.iter().filter(|id| !desired.contains(id)).cloned().collect();
+        let mut adds: Vec<String> = desired
+            .iter()
+            .filter(|id| !obj.members.contains(id))
+            .cloned()
+            .collect();
+        let removes: Vec<String> = obj
+            .members
+            .iter()
+            .filter(|id| !desired.contains(id))
+            .cloned()
+            .collect();
         if trigger == Trigger::OnDemand && adds.len() > 5 {
             self.info("entra.pod.member-limit", format!("provisioning on demand adds at most 5 members; {} more wait for the next cycle", adds.len() - 5));
             adds.truncate(5);
@@ -731,7 +811,9 @@ impl<'c, 'a> Engine<'c, 'a> {
                 self.error(f, Some(i));
                 return Err(());
             }
-            self.obj_mut(Kind::Group, key).members.extend(chunk.iter().cloned());
+            self.obj_mut(Kind::Group, key)
+                .members
+                .extend(chunk.iter().cloned());
         }
         for chunk in removes.chunks(batch) {
             let body = wire::remove_members_body(self.mode, chunk, self.settings.member_ref_null);
@@ -744,7 +826,9 @@ impl<'c, 'a> Engine<'c, 'a> {
                 self.error(f, Some(i));
                 return Err(());
             }
-            self.obj_mut(Kind::Group, key).members.retain(|m| !chunk.contains(m));
+            self.obj_mut(Kind::Group, key)
+                .members
+                .retain(|m| !chunk.contains(m));
         }
         Ok(())
     }
@@ -753,7 +837,13 @@ impl<'c, 'a> Engine<'c, 'a> {
     pub async fn delete(&mut self, kind: Kind, key: &str) -> Flow {
         let obj = self.obj(kind, key);
         let Some(id) = obj.id.clone() else {
-            self.info("entra.cycle.skipped", format!("{} `{key}` was never provisioned: nothing to delete", kind.noun()));
+            self.info(
+                "entra.cycle.skipped",
+                format!(
+                    "{} `{key}` was never provisioned: nothing to delete",
+                    kind.noun()
+                ),
+            );
             return Ok(());
         };
         if !obj.managed || obj.hard_deleted {
@@ -761,16 +851,29 @@ impl<'c, 'a> Engine<'c, 'a> {
             return Ok(());
         }
         if !self.settings.delete_enabled {
-            self.info("entra.delete.not-sent", format!("Target Object Actions has Delete turned off: nothing is sent for {} `{key}`", kind.noun()));
+            self.info(
+                "entra.delete.not-sent",
+                format!(
+                    "Target Object Actions has Delete turned off: nothing is sent for {} `{key}`",
+                    kind.noun()
+                ),
+            );
             return Ok(());
         }
-        let (i, r) = self.send("DELETE", &format!("/{}/{id}", kind.collection()), &[], None).await;
+        let (i, r) = self
+            .send("DELETE", &format!("/{}/{id}", kind.collection()), &[], None)
+            .await;
         if r.status == 0 {
             return Err(());
         }
         if !(200..300).contains(&r.status) && r.status != 404 {
-            let f = judge::failed("entra.delete.failed", &format!("deleting {} `{key}`", kind.noun()), "204", &r)
-                .reference("entra.md §3.8, §3.15");
+            let f = judge::failed(
+                "entra.delete.failed",
+                &format!("deleting {} `{key}`", kind.noun()),
+                "204",
+                &r,
+            )
+            .reference("entra.md §3.8, §3.15");
             self.error(f, Some(i));
             return Err(());
         }
@@ -791,7 +894,13 @@ impl<'c, 'a> Engine<'c, 'a> {
     pub async fn unassign(&mut self, kind: Kind, key: &str) -> Flow {
         self.obj_mut(kind, key).assigned = false;
         if self.settings.skip_out_of_scope_deletions {
-            self.info("entra.cycle.skipped", format!("SkipOutOfScopeDeletions is on: nothing is sent for {} `{key}`", kind.noun()));
+            self.info(
+                "entra.cycle.skipped",
+                format!(
+                    "SkipOutOfScopeDeletions is on: nothing is sent for {} `{key}`",
+                    kind.noun()
+                ),
+            );
             self.obj_mut(kind, key).managed = false;
             return Ok(());
         }
@@ -838,7 +947,9 @@ fn stored_value(v: &Value) -> Json {
 }
 
 fn stored(vals: &[(String, Value)]) -> BTreeMap<String, Json> {
-    vals.iter().map(|(t, v)| (t.clone(), stored_value(v))).collect()
+    vals.iter()
+        .map(|(t, v)| (t.clone(), stored_value(v)))
+        .collect()
 }
 
 fn resources(r: &RawResponse) -> Option<Vec<Json>> {

@@ -38,7 +38,10 @@ pub fn form_encode(s: &str) -> String {
 /// requires; Entra itself fails such objects (KI "special characters", entra.md §7.1).
 pub fn filter_param(attr: &str, value: &str) -> String {
     let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
-    format!("filter={}", form_encode(&format!("{attr} eq \"{escaped}\"")))
+    format!(
+        "filter={}",
+        form_encode(&format!("{attr} eq \"{escaped}\""))
+    )
 }
 
 /// How request URLs carry the Tenant URL's query.
@@ -233,7 +236,10 @@ pub fn same_value(held: Option<&Json>, value: &Value) -> bool {
         (None, Value::Null) => true,
         (None, _) | (Some(_), Value::Null) => false,
         (Some(Json::Array(a)), Value::Multi(items)) => {
-            a.len() == items.len() && a.iter().zip(items).all(|(j, s)| text(j).as_deref() == Some(s))
+            a.len() == items.len()
+                && a.iter()
+                    .zip(items)
+                    .all(|(j, s)| text(j).as_deref() == Some(s))
         }
         (Some(j), Value::Str(s)) => match (text(j), as_bool(s)) {
             // Booleans compare by meaning: "False" and false are the same state.
@@ -256,9 +262,9 @@ pub fn set_target(body: &mut Map<String, Json>, target: &str, value: Json) {
             *list = Json::Array(Vec::new());
         }
         if let Json::Array(items) = list {
-            let pos = items.iter().position(|e| {
-                e.get(&fp.key).and_then(Json::as_str) == Some(fp.key_value.as_str())
-            });
+            let pos = items
+                .iter()
+                .position(|e| e.get(&fp.key).and_then(Json::as_str) == Some(fp.key_value.as_str()));
             let idx = match pos {
                 Some(i) => i,
                 None => {
@@ -456,14 +462,25 @@ mod tests {
 
     #[test]
     fn flag_goes_where_configured() {
-        let after = UrlPlan::new(Mode::Flag, FlagPosition::AfterFilter, Some("aadOptscim062020&tenant=x"));
+        let after = UrlPlan::new(
+            Mode::Flag,
+            FlagPosition::AfterFilter,
+            Some("aadOptscim062020&tenant=x"),
+        );
         assert_eq!(
             after.url("/Users", &["filter=a".into()]),
             "/Users?filter=a&aadOptscim062020&tenant=x"
         );
         let before = UrlPlan::new(Mode::Flag, FlagPosition::BeforeFilter, None);
-        assert_eq!(before.url("/Users", &["filter=a".into()]), "/Users?aadOptscim062020&filter=a");
-        let default = UrlPlan::new(Mode::Default, FlagPosition::AfterFilter, Some("aadOptscim062020"));
+        assert_eq!(
+            before.url("/Users", &["filter=a".into()]),
+            "/Users?aadOptscim062020&filter=a"
+        );
+        let default = UrlPlan::new(
+            Mode::Default,
+            FlagPosition::AfterFilter,
+            Some("aadOptscim062020"),
+        );
         assert_eq!(default.url("/Users/1", &[]), "/Users/1");
     }
 
@@ -502,11 +519,20 @@ mod tests {
         let r = json!({"emails":[{"type":"work","value":"a@b"}],"name":{"givenName":"G"},
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m1"}},
             "active": false});
-        assert_eq!(get_target(&r, "emails[type eq \"work\"].value"), Some(json!("a@b")));
+        assert_eq!(
+            get_target(&r, "emails[type eq \"work\"].value"),
+            Some(json!("a@b"))
+        );
         assert_eq!(get_target(&r, "name.givenName"), Some(json!("G")));
         assert_eq!(get_target(&r, MANAGER_PATH), Some(json!("m1")));
-        assert!(same_value(get_target(&r, "active").as_ref(), &Value::str("False")));
-        assert!(!same_value(get_target(&r, "active").as_ref(), &Value::str("True")));
+        assert!(same_value(
+            get_target(&r, "active").as_ref(),
+            &Value::str("False")
+        ));
+        assert!(!same_value(
+            get_target(&r, "active").as_ref(),
+            &Value::str("True")
+        ));
         assert_eq!(get_target(&r, "title"), None);
     }
 }
