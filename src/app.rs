@@ -18,6 +18,20 @@ use crate::scenario::load::{self, Selection, SourceFile};
 use crate::scenario::Scenario;
 use crate::server;
 
+/// `println!` that survives a closed pipe (`idpsim list | head`): printing never panics.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that survives a closed pipe.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     let stdout_styles = cli.color.styles(std::io::stdout().is_terminal());
@@ -97,7 +111,7 @@ fn validate(args: ValidateArgs, styles: Styles) -> Result<i32> {
         .iter()
         .map(|s| s.steps.len() + s.cleanup.len())
         .sum();
-    println!(
+    say!(
         "{}: {} scenario(s), {} step(s): all valid",
         styles.pass.paint("ok"),
         scenarios.len(),
@@ -115,12 +129,12 @@ fn list(args: ListArgs) -> Result<i32> {
             .as_deref()
             .map(|p| format!(" {p}"))
             .unwrap_or_default();
-        println!("{}  [{}{}]  {}", s.name, s.idp.name(), profile, s.file);
+        say!("{}  [{}{}]  {}", s.name, s.idp.name(), profile, s.file);
         if !s.tags.is_empty() {
-            println!("    tags: {}", s.tags.join(", "));
+            say!("    tags: {}", s.tags.join(", "));
         }
         if let Some(d) = &s.description {
-            println!("    {}", d.trim().replace('\n', "\n    "));
+            say!("    {}", d.trim().replace('\n', "\n    "));
         }
     }
     Ok(exit::PASSED)
@@ -204,7 +218,7 @@ impl Progress for LiveConsole {
         };
         let _guard = self.out.lock();
         self.bar.suspend(|| {
-            print!("{text}");
+            say_raw!("{text}");
             let _ = std::io::stdout().flush();
         });
         self.bar.inc(1);
@@ -264,7 +278,7 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
                 .await
                 .map_err(|e| Error::Server(e.to_string()))?;
             let url = srv.base_url();
-            println!(
+            say!(
                 "idpsim {}: no --target given; started the built-in reference SCIM server at {url}",
                 env!("CARGO_PKG_VERSION")
             );
@@ -388,7 +402,7 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
         write_file(path, &crate::report::junit::render(&report))?;
     }
     if !args.dry_run {
-        print!("{}", live.console.finish(&report));
+        say_raw!("{}", live.console.finish(&report));
     }
     if let Some(srv) = builtin {
         srv.shutdown().await;
@@ -439,9 +453,12 @@ fn spawn_interrupt_handler(interrupt: Arc<Interrupt>) {
 async fn serve(args: ServeArgs) -> Result<i32> {
     if args.list_quirks {
         for q in server::Quirk::all() {
-            println!(
+            say!(
                 "{}\n    {}\n    breaks: {}\n    source: {}\n",
-                q.name, q.summary, q.breaks, q.source
+                q.name,
+                q.summary,
+                q.breaks,
+                q.source
             );
         }
         return Ok(exit::PASSED);
@@ -472,12 +489,12 @@ async fn serve(args: ServeArgs) -> Result<i32> {
     let srv = server::start(config)
         .await
         .map_err(|e| Error::Server(e.to_string()))?;
-    println!(
+    say!(
         "idpsim {}: serving SCIM 2.0 at {}",
         env!("CARGO_PKG_VERSION"),
         srv.base_url()
     );
-    println!(
+    say!(
         "{}",
         if args.token.is_some() {
             "auth: bearer token required"
@@ -486,7 +503,7 @@ async fn serve(args: ServeArgs) -> Result<i32> {
         }
     );
     if !args.quirks.is_empty() {
-        println!("quirks: {}", args.quirks.join(", "));
+        say!("quirks: {}", args.quirks.join(", "));
     }
     let _ = std::io::stdout().flush();
     tokio::select! {

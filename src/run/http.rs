@@ -445,12 +445,10 @@ impl Transport {
             .header("Accept", "application/scim+json");
         let (exchange, _) = self.send(&req).await;
         match exchange.error {
+            // Only a failed connection (refused, DNS, TLS) means unreachable; a slow server is
+            // reachable, and its timeouts become findings on the steps that meet them.
             Some(TransportError {
                 kind: TransportErrorKind::Connect,
-                message,
-            })
-            | Some(TransportError {
-                kind: TransportErrorKind::Timeout,
                 message,
             }) => Err(Error::Unreachable {
                 url: self.base.display(),

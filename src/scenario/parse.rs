@@ -14,6 +14,7 @@ pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic
         yaml::parse_document(text).map_err(|e| vec![Diagnostic::new(file, e.pos, e.message)])?;
     let mut p = Parser {
         file,
+        lines: text.lines().collect(),
         diags: Vec::new(),
     };
     let scenario = p.scenario(&root);
@@ -53,6 +54,8 @@ const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPT
 
 struct Parser<'a> {
     file: &'a str,
+    /// The file's lines, to put carets on the exact word inside a string.
+    lines: Vec<&'a str>,
     diags: Vec<Diagnostic>,
 }
 
@@ -551,7 +554,15 @@ impl Parser<'_> {
                 };
                 if !template::is_template(re) {
                     if let Err(e) = regex::Regex::new(re) {
-                        self.err(pos, format!("invalid regular expression: {e}"));
+                        // regex's own message draws its own carets; its last line is the reason.
+                        let text = e.to_string();
+                        let reason = text
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim_start_matches("error: ")
+                            .to_string();
+                        self.err(pos, format!("invalid regular expression: {reason}"));
                         return None;
                     }
                 }
@@ -600,13 +611,37 @@ impl Parser<'_> {
         }
     }
 
+    /// Where `word` appears on the node's line, at or after the node's column; the node's own
+    /// position when it spans lines or the word is not on that line.
+    fn locate(&self, pos: Pos, word: &str) -> Pos {
+        let Some(line) = self.lines.get(pos.line.saturating_sub(1) as usize) else {
+            return pos;
+        };
+        let start = line
+            .char_indices()
+            .nth(pos.col.saturating_sub(1) as usize)
+            .map(|(i, _)| i)
+            .unwrap_or(line.len());
+        match line[start..].find(word) {
+            Some(off) => Pos {
+                line: pos.line,
+                col: pos.col + line[start..start + off].chars().count() as u32,
+            },
+            None => pos,
+        }
+    }
+
     fn template(&mut self, src: &str, pos: Pos, known: &HashSet<String>) {
         match template::analyze(src) {
             Ok(names) => {
                 let mut names: Vec<_> = names.into_iter().filter(|n| !known.contains(n)).collect();
                 names.sort();
                 for name in names {
-                    let d = Diagnostic::new(self.file, pos, format!("undefined variable `{name}`")).help(
+                    let at = self.locate(pos, &name);
+                    let d = Diagnostic::new(self.file, at, format!("undefined variable `{name}`"))
+                        .width(name.chars().count())
+                        .label("not defined")
+                        .help(
                         "declare it under `variables:`, capture it in an earlier step, or use a built-in: run, users, groups, base_url, uuid()",
                     );
                     self.diags.push(d);
@@ -650,6 +685,7 @@ pub fn parse_pattern(
 ) -> Result<Pattern, Vec<Diagnostic>> {
     let mut p = Parser {
         file,
+        lines: Vec::new(),
         diags: Vec::new(),
     };
     match p.pattern(node, known) {
@@ -666,6 +702,7 @@ pub fn parse_expect(
 ) -> Result<Expect, Vec<Diagnostic>> {
     let mut p = Parser {
         file,
+        lines: Vec::new(),
         diags: Vec::new(),
     };
     let e = p.expect(node, known);

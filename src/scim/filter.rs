@@ -836,6 +836,50 @@ mod tests {
         assert!(eval(r#"emails[primary eq true]"#));
     }
 
+    /// Random token soup must parse or fail cleanly, never panic.
+    #[test]
+    fn fuzz_never_panics() {
+        use rand::{Rng, SeedableRng};
+        let atoms = [
+            "userName",
+            "eq",
+            "\"x\"",
+            "(",
+            ")",
+            "[",
+            "]",
+            "and",
+            "or",
+            "not",
+            "pr",
+            "emails",
+            "type",
+            ".",
+            "urn:a:b:c",
+            "\"",
+            "\\",
+            "€",
+            "1.5e3",
+            "true",
+            "null",
+            " ",
+            "gt",
+            "é.ü",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..5000 {
+            let n = rng.gen_range(0..12);
+            let s: String = (0..n)
+                .map(|_| atoms[rng.gen_range(0..atoms.len())])
+                .collect::<Vec<_>>()
+                .join(if rng.gen_bool(0.7) { " " } else { "" });
+            if let Ok(f) = parse(&s) {
+                let _ = f.matches(&user(), ResourceKind::User, EvalOptions::default());
+            }
+            let _ = crate::scim::path::PatchPath::parse(&s);
+        }
+    }
+
     #[test]
     fn errors_name_positions() {
         let e = parse(r#"userName xx "a""#).unwrap_err();
