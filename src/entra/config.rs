@@ -69,6 +69,9 @@ pub struct Settings {
     /// Retries of a 429 (honouring Retry-After), §7.5.
     pub retry_429: u32,
     /// Retries of a 5xx, each after `retry_5xx_delay_secs` (Entra: "retried in 40 minutes", §7.4).
+    /// Default 0: Entra's retry belongs to its next cycle, so a run reports the failure (whose
+    /// finding says Entra retries in 40 minutes) rather than holding for 40 minutes; set it to
+    /// replay the retry (with `--time-scale` to shorten the wait).
     pub retry_5xx: u32,
     pub retry_5xx_delay_secs: u64,
 }
@@ -84,7 +87,7 @@ impl Default for Settings {
             skip_out_of_scope_deletions: false,
             read_before_update: true,
             retry_429: 4,
-            retry_5xx: 1,
+            retry_5xx: 0,
             retry_5xx_delay_secs: 40 * 60,
         }
     }
