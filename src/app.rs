@@ -43,6 +43,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Validate(args) => validate(args, stdout_styles),
         Command::List(args) => list(args),
         Command::Serve(args) => serve(args).await,
+        Command::Load(args) => crate::load::run(*args, stdout_styles).await,
         Command::Completions(args) => crate::cli::completions(args.shell),
         Command::Man => crate::cli::man(),
     };

@@ -34,6 +34,9 @@ pub enum Command {
     List(ListArgs),
     /// Run the built-in reference SCIM server on its own.
     Serve(ServeArgs),
+    /// Play an IdP's initial provisioning cycle at scale, then an incremental cycle, then audit
+    /// that every user and membership is on the server exactly once.
+    Load(Box<LoadArgs>),
     /// Print a shell completion script to stdout, e.g. `idpsim completions bash > /etc/bash_completion.d/idpsim`.
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout, e.g. `idpsim man > idpsim.1`.
@@ -228,6 +231,72 @@ pub struct ServeArgs {
     /// List the quirks and exit.
     #[arg(long)]
     pub list_quirks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The IdP whose cycle is played: okta or entra.
+    #[arg(long, value_enum)]
+    pub idp: Idp,
+    /// The IdP profile: Okta oin (default) or aiw; Entra default or aadOptscim062020 (default:
+    /// as the target URL's query says).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Users in the synthetic directory.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub users: u32,
+    /// Groups in the directory.
+    #[arg(long, default_value_t = 10, value_name = "M")]
+    pub groups: u32,
+    /// Members per group.
+    #[arg(long, default_value_t = 100, value_name = "K")]
+    pub members: u32,
+    /// Requests in flight at once.
+    #[arg(long, short = 'c', default_value_t = 8, value_name = "CONCURRENCY")]
+    pub concurrency: usize,
+    /// At most this many requests per second (default: as fast as the server answers).
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Seed of the synthetic directory: the same seed gives the same users, groups and changes
+    /// (default: random, printed in the report).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Users per mille assigned twice at once (directly and through a group), whose two tasks
+    /// race lookup → create.
+    #[arg(long, default_value_t = 20, value_name = "PER_MILLE")]
+    pub overlap: u32,
+    /// Base URL of the SCIM endpoint; without it, the built-in reference server on loopback.
+    #[arg(long, short = 't', value_name = "URL")]
+    pub target: Option<String>,
+    /// Bearer token for the target.
+    #[arg(
+        long,
+        env = "IDPSIM_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// HTTP Basic credentials for the target.
+    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "token")]
+    pub basic: Option<String>,
+    /// An extra header on every request (repeatable), e.g. 'X-Tenant: acme'.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Per-request timeout, e.g. 60s or 500ms (default 60s).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Scale the IdP's waits (429 Retry-After, back-off) by this factor, e.g. 0.001 in tests.
+    #[arg(long, value_name = "FACTOR")]
+    pub time_scale: Option<f64>,
+    /// Write the JSON report to FILE (for tracking throughput and latency over time).
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Trust this PEM CA certificate (or bundle) for the target.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the target's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// `idpsim completions SHELL`: the completion script, generated from this very definition.

@@ -18,6 +18,7 @@ pub mod error;
 pub mod exchange;
 pub mod gate;
 pub mod idp;
+pub mod load;
 pub mod okta;
 pub mod report;
 pub mod run;

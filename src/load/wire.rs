@@ -1,0 +1,415 @@
+//! The requests of the load cycles, per IdP.
+//!
+//! Entra's come from `entra::wire` and `entra::expr` (the same builders and default mappings
+//! the scenarios use), so load traffic is byte-for-byte scenario traffic. Okta's profile was not
+//! merged when this was written: its request shapes are small functions here, each citing
+//! okta.md, to be replaced by the `okta` module's builders once it lands (noted for the lead).
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::entra::config::{FlagPosition, Mappings, Mode, Settings};
+use crate::entra::expr::{evaluate_mappings, EvalContext, Operation, Value};
+use crate::entra::wire as ew;
+use crate::load::generator::{Group, User};
+use crate::run::http::OutgoingRequest;
+
+/// The Okta personality (okta.md §1.4): `oin` PATCHes active and memberships, `aiw` PUTs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OktaProfile {
+    Oin,
+    Aiw,
+}
+
+pub enum Wire {
+    Entra(Box<EntraWire>),
+    Okta(OktaProfile),
+}
+
+impl Wire {
+    pub fn profile_name(&self) -> &'static str {
+        match self {
+            Wire::Entra(e) => e.mode.name(),
+            Wire::Okta(OktaProfile::Oin) => "oin",
+            Wire::Okta(OktaProfile::Aiw) => "aiw",
+        }
+    }
+
+    /// The lookup by userName the IdP sends before a create (and the audit reuses).
+    pub fn lookup_user(&self, user_name: &str) -> OutgoingRequest {
+        match self {
+            Wire::Entra(e) => e.get("/Users", &[ew::filter_param("userName", user_name)]),
+            Wire::Okta(_) => okta_lookup("/Users", "userName", user_name),
+        }
+    }
+
+    pub fn lookup_group(&self, display_name: &str) -> OutgoingRequest {
+        match self {
+            // Entra never wants members back on its group reads (entra.md §3.10).
+            Wire::Entra(e) => e.get(
+                "/Groups",
+                &[
+                    "excludedAttributes=members".to_string(),
+                    ew::filter_param("displayName", display_name),
+                ],
+            ),
+            Wire::Okta(_) => okta_lookup("/Groups", "displayName", display_name),
+        }
+    }
+
+    /// GET of one resource by id.
+    pub fn read(&self, collection: &str, id: &str) -> OutgoingRequest {
+        let path = format!("/{collection}/{}", enc_id(id));
+        match self {
+            Wire::Entra(e) => e.get(&path, &[]),
+            Wire::Okta(_) => okta(OutgoingRequest::new("GET", path)),
+        }
+    }
+}
+
+/// Ids go into paths percent-encoded: a server's id is data, not URL syntax.
+pub fn enc_id(id: &str) -> String {
+    percent_encoding::utf8_percent_encode(id, UNRESERVED).to_string()
+}
+
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+// ----- Entra ------------------------------------------------------------------------------
+
+pub struct EntraWire {
+    pub mode: Mode,
+    pub url: ew::UrlPlan,
+    pub settings: Settings,
+    pub mappings: Mappings,
+    eval: EvalContext,
+}
+
+impl EntraWire {
+    /// `profile` pins the mode as a scenario's `profile:` does; otherwise the Tenant URL decides.
+    pub fn new(profile: Option<&str>, base_query: Option<&str>) -> EntraWire {
+        let mode = crate::entra::resolve_mode(profile, base_query);
+        EntraWire {
+            mode,
+            url: ew::UrlPlan::new(mode, FlagPosition::AfterFilter, base_query),
+            settings: Settings::default(),
+            mappings: Mappings::parse(None, None).0,
+            eval: EvalContext::default(),
+        }
+    }
+
+    fn req(
+        &self,
+        method: &str,
+        path: &str,
+        params: &[String],
+        body: Option<Json>,
+    ) -> OutgoingRequest {
+        let mut req = OutgoingRequest::new(method, self.url.url(path, params)).without_base_query();
+        for (k, v) in ew::headers(method) {
+            req = req.header(k, v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req
+    }
+
+    fn get(&self, path: &str, params: &[String]) -> OutgoingRequest {
+        self.req("GET", path, params, None)
+    }
+
+    /// The source object Entra evaluates the mappings over (entra.md §5.1, §6).
+    fn user_source(u: &User, display_name: &str, soft_deleted: bool) -> Map<String, Json> {
+        let mut m = Map::new();
+        m.insert("mail".into(), json!(u.user_name));
+        m.insert("userPrincipalName".into(), json!(u.user_name));
+        m.insert("displayName".into(), json!(display_name));
+        m.insert("givenName".into(), json!(u.given_name));
+        m.insert("surname".into(), json!(u.family_name));
+        m.insert("department".into(), json!(u.department));
+        m.insert(
+            "IsSoftDeleted".into(),
+            json!(if soft_deleted { "True" } else { "False" }),
+        );
+        m
+    }
+
+    fn user_values(
+        &self,
+        src: &Map<String, Json>,
+        op: Operation,
+    ) -> Result<Vec<(String, Value)>, String> {
+        evaluate_mappings(&self.mappings.user, src, op, &self.eval).map_err(|e| e.message)
+    }
+
+    pub fn create_user(&self, u: &User) -> Result<OutgoingRequest, String> {
+        let src = Self::user_source(u, &u.display_name, false);
+        let values = self.user_values(&src, Operation::Create)?;
+        Ok(self.req("POST", "/Users", &[], Some(ew::create_user_body(&values))))
+    }
+
+    /// The PATCH of what changed between the initial and the final source (FlowWhenChanged),
+    /// or `None` when the mappings yield the same target values.
+    pub fn update_user(
+        &self,
+        id: &str,
+        u: &User,
+        final_display: &str,
+        disabled: bool,
+    ) -> Result<Option<OutgoingRequest>, String> {
+        let before = self.user_values(
+            &Self::user_source(u, &u.display_name, false),
+            Operation::Update,
+        )?;
+        let after = self.user_values(
+            &Self::user_source(u, final_display, disabled),
+            Operation::Update,
+        )?;
+        let changes: Vec<ew::Change> = after
+            .into_iter()
+            .filter(|(t, v)| !before.iter().any(|(bt, bv)| bt == t && bv == v))
+            .map(|(target, value)| ew::Change {
+                had_value: before.iter().any(|(bt, _)| *bt == target),
+                target,
+                value,
+            })
+            .collect();
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let body = ew::update_body(self.mode, &changes);
+        Ok(Some(self.req(
+            "PATCH",
+            &format!("/Users/{}", enc_id(id)),
+            &[],
+            Some(body),
+        )))
+    }
+
+    pub fn create_group(&self, g: &Group) -> Result<OutgoingRequest, String> {
+        let mut src = Map::new();
+        src.insert("displayName".into(), json!(g.display_name));
+        src.insert("objectId".into(), json!(g.object_id));
+        // `members` is a reference mapping: it flows by PATCH after the create (§3.13).
+        let mappings: Vec<_> = self
+            .mappings
+            .group
+            .iter()
+            .filter(|m| !m.target.eq_ignore_ascii_case("members"))
+            .cloned()
+            .collect();
+        let values = evaluate_mappings(&mappings, &src, Operation::Create, &self.eval)
+            .map_err(|e| e.message)?;
+        Ok(self.req("POST", "/Groups", &[], Some(ew::create_group_body(&values))))
+    }
+
+    pub fn add_members(&self, gid: &str, ids: &[String]) -> OutgoingRequest {
+        let body = ew::add_members_body(self.mode, ids, self.settings.member_ref_null);
+        self.req(
+            "PATCH",
+            &format!("/Groups/{}", enc_id(gid)),
+            &[],
+            Some(body),
+        )
+    }
+
+    pub fn remove_members(&self, gid: &str, ids: &[String]) -> OutgoingRequest {
+        let body = ew::remove_members_body(self.mode, ids, self.settings.member_ref_null);
+        self.req(
+            "PATCH",
+            &format!("/Groups/{}", enc_id(gid)),
+            &[],
+            Some(body),
+        )
+    }
+}
+
+// ----- Okta (okta.md; to be deduplicated with the okta module) -----------------------------
+
+pub const OKTA_USER_AGENT: &str = "Okta SCIM Client 1.0.0";
+pub const OKTA_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
+/// Members per PATCH in Okta's group push: undocumented (okta.md §2.10 shows one `add` op with
+/// all values); 100 keeps bodies moderate and matches Okta's page size.
+pub const OKTA_MEMBER_BATCH: usize = 100;
+
+/// Okta's headers on every request (okta.md §1.1): Accept, Accept-Charset, User-Agent.
+fn okta(req: OutgoingRequest) -> OutgoingRequest {
+    req.header("Accept", "application/scim+json")
+        .header("Accept-Charset", "utf-8")
+        .header("User-Agent", OKTA_USER_AGENT)
+}
+
+/// POST/PUT/PATCH add the scim+json Content-Type (okta.md §1.1).
+fn okta_body(method: &str, path: String, body: Json) -> OutgoingRequest {
+    okta(OutgoingRequest::new(method, path))
+        .header("Content-Type", OKTA_CONTENT_TYPE)
+        .json(body)
+}
+
+/// `filter=userName%20eq%20%22…%22&startIndex=1&count=100`: `%20` for spaces, parameters in
+/// this order (okta.md §1.2, §2.2, §2.10.1).
+fn okta_lookup(collection: &str, attr: &str, value: &str) -> OutgoingRequest {
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    let filter = format!("{attr} eq \"{escaped}\"");
+    let q = percent_encoding::utf8_percent_encode(&filter, UNRESERVED);
+    okta(OutgoingRequest::new(
+        "GET",
+        format!("{collection}?filter={q}&startIndex=1&count=100"),
+    ))
+}
+
+/// POST /Users (okta.md §2.2): core schema, name, primary work email, locale, the Okta id as
+/// externalId, `groups: []`, an 8-character password, `active: true`.
+pub fn okta_create_user(u: &User) -> OutgoingRequest {
+    okta_body(
+        "POST",
+        "/Users".into(),
+        json!({
+            "schemas": [ew::USER_SCHEMA],
+            "userName": u.user_name,
+            "name": {"givenName": u.given_name, "familyName": u.family_name},
+            "emails": [{"primary": true, "value": u.user_name, "type": "work"}],
+            "displayName": u.display_name,
+            "locale": "en-US",
+            "externalId": u.okta_id,
+            "groups": [],
+            "password": u.password,
+            "active": true
+        }),
+    )
+}
+
+/// Profile push (okta.md §2.4): the server's own GET answer, changed, PUT back whole.
+pub fn okta_put_user(
+    id: &str,
+    mut current: Json,
+    display_name: &str,
+    active: bool,
+) -> OutgoingRequest {
+    if let Some(o) = current.as_object_mut() {
+        o.insert("displayName".into(), json!(display_name));
+        o.insert("active".into(), json!(active));
+    }
+    okta_body("PUT", format!("/Users/{}", enc_id(id)), current)
+}
+
+/// OIN deactivation (okta.md §2.5): path-less replace with `{"active": false}`.
+pub fn okta_deactivate(id: &str) -> OutgoingRequest {
+    okta_body(
+        "PATCH",
+        format!("/Users/{}", enc_id(id)),
+        json!({"schemas": [ew::PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]}),
+    )
+}
+
+/// Group push create (okta.md §2.10.2): displayName and `members: []`; members follow by PATCH.
+pub fn okta_create_group(g: &Group) -> OutgoingRequest {
+    okta_body(
+        "POST",
+        "/Groups".into(),
+        json!({"schemas": [ew::GROUP_SCHEMA], "displayName": g.display_name, "members": []}),
+    )
+}
+
+/// The rename/metadata PATCH Okta sends after each create and with every membership change
+/// (okta.md §2.10.3–2.10.4), carrying the readOnly `id` inside `value`.
+pub fn okta_rename_group(id: &str, g: &Group) -> OutgoingRequest {
+    okta_body(
+        "PATCH",
+        format!("/Groups/{}", enc_id(id)),
+        json!({"schemas": [ew::PATCH_OP], "Operations": [{"op": "replace", "value": {"id": id, "displayName": g.display_name}}]}),
+    )
+}
+
+/// Membership delta (okta.md §2.10.5): one `remove` per leaving member by filter path, then one
+/// `add` with the joining members as `{value, display}`.
+pub fn okta_members_delta(
+    gid: &str,
+    remove: &[String],
+    add: &[(String, String)],
+) -> OutgoingRequest {
+    let mut ops: Vec<Json> = remove
+        .iter()
+        .map(|id| {
+            let escaped = id.replace('\\', "\\\\").replace('"', "\\\"");
+            json!({"op": "remove", "path": format!("members[value eq \"{escaped}\"]")})
+        })
+        .collect();
+    if !add.is_empty() {
+        let values: Vec<Json> = add
+            .iter()
+            .map(|(id, name)| json!({"value": id, "display": name}))
+            .collect();
+        ops.push(json!({"op": "add", "path": "members", "value": values}));
+    }
+    okta_body(
+        "PATCH",
+        format!("/Groups/{}", enc_id(gid)),
+        json!({"schemas": [ew::PATCH_OP], "Operations": ops}),
+    )
+}
+
+/// AIW membership update (okta.md §2.10.6): the whole group PUT with its complete member list.
+pub fn okta_put_group(gid: &str, g: &Group, members: &[(String, String)]) -> OutgoingRequest {
+    let values: Vec<Json> = members
+        .iter()
+        .map(|(id, name)| json!({"value": id, "display": name}))
+        .collect();
+    okta_body(
+        "PUT",
+        format!("/Groups/{}", enc_id(gid)),
+        json!({"schemas": [ew::GROUP_SCHEMA], "id": gid, "displayName": g.display_name, "members": values}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::generator::Directory;
+
+    #[test]
+    fn okta_lookup_is_percent_encoded_in_okta_order() {
+        let r = Wire::Okta(OktaProfile::Oin).lookup_user("test.user@okta.local");
+        assert_eq!(
+            r.path,
+            "/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100"
+        );
+        assert!(r
+            .headers
+            .iter()
+            .any(|(k, v)| k == "User-Agent" && v == OKTA_USER_AGENT));
+    }
+
+    #[test]
+    fn entra_create_and_disable_use_the_scenario_builders() {
+        let d = Directory::new(1, 5, 1, 2);
+        let u = d.user(0);
+        let e = EntraWire::new(None, None);
+        let Ok(create) = e.create_user(&u) else {
+            panic!("create")
+        };
+        assert_eq!(create.path, "/Users");
+        let Some(crate::run::http::OutgoingBody::Json(body)) = &create.body else {
+            panic!("body")
+        };
+        assert_eq!(body["userName"], json!(u.user_name));
+        assert_eq!(body["active"], json!(true));
+        let Ok(Some(patch)) = e.update_user("id1", &u, &u.display_name, true) else {
+            panic!("patch")
+        };
+        let Some(crate::run::http::OutgoingBody::Json(body)) = &patch.body else {
+            panic!("body")
+        };
+        assert_eq!(
+            body["Operations"],
+            json!([{"op": "Replace", "path": "active", "value": "False"}])
+        );
+        assert!(matches!(
+            e.update_user("id1", &u, &u.display_name, false),
+            Ok(None)
+        ));
+    }
+}
