@@ -196,7 +196,7 @@ impl Transport {
             Auth::Bearer(t) => secrets.push(t.clone()),
             Auth::Basic { user, password } => {
                 secrets.push(password.clone());
-                secrets.push(base64(&format!("{user}:{password}")));
+                secrets.push(crate::text::base64(format!("{user}:{password}").as_bytes()));
             }
             Auth::None => {}
         }
@@ -234,7 +234,10 @@ impl Transport {
                 Auth::Bearer(t) => headers.push(("Authorization".into(), format!("Bearer {t}"))),
                 Auth::Basic { user, password } => headers.push((
                     "Authorization".into(),
-                    format!("Basic {}", base64(&format!("{user}:{password}"))),
+                    format!(
+                        "Basic {}",
+                        crate::text::base64(format!("{user}:{password}").as_bytes())
+                    ),
                 )),
                 Auth::None => {}
             }
@@ -586,28 +589,6 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
     }
 }
 
-pub fn base64(input: &str) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = input.as_bytes();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,12 +605,5 @@ mod tests {
         assert_eq!(plain.join("/Users"), "/Users");
         assert!(BaseUrl::parse("ftp://x").is_err());
         assert!(BaseUrl::parse("not a url").is_err());
-    }
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64("user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64("a"), "YQ==");
-        assert_eq!(base64("ab"), "YWI=");
     }
 }
