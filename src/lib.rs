@@ -7,6 +7,7 @@
 //! codes. See docs/ARCHITECTURE.md.
 
 pub mod app;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod exchange;
 pub mod idp;
 pub mod okta;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;
