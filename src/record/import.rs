@@ -76,7 +76,8 @@ pub fn import(
     for c in &captured {
         rec.add(c).map_err(|e| Error::io(output.display(), e))?;
     }
-    rec.finish().map_err(|e| Error::io(output.display(), e))?;
+    rec.finish_file(output)
+        .map_err(|e| Error::io(output.display(), e))?;
     Ok(Imported {
         exchanges: captured.len(),
         skipped,

@@ -84,6 +84,9 @@ impl Captured {
 pub struct Recognition {
     pub idp: crate::scenario::Idp,
     pub evidence: String,
+    /// 0: nothing telling; 1: a missing User-Agent alone; 2: a fingerprint (Okta's
+    /// User-Agent, Entra's op casing, flag, GUID filter or group schema).
+    pub strength: u8,
 }
 
 /// Recognises the IdP from one exchange: Okta by its User-Agent; Entra by the absence of a
@@ -92,16 +95,20 @@ pub struct Recognition {
 pub fn recognise(ex: &Captured) -> Recognition {
     use crate::scenario::Idp;
     let ua = ex.request_header("user-agent");
-    if let Some(ua) = ua {
+    // idpsim's own User-Agent marks a replay: judge it by the bodies alone.
+    let replayed = ua.is_some_and(|u| u.starts_with("idpsim/"));
+    if let Some(ua) = ua.filter(|_| !replayed) {
         if ua.to_ascii_lowercase().contains("okta") {
             return Recognition {
                 idp: Idp::Okta,
                 evidence: format!("User-Agent `{ua}` (okta.md §1.1)"),
+                strength: 2,
             };
         }
         return Recognition {
             idp: Idp::Generic,
             evidence: format!("User-Agent `{ua}` is neither Okta's nor absent as Entra's"),
+            strength: 0,
         };
     }
     let mut signs = Vec::new();
@@ -132,14 +139,27 @@ pub fn recognise(ex: &Captured) -> Recognition {
     if is_guid_filter(&ex.path) {
         signs.push("the Test Connection filter on a random GUID (entra.md §2)");
     }
-    let evidence = if signs.is_empty() {
-        "no User-Agent header (Entra sends none; entra.md §1.2)".to_string()
+    let who = if replayed {
+        "idpsim's User-Agent (a replay)"
     } else {
-        format!("no User-Agent header and {}", signs.join(", "))
+        "no User-Agent header"
     };
-    Recognition {
-        idp: Idp::Entra,
-        evidence,
+    match (signs.is_empty(), replayed) {
+        (true, true) => Recognition {
+            idp: Idp::Generic,
+            evidence: format!("{who} and no IdP fingerprint"),
+            strength: 0,
+        },
+        (true, false) => Recognition {
+            idp: Idp::Entra,
+            evidence: format!("{who} (Entra sends none; entra.md §1.2)"),
+            strength: 1,
+        },
+        (false, _) => Recognition {
+            idp: Idp::Entra,
+            evidence: format!("{who} and {}", signs.join(", ")),
+            strength: 2,
+        },
     }
 }
 
@@ -214,6 +234,8 @@ pub struct Recorder {
     /// Credentials seen in Authorization headers, redacted wherever they appear.
     secrets: Vec<String>,
     pub recognition: Option<Recognition>,
+    /// The verdict the header was written with.
+    first_recognition: Option<Recognition>,
     pub exchanges: usize,
 }
 
@@ -242,6 +264,7 @@ impl Recorder {
             counters: Default::default(),
             secrets: Vec::new(),
             recognition: None,
+            first_recognition: None,
             exchanges: 0,
         }
     }
@@ -253,13 +276,15 @@ impl Recorder {
         if !self.header_written {
             let rec = recognise(ex);
             text.push_str(&self.header(&rec));
+            self.first_recognition = Some(rec.clone());
             self.recognition = Some(rec);
             self.header_written = true;
         } else if let Some(prev) = &self.recognition {
-            // A later exchange can be more telling (Entra's first request is often a plain GET);
-            // the header is already on disk, so the better verdict is noted as a comment.
+            // A later exchange can be more telling (a first request without any fingerprint);
+            // the header is already on disk, so the better verdict is noted as a comment now
+            // and put into the header by `finish` on a clean stop.
             let rec = recognise(ex);
-            if prev.idp == crate::scenario::Idp::Generic && rec.idp != prev.idp {
+            if rec.strength > prev.strength && rec.idp != prev.idp {
                 text.push_str(&format!(
                     "  # idp: {} recognised from exchange {}: {}\n",
                     rec.idp.name(),
@@ -289,12 +314,40 @@ impl Recorder {
         Ok(())
     }
 
+    /// Ends the recording; an empty one still becomes a valid scenario (with no steps). When a
+    /// later exchange recognised the IdP better than the first, `path`'s header is rewritten
+    /// (write to a temporary file, then rename, so the file is never half-written).
+    pub fn finish_file(&mut self, path: &Path) -> std::io::Result<()> {
+        self.finish()?;
+        let (Some(first), Some(best)) = (&self.first_recognition, &self.recognition) else {
+            return Ok(());
+        };
+        if first == best {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(path)?;
+        let old = self.header(first);
+        let new = self.header(best);
+        if !text.starts_with(&old) {
+            return Ok(());
+        }
+        let tmp = path.with_extension("yaml.tmp");
+        {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(new.as_bytes())?;
+            f.write_all(text[old.len()..].as_bytes())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)
+    }
+
     /// Ends the recording; an empty one still becomes a valid scenario (with no steps).
     pub fn finish(&mut self) -> std::io::Result<()> {
         if !self.header_written {
             let rec = Recognition {
                 idp: crate::scenario::Idp::Generic,
                 evidence: "no traffic was recorded".into(),
+                strength: 0,
             };
             let mut text = self.header(&rec);
             text = text.trim_end().to_string();

@@ -102,12 +102,15 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
             async move { forward(&shared, req).await }
         }
     });
-    println!(
+    // Written without println!: a closed stdout (a parent that stopped reading) must not panic
+    // the recorder.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stdout(),
         "idpsim record: listening on http://{addr} → {}; writing {} (Ctrl-C to stop)",
         shared.upstream.display(),
         config.output.display()
     );
-    use std::io::Write as _;
     let _ = std::io::stdout().flush();
     let server = axum::serve(listener, app).with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
@@ -119,14 +122,15 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
         .recorder
         .lock()
         .map_err(|_| Error::Server("record proxy: the recorder failed".into()))?;
-    rec.finish()
+    rec.finish_file(&config.output)
         .map_err(|e| Error::io(config.output.display(), e))?;
     let idp = rec
         .recognition
         .as_ref()
         .map(|r| format!("; client recognised as {} ({})", r.idp.name(), r.evidence))
         .unwrap_or_default();
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "idpsim record: {} exchange(s) written to {}{idp}",
         rec.exchanges,
         config.output.display()
