@@ -88,8 +88,7 @@ pub async fn run(cmd: AuditCommand, styles: Styles) -> Result<i32> {
         cmd.strict,
         &expected,
         &actual,
-        requests,
-        notes,
+        (requests, notes),
         findings,
     );
     if let Some(path) = &cmd.report_json {

@@ -870,8 +870,7 @@ impl AuditReport {
         strict: bool,
         expected: &Expected,
         actual: &Actual,
-        requests: usize,
-        notes: Vec<String>,
+        (requests, notes): (usize, Vec<String>),
         findings: Vec<Finding>,
     ) -> Self {
         let mut by_rule = BTreeMap::new();
@@ -1056,8 +1055,7 @@ mod tests {
             &json!({"users": {"a": {"active": "maybe"}}, "x": 1}),
             &no_source,
         )
-        .err()
-        .expect("errors");
+        .expect_err("errors");
         assert!(e.iter().any(|m| m.contains("users.a.active")), "{e:?}");
         assert!(
             e.iter().any(|m| m.contains("needs `id` or `userName`")),

@@ -380,8 +380,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let p = dir.path().join("x.jsonl");
         let err = parse_jsonl(&p, "{\"request\":{\"method\":\"GET\",\"path\":\"/Users\"},\"response\":{\"status\":200}}\n{\"request\": oops}\n", None)
-            .err()
-            .expect("error");
+            .expect_err("error");
         assert!(err.to_string().contains("x.jsonl:2:"), "{err}");
     }
 }

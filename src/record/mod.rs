@@ -335,7 +335,7 @@ impl Recorder {
         {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(new.as_bytes())?;
-            f.write_all(text[old.len()..].as_bytes())?;
+            f.write_all(&text.as_bytes()[old.len()..])?;
             f.sync_all()?;
         }
         std::fs::rename(&tmp, path)
@@ -503,7 +503,7 @@ impl Recorder {
         let mut expect = Y::map().with("status", Y::Plain(ex.status.to_string()));
         if let Some(Body::Json(body)) = &ex.response_body {
             let filtered = filter_list(&ex.path, &redactor.json(body));
-            if let Some(y) = self.expectation(&filtered, created_id.as_deref(), 0) {
+            if let Some(y) = self.expectation(&filtered, created_id.as_deref()) {
                 if !y.is_empty_map() {
                     expect = expect.with("body", y);
                 }
@@ -524,7 +524,7 @@ impl Recorder {
     }
 
     /// The body subset a replay should expect; `None` drops the member.
-    fn expectation(&self, v: &Value, created: Option<&str>, depth: usize) -> Option<Y> {
+    fn expectation(&self, v: &Value, created: Option<&str>) -> Option<Y> {
         match v {
             Value::Object(m) => {
                 let mut out = Vec::new();
@@ -560,7 +560,7 @@ impl Recorder {
                             continue;
                         }
                     }
-                    if let Some(y) = self.expectation(val, created, depth + 1) {
+                    if let Some(y) = self.expectation(val, created) {
                         out.push((k.clone(), y));
                     }
                 }
@@ -569,7 +569,7 @@ impl Recorder {
             Value::Array(items) => Some(Y::Seq(
                 items
                     .iter()
-                    .filter_map(|i| self.expectation(i, created, depth + 1))
+                    .filter_map(|i| self.expectation(i, created))
                     .collect(),
             )),
             Value::String(s) => {
