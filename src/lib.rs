@@ -8,12 +8,16 @@
 
 pub mod app;
 pub mod audit;
+pub mod baseline;
+pub mod capability;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod diagnostic;
 pub mod entra;
 pub mod error;
 pub mod exchange;
+pub mod gate;
 pub mod idp;
 pub mod okta;
 pub mod record;

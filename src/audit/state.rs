@@ -99,7 +99,13 @@ pub fn believed(state: &ScenarioState) -> Value {
     let mut out = Map::new();
     let u: Map<String, Value> = users
         .iter()
-        .map(|(k, v)| (k.clone(), Value::Object(entry(v, USER_ATTRIBUTES, None))))
+        .filter_map(|(k, v)| {
+            let mut e = entry(v, USER_ATTRIBUTES, None);
+            match entra_overlay(state, "users", k, &mut e) {
+                Overlay::Keep => Some((k.clone(), Value::Object(e))),
+                Overlay::Unmanaged => None,
+            }
+        })
         .collect();
     let g: Map<String, Value> = groups
         .iter()
@@ -117,6 +123,42 @@ pub fn believed(state: &ScenarioState) -> Value {
         out.insert("groups".into(), Value::Object(g));
     }
     Value::Object(out)
+}
+
+enum Overlay {
+    Keep,
+    /// The IdP no longer manages the object: it believes nothing about it.
+    Unmanaged,
+}
+
+/// The Entra profile keeps its fuller bookkeeping in `state.profile["entra"]` (sync.rs `Obj`):
+/// a hard-deleted object it still managed was DELETEd (so it should be gone); one it had already
+/// deprovisioned is no longer its business; `last` holds the values it last flowed (`active`).
+fn entra_overlay(
+    state: &ScenarioState,
+    kind: &str,
+    key: &str,
+    e: &mut Map<String, Value>,
+) -> Overlay {
+    let Some(obj) = state
+        .profile
+        .get("entra")
+        .and_then(|p| p.get(kind))
+        .and_then(|t| t.get(key))
+    else {
+        return Overlay::Keep;
+    };
+    let flag = |name: &str| obj.get(name).and_then(Value::as_bool).unwrap_or(false);
+    if flag("hard_deleted") {
+        if !flag("managed") {
+            return Overlay::Unmanaged;
+        }
+        e.insert("exists".into(), Value::Bool(false));
+    }
+    if let Some(active) = obj.get("last").and_then(|l| l.get("active")) {
+        e.entry("active").or_insert_with(|| active.clone());
+    }
+    Overlay::Keep
 }
 
 /// The expectation for the `audit` step: the profile's bookkeeping, entries without an id (never

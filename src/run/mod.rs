@@ -208,6 +208,7 @@ impl Runner {
                     self.simulator.as_ref(),
                     step.pos,
                 );
+                ctx.time_scale = self.time_scale;
                 crate::idp::run_action(&mut ctx, action).await;
                 (ctx.exchanges, ctx.findings)
             }
