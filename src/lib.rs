@@ -7,6 +7,7 @@
 //! codes. See docs/ARCHITECTURE.md.
 
 pub mod app;
+pub mod audit;
 pub mod baseline;
 pub mod capability;
 pub mod check;
@@ -19,6 +20,7 @@ pub mod exchange;
 pub mod gate;
 pub mod idp;
 pub mod okta;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;
