@@ -6,17 +6,33 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cli::{Cli, Command, DryFormat, ListArgs, RunArgs, SelectArgs, ServeArgs, ValidateArgs};
+use crate::cli::{
+    Cli, Command, ListArgs, OutputFormat, RunArgs, SelectArgs, ServeArgs, ValidateArgs,
+};
 use crate::diagnostic::Diagnostic;
 use crate::error::{exit, Error, Result};
 use crate::report::console::Console;
-use crate::report::model::{Outcome, RunReport, ScenarioResult, Target, Tool, REPORT_VERSION};
+use crate::report::model::{RunReport, ScenarioResult, Target, Tool, REPORT_VERSION};
 use crate::report::styles::Styles;
 use crate::run::http::{Auth, Transport, TransportConfig};
 use crate::run::{Interrupt, Progress, Runner};
 use crate::scenario::load::{self, Selection, SourceFile};
 use crate::scenario::Scenario;
 use crate::server;
+
+/// `println!` that survives a closed pipe (`idpsim list | head`): printing never panics.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that survives a closed pipe.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
@@ -27,6 +43,11 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Validate(args) => validate(args, stdout_styles),
         Command::List(args) => list(args),
         Command::Serve(args) => serve(args).await,
+        Command::Record(args) => crate::record::command::record(args).await,
+        Command::Import(args) => crate::record::command::import(args),
+        Command::Audit(args) => crate::audit::command::from_args(args, stdout_styles).await,
+        Command::Completions(args) => crate::cli::completions(args.shell),
+        Command::Man => crate::cli::man(),
     };
     match result {
         Ok(code) => code,
@@ -97,7 +118,7 @@ fn validate(args: ValidateArgs, styles: Styles) -> Result<i32> {
         .iter()
         .map(|s| s.steps.len() + s.cleanup.len())
         .sum();
-    println!(
+    say!(
         "{}: {} scenario(s), {} step(s): all valid",
         styles.pass.paint("ok"),
         scenarios.len(),
@@ -115,12 +136,12 @@ fn list(args: ListArgs) -> Result<i32> {
             .as_deref()
             .map(|p| format!(" {p}"))
             .unwrap_or_default();
-        println!("{}  [{}{}]  {}", s.name, s.idp.name(), profile, s.file);
+        say!("{}  [{}{}]  {}", s.name, s.idp.name(), profile, s.file);
         if !s.tags.is_empty() {
-            println!("    tags: {}", s.tags.join(", "));
+            say!("    tags: {}", s.tags.join(", "));
         }
         if let Some(d) = &s.description {
-            println!("    {}", d.trim().replace('\n', "\n    "));
+            say!("    {}", d.trim().replace('\n', "\n    "));
         }
     }
     Ok(exit::PASSED)
@@ -155,7 +176,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>> {
+pub fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>> {
     raw.iter()
         .map(|h| {
             let (k, v) = h
@@ -191,35 +212,43 @@ fn parse_vars(raw: &[String]) -> Result<Vec<(String, String)>> {
 struct LiveConsole {
     console: Console,
     bar: indicatif::ProgressBar,
-    dry: Option<DryFormat>,
+    format: OutputFormat,
+    dry_run: bool,
     out: Mutex<()>,
 }
 
 impl Progress for LiveConsole {
     fn scenario_done(&self, r: &ScenarioResult) {
-        let text = match self.dry {
-            Some(DryFormat::Human) => crate::report::dry::readable(r, &self.console.styles),
-            Some(DryFormat::Jsonl) => crate::report::dry::jsonl(r),
-            None => self.console.scenario_line(r),
+        let text = match (self.dry_run, self.format) {
+            (_, OutputFormat::Jsonl) => crate::report::dry::jsonl(r),
+            (true, _) => crate::report::dry::readable(r, &self.console.styles),
+            (false, _) => self.console.scenario_line(r),
         };
         let _guard = self.out.lock();
         self.bar.suspend(|| {
-            print!("{text}");
+            say_raw!("{text}");
             let _ = std::io::stdout().flush();
         });
         self.bar.inc(1);
     }
 }
 
-async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
-    // Everything that can be wrong with the command line or the scenarios is found before any
-    // request is sent.
-    let timeout = parse_duration(&args.timeout)?;
+async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
+    // Everything that can be wrong with the command line, the config file, the baseline or the
+    // scenarios is found before any request is sent.
+    if let Some(path) = crate::config::locate(&args) {
+        crate::config::load(&path)?.apply(&mut args)?;
+    }
+    let gate = crate::gate::GateOptions::from_args(&args)?;
+    let baseline = gate.load_baseline()?;
+    let time_scale = args.time_scale.unwrap_or(1.0);
+    let timeout = parse_duration(args.timeout.as_deref().unwrap_or("60s"))?;
     let headers = parse_headers(&args.headers)?;
     let vars = parse_vars(&args.vars)?;
     let (scenarios, files) = load(&args.paths)?;
     let sel = selection(&args.select);
-    let scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| sel.matches(s)).collect();
+    let mut scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| sel.matches(s)).collect();
+    crate::audit::command::prepare_run(&mut scenarios, args.no_cleanup, args.write_state.is_some());
     if scenarios.is_empty() {
         return Err(Error::Usage(
             "no scenario matches the selection (see `idpsim list`)".into(),
@@ -264,7 +293,7 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
                 .await
                 .map_err(|e| Error::Server(e.to_string()))?;
             let url = srv.base_url();
-            println!(
+            say!(
                 "idpsim {}: no --target given; started the built-in reference SCIM server at {url}",
                 env!("CARGO_PKG_VERSION")
             );
@@ -284,6 +313,7 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
     // A dry run answers from a scratch built-in server, so conditional flows unfold as they
     // would against a fresh, compliant server; nothing reaches the target.
     let mut scratch = None;
+    let mut spc = None;
     let simulator = if args.dry_run {
         let token = crate::scenario::template::random_hex(32);
         let srv = server::start(server::ServerConfig {
@@ -303,9 +333,12 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
         scratch = Some(srv);
         Some(sim)
     } else {
-        transport.preflight().await?;
+        spc = Some(transport.preflight().await?);
         None
     };
+    // Capability gating reads the document the preflight fetched.
+    let plan = crate::gate::plan(scenarios, spc.as_ref());
+    let scenarios = plan.run.clone();
 
     let interrupt = Arc::new(Interrupt::default());
     spawn_interrupt_handler(Arc::clone(&interrupt));
@@ -341,10 +374,14 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
     let live = Arc::new(LiveConsole {
         console,
         bar,
-        dry: args.dry_run.then_some(args.format),
+        format: gate.format,
+        dry_run: args.dry_run,
         out: Mutex::new(()),
     });
-    if !(0.0..=1000.0).contains(&args.time_scale) {
+    for skipped in &plan.skipped {
+        live.scenario_done(skipped);
+    }
+    if !(0.0..=1000.0).contains(&time_scale) {
         return Err(Error::Usage(
             "--time-scale takes a factor between 0 and 1000".into(),
         ));
@@ -354,7 +391,7 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
         simulator,
         vars,
         interrupt: Arc::clone(&interrupt),
-        time_scale: args.time_scale,
+        time_scale,
     });
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -362,6 +399,7 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
     let started = Instant::now();
     let results = runner.run_all(scenarios, jobs, live.clone()).await;
     live.bar.finish_and_clear();
+    let results = plan.merge(results, spc.as_ref());
 
     let report = RunReport {
         version: REPORT_VERSION,
@@ -387,34 +425,24 @@ async fn run(args: RunArgs, styles: Styles) -> Result<i32> {
     if let Some(path) = &args.report_junit {
         write_file(path, &crate::report::junit::render(&report))?;
     }
-    if !args.dry_run {
-        print!("{}", live.console.finish(&report));
+    if let Some(path) = &args.write_state {
+        write_file(path, &crate::audit::state::take_sink_document())?;
     }
+    if !args.dry_run {
+        let text = live.console.finish(&report);
+        match gate.format {
+            OutputFormat::Jsonl => eprint!("{text}"),
+            _ => say_raw!("{text}"),
+        }
+    }
+    let code = crate::gate::finish(&report, &gate, baseline.as_ref(), &live.console.sources)?;
     if let Some(srv) = builtin {
         srv.shutdown().await;
     }
     if let Some(srv) = scratch {
         srv.shutdown().await;
     }
-    Ok(exit_code(&report, args.fail_on))
-}
-
-fn exit_code(report: &RunReport, fail_on: crate::check::Severity) -> i32 {
-    if report.interrupted {
-        return exit::INTERRUPTED;
-    }
-    let failing = report.scenarios.iter().any(|s| {
-        s.outcome == Outcome::Failed
-            || s.steps
-                .iter()
-                .flat_map(|st| &st.findings)
-                .any(|f| f.severity >= fail_on)
-    });
-    if failing {
-        exit::FAILED
-    } else {
-        exit::PASSED
-    }
+    Ok(code)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
@@ -439,9 +467,12 @@ fn spawn_interrupt_handler(interrupt: Arc<Interrupt>) {
 async fn serve(args: ServeArgs) -> Result<i32> {
     if args.list_quirks {
         for q in server::Quirk::all() {
-            println!(
+            say!(
                 "{}\n    {}\n    breaks: {}\n    source: {}\n",
-                q.name, q.summary, q.breaks, q.source
+                q.name,
+                q.summary,
+                q.breaks,
+                q.source
             );
         }
         return Ok(exit::PASSED);
@@ -472,12 +503,12 @@ async fn serve(args: ServeArgs) -> Result<i32> {
     let srv = server::start(config)
         .await
         .map_err(|e| Error::Server(e.to_string()))?;
-    println!(
+    say!(
         "idpsim {}: serving SCIM 2.0 at {}",
         env!("CARGO_PKG_VERSION"),
         srv.base_url()
     );
-    println!(
+    say!(
         "{}",
         if args.token.is_some() {
             "auth: bearer token required"
@@ -486,7 +517,7 @@ async fn serve(args: ServeArgs) -> Result<i32> {
         }
     );
     if !args.quirks.is_empty() {
-        println!("quirks: {}", args.quirks.join(", "));
+        say!("quirks: {}", args.quirks.join(", "));
     }
     let _ = std::io::stdout().flush();
     tokio::select! {

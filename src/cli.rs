@@ -34,6 +34,23 @@ pub enum Command {
     List(ListArgs),
     /// Run the built-in reference SCIM server on its own.
     Serve(ServeArgs),
+    /// Record traffic through a reverse proxy into a replayable scenario.
+    Record(RecordArgs),
+    /// Turn a HAR file or a JSON-lines capture into a replayable scenario.
+    Import(ImportArgs),
+    /// Compare what the IdP believes (a state file) with what the server holds; exit 1 on drift.
+    Audit(AuditArgs),
+    /// Print a shell completion script to stdout, e.g. `idpsim completions bash > /etc/bash_completion.d/idpsim`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, e.g. `idpsim man > idpsim.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -84,13 +101,13 @@ pub struct RunArgs {
     pub headers: Vec<String>,
 
     /// Per-request timeout, e.g. 60s or 500ms (default 60s, as Okta's).
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub timeout: String,
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
 
     /// Scale the IdP's waits (429 Retry-After, back-off) by this factor, e.g. 0.001 in tests;
-    /// 1 waits exactly as Okta or Entra would.
-    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
-    pub time_scale: f64,
+    /// 1 (default) waits exactly as Okta or Entra would.
+    #[arg(long, value_name = "FACTOR")]
+    pub time_scale: Option<f64>,
 
     /// Set a scenario variable (repeatable); overrides the scenario's own value.
     #[arg(long = "var", value_name = "NAME=VALUE")]
@@ -107,9 +124,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Output format for --dry-run: human or jsonl.
-    #[arg(long, value_enum, default_value_t = DryFormat::Human)]
-    pub format: DryFormat,
+    /// What goes to stdout: human (default; the console report), jsonl (one JSON object per
+    /// scenario; with --dry-run the exact requests), or github (the console report plus GitHub
+    /// Actions `::error`/`::warning` annotations pointing at each finding's scenario line).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
 
     /// Write the JSON report (versioned; see docs/report.schema.json) to FILE.
     #[arg(long, value_name = "FILE")]
@@ -119,9 +138,40 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub report_junit: Option<PathBuf>,
 
-    /// The lowest severity that fails the run (exit 1).
-    #[arg(long, value_enum, default_value_t = Severity::Error)]
-    pub fail_on: Severity,
+    /// Write a Markdown summary (for a pull-request comment or a support ticket) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report_md: Option<PathBuf>,
+
+    /// Write a self-contained HTML report (one file, works offline) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
+
+    /// The lowest severity that fails the run (exit 1): error (default), warning or info.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+
+    /// Accept the known failures listed in this baseline file: only new failures fail the run,
+    /// and known ones that no longer fail are reported as fixed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// With --baseline: a known failure that no longer fails (or could not be checked) also
+    /// fails the run, so any change from the baseline fails CI.
+    #[arg(long)]
+    pub baseline_strict: bool,
+
+    /// Record this run's failures (at or above --fail-on) as a baseline file; reasons written
+    /// in an existing baseline are kept.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Read settings from this file (default: ./idpsim.toml when it exists). Flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Do not read ./idpsim.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
 
     /// Show every exchange (headers and bodies; secrets are redacted).
     #[arg(long, short = 'v')]
@@ -134,13 +184,105 @@ pub struct RunArgs {
     /// Do not verify the target's TLS certificate.
     #[arg(long)]
     pub insecure: bool,
+
+    /// Write the state the IdP believes after the run (its users and groups, before cleanup) to
+    /// FILE, for `idpsim audit --expect FILE`. Usually wants --no-cleanup (or scenarios with
+    /// `auto_cleanup: false`), or the audit will find everything deleted.
+    #[arg(long, value_name = "FILE")]
+    pub write_state: Option<PathBuf>,
+
+    /// Leave what the scenarios created on the server (skip the automatic deletions).
+    #[arg(long)]
+    pub no_cleanup: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Address the proxy listens on; point the IdP (or any SCIM client) here.
+    #[arg(long, default_value = "127.0.0.1:8081", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The SCIM server to forward to, e.g. https://app.example.com/scim/v2.
+    #[arg(long, value_name = "URL")]
+    pub upstream: String,
+    /// The scenario file to write (appended exchange by exchange; valid after each one).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// The scenario's name (default: "Recording of URL (time)").
+    #[arg(long)]
+    pub name: Option<String>,
+    /// How long to wait for the upstream's answer to one request.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A HAR file (.har) or a JSON-lines exchange file (.jsonl; see docs/RECORD-AND-AUDIT.md).
+    pub input: PathBuf,
+    /// The scenario file to write (default: the input with .yaml).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The SCIM base URL or path in the capture (default: guessed from /Users, /Groups, …).
+    #[arg(long, value_name = "URL")]
+    pub base: Option<String>,
+    /// The scenario's name (default: "Imported from FILE").
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Base URL of the SCIM endpoint to read.
+    #[arg(long, short = 't', value_name = "URL")]
+    pub target: String,
+    /// The state the IdP believes (YAML: users and groups; see docs/RECORD-AND-AUDIT.md).
+    #[arg(long, value_name = "STATE.yaml")]
+    pub expect: PathBuf,
+    /// Bearer token for the target.
+    #[arg(
+        long,
+        env = "IDPSIM_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// HTTP Basic credentials for the target.
+    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "token")]
+    pub basic: Option<String>,
+    /// An extra header on every request (repeatable), e.g. 'X-Tenant: acme'.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Also report users and groups on the server that the state does not name (use on a
+    /// server the IdP owns alone; a shared server holds others).
+    #[arg(long)]
+    pub strict: bool,
+    /// Whose belief the state is, for the impact of each drift: okta, entra or generic.
+    #[arg(long, value_enum, default_value_t = Idp::Generic)]
+    pub idp: Idp,
+    /// Write the findings as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Per-request timeout, e.g. 60s or 500ms.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
+    /// Trust this PEM CA certificate (or bundle) for the target.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the target's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// What `run` prints to stdout (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DryFormat {
+pub enum OutputFormat {
     Human,
     Jsonl,
+    Github,
 }
+
+/// The former name, from when `--format` applied to `--dry-run` only.
+pub type DryFormat = OutputFormat;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -179,4 +321,44 @@ pub struct ServeArgs {
     /// List the quirks and exit.
     #[arg(long)]
     pub list_quirks: bool,
+}
+
+/// `idpsim completions SHELL`: the completion script, generated from this very definition.
+pub fn completions(shell: clap_complete::Shell) -> crate::error::Result<i32> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "idpsim", &mut std::io::stdout());
+    Ok(crate::error::exit::PASSED)
+}
+
+/// `idpsim man`: the man page (roff), generated from this very definition, with a section per
+/// subcommand so `man idpsim` documents `run`'s flags too.
+pub fn man() -> crate::error::Result<i32> {
+    use clap::CommandFactory;
+    use std::io::Write as _;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    let render = |out: &mut Vec<u8>| -> std::io::Result<()> {
+        let man = clap_mangen::Man::new(cmd.clone());
+        man.render_title(out)?;
+        man.render_name_section(out)?;
+        man.render_synopsis_section(out)?;
+        man.render_description_section(out)?;
+        man.render_options_section(out)?;
+        man.render_subcommands_section(out)?;
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let name = format!("idpsim {}", sub.get_name());
+            writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+            let sub_man = clap_mangen::Man::new(sub.clone().bin_name(name));
+            sub_man.render_synopsis_section(out)?;
+            sub_man.render_options_section(out)?;
+        }
+        man.render_version_section(out)?;
+        Ok(())
+    };
+    render(&mut out).map_err(|e| crate::error::Error::io("stdout", e))?;
+    std::io::stdout()
+        .write_all(&out)
+        .map_err(|e| crate::error::Error::io("stdout", e))?;
+    Ok(crate::error::exit::PASSED)
 }

@@ -7,16 +7,23 @@
 //! codes. See docs/ARCHITECTURE.md.
 
 pub mod app;
+pub mod audit;
+pub mod baseline;
+pub mod capability;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod diagnostic;
 pub mod entra;
 pub mod error;
 pub mod exchange;
+pub mod gate;
 pub mod idp;
 pub mod okta;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scim;
 pub mod server;
+pub mod text;

@@ -50,6 +50,13 @@ impl Console {
             r.name,
             profile
         );
+        if let (Outcome::Skipped, Some(why)) = (r.outcome, &r.skip_reason) {
+            let _ = writeln!(
+                out,
+                "     {}",
+                self.styles.dim.paint(&format!("skipped: {why}"))
+            );
+        }
         if self.verbose {
             for step in r.steps.iter().chain(&r.cleanup) {
                 let _ = writeln!(

@@ -2,7 +2,10 @@
 
 pub mod console;
 pub mod dry;
+pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod model;
 pub mod styles;

@@ -48,6 +48,9 @@ pub struct OutgoingRequest {
     pub body: Option<OutgoingBody>,
     /// Whether to add the run's credentials.
     pub with_auth: bool,
+    /// Whether the base URL's query (e.g. `aadOptscim062020`) is appended. An IdP profile that
+    /// places such flags itself (Entra: before or after `filter=`) turns this off.
+    pub base_query: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -64,7 +67,13 @@ impl OutgoingRequest {
             headers: Vec::new(),
             body: None,
             with_auth: true,
+            base_query: true,
         }
+    }
+    /// Sends the path exactly as given, without the base URL's query.
+    pub fn without_base_query(mut self) -> Self {
+        self.base_query = false;
+        self
     }
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
@@ -133,6 +142,19 @@ impl BaseUrl {
         })
     }
 
+    /// Joins a request path, with the base query unless the request opted out.
+    pub fn join_request(&self, req: &OutgoingRequest) -> String {
+        if req.base_query {
+            self.join(&req.path)
+        } else {
+            BaseUrl {
+                query: None,
+                ..self.clone()
+            }
+            .join(&req.path)
+        }
+    }
+
     /// Joins a relative request path; the base query goes after the request's own parameters.
     pub fn join(&self, rel: &str) -> String {
         let rel = if rel.starts_with('/') || rel.is_empty() {
@@ -174,7 +196,7 @@ impl Transport {
             Auth::Bearer(t) => secrets.push(t.clone()),
             Auth::Basic { user, password } => {
                 secrets.push(password.clone());
-                secrets.push(base64(&format!("{user}:{password}")));
+                secrets.push(crate::text::base64(format!("{user}:{password}").as_bytes()));
             }
             Auth::None => {}
         }
@@ -212,7 +234,10 @@ impl Transport {
                 Auth::Bearer(t) => headers.push(("Authorization".into(), format!("Bearer {t}"))),
                 Auth::Basic { user, password } => headers.push((
                     "Authorization".into(),
-                    format!("Basic {}", base64(&format!("{user}:{password}"))),
+                    format!(
+                        "Basic {}",
+                        crate::text::base64(format!("{user}:{password}").as_bytes())
+                    ),
                 )),
                 Auth::None => {}
             }
@@ -222,7 +247,7 @@ impl Transport {
 
     /// Records the request as it would go out, without sending it.
     pub fn record_request(&self, req: &OutgoingRequest) -> RecordedRequest {
-        let target = self.base.join(&req.path);
+        let target = self.base.join_request(req);
         let headers = self.wire_headers(req);
         let (body, raw_body) = match &req.body {
             Some(OutgoingBody::Json(v)) => (Some(self.redactor.json(v)), None),
@@ -288,7 +313,7 @@ impl Transport {
         &self,
         req: &OutgoingRequest,
     ) -> Result<WireResponse, (TransportErrorKind, String)> {
-        let url = format!("{}{}", self.base.origin, self.base.join(&req.path));
+        let url = format!("{}{}", self.base.origin, self.base.join_request(req));
         let method = http::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| (TransportErrorKind::Request, format!("invalid method: {e}")))?;
         let mut builder = http::Request::builder().method(method).uri(&url);
@@ -418,23 +443,22 @@ impl Transport {
     }
 
     /// Connects once to learn whether the target is there at all (exit 3 if not).
-    pub async fn preflight(&self) -> Result<(), Error> {
+    /// Returns the (redacted) exchange, so capability gating reads the same document.
+    pub async fn preflight(&self) -> Result<Exchange, Error> {
         let req = OutgoingRequest::new("GET", "/ServiceProviderConfig")
             .header("Accept", "application/scim+json");
         let (exchange, _) = self.send(&req).await;
-        match exchange.error {
+        match &exchange.error {
+            // Only a failed connection (refused, DNS, TLS) means unreachable; a slow server is
+            // reachable, and its timeouts become findings on the steps that meet them.
             Some(TransportError {
                 kind: TransportErrorKind::Connect,
                 message,
-            })
-            | Some(TransportError {
-                kind: TransportErrorKind::Timeout,
-                message,
             }) => Err(Error::Unreachable {
                 url: self.base.display(),
-                cause: message,
+                cause: message.clone(),
             }),
-            _ => Ok(()),
+            _ => Ok(exchange),
         }
     }
 }
@@ -565,28 +589,6 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
     }
 }
 
-pub fn base64(input: &str) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = input.as_bytes();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,12 +605,5 @@ mod tests {
         assert_eq!(plain.join("/Users"), "/Users");
         assert!(BaseUrl::parse("ftp://x").is_err());
         assert!(BaseUrl::parse("not a url").is_err());
-    }
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64("user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64("a"), "YQ==");
-        assert_eq!(base64("ab"), "YWI=");
     }
 }

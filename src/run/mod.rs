@@ -143,6 +143,8 @@ impl Runner {
             }
         }
 
+        // `--write-state`: what the IdP believes, before cleanup deletes it.
+        crate::audit::state::snapshot(scenario, &state);
         let cleanup = self.cleanup(scenario, &mut state).await;
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped
@@ -206,6 +208,7 @@ impl Runner {
                     self.simulator.as_ref(),
                     step.pos,
                 );
+                ctx.time_scale = self.time_scale;
                 crate::idp::run_action(&mut ctx, action).await;
                 (ctx.exchanges, ctx.findings)
             }

@@ -51,6 +51,9 @@ pub struct Scenario {
     /// The IdP personality (Okta `oin`/`aiw`) or mode (Entra `default`/`aadOptscim062020`).
     pub profile: Option<String>,
     pub tags: Vec<String>,
+    /// Server capabilities the scenario needs (`requires: [patch, filter]`), by the names of
+    /// `/ServiceProviderConfig`; see `crate::capability`.
+    pub requires: Vec<String>,
     /// The public source the scenario reproduces.
     pub source: Option<String>,
     /// Variables, in declaration order; values are templates.

@@ -14,6 +14,7 @@ pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic
         yaml::parse_document(text).map_err(|e| vec![Diagnostic::new(file, e.pos, e.message)])?;
     let mut p = Parser {
         file,
+        lines: text.lines().collect(),
         diags: Vec::new(),
     };
     let scenario = p.scenario(&root);
@@ -37,6 +38,7 @@ const SCENARIO_KEYS: &[&str] = &[
     "idp",
     "profile",
     "tags",
+    "requires",
     "source",
     "variables",
     "settings",
@@ -53,6 +55,8 @@ const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPT
 
 struct Parser<'a> {
     file: &'a str,
+    /// The file's lines, to put carets on the exact word inside a string.
+    lines: Vec<&'a str>,
     diags: Vec<Diagnostic>,
 }
 
@@ -171,6 +175,7 @@ impl Parser<'_> {
                 }
             },
         };
+        let requires = self.requires(get("requires"));
         let source = get("source").and_then(|n| self.string(n, "`source`"));
         let mut variables = Vec::new();
         if let Some(v) = get("variables") {
@@ -228,6 +233,7 @@ impl Parser<'_> {
             idp,
             profile,
             tags,
+            requires,
             source,
             variables,
             settings: get("settings").cloned(),
@@ -241,6 +247,43 @@ impl Parser<'_> {
             self.err(pos, msg);
         }
         Some(scenario)
+    }
+
+    /// `requires: [patch, filter]`: capability names as `/ServiceProviderConfig` spells them.
+    fn requires(&mut self, node: Option<&Node>) -> Vec<String> {
+        let Some(n) = node else {
+            return Vec::new();
+        };
+        let NodeKind::Seq(items) = &n.kind else {
+            self.err(
+                n.pos,
+                "`requires` must be a list of capabilities, e.g. [patch, filter]",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Some(name) = self.string(item, "a capability") else {
+                continue;
+            };
+            match crate::capability::canonical(&name) {
+                Some(c) => out.push(c.to_string()),
+                None => {
+                    let d = Diagnostic::new(
+                        self.file,
+                        item.pos,
+                        format!("unknown capability `{name}`"),
+                    )
+                    .width(name.chars().count())
+                    .help(format!(
+                        "expected one of: {}",
+                        crate::capability::CAPABILITIES.join(", ")
+                    ));
+                    self.diags.push(d);
+                }
+            }
+        }
+        out
     }
 
     fn steps(
@@ -551,7 +594,15 @@ impl Parser<'_> {
                 };
                 if !template::is_template(re) {
                     if let Err(e) = regex::Regex::new(re) {
-                        self.err(pos, format!("invalid regular expression: {e}"));
+                        // regex's own message draws its own carets; its last line is the reason.
+                        let text = e.to_string();
+                        let reason = text
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim_start_matches("error: ")
+                            .to_string();
+                        self.err(pos, format!("invalid regular expression: {reason}"));
                         return None;
                     }
                 }
@@ -600,13 +651,37 @@ impl Parser<'_> {
         }
     }
 
+    /// Where `word` appears on the node's line, at or after the node's column; the node's own
+    /// position when it spans lines or the word is not on that line.
+    fn locate(&self, pos: Pos, word: &str) -> Pos {
+        let Some(line) = self.lines.get(pos.line.saturating_sub(1) as usize) else {
+            return pos;
+        };
+        let start = line
+            .char_indices()
+            .nth(pos.col.saturating_sub(1) as usize)
+            .map(|(i, _)| i)
+            .unwrap_or(line.len());
+        match line[start..].find(word) {
+            Some(off) => Pos {
+                line: pos.line,
+                col: pos.col + line[start..start + off].chars().count() as u32,
+            },
+            None => pos,
+        }
+    }
+
     fn template(&mut self, src: &str, pos: Pos, known: &HashSet<String>) {
         match template::analyze(src) {
             Ok(names) => {
                 let mut names: Vec<_> = names.into_iter().filter(|n| !known.contains(n)).collect();
                 names.sort();
                 for name in names {
-                    let d = Diagnostic::new(self.file, pos, format!("undefined variable `{name}`")).help(
+                    let at = self.locate(pos, &name);
+                    let d = Diagnostic::new(self.file, at, format!("undefined variable `{name}`"))
+                        .width(name.chars().count())
+                        .label("not defined")
+                        .help(
                         "declare it under `variables:`, capture it in an earlier step, or use a built-in: run, users, groups, base_url, uuid()",
                     );
                     self.diags.push(d);
@@ -650,6 +725,7 @@ pub fn parse_pattern(
 ) -> Result<Pattern, Vec<Diagnostic>> {
     let mut p = Parser {
         file,
+        lines: Vec::new(),
         diags: Vec::new(),
     };
     match p.pattern(node, known) {
@@ -666,6 +742,7 @@ pub fn parse_expect(
 ) -> Result<Expect, Vec<Diagnostic>> {
     let mut p = Parser {
         file,
+        lines: Vec::new(),
         diags: Vec::new(),
     };
     let e = p.expect(node, known);

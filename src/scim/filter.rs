@@ -534,16 +534,6 @@ fn resolve<'a>(
     }
 }
 
-fn parse_bool_str(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 fn compare(
     actual: &Value,
     op: CompareOp,
@@ -580,7 +570,7 @@ fn compare(
         // Tolerate `active eq "true"` and stored "True" strings: clients and servers both
         // produce string booleans in the wild (entra.md §4).
         (Value::Bool(a), Value::String(e)) | (Value::String(e), Value::Bool(a)) => {
-            match (parse_bool_str(e), op) {
+            match (crate::text::parse_bool(e), op) {
                 (Some(e), CompareOp::Eq) => *a == e,
                 (Some(e), CompareOp::Ne) => *a != e,
                 _ => false,
@@ -834,6 +824,50 @@ mod tests {
             "operators and names are case-insensitive"
         );
         assert!(eval(r#"emails[primary eq true]"#));
+    }
+
+    /// Random token soup must parse or fail cleanly, never panic.
+    #[test]
+    fn fuzz_never_panics() {
+        use rand::{Rng, SeedableRng};
+        let atoms = [
+            "userName",
+            "eq",
+            "\"x\"",
+            "(",
+            ")",
+            "[",
+            "]",
+            "and",
+            "or",
+            "not",
+            "pr",
+            "emails",
+            "type",
+            ".",
+            "urn:a:b:c",
+            "\"",
+            "\\",
+            "€",
+            "1.5e3",
+            "true",
+            "null",
+            " ",
+            "gt",
+            "é.ü",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..5000 {
+            let n = rng.gen_range(0..12);
+            let s: String = (0..n)
+                .map(|_| atoms[rng.gen_range(0..atoms.len())])
+                .collect::<Vec<_>>()
+                .join(if rng.gen_bool(0.7) { " " } else { "" });
+            if let Ok(f) = parse(&s) {
+                let _ = f.matches(&user(), ResourceKind::User, EvalOptions::default());
+            }
+            let _ = crate::scim::path::PatchPath::parse(&s);
+        }
     }
 
     #[test]

@@ -63,8 +63,11 @@ impl AttrPath {
         if input.is_empty() {
             return Err(err(0, "expected an attribute name".into()));
         }
-        let (urn, rest, rest_start) = if input.len() > 4 && input[..4].eq_ignore_ascii_case("urn:")
-        {
+        let has_urn = input
+            .get(..4)
+            .map(|p| p.eq_ignore_ascii_case("urn:"))
+            .unwrap_or(false);
+        let (urn, rest, rest_start) = if has_urn && input.len() > 4 {
             match input.rfind(':') {
                 Some(i) => (
                     Some(input[..i].to_string()),
@@ -241,6 +244,11 @@ mod tests {
         let e = AttrPath::parse("name.9x").unwrap_err();
         assert_eq!(e.position, 5);
         assert!(AttrPath::parse("").is_err());
+        // Multibyte input must not panic on byte slicing.
+        assert!(AttrPath::parse("ab€€x").is_err());
+        assert!(AttrPath::parse("€").is_err());
+        assert!(PatchPath::parse("é[ü eq \"ö\"].ä").is_err());
+        assert!(crate::scim::filter::parse("€ eq \"x\" and ü[é pr]").is_err());
     }
 
     #[test]

@@ -34,8 +34,8 @@ use tokio::task::JoinHandle;
 
 pub use quirks::{Quirk, QuirkInfo};
 
-/// Configuration for [`start`].
-#[derive(Clone, Debug)]
+/// Configuration for [`start`]. `Debug` redacts the token so configs can be logged safely.
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Address to bind; default 127.0.0.1.
     pub bind: IpAddr,
@@ -49,6 +49,19 @@ pub struct ServerConfig {
     pub quirks: Vec<Quirk>,
     /// Persistence file; `None` keeps everything in memory.
     pub data: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("bind", &self.bind)
+            .field("port", &self.port)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("base", &self.base)
+            .field("quirks", &self.quirks)
+            .field("data", &self.data)
+            .finish()
+    }
 }
 
 impl Default for ServerConfig {
@@ -191,4 +204,27 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown: Some(tx),
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_is_normalized() {
+        assert_eq!(normalize_base("/scim/v2").ok(), Some("/scim/v2".into()));
+        assert_eq!(normalize_base("scim/v2/").ok(), Some("/scim/v2".into()));
+        assert_eq!(normalize_base("/").ok(), Some(String::new()));
+        assert_eq!(normalize_base("").ok(), Some(String::new()));
+        assert!(normalize_base("/a?b").is_err());
+    }
+
+    #[test]
+    fn debug_redacts_token() {
+        let c = ServerConfig {
+            token: Some("hunter2".into()),
+            ..ServerConfig::default()
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
 }

@@ -129,7 +129,7 @@ quirks! {
         breaks: "Entra's Test Connection (no Accept header) fails.";
     LoseConcurrentWrites => "lose-concurrent-writes",
         summary: "Writes do read-modify-write outside the lock with a short delay, so concurrent acknowledged writes are silently lost.",
-        source: "Synthetic: the classic unlocked read-modify-write; proves a load-test audit catches lost updates",
+        source: "Synthetic lost-update race (unlocked read-modify-write, https://en.wikipedia.org/wiki/Write%E2%80%93write_conflict); proves a load-test audit catches lost writes",
         breaks: "Parallel Okta/Entra creates or membership changes are acknowledged but missing on the next GET.";
     DuplicateOnRace => "duplicate-on-race",
         summary: "The uniqueness check and the insert are not atomic (a short sleep between them), so parallel creates of one userName can all succeed.",

@@ -1,0 +1,350 @@
+//! `idpsim.toml`: the settings of a CI job, so the job itself is one line (`idpsim run`).
+//!
+//! Found in the working directory or given with `--config FILE`; `--no-config` ignores it.
+//! Command-line flags win: a value given on the command line replaces the file's, a list given
+//! on the command line replaces the file's list, and a switch (`--insecure`) can only be turned
+//! on. Relative paths in the file are relative to the file's folder, so a job may run from
+//! anywhere. The token is never in the file: `token_env` names the environment variable that
+//! holds it (a CI secret). Unknown keys and bad values are errors with file:line:col (exit 2),
+//! because a misspelt key silently ignored would gate merges on the wrong settings.
+//!
+//! ```toml
+//! [target]
+//! url = "https://staging.example.com/scim/v2"
+//! token_env = "SCIM_TOKEN"
+//! [select]
+//! idp = ["okta"]
+//! [run]
+//! fail_on = "error"
+//! [baseline]
+//! file = "idpsim-baseline.toml"
+//! [reports]
+//! junit = "idpsim-report/junit.xml"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::baseline::{offset_pos, toml_error, usage_diag};
+use crate::check::Severity;
+use crate::cli::{OutputFormat, RunArgs};
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result};
+use crate::scenario::Idp;
+
+/// The file looked for in the working directory.
+pub const DEFAULT_FILE: &str = "idpsim.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub target: TargetConfig,
+    #[serde(default)]
+    pub select: SelectConfig,
+    #[serde(default)]
+    pub run: RunConfig,
+    #[serde(default)]
+    pub baseline: BaselineConfig,
+    #[serde(default)]
+    pub reports: ReportsConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    pub url: Option<String>,
+    /// The environment variable holding the bearer token.
+    pub token_env: Option<Spanned<String>>,
+    /// The environment variable holding `USER:PASSWORD` for HTTP Basic.
+    pub basic_env: Option<Spanned<String>>,
+    /// Present only to be refused with a clear message: secrets do not belong in the file.
+    token: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    pub headers: Vec<String>,
+    pub timeout: Option<String>,
+    pub cacert: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectConfig {
+    /// Scenario files or folders (default: the shipped scenarios).
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub skip_tags: Vec<String>,
+    #[serde(default)]
+    pub idp: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub fail_on: Option<Spanned<String>>,
+    pub format: Option<Spanned<String>>,
+    pub jobs: Option<usize>,
+    pub time_scale: Option<f64>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineConfig {
+    pub file: Option<PathBuf>,
+    #[serde(default)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    pub json: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+}
+
+/// A parsed file with what is needed to point into it.
+pub struct Loaded {
+    pub config: Config,
+    pub display: String,
+    pub text: String,
+    pub dir: PathBuf,
+}
+
+/// The config file this run reads, if any: `--config`, else `./idpsim.toml` when present.
+pub fn locate(args: &RunArgs) -> Option<PathBuf> {
+    if args.no_config {
+        return None;
+    }
+    if let Some(p) = &args.config {
+        return Some(p.clone());
+    }
+    let p = PathBuf::from(DEFAULT_FILE);
+    p.is_file().then_some(p)
+}
+
+pub fn load(path: &Path) -> Result<Loaded> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
+    let display = path.display().to_string();
+    let config = parse(&display, &text)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(Loaded {
+        config,
+        display,
+        text,
+        dir,
+    })
+}
+
+/// Parses and validates the file's text (values too, so errors point at the line).
+pub fn parse(display: &str, text: &str) -> Result<Config> {
+    let config: Config = toml::from_str(text).map_err(|e| toml_error(display, text, &e))?;
+    let at = |span: std::ops::Range<usize>, msg: String, help: Option<String>| {
+        let mut d = Diagnostic::new(display, offset_pos(text, span.start), msg)
+            .width(span.len().clamp(1, 60));
+        if let Some(h) = help {
+            d = d.help(h);
+        }
+        usage_diag(d, text)
+    };
+    if let Some(t) = &config.target.token {
+        return Err(at(
+            t.span(),
+            "the token does not belong in idpsim.toml".into(),
+            Some("name the environment variable that holds it: token_env = \"SCIM_TOKEN\"".into()),
+        ));
+    }
+    for env in [&config.target.token_env, &config.target.basic_env]
+        .into_iter()
+        .flatten()
+    {
+        let name = env.get_ref();
+        if name.is_empty() || name.contains(['=', '\0']) {
+            return Err(at(
+                env.span(),
+                format!("`{name}` is not an environment variable name"),
+                None,
+            ));
+        }
+    }
+    if let Some(f) = &config.run.fail_on {
+        if Severity::from_str(f.get_ref(), true).is_err() {
+            return Err(at(
+                f.span(),
+                format!("fail_on `{}` is not a severity", f.get_ref()),
+                Some("expected one of: error, warning, info".into()),
+            ));
+        }
+    }
+    if let Some(f) = &config.run.format {
+        if OutputFormat::from_str(f.get_ref(), true).is_err() {
+            return Err(at(
+                f.span(),
+                format!("format `{}` is not an output format", f.get_ref()),
+                Some("expected one of: human, jsonl, github".into()),
+            ));
+        }
+    }
+    for i in &config.select.idp {
+        if Idp::from_str(i.get_ref(), true).is_err() {
+            return Err(at(
+                i.span(),
+                format!("idp `{}` is not an IdP", i.get_ref()),
+                Some("expected one of: generic, okta, entra".into()),
+            ));
+        }
+    }
+    if let Some(t) = &config.target.timeout {
+        crate::app::parse_duration(t)
+            .map_err(|e| Error::Usage(format!("{display}: target.timeout: {e}")))?;
+    }
+    Ok(config)
+}
+
+impl Loaded {
+    fn path(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
+    }
+
+    /// Fills what the command line left unset; the command line wins.
+    pub fn apply(&self, args: &mut RunArgs) -> Result<()> {
+        let c = &self.config;
+        if args.target.is_none() {
+            args.target = c.target.url.clone();
+        }
+        // The token: --token / IDPSIM_TOKEN first, then the variable the file names.
+        if args.token.is_none() && args.basic.is_none() {
+            if let Some(env) = &c.target.token_env {
+                args.token = Some(self.env(env)?);
+            } else if let Some(env) = &c.target.basic_env {
+                args.basic = Some(self.env(env)?);
+            }
+        }
+        if args.headers.is_empty() {
+            args.headers = c.target.headers.clone();
+        }
+        if args.timeout.is_none() {
+            args.timeout = c.target.timeout.clone();
+        }
+        if args.cacert.is_none() {
+            args.cacert = c.target.cacert.as_deref().map(|p| self.path(p));
+        }
+        args.insecure |= c.target.insecure;
+
+        if args.paths.is_empty() {
+            args.paths = c.select.paths.iter().map(|p| self.path(p)).collect();
+        }
+        let s = &mut args.select;
+        if s.tags.is_empty() {
+            s.tags = c.select.tags.clone();
+        }
+        if s.skip_tags.is_empty() {
+            s.skip_tags = c.select.skip_tags.clone();
+        }
+        if s.idp.is_empty() {
+            s.idp = c
+                .select
+                .idp
+                .iter()
+                .filter_map(|i| Idp::from_str(i.get_ref(), true).ok())
+                .collect();
+        }
+        if s.profiles.is_empty() {
+            s.profiles = c.select.profiles.clone();
+        }
+        if s.names.is_empty() {
+            s.names = c.select.names.clone();
+        }
+
+        if args.fail_on.is_none() {
+            args.fail_on = c
+                .run
+                .fail_on
+                .as_ref()
+                .and_then(|f| Severity::from_str(f.get_ref(), true).ok());
+        }
+        if args.format.is_none() {
+            args.format = c
+                .run
+                .format
+                .as_ref()
+                .and_then(|f| OutputFormat::from_str(f.get_ref(), true).ok());
+        }
+        if args.jobs.is_none() {
+            args.jobs = c.run.jobs;
+        }
+        if args.time_scale.is_none() {
+            args.time_scale = c.run.time_scale;
+        }
+        // --var NAME=... on the command line replaces the file's value of NAME only.
+        for (k, v) in &c.run.vars {
+            if !args
+                .vars
+                .iter()
+                .any(|cli| cli.split_once('=').is_some_and(|(n, _)| n.trim() == k))
+            {
+                args.vars.push(format!("{k}={v}"));
+            }
+        }
+
+        if args.baseline.is_none() {
+            args.baseline = c.baseline.file.as_deref().map(|p| self.path(p));
+        }
+        args.baseline_strict |= c.baseline.strict;
+
+        let r = &c.reports;
+        for (arg, file) in [
+            (&mut args.report_json, &r.json),
+            (&mut args.report_junit, &r.junit),
+            (&mut args.report_md, &r.markdown),
+            (&mut args.report_html, &r.html),
+        ] {
+            if arg.is_none() {
+                *arg = file.as_deref().map(|p| self.path(p));
+            }
+        }
+        Ok(())
+    }
+
+    fn env(&self, name: &Spanned<String>) -> Result<String> {
+        match std::env::var(name.get_ref()) {
+            Ok(v) if !v.is_empty() => Ok(v),
+            _ => Err(usage_diag(
+                Diagnostic::new(
+                    &self.display,
+                    offset_pos(&self.text, name.span().start),
+                    format!(
+                        "the environment variable `{}` named here is not set (or empty)",
+                        name.get_ref()
+                    ),
+                )
+                .width(name.span().len().clamp(1, 60))
+                .help("set it from a CI secret, or pass --token"),
+                &self.text,
+            )),
+        }
+    }
+}

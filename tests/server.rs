@@ -1,0 +1,1287 @@
+//! Reference-server tests over real HTTP on loopback (reqwest against `start()` on port 0).
+//! One test binary with modules keeps link time down.
+
+use idpsim::server::{start, Quirk, RunningServer, ServerConfig};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "s3cret-token";
+
+struct T {
+    server: RunningServer,
+    base: String,
+    http: reqwest::Client,
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+    text: String,
+}
+
+impl Resp {
+    fn ctype(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+}
+
+async fn server_with(quirks: &[Quirk]) -> T {
+    server_cfg(ServerConfig {
+        token: Some(TOKEN.into()),
+        quirks: quirks.to_vec(),
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+async fn server_cfg(cfg: ServerConfig) -> T {
+    let server = start(cfg).await.expect("server starts");
+    T {
+        base: server.base_url(),
+        server,
+        http: reqwest::Client::new(),
+    }
+}
+
+async fn server() -> T {
+    server_with(&[]).await
+}
+
+impl T {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.base, path)
+        };
+        let mut rb = self
+            .http
+            .request(method, url)
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Accept", "application/scim+json");
+        if let Some(b) = body {
+            rb = rb
+                .header("Content-Type", "application/scim+json")
+                .body(serde_json::to_vec(&b).unwrap());
+        }
+        for (k, v) in extra {
+            rb = rb.header(*k, *v);
+        }
+        let r = rb.send().await.expect("request");
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+    async fn get(&self, path: &str) -> Resp {
+        self.send(Method::GET, path, None, &[]).await
+    }
+    async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+    async fn put(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::PUT, path, Some(body), &[]).await
+    }
+    async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::PATCH, path, Some(body), &[]).await
+    }
+    async fn delete(&self, path: &str) -> Resp {
+        self.send(Method::DELETE, path, None, &[]).await
+    }
+    async fn user(&self, user_name: &str) -> String {
+        let r = self
+            .post(
+                "/Users",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name, "active": true,
+                       "emails": [{"value": format!("{user_name}@example.com"), "type": "work", "primary": true}]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+    async fn group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let r = self
+            .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+    async fn members(&self, gid: &str) -> Vec<String> {
+        let r = self.get(&format!("/Groups/{gid}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.body["members"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| m["value"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    async fn total(&self, path: &str) -> u64 {
+        let r = self.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.body["totalResults"]
+            .as_u64()
+            .expect("integer totalResults")
+    }
+}
+
+/// A GET without an Accept header, over a raw socket; returns the status line.
+async fn raw_get_status_line(t: &T, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(t.server.addr())
+        .await
+        .unwrap();
+    let base_path = t
+        .base
+        .splitn(4, '/')
+        .nth(3)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_default();
+    let req = format!("GET {base_path}{path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    String::from_utf8_lossy(&buf)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn patch_body(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+fn assert_scim_error(r: &Resp, status: u16, scim_type: Option<&str>) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.text);
+    assert_eq!(
+        r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.body["status"],
+        json!(status.to_string()),
+        "status must be a string: {}",
+        r.text
+    );
+    if let Some(t) = scim_type {
+        assert_eq!(r.body["scimType"], t, "{}", r.text);
+    }
+    assert!(r.body["detail"].is_string());
+    assert!(r.ctype().starts_with("application/scim+json"));
+}
+
+mod protocol {
+    use super::*;
+
+    #[tokio::test]
+    async fn auth_required_with_scim_401() {
+        let t = server().await;
+        let r = t
+            .http
+            .get(format!("{}/Users", t.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+        let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["status"], "401");
+        assert_eq!(
+            body["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
+        assert!(!body.to_string().contains(TOKEN));
+        let r = t
+            .http
+            .get(format!("{}/Users", t.base))
+            .header("Authorization", "Bearer wrong")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        // No token configured → no auth; also no Accept header and the root base.
+        let open = server_cfg(ServerConfig {
+            base: "/".into(),
+            ..ServerConfig::default()
+        })
+        .await;
+        assert!(open
+            .base
+            .ends_with(&format!("{}", open.server.addr().port())));
+        let r = open
+            .http
+            .get(format!("{}/Users", open.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/scim+json");
+        open.server.shutdown().await;
+        assert!(
+            raw_get_status_line(&t, "/Users?filter=userName+eq+%22x%22")
+                .await
+                .contains(" 200 "),
+            "no Accept header is fine"
+        );
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn discovery_endpoints() {
+        let t = server().await;
+        let spc = t.get("/ServiceProviderConfig").await;
+        assert_eq!(spc.status, 200);
+        assert_eq!(spc.body["patch"]["supported"], true);
+        assert_eq!(spc.body["bulk"]["supported"], false);
+        assert_eq!(spc.body["filter"]["maxResults"], 1000);
+        assert_eq!(spc.body["etag"]["supported"], true);
+        assert_eq!(
+            spc.body["authenticationSchemes"][0]["type"],
+            "oauthbearertoken"
+        );
+        let s = t.get("/Schemas").await;
+        assert_eq!(
+            s.body["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+        );
+        assert_eq!(s.body["totalResults"], 3);
+        let one = t
+            .get("/Schemas/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+            .await;
+        assert_eq!(one.status, 200);
+        assert!(one.body["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "manager"));
+        let rt = t.get("/ResourceTypes").await;
+        assert_eq!(rt.body["totalResults"], 2);
+        let u = t.get("/ResourceTypes/User").await;
+        assert_eq!(
+            u.body["schemaExtensions"][0]["schema"],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        );
+        assert_scim_error(&t.get("/Schemas/urn:nope").await, 404, None);
+        assert_scim_error(
+            &t.send(Method::POST, "/Schemas", Some(json!({})), &[]).await,
+            405,
+            None,
+        );
+        assert_scim_error(&t.get("/Nope").await, 404, None);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_never_panic() {
+        let t = server().await;
+        let send_raw = |body: Vec<u8>, ctype: Option<&'static str>| {
+            let mut rb = t
+                .http
+                .post(format!("{}/Users", t.base))
+                .header("Authorization", format!("Bearer {TOKEN}"))
+                .body(body);
+            if let Some(c) = ctype {
+                rb = rb.header("Content-Type", c);
+            }
+            rb.send()
+        };
+        for bad in [
+            &b"{not json"[..],
+            b"",
+            b"[1,2]",
+            b"\"x\"",
+            b"{\"userName\": 5}",
+            b"{\"userName\": {\"a\":1}}",
+            b"{\"active\": [1]}",
+        ] {
+            let r = send_raw(bad.to_vec(), Some("application/json"))
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 400, "{:?}", String::from_utf8_lossy(bad));
+        }
+        let r = send_raw(b"{\"userName\":\"plain\"}".to_vec(), None)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "missing content type is accepted");
+        let huge = vec![b' '; 5 * 1024 * 1024];
+        let r = send_raw(huge, Some("application/json")).await.unwrap();
+        assert_eq!(r.status(), 413);
+        let r = t.patch("/Users/whatever", json!({"Operations": "x"})).await;
+        assert_eq!(r.status, 404);
+        let id = t.user("patchy").await;
+        for body in [
+            json!({}),
+            json!({"Operations": [{"op": "explode"}]}),
+            json!({"Operations": [{"op": "add", "path": "emails[type eq", "value": 1}]}),
+            json!({"Operations": [{"op": "remove"}]}),
+            json!({"Operations": [{"op": "replace", "value": 5}]}),
+        ] {
+            let r = t.patch(&format!("/Users/{id}"), body.clone()).await;
+            assert_eq!(r.status, 400, "{body} → {}", r.text);
+        }
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn etags_and_conditional_requests() {
+        let t = server().await;
+        let id = t.user("etag.user").await;
+        let r = t.get(&format!("/Users/{id}")).await;
+        let etag = r.header("etag").unwrap();
+        assert!(etag.starts_with("W/\""));
+        assert_eq!(r.body["meta"]["version"], etag);
+        let r = t
+            .send(
+                Method::GET,
+                &format!("/Users/{id}"),
+                None,
+                &[("If-None-Match", &etag)],
+            )
+            .await;
+        assert_eq!(r.status, 304);
+        let p = patch_body(json!([{"op": "replace", "path": "displayName", "value": "X"}]));
+        let r = t
+            .send(
+                Method::PATCH,
+                &format!("/Users/{id}"),
+                Some(p.clone()),
+                &[("If-Match", "W/\"999\"")],
+            )
+            .await;
+        assert_scim_error(&r, 412, None);
+        let r = t
+            .send(
+                Method::PATCH,
+                &format!("/Users/{id}"),
+                Some(p.clone()),
+                &[("If-Match", &etag)],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_ne!(r.header("etag").unwrap(), etag);
+        let r = t
+            .send(
+                Method::PUT,
+                &format!("/Users/{id}"),
+                Some(json!({"userName": "etag.user"})),
+                &[("If-Match", &etag)],
+            )
+            .await;
+        assert_eq!(r.status, 412);
+        let r = t
+            .send(
+                Method::DELETE,
+                &format!("/Users/{id}"),
+                None,
+                &[("If-Match", &etag)],
+            )
+            .await;
+        assert_eq!(r.status, 412);
+        let r = t
+            .send(
+                Method::DELETE,
+                &format!("/Users/{id}"),
+                None,
+                &[("If-Match", "*")],
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn pagination_edges() {
+        let t = server().await;
+        for i in 0..5 {
+            t.user(&format!("page{i}")).await;
+        }
+        let r = t.get("/Users?startIndex=0&count=2").await;
+        assert_eq!(r.body["startIndex"], 1);
+        assert_eq!(r.body["itemsPerPage"], 2);
+        assert_eq!(r.body["totalResults"], 5);
+        assert_eq!(r.body["Resources"][0]["userName"], "page0");
+        let r = t.get("/Users?startIndex=-4&count=0").await;
+        assert_eq!(r.body["totalResults"], 5);
+        assert_eq!(r.body["itemsPerPage"], 0);
+        assert_eq!(r.body["Resources"], json!([]));
+        let r = t.get("/Users?startIndex=4&count=100").await;
+        assert_eq!(r.body["itemsPerPage"], 2);
+        assert_eq!(r.body["Resources"][1]["userName"], "page4");
+        let r = t.get("/Users?startIndex=101&count=100").await;
+        assert_eq!(r.body["itemsPerPage"], 0);
+        assert_eq!(r.body["Resources"], json!([]));
+        // Okta's lowercase parameter names and sorting.
+        let r = t
+            .get("/Users?startindex=2&count=1&sortBy=userName&sortOrder=descending")
+            .await;
+        assert_eq!(r.body["Resources"][0]["userName"], "page3");
+        assert_scim_error(&t.get("/Users?count=abc").await, 400, Some("invalidValue"));
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn filters_over_http() {
+        let t = server().await;
+        let a = t
+            .post("/Users", json!({"userName": "BJensen", "title": "Tour Guide", "userType": "Employee", "externalId": "Ext-1",
+                  "name": {"familyName": "O'Malley", "givenName": "Barbara"},
+                  "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}],
+                  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "701984"}}))
+            .await;
+        assert_eq!(a.status, 201);
+        t.post("/Users", json!({"userName": "other", "userType": "Intern", "emails": [{"value": "o@example.org", "type": "home"}]})).await;
+        let q = |f: &str| {
+            format!(
+                "/Users?filter={}",
+                percent_encoding::utf8_percent_encode(f, percent_encoding::NON_ALPHANUMERIC)
+            )
+        };
+        assert_eq!(t.total(&q(r#"userName eq "bjensen""#)).await, 1);
+        assert_eq!(
+            t.total("/Users?filter=userName+eq+%22BJENSEN%22").await,
+            1,
+            "form-encoded, case-insensitive"
+        );
+        assert_eq!(
+            t.total(&q(r#"externalId eq "ext-1""#)).await,
+            0,
+            "externalId is caseExact"
+        );
+        assert_eq!(t.total(&q(r#"name.familyName co "O'Malley""#)).await, 1);
+        assert_eq!(
+            t.total(&q(
+                r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "bj""#
+            ))
+            .await,
+            1
+        );
+        assert_eq!(t.total(&q("title pr")).await, 1);
+        assert_eq!(t.total(&q(r#"title pr or userType eq "Intern""#)).await, 2);
+        assert_eq!(
+            t.total(&q(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#))
+                .await,
+            2
+        );
+        assert_eq!(t.total(&q(r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#)).await, 1);
+        assert_eq!(t.total(&q(r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#)).await, 0);
+        assert_eq!(t.total(&q(r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#)).await, 1);
+        assert_eq!(t.total(&q(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#)).await, 1);
+        assert_eq!(t.total(&q(r#"userName eq "nobody""#)).await, 0);
+        let r = t.get(&q(r#"userName eq "nobody""#)).await;
+        assert_eq!(r.body["Resources"], json!([]));
+        let r = t.get(&q(r#"userName zz "x""#)).await;
+        assert_scim_error(&r, 400, Some("invalidFilter"));
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("position 9"),
+            "{}",
+            r.text
+        );
+        // POST /.search
+        let r = t.post("/Users/.search", json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName sw \"b\"", "attributes": ["userName"]})).await;
+        assert_eq!(r.body["totalResults"], 1);
+        assert!(r.body["Resources"][0].get("emails").is_none());
+        t.server.shutdown().await;
+    }
+}
+
+mod resources {
+    use super::*;
+
+    #[tokio::test]
+    async fn okta_user_lifecycle() {
+        let t = server().await;
+        // okta.md Appendix A.1, verbatim body.
+        let create = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "Jane.Doe@example.com",
+            "name": {"givenName": "Jane", "familyName": "Doe"},
+            "emails": [{"primary": true, "value": "jane.doe@example.com", "type": "work"}],
+            "displayName": "Jane Doe", "locale": "en_US", "externalId": "00uv931EiyRsnwOGa0g3",
+            "groups": [], "password": "4a9XuKkx", "active": true
+        });
+        let r = t.post("/Users", create.clone()).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.body["id"].as_str().unwrap().to_string();
+        assert!(uuid::Uuid::parse_str(&id).is_ok());
+        assert_eq!(
+            r.header("location").unwrap(),
+            format!("{}/Users/{id}", t.base)
+        );
+        assert_eq!(r.body["meta"]["location"], format!("{}/Users/{id}", t.base));
+        assert_eq!(r.body["meta"]["resourceType"], "User");
+        assert!(
+            r.body["meta"]["created"].is_string() && r.body["meta"]["lastModified"].is_string()
+        );
+        assert!(r.body.get("password").is_none(), "password is write-only");
+        assert_eq!(r.body["userName"], "Jane.Doe@example.com", "case preserved");
+        assert!(r.ctype().starts_with("application/scim+json"));
+        // Duplicate, different case → 409 uniqueness.
+        let mut dup = create.clone();
+        dup["userName"] = json!("jane.doe@EXAMPLE.com");
+        assert_scim_error(&t.post("/Users", dup).await, 409, Some("uniqueness"));
+        // Okta lookup (A.6).
+        let r = t
+            .get("/Users?filter=userName+eq+%22jane.doe%40example.com%22&startIndex=1&count=100")
+            .await;
+        assert_eq!(r.body["totalResults"], 1);
+        // Profile push: GET, modify, PUT the whole thing back (id, meta, groups echoed).
+        let mut got = t.get(&format!("/Users/{id}")).await.body;
+        got["name"]["givenName"] = json!("Another");
+        got["groups"] = json!([]);
+        let r = t.put(&format!("/Users/{id}"), got).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["name"]["givenName"], "Another");
+        assert_eq!(r.body["id"], id);
+        // Deactivate (A.5): path-less replace.
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                patch_body(json!([{"op": "replace", "value": {"active": false}}])),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body["active"], false);
+        // Deactivated users stay visible by id and by filter.
+        assert_eq!(t.get(&format!("/Users/{id}")).await.status, 200);
+        assert_eq!(
+            t.total("/Users?filter=userName+eq+%22jane.doe%40example.com%22")
+                .await,
+            1
+        );
+        assert_eq!(t.total("/Users?filter=active+eq+false").await, 1);
+        let r = t.delete(&format!("/Users/{id}")).await;
+        assert_eq!(r.status, 204);
+        assert_scim_error(&t.get(&format!("/Users/{id}")).await, 404, None);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn okta_group_push() {
+        let t = server().await;
+        let u1 = t.user("u1").await;
+        let u2 = t.user("u2").await;
+        let u3 = t.user("u3").await;
+        // A.8 create with members (display given).
+        let r = t
+            .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Example Group",
+                  "members": [{"value": u1, "display": "whatever"}, {"value": u2, "display": "u2"}]}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let gid = r.body["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            r.body["members"][0]["display"], "u1",
+            "display is the member's userName"
+        );
+        assert_eq!(r.body["members"][0]["type"], "User");
+        assert_eq!(
+            r.body["members"][0]["$ref"],
+            format!("{}/Users/{u1}", t.base)
+        );
+        assert_scim_error(
+            &t.post("/Groups", json!({"displayName": "example group"}))
+                .await,
+            409,
+            Some("uniqueness"),
+        );
+        // The user's groups attribute is computed.
+        let r = t.get(&format!("/Users/{u1}")).await;
+        assert_eq!(r.body["groups"][0]["value"], gid);
+        assert_eq!(r.body["groups"][0]["display"], "Example Group");
+        // A.11 rename carrying the group's own id; members untouched; 204.
+        let r = t.patch(&format!("/Groups/{gid}"), patch_body(json!([{"op": "replace", "value": {"id": gid, "displayName": "New Group Name"}}]))).await;
+        assert_eq!(r.status, 204, "{}", r.text);
+        assert_eq!(t.members(&gid).await, vec![u1.clone(), u2.clone()]);
+        // A.12 remove by filter + add.
+        let r = t
+            .patch(&format!("/Groups/{gid}"), patch_body(json!([
+                {"op": "remove", "path": format!("members[value eq \"{u1}\"]")},
+                {"op": "remove", "path": "members[value eq \"not-a-member\"]"},
+                {"op": "add", "path": "members", "value": [{"value": u3, "display": "u3"}, {"value": u2, "display": "u2"}]}
+            ])))
+            .await;
+        assert_eq!(r.status, 204, "{}", r.text);
+        assert_eq!(t.members(&gid).await, vec![u2.clone(), u3.clone()]);
+        // A.13 replace all members.
+        t.patch(&format!("/Groups/{gid}"), patch_body(json!([{"op": "replace", "path": "members", "value": [{"value": u1, "display": "u1"}]}]))).await;
+        assert_eq!(t.members(&gid).await, vec![u1.clone()]);
+        // A.10 PUT with id in body and display null.
+        let r = t
+            .put(&format!("/Groups/{gid}"), json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": gid, "displayName": "SCIM_test1",
+                 "members": [{"value": u2, "display": null}, {"value": u3, "display": null}]}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["members"][1]["display"], "u3");
+        // Deleting a user removes it from groups.
+        t.delete(&format!("/Users/{u2}")).await;
+        assert_eq!(t.members(&gid).await, vec![u3.clone()]);
+        // PATCH with attributes asks for a body.
+        let r = t
+            .patch(
+                &format!("/Groups/{gid}?excludedAttributes=members"),
+                patch_body(json!([{"op": "add", "path": "externalId", "value": "x"}])),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.get("members").is_none());
+        assert_eq!(t.delete(&format!("/Groups/{gid}")).await.status, 204);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn entra_default_mode() {
+        let t = server().await;
+        // entra.md §3.1 create body (meta and roles: [] in the body).
+        let r = t
+            .post("/Users", json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+                "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
+                "active": true,
+                "emails": [{"primary": true, "type": "work", "value": "Test_User_11bb11bb@testuser.com"}],
+                "meta": {"resourceType": "User"},
+                "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+                "roles": []
+            }))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.body["id"].as_str().unwrap().to_string();
+        let u = format!("/Users/{id}");
+        let ops = json!([
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updatedEmail@microsoft.com"},
+            {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+            {"op": "Add", "path": "nickName", "value": "Babs"},
+            {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber", "value": "Eqpj"},
+            {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "555"},
+            {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "271"}
+        ]);
+        let r = t.patch(&u, patch_body(ops)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["emails"][0]["value"], "updatedEmail@microsoft.com");
+        assert_eq!(r.body["name"]["familyName"], "updatedFamilyName");
+        assert_eq!(r.body["nickName"], "Babs");
+        assert_eq!(
+            r.body["phoneNumbers"],
+            json!([{"type": "mobile", "value": "555"}])
+        );
+        let ent = &r.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
+        assert_eq!(ent["employeeNumber"], "Eqpj");
+        assert_eq!(ent["manager"]["value"], "271");
+        assert!(r.body["schemas"].as_array().unwrap().contains(&json!(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        )));
+        // Disable with the string "False", then "True", then lowercase.
+        for (v, expect) in [("False", false), ("True", true), ("false", false)] {
+            let r = t.patch(&u, json!({"Operations": [{"op": "Replace", "path": "active", "value": v}], "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]})).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            assert_eq!(r.body["active"], expect);
+        }
+        // Manager removal the Microsoft tests use: replace with "".
+        let r = t.patch(&u, patch_body(json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": ""}]))).await;
+        assert!(
+            r.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
+                .get("manager")
+                .is_none()
+        );
+        // Groups: MS schema URI ignored; $ref null; remove with value array removes only those.
+        let m1 = t.user("m1").await;
+        let m2 = t.user("m2").await;
+        let r = t
+            .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+                  "externalId": "8aa1a0c0", "displayName": "displayName", "meta": {"resourceType": "Group"}}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(
+            r.body["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:Group"])
+        );
+        let gid = r.body["id"].as_str().unwrap().to_string();
+        let g = format!("/Groups/{gid}");
+        let r = t.patch(&g, patch_body(json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": m1}, {"value": m2}]}]))).await;
+        assert_eq!(r.status, 204);
+        assert_eq!(t.members(&gid).await, vec![m1.clone(), m2.clone()]);
+        let r = t.patch(&g, patch_body(json!([{"op": "Remove", "path": "members", "value": [{"$ref": null, "value": m1}]}]))).await;
+        assert_eq!(r.status, 204);
+        assert_eq!(t.members(&gid).await, vec![m2.clone()]);
+        t.patch(
+            &g,
+            patch_body(json!([{"op": "Replace", "path": "displayName", "value": "renamed"}])),
+        )
+        .await;
+        // Entra's group lookup with excludedAttributes=members.
+        let r = t
+            .get("/Groups?excludedAttributes=members&filter=displayName+eq+%22RENAMED%22")
+            .await;
+        assert_eq!(r.body["totalResults"], 1);
+        assert!(r.body["Resources"][0].get("members").is_none());
+        assert_eq!(r.body["Resources"][0]["displayName"], "renamed");
+        let r = t.get(&format!("{g}?excludedAttributes=members")).await;
+        assert!(r.body.get("members").is_none());
+        assert_eq!(r.body["id"], gid);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn entra_flag_mode() {
+        let t = server().await;
+        let id = t.user("flag.user").await;
+        let u = format!("/Users/{id}");
+        let r = t
+            .patch(&u, patch_body(json!([
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "TestMhvaes@test.microsoft.com"},
+                {"op": "replace", "value": {"displayName": "Bjfe", "name.givenName": "Kkom", "name.familyName": "Unua",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq"}},
+                {"op": "replace", "value": {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales"}}},
+                {"op": "replace", "path": "emails[type eq \"work\"].primary", "value": true},
+                {"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Tech Infrastructure"},
+                {"op": "replace", "path": "active", "value": false}
+            ])))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["displayName"], "Bjfe");
+        assert_eq!(
+            r.body["name"],
+            json!({"givenName": "Kkom", "familyName": "Unua"})
+        );
+        assert_eq!(
+            r.body["emails"][0]["value"],
+            "TestMhvaes@test.microsoft.com"
+        );
+        assert_eq!(r.body["emails"][0]["primary"], true);
+        let ent = &r.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
+        assert_eq!(ent["employeeNumber"], "Aklq");
+        assert_eq!(ent["department"], "Tech Infrastructure");
+        assert_eq!(r.body["active"], false);
+        let m = t.user("member").await;
+        let gid = t.group("flag group", &[&m]).await;
+        let r = t
+            .patch(
+                &format!("/Groups/{gid}"),
+                patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{m}\"]")}])),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        assert!(t.members(&gid).await.is_empty());
+        t.server.shutdown().await;
+    }
+
+    /// RFC 7644 §3.5.2 examples.
+    #[tokio::test]
+    async fn rfc_patch_examples() {
+        let t = server().await;
+        let id = t
+            .post(
+                "/Users",
+                json!({"userName": "bjensen", "emails": [
+                {"value": "bjensen@example.com", "type": "work", "primary": true},
+                {"value": "babs@jensen.org", "type": "home"}]}),
+            )
+            .await
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let u = format!("/Users/{id}");
+        // §3.5.2.1 add without path.
+        let r = t.patch(&u, patch_body(json!([{"op": "add", "value": {"emails": [{"value": "babs@jensen.org", "type": "home"}, {"value": "new@x.org", "type": "other"}], "nickname": "Babs"}}]))).await;
+        assert_eq!(
+            r.body["emails"].as_array().unwrap().len(),
+            3,
+            "duplicates are not re-added: {}",
+            r.text
+        );
+        assert_eq!(r.body["nickName"], "Babs");
+        // §3.5.2.3 replace with a filtered path and sub-attribute.
+        let r = t.patch(&u, patch_body(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "bjensen@example.org"}]))).await;
+        assert_eq!(r.body["emails"][0]["value"], "bjensen@example.org");
+        // §3.5.2.3 replace a filtered element whole.
+        let r = t.patch(&u, patch_body(json!([{"op": "replace", "path": "emails[type eq \"work\"]", "value": {"value": "w@example.com", "primary": true}}]))).await;
+        assert_eq!(
+            r.body["emails"][0],
+            json!({"type": "work", "value": "w@example.com", "primary": true})
+        );
+        // §3.5.2.2 remove with a complex filter.
+        let r = t.patch(&u, patch_body(json!([{"op": "remove", "path": "emails[type eq \"work\" and value ew \"example.com\"]"}]))).await;
+        assert_eq!(r.body["emails"].as_array().unwrap().len(), 2);
+        // remove a sub-attribute of filtered elements, then a whole attribute.
+        let r = t.patch(&u, patch_body(json!([{"op": "remove", "path": "emails[type eq \"home\"].type"}, {"op": "remove", "path": "nickName"}]))).await;
+        assert!(r.body.get("nickName").is_none());
+        assert!(r.body["emails"][0].get("type").is_none());
+        // §3.5.2.3 replace without path: a complex attribute merges sub-attributes.
+        t.patch(
+            &u,
+            patch_body(json!([{"op": "replace", "value": {"name": {"givenName": "Barbara"}}}])),
+        )
+        .await;
+        let r = t
+            .patch(
+                &u,
+                patch_body(json!([{"op": "replace", "value": {"name": {"familyName": "Jensen"}}}])),
+            )
+            .await;
+        assert_eq!(
+            r.body["name"],
+            json!({"givenName": "Barbara", "familyName": "Jensen"})
+        );
+        // readOnly targets.
+        let r = t
+            .patch(
+                &u,
+                patch_body(json!([{"op": "replace", "path": "id", "value": "x"}])),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("mutability"));
+        let r = t.patch(&u, patch_body(json!([{"op": "replace", "path": "emails[type eq \"fax\" or type eq \"x\"].value", "value": "v"}]))).await;
+        assert_scim_error(&r, 400, Some("noTarget"));
+        // Members: add, remove one by filter, remove all.
+        let a = t.user("a").await;
+        let b = t.user("b").await;
+        let gid = t.group("Tour Guides", &[]).await;
+        let g = format!("/Groups/{gid}");
+        t.patch(&g, patch_body(json!([{"op": "add", "path": "members", "value": [{"display": "a", "$ref": format!("{}/Users/{a}", t.base), "value": a}, {"value": b}]}]))).await;
+        assert_eq!(t.members(&gid).await, vec![a.clone(), b.clone()]);
+        t.patch(
+            &g,
+            patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}])),
+        )
+        .await;
+        assert_eq!(t.members(&gid).await, vec![b.clone()]);
+        t.patch(&g, patch_body(json!([{"op": "remove", "path": "members"}])))
+            .await;
+        assert!(t.members(&gid).await.is_empty());
+        // §3.5.2.3 replace members, and a multi-op request.
+        t.patch(&g, patch_body(json!([{"op": "remove", "path": "members"}, {"op": "add", "path": "members", "value": [{"value": a}]}]))).await;
+        assert_eq!(t.members(&gid).await, vec![a.clone()]);
+        // A failed op rolls the whole PATCH back.
+        let r = t.patch(&g, patch_body(json!([{"op": "add", "path": "members", "value": [{"value": b}]}, {"op": "add", "path": "nope", "value": 1}]))).await;
+        assert_scim_error(&r, 400, Some("invalidPath"));
+        assert_eq!(t.members(&gid).await, vec![a.clone()]);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn concurrency_is_safe() {
+        let t = server().await;
+        let futs = (0..40).map(|i| {
+            let t = &t;
+            async move {
+                t.post("/Users", json!({"userName": format!("par{i}")}))
+                    .await
+                    .status
+            }
+        });
+        let statuses = futures_util::future::join_all(futs).await;
+        assert!(statuses.iter().all(|s| *s == StatusCode::CREATED));
+        assert_eq!(t.total("/Users?count=0").await, 40);
+        let futs = (0..20).map(|i| {
+            let t = &t;
+            async move {
+                t.post(
+                    "/Users",
+                    json!({"userName": if i % 2 == 0 { "Same" } else { "same" }}),
+                )
+                .await
+                .status
+            }
+        });
+        let statuses = futures_util::future::join_all(futs).await;
+        assert_eq!(
+            statuses
+                .iter()
+                .filter(|s| **s == StatusCode::CREATED)
+                .count(),
+            1
+        );
+        assert_eq!(
+            statuses
+                .iter()
+                .filter(|s| **s == StatusCode::CONFLICT)
+                .count(),
+            19
+        );
+        // Parallel member adds to one group all land.
+        let gid = t.group("parallel", &[]).await;
+        let ids: Vec<String> = t.get("/Users?count=40").await.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
+        let futs = ids.iter().map(|id| {
+            let (t, gid) = (&t, &gid);
+            async move {
+                t.patch(
+                    &format!("/Groups/{gid}"),
+                    patch_body(json!([{"op": "add", "path": "members", "value": [{"value": id}]}])),
+                )
+                .await
+                .status
+            }
+        });
+        futures_util::future::join_all(futs).await;
+        assert_eq!(t.members(&gid).await.len(), 40);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn persistence_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("store.json");
+        let cfg = || ServerConfig {
+            data: Some(file.clone()),
+            ..ServerConfig::default()
+        };
+        let t = server_cfg(cfg()).await;
+        let id = t.user("persisted").await;
+        let gid = t.group("kept", &[&id]).await;
+        t.patch(
+            &format!("/Users/{id}"),
+            patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+        let etag = t.get(&format!("/Users/{id}")).await.header("etag");
+        t.server.shutdown().await;
+        let t = server_cfg(cfg()).await;
+        let r = t.get(&format!("/Users/{id}")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body["active"], false);
+        assert_eq!(r.header("etag"), etag);
+        assert_eq!(t.members(&gid).await, vec![id.clone()]);
+        assert_eq!(
+            t.post("/Users", json!({"userName": "PERSISTED"}))
+                .await
+                .status,
+            409
+        );
+        t.server.shutdown().await;
+        // No temp files left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        std::fs::write(&file, b"{garbage").unwrap();
+        let err = start(cfg()).await.unwrap_err().to_string();
+        assert!(err.contains("store.json"), "{err}");
+        // Bind errors name the address.
+        let t = server().await;
+        let err = start(ServerConfig {
+            port: t.server.addr().port(),
+            ..ServerConfig::default()
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(&t.server.addr().to_string()), "{err}");
+        t.server.shutdown().await;
+    }
+}
+
+mod quirks {
+    use super::*;
+    use Quirk as Q;
+
+    fn q(f: &str) -> String {
+        format!(
+            "/Users?filter={}",
+            percent_encoding::utf8_percent_encode(f, percent_encoding::NON_ALPHANUMERIC)
+        )
+    }
+
+    #[tokio::test]
+    async fn listing_quirks() {
+        let t = server_with(&[Q::CaseSensitiveUsernameFilter]).await;
+        t.user("Alice").await;
+        assert_eq!(t.total(&q(r#"userName eq "alice""#)).await, 0);
+        assert_eq!(t.total(&q(r#"userName eq "Alice""#)).await, 1);
+
+        let t = server_with(&[Q::StringCounters, Q::OmitEmptyResources]).await;
+        let r = t.get(&q(r#"userName eq "x""#)).await;
+        assert_eq!(r.body["totalResults"], "0");
+        assert_eq!(r.body["startIndex"], "1");
+        assert!(r.body.get("Resources").is_none());
+
+        let t = server_with(&[Q::FilterMiss404, Q::ItemsPerPageIsCount]).await;
+        t.user("bob").await;
+        assert_eq!(t.get(&q(r#"userName eq "x""#)).await.status, 404);
+        let r = t.get("/Users?startIndex=101&count=100").await;
+        assert_eq!(r.body["itemsPerPage"], 100);
+        assert_eq!(r.body["Resources"], json!([]));
+
+        let t = server_with(&[Q::HideInactiveUsers]).await;
+        let id = t.user("carol").await;
+        t.patch(
+            &format!("/Users/{id}"),
+            patch_body(json!([{"op": "replace", "value": {"active": false}}])),
+        )
+        .await;
+        assert_eq!(t.total(&q(r#"userName eq "carol""#)).await, 0);
+        assert_eq!(t.get(&format!("/Users/{id}")).await.status, 200);
+
+        let t = server_with(&[Q::IgnoreExcludedAttributes]).await;
+        let u = t.user("dave").await;
+        let gid = t.group("g", &[&u]).await;
+        assert!(t
+            .get(&format!("/Groups/{gid}?excludedAttributes=members"))
+            .await
+            .body
+            .get("members")
+            .is_some());
+    }
+
+    #[tokio::test]
+    async fn response_shape_quirks() {
+        let t = server_with(&[
+            Q::CreateReturns200,
+            Q::JsonContentType,
+            Q::ErrorStatusInteger,
+        ])
+        .await;
+        let r = t.post("/Users", json!({"userName": "x"})).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.ctype(), "application/json");
+        let r = t.get("/Users/missing").await;
+        assert_eq!(r.body["status"], 404);
+
+        let t = server_with(&[Q::Html404]).await;
+        let r = t.get("/Users/missing").await;
+        assert_eq!(r.status, 404);
+        assert!(r.ctype().starts_with("text/html"));
+        assert!(r.text.contains("<html>"));
+
+        let t = server_with(&[Q::RejectScimAccept]).await;
+        assert_eq!(t.get("/Users").await.status, 406);
+        let r = t
+            .http
+            .get(format!("{}/Users", t.base))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+
+        let t = server_with(&[Q::RequireAcceptHeader]).await;
+        // reqwest always adds `Accept: */*`, so speak raw HTTP to send none (like Entra).
+        assert!(raw_get_status_line(&t, "/Users").await.contains(" 406 "));
+        assert_eq!(t.get("/Users").await.status, 200);
+    }
+
+    #[tokio::test]
+    async fn write_quirks() {
+        let t = server_with(&[Q::NoDuplicateCheck]).await;
+        t.user("dup").await;
+        assert_eq!(
+            t.post("/Users", json!({"userName": "DUP"})).await.status,
+            201
+        );
+        t.group("G", &[]).await;
+        assert_eq!(
+            t.post("/Groups", json!({"displayName": "G"})).await.status,
+            201
+        );
+
+        let t = server_with(&[Q::DeactivateDeletesUser]).await;
+        let id = t.user("gone").await;
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                patch_body(json!([{"op": "replace", "value": {"active": false}}])),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(t.get(&format!("/Users/{id}")).await.status, 404);
+
+        let t = server_with(&[Q::RejectReadonlyOnPut]).await;
+        let id = t.user("ro").await;
+        let got = t.get(&format!("/Users/{id}")).await.body;
+        assert_scim_error(
+            &t.put(&format!("/Users/{id}"), got).await,
+            400,
+            Some("mutability"),
+        );
+        assert_eq!(
+            t.put(
+                &format!("/Users/{id}"),
+                json!({"userName": "ro", "title": "t"})
+            )
+            .await
+            .status,
+            200
+        );
+
+        let t = server_with(&[Q::RejectStringBooleans]).await;
+        let id = t.user("sb").await;
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}])),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("invalidValue"));
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+
+    #[tokio::test]
+    async fn patch_quirks() {
+        let t = server_with(&[Q::IgnorePathlessPatch]).await;
+        let id = t.user("pl").await;
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                patch_body(json!([{"op": "replace", "value": {"active": false}}])),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body["active"], true);
+
+        let t = server_with(&[Q::PatchNoop204]).await;
+        let id = t.user("noop").await;
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                patch_body(json!([{"op": "replace", "path": "title", "value": "x"}])),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        assert!(t
+            .get(&format!("/Users/{id}"))
+            .await
+            .body
+            .get("title")
+            .is_none());
+
+        let t = server_with(&[Q::RenameWipesMembers, Q::RejectIdInPatchValue]).await;
+        let u = t.user("m").await;
+        let gid = t.group("G", &[&u]).await;
+        let r = t
+            .patch(
+                &format!("/Groups/{gid}"),
+                patch_body(json!([{"op": "replace", "value": {"id": gid, "displayName": "G2"}}])),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("mutability"));
+        let r = t
+            .patch(
+                &format!("/Groups/{gid}"),
+                patch_body(json!([{"op": "replace", "value": {"displayName": "G2"}}])),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        assert!(t.members(&gid).await.is_empty());
+
+        let t = server_with(&[Q::IgnoreFilteredMemberRemove]).await;
+        let u = t.user("m").await;
+        let gid = t.group("G", &[&u]).await;
+        let r = t
+            .patch(
+                &format!("/Groups/{gid}"),
+                patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{u}\"]")}])),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        assert_eq!(t.members(&gid).await, vec![u.clone()]);
+
+        let remove = |u: &str| {
+            patch_body(json!([{"op": "Remove", "path": "members", "value": [{"value": u}]}]))
+        };
+        let t = server_with(&[Q::RejectEntraMemberRemove]).await;
+        let (a, b) = (t.user("a").await, t.user("b").await);
+        let gid = t.group("G", &[&a, &b]).await;
+        assert_scim_error(
+            &t.patch(&format!("/Groups/{gid}"), remove(&a)).await,
+            400,
+            Some("invalidValue"),
+        );
+        assert_eq!(t.members(&gid).await.len(), 2);
+
+        let t = server_with(&[Q::RfcLiteralMemberRemove]).await;
+        let (a, b) = (t.user("a").await, t.user("b").await);
+        let gid = t.group("G", &[&a, &b]).await;
+        assert_eq!(
+            t.patch(&format!("/Groups/{gid}"), remove(&a)).await.status,
+            204
+        );
+        assert!(t.members(&gid).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn race_quirks_lose_writes_and_duplicate() {
+        let t = server_with(&[Q::LoseConcurrentWrites]).await;
+        let futs = (0..10).map(|i| {
+            let t = &t;
+            async move {
+                t.post("/Users", json!({"userName": format!("lost{i}")}))
+                    .await
+                    .status
+            }
+        });
+        let statuses = futures_util::future::join_all(futs).await;
+        assert!(statuses.iter().all(|s| *s == StatusCode::CREATED));
+        assert!(
+            t.total("/Users").await < 10,
+            "acknowledged creates were lost"
+        );
+
+        let t = server_with(&[Q::DuplicateOnRace]).await;
+        let futs = (0..5).map(|_| {
+            let t = &t;
+            async move { t.post("/Users", json!({"userName": "twin"})).await.status }
+        });
+        let statuses = futures_util::future::join_all(futs).await;
+        assert!(
+            statuses
+                .iter()
+                .filter(|s| **s == StatusCode::CREATED)
+                .count()
+                > 1
+        );
+        assert!(t.total("/Users?filter=userName+eq+%22twin%22").await > 1);
+        // Sequential duplicates are still caught.
+        assert_eq!(
+            t.post("/Users", json!({"userName": "twin"})).await.status,
+            409
+        );
+    }
+
+    #[test]
+    fn every_quirk_is_named_and_sourced() {
+        assert!(Quirk::all().len() >= 25);
+        for info in Quirk::all() {
+            assert_eq!(Quirk::from_name(info.name), Some(info.quirk));
+            assert!(info.source.contains("http") || info.source.contains("RFC"));
+        }
+    }
+}
