@@ -425,3 +425,79 @@ fn dry_run_of_assign_shows_lookup_then_post() {
     let text = text.replace(&file.display().to_string(), "[tmp]/create.yaml");
     insta::assert_snapshot!(text);
 }
+
+/// Okta's 429 policy (okta.md §1.5): an integer Retry-After is honoured and the request
+/// retried; with no usable Retry-After Okta backs off and, after 10 attempts, fails the task.
+/// `--time-scale` keeps the waits (1 s, then 5 min doubling) in the milliseconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_follow_oktas_policy() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let list = serde_json::json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]});
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("connector.yaml");
+    std::fs::write(&file, "version: 1\nname: connector\nidp: okta\nprofile: oin\nsource: okta.md §1.5\nsteps:\n  - test_connector:\n").expect("write");
+
+    let ok = MockServer::start().await;
+    let busy = || {
+        ResponseTemplate::new(429).insert_header("Retry-After", "1").insert_header("Content-Type", "application/scim+json")
+        .set_body_json(serde_json::json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429","detail":"slow down"}))
+    };
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .respond_with(busy())
+        .up_to_n_times(2)
+        .mount(&ok)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Content-Type", "application/scim+json")
+                .set_body_json(&list),
+        )
+        .mount(&ok)
+        .await;
+    let (code, report, console) = run(
+        &[&file],
+        &format!("{}/scim/v2", ok.uri()),
+        &["--time-scale", "0.001"],
+    );
+    assert_eq!(code, 0, "{:?}\n{console}", error_rules(&report));
+    let users_calls = ok
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/scim/v2/Users")
+        .count();
+    assert_eq!(users_calls, 3, "two 429s then the retry that succeeds");
+
+    let busy_forever = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429))
+        .mount(&busy_forever)
+        .await;
+    let (code, report, _) = run(
+        &[&file],
+        &format!("{}/scim/v2", busy_forever.uri()),
+        &["--time-scale", "0.000001"],
+    );
+    assert_eq!(code, 1);
+    let rules = error_rules(&report);
+    assert!(
+        rules.iter().any(|r| r == "okta.rate-limit.exhausted"),
+        "{rules:?}"
+    );
+    let okta_calls = busy_forever
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.headers
+                .get("user-agent")
+                .is_some_and(|v| v == "Okta SCIM Client 1.0.0")
+        })
+        .count();
+    assert_eq!(okta_calls, 10, "Okta stops after 10 attempts");
+}
