@@ -658,3 +658,36 @@ fn ctrl_c_cleans_up_writes_the_reports_and_exits_130() {
         .count();
     assert_eq!(deletes, 1, "cleanup ran after Ctrl-C");
 }
+
+#[test]
+fn a_tls_failure_exits_3_naming_the_url_and_the_cause() {
+    // https:// to a server that speaks plain HTTP: the handshake fails.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(MockServer::start());
+    let url = server.uri().replace("http://", "https://");
+    let out = idpsim(&["run", "scenarios/generic/discovery.yaml", "--target", &url]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(err.contains(&url), "{err}");
+    assert!(
+        err.to_lowercase().contains("tls")
+            || err.to_lowercase().contains("ssl")
+            || err.contains("record"),
+        "{err}"
+    );
+    let out = idpsim(&[
+        "run",
+        "scenarios/generic/discovery.yaml",
+        "--target",
+        &url,
+        "--cacert",
+        "/nonexistent/ca.pem",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
