@@ -44,6 +44,9 @@ pub async fn main(cli: Cli) -> i32 {
         Command::List(args) => list(args),
         Command::Serve(args) => serve(args).await,
         Command::Load(args) => crate::load::run(*args, stdout_styles).await,
+        Command::Record(args) => crate::record::command::record(args).await,
+        Command::Import(args) => crate::record::command::import(args),
+        Command::Audit(args) => crate::audit::command::from_args(args, stdout_styles).await,
         Command::Completions(args) => crate::cli::completions(args.shell),
         Command::Man => crate::cli::man(),
     };
@@ -174,7 +177,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>> {
+pub fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>> {
     raw.iter()
         .map(|h| {
             let (k, v) = h
@@ -245,7 +248,8 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     let vars = parse_vars(&args.vars)?;
     let (scenarios, files) = load(&args.paths)?;
     let sel = selection(&args.select);
-    let scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| sel.matches(s)).collect();
+    let mut scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| sel.matches(s)).collect();
+    crate::audit::command::prepare_run(&mut scenarios, args.no_cleanup, args.write_state.is_some());
     if scenarios.is_empty() {
         return Err(Error::Usage(
             "no scenario matches the selection (see `idpsim list`)".into(),
@@ -421,6 +425,9 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     }
     if let Some(path) = &args.report_junit {
         write_file(path, &crate::report::junit::render(&report))?;
+    }
+    if let Some(path) = &args.write_state {
+        write_file(path, &crate::audit::state::take_sink_document())?;
     }
     if !args.dry_run {
         let text = live.console.finish(&report);

@@ -37,6 +37,12 @@ pub enum Command {
     /// Play an IdP's initial provisioning cycle at scale, then an incremental cycle, then audit
     /// that every user and membership is on the server exactly once.
     Load(Box<LoadArgs>),
+    /// Record traffic through a reverse proxy into a replayable scenario.
+    Record(RecordArgs),
+    /// Turn a HAR file or a JSON-lines capture into a replayable scenario.
+    Import(ImportArgs),
+    /// Compare what the IdP believes (a state file) with what the server holds; exit 1 on drift.
+    Audit(AuditArgs),
     /// Print a shell completion script to stdout, e.g. `idpsim completions bash > /etc/bash_completion.d/idpsim`.
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout, e.g. `idpsim man > idpsim.1`.
@@ -178,6 +184,93 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
+    /// Do not verify the target's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Write the state the IdP believes after the run (its users and groups, before cleanup) to
+    /// FILE, for `idpsim audit --expect FILE`. Usually wants --no-cleanup (or scenarios with
+    /// `auto_cleanup: false`), or the audit will find everything deleted.
+    #[arg(long, value_name = "FILE")]
+    pub write_state: Option<PathBuf>,
+
+    /// Leave what the scenarios created on the server (skip the automatic deletions).
+    #[arg(long)]
+    pub no_cleanup: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Address the proxy listens on; point the IdP (or any SCIM client) here.
+    #[arg(long, default_value = "127.0.0.1:8081", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The SCIM server to forward to, e.g. https://app.example.com/scim/v2.
+    #[arg(long, value_name = "URL")]
+    pub upstream: String,
+    /// The scenario file to write (appended exchange by exchange; valid after each one).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// The scenario's name (default: "Recording of URL (time)").
+    #[arg(long)]
+    pub name: Option<String>,
+    /// How long to wait for the upstream's answer to one request.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A HAR file (.har) or a JSON-lines exchange file (.jsonl; see docs/RECORD-AND-AUDIT.md).
+    pub input: PathBuf,
+    /// The scenario file to write (default: the input with .yaml).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The SCIM base URL or path in the capture (default: guessed from /Users, /Groups, …).
+    #[arg(long, value_name = "URL")]
+    pub base: Option<String>,
+    /// The scenario's name (default: "Imported from FILE").
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Base URL of the SCIM endpoint to read.
+    #[arg(long, short = 't', value_name = "URL")]
+    pub target: String,
+    /// The state the IdP believes (YAML: users and groups; see docs/RECORD-AND-AUDIT.md).
+    #[arg(long, value_name = "STATE.yaml")]
+    pub expect: PathBuf,
+    /// Bearer token for the target.
+    #[arg(
+        long,
+        env = "IDPSIM_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// HTTP Basic credentials for the target.
+    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "token")]
+    pub basic: Option<String>,
+    /// An extra header on every request (repeatable), e.g. 'X-Tenant: acme'.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Also report users and groups on the server that the state does not name (use on a
+    /// server the IdP owns alone; a shared server holds others).
+    #[arg(long)]
+    pub strict: bool,
+    /// Whose belief the state is, for the impact of each drift: okta, entra or generic.
+    #[arg(long, value_enum, default_value_t = Idp::Generic)]
+    pub idp: Idp,
+    /// Write the findings as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Per-request timeout, e.g. 60s or 500ms.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
+    /// Trust this PEM CA certificate (or bundle) for the target.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
     /// Do not verify the target's TLS certificate.
     #[arg(long)]
     pub insecure: bool,

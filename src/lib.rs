@@ -7,6 +7,7 @@
 //! codes. See docs/ARCHITECTURE.md.
 
 pub mod app;
+pub mod audit;
 pub mod baseline;
 pub mod capability;
 pub mod check;
@@ -20,8 +21,10 @@ pub mod gate;
 pub mod idp;
 pub mod load;
 pub mod okta;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scim;
 pub mod server;
+pub mod text;

@@ -593,3 +593,101 @@ fn a_closed_stdout_is_not_a_crash() {
         "idpsim panicked on a closed stdout"
     );
 }
+
+#[test]
+fn ctrl_c_cleans_up_writes_the_reports_and_exits_130() {
+    // A server that creates instantly but answers reads slowly: the interrupt lands mid-run.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(MockServer::start());
+    rt.block_on(async {
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u-1", "userName": "x",
+                "meta": {"resourceType": "User"}
+            })).insert_header("Location", "/Users/u-1"))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_millis(700)).set_body_json(serde_json::json!({"id": "u-1", "schemas": []})))
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE")).respond_with(ResponseTemplate::new(204)).mount(&server).await;
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = write_scenario(
+        dir.path(),
+        "slow.yaml",
+        "name: slow\nsteps:\n  - request: { method: POST, path: /Users, body: { userName: x } }\n  - request: { method: GET, path: /Users/u-1 }\n  - request: { method: GET, path: /Users/u-1 }\n  - request: { method: GET, path: /Users/u-1 }\n  - request: { method: GET, path: /Users/u-1 }\n",
+    );
+    let report = dir.path().join("r.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+        .args([
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--target",
+            &server.uri(),
+            "--report-json",
+            report.to_str().expect("utf-8"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130), "{}", stdout(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("the report is written"))
+            .expect("json");
+    assert_eq!(json["interrupted"], true);
+    let steps = json["scenarios"][0]["steps"].as_array().expect("steps");
+    assert!(
+        steps.iter().any(|s| s["outcome"] == "skipped"),
+        "later steps are skipped: {steps:?}"
+    );
+    // The user the scenario created was deleted on the way out.
+    let deletes = rt
+        .block_on(server.received_requests())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == "DELETE" && r.url.path() == "/Users/u-1")
+        .count();
+    assert_eq!(deletes, 1, "cleanup ran after Ctrl-C");
+}
+
+#[test]
+fn a_tls_failure_exits_3_naming_the_url_and_the_cause() {
+    // https:// to a server that speaks plain HTTP: the handshake fails.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(MockServer::start());
+    let url = server.uri().replace("http://", "https://");
+    let out = idpsim(&["run", "scenarios/generic/discovery.yaml", "--target", &url]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(err.contains(&url), "{err}");
+    assert!(
+        err.to_lowercase().contains("tls")
+            || err.to_lowercase().contains("ssl")
+            || err.contains("record"),
+        "{err}"
+    );
+    let out = idpsim(&[
+        "run",
+        "scenarios/generic/discovery.yaml",
+        "--target",
+        &url,
+        "--cacert",
+        "/nonexistent/ca.pem",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -4,6 +4,7 @@
 //! points. `directory` (the source users and groups) and `state` (the `expect_server` check of
 //! what the server holds) are shared by both.
 
+pub mod audit;
 pub mod directory;
 pub mod state;
 
@@ -13,7 +14,7 @@ use crate::run::context::{ActionCtx, ScenarioState};
 use crate::scenario::{ActionStep, Idp, Scenario};
 
 /// Actions every IdP understands.
-pub const COMMON_ACTIONS: &[&str] = &["expect_server"];
+pub const COMMON_ACTIONS: &[&str] = &["expect_server", "audit"];
 
 /// Profiles (personalities or modes) each IdP accepts.
 pub fn profiles(idp: Idp) -> &'static [&'static str] {
@@ -27,16 +28,34 @@ pub fn profiles(idp: Idp) -> &'static [&'static str] {
 /// The action names a scenario of this IdP may use as steps.
 pub fn actions(idp: Idp) -> &'static [&'static str] {
     match idp {
-        Idp::Generic => &[],
-        Idp::Okta => crate::okta::ACTIONS,
-        Idp::Entra => crate::entra::ACTIONS,
+        Idp::Generic => &["audit"],
+        Idp::Okta => with_common(crate::okta::ACTIONS, &OKTA_ACTIONS),
+        Idp::Entra => with_common(crate::entra::ACTIONS, &ENTRA_ACTIONS),
     }
+}
+
+static OKTA_ACTIONS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+static ENTRA_ACTIONS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+
+/// A profile's actions plus the common ones (built once; the lists are static).
+fn with_common(
+    own: &'static [&'static str],
+    cell: &'static std::sync::OnceLock<Vec<&'static str>>,
+) -> &'static [&'static str] {
+    cell.get_or_init(|| {
+        let mut all = own.to_vec();
+        all.extend(COMMON_ACTIONS.iter().filter(|a| !own.contains(a)));
+        all
+    })
 }
 
 /// Checks an action's arguments at load time (nothing is sent for an invalid scenario).
 pub fn validate_action(idp: Idp, action: &ActionStep) -> Vec<(Pos, String)> {
     if action.name == "expect_server" {
         return state::validate(action);
+    }
+    if action.name == "audit" {
+        return audit::validate(action);
     }
     match idp {
         Idp::Generic => Vec::new(),
@@ -70,6 +89,9 @@ pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
     if action.name == "expect_server" {
         let idp = ctx.scenario.idp;
         return state::run(ctx, action, idp).await;
+    }
+    if action.name == "audit" {
+        return audit::run(ctx, action).await;
     }
     match ctx.scenario.idp {
         Idp::Generic => {

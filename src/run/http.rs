@@ -196,7 +196,7 @@ impl Transport {
             Auth::Bearer(t) => secrets.push(t.clone()),
             Auth::Basic { user, password } => {
                 secrets.push(password.clone());
-                secrets.push(base64(&format!("{user}:{password}")));
+                secrets.push(crate::text::base64(format!("{user}:{password}").as_bytes()));
             }
             Auth::None => {}
         }
@@ -234,7 +234,10 @@ impl Transport {
                 Auth::Bearer(t) => headers.push(("Authorization".into(), format!("Bearer {t}"))),
                 Auth::Basic { user, password } => headers.push((
                     "Authorization".into(),
-                    format!("Basic {}", base64(&format!("{user}:{password}"))),
+                    format!(
+                        "Basic {}",
+                        crate::text::base64(format!("{user}:{password}").as_bytes())
+                    ),
                 )),
                 Auth::None => {}
             }
@@ -486,18 +489,41 @@ fn decompress(encoding: &str, data: &[u8]) -> std::io::Result<(Vec<u8>, bool)> {
     Ok((out, cut))
 }
 
-/// The whole cause chain, so "connection refused" or the TLS reason reaches the person.
+/// The whole cause chain, so "connection refused" or the TLS reason reaches the person; a TLS
+/// failure says so first, since rustls' own words ("corrupt message of type …") do not.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
+    let mut tls = false;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = cur {
+        tls |= is_tls_error(s);
         let text = s.to_string();
         if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         cur = s.source();
     }
-    parts.join(": ")
+    let chain = parts.join(": ");
+    if tls {
+        format!("TLS handshake failed: {chain}")
+    } else {
+        chain
+    }
+}
+
+/// Whether a rustls error hides in this error, including inside (nested) `io::Error`s, whose
+/// `source()` skips their inner error.
+fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.is::<rustls::Error>() {
+        return true;
+    }
+    match e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        Some(inner) => is_tls_error(inner),
+        None => false,
+    }
 }
 
 fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
@@ -511,33 +537,49 @@ fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
             .with_no_client_auth());
     }
+    let (roots, _) = root_store(config.cacert.as_deref())?;
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Where the trusted roots came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootSource {
+    /// The system's CA bundle (SSL_CERT_FILE / SSL_CERT_DIR or the platform's default paths).
+    System,
+    /// Mozilla's roots compiled into idpsim: the system has no usable bundle.
+    Bundled,
+}
+
+/// The system's CA bundle when there is one; Mozilla's bundled roots when there is none (minimal
+/// containers and CI images often ship without a bundle); plus `--cacert`.
+pub fn root_store(
+    cacert: Option<&std::path::Path>,
+) -> Result<(rustls::RootCertStore, RootSource), Error> {
     let mut roots = rustls::RootCertStore::empty();
-    // The system's CA bundle when there is one; Mozilla's bundled roots when there is none
-    // (minimal containers and CI images often ship without a bundle).
     let native = rustls_native_certs::load_native_certs();
     let (added, _) = roots.add_parsable_certificates(native.certs);
-    if added == 0 {
+    let source = if added == 0 {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    if let Some(path) = &config.cacert {
+        RootSource::Bundled
+    } else {
+        RootSource::System
+    };
+    if let Some(path) = cacert {
         use rustls_pki_types::pem::PemObject;
+        let bad =
+            |e: &dyn std::fmt::Display| Error::Usage(format!("--cacert {}: {e}", path.display()));
         let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(path)
-            .map_err(|e| Error::Usage(format!("--cacert {}: {e}", path.display())))?
+            .map_err(|e| bad(&e))?
             .collect::<Result<_, _>>()
-            .map_err(|e| Error::Usage(format!("--cacert {}: {e}", path.display())))?;
+            .map_err(|e| bad(&e))?;
         if certs.is_empty() {
-            return Err(Error::Usage(format!(
-                "--cacert {}: no PEM certificate in this file",
-                path.display()
-            )));
+            return Err(bad(&"no PEM certificate in this file"));
         }
         for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| Error::Usage(format!("--cacert {}: {e}", path.display())))?;
+            roots.add(cert).map_err(|e| bad(&e))?;
         }
     }
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+    Ok((roots, source))
 }
 
 /// `--insecure`: accept any certificate (signatures are still checked for the handshake).
@@ -586,31 +628,40 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
     }
 }
 
-pub fn base64(input: &str) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = input.as_bytes();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_system_bundle_the_bundled_roots_are_used() {
+        // rustls-native-certs reads these; pointing them at nothing is a machine without a bundle.
+        let empty = std::env::temp_dir().join(format!("idpsim-no-ca-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&empty);
+        std::env::set_var("SSL_CERT_FILE", empty.join("none.pem"));
+        std::env::set_var("SSL_CERT_DIR", &empty);
+        let result = root_store(None);
+        std::env::remove_var("SSL_CERT_FILE");
+        std::env::remove_var("SSL_CERT_DIR");
+        let (roots, source) = result.expect("roots");
+        assert_eq!(source, RootSource::Bundled);
+        assert!(
+            roots.len() > 100,
+            "Mozilla's roots are bundled ({} found)",
+            roots.len()
+        );
+    }
+
+    #[test]
+    fn cacert_problems_are_usage_errors() {
+        let missing = root_store(Some(std::path::Path::new("/nonexistent/ca.pem")));
+        assert!(matches!(missing, Err(Error::Usage(m)) if m.contains("/nonexistent/ca.pem")));
+        let dir = std::env::temp_dir().join(format!("idpsim-ca-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, "hello").expect("write");
+        let err = root_store(Some(&not_pem));
+        assert!(matches!(err, Err(Error::Usage(m)) if m.contains("no PEM certificate")));
+    }
 
     #[test]
     fn base_url_carries_its_query() {
@@ -624,12 +675,5 @@ mod tests {
         assert_eq!(plain.join("/Users"), "/Users");
         assert!(BaseUrl::parse("ftp://x").is_err());
         assert!(BaseUrl::parse("not a url").is_err());
-    }
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64("user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64("a"), "YQ==");
-        assert_eq!(base64("ab"), "YWI=");
     }
 }

@@ -143,6 +143,8 @@ impl Runner {
             }
         }
 
+        // `--write-state`: what the IdP believes, before cleanup deletes it.
+        crate::audit::state::snapshot(scenario, &state);
         let cleanup = self.cleanup(scenario, &mut state).await;
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped

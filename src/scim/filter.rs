@@ -534,16 +534,6 @@ fn resolve<'a>(
     }
 }
 
-fn parse_bool_str(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 fn compare(
     actual: &Value,
     op: CompareOp,
@@ -580,7 +570,7 @@ fn compare(
         // Tolerate `active eq "true"` and stored "True" strings: clients and servers both
         // produce string booleans in the wild (entra.md §4).
         (Value::Bool(a), Value::String(e)) | (Value::String(e), Value::Bool(a)) => {
-            match (parse_bool_str(e), op) {
+            match (crate::text::parse_bool(e), op) {
                 (Some(e), CompareOp::Eq) => *a == e,
                 (Some(e), CompareOp::Ne) => *a != e,
                 _ => false,

@@ -134,7 +134,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, f: Function, args: &[Option<Expr>]) -
         // "Unicode" base64: UTF-16LE bytes.
         F::ConvertToBase64 => map_str(f, &ev.arg(args, 0)?, |t| {
             let bytes: Vec<u8> = t.encode_utf16().flat_map(u16::to_le_bytes).collect();
-            base64(&bytes)
+            crate::text::base64(&bytes)
         }),
         F::ConvertToUTF8Hex => map_str(f, &ev.arg(args, 0)?, |t| {
             t.bytes().map(|b| format!("{b:02X}")).collect()
@@ -485,27 +485,6 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, f: Function, args: &[Option<Expr>]) -
             Ok(Value::str(word.unwrap_or("")))
         }
     }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn instr(hay: &str, needle: &str, start: i64, text: bool) -> usize {

@@ -1,0 +1,252 @@
+//! What the IdP believes, taken from a run: the IdP profiles keep what they provisioned in
+//! `ScenarioState.users/groups` (each entry has at least the server `id`). This module turns
+//! that bookkeeping into an audit expectation and, for `idpsim run --write-state FILE`, into a
+//! state file — captured just before cleanup deletes what the scenario created.
+
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+
+use super::{Expected, ExpectedGroup, ExpectedUser};
+use crate::record::emit::{self, Y};
+use crate::run::context::ScenarioState;
+use crate::scenario::Scenario;
+
+/// SCIM attributes a profile's bookkeeping may hold that are worth auditing; anything else in
+/// an entry (IdP-side names such as Okta's `login`, private markers) is not server state.
+const USER_ATTRIBUTES: &[&str] = &[
+    "userName",
+    "active",
+    "displayName",
+    "name",
+    "emails",
+    "externalId",
+    "title",
+    "nickName",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "phoneNumbers",
+    "addresses",
+    "userType",
+    "profileUrl",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+];
+const GROUP_ATTRIBUTES: &[&str] = &["displayName", "externalId", "members"];
+
+/// Whether an entry says the IdP removed the object (`exists: false` or `deleted: true`).
+fn removed(entry: &Map<String, Value>) -> bool {
+    entry.get("exists") == Some(&Value::Bool(false))
+        || entry.get("deleted") == Some(&Value::Bool(true))
+}
+
+/// One bookkeeping entry as a state-file entry (only auditable attributes, plus `id`).
+fn entry(
+    v: &Value,
+    keep: &[&str],
+    members_of: Option<&dyn Fn(&Value) -> Value>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(m) = v.as_object() else { return out };
+    if let Some(id) = m.get("id").filter(|i| i.is_string()) {
+        out.insert("id".into(), id.clone());
+    }
+    for k in keep {
+        if let Some(val) = m.get(*k) {
+            let val = match (*k, members_of) {
+                ("members", Some(f)) => f(val),
+                _ => val.clone(),
+            };
+            out.insert((*k).to_string(), val);
+        }
+    }
+    if removed(m) {
+        out.insert("exists".into(), Value::Bool(false));
+    }
+    out
+}
+
+/// The state (in the state-file shape) an IdP believes after a run.
+pub fn believed(state: &ScenarioState) -> Value {
+    let users = &state.users;
+    let groups = &state.groups;
+    // Members may be kept as directory keys or as server ids (or `{value: id}` objects); the
+    // state file names them by key when the key is known.
+    let members_of = |v: &Value| -> Value {
+        let items = v.as_array().cloned().unwrap_or_default();
+        Value::Array(
+            items
+                .iter()
+                .filter_map(|m| {
+                    let s = match m {
+                        Value::String(s) => s.clone(),
+                        Value::Object(o) => o.get("value")?.as_str()?.to_string(),
+                        _ => return None,
+                    };
+                    if users.contains_key(&s) || groups.contains_key(&s) {
+                        return Some(Value::String(s));
+                    }
+                    let by_id = users
+                        .iter()
+                        .chain(groups.iter())
+                        .find(|(_, e)| e.get("id").and_then(Value::as_str) == Some(s.as_str()))
+                        .map(|(k, _)| k.clone());
+                    Some(Value::String(by_id.unwrap_or(s)))
+                })
+                .collect(),
+        )
+    };
+    let mut out = Map::new();
+    let u: Map<String, Value> = users
+        .iter()
+        .filter_map(|(k, v)| {
+            let mut e = entry(v, USER_ATTRIBUTES, None);
+            match entra_overlay(state, "users", k, &mut e) {
+                Overlay::Keep => Some((k.clone(), Value::Object(e))),
+                Overlay::Unmanaged => None,
+            }
+        })
+        .collect();
+    let g: Map<String, Value> = groups
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                Value::Object(entry(v, GROUP_ATTRIBUTES, Some(&members_of))),
+            )
+        })
+        .collect();
+    if !u.is_empty() {
+        out.insert("users".into(), Value::Object(u));
+    }
+    if !g.is_empty() {
+        out.insert("groups".into(), Value::Object(g));
+    }
+    Value::Object(out)
+}
+
+enum Overlay {
+    Keep,
+    /// The IdP no longer manages the object: it believes nothing about it.
+    Unmanaged,
+}
+
+/// The Entra profile keeps its fuller bookkeeping in `state.profile["entra"]` (sync.rs `Obj`):
+/// a hard-deleted object it still managed was DELETEd (so it should be gone); one it had already
+/// deprovisioned is no longer its business; `last` holds the values it last flowed (`active`).
+fn entra_overlay(
+    state: &ScenarioState,
+    kind: &str,
+    key: &str,
+    e: &mut Map<String, Value>,
+) -> Overlay {
+    let Some(obj) = state
+        .profile
+        .get("entra")
+        .and_then(|p| p.get(kind))
+        .and_then(|t| t.get(key))
+    else {
+        return Overlay::Keep;
+    };
+    let flag = |name: &str| obj.get(name).and_then(Value::as_bool).unwrap_or(false);
+    if flag("hard_deleted") {
+        if !flag("managed") {
+            return Overlay::Unmanaged;
+        }
+        e.insert("exists".into(), Value::Bool(false));
+    }
+    if let Some(active) = obj.get("last").and_then(|l| l.get("active")) {
+        e.entry("active").or_insert_with(|| active.clone());
+    }
+    Overlay::Keep
+}
+
+/// The expectation for the `audit` step: the profile's bookkeeping, entries without an id (never
+/// linked) left to the IdP's own findings.
+pub fn expected_from(state: &ScenarioState) -> Result<Expected, Vec<String>> {
+    Expected::from_json(&believed(state), &|_, _| None).map(|mut e| {
+        e.users
+            .retain(|u: &ExpectedUser| u.id.is_some() || u.user_name.is_some());
+        e.groups
+            .retain(|g: &ExpectedGroup| g.id.is_some() || g.display_name.is_some());
+        e
+    })
+}
+
+/// Snapshots collected for `--write-state`: (scenario name, file, believed state).
+static SINK: Mutex<Option<Vec<(String, String, Value)>>> = Mutex::new(None);
+
+/// Starts collecting (called once by `idpsim run --write-state`).
+pub fn enable_sink() {
+    if let Ok(mut s) = SINK.lock() {
+        *s = Some(Vec::new());
+    }
+}
+
+/// Called by the runner after a scenario's steps and before its cleanup; a no-op unless
+/// `--write-state` asked for it.
+pub fn snapshot(scenario: &Scenario, state: &ScenarioState) {
+    if let Ok(mut s) = SINK.lock() {
+        if let Some(list) = s.as_mut() {
+            list.push((
+                scenario.name.clone(),
+                scenario.file.clone(),
+                believed(state),
+            ));
+        }
+    }
+}
+
+/// The collected state as a state file. With several scenarios, keys are prefixed with the
+/// scenario's position (`s1.alice`) so that they stay unique and members still resolve.
+pub fn take_sink_document() -> String {
+    let list = SINK
+        .lock()
+        .ok()
+        .and_then(|mut s| s.take())
+        .unwrap_or_default();
+    let with_state: Vec<&(String, String, Value)> = list
+        .iter()
+        .filter(|(_, _, v)| v.as_object().is_some_and(|m| !m.is_empty()))
+        .collect();
+    let prefix = with_state.len() > 1;
+    let mut users = Map::new();
+    let mut groups = Map::new();
+    let mut header = String::from("# What the IdP believes after the run (idpsim run --write-state).\n# Check a server against it: idpsim audit --target URL --expect THIS_FILE\n");
+    for (i, (name, file, v)) in with_state.iter().enumerate() {
+        let p = if prefix {
+            format!("s{}.", i + 1)
+        } else {
+            String::new()
+        };
+        header.push_str(&format!(
+            "# {}{name} ({file})\n",
+            if prefix {
+                format!("s{}: ", i + 1)
+            } else {
+                String::new()
+            }
+        ));
+        for (kind, target) in [("users", &mut users), ("groups", &mut groups)] {
+            for (k, e) in v.get(kind).and_then(Value::as_object).into_iter().flatten() {
+                let mut e = e.clone();
+                if let Some(ms) = e.get_mut("members").and_then(Value::as_array_mut) {
+                    for m in ms.iter_mut() {
+                        if let Some(s) = m.as_str() {
+                            let known = v.get("users").and_then(|u| u.get(s)).is_some()
+                                || v.get("groups").and_then(|g| g.get(s)).is_some();
+                            if known {
+                                *m = Value::String(format!("{p}{s}"));
+                            }
+                        }
+                    }
+                }
+                target.insert(format!("{p}{k}"), e);
+            }
+        }
+    }
+    let mut root = Y::map();
+    root = root.with("users", Y::from(&Value::Object(users)));
+    root = root.with("groups", Y::from(&Value::Object(groups)));
+    format!("{header}{}", emit::document(&root))
+}

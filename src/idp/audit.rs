@@ -1,0 +1,213 @@
+//! The `audit` step: at the end of any scenario, read the whole server state (all of /Users and
+//! /Groups, paginated) and compare it with everything the scenario's IdP believes — the objects
+//! its profile provisioned (`ScenarioState.users/groups`) plus entries written inline. Where
+//! `expect_server` checks one object, `audit` answers the support question "is anything the IdP
+//! knows about out of sync?". It reuses the engine of `idpsim audit` (`crate::audit`).
+//!
+//! ```yaml
+//! - audit:                        # whatever the IdP profile provisioned
+//! - audit:                        # plus (or, in generic scenarios, only) inline beliefs
+//!     users:
+//!       ann: { id: "{{ ann }}", userName: "ann-{{ run }}@example.test", active: false }
+//!     groups:
+//!       team: { id: "{{ team }}", members: [ann] }
+//!     on_drift: warning           # report drift as warnings and go on (e.g. to the repair step)
+//! ```
+//! Inline entries are also recorded as the IdP's belief (`users.ann`, `groups.team` in
+//! templates, and in `--write-state`). The reads are idpsim's own verification traffic.
+
+use serde_json::{Map, Value};
+
+use crate::audit::{compare, groups_needing_detail, state, Actual, Expected, Options, Pager};
+use crate::check::{Finding, Severity};
+use crate::diagnostic::{Pos, SourceRef};
+use crate::run::context::ActionCtx;
+use crate::run::http::OutgoingRequest;
+use crate::scenario::yaml::NodeKind;
+use crate::scenario::ActionStep;
+
+const KEYS: &[&str] = &["users", "groups", "on_drift"];
+
+pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
+    let args = &action.args;
+    let mut out = Vec::new();
+    match &args.kind {
+        NodeKind::Null => return out,
+        NodeKind::Map(entries) => {
+            for (k, v) in entries {
+                if !KEYS.contains(&k.name.as_str()) {
+                    out.push((
+                        k.pos,
+                        format!(
+                            "unknown key `{}` in `audit` (expected {})",
+                            k.name,
+                            KEYS.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
+                if k.name == "on_drift" {
+                    if !matches!(v.as_str(), Some("error" | "warning")) {
+                        out.push((
+                            v.pos,
+                            "`on_drift` takes `error` (the default) or `warning`".into(),
+                        ));
+                    }
+                    continue;
+                }
+                match &v.kind {
+                    NodeKind::Map(items) => {
+                        for (_, item) in items {
+                            if !matches!(item.kind, NodeKind::Map(_)) {
+                                out.push((item.pos, "an audit entry is a mapping of attributes (id, userName/displayName, active, members, …)".into()));
+                            }
+                        }
+                    }
+                    _ => out.push((
+                        v.pos,
+                        format!(
+                            "`{}` maps keys (e.g. alice) to what the IdP believes",
+                            k.name
+                        ),
+                    )),
+                }
+            }
+        }
+        _ => out.push((
+            args.pos,
+            "`audit` takes nothing, or `users:`, `groups:` and `on_drift:`".into(),
+        )),
+    }
+    out
+}
+
+/// Merges inline entries into the IdP's bookkeeping (later steps and `--write-state` see them).
+fn remember(table: &mut Map<String, Value>, inline: &Value) {
+    for (k, v) in inline.as_object().into_iter().flatten() {
+        let slot = table
+            .entry(k.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let (Some(dst), Some(src)) = (slot.as_object_mut(), v.as_object()) {
+            for (a, b) in src {
+                dst.insert(a.clone(), b.clone());
+            }
+        }
+    }
+}
+
+pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
+    let here = ctx.here();
+    let args = &action.args;
+    let warn_only = args.get("on_drift").and_then(|n| n.as_str()) == Some("warning");
+    for kind in ["users", "groups"] {
+        if let Some(node) = args.get(kind) {
+            match ctx.render_value(&node.to_json()) {
+                Ok(v) => {
+                    let table = if kind == "users" {
+                        &mut ctx.state.users
+                    } else {
+                        &mut ctx.state.groups
+                    };
+                    remember(table, &v);
+                }
+                Err(e) => {
+                    ctx.finding(
+                        Finding::error("scenario.template", format!("audit {kind}: {e}"))
+                            .source(ctx.scenario.source_ref(node.pos)),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+    let expected = match state::expected_from(ctx.state) {
+        Ok(e) => e,
+        Err(errors) => {
+            ctx.finding(
+                Finding::error(
+                    "scenario.audit",
+                    format!("the IdP's state cannot be audited: {}", errors.join("; ")),
+                )
+                .source(here),
+            );
+            return;
+        }
+    };
+    let expected = with_positions(expected, ctx, args);
+    if expected.is_empty() {
+        ctx.finding(
+            Finding::error("scenario.audit", "the IdP knows no users or groups yet, so there is nothing to audit")
+                .source(here)
+                .impact("Add `users:`/`groups:` to the audit step, or audit after the IdP has provisioned something."),
+        );
+        return;
+    }
+    let mut actual = Actual::default();
+    for collection in ["Users", "Groups"] {
+        let mut pager = Pager::new(collection);
+        while let Some(req) = pager.next_request() {
+            let (index, raw) = ctx.send(req).await;
+            if let Err(e) = pager.feed(&raw) {
+                ctx.finding(
+                    Finding::error("audit.read", e)
+                        .source(here.clone())
+                        .at_exchange(index),
+                );
+                return;
+            }
+        }
+        if let Some(note) = pager.note.take() {
+            ctx.finding(Finding::warning("audit.read", note).source(here.clone()));
+        }
+        if collection == "Users" {
+            actual.users = pager.items;
+        } else {
+            actual.groups = pager.items;
+        }
+    }
+    for id in groups_needing_detail(&expected, &actual) {
+        let req = OutgoingRequest::new("GET", format!("/Groups/{id}"))
+            .header("Accept", "application/scim+json");
+        let (_, raw) = ctx.send(req).await;
+        if let (200, Some(body)) = (raw.status, raw.body) {
+            if let Some(g) = actual
+                .groups
+                .iter_mut()
+                .find(|g| g.get("id").and_then(Value::as_str) == Some(id.as_str()))
+            {
+                *g = body;
+            }
+        }
+    }
+    let opts = Options {
+        strict: false,
+        idp: ctx.scenario.idp,
+    };
+    for mut f in compare(&expected, &actual, opts) {
+        if warn_only && f.severity == Severity::Error {
+            f.severity = Severity::Warning;
+        }
+        if f.source.is_none() {
+            f = f.source(here.clone());
+        }
+        ctx.finding(f);
+    }
+}
+
+/// Points each inline entry's findings at its line; profile entries point at the step.
+fn with_positions(mut e: Expected, ctx: &ActionCtx<'_>, args: &crate::scenario::Node) -> Expected {
+    let pos = |kind: &str, key: &str| -> Option<SourceRef> {
+        args.get(kind)?
+            .as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, _)| ctx.scenario.source_ref(k.pos))
+    };
+    for u in &mut e.users {
+        u.source = pos("users", &u.key);
+    }
+    for g in &mut e.groups {
+        g.source = pos("groups", &g.key);
+    }
+    e
+}
