@@ -394,10 +394,10 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         data
     };
     app.store.persist(&data).await?;
-    let index = data.index();
     let Some(r) = data.get(kind, &id) else {
         return Err(ScimError::internal("created resource vanished"));
     };
+    let index = data.index_for(&[r]);
     let out = resource::render(r, &render_ctx(app, &index));
     let etag = r.etag();
     let location = format!("{}/{}/{}", app.base_url, kind.endpoint(), id);
@@ -431,7 +431,7 @@ async fn get_one(
             return Ok(Reply::empty(StatusCode::NOT_MODIFIED).header(header::ETAG, etag));
         }
     }
-    let index = data.index();
+    let index = data.index_for(&[r]);
     let full = resource::render(r, &render_ctx(app, &index));
     let (inc, exc) = projection(
         kind,
@@ -475,10 +475,12 @@ async fn finish_update(
     r.last_modified = now();
     let deactivated =
         kind == ResourceKind::User && r.attrs.get("active") == Some(&Value::Bool(false));
-    let index = data.index();
-    let rendered = data
-        .get(kind, id)
-        .map(|r| (resource::render(r, &render_ctx(app, &index)), r.etag()));
+    let rendered = data.get(kind, id).map(|r| {
+        (
+            resource::render(r, &render_ctx(app, &data.index_for(&[r]))),
+            r.etag(),
+        )
+    });
     if deactivated && app.quirks.has(Quirk::DeactivateDeletesUser) {
         data.remove(kind, id);
     }
@@ -700,6 +702,45 @@ fn counter(app: &App, n: usize) -> Value {
     }
 }
 
+/// `attr eq "string"` on an attribute stored as a plain string: the shape of every IdP lookup.
+fn lookup_key(f: &filter::Filter) -> Option<(&'static str, &str)> {
+    let filter::Filter::Compare {
+        path,
+        op: filter::CompareOp::Eq,
+        value: Value::String(v),
+    } = f
+    else {
+        return None;
+    };
+    if path.sub.is_some()
+        || path
+            .urn
+            .as_deref()
+            .is_some_and(|u| !u.starts_with("urn:ietf:params:scim:schemas:core:"))
+    {
+        return None;
+    }
+    ["userName", "displayName", "externalId", "id"]
+        .into_iter()
+        .find(|a| a.eq_ignore_ascii_case(&path.attr))
+        .map(|a| (a, v.as_str()))
+}
+
+/// Could this resource match `attr eq value`? Errs on the side of yes: the full filter decides.
+fn prefilter(r: &super::store::Resource, attr: &str, value: &str, case_exact: bool) -> bool {
+    let stored = if attr == "id" {
+        Some(r.id.as_str())
+    } else {
+        r.str_attr(attr)
+    };
+    match stored {
+        Some(s) if attr == "id" || attr == "externalId" || case_exact => s == value,
+        // userName (User) and displayName are caseExact=false (RFC 7643 §4.1.1, §4.2).
+        Some(s) => super::store::eq_folded(s, value),
+        None => false,
+    }
+}
+
 /// Lists one or more resource types: filter on the full representation, sort, page, project.
 async fn list(app: &App, kinds: &[ResourceKind], p: &ListParams) -> Result<Reply> {
     let filter =
@@ -713,25 +754,37 @@ async fn list(app: &App, kinds: &[ResourceKind], p: &ListParams) -> Result<Reply
         force_case_exact: app.quirks.has(Quirk::CaseSensitiveUsernameFilter),
     };
     let data = app.store.lock().await;
-    let index = data.index();
+    // The IdPs' lookups (`userName eq "…"`, `displayName eq "…"`, `externalId eq "…"`) pick
+    // their candidates by one stored attribute instead of rendering every resource; the whole
+    // filter is still evaluated on each candidate's full representation, so results are the same.
+    let candidates: Vec<(ResourceKind, &super::store::Resource)> = kinds
+        .iter()
+        .flat_map(|&kind| data.table(kind).iter().map(move |r| (kind, r)))
+        .filter(|(_, r)| match filter.as_ref().and_then(lookup_key) {
+            Some((attr, value)) => prefilter(r, attr, value, opts.force_case_exact),
+            None => true,
+        })
+        .filter(|(kind, r)| {
+            !(*kind == ResourceKind::User
+                && app.quirks.has(Quirk::HideInactiveUsers)
+                && r.attrs.get("active") == Some(&Value::Bool(false)))
+        })
+        .collect();
+    let index = if candidates.len() == data.users.len() + data.groups.len() {
+        data.index()
+    } else {
+        data.index_for(&candidates.iter().map(|(_, r)| *r).collect::<Vec<_>>())
+    };
     let ctx = render_ctx(app, &index);
     let mut hits: Vec<(ResourceKind, Value)> = Vec::new();
-    for &kind in kinds {
-        for r in data.table(kind) {
-            if kind == ResourceKind::User
-                && app.quirks.has(Quirk::HideInactiveUsers)
-                && r.attrs.get("active") == Some(&Value::Bool(false))
-            {
-                continue;
-            }
-            let v = resource::render(r, &ctx);
-            if filter
-                .as_ref()
-                .map(|f| f.matches(&v, kind, opts))
-                .unwrap_or(true)
-            {
-                hits.push((kind, v));
-            }
+    for (kind, r) in candidates {
+        let v = resource::render(r, &ctx);
+        if filter
+            .as_ref()
+            .map(|f| f.matches(&v, kind, opts))
+            .unwrap_or(true)
+        {
+            hits.push((kind, v));
         }
     }
     drop(data);

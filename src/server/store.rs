@@ -77,12 +77,9 @@ impl Data {
     /// Is `value` already used by a resource other than `except_id`?
     pub fn is_taken(&self, kind: ResourceKind, value: &str, except_id: Option<&str>) -> bool {
         let attr = Self::unique_attr(kind);
-        let folded = value.to_lowercase();
         self.table(kind).iter().any(|r| {
             Some(r.id.as_str()) != except_id
-                && r.str_attr(attr)
-                    .map(|v| v.to_lowercase() == folded)
-                    .unwrap_or(false)
+                && r.str_attr(attr).is_some_and(|v| eq_folded(v, value))
         })
     }
 
@@ -108,28 +105,67 @@ impl Data {
         removed
     }
 
-    /// Lookup tables used while rendering many resources at once.
+    /// Lookup tables for rendering every resource (a full listing).
     pub fn index(&self) -> Index {
-        let mut user_names = HashMap::new();
-        for u in &self.users {
-            user_names.insert(
-                u.id.clone(),
-                u.str_attr("userName").unwrap_or("").to_string(),
-            );
+        let all: Vec<&Resource> = self.users.iter().chain(&self.groups).collect();
+        self.index_for(&all)
+    }
+
+    /// Lookup tables for rendering just these resources: the groups of these users, and the
+    /// names of these groups' members. Building it for one resource costs a scan of the groups
+    /// and of the member ids, not a copy of every user — the IdPs' one-by-one lookups and
+    /// creates would otherwise make an initial cycle quadratic in the number of users.
+    pub fn index_for(&self, resources: &[&Resource]) -> Index {
+        use std::collections::HashSet;
+        let users: HashSet<&str> = resources
+            .iter()
+            .filter(|r| r.kind == ResourceKind::User)
+            .map(|r| r.id.as_str())
+            .collect();
+        let mut members_wanted: HashSet<&str> = HashSet::new();
+        for r in resources.iter().filter(|r| r.kind == ResourceKind::Group) {
+            if let Some(Value::Array(members)) = r.attrs.get("members") {
+                members_wanted.extend(
+                    members
+                        .iter()
+                        .filter_map(|m| m.get("value").and_then(Value::as_str)),
+                );
+            }
         }
-        let mut group_names = HashMap::new();
         let mut memberships: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut group_names = HashMap::new();
         for g in &self.groups {
-            let name = g.str_attr("displayName").unwrap_or("").to_string();
-            group_names.insert(g.id.clone(), name.clone());
+            let wanted_name = members_wanted.contains(g.id.as_str());
+            let name = g.str_attr("displayName").unwrap_or("");
+            if wanted_name {
+                group_names.insert(g.id.clone(), name.to_string());
+            }
+            if users.is_empty() {
+                continue;
+            }
             if let Some(Value::Array(members)) = g.attrs.get("members") {
                 for m in members {
-                    if let Some(v) = m.get("value").and_then(Value::as_str) {
+                    if let Some(v) = m
+                        .get("value")
+                        .and_then(Value::as_str)
+                        .filter(|v| users.contains(v))
+                    {
                         memberships
                             .entry(v.to_string())
                             .or_default()
-                            .push((g.id.clone(), name.clone()));
+                            .push((g.id.clone(), name.to_string()));
                     }
+                }
+            }
+        }
+        let mut user_names = HashMap::new();
+        if !members_wanted.is_empty() {
+            for u in &self.users {
+                if members_wanted.contains(u.id.as_str()) {
+                    user_names.insert(
+                        u.id.clone(),
+                        u.str_attr("userName").unwrap_or("").to_string(),
+                    );
                 }
             }
         }
@@ -139,6 +175,14 @@ impl Data {
             memberships,
         }
     }
+}
+
+/// Case-insensitive equality without allocating (the uniqueness check runs on every create).
+pub(crate) fn eq_folded(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+        || a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// id → userName / displayName, and member id → groups containing it.
