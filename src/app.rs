@@ -221,7 +221,11 @@ struct LiveConsole {
 impl Progress for LiveConsole {
     fn scenario_done(&self, r: &ScenarioResult) {
         let text = match (self.dry_run, self.format) {
-            (_, OutputFormat::Jsonl) => crate::report::dry::jsonl(r),
+            // A dry run's JSON lines are the requests; a real run's are one scenario result each.
+            (true, OutputFormat::Jsonl) => crate::report::dry::jsonl(r),
+            (false, OutputFormat::Jsonl) => serde_json::to_string(r)
+                .map(|l| l + "\n")
+                .unwrap_or_default(),
             (true, _) => crate::report::dry::readable(r, &self.console.styles),
             (false, _) => self.console.scenario_line(r),
         };
@@ -294,10 +298,16 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
                 .await
                 .map_err(|e| Error::Server(e.to_string()))?;
             let url = srv.base_url();
-            say!(
+            let notice = format!(
                 "idpsim {}: no --target given; started the built-in reference SCIM server at {url}",
                 env!("CARGO_PKG_VERSION")
             );
+            // stdout stays pure JSON lines with --format jsonl.
+            if gate.format == OutputFormat::Jsonl {
+                eprintln!("{notice}");
+            } else {
+                say!("{notice}");
+            }
             builtin = Some(srv);
             (url, Auth::Bearer(token))
         }
@@ -398,7 +408,9 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let started = Instant::now();
-    let results = runner.run_all(scenarios, jobs, live.clone()).await;
+    let results = Arc::clone(&runner)
+        .run_all(scenarios, jobs, live.clone())
+        .await;
     live.bar.finish_and_clear();
     let results = plan.merge(results, spc.as_ref());
 
@@ -409,7 +421,8 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
             version: env!("CARGO_PKG_VERSION"),
         },
         target: Target {
-            url: target_url,
+            // The report shows the target as the transport would: without URL-borne secrets.
+            url: runner.transport.redactor().text(&target_url),
             builtin: builtin.is_some(),
             dry_run: args.dry_run,
         },
