@@ -709,3 +709,26 @@ fn jsonl_output_is_one_scenario_result_per_line_and_nothing_else() {
         "the notice goes to stderr"
     );
 }
+
+/// `idpsim list` shows shipped scenarios as `scenarios/…`; those names run from any directory.
+#[test]
+fn shipped_scenario_names_work_from_any_directory() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+        .args([
+            "run",
+            "scenarios/generic/discovery.yaml",
+            "scenarios/generic/errors.yaml",
+        ])
+        .current_dir(elsewhere.path())
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("2 scenario(s)"), "{}", stdout(&out));
+}
