@@ -179,10 +179,13 @@ impl Data {
 
 /// Case-insensitive equality without allocating (the uniqueness check runs on every create).
 pub(crate) fn eq_folded(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-        || a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
+    if a.is_ascii() && b.is_ascii() {
+        // The common case, and the length check inside rejects most candidates at once.
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// id → userName / displayName, and member id → groups containing it.
