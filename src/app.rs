@@ -247,6 +247,12 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     let gate = crate::gate::GateOptions::from_args(&args)?;
     let baseline = gate.load_baseline()?;
     let time_scale = args.time_scale.unwrap_or(1.0);
+    // Checked before anything starts (NaN fails the range check too).
+    if !(0.0..=1000.0).contains(&time_scale) {
+        return Err(Error::Usage(
+            "--time-scale takes a factor between 0 and 1000".into(),
+        ));
+    }
     let timeout = parse_duration(args.timeout.as_deref().unwrap_or("60s"))?;
     let headers = parse_headers(&args.headers)?;
     let vars = parse_vars(&args.vars)?;
@@ -289,6 +295,9 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         Some(url) => (url.clone(), auth),
         None if args.dry_run => ("http://127.0.0.1:8080/scim/v2".to_string(), auth),
         None => {
+            if args.token.is_some() || args.basic.is_some() {
+                eprintln!("note: --token/--basic are for --target; the built-in server gets a fresh token of its own");
+            }
             let token = crate::scenario::template::random_hex(32);
             let config = server::ServerConfig {
                 token: Some(token.clone()),
@@ -344,7 +353,14 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         scratch = Some(srv);
         Some(sim)
     } else {
-        spc = Some(transport.preflight().await?);
+        // A slow target can hold the preflight for the whole timeout: let Ctrl-C end it cleanly.
+        tokio::select! {
+            read = transport.preflight() => spc = Some(read?),
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("interrupted while reading the target's /ServiceProviderConfig; no scenario ran");
+                return Ok(exit::INTERRUPTED);
+            }
+        }
         None
     };
     // Capability gating reads the document the preflight fetched.
@@ -391,11 +407,6 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     });
     for skipped in &plan.skipped {
         live.scenario_done(skipped);
-    }
-    if !(0.0..=1000.0).contains(&time_scale) {
-        return Err(Error::Usage(
-            "--time-scale takes a factor between 0 and 1000".into(),
-        ));
     }
     let runner = Arc::new(Runner {
         transport,
@@ -505,6 +516,12 @@ async fn serve(args: ServeArgs) -> Result<i32> {
                 )));
             }
         }
+    }
+    if !args.bind.is_loopback() && args.token.is_none() {
+        eprintln!(
+            "warning: serving on {} without --token: anyone who can reach this address can read and change the store",
+            args.bind
+        );
     }
     let config = server::ServerConfig {
         bind: args.bind,
