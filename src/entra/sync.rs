@@ -880,6 +880,13 @@ impl<'c, 'a> Engine<'c, 'a> {
         let o = self.obj_mut(kind, key);
         o.managed = false;
         o.hard_deleted = true;
+        // Entra now believes the object is gone: the shared bookkeeping says so, for
+        // `expect_server`, the `audit` step and `--write-state` (as Okta's unlink does).
+        let table = match kind {
+            Kind::User => &mut self.ctx.state.users,
+            Kind::Group => &mut self.ctx.state.groups,
+        };
+        table.insert(key.to_string(), json!({"id": id, "exists": false}));
         // The server drops the memberships of a deleted user; Entra forgets them too.
         if kind == Kind::User {
             for g in self.st.groups.values_mut() {
