@@ -108,7 +108,10 @@ async fn each_entra_quirk_is_caught() {
             "reject-entra-member-remove",
             "entra.patch.remove-member-default-mode",
         ),
-        ("rfc-literal-member-remove", "entra.state.members"),
+        (
+            "rfc-literal-member-remove",
+            "entra.patch.remove-member-emptied-group",
+        ),
         (
             "reject-string-booleans",
             "entra.patch.string-boolean-rejected",

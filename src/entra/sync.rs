@@ -830,7 +830,65 @@ impl<'c, 'a> Engine<'c, 'a> {
                 .members
                 .retain(|m| !chunk.contains(m));
         }
+        if !removes.is_empty() && self.mode == Mode::Default && !self.ctx.dry_run() {
+            self.check_remove_kept_others(key, &gid, &removes).await;
+        }
         Ok(())
+    }
+
+    /// idpsim's read-back after a default-mode member removal (not Entra traffic: neutral
+    /// headers). Entra's `{"op":"Remove","path":"members","value":[…]}` read literally (RFC 7644
+    /// §3.5.2.2: no filter, so "remove every member") empties the group; Entra never notices.
+    async fn check_remove_kept_others(&mut self, key: &str, gid: &str, removed: &[String]) {
+        let believed = self.obj(Kind::Group, key).members;
+        if believed.is_empty() {
+            return;
+        }
+        let (i, r) = self
+            .ctx
+            .send(
+                OutgoingRequest::new("GET", format!("/Groups/{gid}"))
+                    .header("Accept", "application/scim+json"),
+            )
+            .await;
+        let Some(body) = r
+            .body
+            .filter(|b| b.is_object() && (200..300).contains(&r.status))
+        else {
+            return;
+        };
+        let have: Vec<&str> = body
+            .get("members")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get("value").and_then(Json::as_str))
+            .collect();
+        let vanished: Vec<&String> = believed
+            .iter()
+            .filter(|id| !have.contains(&id.as_str()))
+            .collect();
+        if vanished.is_empty() {
+            return;
+        }
+        let mut f = Finding::error(
+            "entra.patch.remove-member-emptied-group",
+            format!(
+                "removing {} member(s) from group `{key}` also removed {} other member(s): the server read Entra's {{\"op\":\"Remove\",\"path\":\"members\",\"value\":[…]}} as \"remove every member\" (RFC 7644 §3.5.2.2 read literally) — seen by idpsim's own read-back, not Entra traffic",
+                removed.len(),
+                vanished.len()
+            ),
+        )
+        .impact("Entra believes the other members are still in the group and never re-adds them (it does not re-read groups): they lose the app group's access until a restart or provisioning on demand. Fix: accept this form and remove only the listed values, or add ?aadOptscim062020 to the Tenant URL so Entra sends `members[value eq \"…\"]`.")
+        .reference("entra.md §4.2, §9 #5; Microsoft Learn: Known issues … SCIM 2.0 protocol compliance (aadOptscim062020)");
+        for id in vanished {
+            f = f.diff(DiffEntry::new(
+                "/members",
+                format!("contains {id}"),
+                "absent",
+            ));
+        }
+        self.error(f, Some(i));
     }
 
     /// DELETE of a linked object (hard delete, group unassignment, or `unassign: delete`).
