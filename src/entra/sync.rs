@@ -185,7 +185,19 @@ impl<'c, 'a> Engine<'c, 'a> {
             if !self.media_reported {
                 if let Some(f) = judge::media_type_finding(&r) {
                     self.media_reported = true;
-                    self.error(f, Some(i));
+                    // rfc7644.response.media-type (a warning) judges the same fact: Entra makes
+                    // it an error with its sentence rather than adding a second finding.
+                    let adopted = crate::idp::adopt(
+                        &mut *self.ctx,
+                        i,
+                        "rfc7644.response.media-type",
+                        Severity::Error,
+                        f.impact.as_deref().unwrap_or(""),
+                        f.reference.as_deref().unwrap_or(""),
+                    );
+                    if !adopted {
+                        self.error(f, Some(i));
+                    }
                 }
             }
             if r.status == 429 && n429 < self.settings.retry_429 {
