@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${1:-.venv}"
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 if [ ! -x "$VENV/bin/scim2-server" ] || [ ! -x "$VENV/bin/scim2" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet scim2-server==0.8.3 scim2-cli==0.6.0
 fi
-IDPSIM_SCIM2_SERVER="$PWD/$VENV/bin/scim2-server" IDPSIM_SCIM2_CLI="$PWD/$VENV/bin/scim2" \
+IDPSIM_SCIM2_SERVER="$VENV/bin/scim2-server" IDPSIM_SCIM2_CLI="$VENV/bin/scim2" CI=1 \
   cargo test --test interop -- --nocapture

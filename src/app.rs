@@ -221,7 +221,11 @@ struct LiveConsole {
 impl Progress for LiveConsole {
     fn scenario_done(&self, r: &ScenarioResult) {
         let text = match (self.dry_run, self.format) {
-            (_, OutputFormat::Jsonl) => crate::report::dry::jsonl(r),
+            // A dry run's JSON lines are the requests; a real run's are one scenario result each.
+            (true, OutputFormat::Jsonl) => crate::report::dry::jsonl(r),
+            (false, OutputFormat::Jsonl) => serde_json::to_string(r)
+                .map(|l| l + "\n")
+                .unwrap_or_default(),
             (true, _) => crate::report::dry::readable(r, &self.console.styles),
             (false, _) => self.console.scenario_line(r),
         };
@@ -243,6 +247,12 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     let gate = crate::gate::GateOptions::from_args(&args)?;
     let baseline = gate.load_baseline()?;
     let time_scale = args.time_scale.unwrap_or(1.0);
+    // Checked before anything starts (NaN fails the range check too).
+    if !(0.0..=1000.0).contains(&time_scale) {
+        return Err(Error::Usage(
+            "--time-scale takes a factor between 0 and 1000".into(),
+        ));
+    }
     let timeout = parse_duration(args.timeout.as_deref().unwrap_or("60s"))?;
     let headers = parse_headers(&args.headers)?;
     let vars = parse_vars(&args.vars)?;
@@ -285,6 +295,9 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         Some(url) => (url.clone(), auth),
         None if args.dry_run => ("http://127.0.0.1:8080/scim/v2".to_string(), auth),
         None => {
+            if args.token.is_some() || args.basic.is_some() {
+                eprintln!("note: --token/--basic are for --target; the built-in server gets a fresh token of its own");
+            }
             let token = crate::scenario::template::random_hex(32);
             let config = server::ServerConfig {
                 token: Some(token.clone()),
@@ -294,10 +307,16 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
                 .await
                 .map_err(|e| Error::Server(e.to_string()))?;
             let url = srv.base_url();
-            say!(
+            let notice = format!(
                 "idpsim {}: no --target given; started the built-in reference SCIM server at {url}",
                 env!("CARGO_PKG_VERSION")
             );
+            // stdout stays pure JSON lines with --format jsonl.
+            if gate.format == OutputFormat::Jsonl {
+                eprintln!("{notice}");
+            } else {
+                say!("{notice}");
+            }
             builtin = Some(srv);
             (url, Auth::Bearer(token))
         }
@@ -334,7 +353,14 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         scratch = Some(srv);
         Some(sim)
     } else {
-        spc = Some(transport.preflight().await?);
+        // A slow target can hold the preflight for the whole timeout: let Ctrl-C end it cleanly.
+        tokio::select! {
+            read = transport.preflight() => spc = Some(read?),
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("interrupted while reading the target's /ServiceProviderConfig; no scenario ran");
+                return Ok(exit::INTERRUPTED);
+            }
+        }
         None
     };
     // Capability gating reads the document the preflight fetched.
@@ -382,11 +408,6 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     for skipped in &plan.skipped {
         live.scenario_done(skipped);
     }
-    if !(0.0..=1000.0).contains(&time_scale) {
-        return Err(Error::Usage(
-            "--time-scale takes a factor between 0 and 1000".into(),
-        ));
-    }
     let runner = Arc::new(Runner {
         transport,
         simulator,
@@ -398,7 +419,9 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let started = Instant::now();
-    let results = runner.run_all(scenarios, jobs, live.clone()).await;
+    let results = Arc::clone(&runner)
+        .run_all(scenarios, jobs, live.clone())
+        .await;
     live.bar.finish_and_clear();
     let results = plan.merge(results, spc.as_ref());
 
@@ -409,7 +432,8 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
             version: env!("CARGO_PKG_VERSION"),
         },
         target: Target {
-            url: target_url,
+            // The report shows the target as the transport would: without URL-borne secrets.
+            url: runner.transport.redactor().text(&target_url),
             builtin: builtin.is_some(),
             dry_run: args.dry_run,
         },
@@ -492,6 +516,12 @@ async fn serve(args: ServeArgs) -> Result<i32> {
                 )));
             }
         }
+    }
+    if !args.bind.is_loopback() && args.token.is_none() {
+        eprintln!(
+            "warning: serving on {} without --token: anyone who can reach this address can read and change the store",
+            args.bind
+        );
     }
     let config = server::ServerConfig {
         bind: args.bind,

@@ -22,6 +22,34 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// An id as one URL path segment, percent-encoded: a server-assigned id is data, not URL
+/// syntax (an id such as `../admin?x=1` must not change the request's target).
+pub fn path_segment(id: &str) -> String {
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let encoded = percent_encoding::utf8_percent_encode(id, UNRESERVED).to_string();
+    // "." and ".." are dot-segments even unencoded characters can't express as data.
+    match encoded.as_str() {
+        "." => "%2E".to_string(),
+        ".." => "%2E%2E".to_string(),
+        _ => encoded,
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (`%20` for a space, as Okta
+/// encodes its filters, okta.md §1.2).
+pub fn percent_encode(s: &str) -> String {
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
+}
+
 /// `"true"`/`"false"` in any case — how Entra's default mode and lenient SCIM servers spell
 /// booleans ("True", "False") — as a bool; anything else is not a boolean.
 pub fn parse_bool(s: &str) -> Option<bool> {
@@ -44,6 +72,17 @@ mod tests {
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b""), "");
+    }
+
+    #[test]
+    fn ids_are_one_path_segment() {
+        assert_eq!(path_segment("2819c223-7f76"), "2819c223-7f76");
+        assert_eq!(
+            path_segment("../../admin/wipe?all=1#x"),
+            "..%2F..%2Fadmin%2Fwipe%3Fall%3D1%23x"
+        );
+        assert_eq!(path_segment(".."), "%2E%2E");
+        assert_eq!(path_segment("a b"), "a%20b");
     }
 
     #[test]

@@ -258,6 +258,11 @@ async fn markdown_and_github_reports_read_well_and_hold_no_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_report_renders_in_headless_chromium_with_the_failing_diff() {
     let Some(chromium) = which("chromium") else {
+        // Under CI (.ci/run installs it) a missing browser must fail, or the check never runs.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`chromium` is not installed under CI; .ci/run installs Debian's chromium"
+        );
         eprintln!("SKIPPED html_report_renders_in_headless_chromium: `chromium` is not installed (apt-get install chromium)");
         return;
     };

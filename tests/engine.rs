@@ -691,3 +691,44 @@ fn a_tls_failure_exits_3_naming_the_url_and_the_cause() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn jsonl_output_is_one_scenario_result_per_line_and_nothing_else() {
+    let out = idpsim(&["run", "scenarios/generic", "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every stdout line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert!(lines
+        .iter()
+        .all(|l| l["outcome"] == "passed" && l["steps"].is_array()));
+    assert!(
+        stderr(&out).contains("started the built-in reference SCIM server"),
+        "the notice goes to stderr"
+    );
+}
+
+/// `idpsim list` shows shipped scenarios as `scenarios/…`; those names run from any directory.
+#[test]
+fn shipped_scenario_names_work_from_any_directory() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+        .args([
+            "run",
+            "scenarios/generic/discovery.yaml",
+            "scenarios/generic/errors.yaml",
+        ])
+        .current_dir(elsewhere.path())
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("2 scenario(s)"), "{}", stdout(&out));
+}

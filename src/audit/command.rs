@@ -47,8 +47,9 @@ pub async fn read_server(
         }
     }
     for id in groups_needing_detail(expected, &actual) {
-        let req = OutgoingRequest::new("GET", format!("/Groups/{id}"))
-            .header("Accept", "application/scim+json");
+        let req =
+            OutgoingRequest::new("GET", format!("/Groups/{}", crate::text::path_segment(&id)))
+                .header("Accept", "application/scim+json");
         let (_, raw) = transport.send(&req).await;
         requests += 1;
         if let (200, Some(body)) = (raw.status, raw.body) {

@@ -66,16 +66,7 @@ impl Wire {
     }
 }
 
-/// Ids go into paths percent-encoded: a server's id is data, not URL syntax.
-pub fn enc_id(id: &str) -> String {
-    percent_encoding::utf8_percent_encode(id, UNRESERVED).to_string()
-}
-
-const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+pub use crate::text::path_segment as enc_id;
 
 // ----- Entra ------------------------------------------------------------------------------
 
@@ -254,7 +245,7 @@ fn okta_body(method: &str, path: String, body: Json) -> OutgoingRequest {
 fn okta_lookup(collection: &str, attr: &str, value: &str) -> OutgoingRequest {
     let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
     let filter = format!("{attr} eq \"{escaped}\"");
-    let q = percent_encoding::utf8_percent_encode(&filter, UNRESERVED);
+    let q = crate::text::percent_encode(&filter);
     okta(OutgoingRequest::new(
         "GET",
         format!("{collection}?filter={q}&startIndex=1&count=100"),

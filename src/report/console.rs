@@ -58,10 +58,15 @@ impl Console {
             );
         }
         if self.verbose {
-            for step in r.steps.iter().chain(&r.cleanup) {
+            let labelled = r
+                .steps
+                .iter()
+                .map(|s| ("step", s))
+                .chain(r.cleanup.iter().map(|s| ("cleanup", s)));
+            for (label, step) in labelled {
                 let _ = writeln!(
                     out,
-                    "     {} step {}: {}",
+                    "     {} {label} {}: {}",
                     self.outcome(step.outcome),
                     step.index,
                     step.name
@@ -99,11 +104,16 @@ impl Console {
             if let Some(src) = &sc.source {
                 let _ = writeln!(out, "  {} {src}", self.styles.dim.paint("source:"));
             }
-            for step in sc.steps.iter().chain(&sc.cleanup) {
+            let labelled = sc
+                .steps
+                .iter()
+                .map(|s| ("step", s))
+                .chain(sc.cleanup.iter().map(|s| ("cleanup", s)));
+            for (label, step) in labelled {
                 if step.findings.is_empty() {
                     continue;
                 }
-                out.push_str(&self.step_detail(step));
+                out.push_str(&self.step_detail(label, step));
             }
         }
         out.push('\n');
@@ -111,11 +121,11 @@ impl Console {
         out
     }
 
-    fn step_detail(&self, step: &StepResult) -> String {
+    fn step_detail(&self, label: &str, step: &StepResult) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "  {} step {}: {}  {}",
+            "  {} {label} {}: {}  {}",
             self.outcome(step.outcome),
             step.index,
             step.name,

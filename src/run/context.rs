@@ -76,7 +76,7 @@ impl ScenarioState {
                     .and_then(Value::as_str)
                 {
                     let created = Created {
-                        path: format!("/{resource}/{id}"),
+                        path: format!("/{resource}/{}", crate::text::path_segment(id)),
                     };
                     if !self.created.contains(&created) {
                         self.created.push(created);

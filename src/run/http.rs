@@ -200,6 +200,7 @@ impl Transport {
             }
             Auth::None => {}
         }
+        secrets.extend(url_secrets(&config.base_url));
         Ok(Transport {
             client,
             base,
@@ -541,6 +542,36 @@ fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
+/// Secrets a target URL can carry: the userinfo password (`https://user:pw@host`) and the values
+/// of query parameters named like credentials (`?token=…`, `?api_key=…`). They are redacted
+/// like the token, wherever the URL is shown.
+pub fn url_secrets(url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        if let Some((_, password)) = userinfo.split_once(':') {
+            out.push(password.to_string());
+        }
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((k, v)) = pair.split_once('=') {
+                let k = k.to_ascii_lowercase();
+                let secret = [
+                    "token", "key", "secret", "password", "passwd", "pwd", "sig", "auth", "code",
+                ]
+                .iter()
+                .any(|w| k.contains(w));
+                if secret && !v.is_empty() {
+                    out.push(v.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Where the trusted roots came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RootSource {
@@ -661,6 +692,17 @@ mod tests {
         std::fs::write(&not_pem, "hello").expect("write");
         let err = root_store(Some(&not_pem));
         assert!(matches!(err, Err(Error::Usage(m)) if m.contains("no PEM certificate")));
+    }
+
+    #[test]
+    fn secrets_in_the_target_url_are_found() {
+        assert_eq!(
+            url_secrets(
+                "https://admin:s3cret-pw@app.test/scim/v2?aadOptscim062020&api_key=k-123&x=1"
+            ),
+            vec!["s3cret-pw".to_string(), "k-123".to_string()]
+        );
+        assert!(url_secrets("https://app.test/scim/v2?aadOptscim062020").is_empty());
     }
 
     #[test]

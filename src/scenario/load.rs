@@ -42,6 +42,10 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
             }
         } else if path.exists() {
             out.push(read(path)?);
+        } else if let Some(embedded) = embedded_match(path) {
+            // `idpsim list` shows shipped scenarios as scenarios/…; those names work from any
+            // directory, from the copy inside the binary.
+            out.extend(embedded);
         } else {
             return Err(Error::Usage(format!(
                 "{}: no such file or folder",
@@ -50,6 +54,20 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
         }
     }
     Ok(out)
+}
+
+/// Shipped scenarios named by a path that does not exist on disk: `scenarios/okta/x.yaml` or
+/// a folder such as `scenarios/okta`.
+fn embedded_match(path: &Path) -> Option<Vec<SourceFile>> {
+    let wanted = path.to_string_lossy().trim_end_matches('/').to_string();
+    if !wanted.starts_with("scenarios") {
+        return None;
+    }
+    let found: Vec<SourceFile> = shipped()
+        .into_iter()
+        .filter(|f| f.display == wanted || f.display.starts_with(&format!("{wanted}/")))
+        .collect();
+    (!found.is_empty()).then_some(found)
 }
 
 pub fn shipped() -> Vec<SourceFile> {

@@ -410,7 +410,24 @@ impl Parser<'_> {
         if let Some(h) = node.get("headers") {
             if let Some(entries) = self.map(h, "`headers`") {
                 for (k, v) in entries {
+                    // RFC 9110 §5.1: a field name is a token; a value never holds a line break.
+                    let token =
+                        |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+                    if k.name.is_empty() || !k.name.chars().all(token) {
+                        let d = Diagnostic::new(self.file, k.pos, format!("`{}` is not an HTTP header name", k.name))
+                            .width(k.name.chars().count().max(1))
+                            .help("header names are letters, digits and -_.!#$%&'*+^`|~ (no spaces or colons)");
+                        self.diags.push(d);
+                        continue;
+                    }
                     if let Some(value) = self.string(v, "a header value") {
+                        if value.contains(['\r', '\n']) {
+                            self.err(
+                                v.pos,
+                                format!("the value of header `{}` contains a line break", k.name),
+                            );
+                            continue;
+                        }
                         self.template(&value, v.pos, known);
                         headers.push((k.name.clone(), value));
                     }

@@ -375,6 +375,7 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         table.push(res);
         let mut data = app.store.lock().await;
         *data.table_mut(kind) = table;
+        data.reindex();
         data
     } else if app.quirks.has(Quirk::DuplicateOnRace) {
         // Check, release the lock, wait, insert without re-checking.
@@ -383,14 +384,14 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         }
         race_window().await;
         let mut data = app.store.lock().await;
-        data.table_mut(kind).push(res);
+        data.insert(res);
         data
     } else {
         let mut data = app.store.lock().await;
         if check_unique && data.is_taken(kind, &unique_value, None) {
             return Err(unique_violation(kind, &res.attrs));
         }
-        data.table_mut(kind).push(res);
+        data.insert(res);
         data
     };
     app.store.persist(&data).await?;
@@ -475,6 +476,7 @@ async fn finish_update(
     r.last_modified = now();
     let deactivated =
         kind == ResourceKind::User && r.attrs.get("active") == Some(&Value::Bool(false));
+    data.rekey(kind, id);
     let rendered = data.get(kind, id).map(|r| {
         (
             resource::render(r, &render_ctx(app, &data.index_for(&[r]))),
@@ -757,9 +759,22 @@ async fn list(app: &App, kinds: &[ResourceKind], p: &ListParams) -> Result<Reply
     // The IdPs' lookups (`userName eq "…"`, `displayName eq "…"`, `externalId eq "…"`) pick
     // their candidates by one stored attribute instead of rendering every resource; the whole
     // filter is still evaluated on each candidate's full representation, so results are the same.
+    let indexed = |kind: ResourceKind| -> Option<Vec<&super::store::Resource>> {
+        let (attr, value) = filter.as_ref().and_then(lookup_key)?;
+        match (attr, kind) {
+            ("userName", ResourceKind::User) | ("displayName", ResourceKind::Group) => {
+                Some(data.by_unique(kind, value))
+            }
+            ("id", _) => Some(data.get(kind, value).into_iter().collect()),
+            _ => None,
+        }
+    };
     let candidates: Vec<(ResourceKind, &super::store::Resource)> = kinds
         .iter()
-        .flat_map(|&kind| data.table(kind).iter().map(move |r| (kind, r)))
+        .flat_map(|&kind| match indexed(kind) {
+            Some(hits) => hits.into_iter().map(|r| (kind, r)).collect::<Vec<_>>(),
+            None => data.table(kind).iter().map(|r| (kind, r)).collect(),
+        })
         .filter(|(_, r)| match filter.as_ref().and_then(lookup_key) {
             Some((attr, value)) => prefilter(r, attr, value, opts.force_case_exact),
             None => true,

@@ -130,11 +130,11 @@ quirks! {
     LoseConcurrentWrites => "lose-concurrent-writes",
         summary: "Writes do read-modify-write outside the lock with a short delay, so concurrent acknowledged writes are silently lost.",
         source: "Synthetic lost-update race (unlocked read-modify-write, https://en.wikipedia.org/wiki/Write%E2%80%93write_conflict); proves a load-test audit catches lost writes",
-        breaks: "Parallel Okta/Entra creates or membership changes are acknowledged but missing on the next GET.";
+        breaks: "Parallel Okta/Entra creates or membership changes are acknowledged but missing on the next GET. Found by `idpsim load`'s audit (concurrency), not by the functional scenarios.";
     DuplicateOnRace => "duplicate-on-race",
         summary: "The uniqueness check and the insert are not atomic (a short sleep between them), so parallel creates of one userName can all succeed.",
         source: "Synthetic race; Entra DuplicateTargetEntries https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs",
-        breaks: "Duplicate users; Entra matching later fails with DuplicateTargetEntries, Okta links the wrong account.";
+        breaks: "Duplicate users; Entra matching later fails with DuplicateTargetEntries, Okta links the wrong account. Found by `idpsim load`'s audit (racing creates), not by the functional scenarios.";
 }
 
 impl Quirk {

@@ -42,6 +42,37 @@ impl Resource {
 pub(crate) struct Data {
     pub users: Vec<Resource>,
     pub groups: Vec<Resource>,
+    /// Derived lookup tables; rebuilt on load, kept up to date by `insert`, `rekey`, `remove`.
+    #[serde(skip)]
+    keys: Keys,
+}
+
+/// What makes the IdPs' one-by-one traffic O(1) per request instead of a scan of every user:
+/// an IdP cycle is a lookup and a create per user, so scans made it quadratic.
+#[derive(Clone, Debug, Default)]
+struct Keys {
+    /// Folded unique value (userName, group displayName) → ids (several under the
+    /// `no-duplicate-check` quirk), per resource kind.
+    unique: [HashMap<String, Vec<String>>; 2],
+    /// id → the folded unique value it is filed under.
+    key_of: [HashMap<String, String>; 2],
+    /// id → position in the table.
+    pos: [HashMap<String, usize>; 2],
+}
+
+fn slot(kind: ResourceKind) -> usize {
+    match kind {
+        ResourceKind::User => 0,
+        ResourceKind::Group => 1,
+    }
+}
+
+fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
 }
 
 impl Data {
@@ -51,6 +82,7 @@ impl Data {
             ResourceKind::Group => &self.groups,
         }
     }
+    /// The whole table, for bulk changes; callers must `reindex` afterwards.
     pub fn table_mut(&mut self, kind: ResourceKind) -> &mut Vec<Resource> {
         match kind {
             ResourceKind::User => &mut self.users,
@@ -58,10 +90,91 @@ impl Data {
         }
     }
     pub fn get(&self, kind: ResourceKind, id: &str) -> Option<&Resource> {
-        self.table(kind).iter().find(|r| r.id == id)
+        let at = *self.keys.pos[slot(kind)].get(id)?;
+        self.table(kind).get(at).filter(|r| r.id == id)
     }
+    /// Mutable access to one resource; callers that may change its unique attribute must
+    /// `rekey` it afterwards.
     pub fn get_mut(&mut self, kind: ResourceKind, id: &str) -> Option<&mut Resource> {
-        self.table_mut(kind).iter_mut().find(|r| r.id == id)
+        let at = *self.keys.pos[slot(kind)].get(id)?;
+        self.table_mut(kind).get_mut(at).filter(|r| r.id == id)
+    }
+
+    /// Appends a resource and files it in the lookup tables.
+    pub fn insert(&mut self, res: Resource) {
+        let k = slot(res.kind);
+        self.keys.pos[k].insert(res.id.clone(), self.table(res.kind).len());
+        self.file_key(
+            res.kind,
+            &res.id,
+            res.str_attr(Self::unique_attr(res.kind)).map(fold),
+        );
+        self.table_mut(res.kind).push(res);
+    }
+
+    /// Re-files a resource whose unique attribute may have changed (PUT, PATCH).
+    pub fn rekey(&mut self, kind: ResourceKind, id: &str) {
+        let key = self
+            .get(kind, id)
+            .and_then(|r| r.str_attr(Self::unique_attr(kind)))
+            .map(fold);
+        self.unfile_key(kind, id);
+        self.file_key(kind, id, key);
+    }
+
+    fn file_key(&mut self, kind: ResourceKind, id: &str, key: Option<String>) {
+        if let Some(key) = key {
+            let k = slot(kind);
+            self.keys.unique[k]
+                .entry(key.clone())
+                .or_default()
+                .push(id.to_string());
+            self.keys.key_of[k].insert(id.to_string(), key);
+        }
+    }
+
+    fn unfile_key(&mut self, kind: ResourceKind, id: &str) {
+        let k = slot(kind);
+        if let Some(old) = self.keys.key_of[k].remove(id) {
+            if let Some(ids) = self.keys.unique[k].get_mut(&old) {
+                ids.retain(|x| x != id);
+                if ids.is_empty() {
+                    self.keys.unique[k].remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the lookup tables from the tables (after a load or a bulk change).
+    pub fn reindex(&mut self) {
+        self.keys = Keys::default();
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            let entries: Vec<(usize, String, Option<String>)> = self
+                .table(kind)
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    (
+                        i,
+                        r.id.clone(),
+                        r.str_attr(Self::unique_attr(kind)).map(fold),
+                    )
+                })
+                .collect();
+            for (i, id, key) in entries {
+                self.keys.pos[slot(kind)].insert(id.clone(), i);
+                self.file_key(kind, &id, key);
+            }
+        }
+    }
+
+    /// Resources whose unique attribute equals `value` ignoring case (userName for Users,
+    /// displayName for Groups).
+    pub fn by_unique(&self, kind: ResourceKind, value: &str) -> Vec<&Resource> {
+        self.keys.unique[slot(kind)]
+            .get(&fold(value))
+            .map(|ids| ids.iter().filter_map(|id| self.get(kind, id)).collect())
+            .unwrap_or_default()
     }
 
     /// The attribute whose value must be unique per resource type, compared
@@ -77,7 +190,7 @@ impl Data {
     /// Is `value` already used by a resource other than `except_id`?
     pub fn is_taken(&self, kind: ResourceKind, value: &str, except_id: Option<&str>) -> bool {
         let attr = Self::unique_attr(kind);
-        self.table(kind).iter().any(|r| {
+        self.by_unique(kind, value).into_iter().any(|r| {
             Some(r.id.as_str()) != except_id
                 && r.str_attr(attr).is_some_and(|v| eq_folded(v, value))
         })
@@ -90,6 +203,15 @@ impl Data {
         table.retain(|r| r.id != id);
         let removed = table.len() != before;
         if removed {
+            // Positions after the removed one shift; deletes are rare next to lookups.
+            self.unfile_key(kind, id);
+            let k = slot(kind);
+            self.keys.pos[k] = self
+                .table(kind)
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.clone(), i))
+                .collect();
             let now = now();
             for g in &mut self.groups {
                 if let Some(Value::Array(members)) = g.attrs.get_mut("members") {
@@ -179,10 +301,13 @@ impl Data {
 
 /// Case-insensitive equality without allocating (the uniqueness check runs on every create).
 pub(crate) fn eq_folded(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-        || a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
+    if a.is_ascii() && b.is_ascii() {
+        // The common case, and the length check inside rejects most candidates at once.
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// id → userName / displayName, and member id → groups containing it.
@@ -213,7 +338,8 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub fn new(data: Data, file: Option<PathBuf>) -> Store {
+    pub fn new(mut data: Data, file: Option<PathBuf>) -> Store {
+        data.reindex();
         Store {
             data: Mutex::new(data),
             file,
@@ -237,5 +363,61 @@ impl Store {
             .await
             .map_err(|e| ScimError::internal(format!("persistence task failed: {e}")))?
             .map_err(|e| ScimError::internal(format!("cannot write data file {shown}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, name: &str) -> Resource {
+        let mut attrs = Map::new();
+        attrs.insert("userName".into(), Value::String(name.into()));
+        Resource {
+            id: id.into(),
+            kind: ResourceKind::User,
+            attrs,
+            created: now(),
+            last_modified: now(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_lookup_tables_follow_inserts_renames_and_deletes() {
+        let mut d = Data::default();
+        d.insert(user("a", "Ann@X.test"));
+        d.insert(user("b", "bob@x.test"));
+        d.insert(user("c", "cy@x.test"));
+        assert!(d.is_taken(ResourceKind::User, "ann@x.TEST", None));
+        assert!(!d.is_taken(ResourceKind::User, "ann@x.test", Some("a")));
+        // Rename b: the old name is free, the new one taken.
+        if let Some(r) = d.get_mut(ResourceKind::User, "b") {
+            r.attrs
+                .insert("userName".into(), Value::String("Robert@x.test".into()));
+        }
+        d.rekey(ResourceKind::User, "b");
+        assert!(!d.is_taken(ResourceKind::User, "bob@x.test", None));
+        assert_eq!(d.by_unique(ResourceKind::User, "robert@X.test").len(), 1);
+        // Deleting a shifts positions; get still finds the others.
+        assert!(d.remove(ResourceKind::User, "a"));
+        assert!(d.get(ResourceKind::User, "a").is_none());
+        assert_eq!(
+            d.get(ResourceKind::User, "c").map(|r| r.id.as_str()),
+            Some("c")
+        );
+        assert!(!d.is_taken(ResourceKind::User, "ann@x.test", None));
+        // A reloaded store (tables only) is indexed again.
+        let mut reloaded = Data {
+            users: d.users.clone(),
+            groups: Vec::new(),
+            keys: Keys::default(),
+        };
+        reloaded.reindex();
+        assert_eq!(
+            reloaded.get(ResourceKind::User, "b").map(|r| r.id.as_str()),
+            Some("b")
+        );
+        assert!(reloaded.is_taken(ResourceKind::User, "ROBERT@x.test", None));
     }
 }
