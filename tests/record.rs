@@ -527,6 +527,42 @@ async fn write_state_feeds_audit() {
     srv.shutdown().await;
 }
 
+/// What an IdP deleted is written as expected-absent, not as present: Okta's `unlink_group …
+/// delete: true` (lifecycle-oin) and Entra's `hard_delete` (lifecycle-default) leave a state
+/// file whose audit is clean; the deleted objects carry `exists: false`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_state_marks_what_the_idp_deleted_as_absent() {
+    let srv = start(vec![]).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    for scenario in [
+        "scenarios/okta/lifecycle-oin.yaml",
+        "scenarios/entra/lifecycle-default.yaml",
+    ] {
+        let state = dir.path().join("believed.yaml");
+        let mut cmd = bin();
+        cmd.arg("run")
+            .arg(root().join(scenario))
+            .args([
+                "--target",
+                &srv.base_url(),
+                "--token",
+                TOKEN,
+                "--time-scale",
+                "0.001",
+                "--no-cleanup",
+                "--write-state",
+            ])
+            .arg(&state);
+        let o = output(cmd).await;
+        assert!(o.status.success(), "{scenario}: {}", text(&o));
+        let written = std::fs::read_to_string(&state).expect("state");
+        assert!(written.contains("exists: false"), "{scenario}:\n{written}");
+        let (code, out, rep) = audit(&srv.base_url(), &state, &[]).await;
+        assert_eq!(code, 0, "{scenario}: {:?}\n{out}\n{written}", rules(&rep));
+    }
+    srv.shutdown().await;
+}
+
 /// HAR and JSON-lines captures import into scenarios that replay on a fresh server; the
 /// imported YAML is what a person reads (snapshot); secrets from the capture are gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -99,12 +99,10 @@ pub fn believed(state: &ScenarioState) -> Value {
     let mut out = Map::new();
     let u: Map<String, Value> = users
         .iter()
-        .filter_map(|(k, v)| {
+        .map(|(k, v)| {
             let mut e = entry(v, USER_ATTRIBUTES, None);
-            match entra_overlay(state, "users", k, &mut e) {
-                Overlay::Keep => Some((k.clone(), Value::Object(e))),
-                Overlay::Unmanaged => None,
-            }
+            entra_overlay(state, "users", k, &mut e);
+            (k.clone(), Value::Object(e))
         })
         .collect();
     let g: Map<String, Value> = groups
@@ -125,40 +123,24 @@ pub fn believed(state: &ScenarioState) -> Value {
     Value::Object(out)
 }
 
-enum Overlay {
-    Keep,
-    /// The IdP no longer manages the object: it believes nothing about it.
-    Unmanaged,
-}
-
 /// The Entra profile keeps its fuller bookkeeping in `state.profile["entra"]` (sync.rs `Obj`):
-/// a hard-deleted object it still managed was DELETEd (so it should be gone); one it had already
-/// deprovisioned is no longer its business; `last` holds the values it last flowed (`active`).
-fn entra_overlay(
-    state: &ScenarioState,
-    kind: &str,
-    key: &str,
-    e: &mut Map<String, Value>,
-) -> Overlay {
+/// `last` holds the values it last flowed (`active`). Deletes need no overlay: both profiles
+/// mark what they DELETEd `exists: false` in `state.users/groups` themselves.
+fn entra_overlay(state: &ScenarioState, kind: &str, key: &str, e: &mut Map<String, Value>) {
+    if e.get("exists") == Some(&Value::Bool(false)) {
+        return;
+    }
     let Some(obj) = state
         .profile
         .get("entra")
         .and_then(|p| p.get(kind))
         .and_then(|t| t.get(key))
     else {
-        return Overlay::Keep;
+        return;
     };
-    let flag = |name: &str| obj.get(name).and_then(Value::as_bool).unwrap_or(false);
-    if flag("hard_deleted") {
-        if !flag("managed") {
-            return Overlay::Unmanaged;
-        }
-        e.insert("exists".into(), Value::Bool(false));
-    }
     if let Some(active) = obj.get("last").and_then(|l| l.get("active")) {
         e.entry("active").or_insert_with(|| active.clone());
     }
-    Overlay::Keep
 }
 
 /// The expectation for the `audit` step: the profile's bookkeeping, entries without an id (never

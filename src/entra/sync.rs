@@ -185,7 +185,19 @@ impl<'c, 'a> Engine<'c, 'a> {
             if !self.media_reported {
                 if let Some(f) = judge::media_type_finding(&r) {
                     self.media_reported = true;
-                    self.error(f, Some(i));
+                    // rfc7644.response.media-type (a warning) judges the same fact: Entra makes
+                    // it an error with its sentence rather than adding a second finding.
+                    let adopted = crate::idp::adopt(
+                        &mut *self.ctx,
+                        i,
+                        "rfc7644.response.media-type",
+                        Severity::Error,
+                        f.impact.as_deref().unwrap_or(""),
+                        f.reference.as_deref().unwrap_or(""),
+                    );
+                    if !adopted {
+                        self.error(f, Some(i));
+                    }
                 }
             }
             if r.status == 429 && n429 < self.settings.retry_429 {
@@ -830,7 +842,65 @@ impl<'c, 'a> Engine<'c, 'a> {
                 .members
                 .retain(|m| !chunk.contains(m));
         }
+        if !removes.is_empty() && self.mode == Mode::Default && !self.ctx.dry_run() {
+            self.check_remove_kept_others(key, &gid, &removes).await;
+        }
         Ok(())
+    }
+
+    /// idpsim's read-back after a default-mode member removal (not Entra traffic: neutral
+    /// headers). Entra's `{"op":"Remove","path":"members","value":[…]}` read literally (RFC 7644
+    /// §3.5.2.2: no filter, so "remove every member") empties the group; Entra never notices.
+    async fn check_remove_kept_others(&mut self, key: &str, gid: &str, removed: &[String]) {
+        let believed = self.obj(Kind::Group, key).members;
+        if believed.is_empty() {
+            return;
+        }
+        let (i, r) = self
+            .ctx
+            .send(
+                OutgoingRequest::new("GET", format!("/Groups/{gid}"))
+                    .header("Accept", "application/scim+json"),
+            )
+            .await;
+        let Some(body) = r
+            .body
+            .filter(|b| b.is_object() && (200..300).contains(&r.status))
+        else {
+            return;
+        };
+        let have: Vec<&str> = body
+            .get("members")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get("value").and_then(Json::as_str))
+            .collect();
+        let vanished: Vec<&String> = believed
+            .iter()
+            .filter(|id| !have.contains(&id.as_str()))
+            .collect();
+        if vanished.is_empty() {
+            return;
+        }
+        let mut f = Finding::error(
+            "entra.patch.remove-member-emptied-group",
+            format!(
+                "removing {} member(s) from group `{key}` also removed {} other member(s): the server read Entra's {{\"op\":\"Remove\",\"path\":\"members\",\"value\":[…]}} as \"remove every member\" (RFC 7644 §3.5.2.2 read literally) — seen by idpsim's own read-back, not Entra traffic",
+                removed.len(),
+                vanished.len()
+            ),
+        )
+        .impact("Entra believes the other members are still in the group and never re-adds them (it does not re-read groups): they lose the app group's access until a restart or provisioning on demand. Fix: accept this form and remove only the listed values, or add ?aadOptscim062020 to the Tenant URL so Entra sends `members[value eq \"…\"]`.")
+        .reference("entra.md §4.2, §9 #5; Microsoft Learn: Known issues … SCIM 2.0 protocol compliance (aadOptscim062020)");
+        for id in vanished {
+            f = f.diff(DiffEntry::new(
+                "/members",
+                format!("contains {id}"),
+                "absent",
+            ));
+        }
+        self.error(f, Some(i));
     }
 
     /// DELETE of a linked object (hard delete, group unassignment, or `unassign: delete`).
@@ -880,6 +950,13 @@ impl<'c, 'a> Engine<'c, 'a> {
         let o = self.obj_mut(kind, key);
         o.managed = false;
         o.hard_deleted = true;
+        // Entra now believes the object is gone: the shared bookkeeping says so, for
+        // `expect_server`, the `audit` step and `--write-state` (as Okta's unlink does).
+        let table = match kind {
+            Kind::User => &mut self.ctx.state.users,
+            Kind::Group => &mut self.ctx.state.groups,
+        };
+        table.insert(key.to_string(), json!({"id": id, "exists": false}));
         // The server drops the memberships of a deleted user; Entra forgets them too.
         if kind == Kind::User {
             for g in self.st.groups.values_mut() {

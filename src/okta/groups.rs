@@ -18,6 +18,7 @@ fn group_id(ctx: &ActionCtx<'_>, key: &str) -> Option<String> {
     ctx.state
         .groups
         .get(key)
+        .filter(|g| g.get("exists") != Some(&Value::Bool(false)))
         .and_then(|g| g.get("id"))
         .and_then(Value::as_str)
         .map(str::to_string)
@@ -40,6 +41,10 @@ fn set_group_state(ctx: &mut ActionCtx<'_>, key: &str, field: &str, value: Value
         .entry(key.to_string())
         .or_insert_with(|| json!({}));
     if let Some(m) = entry.as_object_mut() {
+        if field == "id" {
+            // Linked (again): whatever an earlier unlink deleted, this group now exists.
+            m.remove("exists");
+        }
         m.insert(field.to_string(), value);
     }
 }
@@ -204,15 +209,26 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
         .filter(|s| !s.is_empty())
         .map(str::to_string)
     else {
-        let f = Finding::error(
-            "okta.group.no-id",
-            "the group create answered without an `id`",
-        )
-        .impact("Okta cannot link the pushed group: every later membership push fails.")
-        .reference("okta.md §2.10.2")
-        .source(ctx.here())
-        .at_exchange(i);
-        ctx.finding(f);
+        // rfc7644.create.id judges this; Okta adds its sentence to it (one problem, one finding).
+        const NO_ID: &str = "Okta cannot link the pushed group: every later membership push fails.";
+        if !crate::idp::adopt(
+            ctx,
+            i,
+            "rfc7644.create.id",
+            crate::check::Severity::Error,
+            NO_ID,
+            "okta.md §2.10.2",
+        ) {
+            let f = Finding::error(
+                "okta.group.no-id",
+                "the group create answered without an `id`",
+            )
+            .impact(NO_ID)
+            .reference("okta.md §2.10.2")
+            .source(ctx.here())
+            .at_exchange(i);
+            ctx.finding(f);
+        }
         return;
     };
     set_group_state(ctx, key, "id", json!(id));
@@ -478,8 +494,16 @@ pub async fn unlink(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &A
         wire::request("DELETE", format!("/Groups/{id}"), None),
     )
     .await;
-    if raw.status == 404 {
-        return; // already gone: Okta's goal is met
+    // Deleted (404: already gone, Okta's goal is met): Okta now believes the group is absent.
+    // The entry keeps the id with `exists: false`, which `--write-state`, the `audit` step and
+    // `expect_server` read as "must be gone"; `group_id` treats it as unlinked.
+    let gone = raw.status == 404 || (200..300).contains(&raw.status);
+    if gone {
+        if let Some(g) = ctx.state.groups.get_mut(key).and_then(Value::as_object_mut) {
+            g.insert("id".into(), json!(id));
+            g.insert("exists".into(), json!(false));
+        }
+        return;
     }
     judge::write_failed(
         ctx,
