@@ -785,6 +785,20 @@ async fn list(app: &App, kinds: &[ResourceKind], p: &ListParams) -> Result<Reply
                 && r.attrs.get("active") == Some(&Value::Bool(false)))
         })
         .collect();
+    // Without a filter or a sort, the page is known before rendering: render only the page
+    // (an importer paging through 100,000 users would otherwise render them all per page).
+    let requested = p.count.unwrap_or(DEFAULT_COUNT);
+    let windowed = filter.is_none() && p.sort_by.is_none();
+    let unfiltered_total = candidates.len();
+    let candidates: Vec<(ResourceKind, &super::store::Resource)> = if windowed {
+        candidates
+            .into_iter()
+            .skip(p.start_index - 1)
+            .take(requested)
+            .collect()
+    } else {
+        candidates
+    };
     let index = if candidates.len() == data.users.len() + data.groups.len() {
         data.index()
     } else {
@@ -824,14 +838,18 @@ async fn list(app: &App, kinds: &[ResourceKind], p: &ListParams) -> Result<Reply
         }
         hits = keyed.into_iter().map(|(_, _, h)| h).collect();
     }
-    let total = hits.len();
+    let total = if windowed {
+        unfiltered_total
+    } else {
+        hits.len()
+    };
     if total == 0 && p.filter.is_some() && app.quirks.has(Quirk::FilterMiss404) {
         return Err(ScimError::not_found("no resources match the filter"));
     }
-    let requested = p.count.unwrap_or(DEFAULT_COUNT);
+    let skip = if windowed { 0 } else { p.start_index - 1 };
     let page: Vec<Value> = hits
         .into_iter()
-        .skip(p.start_index - 1)
+        .skip(skip)
         .take(requested)
         .map(|(k, v)| {
             let (inc, exc) = projection(k, app, p.attributes.as_deref(), p.excluded.as_deref());
