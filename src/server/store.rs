@@ -58,6 +58,20 @@ struct Keys {
     key_of: [HashMap<String, String>; 2],
     /// id → position in the table.
     pos: [HashMap<String, usize>; 2],
+    /// member id → ids of the groups listing it, and group id → its member ids (to unfile).
+    member_of: HashMap<String, Vec<String>>,
+    members_in: HashMap<String, Vec<String>>,
+}
+
+fn member_ids(r: &Resource) -> Vec<String> {
+    match r.attrs.get("members") {
+        Some(Value::Array(ms)) => ms
+            .iter()
+            .filter_map(|m| m.get("value").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn slot(kind: ResourceKind) -> usize {
@@ -109,7 +123,32 @@ impl Data {
             &res.id,
             res.str_attr(Self::unique_attr(res.kind)).map(fold),
         );
+        if res.kind == ResourceKind::Group {
+            self.file_members(&res.id, member_ids(&res));
+        }
         self.table_mut(res.kind).push(res);
+    }
+
+    fn file_members(&mut self, group: &str, members: Vec<String>) {
+        for m in &members {
+            self.keys
+                .member_of
+                .entry(m.clone())
+                .or_default()
+                .push(group.to_string());
+        }
+        self.keys.members_in.insert(group.to_string(), members);
+    }
+
+    fn unfile_members(&mut self, group: &str) {
+        for m in self.keys.members_in.remove(group).unwrap_or_default() {
+            if let Some(gs) = self.keys.member_of.get_mut(&m) {
+                gs.retain(|g| g != group);
+                if gs.is_empty() {
+                    self.keys.member_of.remove(&m);
+                }
+            }
+        }
     }
 
     /// Re-files a resource whose unique attribute may have changed (PUT, PATCH).
@@ -120,6 +159,11 @@ impl Data {
             .map(fold);
         self.unfile_key(kind, id);
         self.file_key(kind, id, key);
+        if kind == ResourceKind::Group {
+            let members = self.get(kind, id).map(member_ids).unwrap_or_default();
+            self.unfile_members(id);
+            self.file_members(id, members);
+        }
     }
 
     fn file_key(&mut self, kind: ResourceKind, id: &str, key: Option<String>) {
@@ -166,6 +210,14 @@ impl Data {
                 self.file_key(kind, &id, key);
             }
         }
+        let groups: Vec<(String, Vec<String>)> = self
+            .groups
+            .iter()
+            .map(|g| (g.id.clone(), member_ids(g)))
+            .collect();
+        for (gid, members) in groups {
+            self.file_members(&gid, members);
+        }
     }
 
     /// Resources whose unique attribute equals `value` ignoring case (userName for Users,
@@ -205,6 +257,15 @@ impl Data {
         if removed {
             // Positions after the removed one shift; deletes are rare next to lookups.
             self.unfile_key(kind, id);
+            if kind == ResourceKind::Group {
+                self.unfile_members(id);
+            }
+            // The removed resource leaves every group that listed it (done below on the data).
+            for g in self.keys.member_of.remove(id).unwrap_or_default() {
+                if let Some(ms) = self.keys.members_in.get_mut(&g) {
+                    ms.retain(|m| m != id);
+                }
+            }
             let k = slot(kind);
             self.keys.pos[k] = self
                 .table(kind)
@@ -238,56 +299,52 @@ impl Data {
     /// and of the member ids, not a copy of every user — the IdPs' one-by-one lookups and
     /// creates would otherwise make an initial cycle quadratic in the number of users.
     pub fn index_for(&self, resources: &[&Resource]) -> Index {
-        use std::collections::HashSet;
-        let users: HashSet<&str> = resources
-            .iter()
-            .filter(|r| r.kind == ResourceKind::User)
-            .map(|r| r.id.as_str())
-            .collect();
-        let mut members_wanted: HashSet<&str> = HashSet::new();
-        for r in resources.iter().filter(|r| r.kind == ResourceKind::Group) {
-            if let Some(Value::Array(members)) = r.attrs.get("members") {
-                members_wanted.extend(
-                    members
-                        .iter()
-                        .filter_map(|m| m.get("value").and_then(Value::as_str)),
-                );
-            }
-        }
         let mut memberships: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut user_names = HashMap::new();
         let mut group_names = HashMap::new();
-        for g in &self.groups {
-            let wanted_name = members_wanted.contains(g.id.as_str());
-            let name = g.str_attr("displayName").unwrap_or("");
-            if wanted_name {
-                group_names.insert(g.id.clone(), name.to_string());
-            }
-            if users.is_empty() {
-                continue;
-            }
-            if let Some(Value::Array(members)) = g.attrs.get("members") {
-                for m in members {
-                    if let Some(v) = m
-                        .get("value")
-                        .and_then(Value::as_str)
-                        .filter(|v| users.contains(v))
-                    {
-                        memberships
-                            .entry(v.to_string())
-                            .or_default()
-                            .push((g.id.clone(), name.to_string()));
+        for r in resources {
+            match r.kind {
+                ResourceKind::User => {
+                    let mut groups: Vec<(usize, String, String)> = self
+                        .keys
+                        .member_of
+                        .get(&r.id)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|gid| {
+                            let at = *self.keys.pos[slot(ResourceKind::Group)].get(gid)?;
+                            let g = self.groups.get(at).filter(|g| &g.id == gid)?;
+                            Some((
+                                at,
+                                gid.clone(),
+                                g.str_attr("displayName").unwrap_or("").to_string(),
+                            ))
+                        })
+                        .collect();
+                    // Groups in creation order, as a scan of the table would give them.
+                    groups.sort_by_key(|(at, _, _)| *at);
+                    groups.dedup_by(|a, b| a.1 == b.1);
+                    if !groups.is_empty() {
+                        memberships.insert(
+                            r.id.clone(),
+                            groups.into_iter().map(|(_, g, n)| (g, n)).collect(),
+                        );
                     }
                 }
-            }
-        }
-        let mut user_names = HashMap::new();
-        if !members_wanted.is_empty() {
-            for u in &self.users {
-                if members_wanted.contains(u.id.as_str()) {
-                    user_names.insert(
-                        u.id.clone(),
-                        u.str_attr("userName").unwrap_or("").to_string(),
-                    );
+                ResourceKind::Group => {
+                    for m in self.keys.members_in.get(&r.id).into_iter().flatten() {
+                        if let Some(u) = self.get(ResourceKind::User, m) {
+                            user_names.insert(
+                                m.clone(),
+                                u.str_attr("userName").unwrap_or("").to_string(),
+                            );
+                        } else if let Some(g) = self.get(ResourceKind::Group, m) {
+                            group_names.insert(
+                                m.clone(),
+                                g.str_attr("displayName").unwrap_or("").to_string(),
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -419,5 +476,78 @@ mod tests {
             Some("b")
         );
         assert!(reloaded.is_taken(ResourceKind::User, "ROBERT@x.test", None));
+    }
+}
+
+#[cfg(test)]
+mod membership_tests {
+    use super::*;
+
+    fn res(kind: ResourceKind, id: &str, name: &str, members: &[&str]) -> Resource {
+        let mut attrs = Map::new();
+        let key = if kind == ResourceKind::User {
+            "userName"
+        } else {
+            "displayName"
+        };
+        attrs.insert(key.into(), Value::String(name.into()));
+        if kind == ResourceKind::Group {
+            let ms: Vec<Value> = members
+                .iter()
+                .map(|m| serde_json::json!({ "value": m }))
+                .collect();
+            attrs.insert("members".into(), Value::Array(ms));
+        }
+        Resource {
+            id: id.into(),
+            kind,
+            attrs,
+            created: now(),
+            last_modified: now(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_membership_index_follows_member_changes_and_deletes() {
+        let mut d = Data::default();
+        d.insert(res(ResourceKind::User, "u1", "ann", &[]));
+        d.insert(res(ResourceKind::User, "u2", "bob", &[]));
+        d.insert(res(ResourceKind::Group, "g1", "Eng", &["u1", "u2"]));
+        d.insert(res(ResourceKind::Group, "g2", "Ops", &["u1"]));
+        let u1 = d.get(ResourceKind::User, "u1").cloned().expect("u1");
+        let groups = |d: &Data, u: &Resource| {
+            d.index_for(&[u])
+                .memberships
+                .get(&u.id)
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            groups(&d, &u1),
+            vec![
+                ("g1".to_string(), "Eng".to_string()),
+                ("g2".to_string(), "Ops".to_string())
+            ]
+        );
+        // g1 drops ann (a PATCH): her groups follow after rekey.
+        if let Some(g) = d.get_mut(ResourceKind::Group, "g1") {
+            g.attrs
+                .insert("members".into(), serde_json::json!([{ "value": "u2" }]));
+        }
+        d.rekey(ResourceKind::Group, "g1");
+        assert_eq!(groups(&d, &u1), vec![("g2".to_string(), "Ops".to_string())]);
+        // Deleting g2 leaves ann in no group; a group's render names its members.
+        d.remove(ResourceKind::Group, "g2");
+        assert!(groups(&d, &u1).is_empty());
+        let g1 = d.get(ResourceKind::Group, "g1").cloned().expect("g1");
+        assert_eq!(
+            d.index_for(&[&g1]).user_names.get("u2").map(String::as_str),
+            Some("bob")
+        );
+        // Deleting bob takes him out of g1's index too.
+        d.remove(ResourceKind::User, "u2");
+        let g1 = d.get(ResourceKind::Group, "g1").cloned().expect("g1");
+        assert!(d.index_for(&[&g1]).user_names.is_empty());
     }
 }
