@@ -200,21 +200,43 @@ async fn throttling_proxy(upstream: String) -> (String, tokio::task::JoinHandle<
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = Arc::new((AtomicU64::new(0), reqwest::Client::new(), upstream));
+    type Throttled = std::sync::Mutex<std::collections::HashSet<String>>;
+    let state = Arc::new((
+        AtomicU64::new(0),
+        reqwest::Client::new(),
+        upstream,
+        Throttled::default(),
+    ));
     let app = axum::Router::new()
         .fallback(
-            |State(s): State<Arc<(AtomicU64, reqwest::Client, String)>>, req: Request| async move {
-                if s.0.fetch_add(1, Ordering::SeqCst) % 5 == 4 {
+            |State(s): State<Arc<(AtomicU64, reqwest::Client, String, Throttled)>>,
+             req: Request| async move {
+                let (parts, body) = req.into_parts();
+                let bytes = axum::body::to_bytes(body, 1 << 22)
+                    .await
+                    .unwrap_or_default();
+                // Every fifth request is throttled, but a given request at most once: after
+                // Entra's job-wide pause all workers retry together, and a global "every fifth"
+                // could otherwise hit the same request until its retries run out (a flake under
+                // a loaded machine, not the policy under test).
+                let fingerprint = format!(
+                    "{} {} {}",
+                    parts.method,
+                    parts.uri,
+                    String::from_utf8_lossy(&bytes)
+                );
+                if s.0.fetch_add(1, Ordering::SeqCst) % 5 == 4
+                    && s.3
+                        .lock()
+                        .map(|mut seen| seen.insert(fingerprint))
+                        .unwrap_or(false)
+                {
                     return http::Response::builder()
                         .status(429)
                         .header("Retry-After", "2")
                         .body(Body::empty())
                         .expect("response");
                 }
-                let (parts, body) = req.into_parts();
-                let bytes = axum::body::to_bytes(body, 1 << 22)
-                    .await
-                    .unwrap_or_default();
                 let origin = s.2.split("/scim").next().unwrap_or_default().to_string();
                 let url = format!(
                     "{origin}{}",
