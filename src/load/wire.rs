@@ -38,7 +38,7 @@ impl Wire {
     pub fn lookup_user(&self, user_name: &str) -> OutgoingRequest {
         match self {
             Wire::Entra(e) => e.get("/Users", &[ew::filter_param("userName", user_name)]),
-            Wire::Okta(_) => okta_lookup("/Users", "userName", user_name),
+            Wire::Okta(_) => okta_lookup("Users", "userName", user_name),
         }
     }
 
@@ -52,7 +52,7 @@ impl Wire {
                     ew::filter_param("displayName", display_name),
                 ],
             ),
-            Wire::Okta(_) => okta_lookup("/Groups", "displayName", display_name),
+            Wire::Okta(_) => okta_lookup("Groups", "displayName", display_name),
         }
     }
 
@@ -61,7 +61,7 @@ impl Wire {
         let path = format!("/{collection}/{}", enc_id(id));
         match self {
             Wire::Entra(e) => e.get(&path, &[]),
-            Wire::Okta(_) => okta(OutgoingRequest::new("GET", path)),
+            Wire::Okta(_) => crate::okta::wire::request("GET", path, None),
         }
     }
 }
@@ -226,30 +226,21 @@ pub const OKTA_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
 /// all values); 100 keeps bodies moderate and matches Okta's page size.
 pub const OKTA_MEMBER_BATCH: usize = 100;
 
-/// Okta's headers on every request (okta.md §1.1): Accept, Accept-Charset, User-Agent.
-fn okta(req: OutgoingRequest) -> OutgoingRequest {
-    req.header("Accept", "application/scim+json")
-        .header("Accept-Charset", "utf-8")
-        .header("User-Agent", OKTA_USER_AGENT)
-}
-
-/// POST/PUT/PATCH add the scim+json Content-Type (okta.md §1.1).
+/// Okta's requests are built by the Okta profile's own wire module, so the load sends exactly
+/// what the scenarios send (headers of okta.md §1.1 and Appendix A, `%20` filters of §1.2).
 fn okta_body(method: &str, path: String, body: Json) -> OutgoingRequest {
-    okta(OutgoingRequest::new(method, path))
-        .header("Content-Type", OKTA_CONTENT_TYPE)
-        .json(body)
+    crate::okta::wire::request(method, path, Some(body))
 }
 
-/// `filter=userName%20eq%20%22…%22&startIndex=1&count=100`: `%20` for spaces, parameters in
-/// this order (okta.md §1.2, §2.2, §2.10.1).
+/// `filter=userName%20eq%20%22…%22&startIndex=1&count=100` (okta.md §1.2, §2.2, §2.10.1).
 fn okta_lookup(collection: &str, attr: &str, value: &str) -> OutgoingRequest {
-    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
-    let filter = format!("{attr} eq \"{escaped}\"");
-    let q = crate::text::percent_encode(&filter);
-    okta(OutgoingRequest::new(
-        "GET",
-        format!("{collection}?filter={q}&startIndex=1&count=100"),
-    ))
+    let path = crate::okta::wire::filter_query(
+        collection,
+        attr,
+        value,
+        crate::okta::settings::QueryEncoding::Percent,
+    );
+    crate::okta::wire::request("GET", path, None)
 }
 
 /// POST /Users (okta.md §2.2): core schema, name, primary work email, locale, the Okta id as
