@@ -220,8 +220,6 @@ impl EntraWire {
 
 // ----- Okta (okta.md; to be deduplicated with the okta module) -----------------------------
 
-pub const OKTA_USER_AGENT: &str = "Okta SCIM Client 1.0.0";
-pub const OKTA_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
 /// Members per PATCH in Okta's group push: undocumented (okta.md §2.10 shows one `add` op with
 /// all values); 100 keeps bodies moderate and matches Okta's page size.
 pub const OKTA_MEMBER_BATCH: usize = 100;
@@ -362,7 +360,7 @@ mod tests {
         assert!(r
             .headers
             .iter()
-            .any(|(k, v)| k == "User-Agent" && v == OKTA_USER_AGENT));
+            .any(|(k, v)| k == "User-Agent" && v == crate::okta::wire::USER_AGENT));
     }
 
     #[test]
