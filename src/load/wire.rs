@@ -218,7 +218,7 @@ impl EntraWire {
     }
 }
 
-// ----- Okta (okta.md; to be deduplicated with the okta module) -----------------------------
+// ----- Okta: requests, headers and filters from crate::okta::wire; bodies from the synthetic directory
 
 /// Members per PATCH in Okta's group push: undocumented (okta.md §2.10 shows one `add` op with
 /// all values); 100 keeps bodies moderate and matches Okta's page size.
