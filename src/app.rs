@@ -275,19 +275,7 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
             )));
         }
     }
-    let auth = match (&args.token, &args.basic) {
-        (Some(t), _) if !t.is_empty() => Auth::Bearer(t.clone()),
-        (_, Some(b)) => {
-            let (user, password) = b
-                .split_once(':')
-                .ok_or_else(|| Error::Usage("--basic takes USER:PASSWORD".into()))?;
-            Auth::Basic {
-                user: user.into(),
-                password: password.into(),
-            }
-        }
-        _ => Auth::None,
-    };
+    let auth = Auth::from_flags(args.token.as_deref(), args.basic.as_deref())?;
 
     // The embedded default: no --target means the built-in reference server on loopback.
     let mut builtin = None;

@@ -119,19 +119,7 @@ pub async fn run(cmd: AuditCommand, styles: Styles) -> Result<i32> {
 /// `idpsim audit …`: builds the transport from the flags, then [`run`].
 pub async fn from_args(args: crate::cli::AuditArgs, styles: Styles) -> Result<i32> {
     use crate::run::http::{Auth, TransportConfig};
-    let auth = match (&args.token, &args.basic) {
-        (Some(t), _) if !t.is_empty() => Auth::Bearer(t.clone()),
-        (_, Some(b)) => {
-            let (user, password) = b
-                .split_once(':')
-                .ok_or_else(|| Error::Usage("--basic takes USER:PASSWORD".into()))?;
-            Auth::Basic {
-                user: user.into(),
-                password: password.into(),
-            }
-        }
-        _ => Auth::None,
-    };
+    let auth = Auth::from_flags(args.token.as_deref(), args.basic.as_deref())?;
     let transport = Transport::new(TransportConfig {
         base_url: args.target.clone(),
         auth,

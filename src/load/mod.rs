@@ -74,19 +74,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
     let mut dir = Directory::new(seed, args.users, args.groups, args.members);
     dir.overlap_per_mille = args.overlap;
 
-    let auth = match (&args.token, &args.basic) {
-        (Some(t), _) if !t.is_empty() => Auth::Bearer(t.clone()),
-        (_, Some(b)) => {
-            let (user, password) = b
-                .split_once(':')
-                .ok_or_else(|| usage("--basic takes USER:PASSWORD"))?;
-            Auth::Basic {
-                user: user.into(),
-                password: password.into(),
-            }
-        }
-        _ => Auth::None,
-    };
+    let auth = Auth::from_flags(args.token.as_deref(), args.basic.as_deref())?;
     let mut builtin = None;
     let (target, auth) = match &args.target {
         Some(url) => (url.clone(), auth),

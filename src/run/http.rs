@@ -26,6 +26,25 @@ pub enum Auth {
     Basic { user: String, password: String },
 }
 
+impl Auth {
+    /// The credentials of `--token` (bearer; an empty token means none) or `--basic USER:PASSWORD`.
+    pub fn from_flags(token: Option<&str>, basic: Option<&str>) -> Result<Auth, Error> {
+        match (token, basic) {
+            (Some(t), _) if !t.is_empty() => Ok(Auth::Bearer(t.to_string())),
+            (_, Some(b)) => {
+                let (user, password) = b
+                    .split_once(':')
+                    .ok_or_else(|| Error::Usage("--basic takes USER:PASSWORD".into()))?;
+                Ok(Auth::Basic {
+                    user: user.into(),
+                    password: password.into(),
+                })
+            }
+            _ => Ok(Auth::None),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TransportConfig {
     /// The target base URL, e.g. `https://api.example.com/scim/v2?aadOptscim062020`.
@@ -692,6 +711,19 @@ mod tests {
         std::fs::write(&not_pem, "hello").expect("write");
         let err = root_store(Some(&not_pem));
         assert!(matches!(err, Err(Error::Usage(m)) if m.contains("no PEM certificate")));
+    }
+
+    #[test]
+    fn credentials_from_the_flags() {
+        assert!(matches!(Auth::from_flags(Some("t0k"), None), Ok(Auth::Bearer(t)) if t == "t0k"));
+        assert!(matches!(Auth::from_flags(Some(""), None), Ok(Auth::None)));
+        assert!(
+            matches!(Auth::from_flags(None, Some("u:p:q")), Ok(Auth::Basic { user, password }) if user == "u" && password == "p:q")
+        );
+        assert!(matches!(
+            Auth::from_flags(None, Some("nocolon")),
+            Err(Error::Usage(_))
+        ));
     }
 
     #[test]
