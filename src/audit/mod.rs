@@ -702,15 +702,7 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
                 (m.clone(), id)
             })
             .collect();
-        let have: Vec<String> = a
-            .get("members")
-            .and_then(Value::as_array)
-            .map(|ms| {
-                ms.iter()
-                    .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let have: Vec<String> = crate::scim::member_values(a.get("members"));
         let mut f = Finding::error(
             "audit.group.members",
             format!("{label}: the members on the server differ from the IdP's"),

@@ -869,17 +869,8 @@ impl<'c, 'a> Engine<'c, 'a> {
         else {
             return;
         };
-        let have: Vec<&str> = body
-            .get("members")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m.get("value").and_then(Json::as_str))
-            .collect();
-        let vanished: Vec<&String> = believed
-            .iter()
-            .filter(|id| !have.contains(&id.as_str()))
-            .collect();
+        let have = crate::scim::member_values(body.get("members"));
+        let vanished: Vec<&String> = believed.iter().filter(|id| !have.contains(id)).collect();
         if vanished.is_empty() {
             return;
         }

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::check::{expect::match_pattern, show, DiffEntry, Finding};
+use crate::check::{expect::match_pattern, DiffEntry, Finding};
 use crate::diagnostic::Pos;
 use crate::run::context::ActionCtx;
 use crate::run::http::OutgoingRequest;
@@ -210,15 +210,7 @@ fn check_members(ctx: &mut ActionCtx<'_>, expected: &Node, body: &Value, idp: Id
             .to_string();
         want.push((key.to_string(), id));
     }
-    let have: Vec<String> = body
-        .get("members")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let have: Vec<String> = crate::scim::member_values(body.get("members"));
     let missing: Vec<&(String, String)> =
         want.iter().filter(|(_, id)| !have.contains(id)).collect();
     let extra: Vec<&String> = have
@@ -258,9 +250,5 @@ fn check_members(ctx: &mut ActionCtx<'_>, expected: &Node, body: &Value, idp: Id
             format!("also {}", name_of(id)),
         ));
     }
-    if want.is_empty() && have.is_empty() {
-        return;
-    }
-    let _ = show;
     ctx.finding(f);
 }

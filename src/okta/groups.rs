@@ -527,15 +527,7 @@ async fn verify(ctx: &mut ActionCtx<'_>, key: &str, id: &str, name: &str, remove
     let Some(body) = raw.body.filter(|b| b.is_object()) else {
         return;
     };
-    let have: Vec<String> = body
-        .get("members")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let have: Vec<String> = crate::scim::member_values(body.get("members"));
     let want = pushed_members(ctx, key);
     let here = ctx.here();
     if body.get("displayName").and_then(Value::as_str) != Some(name) {

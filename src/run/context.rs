@@ -209,8 +209,3 @@ pub async fn send_or_simulate(
         }
     }
 }
-
-/// Hands the transport's rules to actions that want the last exchange's findings.
-pub fn rules_for(exchange: &Exchange, method: &str, path: &str) -> Vec<Finding> {
-    rules::check_exchange(exchange, &Intent::infer(method, path))
-}

@@ -64,14 +64,7 @@ struct Keys {
 }
 
 fn member_ids(r: &Resource) -> Vec<String> {
-    match r.attrs.get("members") {
-        Some(Value::Array(ms)) => ms
-            .iter()
-            .filter_map(|m| m.get("value").and_then(Value::as_str))
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
+    crate::scim::member_values(r.attrs.get("members"))
 }
 
 fn slot(kind: ResourceKind) -> usize {
