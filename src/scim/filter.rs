@@ -212,10 +212,17 @@ fn tokenize(input: &str) -> Result<Vec<(Tok, usize)>, FilterError> {
     Ok(out)
 }
 
+/// Most `and`/`or` operators one filter may hold. A flat chain builds a tree as deep as it is
+/// long, and printing, evaluating or dropping that tree recurses: 150,000 `or`s in one
+/// `.search` body overflowed a server thread's stack. Real IdPs send one comparison.
+pub const MAX_LOGICAL_OPERATORS: usize = 1000;
+
 struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
     end: usize,
+    /// `and`/`or` operators seen so far, bounded by [`MAX_LOGICAL_OPERATORS`].
+    logical_operators: usize,
 }
 
 impl Parser {
@@ -241,9 +248,21 @@ impl Parser {
         matches!(self.peek(), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
     }
 
+    /// Counts one more `and`/`or`, failing once the filter holds too many.
+    fn count_logical_operator(&mut self) -> Result<(), FilterError> {
+        self.logical_operators += 1;
+        if self.logical_operators > MAX_LOGICAL_OPERATORS {
+            return self.err(format!(
+                "filter has more than {MAX_LOGICAL_OPERATORS} 'and'/'or' operators"
+            ));
+        }
+        Ok(())
+    }
+
     fn or_expr(&mut self, depth: usize) -> Result<Filter, FilterError> {
         let mut left = self.and_expr(depth)?;
         while self.is_word("or") {
+            self.count_logical_operator()?;
             self.pos += 1;
             let right = self.and_expr(depth)?;
             left = Filter::Or(Box::new(left), Box::new(right));
@@ -254,6 +273,7 @@ impl Parser {
     fn and_expr(&mut self, depth: usize) -> Result<Filter, FilterError> {
         let mut left = self.unary(depth)?;
         while self.is_word("and") {
+            self.count_logical_operator()?;
             self.pos += 1;
             let right = self.unary(depth)?;
             left = Filter::And(Box::new(left), Box::new(right));
@@ -370,6 +390,7 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
         toks,
         pos: 0,
         end: input.chars().count(),
+        logical_operators: 0,
     };
     if p.peek().is_none() {
         return p.err("empty filter");
@@ -693,6 +714,19 @@ mod tests {
         r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#,
         r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#,
     ];
+
+    #[test]
+    fn a_long_or_chain_is_refused_not_a_stack_overflow() {
+        // Found by posting 150,000 `userName eq "a" or …` clauses to `/Users/.search`: the
+        // server thread's stack overflowed while evaluating the left-deep tree.
+        let chain = |n: usize| vec![r#"userName eq "a""#; n].join(" or ");
+        let at_limit = parse(&chain(MAX_LOGICAL_OPERATORS + 1));
+        assert!(at_limit.is_ok(), "{at_limit:?}");
+        let err = parse(&chain(150_000)).map(|_| ()).unwrap_err();
+        assert!(err.message.contains("more than 1000"), "{}", err.message);
+        let mixed = vec![r#"(title pr and userName eq "a")"#; 600].join(" or ");
+        assert!(parse(&mixed).is_err());
+    }
 
     fn user() -> Value {
         json!({
