@@ -505,6 +505,7 @@ async fn serve(args: ServeArgs) -> Result<i32> {
             }
         }
     }
+    let request_timeout = parse_duration(&args.request_timeout)?;
     if !args.bind.is_loopback() && args.token.is_none() {
         eprintln!(
             "warning: serving on {} without --token: anyone who can reach this address can read and change the store",
@@ -518,6 +519,11 @@ async fn serve(args: ServeArgs) -> Result<i32> {
         base: args.base.clone(),
         quirks,
         data: args.data.clone(),
+        limits: server::Limits {
+            max_connections: args.max_connections.max(1),
+            header_timeout: request_timeout,
+            body_timeout: request_timeout,
+        },
     };
     let srv = server::start(config)
         .await

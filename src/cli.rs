@@ -321,6 +321,13 @@ pub struct ServeArgs {
     /// Keep the store in this file across restarts.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// Connections served at once; further clients wait until one closes.
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    pub max_connections: usize,
+    /// Time a client has to send a request's head, and then its body, e.g. 30s (408 or a
+    /// closed connection beyond).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub request_timeout: String,
     /// List the quirks and exit.
     #[arg(long)]
     pub list_quirks: bool,

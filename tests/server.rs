@@ -1003,6 +1003,228 @@ mod resources {
     }
 }
 
+/// The server under abuse (issue 9 §6): oversized and deeply nested bodies, hostile filters,
+/// slow clients and more connections than it serves at once.
+mod abuse {
+    use super::*;
+    use idpsim::server::Limits;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// Generous bound on any wait below: a hang fails the test instead of stalling the suite.
+    const HANG_GUARD: Duration = Duration::from_secs(30);
+
+    async fn server_with_limits(limits: Limits) -> T {
+        server_cfg(ServerConfig {
+            token: Some(TOKEN.into()),
+            limits,
+            ..ServerConfig::default()
+        })
+        .await
+    }
+
+    fn raw_request(method: &str, path: &str, extra: &str, body: &str) -> String {
+        format!(
+            "{method} /scim/v2{path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{extra}\r\n{body}"
+        )
+    }
+
+    /// Reads until the server closes the connection (or the hang guard fires).
+    async fn read_until_closed(s: &mut TcpStream) -> String {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(HANG_GUARD, s.read_to_end(&mut buf)).await;
+        assert!(read.is_ok(), "the server never closed the connection");
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    #[tokio::test]
+    async fn oversized_and_deeply_nested_bodies_are_refused() {
+        let t = server().await;
+        // Over the limit by Content-Length: refused before the body is read.
+        let r = t
+            .http
+            .post(format!("{}/Users", t.base))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Content-Type", "application/scim+json")
+            .body(vec![b' '; 4 * 1024 * 1024 + 1])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
+        // Over the limit with no Content-Length (chunked): refused once the limit is crossed.
+        let chunks = (0..5).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1024 * 1024]));
+        let r = t
+            .http
+            .post(format!("{}/Users", t.base))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Content-Type", "application/scim+json")
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                chunks,
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
+        let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["status"], "413");
+
+        // 100,000-deep JSON: refused by depth, in words.
+        for deep in ["[".repeat(100_000), "{\"a\":".repeat(100_000)] {
+            let r = t
+                .http
+                .post(format!("{}/Users", t.base))
+                .header("Authorization", format!("Bearer {TOKEN}"))
+                .header("Content-Type", "application/scim+json")
+                .body(deep)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 400);
+            let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            assert_eq!(body["scimType"], "invalidSyntax");
+            let detail = body["detail"].as_str().unwrap_or("");
+            assert!(detail.contains("nested more than 128 levels"), "{detail}");
+        }
+
+        // A filter of 150,000 `or`s used to overflow a server thread's stack and abort the
+        // process. It is refused, and the server still answers afterwards.
+        let chain = vec![r#"userName eq "a""#; 150_000].join(" or ");
+        let r = t
+            .post(
+                "/Users/.search",
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                       "filter": chain}),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("invalidFilter"));
+        assert!(r.text.contains("more than 1000"), "{}", &r.text[..200]);
+        let deep_filter = format!(
+            "{}userName eq \"a\"{}",
+            "(".repeat(50_000),
+            ")".repeat(50_000)
+        );
+        let r = t
+            .post(
+                "/Users/.search",
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                       "filter": deep_filter}),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("invalidFilter"));
+        assert_eq!(t.get("/ServiceProviderConfig").await.status, 200);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn slow_clients_are_timed_out() {
+        let t = server_with_limits(Limits {
+            header_timeout: Duration::from_secs(1),
+            body_timeout: Duration::from_secs(1),
+            ..Limits::default()
+        })
+        .await;
+        // A connection that never sends a request head is closed, with nothing sent.
+        let mut idle = TcpStream::connect(t.server.addr()).await.unwrap();
+        assert_eq!(read_until_closed(&mut idle).await, "");
+        // Half a request head: closed as well.
+        let mut half = TcpStream::connect(t.server.addr()).await.unwrap();
+        half.write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        assert_eq!(read_until_closed(&mut half).await, "");
+        // A head whose body never finishes: a SCIM 408.
+        let mut slow = TcpStream::connect(t.server.addr()).await.unwrap();
+        let req = raw_request(
+            "POST",
+            "/Users",
+            "Content-Type: application/scim+json\r\nContent-Length: 100\r\n",
+            "{\"userName\":",
+        );
+        slow.write_all(req.as_bytes()).await.unwrap();
+        let answer = read_until_closed(&mut slow).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("did not arrive within 1 s"), "{answer}");
+        // Nothing was created by the half-sent body.
+        assert_eq!(t.total("/Users?count=0").await, 0);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn connections_are_bounded_and_concurrent_writes_lose_nothing() {
+        let t = server_with_limits(Limits {
+            max_connections: 3,
+            header_timeout: Duration::from_secs(60),
+            ..Limits::default()
+        })
+        .await;
+        // Three slow clients hold every connection the server serves, each in the middle of a
+        // request body. (Connections between or before requests would be closed to make room:
+        // see `listen`.)
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut s = TcpStream::connect(t.server.addr()).await.unwrap();
+            let req = raw_request(
+                "POST",
+                "/Users",
+                "Content-Type: application/scim+json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n",
+                "",
+            );
+            s.write_all(req.as_bytes()).await.unwrap();
+            // hyper says "100 Continue" once the handler starts reading the body: from here on
+            // the connection is busy with a request.
+            let mut interim = [0u8; 25];
+            s.read_exact(&mut interim).await.unwrap();
+            assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+            held.push(s);
+        }
+        let mut waiting = TcpStream::connect(t.server.addr()).await.unwrap();
+        let req = raw_request("GET", "/ServiceProviderConfig", "Connection: close\r\n", "");
+        waiting.write_all(req.as_bytes()).await.unwrap();
+        let mut first = [0u8; 1];
+        let early =
+            tokio::time::timeout(Duration::from_millis(300), waiting.read(&mut first)).await;
+        assert!(
+            early.is_err(),
+            "a fourth connection was served while three were held"
+        );
+        // One holder leaves: the waiting client is served.
+        drop(held.pop());
+        let answer = read_until_closed(&mut waiting).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        drop(held);
+
+        // An idle kept-alive connection does not keep a waiting client out: it is closed.
+        let mut idle = TcpStream::connect(t.server.addr()).await.unwrap();
+        let req = raw_request("GET", "/ServiceProviderConfig", "", "");
+        idle.write_all(req.as_bytes()).await.unwrap();
+        let mut head = [0u8; 12];
+        idle.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+
+        // Many more writers than connections, through one pooling client: every write lands
+        // exactly once, and nobody waits on a connection kept alive for nothing (this
+        // deadlocked until idle connections were closed at capacity; see `listen`).
+        let futs = (0..30).map(|i| {
+            let t = &t;
+            async move {
+                t.post("/Users", json!({"userName": format!("bounded{i}")}))
+                    .await
+                    .status
+            }
+        });
+        let statuses = tokio::time::timeout(HANG_GUARD, futures_util::future::join_all(futs))
+            .await
+            .expect("writes finish");
+        assert!(
+            statuses.iter().all(|s| *s == StatusCode::CREATED),
+            "{statuses:?}"
+        );
+        assert_eq!(t.total("/Users?count=0").await, 30);
+        t.server.shutdown().await;
+    }
+}
+
 mod quirks {
     use super::*;
     use Quirk as Q;

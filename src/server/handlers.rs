@@ -36,6 +36,8 @@ pub(crate) struct App {
     pub base_path: String,
     /// Absolute base URL used in `meta.location` and `$ref`.
     pub base_url: String,
+    /// How long a client has to send a request body.
+    pub body_timeout: std::time::Duration,
 }
 
 type Result<T> = std::result::Result<T, ScimError>;
@@ -131,11 +133,7 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
         if too_big {
             return Err(payload_too_large());
         }
-        Some(
-            axum::body::to_bytes(body, BODY_LIMIT)
-                .await
-                .map_err(|_| payload_too_large())?,
-        )
+        Some(read_body(body, app.body_timeout).await?)
     } else {
         None
     };
@@ -227,15 +225,53 @@ fn method_not_allowed(m: &Method) -> ScimError {
     )
 }
 
+/// Reads a request body of at most [`BODY_LIMIT`] bytes that must arrive within `deadline`.
+async fn read_body(body: Body, deadline: std::time::Duration) -> Result<bytes::Bytes> {
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
+        Err(_) => Err(ScimError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            None,
+            format!(
+                "the request body did not arrive within {} s",
+                deadline.as_secs_f64()
+            ),
+        )),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let over_limit =
+                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                    e.source()
+                })
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
+            if over_limit {
+                Err(payload_too_large())
+            } else {
+                Err(ScimError::bad(
+                    "invalidSyntax",
+                    format!("the request body could not be read: {e}"),
+                ))
+            }
+        }
+    }
+}
+
 fn parse_json(bytes: &[u8]) -> Result<Value> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ScimError::bad("invalidSyntax", "request body is empty"));
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        ScimError::bad(
-            "invalidSyntax",
-            format!("request body is not valid JSON: {e}"),
-        )
+        // serde_json stops at 128 levels of nesting, before any of it is built, so a
+        // 100,000-deep body costs nothing; say so in words rather than "recursion limit".
+        let detail = if e.to_string().starts_with("recursion limit exceeded") {
+            format!(
+                "request body is nested more than 128 levels deep (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        } else {
+            format!("request body is not valid JSON: {e}")
+        };
+        ScimError::bad("invalidSyntax", detail)
     })
 }
 

@@ -10,14 +10,18 @@
 //!   `duplicate-on-race` quirks step outside it, on purpose.
 //! - With `data`, every acknowledged write is on disk before the response is sent (temp file,
 //!   fsync, rename: `persist`).
-//! - Parsing never panics on client input: bodies are capped at 4 MiB (413), invalid JSON is a
-//!   400 `invalidSyntax`, invalid filters a 400 `invalidFilter`.
+//! - Parsing never panics on client input: bodies are capped at 4 MiB (413), invalid JSON
+//!   (including JSON nested deeper than serde_json's 128 levels) is a 400 `invalidSyntax`,
+//!   invalid filters (and filters of more than 1000 `and`/`or`) a 400 `invalidFilter`.
+//! - One client cannot hold the server (`listen`): connections are bounded, a request head must
+//!   arrive within the header timeout and its body within the body timeout (408).
 //! - PATCH on Users answers 200 with the resource; PATCH on Groups answers 204 (what Entra
 //!   prefers) unless `attributes`/`excludedAttributes` ask for a representation.
 //! - Quirks (`quirks`) are independent flags; with none the server aims to be RFC-clean.
 
 mod discovery;
 mod handlers;
+mod listen;
 mod patch;
 mod persist;
 mod quirks;
@@ -32,6 +36,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use listen::Limits;
 pub use quirks::{Quirk, QuirkInfo};
 
 /// Configuration for [`start`]. `Debug` redacts the token so configs can be logged safely.
@@ -49,6 +54,8 @@ pub struct ServerConfig {
     pub quirks: Vec<Quirk>,
     /// Persistence file; `None` keeps everything in memory.
     pub data: Option<PathBuf>,
+    /// Connection and request-time bounds.
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -60,6 +67,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("base", &self.base)
             .field("quirks", &self.quirks)
             .field("data", &self.data)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -73,6 +81,7 @@ impl Default for ServerConfig {
             base: "/scim/v2".to_string(),
             quirks: Vec::new(),
             data: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -185,19 +194,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         token: config.token.clone(),
         base_path,
         base_url: base_url.clone(),
+        body_timeout: config.limits.body_timeout,
     });
     let router = axum::Router::new()
         .fallback(handlers::handle)
         .with_state(app);
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = rx.await;
-        });
-        if let Err(e) = serve.await {
-            eprintln!("idpsim reference server stopped: {e}");
-        }
-    });
+    let task = tokio::spawn(listen::serve(listener, router, config.limits, rx));
     Ok(RunningServer {
         addr,
         base_url,
