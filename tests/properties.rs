@@ -12,7 +12,8 @@
 //! Failure persistence is off (`failure_persistence: None`): a case proptest finds becomes a named
 //! regression test below that cites the minimal input, which reads better than a seed file, keeps
 //! working when a generator changes, and leaves no stray `proptest-regressions/` files in the tree.
-//! Case counts keep the whole file to a few seconds in a debug build.
+//! Case counts (512 for filters, 256 for JSON documents) keep the whole file to a few seconds
+//! in a debug build.
 
 use idpsim::check::expect::json_equal;
 use idpsim::scim::filter::{self, CompareOp, EvalOptions, Filter};
@@ -1053,7 +1054,7 @@ fn mutate(v: &mut Value, n: &mut usize, dice: &mut Dice) -> bool {
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn json_equal_is_reflexive(a in any_json()) {
@@ -1095,6 +1096,197 @@ proptest! {
         let float = json!(i as f64);
         prop_assert!(json_equal(&json!(i), &float), "{} vs {}", i, float);
         prop_assert!(json_equal(&float, &json!(i)), "{} vs {}", float, i);
+    }
+}
+
+// ----- 3b. the audit's subset comparison ----------------------------------------------------
+//
+// `idpsim audit` compares what the IdP believes with what the server holds through a second
+// semantic comparison (`subset` in src/audit/mod.rs, reached through `audit::compare`):
+// expected attributes must be a subset of the server's, member names case-insensitive, array
+// elements in any order, booleans also as "True"/"False". It is one-sided by design, so the
+// properties are: a server copy that only adds, reorders or re-cases is never drift, and a real
+// change to an expected value always is.
+
+fn audit_key() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "displayName",
+        "title",
+        "nickName",
+        "name",
+        "emails",
+        "value",
+        "type",
+        "familyName",
+        "x-custom",
+        "urn:example:ext",
+    ])
+    .prop_map(String::from)
+}
+
+/// Objects never hold two keys that differ only in case: the server side re-cases keys, and
+/// which of two colliding keys a case-insensitive lookup finds is not what is under test.
+fn distinct_keys(entries: Vec<(String, Value)>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in entries {
+        if !out
+            .keys()
+            .any(|have: &String| have.eq_ignore_ascii_case(&k))
+        {
+            out.insert(k, v);
+        }
+    }
+    out
+}
+
+fn audit_value() -> BoxedStrategy<Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-5i64..5).prop_map(Value::from),
+        prop::sample::select(vec!["a", "B", "True", "false", "", "\u{e9}"]).prop_map(|s| json!(s)),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((audit_key(), inner), 0..4)
+                .prop_map(|kv| Value::Object(distinct_keys(kv))),
+        ]
+    })
+    .boxed()
+}
+
+fn audit_attributes() -> impl Strategy<Value = Map<String, Value>> {
+    prop::collection::vec((audit_key(), audit_value()), 0..5).prop_map(distinct_keys)
+}
+
+/// What a server may hold for an expected value without drift: members in another order and
+/// case, extra members, array elements in another order plus extra ones, and booleans as the
+/// strings Entra writes.
+fn widen(v: &Value, dice: &mut Dice) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m
+                .iter()
+                .map(|(k, v)| {
+                    let k = match dice.below(3) {
+                        0 => k.to_ascii_uppercase(),
+                        1 => k.to_ascii_lowercase(),
+                        _ => k.clone(),
+                    };
+                    (k, widen(v, dice))
+                })
+                .collect();
+            if dice.one_in(2) {
+                entries.push(("serverOnly".into(), json!("added by the server")));
+            }
+            for i in (1..entries.len()).rev() {
+                entries.swap(i, dice.below(i + 1));
+            }
+            Value::Object(entries.into_iter().collect())
+        }
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.iter().map(|i| widen(i, dice)).collect();
+            if dice.one_in(2) {
+                items.push(json!("added by the server"));
+            }
+            for i in (1..items.len()).rev() {
+                items.swap(i, dice.below(i + 1));
+            }
+            Value::Array(items)
+        }
+        Value::Bool(b) if dice.one_in(2) => json!(if *b { "True" } else { "False" }),
+        other => other.clone(),
+    }
+}
+
+fn audit(attributes: Map<String, Value>, server_copy: Value) -> Vec<idpsim::check::Finding> {
+    let mut held = server_copy;
+    if let Value::Object(m) = &mut held {
+        m.insert("id".into(), json!("u1"));
+    }
+    let expected = idpsim::audit::Expected {
+        users: vec![idpsim::audit::ExpectedUser {
+            key: "alice".into(),
+            id: Some("u1".into()),
+            exists: true,
+            attributes,
+            ..Default::default()
+        }],
+        groups: Vec::new(),
+    };
+    let actual = idpsim::audit::Actual {
+        users: vec![held],
+        groups: Vec::new(),
+    };
+    let opts = idpsim::audit::Options {
+        strict: false,
+        idp: idpsim::scenario::Idp::Okta,
+    };
+    idpsim::audit::compare(&expected, &actual, opts)
+}
+
+fn describe_findings(findings: &[idpsim::check::Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| format!("{}: {} {:?}", f.rule, f.message, f.diff))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn audit_sees_no_drift_in_a_widened_copy(attrs in audit_attributes(), seed in any::<u64>()) {
+        let held = widen(&Value::Object(attrs.clone()), &mut Dice(seed));
+        let findings = audit(attrs.clone(), held.clone());
+        prop_assert!(
+            findings.is_empty(),
+            "expected {} held {}: {}",
+            Value::Object(attrs),
+            held,
+            describe_findings(&findings)
+        );
+    }
+
+    #[test]
+    fn audit_sees_a_changed_or_missing_value(
+        attrs in audit_attributes(),
+        seed in any::<u64>(),
+        pick in any::<prop::sample::Index>(),
+        remove in any::<bool>(),
+    ) {
+        // Null expected means "unassigned", which an absent member satisfies: nothing to break.
+        let breakable: Vec<&String> =
+            attrs.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect();
+        prop_assume!(!breakable.is_empty());
+        let key = breakable[pick.index(breakable.len())].clone();
+        let mut held = widen(&Value::Object(attrs.clone()), &mut Dice(seed));
+        if let Value::Object(m) = &mut held {
+            let held_key = m.keys().find(|k| k.eq_ignore_ascii_case(&key)).cloned();
+            if let Some(held_key) = held_key {
+                if remove {
+                    m.remove(&held_key);
+                } else {
+                    let changed = match &attrs[&key] {
+                        Value::Bool(b) => json!(!b),
+                        Value::Number(n) => json!(n.as_i64().unwrap_or(0) + 1),
+                        Value::String(s) => json!(format!("{s}x")),
+                        // An object or array replaced by a scalar cannot contain the expected.
+                        _ => json!("replaced"),
+                    };
+                    m.insert(held_key, changed);
+                }
+            }
+        }
+        let findings = audit(attrs.clone(), held.clone());
+        prop_assert!(
+            findings.iter().any(|f| f.rule == "audit.user.attribute"),
+            "expected {} held {}: no drift found",
+            Value::Object(attrs),
+            held
+        );
     }
 }
 
