@@ -5,9 +5,11 @@
 //!    escapes parses to the AST it was written from (so precedence `not` > `and` > `or` and left
 //!    associativity are checked too); any token soup that parses is a print fixed point.
 //! 2. The filter evaluator agrees with a plain reference interpreter written here from
-//!    RFC 7644 §3.4.2.2 / RFC 7643, on generated User resources.
+//!    RFC 7644 §3.4.2.2 / RFC 7643, on generated User and Group resources.
 //! 3. `check::expect::json_equal` (the semantic comparison behind `expect:` literals) is
-//!    reflexive and symmetric, ignores object key order, and is not fooled by a real difference.
+//!    reflexive and symmetric, ignores object key order, and is not fooled by a real difference;
+//!    the audit's one-sided subset comparison ignores what a server may add, reorder or re-case
+//!    and sees every real change.
 //!
 //! Failure persistence is off (`failure_persistence: None`): a case proptest finds becomes a named
 //! regression test below that cites the minimal input, which reads better than a seed file, keeps
@@ -675,17 +677,27 @@ enum At<'p> {
     Element(Option<&'p str>),
 }
 
-fn core_kind(attr: &str) -> Option<Kind> {
+fn core_kind(resource: ResourceKind, attr: &str) -> Option<Kind> {
     let text = Some(Kind::Text { case_exact: false });
-    match attr.to_ascii_lowercase().as_str() {
-        "username" | "displayname" | "nickname" | "title" | "usertype" | "profileurl"
-        | "preferredlanguage" | "locale" | "timezone" | "password" => text,
+    match (resource, attr.to_ascii_lowercase().as_str()) {
         // RFC 7643 §3.1: id and externalId are caseExact.
-        "id" | "externalid" => Some(Kind::Text { case_exact: true }),
-        "active" => Some(Kind::Boolean),
-        "name" | "meta" => Some(Kind::Complex { multi: false }),
-        "emails" | "phonenumbers" | "ims" | "photos" | "addresses" | "groups" | "entitlements"
-        | "roles" | "x509certificates" => Some(Kind::Complex { multi: true }),
+        (_, "id" | "externalid") => Some(Kind::Text { case_exact: true }),
+        (_, "meta") => Some(Kind::Complex { multi: false }),
+        (
+            ResourceKind::User,
+            "username" | "displayname" | "nickname" | "title" | "usertype" | "profileurl"
+            | "preferredlanguage" | "locale" | "timezone" | "password",
+        ) => text,
+        (ResourceKind::User, "active") => Some(Kind::Boolean),
+        (ResourceKind::User, "name") => Some(Kind::Complex { multi: false }),
+        (
+            ResourceKind::User,
+            "emails" | "phonenumbers" | "ims" | "photos" | "addresses" | "groups" | "entitlements"
+            | "roles" | "x509certificates",
+        ) => Some(Kind::Complex { multi: true }),
+        // RFC 7643 §4.2.
+        (ResourceKind::Group, "displayname") => text,
+        (ResourceKind::Group, "members") => Some(Kind::Complex { multi: true }),
         // `schemas` is in no schema table (RFC 7643 §3 defines it outside the attributes), so
         // like any unknown attribute it compares case-insensitively.
         _ => None,
@@ -702,8 +714,14 @@ fn enterprise_kind(attr: &str) -> Option<Kind> {
     }
 }
 
-fn sub_kind(parent: &str, sub: &str) -> Option<Kind> {
+/// A sub-attribute of `parent`, which is known only if the resource type has it.
+fn sub_kind(resource: ResourceKind, parent: &str, sub: &str) -> Option<Kind> {
     let text = Some(Kind::Text { case_exact: false });
+    let parent_known = core_kind(resource, parent).is_some()
+        || (resource == ResourceKind::User && enterprise_kind(parent).is_some());
+    if !parent_known {
+        return None;
+    }
     match (
         parent.to_ascii_lowercase().as_str(),
         sub.to_ascii_lowercase().as_str(),
@@ -722,6 +740,9 @@ fn sub_kind(parent: &str, sub: &str) -> Option<Kind> {
         // RFC 7643 §3.1: resourceType, location and version are caseExact.
         ("meta", "resourcetype" | "location" | "version") => Some(Kind::Text { case_exact: true }),
         ("manager", "value" | "displayname" | "$ref") => text,
+        // RFC 7643 §4.2: a member's value (its id) is caseExact.
+        ("members", "value") => Some(Kind::Text { case_exact: true }),
+        ("members", "display" | "type" | "$ref") => text,
         _ => None,
     }
 }
@@ -744,23 +765,29 @@ fn lookup<'a>(
     node: &'a Value,
     p: &AttrPath,
     at: At<'_>,
+    resource: ResourceKind,
     comparing: bool,
 ) -> (Vec<&'a Value>, Option<Kind>) {
+    let core_urn = match resource {
+        ResourceKind::User => USER_URN,
+        ResourceKind::Group => GROUP_URN,
+    };
     let (container, top_kind, parent_name): (Option<&Value>, Option<Kind>, Option<&str>) = match at
     {
         At::Resource => match &p.urn {
-            None => (Some(node), core_kind(&p.attr), Some(&p.attr)),
-            Some(u) if u.eq_ignore_ascii_case(USER_URN) => {
-                (Some(node), core_kind(&p.attr), Some(&p.attr))
+            None => (Some(node), core_kind(resource, &p.attr), Some(&p.attr)),
+            Some(u) if u.eq_ignore_ascii_case(core_urn) => {
+                (Some(node), core_kind(resource, &p.attr), Some(&p.attr))
             }
-            Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_URN) => {
+            // The enterprise extension belongs to Users only (RFC 7643 §4.3).
+            Some(u) if resource == ResourceKind::User && u.eq_ignore_ascii_case(ENTERPRISE_URN) => {
                 (member(node, u), enterprise_kind(&p.attr), Some(&p.attr))
             }
             Some(u) => (member(node, u), None, None),
         },
         At::Element(parent) => (
             Some(node),
-            parent.and_then(|parent| sub_kind(parent, &p.attr)),
+            parent.and_then(|parent| sub_kind(resource, parent, &p.attr)),
             None,
         ),
     };
@@ -781,7 +808,7 @@ fn lookup<'a>(
     match sub {
         None => (vec![top], top_kind),
         Some(sub) => {
-            let kind = parent_name.and_then(|parent| sub_kind(parent, sub));
+            let kind = parent_name.and_then(|parent| sub_kind(resource, parent, sub));
             let values = match top {
                 Value::Array(items) => items.iter().filter_map(|i| member(i, sub)).collect(),
                 Value::Object(_) => member(top, sub).into_iter().collect(),
@@ -872,27 +899,38 @@ fn value_matches(
 }
 
 /// The reference interpreter.
-fn reference(f: &Filter, node: &Value, at: At<'_>, force_case_exact: bool) -> bool {
+/// How the reference is asked: about which resource type, and whether every string compares
+/// case-exactly (`EvalOptions::force_case_exact`, a server quirk).
+#[derive(Clone, Copy)]
+struct Ask {
+    resource: ResourceKind,
+    force_case_exact: bool,
+}
+
+fn reference(f: &Filter, node: &Value, at: At<'_>, ask: Ask) -> bool {
+    let force_case_exact = ask.force_case_exact;
     match f {
-        Filter::And(a, b) => {
-            reference(a, node, at, force_case_exact) && reference(b, node, at, force_case_exact)
-        }
-        Filter::Or(a, b) => {
-            reference(a, node, at, force_case_exact) || reference(b, node, at, force_case_exact)
-        }
-        Filter::Not(a) => !reference(a, node, at, force_case_exact),
-        Filter::Present(p) => lookup(node, p, at, false).0.into_iter().any(assigned),
+        Filter::And(a, b) => reference(a, node, at, ask) && reference(b, node, at, ask),
+        Filter::Or(a, b) => reference(a, node, at, ask) || reference(b, node, at, ask),
+        Filter::Not(a) => !reference(a, node, at, ask),
+        Filter::Present(p) => lookup(node, p, at, ask.resource, false)
+            .0
+            .into_iter()
+            .any(assigned),
         Filter::ValuePath { path: p, filter } => {
             let parent = Some(p.attr.as_str());
-            lookup(node, p, at, false).0.into_iter().any(|v| match v {
-                Value::Array(items) => items
-                    .iter()
-                    .any(|el| reference(filter, el, At::Element(parent), force_case_exact)),
-                other => reference(filter, other, At::Element(parent), force_case_exact),
-            })
+            lookup(node, p, at, ask.resource, false)
+                .0
+                .into_iter()
+                .any(|v| match v {
+                    Value::Array(items) => items
+                        .iter()
+                        .any(|el| reference(filter, el, At::Element(parent), ask)),
+                    other => reference(filter, other, At::Element(parent), ask),
+                })
         }
         Filter::Compare { path: p, op, value } => {
-            let (found, kind) = lookup(node, p, at, true);
+            let (found, kind) = lookup(node, p, at, ask.resource, true);
             // Multi-valued: any value decides; null elements are unassigned (RFC 7643 §2.5).
             let values: Vec<&Value> = found
                 .into_iter()
@@ -933,9 +971,125 @@ proptest! {
     ) {
         let opts = EvalOptions { force_case_exact };
         let got = f.matches(&resource, ResourceKind::User, opts);
-        let want = reference(&f, &resource, At::Resource, force_case_exact);
+        let ask = Ask { resource: ResourceKind::User, force_case_exact };
+        let want = reference(&f, &resource, At::Resource, ask);
         prop_assert_eq!(got, want, "filter {} on {}", f, resource);
     }
+
+    /// Groups: `members` is multi-valued complex with a caseExact `value` (the member ids), so
+    /// `members eq "U1"` compares ids exactly while `displayName` does not.
+    #[test]
+    fn group_evaluator_agrees_with_reference(
+        resource in group_resource(),
+        f in group_filter(),
+        force_case_exact in prop::bool::weighted(0.2),
+    ) {
+        let opts = EvalOptions { force_case_exact };
+        let got = f.matches(&resource, ResourceKind::Group, opts);
+        let ask = Ask { resource: ResourceKind::Group, force_case_exact };
+        let want = reference(&f, &resource, At::Resource, ask);
+        prop_assert_eq!(got, want, "filter {} on {}", f, resource);
+    }
+}
+
+const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+/// Member ids and names: ids that differ only in case, so caseExact matters.
+fn member_word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(vec!["u1", "U1", "u2", "g1", "G1"]).prop_map(String::from),
+        1 => word(),
+    ]
+}
+
+fn group_resource() -> impl Strategy<Value = Value> {
+    let member = (
+        prop::option::of(prop_oneof![
+            4 => member_word().prop_map(Value::String),
+            1 => Just(Value::Null),
+        ]),
+        prop::option::of(word()),
+        prop::option::of(prop::sample::select(vec!["User", "Group", "user"])),
+    )
+        .prop_map(|(value, display, ty)| {
+            let mut m = Map::new();
+            put(&mut m, "value", value);
+            put(&mut m, "display", display.map(Value::String));
+            put(&mut m, "type", ty.map(|t| json!(t)));
+            Value::Object(m)
+        });
+    (
+        member_word(),
+        prop::option::of(member_word()),
+        prop::option::of(scalar()),
+        prop::option::of(prop::collection::vec(member, 0..4)),
+        prop::sample::select(dates()),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(id, external_id, display_name, members, created, case_seed)| {
+                let mut g = Map::new();
+                g.insert("schemas".into(), json!([GROUP_URN]));
+                g.insert("id".into(), json!(id));
+                put(&mut g, "externalId", external_id.map(Value::String));
+                put(&mut g, "displayName", display_name);
+                put(&mut g, "members", members.map(Value::Array));
+                g.insert(
+                    "meta".into(),
+                    json!({"created": created, "resourceType": "Group"}),
+                );
+                scramble_key_case(Value::Object(g), &mut Dice(case_seed))
+            },
+        )
+}
+
+fn group_filter() -> BoxedStrategy<Filter> {
+    let mut texts: Vec<String> = [
+        "displayName",
+        "DISPLAYNAME",
+        "members",
+        "members.value",
+        "members.display",
+        "members.type",
+        "id",
+        "externalId",
+        "meta.created",
+        "meta.resourceType",
+        "userName",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    texts.push(format!("{GROUP_URN}:displayName"));
+    texts.push(format!("{GROUP_URN}:members.value"));
+    // The User schema is neither the core nor an extension of a Group: nothing is found.
+    texts.push(format!("{USER_URN}:displayName"));
+    let paths = prop::sample::select(texts).prop_map(|t| path(&t)).boxed();
+    let values = prop_oneof![
+        3 => member_word().prop_map(Value::String),
+        1 => eval_value(),
+    ];
+    let attr_exp = |paths: BoxedStrategy<AttrPath>, values: BoxedStrategy<Value>| {
+        prop_oneof![
+            1 => paths.clone().prop_map(Filter::Present),
+            3 => (paths, compare_op(), values)
+                .prop_map(|(path, op, value)| Filter::Compare { path, op, value }),
+        ]
+        .boxed()
+    };
+    let inner_paths = prop::sample::select(vec!["value", "VALUE", "display", "type", "missing"])
+        .prop_map(path)
+        .boxed();
+    let parents = prop::sample::select(vec!["members", "MEMBERS", "displayName"]).prop_map(path);
+    let value_path = (
+        parents,
+        logic(attr_exp(inner_paths, values.clone().boxed())),
+    )
+        .prop_map(|(path, f)| Filter::ValuePath {
+            path,
+            filter: Box::new(f),
+        });
+    logic(prop_oneof![3 => attr_exp(paths, values.boxed()), 1 => value_path].boxed())
 }
 
 // ----- 3. semantic JSON comparison ----------------------------------------------------------
