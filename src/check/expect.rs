@@ -238,10 +238,12 @@ fn display_ptr(ptr: &str) -> String {
     }
 }
 
-/// Numbers compare by value (201 == 201.0); everything else structurally.
-fn json_equal(a: &Value, b: &Value) -> bool {
+/// Numbers compare by value (201 == 201.0); everything else structurally. Object key order
+/// does not matter, array order does. Public so the property tests can check it is symmetric and
+/// never fooled by a real difference.
+pub fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b))
         }
@@ -251,6 +253,25 @@ fn json_equal(a: &Value, b: &Value) -> bool {
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
+    }
+}
+
+/// 201 == 201.0, but integers compare exactly: through f64, an id of 2^53 + 1 would equal 2^53
+/// and an off-by-one above that would pass unnoticed.
+fn numbers_equal(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    let integer = |n: &serde_json::Number| {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    };
+    // A float equals an integer only if it is integral and converts to exactly that integer.
+    // `as` saturates only beyond ±2^127, far outside i64/u64, so no huge float matches by accident.
+    let float_is = |f: f64, i: i128| f.fract() == 0.0 && f as i128 == i;
+    match (integer(x), integer(y)) {
+        (Some(a), Some(b)) => a == b,
+        (Some(i), None) => y.as_f64().is_some_and(|f| float_is(f, i)),
+        (None, Some(i)) => x.as_f64().is_some_and(|f| float_is(f, i)),
+        (None, None) => x.as_f64() == y.as_f64(),
     }
 }
 

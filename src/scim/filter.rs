@@ -286,7 +286,7 @@ impl Parser {
         if depth > 64 {
             return self.err("filter nested too deeply");
         }
-        if self.is_word("not") {
+        if self.is_word("not") && !self.names_an_attribute() {
             self.pos += 1;
             if self.peek() != Some(&Tok::LParen) {
                 return self.err(format!("expected '(' after 'not', found {}", self.found()));
@@ -298,6 +298,16 @@ impl Parser {
             return self.group(depth);
         }
         self.attr_expr(depth)
+    }
+
+    /// `not` is also a valid attribute name (RFC 7643 §2.1 ATTRNAME); it is one when followed by
+    /// an operator or a value filter (`not pr`, `not eq 1`, `not[…]`) rather than by `(`.
+    fn names_an_attribute(&self) -> bool {
+        match self.toks.get(self.pos + 1).map(|(t, _)| t) {
+            Some(Tok::LBracket) => true,
+            Some(Tok::Word(w)) => w.eq_ignore_ascii_case("pr") || CompareOp::from_word(w).is_some(),
+            _ => false,
+        }
     }
 
     fn group(&mut self, depth: usize) -> Result<Filter, FilterError> {
@@ -478,10 +488,14 @@ impl Filter {
                     .filter(|v| !v.is_null())
                     .collect();
                 match op {
+                    // Null means unassigned (RFC 7643 §2.5): `eq null` asks "absent?" and
+                    // `ne null` must ask "present?", its negation — not "no value equals null",
+                    // which holds for every resource.
+                    CompareOp::Eq if value.is_null() => flat.is_empty(),
+                    CompareOp::Ne if value.is_null() => !flat.is_empty(),
                     CompareOp::Ne => !flat
                         .iter()
                         .any(|v| compare(v, CompareOp::Eq, value, case_exact, ty)),
-                    CompareOp::Eq if value.is_null() => flat.is_empty(),
                     _ => flat.iter().any(|v| compare(v, *op, value, case_exact, ty)),
                 }
             }
@@ -489,12 +503,14 @@ impl Filter {
     }
 }
 
+/// RFC 7644 §3.4.2.2 `pr`: a non-empty value, or for a complex attribute a non-empty node.
+/// Null is unassigned (RFC 7643 §2.5), so `{"givenName": null}` holds nothing and is not present.
 fn is_present(v: &Value) -> bool {
     match v {
         Value::Null => false,
         Value::String(s) => !s.is_empty(),
         Value::Array(a) => a.iter().any(is_present),
-        Value::Object(o) => !o.is_empty(),
+        Value::Object(o) => o.values().any(is_present),
         _ => true,
     }
 }
@@ -564,7 +580,11 @@ fn compare(
 ) -> bool {
     match (actual, expected) {
         (Value::String(a), Value::String(e)) => {
-            if ty == Some(AttrType::DateTime) || ty.is_none() {
+            // Only equality and ordering are chronological (RFC 7644 §3.4.2.2); `co`, `sw` and
+            // `ew` are substring tests and stay textual, or a whole timestamp as their operand —
+            // even the identical one — would never match.
+            let chronological = !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
+            if chronological && (ty == Some(AttrType::DateTime) || ty.is_none()) {
                 if let (Some(da), Some(de)) = (parse_datetime(a), parse_datetime(e)) {
                     return ordered(da.cmp(&de), op);
                 }
