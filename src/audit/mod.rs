@@ -791,7 +791,8 @@ fn active_note(a: &Value) -> &'static str {
 }
 
 /// `expected` is a subset of `actual`: objects by key (names case-insensitive, as SCIM's are),
-/// arrays element-wise in any order, scalars equal (booleans also as "True"/"False").
+/// arrays element-wise in any order, scalars equal (numbers by value, booleans also as
+/// "True"/"False").
 fn subset(expected: &Value, actual: &Value, pointer: &str, diffs: &mut Vec<DiffEntry>) {
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
@@ -821,7 +822,10 @@ fn subset(expected: &Value, actual: &Value, pointer: &str, diffs: &mut Vec<DiffE
             }
         }
         (e, a) => {
-            let equal = e == a || matches!((as_bool(e), as_bool(a)), (Some(x), Some(y)) if x == y);
+            // Numbers as `expect:` compares them (1 == 1.0, integers exactly), so the audit and a
+            // scenario's expectations never disagree about the same value.
+            let equal = crate::check::expect::json_equal(e, a)
+                || matches!((as_bool(e), as_bool(a)), (Some(x), Some(y)) if x == y);
             if !equal {
                 diffs.push(DiffEntry::new(pointer, show(e), show(a)));
             }
@@ -940,6 +944,25 @@ mod tests {
 
     fn no_source(_: &str, _: &str) -> Option<SourceRef> {
         None
+    }
+
+    #[test]
+    fn numbers_compare_by_value_as_expectations_do() {
+        let mut diffs = Vec::new();
+        subset(
+            &json!({"n": 1, "big": 9007199254740993u64}),
+            &json!({"N": 1.0, "big": 9007199254740993u64}),
+            "",
+            &mut diffs,
+        );
+        assert!(diffs.is_empty(), "{diffs:?}");
+        subset(
+            &json!({"big": 9007199254740993u64}),
+            &json!({"big": 9007199254740992u64}),
+            "",
+            &mut diffs,
+        );
+        assert_eq!(diffs.len(), 1, "integers compare exactly");
     }
 
     #[test]
