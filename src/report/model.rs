@@ -61,6 +61,9 @@ pub struct Target {
     /// True when no --target was given and the built-in reference server answered.
     pub builtin: bool,
     pub dry_run: bool,
+    /// `--insecure`: the target's TLS certificate was not verified. Only present when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
