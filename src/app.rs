@@ -354,7 +354,7 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     } else {
         // A slow target can hold the preflight for the whole timeout: let Ctrl-C end it cleanly.
         tokio::select! {
-            read = transport.preflight() => spc = Some(read?),
+            read = transport.preflight() => spc = Some(read.map_err(|e| without_secrets(e, &transport))?),
             _ = interrupt.triggered() => {
                 eprintln!("stopped while reading the target's /ServiceProviderConfig; no scenario ran");
                 return Ok(interrupt.signal().map_or(exit::INTERRUPTED, |s| s.exit_code()));
@@ -481,6 +481,18 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         return Ok(signal.exit_code());
     }
     Ok(code)
+}
+
+/// An error about the target, with the URL's and the auth's secrets masked (`cannot reach
+/// https://user:[redacted]@host/…`): the error goes to stderr, which CI logs keep.
+pub fn without_secrets(err: Error, transport: &Transport) -> Error {
+    match err {
+        Error::Unreachable { url, cause } => Error::Unreachable {
+            url: transport.redactor().text(&url),
+            cause: transport.redactor().text(&cause),
+        },
+        other => other,
+    }
 }
 
 /// `--insecure` is printed on every run, on stderr (stdout may be a report a machine reads): a

@@ -118,7 +118,10 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
     if args.insecure {
         crate::app::warn_insecure(&target);
     }
-    transport.preflight().await?;
+    transport
+        .preflight()
+        .await
+        .map_err(|e| crate::app::without_secrets(e, &transport))?;
 
     let wire = match args.idp {
         Idp::Okta => Wire::Okta(match args.profile.as_deref() {
