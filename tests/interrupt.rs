@@ -313,7 +313,14 @@ fn a_second_signal_during_a_stuck_cleanup_quits_at_once_with_its_own_code() {
 fn when_the_grace_period_runs_out_the_report_names_what_was_left_behind() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let server = slow_server(&rt, Duration::from_secs(600), Duration::from_secs(600));
-    let mut run = run_stuck_in_cleanup(&rt, &server, libc::SIGINT, &["--grace-period", "1s"]);
+    let junit = tempfile::NamedTempFile::new().expect("tempfile");
+    let junit_arg = junit.path().to_str().expect("utf-8").to_string();
+    let mut run = run_stuck_in_cleanup(
+        &rt,
+        &server,
+        libc::SIGINT,
+        &["--grace-period", "1s", "--report-junit", &junit_arg],
+    );
     // No second signal: the grace period alone ends the stuck cleanup.
     assert_eq!(wait(&mut run), 130, "stderr:\n{}", run.stderr());
     let url = format!("{}/Users/u-1", server.uri());
@@ -343,6 +350,16 @@ fn when_the_grace_period_runs_out_the_report_names_what_was_left_behind() {
     assert!(
         stderr.contains("left behind") && stderr.contains(&url),
         "stderr lists what to delete by hand: {stderr}"
+    );
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains("INTERRUPTED") && stdout.contains("cleanup.left_behind"),
+        "the console summary says the run was interrupted: {stdout}"
+    );
+    let junit = std::fs::read_to_string(junit.path()).expect("the JUnit report is written");
+    assert!(
+        junit.contains("interrupted") && junit.contains(&format!("left behind: {url}")),
+        "{junit}"
     );
 }
 
