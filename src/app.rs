@@ -469,9 +469,9 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         let left = crate::run::left_behind(&report.scenarios);
         if !left.is_empty() {
             eprintln!(
-                "idpsim: {} resource(s) left behind on the server (the grace period of {} ran out); delete them by hand:",
+                "idpsim: {} resource(s) left behind on the server (the grace period of {:?} ran out); delete them by hand:",
                 left.len(),
-                args.grace_period.as_deref().unwrap_or("10s")
+                interrupt.grace()
             );
             for url in &left {
                 eprintln!("  {url}");

@@ -198,7 +198,9 @@ steps:
     )
 }
 
-fn har(marker: &str) -> String {
+/// A HAR capture authenticated with `token`, holding the marker as passwords (create, PATCH)
+/// and in a server's error detail that quotes the password back.
+fn har(token: &str, marker: &str) -> String {
     let entry = |method: &str, url: &str, body: Option<Value>, status: u16, answer: Value| {
         json!({
             "startedDateTime": "2024-05-01T10:00:00.000Z",
@@ -206,7 +208,7 @@ fn har(marker: &str) -> String {
             "request": {
                 "method": method, "url": url, "httpVersion": "HTTP/1.1",
                 "headers": [
-                    {"name": "Authorization", "value": format!("Bearer {marker}")},
+                    {"name": "Authorization", "value": format!("Bearer {token}")},
                     {"name": "User-Agent", "value": "Okta SCIM Client 1.0.0"},
                     {"name": "Content-Type", "value": "application/scim+json"}
                 ],
@@ -225,10 +227,11 @@ fn har(marker: &str) -> String {
     };
     let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "har@example.test", "password": marker, "active": true});
     let created = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "h-1", "userName": "har@example.test", "active": true, "meta": {"resourceType": "User"}});
-    let rejected = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "detail": format!("bad password {marker} for Bearer {marker}")});
+    let rejected = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "detail": format!("bad password {marker} for Bearer {token}")});
     json!({"log": {"version": "1.2", "creator": {"name": "fixture", "version": "1"}, "entries": [
         entry("POST", "https://app.example.test/scim/v2/Users", Some(user.clone()), 201, created),
-        entry("PATCH", "https://app.example.test/scim/v2/Users/h-1", Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"password": marker}}]})), 400, rejected),
+        entry("PATCH", "https://app.example.test/scim/v2/Users/h-1", Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"password": marker}}]})), 400, rejected.clone()),
+        entry("PATCH", "https://app.example.test/scim/v2/Users/h-1", Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "password", "value": marker}]})), 400, rejected),
     ]}})
     .to_string()
 }
@@ -582,18 +585,23 @@ fn the_marker_appears_in_no_output_of_any_command() {
     assert!(o.status.code().is_some(), "{}", text(&o));
 
     // import: a HAR with the marker in Authorization, in password bodies and in an error detail.
-    let har_file = inputs.path().join("capture.har");
-    std::fs::write(&har_file, har(&marker)).expect("write");
-    let o = sweep.run(
-        "import",
-        &[
-            "import",
-            har_file.to_str().expect("utf-8"),
-            "-o",
-            &sweep.arg("imported.yaml"),
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for (name, token) in [
+        ("marker", marker.as_str()),
+        ("other", "har-token-0123456789"),
+    ] {
+        let har_file = inputs.path().join(format!("capture-{name}.har"));
+        std::fs::write(&har_file, har(token, &marker)).expect("write");
+        let o = sweep.run(
+            &format!("import, {name} token"),
+            &[
+                "import",
+                har_file.to_str().expect("utf-8"),
+                "-o",
+                &sweep.arg(&format!("imported-{name}.yaml")),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
 
     // record: the proxy between a client that sends the marker everywhere and the server.
     let record_out = sweep.path("recording.yaml");
@@ -688,7 +696,8 @@ fn the_marker_appears_in_no_output_of_any_command() {
         read("run.md")
     );
     assert!(read("recording.yaml").contains("rec-secret@example.test"));
-    assert!(read("imported.yaml").contains("har@example.test"));
+    assert!(read("imported-marker.yaml").contains("har@example.test"));
+    assert!(read("imported-other.yaml").contains("[redacted]"));
     assert!(read("serve-store.json").contains("serve@example.test"));
     for name in [
         "run.xml",
