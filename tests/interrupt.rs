@@ -587,3 +587,34 @@ fn serve_shuts_down_cleanly_on_sigterm_with_its_data_file_complete() {
     let stored = std::fs::read_to_string(&data).expect("the data file exists");
     assert!(stored.contains("kept@example.test"), "{stored}");
 }
+
+#[test]
+fn a_bad_grace_period_is_a_usage_error_before_anything_is_sent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("s.yaml");
+    std::fs::write(&scenario, CREATE_THEN_WAIT).expect("write");
+    let run = |cwd: &std::path::Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_idpsim"))
+            .arg("run")
+            .arg(&scenario)
+            // Nothing listens on port 9: had anything been sent, the exit would be 3.
+            .args(["--target", "http://127.0.0.1:9/scim/v2"])
+            .args(extra)
+            .current_dir(cwd)
+            .output()
+            .expect("idpsim runs")
+    };
+    let o = run(dir.path(), &["--no-config", "--grace-period", "soon"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`soon` is not a duration"));
+
+    std::fs::write(
+        dir.path().join("idpsim.toml"),
+        "[run]\ngrace_period = \"-3s\"\n",
+    )
+    .expect("write");
+    let o = run(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("run.grace_period"), "{err}");
+}
