@@ -268,6 +268,71 @@ fn sigterm_is_handled_like_sigint_and_exits_143() {
     assert!(stderr.contains("SIGTERM"), "{stderr}");
 }
 
+#[test]
+fn scenarios_waiting_to_start_send_nothing_after_the_signal_not_even_their_cleanup() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = slow_server(&rt, Duration::from_secs(600), Duration::ZERO);
+    rt.block_on(
+        Mock::given(method("GET"))
+            .and(path("/Users/w-1"))
+            .respond_with(ResponseTemplate::new(404).set_delay(Duration::from_secs(600)))
+            .mount(&server),
+    );
+    // Two scenarios, one at a time; each waits on a slow read, so the second never starts
+    // before the signal. Which one goes first is up to the scheduler: the test reads it off
+    // the server.
+    let waiting = "name: waiting\nsteps:\n  - request: { method: GET, path: /Users/w-1 }\ncleanup:\n  - request: { method: DELETE, path: /Users/w-cleanup }\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first, second) = (dir.path().join("a.yaml"), dir.path().join("b.yaml"));
+    std::fs::write(&first, CREATE_THEN_WAIT).expect("write");
+    std::fs::write(&second, waiting).expect("write");
+    let report = dir.path().join("report.json");
+    let (first, second, report_arg) = (
+        first.to_str().expect("utf-8").to_string(),
+        second.to_str().expect("utf-8").to_string(),
+        report.to_str().expect("utf-8").to_string(),
+    );
+    let mut run = spawn(
+        &[
+            "run",
+            &first,
+            &second,
+            "-j",
+            "1",
+            "--target",
+            &server.uri(),
+            "--report-json",
+            &report_arg,
+        ],
+        dir,
+    );
+    wait_for_requests(&rt, &server, &mut run, "a slow read", |r| {
+        count(r, "GET", "/Users/u-1") + count(r, "GET", "/Users/w-1") == 1
+    });
+    signal(&run.child, libc::SIGINT);
+    assert_eq!(wait(&mut run), 130, "stderr:\n{}", run.stderr());
+    let received = rt.block_on(server.received_requests()).unwrap_or_default();
+    let sent: Vec<String> = received
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .filter(|r| !r.ends_with("/ServiceProviderConfig"))
+        .collect();
+    let create_started = count(&received, "GET", "/Users/u-1") == 1;
+    let (expected, not_started): (&[&str], usize) = if create_started {
+        // The create scenario ran and cleaned up; the waiting one sent nothing at all.
+        (&["POST /Users", "GET /Users/u-1", "DELETE /Users/u-1"], 1)
+    } else {
+        // The waiting scenario ran its cleanup step; the create scenario sent nothing at all.
+        (&["GET /Users/w-1", "DELETE /Users/w-cleanup"], 0)
+    };
+    assert_eq!(sent, expected, "nothing else was sent after the signal");
+    let report = run.report();
+    let skipped = &report["scenarios"][not_started];
+    assert_eq!(skipped["outcome"], "skipped", "{skipped}");
+    assert_eq!(skipped["skip_reason"], "interrupted before it started");
+    assert_eq!(skipped["cleanup"], json!([]), "{skipped}");
+}
+
 /// Starts a run whose cleanup DELETE hangs, signals once, and waits until the DELETE is out.
 fn run_stuck_in_cleanup(
     rt: &tokio::runtime::Runtime,

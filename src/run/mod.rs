@@ -223,7 +223,13 @@ impl Runner {
 
         // `--write-state`: what the IdP believes, before cleanup deletes it.
         crate::audit::state::snapshot(scenario, &state);
-        let cleanup = self.cleanup(scenario, &mut state).await;
+        // A scenario the signal stopped before it started created nothing, and its cleanup
+        // steps would be new requests after the signal: it has nothing to clean up.
+        let cleanup = if skip_reason.is_some() {
+            Vec::new()
+        } else {
+            self.cleanup(scenario, &mut state).await
+        };
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped
         } else {
