@@ -391,6 +391,15 @@ fn when_the_grace_period_runs_out_the_report_names_what_was_left_behind() {
     let url = format!("{}/Users/u-1", server.uri());
     let report = run.report();
     assert_eq!(report["interrupted"], true);
+    // An interrupted report with a left-behind resource still follows the published schema.
+    let schema: Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     let cleanup = report["scenarios"][0]["cleanup"]
         .as_array()
         .expect("cleanup");
@@ -401,7 +410,7 @@ fn when_the_grace_period_runs_out_the_report_names_what_was_left_behind() {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .any(|f| f["rule"] == "cleanup.left_behind")
+                .any(|f| f["rule"] == "cleanup.left-behind")
         })
         .collect();
     assert_eq!(left.len(), 1, "{cleanup:?}");
@@ -418,7 +427,7 @@ fn when_the_grace_period_runs_out_the_report_names_what_was_left_behind() {
     );
     let stdout = run.stdout();
     assert!(
-        stdout.contains("INTERRUPTED") && stdout.contains("cleanup.left_behind"),
+        stdout.contains("INTERRUPTED") && stdout.contains("cleanup.left-behind"),
         "the console summary says the run was interrupted: {stdout}"
     );
     let junit = std::fs::read_to_string(junit.path()).expect("the JUnit report is written");

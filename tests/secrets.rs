@@ -752,6 +752,13 @@ fn insecure_warns_loudly_on_every_run_and_the_report_records_it() {
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
     assert_eq!(json["target"]["insecure"], true);
+    let schema: Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    assert!(
+        validator.is_valid(&json),
+        "the report with insecure follows the schema"
+    );
 
     // Verification stays on by default: no warning, and the report says nothing of it.
     let o = run(&[]);

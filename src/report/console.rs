@@ -283,7 +283,7 @@ impl Console {
             s.warnings
         );
         if interrupted {
-            out.push_str("interrupted: steps after the signal did not run; cleanup ran within the grace period (anything it could not delete is a cleanup.left_behind warning above)\n");
+            out.push_str("interrupted: steps after the signal did not run; cleanup ran within the grace period (anything it could not delete is a cleanup.left-behind warning above)\n");
         }
         out
     }

@@ -508,7 +508,7 @@ impl Runner {
 }
 
 /// The rule id of a resource that cleanup could not delete in time after a signal.
-pub const LEFT_BEHIND_RULE: &str = "cleanup.left_behind";
+pub const LEFT_BEHIND_RULE: &str = "cleanup.left-behind";
 
 /// The resources the results report as left behind (full URLs), for the final note on stderr.
 pub fn left_behind(results: &[ScenarioResult]) -> Vec<String> {
