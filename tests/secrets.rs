@@ -809,3 +809,103 @@ fn insecure_warns_loudly_on_every_run_and_the_report_records_it() {
         text(&o)
     );
 }
+
+/// A TLS server on loopback with the self-signed certificate in `fixtures/tls` (made for these
+/// tests with `openssl req -x509`, valid for 100 years, for 127.0.0.1): it answers every request
+/// with an empty SCIM list. Returns its `https://` base URL.
+fn self_signed_server(rt: &tokio::runtime::Runtime) -> String {
+    use rustls_pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tls");
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(root.join("self-signed.cert.pem"))
+        .expect("cert file")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("cert PEM");
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(root.join("self-signed.key.pem"))
+        .expect("key PEM");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    rt.spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that rejects the certificate ends here: that is the point.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    format!("https://127.0.0.1:{}/scim/v2", addr.port())
+}
+
+#[test]
+fn tls_verification_is_on_by_default_and_insecure_turns_it_off_loudly() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let target = self_signed_server(&rt);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("list.yaml");
+    std::fs::write(
+        &scenario,
+        "name: list\nsteps:\n  - request: { method: GET, path: /Users }\n    expect: { status: 200 }\n",
+    )
+    .expect("write");
+    let run = |extra: &[&str]| {
+        bin()
+            .arg("run")
+            .arg(&scenario)
+            .args([
+                "--no-config",
+                "--target",
+                &target,
+                "--token",
+                "tls-test-token",
+            ])
+            .args(extra)
+            .output()
+            .expect("idpsim runs")
+    };
+    // Default: the self-signed certificate is refused before anything is sent (exit 3).
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).to_lowercase();
+    assert!(
+        err.contains("tls") && err.contains("certificate"),
+        "the error says the certificate was refused: {err}"
+    );
+    assert!(!err.contains("--insecure: tls certificate verification is off"));
+    // --insecure: the same server is reachable, the run passes, and the warning is there.
+    let o = run(&["--insecure"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("warning: --insecure: TLS certificate verification is OFF"),
+        "{}",
+        text(&o)
+    );
+}
