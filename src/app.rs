@@ -438,6 +438,7 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,
         interrupted: interrupt.is_set(),
+        signal: interrupt.signal().map(|s| s.name()),
         summary: RunReport::summarize(&results),
         scenarios: results,
     };

@@ -198,7 +198,7 @@ fn count(received: &[Request], verb: &str, url_path: &str) -> usize {
 }
 
 /// The whole interrupted run for one signal: returns the report and stderr.
-fn interrupted_run(sig: libc::c_int, expected_code: i32) -> (Value, String) {
+fn interrupted_run(sig: libc::c_int, expected_code: i32, name: &str) -> (Value, String) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     // The read takes far longer than any test: only the signal ends it.
     let server = slow_server(&rt, Duration::from_secs(600), Duration::ZERO);
@@ -223,6 +223,7 @@ fn interrupted_run(sig: libc::c_int, expected_code: i32) -> (Value, String) {
     );
     let report = run.report();
     assert_eq!(report["interrupted"], true);
+    assert_eq!(report["signal"], name);
     let steps = report["scenarios"][0]["steps"].as_array().expect("steps");
     assert_eq!(steps.len(), 3, "{steps:?}");
     assert_eq!(steps[0]["outcome"], "passed", "the create ran: {steps:?}");
@@ -258,13 +259,13 @@ fn interrupted_run(sig: libc::c_int, expected_code: i32) -> (Value, String) {
 
 #[test]
 fn sigint_stops_cleans_up_writes_the_report_and_exits_130() {
-    let (_, stderr) = interrupted_run(libc::SIGINT, 130);
+    let (_, stderr) = interrupted_run(libc::SIGINT, 130, "SIGINT");
     assert!(stderr.contains("SIGINT"), "{stderr}");
 }
 
 #[test]
 fn sigterm_is_handled_like_sigint_and_exits_143() {
-    let (_, stderr) = interrupted_run(libc::SIGTERM, 143);
+    let (_, stderr) = interrupted_run(libc::SIGTERM, 143, "SIGTERM");
     assert!(stderr.contains("SIGTERM"), "{stderr}");
 }
 

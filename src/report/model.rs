@@ -45,6 +45,9 @@ pub struct RunReport {
     pub started_at: String,
     pub duration_ms: u64,
     pub interrupted: bool,
+    /// The signal that interrupted the run (`SIGINT` or `SIGTERM`); absent when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<&'static str>,
     pub summary: Summary,
     pub scenarios: Vec<ScenarioResult>,
 }
