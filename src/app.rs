@@ -171,7 +171,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     };
     if !(secs > 0.0 && secs < 86_400.0) {
         return Err(Error::Usage(format!(
-            "`{text}`: the timeout must be positive and under a day"
+            "`{text}`: a duration must be positive and under a day"
         )));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -254,6 +254,10 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         ));
     }
     let timeout = parse_duration(args.timeout.as_deref().unwrap_or("60s"))?;
+    let grace = match args.grace_period.as_deref() {
+        Some(text) => parse_duration(text)?,
+        None => crate::run::DEFAULT_GRACE_PERIOD,
+    };
     let headers = parse_headers(&args.headers)?;
     let vars = parse_vars(&args.vars)?;
     let (scenarios, files) = load(&args.paths)?;
@@ -317,6 +321,13 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         cacert: args.cacert.clone(),
         insecure: args.insecure,
     })?;
+    if args.insecure {
+        warn_insecure(&target_url);
+    }
+    // Listening starts before the first request, so a signal at any point after this is handled
+    // (before it, the default applies: nothing has been sent, so nothing needs cleaning up).
+    let interrupt = Arc::new(Interrupt::new(grace));
+    spawn_interrupt_handler(Arc::clone(&interrupt))?;
 
     // A dry run answers from a scratch built-in server, so conditional flows unfold as they
     // would against a fresh, compliant server; nothing reaches the target.
@@ -343,10 +354,10 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     } else {
         // A slow target can hold the preflight for the whole timeout: let Ctrl-C end it cleanly.
         tokio::select! {
-            read = transport.preflight() => spc = Some(read?),
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted while reading the target's /ServiceProviderConfig; no scenario ran");
-                return Ok(exit::INTERRUPTED);
+            read = transport.preflight() => spc = Some(read.map_err(|e| without_secrets(e, &transport))?),
+            _ = interrupt.triggered() => {
+                eprintln!("stopped while reading the target's /ServiceProviderConfig; no scenario ran");
+                return Ok(interrupt.signal().map_or(exit::INTERRUPTED, |s| s.exit_code()));
             }
         }
         None
@@ -355,8 +366,6 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     let plan = crate::gate::plan(scenarios, spc.as_ref());
     let scenarios = plan.run.clone();
 
-    let interrupt = Arc::new(Interrupt::default());
-    spawn_interrupt_handler(Arc::clone(&interrupt));
     let jobs = args
         .jobs
         .unwrap_or_else(|| {
@@ -424,10 +433,12 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
             url: runner.transport.redactor().text(&target_url),
             builtin: builtin.is_some(),
             dry_run: args.dry_run,
+            insecure: args.insecure,
         },
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,
         interrupted: interrupt.is_set(),
+        signal: interrupt.signal().map(|s| s.name()),
         summary: RunReport::summarize(&results),
         scenarios: results,
     };
@@ -455,7 +466,44 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     if let Some(srv) = scratch {
         srv.shutdown().await;
     }
+    if let Some(signal) = interrupt.signal() {
+        let left = crate::run::left_behind(&report.scenarios);
+        if !left.is_empty() {
+            eprintln!(
+                "idpsim: {} resource(s) left behind on the server (the grace period of {:?} ran out); delete them by hand:",
+                left.len(),
+                interrupt.grace()
+            );
+            for url in &left {
+                eprintln!("  {url}");
+            }
+        }
+        // The signal's code wins over the verdict: what ran is incomplete, whatever it showed.
+        return Ok(signal.exit_code());
+    }
     Ok(code)
+}
+
+/// An error about the target, with the URL's and the auth's secrets masked (`cannot reach
+/// https://user:[redacted]@host/…`): the error goes to stderr, which CI logs keep.
+pub fn without_secrets(err: Error, transport: &Transport) -> Error {
+    match err {
+        Error::Unreachable { url, cause } => Error::Unreachable {
+            url: transport.redactor().text(&url),
+            cause: transport.redactor().text(&cause),
+        },
+        other => other,
+    }
+}
+
+/// `--insecure` is printed on every run, on stderr (stdout may be a report a machine reads): a
+/// setting copied from a test job into production should not go unnoticed.
+pub fn warn_insecure(target: &str) {
+    let shown =
+        crate::run::redact::Redactor::new(crate::run::http::url_secrets(target)).text(target);
+    eprintln!(
+        "warning: --insecure: TLS certificate verification is OFF for {shown}; anyone on the network path can impersonate the server and read the token"
+    );
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
@@ -465,16 +513,22 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))
 }
 
-fn spawn_interrupt_handler(interrupt: Arc<Interrupt>) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            interrupt.trigger();
-            eprintln!("\ninterrupted: finishing the current requests and cleaning up (Ctrl-C again to quit at once)");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(exit::INTERRUPTED);
-            }
-        }
-    });
+/// The first SIGINT/SIGTERM sets the interrupt (no new requests, cleanup within the grace
+/// period, reports written); a second one quits at once with that signal's code.
+fn spawn_interrupt_handler(interrupt: Arc<Interrupt>) -> Result<()> {
+    crate::run::signal::on_first_signal(move |signal| {
+        interrupt.trigger(signal);
+        let again = match signal {
+            crate::run::signal::Signal::Interrupt => "Ctrl-C",
+            crate::run::signal::Signal::Terminate => "SIGTERM",
+        };
+        eprintln!(
+            "\nidpsim: {}: starting no new requests; cleaning up what the run created (for up to {:?}, \
+             --grace-period), then writing the reports. {again} again to quit at once (cleanup is then cut short).",
+            signal.describe(),
+            interrupt.grace()
+        );
+    })
 }
 
 async fn serve(args: ServeArgs) -> Result<i32> {
@@ -545,10 +599,16 @@ async fn serve(args: ServeArgs) -> Result<i32> {
         say!("quirks: {}", args.quirks.join(", "));
     }
     let _ = std::io::stdout().flush();
-    tokio::select! {
-        _ = srv.wait() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    let mut signals = crate::run::signal::Signals::listen()
+        .map_err(|e| Error::Server(format!("cannot listen for SIGINT/SIGTERM: {e}")))?;
+    // A signal shuts the server down gracefully: in-flight requests finish, and every change was
+    // persisted (fsynced) before it was answered, so the --data file is complete. A requested
+    // shutdown is the normal end of a server, hence exit 0.
+    srv.wait_until(async move {
+        let signal = signals.recv().await;
+        eprintln!("idpsim serve: {}; shutting down", signal.describe());
+    })
+    .await;
     Ok(exit::PASSED)
 }
 

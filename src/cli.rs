@@ -12,7 +12,9 @@ use crate::scenario::Idp;
 /// traffic against a SCIM endpoint and reports where the server's answers would break that IdP.
 ///
 /// Exit codes: 0 passed, 1 compliance failures, 2 bad usage or invalid scenario,
-/// 3 target unreachable or TLS failure, 130 interrupted.
+/// 3 target unreachable or TLS failure, 130 interrupted by SIGINT (Ctrl-C), 143 terminated by
+/// SIGTERM. After the first SIGINT or SIGTERM, `run` starts nothing new, cleans up (within
+/// --grace-period) and writes its reports; a second signal quits at once.
 #[derive(Debug, Parser)]
 #[command(name = "idpsim", version, max_term_width = 100)]
 pub struct Cli {
@@ -107,6 +109,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 
+    /// After SIGINT (Ctrl-C) or SIGTERM, how long cleanup may take (the scenarios' cleanup steps
+    /// and deleting what they created), e.g. 10s (default) or 500ms. What is not deleted by then
+    /// is reported as left behind, by URL. A second signal quits at once.
+    #[arg(long, value_name = "DURATION")]
+    pub grace_period: Option<String>,
+
     /// Scale the IdP's waits (429 Retry-After, back-off) by this factor, e.g. 0.001 in tests;
     /// 1 (default) waits exactly as Okta or Entra would.
     #[arg(long, value_name = "FACTOR")]
@@ -184,7 +192,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
-    /// Do not verify the target's TLS certificate.
+    /// Do not verify the target's TLS certificate (a loud warning is printed on every run:
+    /// anyone on the network path could read the token).
     #[arg(long)]
     pub insecure: bool,
 
@@ -271,7 +280,8 @@ pub struct AuditArgs {
     /// Trust this PEM CA certificate (or bundle) for the target.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
-    /// Do not verify the target's TLS certificate.
+    /// Do not verify the target's TLS certificate (a loud warning is printed on every run:
+    /// anyone on the network path could read the token).
     #[arg(long)]
     pub insecure: bool,
 }
@@ -394,7 +404,8 @@ pub struct LoadArgs {
     /// Trust this PEM CA certificate (or bundle) for the target.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
-    /// Do not verify the target's TLS certificate.
+    /// Do not verify the target's TLS certificate (a loud warning is printed on every run:
+    /// anyone on the network path could read the token).
     #[arg(long)]
     pub insecure: bool,
 }

@@ -97,6 +97,8 @@ pub struct RunConfig {
     pub format: Option<Spanned<String>>,
     pub jobs: Option<usize>,
     pub time_scale: Option<f64>,
+    /// `--grace-period`: how long cleanup may take after SIGINT/SIGTERM.
+    pub grace_period: Option<String>,
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
 }
@@ -217,6 +219,10 @@ pub fn parse(display: &str, text: &str) -> Result<Config> {
         crate::app::parse_duration(t)
             .map_err(|e| Error::Usage(format!("{display}: target.timeout: {e}")))?;
     }
+    if let Some(t) = &config.run.grace_period {
+        crate::app::parse_duration(t)
+            .map_err(|e| Error::Usage(format!("{display}: run.grace_period: {e}")))?;
+    }
     Ok(config)
 }
 
@@ -248,6 +254,9 @@ impl Loaded {
         }
         if args.timeout.is_none() {
             args.timeout = c.target.timeout.clone();
+        }
+        if args.grace_period.is_none() {
+            args.grace_period = c.run.grace_period.clone();
         }
         if args.cacert.is_none() {
             args.cacert = c.target.cacert.as_deref().map(|p| self.path(p));

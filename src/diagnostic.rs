@@ -99,7 +99,7 @@ impl Diagnostic {
                 "{} {} {}",
                 styles.dim.paint(&self.pos.line.to_string()),
                 styles.dim.paint("|"),
-                text
+                crate::run::redact::source_line(text)
             );
             let indent = " ".repeat(self.pos.col.saturating_sub(1) as usize);
             let carets = "^".repeat(self.width);

@@ -2,7 +2,8 @@
 //!
 //! Exit codes are part of the interface (CI scripts branch on them):
 //! 0 all passed, 1 compliance failures, 2 bad usage or invalid scenario (nothing sent),
-//! 3 target unreachable or TLS failure, 130 interrupted.
+//! 3 target unreachable or TLS failure, 130 interrupted by SIGINT (Ctrl-C), 143 terminated by
+//! SIGTERM (128 + the signal's number, as shells report it).
 
 use crate::diagnostic::Diagnostic;
 
@@ -12,7 +13,10 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     pub const USAGE: i32 = 2;
     pub const UNREACHABLE: i32 = 3;
+    /// Stopped by SIGINT (Ctrl-C): 128 + 2.
     pub const INTERRUPTED: i32 = 130;
+    /// Stopped by SIGTERM (`kill`, a CI runner's cancel, `docker stop`): 128 + 15.
+    pub const TERMINATED: i32 = 143;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -79,7 +79,11 @@ fn interrupt(child: &mut Child) {
         .expect("kill runs");
     assert!(status.success());
     let done = child.wait().expect("recorder exits");
-    assert!(done.success(), "recorder exit {done:?}");
+    assert_eq!(
+        done.code(),
+        Some(130),
+        "SIGINT ends the recorder with 130: {done:?}"
+    );
 }
 
 fn validate(path: &Path) {

@@ -128,6 +128,9 @@ pub async fn from_args(args: crate::cli::AuditArgs, styles: Styles) -> Result<i3
         cacert: args.cacert.clone(),
         insecure: args.insecure,
     })?;
+    if args.insecure {
+        crate::app::warn_insecure(&args.target);
+    }
     run(
         AuditCommand {
             transport,

@@ -106,10 +106,24 @@ impl DiffEntry {
         expected: impl Into<String>,
         actual: impl Into<String>,
     ) -> Self {
+        let pointer = pointer.into();
+        // A diff at `…/password` would print the password a scenario or a state file expects
+        // (and a server that returns one): both sides are masked, unless a side is absent.
+        let secret = pointer
+            .rsplit('/')
+            .next()
+            .is_some_and(crate::run::redact::is_secret_key);
+        let shown = |side: String| {
+            if secret && side != "absent" {
+                crate::run::redact::REDACTED.to_string()
+            } else {
+                side
+            }
+        };
         DiffEntry {
-            pointer: pointer.into(),
-            expected: expected.into(),
-            actual: actual.into(),
+            pointer,
+            expected: shown(expected.into()),
+            actual: shown(actual.into()),
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::cli::LoadArgs;
 use crate::error::{exit, Error, Result};
 use crate::report::styles::Styles;
 use crate::run::http::{Auth, Transport, TransportConfig};
+use crate::run::signal::Signal;
 use crate::scenario::Idp;
 use crate::server;
 use cycle::{Ctx, IdTable, PhaseStats};
@@ -114,7 +115,13 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
         cacert: args.cacert.clone(),
         insecure: args.insecure,
     })?;
-    transport.preflight().await?;
+    if args.insecure {
+        crate::app::warn_insecure(&target);
+    }
+    transport
+        .preflight()
+        .await
+        .map_err(|e| crate::app::without_secrets(e, &transport))?;
 
     let wire = match args.idp {
         Idp::Okta => Wire::Okta(match args.profile.as_deref() {
@@ -157,14 +164,20 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
         stop: Default::default(),
         done: Default::default(),
     });
+    // The first SIGINT/SIGTERM stops issuing work; the requests in flight finish (each bounded
+    // by --timeout) so their outcome is counted, then the report is written. Load has no cleanup
+    // (what it created is the point of the audit), so there is no grace period to wait for.
+    let stopped_by: Arc<std::sync::OnceLock<Signal>> = Arc::default();
     {
-        let ctx = Arc::clone(&ctx);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                ctx.stop.store(true, Ordering::SeqCst);
-                eprintln!("\ninterrupted: finishing the requests in flight");
-            }
-        });
+        let (ctx, stopped_by) = (Arc::clone(&ctx), Arc::clone(&stopped_by));
+        crate::run::signal::on_first_signal(move |signal| {
+            let _ = stopped_by.set(signal);
+            ctx.stop.store(true, Ordering::SeqCst);
+            eprintln!(
+                "\nidpsim load: {}: issuing no new requests; finishing the ones in flight, then writing the report. Send it again to quit at once.",
+                signal.describe()
+            );
+        })?;
     }
 
     let bar = if std::io::stderr().is_terminal() {
@@ -350,7 +363,9 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
         srv.shutdown().await;
     }
     Ok(if interrupted {
-        exit::INTERRUPTED
+        stopped_by
+            .get()
+            .map_or(exit::INTERRUPTED, |s| s.exit_code())
     } else if report.passed() {
         exit::PASSED
     } else {

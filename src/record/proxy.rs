@@ -21,6 +21,7 @@ use hyper_util::rt::TokioExecutor;
 use super::{Body, Captured, Meta, Recorder};
 use crate::error::{exit, Error, Result};
 use crate::run::http::{BaseUrl, BODY_LIMIT};
+use crate::run::signal::Signal;
 
 /// Request headers that belong to one connection, not to the exchange (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] = &[
@@ -112,8 +113,38 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
         config.output.display()
     );
     let _ = std::io::stdout().flush();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
+    // The first SIGINT/SIGTERM stops accepting and lets the exchanges in flight finish (each is
+    // bounded by --timeout and written before its answer goes out), so the file is complete;
+    // a second signal quits at once, and the file is still valid: every exchange already
+    // written was fsynced whole.
+    let mut signals = crate::run::signal::Signals::listen().map_err(|e| {
+        Error::Server(format!(
+            "record proxy: cannot listen for SIGINT/SIGTERM: {e}"
+        ))
+    })?;
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<Signal>();
+    tokio::spawn(async move {
+        let signal = signals.recv().await;
+        eprintln!(
+            "\nidpsim record: {}: finishing the exchanges in flight, then closing the recording. Send it again to quit at once.",
+            signal.describe()
+        );
+        let _ = stopped_tx.send(signal);
+        let again = signals.recv().await;
+        eprintln!(
+            "\nidpsim record: {} again: quitting at once",
+            again.describe()
+        );
+        std::process::exit(again.exit_code());
+    });
+    let stopped_by = Arc::new(std::sync::OnceLock::<Signal>::new());
+    let server = axum::serve(listener, app).with_graceful_shutdown({
+        let stopped_by = Arc::clone(&stopped_by);
+        async move {
+            if let Ok(signal) = stopped_rx.await {
+                let _ = stopped_by.set(signal);
+            }
+        }
     });
     if let Err(e) = server.await {
         return Err(Error::Server(format!("record proxy: {e}")));
@@ -135,7 +166,7 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
         rec.exchanges,
         config.output.display()
     );
-    Ok(exit::PASSED)
+    Ok(stopped_by.get().map_or(exit::PASSED, |s| s.exit_code()))
 }
 
 /// Splits an incoming path into what goes upstream and what the scenario records (relative to

@@ -265,8 +265,11 @@ impl Console {
         if s.skipped > 0 {
             parts.push(format!("{} skipped", s.skipped));
         }
+        // An interrupted run proves nothing by passing: what did not run was not checked.
         let verdict = if s.failed > 0 {
             self.styles.fail.paint("FAILED")
+        } else if interrupted {
+            self.styles.warn.paint("INTERRUPTED")
         } else {
             self.styles.pass.paint("PASSED")
         };
@@ -280,7 +283,7 @@ impl Console {
             s.warnings
         );
         if interrupted {
-            out.push_str("interrupted: the scenarios that had not finished were cleaned up and are reported as they stood\n");
+            out.push_str("interrupted: steps after the signal did not run; cleanup ran within the grace period (anything it could not delete is a cleanup.left-behind warning above)\n");
         }
         out
     }

@@ -17,6 +17,10 @@ pub fn render(report: &RunReport) -> String {
     for sc in &report.scenarios {
         let mut suite = TestSuite::new(format!("{} ({})", sc.name, sc.file));
         suite.set_time(std::time::Duration::from_millis(sc.duration_ms));
+        if report.interrupted {
+            // A SIGINT/SIGTERM stopped the run: skipped steps were not checked, not passed.
+            suite.add_property(("interrupted", "true"));
+        }
         for step in sc.steps.iter().chain(&sc.cleanup) {
             let kind = if sc.cleanup.iter().any(|c| std::ptr::eq(c, step)) {
                 "cleanup"
@@ -55,6 +59,13 @@ pub fn render(report: &RunReport) -> String {
                 }
             };
             let mut case = TestCase::new(name, status);
+            // A resource cleanup left behind after a signal is a warning (the test case passes),
+            // but its URL must reach whoever reads only the JUnit file.
+            if step.outcome != Outcome::Skipped {
+                if let Some(reason) = &step.skip_reason {
+                    case.set_system_out(reason.clone());
+                }
+            }
             case.set_classname(sc.file.clone());
             case.set_time(std::time::Duration::from_millis(step.duration_ms));
             suite.add_test_case(case);

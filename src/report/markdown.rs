@@ -181,7 +181,7 @@ fn step_detail(
             let line = sources
                 .get(&src.file)
                 .and_then(|t| t.lines().nth(src.line.saturating_sub(1) as usize))
-                .map(|l| format!(" {}", code(l.trim())))
+                .map(|l| format!(" {}", code(&crate::run::redact::source_line(l.trim()))))
                 .unwrap_or_default();
             let _ = writeln!(out, "  - Scenario line: {}{line}", code(&src.to_string()));
         }

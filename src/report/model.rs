@@ -45,6 +45,9 @@ pub struct RunReport {
     pub started_at: String,
     pub duration_ms: u64,
     pub interrupted: bool,
+    /// The signal that interrupted the run (`SIGINT` or `SIGTERM`); absent when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<&'static str>,
     pub summary: Summary,
     pub scenarios: Vec<ScenarioResult>,
 }
@@ -61,6 +64,9 @@ pub struct Target {
     /// True when no --target was given and the built-in reference server answered.
     pub builtin: bool,
     pub dry_run: bool,
+    /// `--insecure`: the target's TLS certificate was not verified. Only present when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -4,10 +4,10 @@
 pub mod context;
 pub mod http;
 pub mod redact;
+pub mod signal;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -18,17 +18,74 @@ use crate::report::model::{Outcome, ScenarioResult, StepResult};
 use crate::scenario::{template, CaptureFrom, RequestStep, Scenario, Step, StepKind};
 use context::{send_or_simulate, ActionCtx, ScenarioState};
 use http::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
+use signal::Signal;
 
-/// Set once by Ctrl-C; scenarios stop before their next step and clean up.
-#[derive(Debug, Default)]
-pub struct Interrupt(AtomicBool);
+/// The default `--grace-period`: long enough for a few DELETEs against a slow server, short
+/// enough that a CI runner's own kill timeout (often 10–30 s after SIGTERM) does not hit first.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
+
+/// Set once by the first SIGINT or SIGTERM: no scenario starts, started ones stop at once and
+/// clean up until the grace period (counted from the signal) runs out.
+#[derive(Debug)]
+pub struct Interrupt {
+    grace: Duration,
+    /// The signal and when cleanup must give up; set once.
+    fired: OnceLock<(Signal, tokio::time::Instant)>,
+    /// Wakes whatever waits on the interrupt (in-flight steps, the preflight).
+    woken: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Interrupt::new(DEFAULT_GRACE_PERIOD)
+    }
+}
 
 impl Interrupt {
-    pub fn trigger(&self) {
-        self.0.store(true, Ordering::SeqCst);
+    pub fn new(grace: Duration) -> Self {
+        Interrupt {
+            grace,
+            fired: OnceLock::new(),
+            woken: tokio::sync::watch::Sender::new(false),
+        }
     }
+
+    /// Records the first signal; later calls change nothing (the grace period keeps its start).
+    pub fn trigger(&self, signal: Signal) {
+        if self
+            .fired
+            .set((signal, tokio::time::Instant::now() + self.grace))
+            .is_ok()
+        {
+            self.woken.send_replace(true);
+        }
+    }
+
     pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.fired.get().is_some()
+    }
+
+    pub fn signal(&self) -> Option<Signal> {
+        self.fired.get().map(|(s, _)| *s)
+    }
+
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+
+    /// Resolves once the interrupt is set (at once if it already is).
+    pub async fn triggered(&self) {
+        let mut rx = self.woken.subscribe();
+        // The sender lives in `self`, so the channel cannot close while this waits.
+        let _ = rx.wait_for(|set| *set).await;
+    }
+
+    /// Resolves when the grace period after the interrupt is over; never without an interrupt.
+    pub async fn grace_expired(&self) {
+        self.triggered().await;
+        if let Some((_, deadline)) = self.fired.get() {
+            tokio::time::sleep_until(*deadline).await;
+        }
     }
 }
 
@@ -126,7 +183,28 @@ impl Runner {
                     continue;
                 }
                 let t = Instant::now();
-                let (exchanges, findings) = self.run_step(scenario, &mut state, step).await;
+                // A step in flight when the signal comes is cancelled rather than awaited: its
+                // request may be a slow one held for the whole --timeout, and the grace period
+                // belongs to cleanup. The cost: a create the server received but never answered
+                // leaves a resource idpsim cannot name, which the step's reason says.
+                let ran = tokio::select! {
+                    biased;
+                    ran = self.run_step(scenario, &mut state, step) => Some(ran),
+                    _ = self.interrupt.triggered() => None,
+                };
+                let Some((exchanges, findings)) = ran else {
+                    stopped = Some("interrupted".into());
+                    steps.push(skipped_step(
+                        i + 1,
+                        step.label(),
+                        kind,
+                        source,
+                        "interrupted while its request was in flight: its answer was not awaited, \
+                         so the server may have acted on it"
+                            .into(),
+                    ));
+                    continue;
+                };
                 let result = step_result(
                     i + 1,
                     step.label(),
@@ -145,7 +223,13 @@ impl Runner {
 
         // `--write-state`: what the IdP believes, before cleanup deletes it.
         crate::audit::state::snapshot(scenario, &state);
-        let cleanup = self.cleanup(scenario, &mut state).await;
+        // A scenario the signal stopped before it started created nothing, and its cleanup
+        // steps would be new requests after the signal: it has nothing to clean up.
+        let cleanup = if skip_reason.is_some() {
+            Vec::new()
+        } else {
+            self.cleanup(scenario, &mut state).await
+        };
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped
         } else {
@@ -276,17 +360,47 @@ impl Runner {
 
     /// The scenario's own cleanup steps, then deletion of whatever it created and did not delete.
     /// Problems here are warnings: they do not change what the scenario proved.
+    ///
+    /// After a signal, cleanup still runs, but only until the grace period is over; what is
+    /// still on the server then is reported as left behind, by URL, for deletion by hand.
     async fn cleanup(&self, scenario: &Scenario, state: &mut ScenarioState) -> Vec<StepResult> {
         let mut out = Vec::new();
+        let mut expired = false;
         for (i, step) in scenario.cleanup.iter().enumerate() {
+            let source = scenario.source_ref(step.pos);
+            if expired {
+                out.push(skipped_step(
+                    i + 1,
+                    step.label(),
+                    step_kind(step),
+                    source,
+                    self.grace_expired_reason(),
+                ));
+                continue;
+            }
             let t = Instant::now();
-            let (exchanges, findings) = self.run_step(scenario, state, step).await;
+            let ran = tokio::select! {
+                biased;
+                ran = self.run_step(scenario, state, step) => Some(ran),
+                _ = self.interrupt.grace_expired() => None,
+            };
+            let Some((exchanges, findings)) = ran else {
+                expired = true;
+                out.push(skipped_step(
+                    i + 1,
+                    step.label(),
+                    step_kind(step),
+                    source,
+                    self.grace_expired_reason(),
+                ));
+                continue;
+            };
             let findings = findings.into_iter().map(downgrade).collect();
             out.push(step_result(
                 i + 1,
                 step.label(),
                 step_kind(step),
-                scenario.source_ref(step.pos),
+                source,
                 exchanges,
                 findings,
                 t.elapsed().as_millis() as u64,
@@ -303,7 +417,20 @@ impl Runner {
             let t = Instant::now();
             let req = OutgoingRequest::new("DELETE", c.path.clone())
                 .header("Accept", "application/scim+json");
-            let (exchange, _) = self.transport.send(&req).await;
+            let sent = if expired {
+                None
+            } else {
+                tokio::select! {
+                    biased;
+                    sent = self.transport.send(&req) => Some(sent),
+                    _ = self.interrupt.grace_expired() => None,
+                }
+            };
+            let Some((exchange, _)) = sent else {
+                expired = true;
+                out.push(self.left_behind(out.len() + 1, scenario, &c.path, t));
+                continue;
+            };
             let mut findings = Vec::new();
             match (&exchange.response, &exchange.error) {
                 (Some(r), _) if (200..300).contains(&r.status) || r.status == 404 => {}
@@ -331,6 +458,76 @@ impl Runner {
             ));
         }
         out
+    }
+
+    fn grace_expired_reason(&self) -> String {
+        format!(
+            "the grace period ({}) after the signal ran out before this cleanup step finished",
+            humane(self.interrupt.grace())
+        )
+    }
+
+    /// A resource the run created and could not delete before the grace period ran out: a
+    /// warning with its full URL (secrets redacted), so a person can delete it by hand.
+    fn left_behind(
+        &self,
+        index: usize,
+        scenario: &Scenario,
+        path: &str,
+        started: Instant,
+    ) -> StepResult {
+        let base = self.transport.base();
+        let url = self
+            .transport
+            .redactor()
+            .text(&format!("{}{}", base.origin, base.join(path)));
+        let finding = Finding::warning(
+            LEFT_BEHIND_RULE,
+            format!(
+                "left behind: {url} was not deleted; the grace period ({}) after the signal ran out",
+                humane(self.interrupt.grace())
+            ),
+        )
+        .impact(
+            "The run created this resource and it is still on the server: delete it by hand \
+             (or re-run with a longer --grace-period).",
+        );
+        StepResult {
+            skip_reason: Some(format!("left behind: {url}")),
+            ..step_result(
+                index,
+                format!("delete {path}"),
+                "cleanup",
+                scenario.source_ref(scenario.pos),
+                Vec::new(),
+                vec![finding],
+                started.elapsed().as_millis() as u64,
+            )
+        }
+    }
+}
+
+/// The rule id of a resource that cleanup could not delete in time after a signal.
+pub const LEFT_BEHIND_RULE: &str = "cleanup.left-behind";
+
+/// The resources the results report as left behind (full URLs), for the final note on stderr.
+pub fn left_behind(results: &[ScenarioResult]) -> Vec<String> {
+    results
+        .iter()
+        .flat_map(|r| &r.cleanup)
+        .filter_map(|s| s.skip_reason.as_deref()?.strip_prefix("left behind: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A duration as a person writes it: `10s`, `1.5s`, `500ms`.
+fn humane(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
     }
 }
 

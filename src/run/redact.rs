@@ -23,9 +23,54 @@ const SECRET_KEYS: &[&str] = &[
     "api_key",
 ];
 
+/// Whether a JSON member with this name holds a secret (any case): `password`, `token`, ….
+pub fn is_secret_key(key: &str) -> bool {
+    SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str())
+}
+
+/// Whether a SCIM attribute path ends in a secret attribute: `password`,
+/// `urn:…:User:password`, `credentials.token`.
+fn path_names_secret(path: &str) -> bool {
+    path.rsplit([':', '.', '/'])
+        .next()
+        .is_some_and(|last| is_secret_key(last.trim()))
+}
+
+/// A line quoted from a file a person wrote (a scenario, a state file) for a diagnostic or a
+/// report: the values of secret-named keys are masked, so pointing at line 12 does not print the
+/// password written on it. Keys as in [`SECRET_KEYS`], in YAML or JSON (`password: x`,
+/// `"token": "x"`), quoted or plain, block or flow style.
+pub fn source_line(line: &str) -> String {
+    static PATTERN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let pattern = PATTERN.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)(["']?\b(?:password|passwd|token|secret|client_secret|access_token|refresh_token|api_?key)["']?\s*:\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}\]#][^,}\]#]*)"#,
+        )
+        .ok()
+    });
+    match pattern {
+        Some(re) => re
+            .replace_all(line, |c: &regex::Captures| {
+                format!("{}\"{REDACTED}\"", &c[1])
+            })
+            .into_owned(),
+        // The pattern is a constant that compiles; should it not, hide the whole line rather
+        // than risk showing a secret.
+        None => REDACTED.to_string(),
+    }
+}
+
+/// How many secrets learned from bodies are kept: enough for every request in flight to have its
+/// answer redacted (an echo comes back within the same exchange), few enough that `text` stays
+/// cheap when `load` sends a fresh password with each of a million users.
+const LEARNED_LIMIT: usize = 64;
+
 #[derive(Debug, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
+    /// Values of secret members seen in bodies (a user's password), most recent last: a server
+    /// that quotes the request back ("invalid password 'hunter2'") is masked too.
+    learned: std::sync::RwLock<std::collections::VecDeque<String>>,
 }
 
 impl Redactor {
@@ -33,7 +78,10 @@ impl Redactor {
         // Very short "secrets" would shred ordinary text; tokens and passwords are longer.
         let mut secrets: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Redactor { secrets }
+        Redactor {
+            secrets,
+            learned: Default::default(),
+        }
     }
 
     pub fn text(&self, s: &str) -> String {
@@ -43,7 +91,31 @@ impl Redactor {
                 out = out.replace(secret.as_str(), REDACTED);
             }
         }
+        let learned = self.learned.read().unwrap_or_else(|e| e.into_inner());
+        for secret in learned.iter() {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), REDACTED);
+            }
+        }
         out
+    }
+
+    /// Remembers the strings in a secret member's value, so later text that quotes them is masked.
+    fn learn(&self, v: &serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) if s.len() >= 4 && !self.secrets.contains(s) => {
+                let mut learned = self.learned.write().unwrap_or_else(|e| e.into_inner());
+                if !learned.contains(s) {
+                    if learned.len() >= LEARNED_LIMIT {
+                        learned.pop_front();
+                    }
+                    learned.push_back(s.clone());
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| self.learn(i)),
+            serde_json::Value::Object(map) => map.values().for_each(|i| self.learn(i)),
+            _ => {}
+        }
     }
 
     pub fn headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
@@ -74,22 +146,31 @@ impl Redactor {
         match v {
             Value::String(s) => Value::String(self.text(s)),
             Value::Array(items) => Value::Array(items.iter().map(|i| self.json(i)).collect()),
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| {
-                        let secret =
-                            SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str()) && !v.is_null();
-                        (
-                            k.clone(),
-                            if secret {
-                                Value::String(REDACTED.into())
-                            } else {
-                                self.json(v)
-                            },
-                        )
-                    })
-                    .collect(),
-            ),
+            Value::Object(map) => {
+                // A PATCH operation that sets a secret by path carries it in `value`:
+                // `{"op": "replace", "path": "password", "value": "…"}`.
+                let secret_value = map
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(path_names_secret);
+                Value::Object(
+                    map.iter()
+                        .map(|(k, v)| {
+                            let secret = (is_secret_key(k) || (secret_value && k == "value"))
+                                && !v.is_null();
+                            (
+                                k.clone(),
+                                if secret {
+                                    self.learn(v);
+                                    Value::String(REDACTED.into())
+                                } else {
+                                    self.json(v)
+                                },
+                            )
+                        })
+                        .collect(),
+                )
+            }
             other => other.clone(),
         }
     }
@@ -114,5 +195,44 @@ mod tests {
             body,
             json!({"userName": "a", "password": "[redacted]", "nested": {"Token": "[redacted]"}, "note": "has [redacted]"})
         );
+    }
+
+    #[test]
+    fn patch_values_set_by_a_secret_path_and_their_echoes_are_redacted() {
+        let r = Redactor::new(vec!["the-token".into()]);
+        let patch = r.json(&json!({"Operations": [
+            {"op": "replace", "path": "password", "value": "pw-echoed-1"},
+            {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:password", "value": "pw-2"},
+            {"op": "replace", "path": "displayName", "value": "Visible"}
+        ]}));
+        assert_eq!(patch["Operations"][0]["value"], REDACTED);
+        assert_eq!(patch["Operations"][1]["value"], REDACTED);
+        assert_eq!(patch["Operations"][2]["value"], "Visible");
+        // A server that quotes the request back has the learned password masked.
+        assert_eq!(
+            r.text("bad password pw-echoed-1 (pw-2)"),
+            "bad password [redacted] ([redacted])"
+        );
+        let body = r.json(&json!({"detail": "password pw-echoed-1 too weak"}));
+        assert_eq!(body["detail"], "password [redacted] too weak");
+    }
+
+    #[test]
+    fn quoted_source_lines_hide_secret_values() {
+        for (line, shown) in [
+            (
+                r#"  body: { userName: a, password: "pw 1", active: true }"#,
+                r#"  body: { userName: a, password: "[redacted]", active: true }"#,
+            ),
+            ("    password: hunter2", r#"    password: "[redacted]""#),
+            (
+                r#"{"token": "abc\"d", "x": 1}"#,
+                r#"{"token": "[redacted]", "x": 1}"#,
+            ),
+            ("  Api_Key: 'k' # note", r#"  Api_Key: "[redacted]" # note"#),
+            ("  userName: tokenless", "  userName: tokenless"),
+        ] {
+            assert_eq!(source_line(line), shown, "{line}");
+        }
     }
 }

@@ -145,10 +145,18 @@ impl RunningServer {
 
     /// Runs until the process receives Ctrl-C (then shuts down gracefully) or the server
     /// task ends.
-    pub async fn wait(mut self) {
+    pub async fn wait(self) {
+        self.wait_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    }
+
+    /// Runs until `stop` resolves (then shuts down gracefully) or the server task ends.
+    pub async fn wait_until(mut self, stop: impl std::future::Future<Output = ()>) {
         tokio::select! {
             _ = &mut self.task => {}
-            _ = tokio::signal::ctrl_c() => self.shutdown().await,
+            _ = stop => self.shutdown().await,
         }
     }
 }

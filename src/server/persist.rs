@@ -55,10 +55,33 @@ pub(crate) fn serialize(data: &Data) -> Result<Vec<u8>, serde_json::Error> {
         #[serde(flatten)]
         data: &'a Data,
     }
-    serde_json::to_vec(&FileRef {
+    let mut file = serde_json::to_value(FileRef {
         format: FORMAT,
         data,
-    })
+    })?;
+    forget_passwords(&mut file);
+    serde_json::to_vec(&file)
+}
+
+/// What a persisted password becomes: the server never returns a password (it is write-only),
+/// so the file keeps only that one was set, never the password itself.
+const PASSWORD_NOT_STORED: &str = "[set; not stored]";
+
+/// Replaces every `password` attribute's value (any case) in the file's resources.
+fn forget_passwords(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if k.eq_ignore_ascii_case("password") && !v.is_null() {
+                    *v = serde_json::Value::String(PASSWORD_NOT_STORED.into());
+                } else {
+                    forget_passwords(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(forget_passwords),
+        _ => {}
+    }
 }
 
 fn temp_path(target: &Path) -> PathBuf {
