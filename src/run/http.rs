@@ -4,6 +4,7 @@
 //!
 //! hyper is used directly rather than reqwest because reqwest always adds a default `Accept`.
 
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -290,7 +291,9 @@ impl Transport {
     pub async fn send(&self, req: &OutgoingRequest) -> (Exchange, RawResponse) {
         let recorded = self.record_request(req);
         let started = Instant::now();
-        let result = tokio::time::timeout(self.config.timeout, self.send_inner(req)).await;
+        let progress = Progress::default();
+        let result =
+            tokio::time::timeout(self.config.timeout, self.send_inner(req, &progress)).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let fail = |kind, message: String| Exchange {
             request: recorded.clone(),
@@ -305,7 +308,7 @@ impl Transport {
             Err(_) => (
                 fail(
                     TransportErrorKind::Timeout,
-                    format!("no complete answer within {:?}", self.config.timeout),
+                    progress.timeout_message(self.config.timeout),
                 ),
                 RawResponse::default(),
             ),
@@ -332,6 +335,7 @@ impl Transport {
     async fn send_inner(
         &self,
         req: &OutgoingRequest,
+        progress: &Progress,
     ) -> Result<WireResponse, (TransportErrorKind, String)> {
         let url = format!("{}{}", self.base.origin, self.base.join_request(req));
         let method = http::Method::from_bytes(req.method.as_bytes())
@@ -351,14 +355,11 @@ impl Transport {
                 format!("cannot build the request for {url}: {e}"),
             )
         })?;
-        let response = self.client.request(request).await.map_err(|e| {
-            let kind = if e.is_connect() {
-                TransportErrorKind::Connect
-            } else {
-                TransportErrorKind::Reset
-            };
-            (kind, error_chain(&e))
-        })?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| head_error(&e))?;
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
             .headers()
@@ -370,19 +371,12 @@ impl Transport {
                 )
             })
             .collect();
+        progress.head_received(status, &headers);
         let mut body = response.into_body();
         let mut bytes = Vec::new();
         let mut truncated = false;
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| {
-                (
-                    TransportErrorKind::Reset,
-                    format!(
-                        "the connection broke while reading the body: {}",
-                        error_chain(&e)
-                    ),
-                )
-            })?;
+            let frame = frame.map_err(|e| progress.body_error(&e, bytes.len()))?;
             if let Some(data) = frame.data_ref() {
                 let room = BODY_LIMIT.saturating_sub(bytes.len());
                 if data.len() > room {
@@ -391,6 +385,7 @@ impl Transport {
                     break;
                 }
                 bytes.extend_from_slice(data);
+                progress.body_bytes.store(bytes.len(), Ordering::Relaxed);
             }
         }
         Ok(WireResponse {
@@ -430,10 +425,13 @@ impl Transport {
             },
             _ => wire.bytes,
         };
-        let json: Option<serde_json::Value> = if bytes.is_empty() || truncated {
-            None
+        let (json, json_error) = if bytes.is_empty() || truncated {
+            (None, None)
         } else {
-            serde_json::from_slice(&bytes).ok()
+            match parse_json(&bytes) {
+                Ok(v) => (Some(v), None),
+                Err(why) => (None, Some(why_not_json(&why, &bytes, &wire.headers))),
+            }
         };
         let text = if json.is_some() || bytes.is_empty() {
             None
@@ -458,6 +456,7 @@ impl Transport {
             elapsed_ms,
             truncated,
             content_encoding: encoding,
+            json_error,
         };
         (response, raw, decode_error)
     }
@@ -488,6 +487,219 @@ struct WireResponse {
     headers: Vec<(String, String)>,
     bytes: Vec<u8>,
     truncated: bool,
+}
+
+/// How far an answer got, shared with `send` so that a timeout can say where it struck.
+#[derive(Default)]
+struct Progress {
+    /// 0 until the status line and headers are in.
+    status: AtomicU16,
+    body_bytes: AtomicUsize,
+    /// The announced Content-Length; `u64::MAX` when there is none.
+    content_length: AtomicU64,
+    chunked: AtomicBool,
+}
+
+impl Progress {
+    fn head_received(&self, status: u16, headers: &[(String, String)]) {
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_ascii_lowercase())
+        };
+        let length = header("content-length").and_then(|v| v.parse().ok());
+        self.content_length
+            .store(length.unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.chunked.store(
+            header("transfer-encoding").is_some_and(|v| v.contains("chunked")),
+            Ordering::Relaxed,
+        );
+        self.status.store(status, Ordering::Relaxed);
+    }
+
+    /// "201 and 40 of the 400 bytes its Content-Length announced", or `None` before the head.
+    fn so_far(&self, body_bytes: usize) -> Option<String> {
+        let status = self.status.load(Ordering::Relaxed);
+        if status == 0 {
+            return None;
+        }
+        let length = self.content_length.load(Ordering::Relaxed);
+        Some(if self.chunked.load(Ordering::Relaxed) {
+            format!("status {status} and {body_bytes} bytes of a chunked body")
+        } else if length != u64::MAX {
+            format!("status {status} and {body_bytes} of the {length} bytes its Content-Length announced")
+        } else {
+            format!("status {status} and {body_bytes} bytes of the body")
+        })
+    }
+
+    fn timeout_message(&self, timeout: Duration) -> String {
+        match self.so_far(self.body_bytes.load(Ordering::Relaxed)) {
+            None => format!("timed out: no answer within {timeout:?}"),
+            Some(got) => {
+                format!("timed out: the server sent {got}, then nothing more within {timeout:?}")
+            }
+        }
+    }
+
+    /// Names what broke while the body was being read: a cut, broken chunking, a reset.
+    fn body_error(&self, e: &hyper::Error, read: usize) -> (TransportErrorKind, String) {
+        let chain = error_chain(e);
+        let got = self.so_far(read).unwrap_or_default();
+        let chunked = self.chunked.load(Ordering::Relaxed);
+        if has_io_kind(e, std::io::ErrorKind::ConnectionReset) {
+            (
+                TransportErrorKind::Reset,
+                format!("the connection was reset by the server after {got} ({chain})"),
+            )
+        } else if chunked && !e.is_incomplete_message() && !is_unexpected_eof(e) {
+            (
+                TransportErrorKind::Protocol,
+                format!("the chunked body is broken after {read} bytes: {chain}"),
+            )
+        } else if e.is_incomplete_message() || is_unexpected_eof(e) {
+            let what = if chunked {
+                "before the last chunk of its chunked body"
+            } else {
+                "before the body was complete"
+            };
+            (
+                TransportErrorKind::Truncated,
+                format!("the body is truncated: the connection closed {what}; idpsim got {got} ({chain})"),
+            )
+        } else {
+            (
+                TransportErrorKind::Reset,
+                format!("the connection broke while reading the body, after {got}: {chain}"),
+            )
+        }
+    }
+}
+
+/// Names what went wrong before a status line and headers were read.
+fn head_error(e: &hyper_util::client::legacy::Error) -> (TransportErrorKind, String) {
+    let chain = error_chain(e);
+    if e.is_connect() {
+        return (TransportErrorKind::Connect, chain);
+    }
+    let hyper_error = find_source::<hyper::Error>(e);
+    let is = |check: fn(&hyper::Error) -> bool| hyper_error.is_some_and(check);
+    if is(hyper::Error::is_parse_too_large) {
+        (
+            TransportErrorKind::Protocol,
+            format!("the response headers are too large: an HTTP client reads at most a few hundred KiB of status line and headers ({chain})"),
+        )
+    } else if is(hyper::Error::is_parse_status) {
+        (
+            TransportErrorKind::Protocol,
+            format!("the status line is not valid HTTP: {chain}"),
+        )
+    } else if is(hyper::Error::is_parse) {
+        (
+            TransportErrorKind::Protocol,
+            format!("the answer is not valid HTTP: {chain}"),
+        )
+    } else if has_io_kind(e, std::io::ErrorKind::ConnectionReset) {
+        (
+            TransportErrorKind::Reset,
+            format!("the connection was reset by the server before it answered ({chain})"),
+        )
+    } else if is(hyper::Error::is_incomplete_message) {
+        (
+            TransportErrorKind::Reset,
+            format!("the server closed the connection without a complete answer ({chain})"),
+        )
+    } else {
+        (TransportErrorKind::Reset, chain)
+    }
+}
+
+/// The first error of type `T` in the source chain.
+fn find_source<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn has_io_kind(e: &(dyn std::error::Error + 'static), kind: std::io::ErrorKind) -> bool {
+    find_source::<std::io::Error>(e).is_some_and(|io| io.kind() == kind)
+}
+
+fn is_unexpected_eof(e: &(dyn std::error::Error + 'static)) -> bool {
+    has_io_kind(e, std::io::ErrorKind::UnexpectedEof)
+}
+
+/// Bodies with more JSON values than this are not parsed: a parsed value costs a hundred bytes
+/// or more, so 12 MB of `[0,0,0,…]` would take gigabytes. Real answers (a page of 100 users,
+/// even 40,000 of them) stay far below.
+pub const MAX_JSON_VALUES: usize = 500_000;
+
+enum NotJson {
+    TooManyValues(usize),
+    Syntax(serde_json::Error),
+}
+
+fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, NotJson> {
+    // Every value but the first follows a `,` or opens a container; strings may hold these
+    // bytes too, so this overestimates, which errs on the safe side.
+    let estimate = 1 + bytes
+        .iter()
+        .filter(|b| matches!(b, b',' | b'[' | b'{'))
+        .count();
+    if estimate > MAX_JSON_VALUES {
+        return Err(NotJson::TooManyValues(estimate));
+    }
+    serde_json::from_slice(bytes).map_err(NotJson::Syntax)
+}
+
+/// Why a body is not JSON, as a clause a finding can quote ("the body is …").
+fn why_not_json(why: &NotJson, bytes: &[u8], headers: &[(String, String)]) -> String {
+    let e = match why {
+        NotJson::TooManyValues(n) => {
+            return format!(
+                "the body is {:.1} MiB holding about {n} JSON values, more than the {MAX_JSON_VALUES} idpsim parses (a guard on memory)",
+                bytes.len() as f64 / (1024.0 * 1024.0)
+            )
+        }
+        NotJson::Syntax(e) => e,
+    };
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &bytes[i..])
+        .unwrap_or_default();
+    if start.starts_with(b"<") {
+        return "the body is an HTML page (or XML), not JSON".into();
+    }
+    if let Err(utf8) = std::str::from_utf8(bytes) {
+        return format!(
+            "the body is not valid JSON: invalid UTF-8 at byte {} ({e})",
+            utf8.valid_up_to()
+        );
+    }
+    if e.to_string().contains("recursion limit") {
+        return format!("the body is JSON nested deeper than the 128 levels parsers accept ({e})");
+    }
+    if e.classify() == serde_json::error::Category::Eof {
+        let length = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .map(|(_, v)| format!(", all that its Content-Length: {} announced", v.trim()))
+            .unwrap_or_default();
+        return format!(
+            "the body stops in the middle of a JSON value after {} bytes{length} ({e})",
+            bytes.len()
+        );
+    }
+    format!("the body is not JSON ({e})")
 }
 
 fn decompress(encoding: &str, data: &[u8]) -> std::io::Result<(Vec<u8>, bool)> {
