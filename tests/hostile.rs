@@ -406,7 +406,15 @@ fn a_12_mb_body() {
     }
     body.extend_from_slice(b"0]");
     let addr = always("201 Created", &[SCIM_JSON], body);
-    run_create(addr).assert_named("12 MB body", &["MiB"]);
+    run_create(addr).assert_named("12 MB body", &["12.0 MiB", "too dense"]);
+    // Objects cost the most per byte: 2 MB of `{"a":0}` took 587 MiB before the guard.
+    let mut body = b"[".to_vec();
+    for _ in 0..250_000 {
+        body.extend_from_slice(br#"{"a":0},"#);
+    }
+    body.extend_from_slice(b"{}]");
+    let addr = always("201 Created", &[SCIM_JSON], body);
+    run_create(addr).assert_named("2 MB of small objects", &["too dense"]);
 }
 
 #[test]

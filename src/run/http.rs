@@ -442,15 +442,18 @@ impl Transport {
             }
             Some(self.redactor.text(&t))
         };
+        // Redacted first, then the parsed body moves into the raw answer: two copies at most,
+        // not three, of what may be a large document.
+        let redacted_body = json.as_ref().map(|v| self.redactor.json(v));
         let raw = RawResponse {
             status: wire.status,
             headers: wire.headers.clone(),
-            body: json.clone(),
+            body: json,
         };
         let response = RecordedResponse {
             status: wire.status,
             headers: self.redactor.headers(&wire.headers),
-            body: json.as_ref().map(|v| self.redactor.json(v)),
+            body: redacted_body,
             text,
             size,
             elapsed_ms,
@@ -637,25 +640,55 @@ fn is_unexpected_eof(e: &(dyn std::error::Error + 'static)) -> bool {
     has_io_kind(e, std::io::ErrorKind::UnexpectedEof)
 }
 
-/// Bodies with more JSON values than this are not parsed: a parsed value costs a hundred bytes
-/// or more, so 12 MB of `[0,0,0,…]` would take gigabytes. Real answers (a page of 100 users,
-/// even 40,000 of them) stay far below.
-pub const MAX_JSON_VALUES: usize = 500_000;
+/// Bodies whose parse would cost more than this many units (see `parse_cost`) are not parsed:
+/// parsed JSON costs far more than its text, and two copies are held (raw and redacted), so 12 MB
+/// of `[0,0,0,…]` took 1.7 GiB and 2 MB of `[{"a":0},…]` 587 MiB. A real page of 100 users costs
+/// a few thousand; a 10 MB page of 40,000 users about 840,000.
+pub const MAX_JSON_COST: usize = 1_000_000;
 
 enum NotJson {
-    TooManyValues(usize),
+    TooCostly(usize),
     Syntax(serde_json::Error),
 }
 
+/// What parsing `bytes` would cost, in units of about one small value, and whether it nests
+/// deeper than serde_json's recursion limit. Outside strings, every value but the first follows
+/// a `,` or opens a container, each object member (`:`) is an entry in a map, and each object is
+/// a map of its own, the dearest.
+fn parse_cost(bytes: &[u8]) -> (usize, bool) {
+    let (mut cost, mut depth, mut too_deep) = (1usize, 0usize, false);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                cost += if *b == b'{' { 8 } else { 1 };
+                depth += 1;
+                too_deep |= depth > 128;
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b':' => cost += 2,
+            b',' => cost += 1,
+            _ => {}
+        }
+    }
+    (cost, too_deep)
+}
+
 fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, NotJson> {
-    // Every value but the first follows a `,` or opens a container; strings may hold these
-    // bytes too, so this overestimates, which errs on the safe side.
-    let estimate = 1 + bytes
-        .iter()
-        .filter(|b| matches!(b, b',' | b'[' | b'{'))
-        .count();
-    if estimate > MAX_JSON_VALUES {
-        return Err(NotJson::TooManyValues(estimate));
+    let (cost, too_deep) = parse_cost(bytes);
+    // Too deep fails in serde_json at level 128, cheaply and with the words that say why.
+    if cost > MAX_JSON_COST && !too_deep {
+        return Err(NotJson::TooCostly(cost));
     }
     serde_json::from_slice(bytes).map_err(NotJson::Syntax)
 }
@@ -663,9 +696,9 @@ fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, NotJson> {
 /// Why a body is not JSON, as a clause a finding can quote ("the body is …").
 fn why_not_json(why: &NotJson, bytes: &[u8], headers: &[(String, String)]) -> String {
     let e = match why {
-        NotJson::TooManyValues(n) => {
+        NotJson::TooCostly(cost) => {
             return format!(
-                "the body is {:.1} MiB holding about {n} JSON values, more than the {MAX_JSON_VALUES} idpsim parses (a guard on memory)",
+                "the body is {:.1} MiB of JSON too dense to parse safely (about {cost} values and members, over idpsim's guard of {MAX_JSON_COST}): parsed, it would take hundreds of MiB",
                 bytes.len() as f64 / (1024.0 * 1024.0)
             )
         }
@@ -947,6 +980,30 @@ mod tests {
             vec!["s3cret-pw".to_string(), "k-123".to_string()]
         );
         assert!(url_secrets("https://app.test/scim/v2?aadOptscim062020").is_empty());
+    }
+
+    #[test]
+    fn parse_cost_skips_strings_and_flags_depth() {
+        // Structural bytes inside strings cost nothing; the object, its member and the array do.
+        assert_eq!(parse_cost(br#"{"a{":"[,:\"{"}"#), (1 + 8 + 2, false));
+        assert_eq!(parse_cost(b"[0,0,0]"), (1 + 1 + 2, false));
+        assert!(parse_cost("[".repeat(129).as_bytes()).1);
+        assert!(!parse_cost("[".repeat(128).as_bytes()).1);
+    }
+
+    #[test]
+    fn why_a_body_is_not_json_is_named() {
+        let why = |bytes: &[u8]| match parse_json(bytes) {
+            Ok(_) => String::from("parsed"),
+            Err(e) => why_not_json(&e, bytes, &[("Content-Length".into(), "9".into())]),
+        };
+        assert!(why(b"  <html>").contains("HTML page"));
+        assert!(why(b"{\"a\":\"\xff\"}").contains("invalid UTF-8 at byte 6"));
+        assert!(why("[".repeat(200).as_bytes()).contains("nested deeper than the 128 levels"));
+        assert!(why(br#"{"id":"1""#).contains("Content-Length: 9"));
+        let dense = format!("[{}0]", "0,".repeat(MAX_JSON_COST));
+        assert!(why(dense.as_bytes()).contains("too dense"));
+        assert_eq!(why(br#"{"id":"1"}"#), "parsed");
     }
 
     #[test]
