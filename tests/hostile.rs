@@ -3,9 +3,14 @@
 //! reset, a lying Content-Length, broken chunking, 100,000-deep JSON, …).
 //!
 //! wiremock cannot play most of these (it always speaks correct HTTP), so the server writes bytes
-//! itself. For every case the run must end with exit 1 (the server answered something, so what it
-//! answered is a finding) with a finding that names what happened, never panic, stay within a
-//! memory cap and finish before a hang guard kills it. Nothing here asserts a duration.
+//! itself. For every case `idpsim run` must end with exit 1 and a finding that names what
+//! happened, never panic, stay within a memory cap and finish before a hang guard kills it.
+//! Nothing here asserts a duration.
+//!
+//! Exit 1, not 3, even for a reset or a timeout: the target accepted the connection, so it is
+//! there, and how it behaved is a finding about it (as `tests/engine.rs` already holds for a
+//! reset). Exit 3 stays for a target that cannot be reached at all (refused, DNS, TLS) and, in
+//! `idpsim audit`, for a directory that cannot be read, since nothing can be compared then.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -261,6 +266,13 @@ fn idpsim(dir: &Path, args: &[&str]) -> Outcome {
     };
     // A signal (a crash, an abort) has no exit code: -1 fails every exit-code assertion.
     let code = status.code().unwrap_or(-1);
+    for other in ["report.xml", "report.md", "report.html"] {
+        let written = dir.join(other);
+        assert!(
+            !args.contains(&other) || written.exists(),
+            "idpsim {args:?} did not write {other}"
+        );
+    }
     let report = std::fs::read_to_string(dir.join("report.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
@@ -273,7 +285,8 @@ fn idpsim(dir: &Path, args: &[&str]) -> Outcome {
     }
 }
 
-/// `idpsim run` of the one-step create scenario against `addr`, with a 2 s timeout.
+/// `idpsim run -v` of the one-step create scenario against `addr`, with a 2 s timeout and every
+/// report format, so that the console and each reporter meet the hostile answer too.
 fn run_create(addr: SocketAddr) -> Outcome {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("create.yaml"), CREATE_USER).expect("write scenario");
@@ -289,8 +302,15 @@ fn run_create(addr: SocketAddr) -> Outcome {
             "hostile-test-token",
             "--timeout",
             "2s",
+            "-v",
             "--report-json",
             "report.json",
+            "--report-junit",
+            "report.xml",
+            "--report-md",
+            "report.md",
+            "--report-html",
+            "report.html",
         ],
     )
 }
@@ -593,6 +613,9 @@ fn unknown_status_codes() {
         });
         run_create(addr).assert_named(code, &[&format!("status {code}")]);
     }
+    // Four digits are not an HTTP status at all: the status line itself is rejected.
+    let addr = serve(|_, s| respond(s, "1000 Whatever", &[SCIM_JSON], b"{}"));
+    run_create(addr).assert_named("1000", &["status line is not valid HTTP"]);
 }
 
 #[test]
