@@ -569,6 +569,14 @@ fn a_2_mb_header() {
         );
     });
     run_create(addr).assert_named("2 MB header", &["headers", "too large"]);
+    // Many small headers instead of one big one.
+    let addr = serve(|_, s| {
+        let many: String = (0..5_000).map(|i| format!("X-H{i}: v\r\n")).collect();
+        let _ = s.write_all(
+            format!("HTTP/1.1 201 Created\r\n{many}Content-Length: 2\r\n\r\n{{}}").as_bytes(),
+        );
+    });
+    run_create(addr).assert_named("5,000 headers", &["too many"]);
 }
 
 #[test]

@@ -591,7 +591,7 @@ fn head_error(e: &hyper_util::client::legacy::Error) -> (TransportErrorKind, Str
     if is(hyper::Error::is_parse_too_large) {
         (
             TransportErrorKind::Protocol,
-            format!("the response headers are too large: an HTTP client reads at most a few hundred KiB of status line and headers ({chain})"),
+            format!("the response headers are too large or too many: an HTTP client reads at most a few hundred KiB of status line and headers, and about a hundred headers ({chain})"),
         )
     } else if is(hyper::Error::is_parse_status) {
         (
