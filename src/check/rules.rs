@@ -137,7 +137,12 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
     };
     if resp.truncated {
         let limit = crate::run::http::BODY_LIMIT >> 20;
-        let message = match &resp.content_encoding {
+        // Cut after inflating, unless the compressed bytes alone already reached the limit.
+        let inflated = resp
+            .content_encoding
+            .as_ref()
+            .filter(|_| resp.size < crate::run::http::BODY_LIMIT);
+        let message = match inflated {
             Some(enc) => format!(
                 "the {enc} body inflates to more than {limit} MiB ({} bytes on the wire) and was cut there: a decompression bomb or a runaway answer",
                 resp.size
@@ -258,6 +263,14 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
     out
 }
 
+/// The IANA HTTP Status Code Registry's assigned codes (104 and 306 are unused or reserved).
+const REGISTERED_STATUS: &[u16] = &[
+    100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304,
+    305, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415,
+    416, 417, 418, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505,
+    506, 507, 508, 510, 511,
+];
+
 /// A status outside HTTP's range, or one no registry knows, says nothing an IdP can act on.
 fn status_code(resp: &RecordedResponse, out: &mut Vec<Finding>) {
     let status = resp.status;
@@ -270,11 +283,7 @@ fn status_code(resp: &RecordedResponse, out: &mut Vec<Finding>) {
             .reference("RFC 9110 §15")
             .impact("The IdP's HTTP client treats the answer as a failure or rejects it outright."),
         );
-    } else if http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .is_none()
-    {
+    } else if !REGISTERED_STATUS.contains(&status) {
         out.push(
             Finding::warning(
                 "http.status.unknown",
@@ -741,5 +750,31 @@ mod tests {
             Intent::Discovery
         );
         assert_eq!(Intent::infer("GET", "/Me"), Intent::Other);
+    }
+
+    #[test]
+    fn unknown_status_codes_are_findings() {
+        let finding = |status| {
+            let mut out = Vec::new();
+            status_code(
+                &RecordedResponse {
+                    status,
+                    headers: Vec::new(),
+                    body: None,
+                    text: None,
+                    size: 0,
+                    elapsed_ms: 0,
+                    truncated: false,
+                    content_encoding: None,
+                    json_error: None,
+                },
+                &mut out,
+            );
+            out.first().map(|f| (f.severity, f.message.clone()))
+        };
+        assert_eq!(finding(201), None);
+        assert_eq!(finding(429), None);
+        assert!(matches!(finding(599), Some((Severity::Warning, m)) if m.contains("status 599")));
+        assert!(matches!(finding(799), Some((Severity::Error, m)) if m.contains("status 799")));
     }
 }
