@@ -512,6 +512,15 @@ fn json_nested_100000_deep() {
         let addr = always("201 Created", &[SCIM_JSON], body.into_bytes());
         run_create(addr).assert_named(case, &["nested"]);
     }
+    // Under the parser's limit the body is parsed, and every walker of JSON values meets it:
+    // redaction, the rules, the verbose console's pretty-printing, every report format. (100
+    // levels, not 127: the JSON report wraps the body in ten more, and this test reads it back
+    // with serde_json's own limit of 128.)
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let body =
+        format!(r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"x":{deep}}}"#);
+    let addr = always("201 Created", &[SCIM_JSON], body.into_bytes());
+    run_create(addr).assert_named("deep but parseable", &["no `id`"]);
 }
 
 /// Every field of every document the wrong type or null: the resource, the preflight's
