@@ -47,6 +47,10 @@ pub struct RecordedResponse {
     /// `gzip` or `deflate` when the body was compressed on the wire.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_encoding: Option<String>,
+    /// Why a body that is there is not JSON, in plain words ("it is not valid UTF-8 …",
+    /// "it is nested deeper than 128 levels …"), so findings can say what is wrong with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json_error: Option<String>,
 }
 
 impl RecordedResponse {
@@ -82,6 +86,10 @@ pub enum TransportErrorKind {
     Reset,
     /// The body could not be decoded (bad gzip, …).
     Decode,
+    /// The answer is not valid HTTP: a garbled status line, headers too large, broken chunking.
+    Protocol,
+    /// The connection closed before the body its headers announced was complete.
+    Truncated,
     /// The request could not be built (bad URL after templating, …).
     Request,
 }

@@ -37,7 +37,12 @@ pub async fn read_server(
                     cause: e.message,
                 });
             }
-            pager.feed(&raw).map_err(Error::Usage)?;
+            // The server answered, but not with a page idpsim can read: the directory cannot
+            // be read at all, which is "unreachable" for the audit (exit 3), not a usage error.
+            pager.feed(&raw).map_err(|cause| Error::Unreachable {
+                url: transport.base().display(),
+                cause,
+            })?;
         }
         notes.extend(pager.note.take());
         if collection == "Users" {

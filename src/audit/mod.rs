@@ -290,6 +290,10 @@ pub struct Pager {
 
 /// More pages than any real directory needs at 100 per page; a guard against endless paging.
 const MAX_PAGES: usize = 10_000;
+/// Every resource read is held for the comparison; a server that keeps inventing new ones
+/// (pages larger than asked, a total never reached) would otherwise exhaust memory long before
+/// `MAX_PAGES`. An audit compares what an IdP provisioned, far fewer than this.
+pub const MAX_ITEMS: usize = 100_000;
 
 impl Pager {
     pub fn new(collection: &'static str) -> Self {
@@ -376,6 +380,15 @@ impl Pager {
             {
                 self.done = true;
             }
+        }
+        if self.items.len() >= MAX_ITEMS && !self.done {
+            self.done = true;
+            self.note = Some(format!(
+                "stopped reading /{} after {} resources (the limit, to bound memory): the server keeps returning new ones{}",
+                self.collection,
+                self.items.len(),
+                total.map(|t| format!(" and says there are {t}")).unwrap_or_default()
+            ));
         }
         if self.pages >= MAX_PAGES && !self.done {
             self.done = true;

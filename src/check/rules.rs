@@ -118,6 +118,14 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
                 "The IdP cannot read the answer; Entra reports SystemForCrossDomainIdentityManagementServiceIncompatible.",
             ),
             TransportErrorKind::Request => ("transport.request", "idpsim could not build this request."),
+            TransportErrorKind::Protocol => (
+                "transport.protocol",
+                "The IdP's HTTP client rejects an answer that is not valid HTTP; the request fails and is retried later.",
+            ),
+            TransportErrorKind::Truncated => (
+                "transport.truncated",
+                "The IdP cannot read an incomplete answer; the request fails and is retried later.",
+            ),
         };
         out.push(Finding::error(rule, err.message.clone()).impact(impact));
         if exchange.response.is_none() {
@@ -128,28 +136,45 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
         return out;
     };
     if resp.truncated {
+        let limit = crate::run::http::BODY_LIMIT >> 20;
+        // Cut after inflating, unless the compressed bytes alone already reached the limit.
+        let inflated = resp
+            .content_encoding
+            .as_ref()
+            .filter(|_| resp.size < crate::run::http::BODY_LIMIT);
+        let message = match inflated {
+            Some(enc) => format!(
+                "the {enc} body inflates to more than {limit} MiB ({} bytes on the wire) and was cut there: a decompression bomb or a runaway answer",
+                resp.size
+            ),
+            None => format!("the response body exceeds {limit} MiB and was cut"),
+        };
         out.push(
-            Finding::error(
-                "transport.body-too-large",
-                format!(
-                    "the response body exceeds {} MiB and was cut",
-                    crate::run::http::BODY_LIMIT >> 20
-                ),
-            )
-            .impact("IdPs read whole bodies; an answer this large times out or exhausts them."),
+            Finding::error("transport.body-too-large", message)
+                .impact("IdPs read whole bodies; an answer this large times out or exhausts them."),
         );
     }
+    status_code(resp, &mut out);
     media_type(resp, &mut out);
     if resp.status >= 400 {
         error_body(resp, &mut out);
         return out;
     }
     if resp.status >= 300 {
+        let target = resp.header("location").map(str::trim).unwrap_or("");
+        let whither = if target.is_empty() {
+            "a redirect without a Location".to_string()
+        } else if !exchange.request.target.is_empty() && target.ends_with(&exchange.request.target)
+        {
+            format!("a redirect to {target}, the very URL asked: a redirect loop")
+        } else {
+            format!("a redirect to {target}")
+        };
         out.push(
             Finding::error(
                 "http.redirect",
                 format!(
-                    "answered {} (a redirect) instead of handling the request",
+                    "answered {} ({whither}) instead of handling the request; idpsim does not follow redirects",
                     resp.status
                 ),
             )
@@ -238,6 +263,55 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
     out
 }
 
+/// The IANA HTTP Status Code Registry's assigned codes (104 and 306 are unused or reserved).
+const REGISTERED_STATUS: &[u16] = &[
+    100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304,
+    305, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415,
+    416, 417, 418, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505,
+    506, 507, 508, 510, 511,
+];
+
+/// A status outside HTTP's range, or one no registry knows, says nothing an IdP can act on.
+fn status_code(resp: &RecordedResponse, out: &mut Vec<Finding>) {
+    let status = resp.status;
+    if !(100..=599).contains(&status) {
+        out.push(
+            Finding::error(
+                "http.status.unknown",
+                format!("answered status {status}, outside HTTP's range of 100 to 599"),
+            )
+            .reference("RFC 9110 §15")
+            .impact("The IdP's HTTP client treats the answer as a failure or rejects it outright."),
+        );
+    } else if !REGISTERED_STATUS.contains(&status) {
+        out.push(
+            Finding::warning(
+                "http.status.unknown",
+                format!("answered status {status}, which is not a registered HTTP status code"),
+            )
+            .reference("RFC 9110 §15")
+            .impact(
+                "The IdP can only go by the class (the first digit) and cannot tell what happened.",
+            ),
+        );
+    }
+}
+
+/// Why an answer carries no JSON, as a clause for findings: the body is empty, an HTML page, not
+/// valid UTF-8, nested too deeply, cut short, …
+fn not_json(resp: &RecordedResponse) -> String {
+    if !resp.has_body() {
+        return format!("the body is empty ({} with no body)", resp.status);
+    }
+    if let Some(why) = &resp.json_error {
+        return why.clone();
+    }
+    match &resp.text {
+        Some(t) if t.trim_start().starts_with('<') => "the body is an HTML page".into(),
+        _ => "the body is not JSON".into(),
+    }
+}
+
 /// RFC 7644 §3.8: SCIM answers are `application/scim+json`.
 fn media_type(resp: &RecordedResponse, out: &mut Vec<Finding>) {
     if !resp.has_body() {
@@ -277,13 +351,9 @@ fn media_type(resp: &RecordedResponse, out: &mut Vec<Finding>) {
 /// RFC 7644 §3.12: errors are JSON with the Error schema and `status` as a string.
 fn error_body(resp: &RecordedResponse, out: &mut Vec<Finding>) {
     let Some(body) = &resp.body else {
-        let what = match &resp.text {
-            Some(t) if t.trim_start().starts_with('<') => "an HTML page",
-            Some(_) => "text that is not JSON",
-            None => "an empty body",
-        };
+        let what = not_json(resp);
         out.push(
-            Finding::error("rfc7644.error.json", format!("the {} error answer is {what}, not a SCIM error object", resp.status))
+            Finding::error("rfc7644.error.json", format!("the {} error answer is not a SCIM error object: {what}", resp.status))
                 .reference("RFC 7644 §3.12")
                 .impact("Okta parses errors as JSON and shows the admin a parser error instead of the reason; Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible."),
         );
@@ -364,7 +434,7 @@ fn create(resp: &RecordedResponse, resource: &str, out: &mut Vec<Finding>) {
         out.push(
             Finding::error(
                 "rfc7644.create.body",
-                "the create answer has no resource in its body",
+                format!("the create answer has no resource: {}", not_json(resp)),
             )
             .reference("RFC 7644 §3.3")
             .impact("Okta fails the assignment: \"Create new user returned empty user\"."),
@@ -376,8 +446,16 @@ fn create(resp: &RecordedResponse, resource: &str, out: &mut Vec<Finding>) {
         .and_then(Value::as_str)
         .is_none_or(str::is_empty)
     {
+        let message = match body.get("id") {
+            None | Some(Value::Null) => "the created resource has no `id`".to_string(),
+            Some(Value::String(_)) => "the created resource's `id` is empty".to_string(),
+            Some(other) => format!(
+                "the created resource's `id` is {}, not a string",
+                show(other)
+            ),
+        };
         out.push(
-            Finding::error("rfc7644.create.id", "the created resource has no `id`")
+            Finding::error("rfc7644.create.id", message)
                 .diff(DiffEntry::new("/id", "a server-assigned id", body.get("id").map(show).unwrap_or_else(|| "absent".into())))
                 .reference("RFC 7643 §3.1, RFC 7644 §3.3")
                 .impact("The IdP cannot link the account: every later update, deactivation and group push fails."),
@@ -417,7 +495,7 @@ fn resource_body(resp: &RecordedResponse, what: &str, out: &mut Vec<Finding>) {
                 .reference("RFC 7644 §3.4.1"),
         ),
         None if resp.has_body() => out.push(
-            Finding::error("rfc7644.response.json", format!("{what} answered with a body that is not JSON"))
+            Finding::error("rfc7644.response.json", format!("{what} answered without a resource: {}", not_json(resp)))
                 .reference("RFC 7644 §3.8")
                 .impact("The IdP cannot parse the answer; Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible."),
         ),
@@ -460,7 +538,7 @@ fn list(
 ) {
     let Some(body) = &resp.body else {
         out.push(
-            Finding::error("rfc7644.list.json", "the query answer is not a JSON ListResponse")
+            Finding::error("rfc7644.list.json", format!("the query answer is not a JSON ListResponse: {}", not_json(resp)))
                 .reference("RFC 7644 §3.4.2")
                 .impact("The IdP cannot read the result: Okta's import and lookups fail; Entra quarantines the job."),
         );
@@ -672,5 +750,31 @@ mod tests {
             Intent::Discovery
         );
         assert_eq!(Intent::infer("GET", "/Me"), Intent::Other);
+    }
+
+    #[test]
+    fn unknown_status_codes_are_findings() {
+        let finding = |status| {
+            let mut out = Vec::new();
+            status_code(
+                &RecordedResponse {
+                    status,
+                    headers: Vec::new(),
+                    body: None,
+                    text: None,
+                    size: 0,
+                    elapsed_ms: 0,
+                    truncated: false,
+                    content_encoding: None,
+                    json_error: None,
+                },
+                &mut out,
+            );
+            out.first().map(|f| (f.severity, f.message.clone()))
+        };
+        assert_eq!(finding(201), None);
+        assert_eq!(finding(429), None);
+        assert!(matches!(finding(599), Some((Severity::Warning, m)) if m.contains("status 599")));
+        assert!(matches!(finding(799), Some((Severity::Error, m)) if m.contains("status 799")));
     }
 }

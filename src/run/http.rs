@@ -4,6 +4,7 @@
 //!
 //! hyper is used directly rather than reqwest because reqwest always adds a default `Accept`.
 
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -290,7 +291,9 @@ impl Transport {
     pub async fn send(&self, req: &OutgoingRequest) -> (Exchange, RawResponse) {
         let recorded = self.record_request(req);
         let started = Instant::now();
-        let result = tokio::time::timeout(self.config.timeout, self.send_inner(req)).await;
+        let progress = Progress::default();
+        let result =
+            tokio::time::timeout(self.config.timeout, self.send_inner(req, &progress)).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let fail = |kind, message: String| Exchange {
             request: recorded.clone(),
@@ -305,7 +308,7 @@ impl Transport {
             Err(_) => (
                 fail(
                     TransportErrorKind::Timeout,
-                    format!("no complete answer within {:?}", self.config.timeout),
+                    progress.timeout_message(self.config.timeout),
                 ),
                 RawResponse::default(),
             ),
@@ -332,6 +335,7 @@ impl Transport {
     async fn send_inner(
         &self,
         req: &OutgoingRequest,
+        progress: &Progress,
     ) -> Result<WireResponse, (TransportErrorKind, String)> {
         let url = format!("{}{}", self.base.origin, self.base.join_request(req));
         let method = http::Method::from_bytes(req.method.as_bytes())
@@ -351,14 +355,11 @@ impl Transport {
                 format!("cannot build the request for {url}: {e}"),
             )
         })?;
-        let response = self.client.request(request).await.map_err(|e| {
-            let kind = if e.is_connect() {
-                TransportErrorKind::Connect
-            } else {
-                TransportErrorKind::Reset
-            };
-            (kind, error_chain(&e))
-        })?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| head_error(&e))?;
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
             .headers()
@@ -370,19 +371,12 @@ impl Transport {
                 )
             })
             .collect();
+        progress.head_received(status, &headers);
         let mut body = response.into_body();
         let mut bytes = Vec::new();
         let mut truncated = false;
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| {
-                (
-                    TransportErrorKind::Reset,
-                    format!(
-                        "the connection broke while reading the body: {}",
-                        error_chain(&e)
-                    ),
-                )
-            })?;
+            let frame = frame.map_err(|e| progress.body_error(&e, bytes.len()))?;
             if let Some(data) = frame.data_ref() {
                 let room = BODY_LIMIT.saturating_sub(bytes.len());
                 if data.len() > room {
@@ -391,6 +385,7 @@ impl Transport {
                     break;
                 }
                 bytes.extend_from_slice(data);
+                progress.body_bytes.store(bytes.len(), Ordering::Relaxed);
             }
         }
         Ok(WireResponse {
@@ -430,10 +425,13 @@ impl Transport {
             },
             _ => wire.bytes,
         };
-        let json: Option<serde_json::Value> = if bytes.is_empty() || truncated {
-            None
+        let (json, json_error) = if bytes.is_empty() || truncated {
+            (None, None)
         } else {
-            serde_json::from_slice(&bytes).ok()
+            match parse_json(&bytes) {
+                Ok(v) => (Some(v), None),
+                Err(why) => (None, Some(why_not_json(&why, &bytes, &wire.headers))),
+            }
         };
         let text = if json.is_some() || bytes.is_empty() {
             None
@@ -444,20 +442,24 @@ impl Transport {
             }
             Some(self.redactor.text(&t))
         };
+        // Redacted first, then the parsed body moves into the raw answer: two copies at most,
+        // not three, of what may be a large document.
+        let redacted_body = json.as_ref().map(|v| self.redactor.json(v));
         let raw = RawResponse {
             status: wire.status,
             headers: wire.headers.clone(),
-            body: json.clone(),
+            body: json,
         };
         let response = RecordedResponse {
             status: wire.status,
             headers: self.redactor.headers(&wire.headers),
-            body: json.as_ref().map(|v| self.redactor.json(v)),
+            body: redacted_body,
             text,
             size,
             elapsed_ms,
             truncated,
             content_encoding: encoding,
+            json_error,
         };
         (response, raw, decode_error)
     }
@@ -488,6 +490,249 @@ struct WireResponse {
     headers: Vec<(String, String)>,
     bytes: Vec<u8>,
     truncated: bool,
+}
+
+/// How far an answer got, shared with `send` so that a timeout can say where it struck.
+#[derive(Default)]
+struct Progress {
+    /// 0 until the status line and headers are in.
+    status: AtomicU16,
+    body_bytes: AtomicUsize,
+    /// The announced Content-Length; `u64::MAX` when there is none.
+    content_length: AtomicU64,
+    chunked: AtomicBool,
+}
+
+impl Progress {
+    fn head_received(&self, status: u16, headers: &[(String, String)]) {
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_ascii_lowercase())
+        };
+        let length = header("content-length").and_then(|v| v.parse().ok());
+        self.content_length
+            .store(length.unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.chunked.store(
+            header("transfer-encoding").is_some_and(|v| v.contains("chunked")),
+            Ordering::Relaxed,
+        );
+        self.status.store(status, Ordering::Relaxed);
+    }
+
+    /// "201 and 40 of the 400 bytes its Content-Length announced", or `None` before the head.
+    fn so_far(&self, body_bytes: usize) -> Option<String> {
+        let status = self.status.load(Ordering::Relaxed);
+        if status == 0 {
+            return None;
+        }
+        let length = self.content_length.load(Ordering::Relaxed);
+        Some(if self.chunked.load(Ordering::Relaxed) {
+            format!("status {status} and {body_bytes} bytes of a chunked body")
+        } else if length != u64::MAX {
+            format!("status {status} and {body_bytes} of the {length} bytes its Content-Length announced")
+        } else {
+            format!("status {status} and {body_bytes} bytes of the body")
+        })
+    }
+
+    fn timeout_message(&self, timeout: Duration) -> String {
+        match self.so_far(self.body_bytes.load(Ordering::Relaxed)) {
+            None => format!("timed out: no answer within {timeout:?}"),
+            Some(got) => {
+                format!("timed out: the server sent {got}, then nothing more within {timeout:?}")
+            }
+        }
+    }
+
+    /// Names what broke while the body was being read: a cut, broken chunking, a reset.
+    fn body_error(&self, e: &hyper::Error, read: usize) -> (TransportErrorKind, String) {
+        let chain = error_chain(e);
+        let got = self.so_far(read).unwrap_or_default();
+        let chunked = self.chunked.load(Ordering::Relaxed);
+        if has_io_kind(e, std::io::ErrorKind::ConnectionReset) {
+            (
+                TransportErrorKind::Reset,
+                format!("the connection was reset by the server after {got} ({chain})"),
+            )
+        } else if chunked && !e.is_incomplete_message() && !is_unexpected_eof(e) {
+            (
+                TransportErrorKind::Protocol,
+                format!("the chunked body is broken after {read} bytes: {chain}"),
+            )
+        } else if e.is_incomplete_message() || is_unexpected_eof(e) {
+            let what = if chunked {
+                "before the last chunk of its chunked body"
+            } else {
+                "before the body was complete"
+            };
+            (
+                TransportErrorKind::Truncated,
+                format!("the body is truncated: the connection closed {what}; idpsim got {got} ({chain})"),
+            )
+        } else {
+            (
+                TransportErrorKind::Reset,
+                format!("the connection broke while reading the body, after {got}: {chain}"),
+            )
+        }
+    }
+}
+
+/// Names what went wrong before a status line and headers were read.
+fn head_error(e: &hyper_util::client::legacy::Error) -> (TransportErrorKind, String) {
+    let chain = error_chain(e);
+    if e.is_connect() {
+        return (TransportErrorKind::Connect, chain);
+    }
+    let hyper_error = find_source::<hyper::Error>(e);
+    let is = |check: fn(&hyper::Error) -> bool| hyper_error.is_some_and(check);
+    if is(hyper::Error::is_parse_too_large) {
+        (
+            TransportErrorKind::Protocol,
+            format!("the response headers are too large or too many: an HTTP client reads at most a few hundred KiB of status line and headers, and about a hundred headers ({chain})"),
+        )
+    } else if is(hyper::Error::is_parse_status) {
+        (
+            TransportErrorKind::Protocol,
+            format!("the status line is not valid HTTP: {chain}"),
+        )
+    } else if is(hyper::Error::is_parse) {
+        (
+            TransportErrorKind::Protocol,
+            format!("the answer is not valid HTTP: {chain}"),
+        )
+    } else if has_io_kind(e, std::io::ErrorKind::ConnectionReset) {
+        (
+            TransportErrorKind::Reset,
+            format!("the connection was reset by the server before it answered ({chain})"),
+        )
+    } else if is(hyper::Error::is_incomplete_message) {
+        (
+            TransportErrorKind::Reset,
+            format!("the server closed the connection without a complete answer ({chain})"),
+        )
+    } else {
+        (TransportErrorKind::Reset, chain)
+    }
+}
+
+/// The first error of type `T` in the source chain.
+fn find_source<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn has_io_kind(e: &(dyn std::error::Error + 'static), kind: std::io::ErrorKind) -> bool {
+    find_source::<std::io::Error>(e).is_some_and(|io| io.kind() == kind)
+}
+
+fn is_unexpected_eof(e: &(dyn std::error::Error + 'static)) -> bool {
+    has_io_kind(e, std::io::ErrorKind::UnexpectedEof)
+}
+
+/// Bodies whose parse would cost more than this many units (see `parse_cost`) are not parsed:
+/// parsed JSON costs far more than its text, and two copies are held (raw and redacted), so 12 MB
+/// of `[0,0,0,…]` took 1.7 GiB and 2 MB of `[{"a":0},…]` 587 MiB. A real page of 100 users costs
+/// a few thousand; a 10 MB page of 40,000 users about 840,000.
+pub const MAX_JSON_COST: usize = 1_000_000;
+
+enum NotJson {
+    TooCostly(usize),
+    Syntax(serde_json::Error),
+}
+
+/// What parsing `bytes` would cost, in units of about one small value, and whether it nests
+/// deeper than serde_json's recursion limit. Outside strings, every value but the first follows
+/// a `,` or opens a container, each object member (`:`) is an entry in a map, and each object is
+/// a map of its own, the dearest.
+fn parse_cost(bytes: &[u8]) -> (usize, bool) {
+    let (mut cost, mut depth, mut too_deep) = (1usize, 0usize, false);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                cost += if *b == b'{' { 8 } else { 1 };
+                depth += 1;
+                too_deep |= depth > 128;
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b':' => cost += 2,
+            b',' => cost += 1,
+            _ => {}
+        }
+    }
+    (cost, too_deep)
+}
+
+fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, NotJson> {
+    let (cost, too_deep) = parse_cost(bytes);
+    // Too deep fails in serde_json at level 128, cheaply and with the words that say why.
+    if cost > MAX_JSON_COST && !too_deep {
+        return Err(NotJson::TooCostly(cost));
+    }
+    serde_json::from_slice(bytes).map_err(NotJson::Syntax)
+}
+
+/// Why a body is not JSON, as a clause a finding can quote ("the body is …").
+fn why_not_json(why: &NotJson, bytes: &[u8], headers: &[(String, String)]) -> String {
+    let e = match why {
+        NotJson::TooCostly(cost) => {
+            return format!(
+                "the body is {:.1} MiB of JSON too dense to parse safely (about {cost} values and members, over idpsim's guard of {MAX_JSON_COST}): parsed, it would take hundreds of MiB",
+                bytes.len() as f64 / (1024.0 * 1024.0)
+            )
+        }
+        NotJson::Syntax(e) => e,
+    };
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &bytes[i..])
+        .unwrap_or_default();
+    if start.starts_with(b"<") {
+        return "the body is an HTML page (or XML), not JSON".into();
+    }
+    if let Err(utf8) = std::str::from_utf8(bytes) {
+        return format!(
+            "the body is not valid JSON: invalid UTF-8 at byte {} ({e})",
+            utf8.valid_up_to()
+        );
+    }
+    if e.to_string().contains("recursion limit") {
+        return format!("the body is JSON nested deeper than the 128 levels parsers accept ({e})");
+    }
+    if e.classify() == serde_json::error::Category::Eof {
+        let length = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .map(|(_, v)| format!(", all that its Content-Length: {} announced", v.trim()))
+            .unwrap_or_default();
+        return format!(
+            "the body stops in the middle of a JSON value after {} bytes{length} ({e})",
+            bytes.len()
+        );
+    }
+    format!("the body is not JSON ({e})")
 }
 
 fn decompress(encoding: &str, data: &[u8]) -> std::io::Result<(Vec<u8>, bool)> {
@@ -735,6 +980,30 @@ mod tests {
             vec!["s3cret-pw".to_string(), "k-123".to_string()]
         );
         assert!(url_secrets("https://app.test/scim/v2?aadOptscim062020").is_empty());
+    }
+
+    #[test]
+    fn parse_cost_skips_strings_and_flags_depth() {
+        // Structural bytes inside strings cost nothing; the object, its member and the array do.
+        assert_eq!(parse_cost(br#"{"a{":"[,:\"{"}"#), (1 + 8 + 2, false));
+        assert_eq!(parse_cost(b"[0,0,0]"), (1 + 1 + 2, false));
+        assert!(parse_cost("[".repeat(129).as_bytes()).1);
+        assert!(!parse_cost("[".repeat(128).as_bytes()).1);
+    }
+
+    #[test]
+    fn why_a_body_is_not_json_is_named() {
+        let why = |bytes: &[u8]| match parse_json(bytes) {
+            Ok(_) => String::from("parsed"),
+            Err(e) => why_not_json(&e, bytes, &[("Content-Length".into(), "9".into())]),
+        };
+        assert!(why(b"  <html>").contains("HTML page"));
+        assert!(why(b"{\"a\":\"\xff\"}").contains("invalid UTF-8 at byte 6"));
+        assert!(why("[".repeat(200).as_bytes()).contains("nested deeper than the 128 levels"));
+        assert!(why(br#"{"id":"1""#).contains("Content-Length: 9"));
+        let dense = format!("[{}0]", "0,".repeat(MAX_JSON_COST));
+        assert!(why(dense.as_bytes()).contains("too dense"));
+        assert_eq!(why(br#"{"id":"1"}"#), "parsed");
     }
 
     #[test]
