@@ -59,7 +59,7 @@ steps:
         id: !type string
         meta: { resourceType: User, location: !regex '/Users/' }
         name: { givenName: !any, middleName: !absent }
-        nested: [[1, 2], { a: null }, !type array, !type object, !type boolean, !type null]
+        nested: [[1, 2], { a: null }, !type array, !type object, !type boolean, !type "null"]
 "#;
 
 fn expectations() -> Option<&'static Scenario> {
