@@ -167,3 +167,29 @@ fn a_runaway_template_loop_is_an_error_not_a_hang() {
         Ok(3890)
     );
 }
+
+/// Fuzz target `template`, input `b"{{778*77771777*( )}}_hnotex2%-d777}}"`
+/// (fuzz/artifacts/template/timeout-0d931ce3458c7a79dc9236cdc574991348f77800): minijinja 2
+/// repeated the empty tuple `( )` 60 billion times, lazily and in one step, so the fuel budget
+/// never ran out (libFuzzer timeout). minijinja 3 answers an empty repetition at once and
+/// refuses repetitions past its size limit.
+#[test]
+fn repeating_a_sequence_billions_of_times_does_not_hang() {
+    use idpsim::scenario::template;
+    let input = std::str::from_utf8(b"{{778*77771777*( )}}_hnotex2%-d777}}")
+        .expect("ASCII")
+        .to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let empty = template::render(&input, &json!({}));
+        let huge = template::render("{{ [1, 2] * 60505318606 }}", &json!({}));
+        let _ = tx.send((empty, huge));
+    });
+    // A hang guard, not a timing assertion.
+    let (empty, huge) = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("rendering did not stop within two minutes");
+    assert_eq!(empty.as_deref(), Ok("()_hnotex2%-d777}}"));
+    let err = huge.expect_err("too large");
+    assert!(err.contains("too large"), "{err}");
+}

@@ -58,7 +58,9 @@ pub fn render(src: &str, ctx: &serde_json::Value) -> Result<String, String> {
     if !is_template(src) {
         return Ok(src.to_string());
     }
-    env().render_str(src, ctx).map_err(|e| describe(&e))
+    env()
+        .render_str(src, minijinja::value::Serde(ctx))
+        .map_err(|e| describe(&e))
 }
 
 fn describe(e: &minijinja::Error) -> String {
