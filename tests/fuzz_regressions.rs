@@ -52,7 +52,8 @@ fn source() -> Map<String, serde_json::Value> {
 }
 
 /// Fuzz target `entra_expression`, input `"Not(" × 1999 + "[a]" + ")" × 1999` (9,998
-/// characters, within Entra's 10,000-character limit): evaluating it overflowed the stack
+/// characters, within Entra's 10,000-character limit; written by hand, since the parser had
+/// no depth limit, and run through the target): evaluating it overflowed the stack
 /// (AddressSanitizer: stack-overflow in `entra::expr::functions::call`). Calls now nest at
 /// most `MAX_NESTING` levels; deeper is a parse error at the call that goes too deep.
 #[test]

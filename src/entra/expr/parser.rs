@@ -9,7 +9,7 @@ pub const MAX_EXPRESSION_CHARS: usize = 10_000;
 
 /// How deeply function calls may nest. Entra documents no limit, but the parser, the evaluator,
 /// printing and dropping all recurse once per level: 10,000 characters hold ~2,000 nested
-/// `Not(` calls, which overflowed the stack (found with the `entra_expression` fuzz target).
+/// `Not(` calls, which overflowed the stack (confirmed with the `entra_expression` fuzz target).
 /// Real mappings nest a few levels (IIF chains, Switch inside Join). An unoptimised build spends
 /// ~24 KiB of stack per level in the evaluator, so 50 levels keep evaluation within a 2 MiB
 /// Tokio worker stack with room to spare.
