@@ -87,15 +87,52 @@ pub enum Filter {
     },
 }
 
+/// Prints filter text that parses back to the same filter, with only the parentheses the
+/// precedence needs. Parenthesising every `and`/`or` turned a flat chain of 70 `or`s into 70
+/// nested groups, past the parser's nesting limit (found by the `scim_filter` fuzz target).
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Filter::Compare { path, op, value } => write!(f, "{path} {} {value}", op.as_str()),
             Filter::Present(p) => write!(f, "{p} pr"),
-            Filter::And(a, b) => write!(f, "({a} and {b})"),
-            Filter::Or(a, b) => write!(f, "({a} or {b})"),
+            Filter::And(a, b) => self.binary(f, a, "and", b),
+            Filter::Or(a, b) => self.binary(f, a, "or", b),
             Filter::Not(a) => write!(f, "not ({a})"),
             Filter::ValuePath { path, filter } => write!(f, "{path}[{filter}]"),
+        }
+    }
+}
+
+impl Filter {
+    /// Binding strength: `or` < `and` < everything else (RFC 7644 §3.4.2.2).
+    fn precedence(&self) -> u8 {
+        match self {
+            Filter::Or(..) => 1,
+            Filter::And(..) => 2,
+            _ => 3,
+        }
+    }
+
+    /// The parser builds `a or b or c` as `(a or b) or c`, so a left operand of the same
+    /// precedence needs no parentheses and a right one does.
+    fn binary(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        left: &Filter,
+        op: &str,
+        right: &Filter,
+    ) -> fmt::Result {
+        let own = self.precedence();
+        if left.precedence() < own {
+            write!(f, "({left})")?;
+        } else {
+            write!(f, "{left}")?;
+        }
+        write!(f, " {op} ")?;
+        if right.precedence() <= own {
+            write!(f, "({right})")
+        } else {
+            write!(f, "{right}")
         }
     }
 }

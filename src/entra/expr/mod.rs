@@ -8,8 +8,8 @@
 //!   over the grammar of §6.1 (calls with case-sensitive names, `[attr]`, `"strings"` with `\\`
 //!   and `\"` escapes, integers, `&H` hex, `vbTextCompare`/`vbBinaryCompare`, empty positional
 //!   arguments, one comparison in the first argument of IIF/CBool). Unknown functions, wrong
-//!   arity, odd Switch arity, nested SelectUniqueValue and expressions over 10,000 characters
-//!   are parse errors. `builtins` is the function catalogue the parser checks against.
+//!   arity, odd Switch arity, nested SelectUniqueValue, expressions over 10,000 characters and
+//!   calls nested more than [`MAX_NESTING`] deep are parse errors. `builtins` is the function catalogue the parser checks against.
 //! * `eval` walks the tree; `functions` holds the function bodies, `dates` the date parsing and
 //!   .NET-style formatting, `value` the value model and JSON source conversion, `mapping` the
 //!   mapping-level rules of §6.5.
@@ -74,7 +74,7 @@ pub use lexer::CmpOp;
 pub use mapping::{
     evaluate_mappings, matching_order, ApplyOn, AttributeMapping, MappingSource, Operation,
 };
-pub use parser::{parse, CompareMode, Expr, ExprKind, MAX_EXPRESSION_CHARS};
+pub use parser::{parse, CompareMode, Expr, ExprKind, MAX_EXPRESSION_CHARS, MAX_NESTING};
 pub use value::Value;
 
 /// A syntax error with the 1-based character column of the offending character.

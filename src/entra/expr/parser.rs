@@ -7,6 +7,14 @@ use super::ParseError;
 /// Entra's documented maximum expression length (entra.md §6.1, [Doc KI]).
 pub const MAX_EXPRESSION_CHARS: usize = 10_000;
 
+/// How deeply function calls may nest. Entra documents no limit, but the parser, the evaluator,
+/// printing and dropping all recurse once per level: 10,000 characters hold ~2,000 nested
+/// `Not(` calls, which overflowed the stack (confirmed with the `entra_expression` fuzz target).
+/// Real mappings nest a few levels (IIF chains, Switch inside Join). An unoptimised build spends
+/// ~24 KiB of stack per level in the evaluator, so 50 levels keep evaluation within a 2 MiB
+/// Tokio worker stack with room to spare.
+pub const MAX_NESTING: usize = 50;
+
 /// `vbTextCompare` / `vbBinaryCompare` (InStr's compareType).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompareMode {
@@ -145,7 +153,11 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
         ));
     }
     let toks = tokenize(src)?;
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     if p.peek().tok == Tok::Eof {
         return Err(err(1, "empty expression"));
     }
@@ -181,6 +193,8 @@ enum Context {
 struct Parser {
     toks: Vec<Token>,
     pos: usize,
+    /// Function calls open around the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -286,6 +300,27 @@ impl Parser {
                 "SelectUniqueValue must be the top-level function and can't be nested",
             ));
         }
+        if self.depth >= MAX_NESTING {
+            return Err(err(
+                column,
+                format!(
+                    "functions are nested more than {MAX_NESTING} levels deep here; split the expression or flatten it (e.g. Switch instead of nested IIF)"
+                ),
+            ));
+        }
+        self.depth += 1;
+        let result = self.call_args(function, &name, column);
+        self.depth -= 1;
+        result
+    }
+
+    /// Parses the argument list of `function` (the next token is its '(').
+    fn call_args(
+        &mut self,
+        function: Function,
+        name: &str,
+        column: usize,
+    ) -> Result<Expr, ParseError> {
         self.next(); // '('
         let mut args: Vec<Option<Expr>> = Vec::new();
         if self.peek().tok == Tok::RParen {
