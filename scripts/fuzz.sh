@@ -4,6 +4,7 @@
 # a nightly-capable compiler and minutes per target).
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 60 s, every target)
+#   IDPSIM_FUZZ_STABLE=1 scripts/fuzz.sh ...              (stable + RUSTC_BOOTSTRAP even if nightly exists)
 #
 # Prints target → executions, leaves crashing inputs in fuzz/artifacts/<target>/ and exits 1
 # when any target crashed, leaked past the memory limit or timed out on one input; 2 when the
@@ -28,7 +29,8 @@ fi
 
 # cargo-fuzz needs unstable compiler flags (-Zsanitizer, coverage passes). Prefer a real
 # nightly toolchain; without one, let stable accept them through RUSTC_BOOTSTRAP.
-if rustup run nightly rustc --version >/dev/null 2>&1; then
+# IDPSIM_FUZZ_STABLE=1 forces the stable route (to check it, or where nightly is broken).
+if [ -z "${IDPSIM_FUZZ_STABLE:-}" ] && rustup run nightly rustc --version >/dev/null 2>&1; then
     fuzz=(cargo +nightly fuzz)
     echo "toolchain: nightly ($(rustup run nightly rustc --version))"
 else
@@ -97,6 +99,6 @@ done
 printf '(%ss per target, %s, %s cores)\n' "$seconds" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc 2>/dev/null || echo '?')"
 
 if [ $failed -ne 0 ]; then
-    echo "some targets failed: reproduce with 'cargo +nightly fuzz run <target> <input>', see fuzz/logs/" >&2
+    echo "some targets failed: reproduce with '${fuzz[*]} run <target> <input>', see fuzz/logs/" >&2
     exit 1
 fi
