@@ -36,7 +36,7 @@ if [ -z "${IDPSIM_FUZZ_STABLE:-}" ] && rustup run nightly rustc --version >/dev/
 else
     export RUSTC_BOOTSTRAP=1
     fuzz=(cargo fuzz)
-    echo "toolchain: no nightly installed; stable with RUSTC_BOOTSTRAP=1 ($(rustc --version))"
+    echo "toolchain: stable with RUSTC_BOOTSTRAP=1 ($(rustc --version); ${IDPSIM_FUZZ_STABLE:+forced by IDPSIM_FUZZ_STABLE}${IDPSIM_FUZZ_STABLE:-no nightly installed})"
 fi
 
 if [ $# -gt 0 ]; then

@@ -17,6 +17,8 @@ pub mod diagnostic;
 pub mod entra;
 pub mod error;
 pub mod exchange;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod idp;
 pub mod load;

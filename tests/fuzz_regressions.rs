@@ -194,3 +194,58 @@ fn repeating_a_sequence_billions_of_times_does_not_hang() {
     let err = huge.expect_err("too large");
     assert!(err.contains("too large"), "{err}");
 }
+
+/// Every harness over its committed seeds (and the loader over the shipped scenarios): the
+/// harnesses are compiled by the ordinary build and a seed that now panics fails here, not in
+/// the next nightly fuzzing run. Each harness returns or panics; there is nothing else to check.
+#[test]
+fn every_fuzz_harness_survives_its_seeds() {
+    use idpsim::fuzzing;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    type Harness = fn(&[u8]);
+    let harnesses: [(&str, Harness); 6] = [
+        ("scenario_loader", fuzzing::scenario_loader::run),
+        ("scim_filter", fuzzing::scim_filter::run),
+        ("patch_path", fuzzing::patch_path::run),
+        ("entra_expression", fuzzing::entra_expression::run),
+        ("response_checker", fuzzing::response_checker::run),
+        ("template", fuzzing::template::run),
+    ];
+    for (target, run) in harnesses {
+        let dir = root.join("fuzz/seeds").join(target);
+        let mut seeds: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
+        if target == "scenario_loader" {
+            seeds.extend(yaml_files(&root.join("scenarios")));
+        }
+        seeds.sort();
+        assert!(
+            !seeds.is_empty(),
+            "no seeds for {target} in {}",
+            dir.display()
+        );
+        for seed in &seeds {
+            let bytes = std::fs::read(seed).unwrap_or_else(|e| panic!("{}: {e}", seed.display()));
+            run(&bytes);
+        }
+        // And the inputs every parser must shrug off.
+        for edge in [&b""[..], b"\0", b"\xff\xfe", b"((((((((", b"{{", b"- - - -"] {
+            run(edge);
+        }
+    }
+}
+
+fn yaml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(yaml_files(&path));
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+    out
+}

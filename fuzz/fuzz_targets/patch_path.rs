@@ -1,28 +1,5 @@
-//! PATCH paths come from scenarios and from any client of the reference server.
+//! cargo-fuzz entry point; the harness is `idpsim::fuzzing::patch_path`, compiled and run over
+//! the seeds by the main crate's tests (tests/fuzz_regressions.rs), so it cannot rot.
 #![no_main]
 
-use idpsim::scim::path::{AttrPath, PatchPath};
-use idpsim::scim::schema::ResourceKind;
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    if let Ok(path) = AttrPath::parse(text) {
-        // A parsed path prints back to itself.
-        let printed = path.to_string();
-        assert_eq!(
-            AttrPath::parse(&printed).as_ref(),
-            Ok(&path),
-            "{text:?} printed as {printed:?}"
-        );
-        for kind in [ResourceKind::User, ResourceKind::Group] {
-            let _ = path.is_core(kind);
-            let _ = path.leaf_def(kind);
-        }
-    }
-    if let Ok(patch) = PatchPath::parse(text) {
-        let _ = patch.attr.leaf_def(ResourceKind::User);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| idpsim::fuzzing::patch_path::run(data));

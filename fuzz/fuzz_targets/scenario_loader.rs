@@ -1,25 +1,5 @@
-//! Scenario files are written by people: whatever the text, loading gives a `Scenario` or
-//! diagnostics with positions, never a panic, overflow or hang.
+//! cargo-fuzz entry point; the harness is `idpsim::fuzzing::scenario_loader`, compiled and run over
+//! the seeds by the main crate's tests (tests/fuzz_regressions.rs), so it cannot rot.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    // Non-UTF-8 files are read lossily by the loader's callers; fuzz both shapes.
-    let text = String::from_utf8_lossy(data);
-    if let Ok(root) = idpsim::scenario::yaml::parse_document(&text) {
-        // The node tree feeds `variables`, `directory` and `mappings` as JSON.
-        let _ = root.to_json();
-    }
-    match idpsim::scenario::parse::parse_scenario("fuzz.yaml", &text) {
-        Ok(scenario) => {
-            for step in scenario.steps.iter().chain(&scenario.cleanup) {
-                let _ = step.label();
-            }
-        }
-        Err(diagnostics) => {
-            // A failed load always says why.
-            assert!(!diagnostics.is_empty(), "an invalid scenario without a diagnostic");
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| idpsim::fuzzing::scenario_loader::run(data));

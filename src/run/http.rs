@@ -646,7 +646,7 @@ fn is_unexpected_eof(e: &(dyn std::error::Error + 'static)) -> bool {
 /// a few thousand; a 10 MB page of 40,000 users about 840,000.
 pub const MAX_JSON_COST: usize = 1_000_000;
 
-enum NotJson {
+pub(crate) enum NotJson {
     TooCostly(usize),
     Syntax(serde_json::Error),
 }
@@ -684,7 +684,7 @@ fn parse_cost(bytes: &[u8]) -> (usize, bool) {
     (cost, too_deep)
 }
 
-fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, NotJson> {
+pub(crate) fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, NotJson> {
     let (cost, too_deep) = parse_cost(bytes);
     // Too deep fails in serde_json at level 128, cheaply and with the words that say why.
     if cost > MAX_JSON_COST && !too_deep {
@@ -694,7 +694,7 @@ fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, NotJson> {
 }
 
 /// Why a body is not JSON, as a clause a finding can quote ("the body is …").
-fn why_not_json(why: &NotJson, bytes: &[u8], headers: &[(String, String)]) -> String {
+pub(crate) fn why_not_json(why: &NotJson, bytes: &[u8], headers: &[(String, String)]) -> String {
     let e = match why {
         NotJson::TooCostly(cost) => {
             return format!(
