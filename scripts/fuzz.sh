@@ -36,7 +36,9 @@ if [ -z "${IDPSIM_FUZZ_STABLE:-}" ] && rustup run nightly rustc --version >/dev/
 else
     export RUSTC_BOOTSTRAP=1
     fuzz=(cargo fuzz)
-    echo "toolchain: stable with RUSTC_BOOTSTRAP=1 ($(rustc --version); ${IDPSIM_FUZZ_STABLE:+forced by IDPSIM_FUZZ_STABLE}${IDPSIM_FUZZ_STABLE:-no nightly installed})"
+    why="no nightly installed"
+    [ -n "${IDPSIM_FUZZ_STABLE:-}" ] && why="IDPSIM_FUZZ_STABLE is set"
+    echo "toolchain: stable with RUSTC_BOOTSTRAP=1 ($(rustc --version); $why)"
 fi
 
 if [ $# -gt 0 ]; then
