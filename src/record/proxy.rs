@@ -20,7 +20,7 @@ use hyper_util::rt::TokioExecutor;
 
 use super::{Body, Captured, Meta, Recorder};
 use crate::error::{exit, Error, Result};
-use crate::run::http::{BaseUrl, BODY_LIMIT};
+use crate::run::http::{header_pairs, BaseUrl, BODY_LIMIT};
 use crate::run::signal::Signal;
 
 /// Request headers that belong to one connection, not to the exchange (RFC 9110 §7.6.1).
@@ -217,16 +217,7 @@ async fn forward(shared: &Shared, req: Request) -> Response {
         Ok(b) => b,
         Err(e) => return bad_gateway(&format!("could not read the request body: {e}")),
     };
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(&parts.headers);
     let mut builder = http::Request::builder()
         .method(parts.method.clone())
         .uri(format!("{}{wire}", shared.upstream.origin));
@@ -265,16 +256,7 @@ async fn forward(shared: &Shared, req: Request) -> Response {
             ))
         }
     };
-    let response_headers: Vec<(String, String)> = resp_parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let response_headers = header_pairs(&resp_parts.headers);
     let captured = Captured {
         method: parts.method.as_str().to_string(),
         path: rel,

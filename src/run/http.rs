@@ -361,16 +361,7 @@ impl Transport {
             .await
             .map_err(|e| head_error(&e))?;
         let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = header_pairs(response.headers());
         progress.head_received(status, &headers);
         let mut body = response.into_body();
         let mut bytes = Vec::new();
@@ -682,6 +673,20 @@ fn parse_cost(bytes: &[u8]) -> (usize, bool) {
         }
     }
     (cost, too_deep)
+}
+
+/// Header names and values as recorded: values that are not UTF-8 are read lossily, never
+/// dropped, so a report shows what the peer sent.
+pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 pub(crate) fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, NotJson> {
