@@ -246,6 +246,48 @@ async fn the_proxy_forwards_unchanged() {
     srv.shutdown().await;
 }
 
+/// An upstream answer over the transport's 16 MiB cap is not held in memory: the client gets a
+/// 502 that says why, and the recorder carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_upstream_answer_is_a_502_not_a_memory_blowup() {
+    use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
+    let upstream = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/scim+json")
+                .set_body_bytes(vec![b' '; 17 * 1024 * 1024]),
+        )
+        .mount(&upstream)
+        .await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("big.yaml");
+    let (mut child, proxy) = spawn_recorder(&format!("{}/scim/v2", upstream.uri()), &out);
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{proxy}/Users"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("via");
+    assert_eq!(r.status().as_u16(), 502);
+    let detail = r.text().await.expect("body");
+    assert!(
+        detail.contains("larger than the 16 MiB idpsim reads"),
+        "{detail}"
+    );
+    // Still serving.
+    let again = client
+        .get(format!("{proxy}/Users"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("via");
+    assert_eq!(again.status().as_u16(), 502);
+    interrupt(&mut child);
+    validate(&out);
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write");
 }

@@ -237,10 +237,21 @@ async fn forward(shared: &Shared, req: Request) -> Response {
             .await
             .map_err(|e| e.to_string())?;
         let (p, b) = resp.into_parts();
-        let bytes = b
+        // The transport's body cap, so a hostile upstream cannot make the recorder hold
+        // gigabytes: the client gets a 502 that says why instead.
+        let bytes = http_body_util::Limited::new(b, BODY_LIMIT)
             .collect()
             .await
-            .map_err(|e| format!("reading the upstream body: {e}"))?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    format!(
+                        "its answer is larger than the {} MiB idpsim reads",
+                        BODY_LIMIT >> 20
+                    )
+                } else {
+                    format!("reading the upstream body: {e}")
+                }
+            })?
             .to_bytes();
         Ok::<_, String>((p, bytes))
     })
