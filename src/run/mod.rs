@@ -368,21 +368,15 @@ impl Runner {
         let mut expired = false;
         for (i, step) in scenario.cleanup.iter().enumerate() {
             let source = scenario.source_ref(step.pos);
-            if expired {
-                out.push(skipped_step(
-                    i + 1,
-                    step.label(),
-                    step_kind(step),
-                    source,
-                    self.grace_expired_reason(),
-                ));
-                continue;
-            }
             let t = Instant::now();
-            let ran = tokio::select! {
-                biased;
-                ran = self.run_step(scenario, state, step) => Some(ran),
-                _ = self.interrupt.grace_expired() => None,
+            let ran = if expired {
+                None
+            } else {
+                tokio::select! {
+                    biased;
+                    ran = self.run_step(scenario, state, step) => Some(ran),
+                    _ = self.interrupt.grace_expired() => None,
+                }
             };
             let Some((exchanges, findings)) = ran else {
                 expired = true;
