@@ -371,3 +371,27 @@ async fn the_same_seed_gives_the_same_directory_and_the_report_reads_well() {
     settings.bind(|| insta::assert_snapshot!("first_run_report", stdout));
     srv.shutdown().await;
 }
+
+/// `-H` is checked as `run` checks it, before anything starts or is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_header_flag_is_a_usage_error_before_anything_starts() {
+    for (flag, says) in [
+        ("bad name: x", "`bad name` is not a header name"),
+        ("nocolon", "use 'Name: value'"),
+    ] {
+        let o = idpsim(
+            ["load", "--idp", "okta", "--users", "1", "-H", flag]
+                .map(String::from)
+                .to_vec(),
+        )
+        .await;
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(says), "{flag}: {stderr}");
+        assert!(
+            o.stdout.is_empty(),
+            "nothing started: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+}

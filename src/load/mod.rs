@@ -76,6 +76,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
     dir.overlap_per_mille = args.overlap;
 
     let auth = Auth::from_flags(args.token.as_deref(), args.basic.as_deref())?;
+    let headers = crate::app::parse_headers(&args.headers)?;
     let mut builtin = None;
     let (target, auth) = match &args.target {
         Some(url) => (url.clone(), auth),
@@ -97,16 +98,6 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
             (url, Auth::Bearer(token))
         }
     };
-    let headers = args
-        .headers
-        .iter()
-        .map(|h| {
-            h.split_once(':')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| usage(format!("--header `{h}`: use 'Name: value'")))
-        })
-        .collect::<Result<Vec<_>>>()?;
     let transport = Transport::new(TransportConfig {
         base_url: target.clone(),
         auth,
