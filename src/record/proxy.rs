@@ -20,7 +20,7 @@ use hyper_util::rt::TokioExecutor;
 
 use super::{Body, Captured, Meta, Recorder};
 use crate::error::{exit, Error, Result};
-use crate::run::http::{header_pairs, BaseUrl, BODY_LIMIT};
+use crate::run::http::{header_pairs, tls_config, BaseUrl, BODY_LIMIT};
 use crate::run::signal::Signal;
 
 /// Request headers that belong to one connection, not to the exchange (RFC 9110 §7.6.1).
@@ -82,8 +82,10 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Usage(format!("--listen {}: {e}", config.listen)))?;
+    // The transport's roots, so an upstream behind a private CA in the system store is reached
+    // by `record` as by `run` (only Mozilla's bundled roots were used here before).
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
+        .with_tls_config(tls_config(false, None)?)
         .https_or_http()
         .enable_http1()
         .build();

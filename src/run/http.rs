@@ -202,7 +202,7 @@ impl Transport {
     pub fn new(config: TransportConfig) -> Result<Self, Error> {
         let base = BaseUrl::parse(&config.base_url)
             .map_err(|e| Error::Usage(format!("--target {}: {e}", config.base_url)))?;
-        let tls = tls_config(&config)?;
+        let tls = tls_config(config.insecure, config.cacert.as_deref())?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -796,18 +796,23 @@ fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
     }
 }
 
-fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
+/// The TLS client settings every outgoing connection uses: the system's roots (Mozilla's
+/// bundled ones when there are none) plus `--cacert`, or no verification with `--insecure`.
+pub(crate) fn tls_config(
+    insecure: bool,
+    cacert: Option<&std::path::Path>,
+) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Usage(format!("TLS setup: {e}")))?;
-    if config.insecure {
+    if insecure {
         return Ok(builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
             .with_no_client_auth());
     }
-    let (roots, _) = root_store(config.cacert.as_deref())?;
+    let (roots, _) = root_store(cacert)?;
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
