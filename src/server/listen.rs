@@ -50,9 +50,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 enum Ask {
     /// Keep serving.
     Serve,
-    /// A client is waiting for a connection: idle kept-alive connections should close. The
-    /// number only makes every request a change.
-    MakeRoom(u64),
+    /// A client is waiting for a connection: idle kept-alive connections should close.
+    MakeRoom,
     /// The server is stopping: close after the current request.
     Stop,
 }
@@ -79,7 +78,7 @@ impl Activity {
 fn should_close(ask: Ask, activity: &Activity) -> bool {
     match ask {
         Ask::Serve => false,
-        Ask::MakeRoom(_) => activity.is_idle(),
+        Ask::MakeRoom => activity.is_idle(),
         Ask::Stop => true,
     }
 }
@@ -102,7 +101,6 @@ pub(crate) async fn serve(
     let max = limits.max_connections.clamp(1, 1 << 20);
     let permits = Arc::new(Semaphore::new(max));
     let (ask, _) = watch::channel(Ask::Serve);
-    let mut room_requests = 0u64;
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -111,8 +109,8 @@ pub(crate) async fn serve(
         let permit = match Arc::clone(&permits).try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
-                room_requests += 1;
-                ask.send_replace(Ask::MakeRoom(room_requests));
+                // `send_replace` wakes every connection even when the value is unchanged.
+                ask.send_replace(Ask::MakeRoom);
                 let permit = tokio::select! {
                     permit = Arc::clone(&permits).acquire_owned() => match permit {
                         Ok(p) => p,
