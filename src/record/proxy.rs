@@ -119,26 +119,14 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
     // bounded by --timeout and written before its answer goes out), so the file is complete;
     // a second signal quits at once, and the file is still valid: every exchange already
     // written was fsynced whole.
-    let mut signals = crate::run::signal::Signals::listen().map_err(|e| {
-        Error::Server(format!(
-            "record proxy: cannot listen for SIGINT/SIGTERM: {e}"
-        ))
-    })?;
     let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<Signal>();
-    tokio::spawn(async move {
-        let signal = signals.recv().await;
+    crate::run::signal::on_first_signal(move |signal| {
         eprintln!(
             "\nidpsim record: {}: finishing the exchanges in flight, then closing the recording. Send it again to quit at once.",
             signal.describe()
         );
         let _ = stopped_tx.send(signal);
-        let again = signals.recv().await;
-        eprintln!(
-            "\nidpsim record: {} again: quitting at once",
-            again.describe()
-        );
-        std::process::exit(again.exit_code());
-    });
+    })?;
     let stopped_by = Arc::new(std::sync::OnceLock::<Signal>::new());
     let server = axum::serve(listener, app).with_graceful_shutdown({
         let stopped_by = Arc::clone(&stopped_by);

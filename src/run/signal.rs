@@ -98,10 +98,9 @@ pub fn on_first_signal(first: impl FnOnce(Signal) + Send + 'static) -> crate::er
         let signal = signals.recv().await;
         first(signal);
         let again = signals.recv().await;
-        eprintln!(
-            "\n{} again: quitting at once; cleanup did not finish",
-            again.describe()
-        );
+        // What the cut short leaves (cleanup, exchanges in flight) is said by each command's
+        // message on the first signal.
+        eprintln!("\nidpsim: {} again: quitting at once", again.describe());
         std::process::exit(again.exit_code());
     });
     Ok(())

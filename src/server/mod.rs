@@ -143,15 +143,6 @@ impl RunningServer {
         let _ = (&mut self.task).await;
     }
 
-    /// Runs until the process receives Ctrl-C (then shuts down gracefully) or the server
-    /// task ends.
-    pub async fn wait(self) {
-        self.wait_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-    }
-
     /// Runs until `stop` resolves (then shuts down gracefully) or the server task ends.
     pub async fn wait_until(mut self, stop: impl std::future::Future<Output = ()>) {
         tokio::select! {
