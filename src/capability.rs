@@ -4,8 +4,8 @@
 //! A scenario needs a capability when it says so (`requires: [patch, filter]`) or carries a tag
 //! of the same name (`tags: [patch]`). When the server's document says `"supported": false` for
 //! it, the scenario is skipped with a reason, in the console and every report — except for Okta,
-//! which never reads that document (reference/okta.md §1.4: "Okta does not read
-//! /ServiceProviderConfig"; declaring `patch.supported: true` changes nothing). Okta sends its
+//! which never reads that document (Okta's "SCIM integration concepts and requirements",
+//! "Unsupported SCIM features", lists the /ServiceProviderConfig endpoints as not used). Okta sends its
 //! PATCH and filter requests anyway, so its scenarios run, and a warning
 //! (`okta.capability.ignored`) says that the server's claim will not protect it.
 //!
@@ -89,12 +89,11 @@ pub fn decide(s: &Scenario, unsupported: &[&'static str]) -> Decision {
         } else {
             format!("Okta sends the {list} requests anyway")
         };
-        let finding = Finding::warning(
+        let finding = Finding::new(
             "okta.capability.ignored",
+            Idp::Okta,
             format!("The server says {list} is unsupported (/ServiceProviderConfig), but Okta does not read that document: {what}."),
-        )
-        .impact("Okta provisions as if every capability were there; requests the server cannot serve fail the assignment or push.")
-        .reference("Okta: SCIM FAQ (ServiceProviderConfig is not used); reference/okta.md §1.4");
+        );
         return Decision::RunAndWarn(finding);
     }
     Decision::Skip(format!(

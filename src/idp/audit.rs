@@ -111,10 +111,13 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
                     remember(table, &v);
                 }
                 Err(e) => {
-                    ctx.finding(
-                        Finding::error("scenario.template", format!("audit {kind}: {e}"))
-                            .source(ctx.scenario.source_ref(node.pos)),
-                    );
+                    let f = Finding::new(
+                        "scenario.template",
+                        ctx.scenario.idp,
+                        format!("audit {kind}: {e}"),
+                    )
+                    .source(ctx.scenario.source_ref(node.pos));
+                    ctx.finding(f);
                     return;
                 }
             }
@@ -123,23 +126,21 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
     let expected = match state::expected_from(ctx.state) {
         Ok(e) => e,
         Err(errors) => {
-            ctx.finding(
-                Finding::error(
-                    "scenario.audit",
-                    format!("the IdP's state cannot be audited: {}", errors.join("; ")),
-                )
-                .source(here),
+            let f = ctx.rule(
+                "scenario.audit",
+                format!("the IdP's state cannot be audited: {}", errors.join("; ")),
             );
+            ctx.finding(f);
             return;
         }
     };
     let expected = with_positions(expected, ctx, args);
     if expected.is_empty() {
-        ctx.finding(
-            Finding::error("scenario.audit", "the IdP knows no users or groups yet, so there is nothing to audit")
-                .source(here)
-                .impact("Add `users:`/`groups:` to the audit step, or audit after the IdP has provisioned something."),
+        let f = ctx.rule(
+            "scenario.audit",
+            "the IdP knows no users or groups yet, so there is nothing to audit",
         );
+        ctx.finding(f);
         return;
     }
     let mut actual = Actual::default();
@@ -148,16 +149,14 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
         while let Some(req) = pager.next_request() {
             let (index, raw) = ctx.send(req).await;
             if let Err(e) = pager.feed(&raw) {
-                ctx.finding(
-                    Finding::error("audit.read", e)
-                        .source(here.clone())
-                        .at_exchange(index),
-                );
+                let f = ctx.rule("audit.read", e).at_exchange(index);
+                ctx.finding(f);
                 return;
             }
         }
         if let Some(note) = pager.note.take() {
-            ctx.finding(Finding::warning("audit.read", note).source(here.clone()));
+            let f = ctx.rule("audit.read", note).at_most(Severity::Warning);
+            ctx.finding(f);
         }
         if collection == "Users" {
             actual.users = pager.items;
@@ -184,13 +183,110 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
         idp: ctx.scenario.idp,
     };
     for mut f in compare(&expected, &actual, opts) {
-        if warn_only && f.severity == Severity::Error {
-            f.severity = Severity::Warning;
+        f = by_cause(ctx, f).await;
+        if warn_only {
+            f = f.at_most(Severity::Warning);
         }
         if f.source.is_none() {
             f = f.source(here.clone());
         }
         ctx.finding(f);
+    }
+}
+
+/// Drift on a resource this run wrote to is the write not applied, and a missing user this run
+/// deactivated is the deactivation that deleted it (or a list that hides inactive users: a read
+/// by id tells which): the cause's rule, so one fault stays one problem however many steps see it.
+async fn by_cause(ctx: &mut ActionCtx<'_>, f: crate::check::Finding) -> crate::check::Finding {
+    let Some(pointer) = f.diff.first().map(|d| d.pointer.clone()) else {
+        return f;
+    };
+    // `/Users/{id}` or `/Users/{id}/active`: the resource is the first two segments.
+    let resource: String = pointer.split('/').take(3).collect::<Vec<_>>().join("/");
+    let idp = ctx.scenario.idp;
+    match f.rule.as_str() {
+        "audit.user.missing" if ctx.state.history.was_deactivated(&resource) => {
+            match gone_or_hidden(ctx, &resource).await {
+                Some(rule) => f.rebind(rule, idp),
+                None => f,
+            }
+        }
+        "audit.group.members" => {
+            // Members that are missing because the user itself is missing or hidden.
+            // Members missing because the user itself is not in the list ("not on the server").
+            let missing: Vec<String> = f
+                .diff
+                .iter()
+                .filter(|d| d.actual.contains("not on the server"))
+                .filter_map(|d| member_id(ctx, &d.expected))
+                .collect();
+            let deactivated = !missing.is_empty()
+                && missing
+                    .iter()
+                    .all(|id| ctx.state.history.was_deactivated(&format!("/Users/{id}")));
+            if deactivated {
+                if let Some(rule) = gone_or_hidden(ctx, &format!("/Users/{}", missing[0])).await {
+                    return f.rebind(rule, idp);
+                }
+            }
+            use crate::check::history::Members;
+            let missing = f.diff.iter().filter(|d| d.actual.starts_with("missing")).count();
+            let members = if missing > 0 && missing == f.diff.len() {
+                Members::Emptied
+            } else if missing > 0 {
+                Members::Missing
+            } else {
+                Members::Kept
+            };
+            let rule = crate::check::history::drift_rule(&ctx.state.history, &resource, "audit.group.members", members);
+            if rule == f.rule {
+                f
+            } else {
+                f.rebind(rule, idp)
+            }
+        }
+        "audit.user.active" | "audit.user.attribute" | "audit.group.attribute" => {
+            let rule = crate::check::history::drift_rule(
+                &ctx.state.history,
+                &resource,
+                "",
+                crate::check::history::Members::Kept,
+            );
+            if rule.is_empty() {
+                f
+            } else {
+                f.rebind(rule, idp)
+            }
+        }
+        _ => f,
+    }
+}
+
+/// The id of the member a diff names: `contains bob (u-42)`, or `contains bob` (then the id the
+/// IdP linked for `bob`).
+fn member_id(ctx: &ActionCtx<'_>, expected: &str) -> Option<String> {
+    let rest = expected.strip_prefix("contains ")?;
+    if let Some((_, id)) = rest.rsplit_once(" (") {
+        return id.strip_suffix(')').map(str::to_string);
+    }
+    ctx.state
+        .users
+        .get(rest.trim())
+        .and_then(|u| u.get("id"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// A deactivated user the list does not show: gone (the deactivation deleted it) or there,
+/// hidden from lists and filters. idpsim's own read by id tells which.
+async fn gone_or_hidden(ctx: &mut ActionCtx<'_>, resource: &str) -> Option<&'static str> {
+    let (_, raw) = ctx
+        .send(OutgoingRequest::new("GET", resource).header("Accept", "application/scim+json"))
+        .await;
+    match raw.status {
+        404 => Some("scim.deactivate.deletes"),
+        200 => Some("scim.inactive.filter-hides"),
+        _ => None,
     }
 }
 

@@ -62,8 +62,12 @@ impl Directory {
         let render = |v: &crate::scenario::Node| {
             template::render_value(&v.to_json(), &ctx).map_err(|e| {
                 Box::new(
-                    Finding::error("scenario.template", format!("directory: {e}"))
-                        .source(scenario.source_ref(v.pos)),
+                    Finding::new(
+                        "scenario.template",
+                        scenario.idp,
+                        format!("directory: {e}"),
+                    )
+                    .source(scenario.source_ref(v.pos)),
                 )
             })
         };

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::check::rules::{self, Intent};
+use crate::check::history::History;
+use crate::check::rules::{self, Intent, Judging};
 use crate::check::Finding;
 use crate::diagnostic::Pos;
 use crate::exchange::Exchange;
@@ -30,6 +31,8 @@ pub struct ScenarioState {
     pub profile: Map<String, Value>,
     /// The scenario's source directory, rendered (templates resolved) at the start of the run.
     pub directory: crate::idp::directory::Directory,
+    /// What the run's exchanges did to each resource, for judging later answers by their cause.
+    pub history: History,
 }
 
 impl ScenarioState {
@@ -43,6 +46,7 @@ impl ScenarioState {
             base_url,
             profile: Map::new(),
             directory: Default::default(),
+            history: History::default(),
         }
     }
 
@@ -60,8 +64,36 @@ impl ScenarioState {
         template::render(src, &self.template_context())
     }
 
-    /// Notes a successful create so the resource is deleted at the end, and forgets deleted ones.
-    pub fn track(&mut self, method: &str, rel_path: &str, response: &RawResponse) {
+    /// Judges one exchange by the built-in rules, as the IdP of this scenario: `req` is what was
+    /// sent (whose credentials, and what it did to the resource before, matter).
+    pub fn judge(&self, idp: crate::scenario::Idp, req: &OutgoingRequest, exchange: &Exchange) -> Vec<Finding> {
+        let intent = Intent::infer(&req.method, &req.path);
+        let judging = Judging {
+            idp,
+            run_credentials: req.with_auth && !req.has_header("authorization"),
+            history: &self.history,
+        };
+        rules::check_exchange(exchange, &intent, &judging)
+    }
+
+    /// Notes a successful create so the resource is deleted at the end, forgets deleted ones,
+    /// and records what the exchange did to the resource (`history`).
+    pub fn track(&mut self, req: &OutgoingRequest, response: &RawResponse) {
+        let body = match &req.body {
+            Some(crate::run::http::OutgoingBody::Json(v)) => Some(v),
+            _ => None,
+        };
+        self.history.observe(
+            &req.method,
+            &req.path,
+            body,
+            response.status,
+            response.body.as_ref(),
+        );
+        self.track_created(&req.method, &req.path, response);
+    }
+
+    fn track_created(&mut self, method: &str, rel_path: &str, response: &RawResponse) {
         let path = rel_path
             .split('?')
             .next()
@@ -156,12 +188,11 @@ impl<'a> ActionCtx<'a> {
         let (exchange, raw) = send_or_simulate(self.transport, self.simulator, &req).await;
         let index = self.exchanges.len();
         if self.simulator.is_none() {
-            let intent = Intent::infer(&req.method, &req.path);
-            for f in rules::check_exchange(&exchange, &intent) {
+            for f in self.state.judge(self.scenario.idp, &req, &exchange) {
                 self.findings.push(f.at_exchange(index));
             }
         }
-        self.state.track(&req.method, &req.path, &raw);
+        self.state.track(&req, &raw);
         self.exchanges.push(exchange);
         (index, raw)
     }
@@ -181,6 +212,40 @@ impl<'a> ActionCtx<'a> {
 
     pub fn render_value(&self, v: &Value) -> Result<Value, String> {
         template::render_value(v, &self.state.template_context())
+    }
+
+    /// Whether a built-in rule already judged exchange `index` under `rule`: the profile then
+    /// adds nothing of its own about the same fact (one problem, one finding).
+    pub fn judged(&self, index: usize, rule: &str) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.exchange == Some(index) && f.rule == rule)
+    }
+
+    /// Whether a built-in rule named the cause of exchange `index` failing — no usable answer,
+    /// credentials or headers refused, a filter miss answered 404, a deactivated user gone: the
+    /// profile's own reading of that answer would only repeat it.
+    pub fn root_caused(&self, index: usize) -> bool {
+        self.findings.iter().any(|f| {
+            f.exchange == Some(index)
+                && (f.rule.starts_with("transport.")
+                    || f.rule.starts_with("http.")
+                    || f.rule.starts_with("scim.")
+                    || f.rule == "rfc7644.filter.no-match-404")
+        })
+    }
+
+    /// Whether a finding on exchange `index` is an error for this IdP: the IdP cannot use the
+    /// answer, and what the built-in rule says is the problem.
+    pub fn failed_at(&self, index: usize) -> bool {
+        self.findings.iter().any(|f| {
+            f.exchange == Some(index) && f.severity == crate::check::Severity::Error
+        })
+    }
+
+    /// A finding of `rule` for this scenario's IdP, at this step's line.
+    pub fn rule(&self, rule: &str, message: impl Into<String>) -> Finding {
+        Finding::new(rule, self.scenario.idp, message).source(self.here())
     }
 
     /// Whether any exchange or finding so far failed the step.

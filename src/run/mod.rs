@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::check::{self, rules, Finding, Severity};
+use crate::check::{self, Finding, Severity};
 use crate::diagnostic::Pos;
 use crate::exchange::Exchange;
 use crate::report::model::{Outcome, ScenarioResult, StepResult};
@@ -260,14 +260,27 @@ impl Runner {
 
     /// Renders variables (`--var` wins) and lets the IdP profile set up its directory.
     fn prepare(&self, scenario: &Scenario, state: &mut ScenarioState) -> Result<(), Box<Finding>> {
+        let domain = self
+            .vars
+            .iter()
+            .find(|(k, _)| k == template::EMAIL_DOMAIN)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or(template::DEFAULT_EMAIL_DOMAIN);
+        state
+            .values
+            .insert(template::EMAIL_DOMAIN.into(), Value::String(domain.into()));
         for (name, node) in &scenario.variables {
             let value = match self.vars.iter().find(|(k, _)| k == name) {
                 Some((_, v)) => Value::String(v.clone()),
                 None => template::render_value(&node.to_json(), &state.template_context())
                     .map_err(|e| {
                         Box::new(
-                            Finding::error("scenario.template", format!("variable `{name}`: {e}"))
-                                .source(scenario.source_ref(node.pos)),
+                            Finding::new(
+                                "scenario.template",
+                                scenario.idp,
+                                format!("variable `{name}`: {e}"),
+                            )
+                            .source(scenario.source_ref(node.pos)),
                         )
                     })?,
             };
@@ -305,12 +318,11 @@ impl Runner {
         state: &mut ScenarioState,
         step: &RequestStep,
     ) -> (Vec<Exchange>, Vec<Finding>) {
-        let req = match build_request(state, step) {
+        let req = match build_request(state, step, scenario.idp) {
             Ok(r) => r,
             Err((pos, msg)) => {
-                let f = Finding::error("scenario.template", msg)
-                    .source(scenario.source_ref(pos))
-                    .impact("idpsim could not build this request, usually because an earlier capture is missing.");
+                let f = Finding::new("scenario.template", scenario.idp, msg)
+                    .source(scenario.source_ref(pos));
                 return (Vec::new(), vec![f]);
             }
         };
@@ -318,31 +330,33 @@ impl Runner {
             send_or_simulate(&self.transport, self.simulator.as_ref(), &req).await;
         let mut findings = Vec::new();
         if self.simulator.is_none() {
-            let intent = rules::Intent::infer(&req.method, &req.path);
             findings.extend(
-                rules::check_exchange(&exchange, &intent)
+                state
+                    .judge(scenario.idp, &req, &exchange)
                     .into_iter()
                     .map(|f| f.at_exchange(0)),
             );
             if let Some(resp) = &exchange.response {
                 let ctx = state.template_context();
-                findings.extend(
-                    check::expect::check(&step.expect, resp, scenario, &ctx)
-                        .into_iter()
-                        .map(|f| f.at_exchange(0)),
-                );
+                let expected = check::expect::check(&step.expect, resp, scenario, &ctx);
+                check::expect::fold(&mut findings, expected, &step.expect, resp, scenario.idp, 0);
             }
         }
-        state.track(&req.method, &req.path, &raw);
+        state.track(&req, &raw);
+        // A capture the answer cannot give is a consequence when the step already failed: the
+        // failure is the problem, the missing value only what later steps cannot use.
+        let failed = raw.status >= 300 || findings.iter().any(|f| f.severity == Severity::Error);
         if exchange.response.is_some() {
             for c in &step.capture {
                 match capture(&c.from, &raw) {
                     Some(v) => {
                         state.values.insert(c.name.clone(), v);
                     }
+                    None if failed => {}
                     None => findings.push(
-                        Finding::error(
+                        Finding::new(
                             "scenario.capture",
+                            scenario.idp,
                             format!(
                                 "could not capture `{}`: {} is not in the answer",
                                 c.name,
@@ -425,18 +439,29 @@ impl Runner {
                 out.push(self.left_behind(out.len() + 1, scenario, &c.path, t));
                 continue;
             };
+            // A DELETE refused for a reason a built-in rule names (credentials, headers, …) is
+            // that rule's problem again, not a cleanup problem of its own.
+            let judged: Vec<Finding> = state
+                .judge(scenario.idp, &req, &exchange)
+                .into_iter()
+                .filter(|f| f.severity == Severity::Error || f.rule.starts_with("http."))
+                .map(|f| downgrade(f).at_exchange(0))
+                .collect();
             let mut findings = Vec::new();
             match (&exchange.response, &exchange.error) {
                 (Some(r), _) if (200..300).contains(&r.status) || r.status == 404 => {}
-                (Some(r), _) => findings.push(Finding::warning(
+                _ if !judged.is_empty() => findings = judged,
+                (Some(r), _) => findings.push(Finding::new(
                     "cleanup.delete",
+                    scenario.idp,
                     format!(
                         "could not delete {} (status {}); it is left on the server",
                         c.path, r.status
                     ),
                 )),
-                (None, Some(e)) => findings.push(Finding::warning(
+                (None, Some(e)) => findings.push(Finding::new(
                     "cleanup.delete",
+                    scenario.idp,
                     format!("could not delete {}: {}", c.path, e.message),
                 )),
                 (None, None) => {}
@@ -475,16 +500,13 @@ impl Runner {
             .transport
             .redactor()
             .text(&format!("{}{}", base.origin, base.join(path)));
-        let finding = Finding::warning(
+        let finding = Finding::new(
             LEFT_BEHIND_RULE,
+            scenario.idp,
             format!(
                 "left behind: {url} was not deleted; the grace period ({}) after the signal ran out",
                 humane(self.interrupt.grace())
             ),
-        )
-        .impact(
-            "The run created this resource and it is still on the server: delete it by hand \
-             (or re-run with a longer --grace-period).",
         );
         StepResult {
             skip_reason: Some(format!("left behind: {url}")),
@@ -525,11 +547,8 @@ fn humane(d: Duration) -> String {
     }
 }
 
-fn downgrade(mut f: Finding) -> Finding {
-    if f.severity == Severity::Error {
-        f.severity = Severity::Warning;
-    }
-    f
+fn downgrade(f: Finding) -> Finding {
+    f.at_most(Severity::Warning)
 }
 
 fn step_kind(step: &Step) -> &'static str {
@@ -587,6 +606,7 @@ fn skipped_step(
 fn build_request(
     state: &ScenarioState,
     step: &RequestStep,
+    idp: crate::scenario::Idp,
 ) -> Result<OutgoingRequest, (Pos, String)> {
     let ctx = state.template_context();
     let path =
@@ -607,7 +627,11 @@ fn build_request(
             template::render(raw, &ctx).map_err(|e| (step.path_pos, format!("raw_body: {e}")))?;
         req.body = Some(OutgoingBody::Raw(text));
     }
-    if !req.has_header("accept") {
+    // Entra sends no Accept and no User-Agent (Microsoft Learn's tutorial; MicrosoftDocs/
+    // azure-docs#94189; kortix-ai/suna#7297): a raw step replaying Entra traffic sends what
+    // Entra sends, so a server that needs those headers fails here as it fails with Entra.
+    let entra = idp == crate::scenario::Idp::Entra;
+    if !req.has_header("accept") && !entra {
         req.headers
             .insert(0, ("Accept".into(), "application/scim+json".into()));
     }
@@ -617,7 +641,7 @@ fn build_request(
             "application/scim+json; charset=utf-8".into(),
         ));
     }
-    if !req.has_header("user-agent") {
+    if !req.has_header("user-agent") && !entra {
         req.headers.push((
             "User-Agent".into(),
             concat!("idpsim/", env!("CARGO_PKG_VERSION")).into(),
