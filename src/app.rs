@@ -421,6 +421,7 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         .await;
     live.bar.finish_and_clear();
     let results = plan.merge(results, spc.as_ref());
+    let problems = crate::problems::group(&results);
 
     let report = RunReport {
         version: REPORT_VERSION,
@@ -439,7 +440,8 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         duration_ms: started.elapsed().as_millis() as u64,
         interrupted: interrupt.is_set(),
         signal: interrupt.signal().map(|s| s.name()),
-        summary: RunReport::summarize(&results),
+        summary: RunReport::summarize(&results, &problems),
+        problems,
         scenarios: results,
     };
     // Reports are written whatever happened, so an interrupted run still leaves its evidence.

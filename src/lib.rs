@@ -23,6 +23,7 @@ pub mod gate;
 pub mod idp;
 pub mod load;
 pub mod okta;
+pub mod problems;
 pub mod record;
 pub mod report;
 pub mod run;

@@ -7,7 +7,8 @@ use crate::check::{Finding, Severity};
 use crate::diagnostic::SourceRef;
 use crate::exchange::Exchange;
 
-pub const REPORT_VERSION: &str = "1";
+/// Version 2 added `problems` (findings grouped into distinct problems) and the `not-run` outcome.
+pub const REPORT_VERSION: &str = "2";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -49,6 +50,8 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<&'static str>,
     pub summary: Summary,
+    /// The findings grouped into distinct problems, most consequential first (`crate::problems`).
+    pub problems: Vec<crate::problems::Problem>,
     pub scenarios: Vec<ScenarioResult>,
 }
 
@@ -80,6 +83,8 @@ pub struct Summary {
     pub exchanges: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Distinct problems: what the errors and warnings come down to.
+    pub problems: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -121,9 +126,13 @@ pub struct StepResult {
 }
 
 impl RunReport {
-    pub fn summarize(scenarios: &[ScenarioResult]) -> Summary {
+    pub fn summarize(
+        scenarios: &[ScenarioResult],
+        problems: &[crate::problems::Problem],
+    ) -> Summary {
         let mut s = Summary {
             scenarios: scenarios.len(),
+            problems: problems.len(),
             ..Summary::default()
         };
         for sc in scenarios {
