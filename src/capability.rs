@@ -14,10 +14,10 @@
 
 use serde_json::Value;
 
-use crate::check::Finding;
-use crate::exchange::Exchange;
-use crate::report::model::{Outcome, ScenarioResult, StepResult};
+use crate::outcome::Finding;
+use crate::outcome::{Outcome, ScenarioResult, StepResult};
 use crate::scenario::{Idp, Scenario};
+use crate::transport::exchange::Exchange;
 
 /// The capabilities `/ServiceProviderConfig` advertises, by the names scenarios use.
 pub const CAPABILITIES: &[&str] = &["patch", "filter", "etag", "sort", "bulk", "changePassword"];
@@ -125,7 +125,7 @@ pub fn skipped(s: &Scenario, reason: String) -> ScenarioResult {
 /// Puts the warning in front of the scenario's steps as step 0, "read /ServiceProviderConfig",
 /// with the preflight exchange it is about, and lets it count in the scenario's outcome.
 pub fn attach(result: &mut ScenarioResult, finding: Finding, spc: Option<&Exchange>) {
-    let source = crate::diagnostic::SourceRef {
+    let source = crate::support::diagnostic::SourceRef {
         file: result.file.clone(),
         line: result.line,
         column: 1,

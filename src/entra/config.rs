@@ -3,10 +3,10 @@
 //! Everything here is parsed at load time, so a malformed expression is an invalid scenario
 //! (exit 2, nothing sent) with the column of the culprit inside the YAML string.
 
-use crate::diagnostic::Pos;
 use crate::entra::expr::{self, ApplyOn, AttributeMapping, MappingSource};
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::{Node, Scenario};
+use crate::support::diagnostic::Pos;
 
 /// The two PATCH personalities of the `scim` job (entra.md §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

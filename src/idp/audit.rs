@@ -19,12 +19,12 @@
 use serde_json::{Map, Value};
 
 use crate::audit::{compare, groups_needing_detail, state, Actual, Expected, Options, Pager};
-use crate::check::{Finding, Severity};
-use crate::diagnostic::{Pos, SourceRef};
+use crate::outcome::{Finding, Severity};
 use crate::run::context::ActionCtx;
-use crate::run::http::OutgoingRequest;
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::ActionStep;
+use crate::support::diagnostic::{Pos, SourceRef};
+use crate::transport::OutgoingRequest;
 
 const KEYS: &[&str] = &["users", "groups", "on_drift"];
 

@@ -8,10 +8,10 @@ pub mod audit;
 pub mod directory;
 pub mod state;
 
-use crate::check::{Finding, Severity};
-use crate::diagnostic::Pos;
+use crate::outcome::{Finding, Severity};
 use crate::run::context::{ActionCtx, ScenarioState};
 use crate::scenario::{ActionStep, Idp, Scenario};
+use crate::support::diagnostic::Pos;
 
 /// Actions every IdP understands.
 pub const COMMON_ACTIONS: &[&str] = &["expect_server", "audit"];

@@ -11,7 +11,7 @@ use crate::entra::config::{FlagPosition, Mappings, Mode, Settings};
 use crate::entra::expr::{evaluate_mappings, EvalContext, Operation, Value};
 use crate::entra::wire as ew;
 use crate::load::generator::{Group, User};
-use crate::run::http::OutgoingRequest;
+use crate::transport::OutgoingRequest;
 
 /// The Okta personality (okta.md §1.4): `oin` PATCHes active and memberships, `aiw` PUTs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl Wire {
     }
 }
 
-pub use crate::text::path_segment as enc_id;
+pub use crate::support::text::path_segment as enc_id;
 
 // ----- Entra ------------------------------------------------------------------------------
 
@@ -372,7 +372,7 @@ mod tests {
             panic!("create")
         };
         assert_eq!(create.path, "/Users");
-        let Some(crate::run::http::OutgoingBody::Json(body)) = &create.body else {
+        let Some(crate::transport::OutgoingBody::Json(body)) = &create.body else {
             panic!("body")
         };
         assert_eq!(body["userName"], json!(u.user_name));
@@ -380,7 +380,7 @@ mod tests {
         let Ok(Some(patch)) = e.update_user("id1", &u, &u.display_name, true) else {
             panic!("patch")
         };
-        let Some(crate::run::http::OutgoingBody::Json(body)) = &patch.body else {
+        let Some(crate::transport::OutgoingBody::Json(body)) = &patch.body else {
             panic!("body")
         };
         assert_eq!(

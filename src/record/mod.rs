@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::run::redact::{Redactor, REDACTED};
+use crate::support::redact::{Redactor, REDACTED};
 use emit::Y;
 
 /// A request/response body as captured.

@@ -2,23 +2,21 @@
 //! always (after a failure and after Ctrl-C too), and every exchange judged as it happens.
 
 pub mod context;
-pub mod http;
-pub mod redact;
-pub mod signal;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::check::{self, rules, Finding, Severity};
-use crate::diagnostic::Pos;
-use crate::exchange::Exchange;
-use crate::report::model::{Outcome, ScenarioResult, StepResult};
+use crate::check::{self, rules};
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, ScenarioResult, StepResult};
 use crate::scenario::{template, CaptureFrom, RequestStep, Scenario, Step, StepKind};
+use crate::support::diagnostic::Pos;
+use crate::support::signal::Signal;
+use crate::transport::exchange::Exchange;
+use crate::transport::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
 use context::{send_or_simulate, ActionCtx, ScenarioState};
-use http::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
-use signal::Signal;
 
 /// The default `--grace-period`: long enough for a few DELETEs against a slow server, short
 /// enough that a CI runner's own kill timeout (often 10–30 s after SIGTERM) does not hit first.
@@ -543,7 +541,7 @@ fn step_result(
     index: usize,
     name: String,
     kind: &'static str,
-    source: crate::diagnostic::SourceRef,
+    source: crate::support::diagnostic::SourceRef,
     exchanges: Vec<Exchange>,
     findings: Vec<Finding>,
     duration_ms: u64,
@@ -566,7 +564,7 @@ fn skipped_step(
     index: usize,
     name: String,
     kind: &'static str,
-    source: crate::diagnostic::SourceRef,
+    source: crate::support::diagnostic::SourceRef,
     reason: String,
 ) -> StepResult {
     StepResult {

@@ -7,8 +7,8 @@ use include_dir::{include_dir, Dir};
 
 use super::parse::parse_scenario;
 use super::{Idp, Scenario};
-use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
+use crate::support::diagnostic::Diagnostic;
 
 /// The shipped scenarios, so that an installed idpsim runs them from any directory.
 static SHIPPED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");

@@ -9,7 +9,7 @@ pub mod parse;
 pub mod template;
 pub mod yaml;
 
-use crate::diagnostic::{Pos, SourceRef};
+use crate::support::diagnostic::{Pos, SourceRef};
 pub use yaml::Node;
 
 /// Which identity provider a scenario speaks for.

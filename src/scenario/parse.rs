@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::template;
 use super::yaml::{self, Key, Node, NodeKind};
 use super::*;
-use crate::diagnostic::Diagnostic;
+use crate::support::diagnostic::Diagnostic;
 
 /// Parses and validates one scenario file. All problems are reported, not just the first.
 pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {

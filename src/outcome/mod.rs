@@ -1,11 +1,17 @@
 //! The result of a run: what every reporter (console, JSON, JUnit) renders. Serialized as the
 //! versioned JSON report; `docs/report.schema.json` describes it and a test keeps them in step.
+//!
+//! A leaf: it holds data the engine, the judges and the gate produce, and imports only the
+//! transport's `Exchange` and `support`, so every layer above can name it without a cycle.
+
+mod finding;
+
+pub use finding::{DiffEntry, Finding, Severity};
 
 use serde::Serialize;
 
-use crate::check::{Finding, Severity};
-use crate::diagnostic::SourceRef;
-use crate::exchange::Exchange;
+use crate::support::diagnostic::SourceRef;
+use crate::transport::exchange::Exchange;
 
 pub const REPORT_VERSION: &str = "1";
 
