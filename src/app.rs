@@ -96,7 +96,8 @@ fn selection(s: &SelectArgs) -> Selection {
 /// Reads and validates scenario files; invalid ones stop everything before anything is sent.
 fn load(paths: &[std::path::PathBuf]) -> Result<(Vec<Scenario>, Vec<SourceFile>)> {
     let files = load::collect(paths)?;
-    let scenarios = load::parse_all(&files).map_err(Error::InvalidScenarios)?;
+    let scenarios =
+        load::parse_all(&files, &crate::idp::Catalogue).map_err(Error::InvalidScenarios)?;
     Ok((scenarios, files))
 }
 
@@ -189,7 +190,11 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     let (scenarios, files) = load(&args.paths)?;
     let sel = selection(&args.select);
     let mut scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| sel.matches(s)).collect();
-    crate::audit::command::prepare_run(&mut scenarios, args.no_cleanup, args.write_state.is_some());
+    if args.no_cleanup {
+        for s in scenarios.iter_mut() {
+            s.auto_cleanup = false;
+        }
+    }
     if scenarios.is_empty() {
         return Err(Error::Usage(
             "no scenario matches the selection (see `idpsim list`)".into(),
@@ -337,6 +342,7 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         vars,
         interrupt: Arc::clone(&interrupt),
         time_scale,
+        write_state: args.write_state.is_some(),
     });
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -376,7 +382,7 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         write_file(path, &crate::report::junit::render(&report))?;
     }
     if let Some(path) = &args.write_state {
-        write_file(path, &crate::audit::state::take_sink_document())?;
+        write_file(path, &crate::audit::state_file::document(&report.scenarios))?;
     }
     if !args.dry_run {
         let text = live.console.finish(&report);

@@ -13,14 +13,12 @@ pub mod capability;
 pub mod check;
 pub mod cli;
 pub mod config;
-pub mod entra;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
 pub mod idp;
 pub mod load;
-pub mod okta;
 pub mod outcome;
 pub mod record;
 pub mod report;

@@ -147,19 +147,3 @@ pub async fn from_args(args: crate::cli::AuditArgs, styles: Styles) -> Result<i3
     )
     .await
 }
-
-/// `idpsim run --no-cleanup / --write-state`: applied to the selected scenarios before the run.
-pub fn prepare_run(
-    scenarios: &mut [crate::scenario::Scenario],
-    no_cleanup: bool,
-    write_state: bool,
-) {
-    if no_cleanup {
-        for s in scenarios.iter_mut() {
-            s.auto_cleanup = false;
-        }
-    }
-    if write_state {
-        super::state::enable_sink();
-    }
-}

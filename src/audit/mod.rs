@@ -20,7 +20,7 @@
 //! subset: only what the state names is checked, because a server adds its own attributes.
 
 pub mod command;
-pub mod state;
+pub mod state_file;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;

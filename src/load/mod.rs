@@ -126,7 +126,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
         }),
         _ => {
             if let Some(p) = args.profile.as_deref() {
-                if !crate::entra::PROFILES.contains(&p) {
+                if !crate::idp::entra::PROFILES.contains(&p) {
                     return Err(usage(format!(
                         "--profile {p}: Entra's profiles are default and aadOptscim062020"
                     )));

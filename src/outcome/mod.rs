@@ -110,6 +110,10 @@ pub struct ScenarioResult {
     pub cleanup: Vec<StepResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// What the IdP believes it provisioned, in the state-file shape, taken before cleanup; only
+    /// when `--write-state` asked for it (`audit::state_file` writes it). Not in the JSON report.
+    #[serde(skip)]
+    pub believed: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Serialize)]

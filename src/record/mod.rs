@@ -768,7 +768,8 @@ mod tests {
             text.contains("- okta") || text.contains("\"okta\""),
             "{text}"
         );
-        crate::scenario::parse::parse_scenario("t.yaml", &text).expect("valid scenario");
+        crate::scenario::parse::parse_scenario("t.yaml", &text, &crate::idp::Catalogue)
+            .expect("valid scenario");
     }
 
     #[test]
