@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::model::{Outcome, RunReport, ScenarioResult, StepResult, Summary};
-use super::styles::Styles;
-use crate::check::{Finding, Severity};
-use crate::diagnostic::{Diagnostic, Pos};
-use crate::exchange::Exchange;
-use crate::problems::{self, Problem};
+use crate::outcome::problems::{self, Problem};
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult, Summary};
+use crate::support::diagnostic::{Diagnostic, Pos};
+use crate::support::styles::Styles;
+use crate::transport::exchange::Exchange;
 
 pub struct Console {
     pub styles: Styles,

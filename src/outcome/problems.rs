@@ -15,9 +15,8 @@
 
 use serde::Serialize;
 
-use crate::check::{Finding, Severity};
-use crate::diagnostic::SourceRef;
-use crate::report::model::{ScenarioResult, StepResult};
+use super::{Finding, ScenarioResult, Severity, StepResult};
+use crate::support::diagnostic::SourceRef;
 
 /// One distinct problem and everywhere it showed.
 #[derive(Clone, Debug, Serialize)]
@@ -434,7 +433,7 @@ fn same_value_other_type(expected: &str, actual: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::DiffEntry;
+    use crate::outcome::DiffEntry;
 
     fn at(rule: &str, ex: usize, msg: &str) -> Finding {
         Finding::error(rule, msg).at_exchange(ex)
