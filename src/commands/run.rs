@@ -204,6 +204,7 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         .await;
     live.bar.finish_and_clear();
     let results = plan.merge(results, spc.as_ref());
+    let problems = crate::outcome::problems::group(&results);
 
     let report = RunReport {
         version: REPORT_VERSION,
@@ -222,7 +223,8 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         duration_ms: started.elapsed().as_millis() as u64,
         interrupted: interrupt.is_set(),
         signal: interrupt.signal().map(|s| s.name()),
-        summary: RunReport::summarize(&results),
+        summary: RunReport::summarize(&results, &problems),
+        problems,
         scenarios: results,
     };
     let verdict = finish(

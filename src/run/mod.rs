@@ -549,6 +549,7 @@ fn step_result(
     findings: Vec<Finding>,
     duration_ms: u64,
 ) -> StepResult {
+    let findings = crate::outcome::problems::one_per_exchange(findings);
     let outcome = Outcome::from_findings(&findings);
     StepResult {
         index,
