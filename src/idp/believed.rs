@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::{Expected, ExpectedGroup, ExpectedUser};
 use crate::idp::context::ScenarioState;
+use crate::scim::schema::ENTERPRISE_URN;
 
 /// SCIM attributes a profile's bookkeeping may hold that are worth auditing; anything else in
 /// an entry (IdP-side names such as Okta's `login`, private markers) is not server state.
@@ -27,7 +28,7 @@ const USER_ATTRIBUTES: &[&str] = &[
     "addresses",
     "userType",
     "profileUrl",
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    ENTERPRISE_URN,
 ];
 const GROUP_ATTRIBUTES: &[&str] = &["displayName", "externalId", "members"];
 

@@ -11,6 +11,7 @@ use crate::idp::entra::config::{FlagPosition, Mappings, Mode, Settings};
 use crate::idp::entra::expr::{evaluate_mappings, EvalContext, Operation, Value};
 use crate::idp::entra::wire as ew;
 use crate::load::generator::{Group, User};
+use crate::scim::schema::{GROUP_URN, PATCH_URN, USER_URN};
 use crate::transport::OutgoingRequest;
 
 /// The Okta personality (okta.md §1.4): `oin` PATCHes active and memberships, `aiw` PUTs.
@@ -248,7 +249,7 @@ pub fn okta_create_user(u: &User) -> OutgoingRequest {
         "POST",
         "/Users".into(),
         json!({
-            "schemas": [ew::USER_SCHEMA],
+            "schemas": [USER_URN],
             "userName": u.user_name,
             "name": {"givenName": u.given_name, "familyName": u.family_name},
             "emails": [{"primary": true, "value": u.user_name, "type": "work"}],
@@ -281,7 +282,7 @@ pub fn okta_deactivate(id: &str) -> OutgoingRequest {
     okta_body(
         "PATCH",
         format!("/Users/{}", enc_id(id)),
-        json!({"schemas": [ew::PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]}),
+        json!({"schemas": [PATCH_URN], "Operations": [{"op": "replace", "value": {"active": false}}]}),
     )
 }
 
@@ -290,7 +291,7 @@ pub fn okta_create_group(g: &Group) -> OutgoingRequest {
     okta_body(
         "POST",
         "/Groups".into(),
-        json!({"schemas": [ew::GROUP_SCHEMA], "displayName": g.display_name, "members": []}),
+        json!({"schemas": [GROUP_URN], "displayName": g.display_name, "members": []}),
     )
 }
 
@@ -300,7 +301,7 @@ pub fn okta_rename_group(id: &str, g: &Group) -> OutgoingRequest {
     okta_body(
         "PATCH",
         format!("/Groups/{}", enc_id(id)),
-        json!({"schemas": [ew::PATCH_OP], "Operations": [{"op": "replace", "value": {"id": id, "displayName": g.display_name}}]}),
+        json!({"schemas": [PATCH_URN], "Operations": [{"op": "replace", "value": {"id": id, "displayName": g.display_name}}]}),
     )
 }
 
@@ -328,7 +329,7 @@ pub fn okta_members_delta(
     okta_body(
         "PATCH",
         format!("/Groups/{}", enc_id(gid)),
-        json!({"schemas": [ew::PATCH_OP], "Operations": ops}),
+        json!({"schemas": [PATCH_URN], "Operations": ops}),
     )
 }
 
@@ -341,7 +342,7 @@ pub fn okta_put_group(gid: &str, g: &Group, members: &[(String, String)]) -> Out
     okta_body(
         "PUT",
         format!("/Groups/{}", enc_id(gid)),
-        json!({"schemas": [ew::GROUP_SCHEMA], "id": gid, "displayName": g.display_name, "members": values}),
+        json!({"schemas": [GROUP_URN], "id": gid, "displayName": g.display_name, "members": values}),
     )
 }
 
