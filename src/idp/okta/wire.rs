@@ -227,6 +227,11 @@ pub fn replace_value(value: Value) -> Value {
     json!({ "op": "replace", "value": value })
 }
 
+/// One `add` of members (`{value, display}` each) by the `members` path (okta.md §2.10.5).
+pub fn add_members(members: Vec<Value>) -> Value {
+    json!({ "op": "add", "path": "members", "value": members })
+}
+
 pub fn member(id: &str, display: &str) -> Value {
     json!({ "value": id, "display": display })
 }
