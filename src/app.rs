@@ -36,6 +36,11 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Audit(args) => crate::audit::command::from_args(args, stdout_styles).await,
         Command::Completions(args) => crate::cli::completions(args.shell),
         Command::Man => crate::cli::man(),
+        Command::Init(args) => init(args),
+        Command::Schema => {
+            crate::support::out::stdout(&crate::scenario::schema::render());
+            Ok(exit::PASSED)
+        }
     };
     match result {
         Ok(code) => code,
@@ -44,6 +49,17 @@ pub async fn main(cli: Cli) -> i32 {
             err.exit_code()
         }
     }
+}
+
+fn init(args: crate::cli::InitArgs) -> Result<i32> {
+    let printed = crate::init::run(&crate::init::InitOptions {
+        dir: args.dir,
+        force: args.force,
+        git: args.git,
+        rev: args.rev,
+    })?;
+    crate::support::out::stdout(&printed);
+    Ok(exit::PASSED)
 }
 
 fn report_error(err: &Error, styles: &Styles) {

@@ -19,6 +19,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod gate;
 pub mod idp;
+pub mod init;
 pub mod load;
 pub mod okta;
 pub mod outcome;

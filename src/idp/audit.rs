@@ -26,7 +26,7 @@ use crate::scenario::ActionStep;
 use crate::support::diagnostic::{Pos, SourceRef};
 use crate::transport::OutgoingRequest;
 
-const KEYS: &[&str] = &["users", "groups", "on_drift"];
+pub const KEYS: &[&str] = &["users", "groups", "on_drift"];
 
 pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     let args = &action.args;

@@ -49,6 +49,19 @@ fn with_common(
     })
 }
 
+/// The option keys an action step may carry beside its argument, as `validate_action` checks
+/// them; `None` when its options are not checked (the shared `expect_server` and `audit`).
+pub fn action_options(idp: Idp, action: &str) -> Option<&'static [&'static str]> {
+    if COMMON_ACTIONS.contains(&action) {
+        return None;
+    }
+    match idp {
+        Idp::Generic => None,
+        Idp::Okta => crate::okta::action_options(action),
+        Idp::Entra => Some(crate::entra::action_options(action)),
+    }
+}
+
 /// Checks an action's arguments at load time (nothing is sent for an invalid scenario).
 pub fn validate_action(idp: Idp, action: &ActionStep) -> Vec<(Pos, String)> {
     if action.name == "expect_server" {

@@ -6,11 +6,15 @@
 
 pub mod load;
 pub mod parse;
+pub mod schema;
 pub mod template;
 pub mod yaml;
 
 use crate::support::diagnostic::{Pos, SourceRef};
 pub use yaml::Node;
+
+/// Every spelling `Idp::from_name` reads, for the scenario schema.
+pub const IDP_NAMES: &[&str] = &["okta", "entra", "generic", "scim", "azure", "entra-id"];
 
 /// Which identity provider a scenario speaks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
@@ -31,6 +35,7 @@ impl Idp {
         }
     }
     pub fn from_name(s: &str) -> Option<Self> {
+        // Every name here is in IDP_NAMES too (the scenario schema lists them).
         match s {
             "generic" | "scim" => Some(Idp::Generic),
             "okta" => Some(Idp::Okta),
