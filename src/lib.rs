@@ -6,22 +6,17 @@
 //! profiles. `app` glues the commands of `cli` to these modules; `error` maps failures to exit
 //! codes. See docs/ARCHITECTURE.md.
 
-pub mod app;
 pub mod audit;
-pub mod baseline;
-pub mod capability;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod config;
-pub mod entra;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
 pub mod idp;
-pub mod init;
 pub mod load;
-pub mod okta;
 pub mod outcome;
 pub mod record;
 pub mod report;

@@ -50,7 +50,7 @@ fn the_committed_schema_is_what_the_loader_tables_generate() {
     let committed = std::fs::read_to_string(Path::new(ROOT).join("docs/scenario.schema.json"))
         .expect("the schema is committed");
     assert!(
-        committed == idpsim::scenario::schema::render(),
+        committed == idpsim::scenario::schema::render(&idpsim::idp::Catalogue),
         "docs/scenario.schema.json is stale: regenerate it with `cargo run -- schema > docs/scenario.schema.json`"
     );
 }
@@ -60,7 +60,7 @@ fn every_shipped_scenario_and_init_example_passes_the_schema() {
     let v = validator();
     let mut files = Vec::new();
     yaml_files(&Path::new(ROOT).join("scenarios"), &mut files);
-    yaml_files(&Path::new(ROOT).join("src/init"), &mut files);
+    yaml_files(&Path::new(ROOT).join("src/commands/init"), &mut files);
     assert!(files.len() > 30, "found {} scenario files", files.len());
     for file in files {
         let text = std::fs::read_to_string(&file).expect("readable");
@@ -114,7 +114,7 @@ fn malformed_fixtures_the_loader_rejects_structurally_fail_the_schema() {
     for (name, structural) in FIXTURES {
         let text = std::fs::read_to_string(dir.join(name)).expect("fixture exists");
         assert!(
-            parse_scenario(name, &text).is_err(),
+            parse_scenario(name, &text, &idpsim::idp::Catalogue).is_err(),
             "{name}: the loader accepts it"
         );
         if *structural {
@@ -175,7 +175,10 @@ fn init_writes_a_project_whose_scenarios_pass_against_the_built_in_server() {
     // The examples point editors at the schema beside them, which is the shipped one.
     let schema =
         std::fs::read_to_string(dir.path().join("scenarios/scenario.schema.json")).expect("schema");
-    assert_eq!(schema, idpsim::scenario::schema::render());
+    assert_eq!(
+        schema,
+        idpsim::scenario::schema::render(&idpsim::idp::Catalogue)
+    );
     for example in ["okta", "entra", "generic"] {
         let yaml =
             std::fs::read_to_string(dir.path().join(format!("scenarios/{example}-example.yaml")))

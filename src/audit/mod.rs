@@ -19,8 +19,8 @@
 //! groups by `id`, else `displayName`. Attributes other than the matching ones compare as a
 //! subset: only what the state names is checked, because a server adds its own attributes.
 
-pub mod command;
-pub mod state;
+pub mod read;
+pub mod state_file;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;

@@ -64,7 +64,14 @@ steps:
 fn expectations() -> Option<&'static Scenario> {
     static SCENARIO: OnceLock<Option<Scenario>> = OnceLock::new();
     SCENARIO
-        .get_or_init(|| crate::scenario::parse::parse_scenario("fuzz.yaml", EXPECTATIONS).ok())
+        .get_or_init(|| {
+            crate::scenario::parse::parse_scenario(
+                "fuzz.yaml",
+                EXPECTATIONS,
+                &crate::idp::Catalogue,
+            )
+            .ok()
+        })
         .as_ref()
 }
 

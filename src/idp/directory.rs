@@ -12,8 +12,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::idp::context::ScenarioState;
 use crate::outcome::Finding;
-use crate::run::context::ScenarioState;
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::{template, Scenario};
 use crate::support::diagnostic::Pos;

@@ -15,8 +15,8 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use crate::check::expect::match_pattern;
+use crate::idp::context::ActionCtx;
 use crate::outcome::{DiffEntry, Finding};
-use crate::run::context::ActionCtx;
 use crate::scenario::{parse, ActionStep, Idp, Node};
 use crate::support::diagnostic::Pos;
 use crate::transport::OutgoingRequest;

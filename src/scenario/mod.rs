@@ -16,6 +16,26 @@ pub use yaml::Node;
 /// Every spelling `Idp::from_name` reads, for the scenario schema.
 pub const IDP_NAMES: &[&str] = &["okta", "entra", "generic", "scim", "azure", "entra-id"];
 
+/// What the scenario grammar needs to know about the IdP profiles: which profiles and actions
+/// each IdP has, and how to check their arguments at load time. `idp::Catalogue` supplies it.
+/// The grammar is handed it rather than importing `idp`, because the profiles read scenarios:
+/// imports stay one-way (`idp` → `scenario`).
+pub trait Profiles {
+    /// Profiles (personalities or modes) the IdP accepts.
+    fn profiles(&self, idp: Idp) -> &'static [&'static str];
+    /// The action names a scenario of this IdP may use as steps.
+    fn actions(&self, idp: Idp) -> &'static [&'static str];
+    /// Problems with an action's arguments, by position.
+    fn validate_action(&self, idp: Idp, action: &ActionStep) -> Vec<(Pos, String)>;
+    /// Problems with the IdP-specific parts of a scenario (directory, mappings, settings).
+    fn validate_scenario(&self, scenario: &Scenario) -> Vec<(Pos, String)>;
+    /// The option keys an action step may carry beside its argument, as `validate_action`
+    /// checks them; `None` when they are not checked. The scenario schema lists these.
+    fn action_options(&self, idp: Idp, action: &str) -> Option<&'static [&'static str]>;
+    /// The `settings:` keys the IdP reads, when it checks them (for the scenario schema).
+    fn settings_keys(&self, idp: Idp) -> Option<&'static [&'static str]>;
+}
+
 /// Which identity provider a scenario speaks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -57,7 +77,7 @@ pub struct Scenario {
     pub profile: Option<String>,
     pub tags: Vec<String>,
     /// Server capabilities the scenario needs (`requires: [patch, filter]`), by the names of
-    /// `/ServiceProviderConfig`; see `crate::capability`.
+    /// `/ServiceProviderConfig`; see `crate::gate::capability`.
     pub requires: Vec<String>,
     /// The public source the scenario reproduces.
     pub source: Option<String>,

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::parse::{EXPECT_KEYS, METHODS, REQUEST_KEYS, SCENARIO_KEYS, STEP_KEYS};
 use super::template::BUILTINS;
-use super::Idp;
+use super::{Idp, Profiles};
 
 /// Where the shipped copy lives in the repository (a test keeps it equal to `generate()`).
 pub const SHIPPED_PATH: &str = "docs/scenario.schema.json";
@@ -21,17 +21,17 @@ pub const SHIPPED_PATH: &str = "docs/scenario.schema.json";
 const IDPS: [Idp; 3] = [Idp::Generic, Idp::Okta, Idp::Entra];
 
 /// The schema, as pretty JSON with a final newline (the committed file's exact bytes).
-pub fn render() -> String {
-    let mut text = serde_json::to_string_pretty(&generate()).unwrap_or_default();
+pub fn render(profiles: &dyn Profiles) -> String {
+    let mut text = serde_json::to_string_pretty(&generate(profiles)).unwrap_or_default();
     text.push('\n');
     text
 }
 
 /// The schema of one scenario file (JSON Schema draft-07, which every YAML editor reads).
-pub fn generate() -> Value {
+pub fn generate(profiles: &dyn Profiles) -> Value {
     let mut properties = Map::new();
     for key in SCENARIO_KEYS {
-        properties.insert(key.to_string(), scenario_key(key));
+        properties.insert(key.to_string(), scenario_key(key, profiles));
     }
     let mut defs = Map::new();
     defs.insert("scalar".into(), scalar());
@@ -40,7 +40,7 @@ pub fn generate() -> Value {
     defs.insert("capture".into(), capture());
     defs.insert("requestStep".into(), request_step());
     for idp in IDPS {
-        defs.insert(format!("{}Step", idp.name()), step(idp));
+        defs.insert(format!("{}Step", idp.name()), step(idp, profiles));
     }
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -50,7 +50,7 @@ pub fn generate() -> Value {
         "required": ["name", "steps"],
         "additionalProperties": false,
         "properties": properties,
-        "allOf": IDPS.iter().map(|idp| per_idp(*idp)).collect::<Vec<_>>(),
+        "allOf": IDPS.iter().map(|idp| per_idp(*idp, profiles)).collect::<Vec<_>>(),
         "definitions": defs,
     })
 }
@@ -71,7 +71,7 @@ fn described(mut schema: Value, text: &str) -> Value {
     schema
 }
 
-fn scenario_key(key: &str) -> Value {
+fn scenario_key(key: &str, profiles: &dyn Profiles) -> Value {
     match key {
         "version" => described(json!({ "const": 1 }), "The format version: 1."),
         "name" => described(reference("scalar"), "The scenario's name (required)."),
@@ -84,7 +84,7 @@ fn scenario_key(key: &str) -> Value {
             "Which IdP the scenario speaks for (default generic: raw requests only).",
         ),
         "profile" => described(
-            json!({ "enum": all_profiles() }),
+            json!({ "enum": all_profiles(profiles) }),
             "Okta: oin | aiw; Entra: default | aadOptscim062020.",
         ),
         "tags" => described(
@@ -92,7 +92,7 @@ fn scenario_key(key: &str) -> Value {
             "For --tag / --skip-tag.",
         ),
         "requires" => described(
-            json!({ "type": "array", "items": { "enum": crate::capability::CAPABILITIES } }),
+            json!({ "type": "array", "items": { "enum": crate::scim::capabilities::CAPABILITIES } }),
             "Server capabilities the scenario needs, by /ServiceProviderConfig's names.",
         ),
         "source" => described(
@@ -126,10 +126,10 @@ fn scenario_key(key: &str) -> Value {
     }
 }
 
-fn all_profiles() -> Vec<&'static str> {
+fn all_profiles(profiles: &dyn Profiles) -> Vec<&'static str> {
     let mut all = Vec::new();
     for idp in IDPS {
-        all.extend(crate::idp::profiles(idp));
+        all.extend(profiles.profiles(idp));
     }
     all
 }
@@ -154,7 +154,7 @@ fn idp_names(idp: Idp) -> Vec<&'static str> {
 
 /// Profiles, steps and settings of one IdP, applied when `idp:` names it (generic also when
 /// `idp:` is absent).
-fn per_idp(idp: Idp) -> Value {
+fn per_idp(idp: Idp, catalogue: &dyn Profiles) -> Value {
     let named = json!({ "properties": { "idp": { "enum": idp_names(idp) } }, "required": ["idp"] });
     let condition = if idp == Idp::Generic {
         // No `idp:` at all means generic too.
@@ -163,7 +163,7 @@ fn per_idp(idp: Idp) -> Value {
         named
     };
     let steps = json!({ "type": "array", "items": reference(&format!("{}Step", idp.name())) });
-    let profiles = crate::idp::profiles(idp);
+    let profiles = catalogue.profiles(idp);
     let mut then = Map::new();
     then.insert(
         "profile".into(),
@@ -175,13 +175,13 @@ fn per_idp(idp: Idp) -> Value {
     );
     then.insert("steps".into(), steps.clone());
     then.insert("cleanup".into(), steps);
-    if idp == Idp::Okta {
+    if let Some(keys) = catalogue.settings_keys(idp) {
         then.insert(
             "settings".into(),
             json!({
                 "type": "object",
                 "additionalProperties": false,
-                "properties": crate::okta::settings::KEYS.iter().map(|k| (k.to_string(), json!({}))).collect::<Map<_, _>>(),
+                "properties": keys.iter().map(|k| (k.to_string(), json!({}))).collect::<Map<_, _>>(),
             }),
         );
     }
@@ -322,9 +322,9 @@ fn request_step() -> Value {
 }
 
 /// A step of this IdP: a request, or one of its actions with the options that action reads.
-fn step(idp: Idp) -> Value {
+fn step(idp: Idp, profiles: &dyn Profiles) -> Value {
     let mut branches = vec![reference("requestStep")];
-    for action in crate::idp::actions(idp) {
+    for action in profiles.actions(idp) {
         let mut properties = Map::new();
         properties.insert("name".into(), step_key("name"));
         properties.insert(
@@ -334,7 +334,7 @@ fn step(idp: Idp) -> Value {
                 &format!("The `{action}` action of {}.", idp.name()),
             ),
         );
-        let options = crate::idp::action_options(idp, action);
+        let options = profiles.action_options(idp, action);
         for option in options.unwrap_or_default() {
             properties.insert(option.to_string(), json!({}));
         }
@@ -356,7 +356,7 @@ mod tests {
 
     #[test]
     fn every_table_key_is_in_the_schema() {
-        let schema = generate();
+        let schema = generate(&crate::idp::Catalogue);
         for key in SCENARIO_KEYS {
             assert!(schema["properties"].get(key).is_some(), "{key}");
         }

@@ -9,8 +9,8 @@ use super::settings::{GroupLookup, Settings};
 use super::users::cache_groups;
 use super::wire::{self, page_query};
 use super::{opt, opt_bool, opt_keys};
+use crate::idp::context::ActionCtx;
 use crate::outcome::{DiffEntry, Finding};
-use crate::run::context::ActionCtx;
 use crate::scenario::ActionStep;
 use crate::transport::OutgoingRequest;
 

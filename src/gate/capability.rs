@@ -14,26 +14,10 @@
 
 use serde_json::Value;
 
-use crate::outcome::Finding;
-use crate::outcome::{Outcome, ScenarioResult, StepResult};
+use crate::outcome::{Finding, Outcome, ScenarioResult, StepResult};
 use crate::scenario::{Idp, Scenario};
+use crate::scim::capabilities::{canonical, CAPABILITIES};
 use crate::transport::exchange::Exchange;
-
-/// The capabilities `/ServiceProviderConfig` advertises, by the names scenarios use.
-pub const CAPABILITIES: &[&str] = &["patch", "filter", "etag", "sort", "bulk", "changePassword"];
-
-/// The canonical name of a capability (`change-password` and case variants accepted).
-pub fn canonical(name: &str) -> Option<&'static str> {
-    let folded: String = name
-        .chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect();
-    CAPABILITIES
-        .iter()
-        .copied()
-        .find(|c| c.to_lowercase() == folded)
-}
 
 /// What a scenario needs: its `requires` list plus tags that name a capability.
 pub fn needs(s: &Scenario) -> Vec<&'static str> {
@@ -119,6 +103,7 @@ pub fn skipped(s: &Scenario, reason: String) -> ScenarioResult {
         steps: Vec::new(),
         cleanup: Vec::new(),
         skip_reason: Some(reason),
+        believed: None,
     }
 }
 

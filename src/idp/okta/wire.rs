@@ -8,8 +8,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 use super::settings::{QueryEncoding, Settings};
+use crate::idp::context::ActionCtx;
 use crate::outcome::Finding;
-use crate::run::context::ActionCtx;
 use crate::transport::{OutgoingRequest, RawResponse};
 
 pub const USER_AGENT: &str = "Okta SCIM Client 1.0.0";

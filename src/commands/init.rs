@@ -8,7 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::cli::InitArgs;
+use crate::error::{Error, Result, Verdict};
 
 /// The placeholders of docs/ci/*.yml that `--git` and `--rev` replace.
 const GIT_PLACEHOLDER: &str = "\"<idpsim git URL>\"";
@@ -58,22 +59,22 @@ fn plan(opts: &InitOptions) -> Vec<Planned> {
         },
         Planned {
             path: "scenarios/okta-example.yaml",
-            text: include_str!("okta.yaml").to_string(),
+            text: include_str!("init/okta.yaml").to_string(),
             what: "an Okta scenario to start from",
         },
         Planned {
             path: "scenarios/entra-example.yaml",
-            text: include_str!("entra.yaml").to_string(),
+            text: include_str!("init/entra.yaml").to_string(),
             what: "an Entra ID scenario to start from",
         },
         Planned {
             path: "scenarios/generic-example.yaml",
-            text: include_str!("generic.yaml").to_string(),
+            text: include_str!("init/generic.yaml").to_string(),
             what: "raw requests with expectations",
         },
         Planned {
             path: "scenarios/scenario.schema.json",
-            text: crate::scenario::schema::render(),
+            text: crate::scenario::schema::render(&crate::idp::Catalogue),
             what: "the scenario format, for editor completion (yaml-language-server)",
         },
         Planned {
@@ -122,9 +123,21 @@ fn fill(text: &str, git: Option<&str>, rev: Option<&str>) -> String {
     out
 }
 
+/// `idpsim init [DIR] [--force] [--git URL] [--rev COMMIT]`.
+pub fn init(args: InitArgs) -> Result<Verdict> {
+    let printed = write(&InitOptions {
+        dir: args.dir,
+        force: args.force,
+        git: args.git,
+        rev: args.rev,
+    })?;
+    crate::support::out::stdout(&printed);
+    Ok(Verdict::Passed)
+}
+
 /// Writes the files; refuses (exit 2, nothing written) when one exists, unless `force`.
 /// Returns what it prints.
-pub fn run(opts: &InitOptions) -> Result<String> {
+pub fn write(opts: &InitOptions) -> Result<String> {
     if let Some(rev) = &opts.rev {
         if rev.len() < 7 || !rev.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(Error::Usage(format!(

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::entra::config::{FlagPosition, Mode, FLAG_TOKENS};
-use crate::entra::expr::Value;
+use crate::idp::entra::config::{FlagPosition, Mode, FLAG_TOKENS};
+use crate::idp::entra::expr::Value;
 
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

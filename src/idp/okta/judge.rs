@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::check::show;
+use crate::idp::context::ActionCtx;
 use crate::outcome::{DiffEntry, Finding};
-use crate::run::context::ActionCtx;
 use crate::transport::RawResponse;
 
 /// A ListResponse as Okta reads it.

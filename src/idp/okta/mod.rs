@@ -16,9 +16,9 @@ pub mod wire;
 
 use serde_json::{json, Value};
 
+use crate::idp::context::{ActionCtx, ScenarioState};
 use crate::idp::directory::check_key;
 use crate::outcome::Finding;
-use crate::run::context::{ActionCtx, ScenarioState};
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::{ActionStep, Node, Scenario, StepKind};
 use crate::support::diagnostic::Pos;

@@ -1,7 +1,7 @@
 //! Entra's judgement of answers, in its own terms: the provisioning-log error codes (LOGS),
 //! escrow and quarantine (QUAR), and the mode-specific explanations (entra.md §4, §7.4, §9).
 
-use crate::entra::config::Mode;
+use crate::idp::entra::config::Mode;
 use crate::outcome::{DiffEntry, Finding};
 use crate::transport::RawResponse;
 
