@@ -319,7 +319,7 @@ fn decoded_body(headers: &[(String, String)], bytes: &[u8]) -> Option<Body> {
 fn bad_gateway(message: &str) -> Response {
     eprintln!("idpsim record: {message}");
     let body = serde_json::json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "schemas": [crate::scim::schema::ERROR_URN],
         "status": "502",
         "detail": format!("idpsim record: {message}"),
     });
