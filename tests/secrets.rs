@@ -9,20 +9,14 @@
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idpsim"));
-    cmd.env_remove("IDPSIM_TOKEN")
-        .env_remove("IDPSIM_SERVE_TOKEN")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    cmd
-}
+mod common;
+use common::idpsim as bin;
 
 fn text(o: &Output) -> String {
     format!(
@@ -277,7 +271,7 @@ fn wait_exit(child: &mut std::process::Child) -> Option<i32> {
 #[test]
 fn the_marker_appears_in_no_output_of_any_command() {
     let marker = format!("S3CR3T-MARKER-{}", uuid::Uuid::new_v4().simple());
-    let basic_b64 = idpsim::text::base64(format!("admin:{marker}").as_bytes());
+    let basic_b64 = idpsim::support::text::base64(format!("admin:{marker}").as_bytes());
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     // The reference server requires the marker as its bearer token.
     let reference = rt

@@ -19,8 +19,8 @@
 //! groups by `id`, else `displayName`. Attributes other than the matching ones compare as a
 //! subset: only what the state names is checked, because a server adds its own attributes.
 
-pub mod command;
-pub mod state;
+pub mod read;
+pub mod state_file;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -28,10 +28,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::check::{show, DiffEntry, Finding};
-use crate::diagnostic::SourceRef;
-use crate::run::http::{OutgoingRequest, RawResponse};
+use crate::check::show;
+use crate::outcome::{DiffEntry, Finding};
 use crate::scenario::Idp;
+use crate::support::diagnostic::SourceRef;
+use crate::transport::{OutgoingRequest, RawResponse};
 
 /// One user as the IdP believes it.
 #[derive(Clone, Debug, Default)]
@@ -492,7 +493,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
         match (u.exists, found) {
             (false, None) => {}
             (false, Some(a)) => out.push(with_source(
-                Finding::new("audit.user.extra", opts.idp,
+                Finding::judged(
+                    "audit.user.extra",
+                    opts.idp,
                     format!("{label} is still on the server, but the IdP removed it"),
                 )
                 .diff(DiffEntry::new(
@@ -503,7 +506,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
                 &u.source,
             )),
             (true, None) => out.push(with_source(
-                Finding::new("audit.user.missing", opts.idp,
+                Finding::judged(
+                    "audit.user.missing",
+                    opts.idp,
                     format!("{label} is not on the server"),
                 )
                 .diff(DiffEntry::new(
@@ -523,7 +528,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
                     let have = a.get("active").and_then(as_bool).unwrap_or(true);
                     if have != want {
                         out.push(with_source(
-                            Finding::new("audit.user.active", opts.idp,
+                            Finding::judged(
+                                "audit.user.active",
+                                opts.idp,
                                 format!(
                                     "{label} is {} on the server; the IdP believes it is {}",
                                     if have { "active" } else { "inactive" },
@@ -566,7 +573,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
                         .collect::<std::collections::BTreeSet<_>>()
                         .into_iter()
                         .collect();
-                    let mut f = Finding::new("audit.user.attribute", opts.idp,
+                    let mut f = Finding::judged(
+                        "audit.user.attribute",
+                        opts.idp,
                         format!("{label} differs on the server in {}", names.join(", ")),
                     );
                     for d in diffs {
@@ -613,7 +622,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
             (false, None) => continue,
             (false, Some(a)) => {
                 out.push(with_source(
-                    Finding::new("audit.group.extra", opts.idp,
+                    Finding::judged(
+                        "audit.group.extra",
+                        opts.idp,
                         format!("{label} is still on the server, but the IdP removed it"),
                     )
                     .diff(DiffEntry::new(
@@ -627,7 +638,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
             }
             (true, None) => {
                 out.push(with_source(
-                    Finding::new("audit.group.missing", opts.idp,
+                    Finding::judged(
+                        "audit.group.missing",
+                        opts.idp,
                         format!("{label} is not on the server"),
                     )
                     .diff(DiffEntry::new(
@@ -658,7 +671,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
         }
         subset(&Value::Object(g.attributes.clone()), a, &p, &mut diffs);
         if !diffs.is_empty() {
-            let mut f = Finding::new("audit.group.attribute", opts.idp,
+            let mut f = Finding::judged(
+                "audit.group.attribute",
+                opts.idp,
                 format!("{label} differs on the server"),
             );
             for d in diffs {
@@ -683,7 +698,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
             })
             .collect();
         let have: Vec<String> = crate::scim::member_values(a.get("members"));
-        let mut f = Finding::new("audit.group.members", opts.idp,
+        let mut f = Finding::judged(
+            "audit.group.members",
+            opts.idp,
             format!("{label}: the members on the server differ from the IdP's"),
         );
         let mut drift = false;
@@ -729,7 +746,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
             if !matched_users.contains(id) {
                 let name = str_ci(a, "userName").unwrap_or_default();
                 out.push(
-                    Finding::new("audit.user.extra", opts.idp,
+                    Finding::judged(
+                        "audit.user.extra",
+                        opts.idp,
                         format!("user {name} ({id}) is on the server but not in the IdP's state"),
                     )
                     .diff(DiffEntry::new(
@@ -745,10 +764,16 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
             if !matched_groups.contains(id) {
                 let name = str_ci(a, "displayName").unwrap_or_default();
                 out.push(
-                    Finding::new("audit.group.extra", opts.idp,
+                    Finding::judged(
+                        "audit.group.extra",
+                        opts.idp,
                         format!("group {name} ({id}) is on the server but not in the IdP's state"),
                     )
-                    .diff(DiffEntry::new(format!("/Groups/{id}"), "absent", "present")),
+                    .diff(DiffEntry::new(
+                        format!("/Groups/{id}"),
+                        "absent",
+                        "present",
+                    )),
                 );
             }
         }

@@ -8,10 +8,11 @@
 
 use serde_json::Value;
 
-use super::{pointer_token, show, DiffEntry, Finding, Severity};
-use crate::exchange::RecordedResponse;
+use super::{pointer_token, show};
+use crate::outcome::{DiffEntry, Finding, Severity};
 use crate::scenario::template;
 use crate::scenario::{Expect, Idp, JsonType, Pattern, PatternKind, Scenario};
+use crate::transport::exchange::RecordedResponse;
 
 /// Checks status, headers and body. `ctx` is the template context (captures so far).
 pub fn check(
@@ -30,7 +31,7 @@ pub fn check(
                 .collect::<Vec<_>>()
                 .join(" or ");
             findings.push(
-                Finding::new(
+                Finding::judged(
                     "expect.status",
                     scenario.idp,
                     format!("expected status {expected}, got {}", response.status),
@@ -58,7 +59,7 @@ pub fn check(
         );
         if let Some(first) = diffs.first() {
             findings.push(
-                Finding::new(
+                Finding::judged(
                     "expect.header",
                     scenario.idp,
                     format!("header `{}` does not match", h.name),
@@ -86,7 +87,7 @@ pub fn check(
         }
         if !diffs.is_empty() {
             let first_pos = diffs[0].1;
-            let mut f = Finding::new(
+            let mut f = Finding::judged(
                 "expect.body",
                 scenario.idp,
                 if diffs.len() == 1 {
@@ -108,7 +109,7 @@ pub fn check(
     findings
 }
 
-type Diffs = Vec<(DiffEntry, crate::diagnostic::Pos)>;
+type Diffs = Vec<(DiffEntry, crate::support::diagnostic::Pos)>;
 
 /// Adds the expectation's mismatches (`expected`) to the exchange's findings (`findings`, the
 /// built-in rules' so far) so that one problem stays one finding:
@@ -173,7 +174,13 @@ pub fn fold(
 /// A rule that judged a failed status judges the whole answer (`failed`): the body and headers
 /// of an error answer are not the resource the expectation describes.
 fn covers(rule: &str, exp: &str, failed: bool) -> bool {
-    let norm = |p: &str| if p == "/" { String::new() } else { p.to_string() };
+    let norm = |p: &str| {
+        if p == "/" {
+            String::new()
+        } else {
+            p.to_string()
+        }
+    };
     let (rule, exp) = (norm(rule), norm(exp));
     if rule == "status" && failed {
         return true;

@@ -83,7 +83,8 @@ impl History {
                 } else {
                     self.pathless_replace.remove(&key);
                 }
-                let remove = method.eq_ignore_ascii_case("PATCH") && body.is_some_and(removes_listed_members);
+                let remove = method.eq_ignore_ascii_case("PATCH")
+                    && body.is_some_and(removes_listed_members);
                 if remove {
                     self.remove_with_value.insert(key.clone());
                 } else {
@@ -126,7 +127,12 @@ pub enum Members {
 /// members gone after a PATCH that did not ask for it — a path-less replace that did not name
 /// them, or a `Remove` of listed members — that PATCH misread; else `drift` (someone changed the
 /// app, or the IdP never wrote it).
-pub fn drift_rule(history: &History, key: &str, drift: &'static str, members: Members) -> &'static str {
+pub fn drift_rule(
+    history: &History,
+    key: &str,
+    drift: &'static str,
+    members: Members,
+) -> &'static str {
     match history.last_write(key) {
         Some("PATCH") if members == Members::Emptied && history.pathless_replace.contains(key) => {
             "rfc7644.patch.replace-empties-members"
@@ -191,7 +197,7 @@ fn replaces_without_members(body: &Value) -> bool {
 pub fn sets_active(method: &str, body: &Value) -> Option<bool> {
     let flag = |v: &Value| match v {
         Value::Bool(b) => Some(*b),
-        Value::String(s) => crate::text::parse_bool(s),
+        Value::String(s) => crate::support::text::parse_bool(s),
         _ => None,
     };
     if method.eq_ignore_ascii_case("PUT") {
@@ -241,7 +247,10 @@ mod tests {
         assert_eq!(sets_active("PATCH", &entra), Some(false));
         assert_eq!(sets_active("PATCH", &flag), Some(false));
         assert_eq!(sets_active("PATCH", &rename), None);
-        assert_eq!(sets_active("PUT", &json!({"userName":"a","active":true})), Some(true));
+        assert_eq!(
+            sets_active("PUT", &json!({"userName":"a","active":true})),
+            Some(true)
+        );
     }
 
     #[test]
@@ -249,7 +258,10 @@ mod tests {
         let mut h = History::default();
         let off = json!({"Operations":[{"op":"replace","value":{"active":false}}]});
         h.observe("PATCH", "/Users/u1", Some(&off), 400, None);
-        assert!(!h.was_deactivated("/Users/u1"), "a rejected PATCH deactivates nothing");
+        assert!(
+            !h.was_deactivated("/Users/u1"),
+            "a rejected PATCH deactivates nothing"
+        );
         h.observe("PATCH", "/Users/u1", Some(&off), 204, None);
         assert!(h.was_deactivated("/Users/u1"));
         assert_eq!(h.last_write("/Users/u1"), Some("PATCH"));

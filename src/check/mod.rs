@@ -9,145 +9,6 @@ pub mod history;
 pub mod rules;
 pub mod sources;
 
-use serde::Serialize;
-
-use crate::diagnostic::SourceRef;
-use crate::scenario::Idp;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    /// The IdP fails or drifts out of sync.
-    Error,
-}
-
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Finding {
-    /// Stable id, e.g. `rfc7644.list.resources-present`, `okta.lookup.integer-counters`.
-    pub rule: String,
-    pub severity: Severity,
-    /// What is wrong, in one sentence.
-    pub message: String,
-    /// What the IdP does with this answer, in its own terms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub impact: Option<String>,
-    /// The sources behind the rule and its consequence, from the catalogue:
-    /// `RFC 7644 §3.4.2 <https://…>; Okta: … <https://…>`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub diff: Vec<DiffEntry>,
-    /// The scenario line that set the expectation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<SourceRef>,
-    /// Index of the exchange (within the step) the finding is about.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exchange: Option<usize>,
-}
-
-impl Finding {
-    /// A finding of catalogued rule `rule`, judged for the IdP under test: its severity, what
-    /// that IdP does with such an answer and the sources come from `catalogue`.
-    pub fn new(rule: impl Into<String>, idp: Idp, message: impl Into<String>) -> Self {
-        let rule = rule.into();
-        let judged = catalogue::judge(&rule, idp);
-        Finding {
-            rule,
-            severity: judged.severity,
-            message: message.into(),
-            impact: (!judged.impact.is_empty()).then_some(judged.impact),
-            reference: (!judged.reference.is_empty()).then_some(judged.reference),
-            diff: Vec::new(),
-            source: None,
-            exchange: None,
-        }
-    }
-    /// The same observation under another catalogued rule (an expectation that names its rule,
-    /// a cause found by a closer look): severity, consequence and sources follow the new rule.
-    pub fn rebind(self, rule: &str, idp: Idp) -> Self {
-        let judged = Finding::new(rule, idp, String::new());
-        Finding {
-            rule: judged.rule,
-            severity: judged.severity,
-            impact: judged.impact,
-            reference: judged.reference,
-            ..self
-        }
-    }
-    /// A more specific sentence in the IdP's own terms than the catalogue's (IdP profiles only:
-    /// the built-in rules speak through the catalogue, for every IdP).
-    pub fn impact(mut self, text: impl Into<String>) -> Self {
-        self.impact = Some(text.into());
-        self
-    }
-    /// Lowers the severity where a policy says so (cleanup problems, `on_drift: warning`).
-    pub fn at_most(mut self, severity: Severity) -> Self {
-        self.severity = self.severity.min(severity);
-        self
-    }
-    pub fn diff(mut self, entry: DiffEntry) -> Self {
-        self.diff.push(entry);
-        self
-    }
-    pub fn source(mut self, source: SourceRef) -> Self {
-        self.source = Some(source);
-        self
-    }
-    pub fn at_exchange(mut self, index: usize) -> Self {
-        self.exchange = Some(index);
-        self
-    }
-}
-
-/// One difference between what was expected and what came back, located by a JSON pointer.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct DiffEntry {
-    /// RFC 6901 pointer into the response (`/Resources/0/id`), `status`, or `header:Name`.
-    pub pointer: String,
-    pub expected: String,
-    pub actual: String,
-}
-
-impl DiffEntry {
-    pub fn new(
-        pointer: impl Into<String>,
-        expected: impl Into<String>,
-        actual: impl Into<String>,
-    ) -> Self {
-        let pointer = pointer.into();
-        // A diff at `…/password` would print the password a scenario or a state file expects
-        // (and a server that returns one): both sides are masked, unless a side is absent.
-        let secret = pointer
-            .rsplit('/')
-            .next()
-            .is_some_and(crate::run::redact::is_secret_key);
-        let shown = |side: String| {
-            if secret && side != "absent" {
-                crate::run::redact::REDACTED.to_string()
-            } else {
-                side
-            }
-        };
-        DiffEntry {
-            pointer,
-            expected: shown(expected.into()),
-            actual: shown(actual.into()),
-        }
-    }
-}
-
 /// Short JSON text for diffs (long values are cut).
 pub fn show(v: &serde_json::Value) -> String {
     let s = v.to_string();
@@ -191,17 +52,23 @@ pub fn attribute_pointer(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::{Finding, Severity};
+    use crate::scenario::Idp;
 
     #[test]
     fn attribute_pointers_keep_urns_whole() {
         assert_eq!(attribute_pointer("name.givenName"), "/name/givenName");
         assert_eq!(attribute_pointer("active"), "/active");
         assert_eq!(
-            attribute_pointer("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
+            attribute_pointer(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+            ),
             "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/department"
         );
         assert_eq!(
-            attribute_pointer("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"),
+            attribute_pointer(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+            ),
             "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/manager/value"
         );
         assert_eq!(attribute_pointer("a/b~c"), "/a~1b~0c");
@@ -209,18 +76,20 @@ mod tests {
         let user = serde_json::json!({
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}
         });
-        let ptr = attribute_pointer("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department");
+        let ptr = attribute_pointer(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        );
         assert_eq!(user.pointer(&ptr), Some(&serde_json::json!("R&D")));
     }
 
     #[test]
     fn findings_take_their_judgement_from_the_catalogue() {
-        let okta = Finding::new("rfc7644.list.integer-counters", Idp::Okta, "x");
-        let entra = Finding::new("rfc7644.list.integer-counters", Idp::Entra, "x");
+        let okta = Finding::judged("rfc7644.list.integer-counters", Idp::Okta, "x");
+        let entra = Finding::judged("rfc7644.list.integer-counters", Idp::Entra, "x");
         assert_eq!(okta.severity, Severity::Error);
         assert_eq!(entra.severity, Severity::Warning);
         assert!(entra.impact.as_deref().is_some_and(|i| !i.contains("Okta")));
-        let bound = Finding::new("expect.status", Idp::Okta, "expected 409, got 201")
+        let bound = Finding::judged("expect.status", Idp::Okta, "expected 409, got 201")
             .rebind("rfc7644.create.uniqueness", Idp::Okta);
         assert_eq!(bound.rule, "rfc7644.create.uniqueness");
         assert_eq!(bound.severity, Severity::Warning);

@@ -14,12 +14,11 @@
 use serde_json::Value;
 
 use super::history::{resource_key, History};
-use super::{show, DiffEntry, Finding};
-use crate::exchange::{Exchange, RecordedResponse, TransportErrorKind};
+use super::show;
+use crate::outcome::{DiffEntry, Finding};
 use crate::scenario::Idp;
-
-pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+use crate::scim::schema::{ERROR_URN as ERROR_SCHEMA, LIST_URN as LIST_RESPONSE};
+use crate::transport::exchange::{Exchange, RecordedResponse, TransportErrorKind};
 
 /// What a request means, for the rules.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,7 +110,6 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-
 /// What the rules need beyond the exchange: whose judgement it is, and what came before.
 #[derive(Clone, Copy)]
 pub struct Judging<'a> {
@@ -182,7 +180,7 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
             TransportErrorKind::Protocol => "transport.protocol",
             TransportErrorKind::Truncated => "transport.truncated",
         };
-        out.push(Finding::new(rule, idp, err.message.clone()));
+        out.push(Finding::judged(rule, idp, err.message.clone()));
         if exchange.response.is_none() {
             return out;
         }
@@ -191,12 +189,12 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
         return out;
     };
     if resp.truncated {
-        let limit = crate::run::http::BODY_LIMIT >> 20;
+        let limit = crate::transport::BODY_LIMIT >> 20;
         // Cut after inflating, unless the compressed bytes alone already reached the limit.
         let inflated = resp
             .content_encoding
             .as_ref()
-            .filter(|_| resp.size < crate::run::http::BODY_LIMIT);
+            .filter(|_| resp.size < crate::transport::BODY_LIMIT);
         let message = match inflated {
             Some(enc) => format!(
                 "the {enc} body inflates to more than {limit} MiB ({} bytes on the wire) and was cut there: a decompression bomb or a runaway answer",
@@ -204,7 +202,7 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
             ),
             None => format!("the response body exceeds {limit} MiB and was cut"),
         };
-        out.push(Finding::new("transport.body-too-large", idp, message));
+        out.push(Finding::judged("transport.body-too-large", idp, message));
     }
     status_code(resp, idp, &mut out);
     let query = Query::parse(&exchange.request.target);
@@ -227,7 +225,7 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
             format!("a redirect to {target}")
         };
         out.push(
-            Finding::new(
+            Finding::judged(
                 "http.redirect",
                 idp,
                 format!(
@@ -251,7 +249,7 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
             {
                 if body_id != id {
                     out.push(
-                        Finding::new(
+                        Finding::judged(
                             "rfc7644.read.id-mismatch",
                             idp,
                             "the resource returned is not the one asked for",
@@ -276,7 +274,7 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
         Intent::Replace { .. } => {
             if resp.status != 200 {
                 out.push(
-                    Finding::new(
+                    Finding::judged(
                         "rfc7644.replace.status",
                         idp,
                         format!(
@@ -284,17 +282,21 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
                             resp.status
                         ),
                     )
-                    .diff(DiffEntry::new("status", "200", resp.status.to_string())),
+                    .diff(DiffEntry::new(
+                        "status",
+                        "200",
+                        resp.status.to_string(),
+                    )),
                 );
             }
             match &resp.body {
                 Some(body) if body.is_object() => {}
-                Some(other) => out.push(Finding::new(
+                Some(other) => out.push(Finding::judged(
                     "rfc7644.replace.body",
                     idp,
                     format!("the PUT answered {} instead of the resource", show(other)),
                 )),
-                None if resp.status == 200 => out.push(Finding::new(
+                None if resp.status == 200 => out.push(Finding::judged(
                     "rfc7644.replace.body",
                     idp,
                     format!("the PUT answered without the resource: {}", not_json(resp)),
@@ -304,26 +306,30 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
         }
         Intent::Patch { .. } => {
             if resp.status == 200 && !resp.has_body() {
-                out.push(Finding::new(
+                out.push(Finding::judged(
                     "rfc7644.patch.empty-200",
                     idp,
                     "answered 200 with no body; a PATCH answers 200 with the resource or 204 No Content",
                 ));
             } else if resp.status != 200 && resp.status != 204 {
                 out.push(
-                    Finding::new(
+                    Finding::judged(
                         "rfc7644.patch.status",
                         idp,
                         format!("a successful PATCH answers 200 or 204; got {}", resp.status),
                     )
-                    .diff(DiffEntry::new("status", "200 or 204", resp.status.to_string())),
+                    .diff(DiffEntry::new(
+                        "status",
+                        "200 or 204",
+                        resp.status.to_string(),
+                    )),
                 );
             }
         }
         Intent::Delete { .. } => {
             if resp.status != 204 {
                 out.push(
-                    Finding::new(
+                    Finding::judged(
                         "rfc7644.delete.status",
                         idp,
                         format!(
@@ -331,7 +337,11 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
                             resp.status
                         ),
                     )
-                    .diff(DiffEntry::new("status", "204", resp.status.to_string())),
+                    .diff(DiffEntry::new(
+                        "status",
+                        "204",
+                        resp.status.to_string(),
+                    )),
                 );
             }
         }
@@ -362,7 +372,7 @@ fn root_cause(
     };
     let finding = match resp.status {
         401 | 403 if judging.run_credentials => Some(
-            Finding::new(
+            Finding::judged(
                 "http.auth.rejected",
                 idp,
                 format!(
@@ -374,7 +384,7 @@ fn root_cause(
             .diff(status_diff("2xx")),
         ),
         406 => Some(match header("accept") {
-            None => Finding::new(
+            None => Finding::judged(
                 "http.accept.required",
                 idp,
                 format!(
@@ -382,7 +392,7 @@ fn root_cause(
                     detail(resp)
                 ),
             ),
-            Some(accept) => Finding::new(
+            Some(accept) => Finding::judged(
                 "http.accept.rejected",
                 idp,
                 format!("answered 406 to `Accept: {accept}`{}", detail(resp)),
@@ -390,7 +400,7 @@ fn root_cause(
         }
         .diff(status_diff("2xx"))),
         415 => Some(
-            Finding::new(
+            Finding::judged(
                 "http.content-type.rejected",
                 idp,
                 format!(
@@ -405,7 +415,7 @@ fn root_cause(
             let deactivated = resource_key(intent)
                 .filter(|k| judging.history.was_deactivated(k))
                 .map(|key| {
-                    Finding::new(
+                    Finding::judged(
                         "scim.deactivate.deletes",
                         idp,
                         format!(
@@ -416,7 +426,7 @@ fn root_cause(
                 });
             let no_match = match (intent, &query.filter) {
                 (Intent::List { .. }, Some(filter)) => Some(
-                    Finding::new(
+                    Finding::judged(
                         "rfc7644.filter.no-match-404",
                         idp,
                         format!(
@@ -463,13 +473,13 @@ const REGISTERED_STATUS: &[u16] = &[
 fn status_code(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
     let status = resp.status;
     if !(100..=599).contains(&status) {
-        out.push(Finding::new(
+        out.push(Finding::judged(
             "http.status.invalid",
             idp,
             format!("answered status {status}, outside HTTP's range of 100 to 599"),
         ));
     } else if !REGISTERED_STATUS.contains(&status) {
-        out.push(Finding::new(
+        out.push(Finding::judged(
             "http.status.unknown",
             idp,
             format!("answered status {status}, which is not a registered HTTP status code"),
@@ -519,7 +529,7 @@ fn media_type(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
         format!("the answer is `{ct}`, not `application/scim+json`")
     };
     out.push(
-        Finding::new("rfc7644.response.media-type", idp, message).diff(DiffEntry::new(
+        Finding::judged("rfc7644.response.media-type", idp, message).diff(DiffEntry::new(
             "header:Content-Type",
             "application/scim+json",
             if ct.is_empty() { "absent" } else { ct },
@@ -532,7 +542,7 @@ fn error_body(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
     let Some(body) = &resp.body else {
         let what = not_json(resp);
         out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.error.json",
                 idp,
                 format!(
@@ -555,7 +565,7 @@ fn error_body(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
         .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(ERROR_SCHEMA)));
     if !schemas_ok {
         out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.error.schema",
                 idp,
                 "the error object does not list the Error schema",
@@ -572,7 +582,7 @@ fn error_body(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
     match body.get("status") {
         Some(Value::String(s)) if s == &resp.status.to_string() => {}
         Some(Value::String(s)) => out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.error.status-mismatch",
                 idp,
                 format!(
@@ -587,7 +597,7 @@ fn error_body(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
             )),
         ),
         Some(Value::Number(n)) => out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.error.status-string",
                 idp,
                 "the error's `status` is a JSON number; RFC 7644 makes it a string",
@@ -599,7 +609,7 @@ fn error_body(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
             )),
         ),
         other => out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.error.status-missing",
                 idp,
                 "the error object has no `status`",
@@ -616,7 +626,7 @@ fn error_body(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
 fn create(resp: &RecordedResponse, resource: &str, idp: Idp, out: &mut Vec<Finding>) {
     if resp.status != 201 {
         out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.create.status",
                 idp,
                 format!("a create answers 201 Created; got {}", resp.status),
@@ -630,7 +640,7 @@ fn create(resp: &RecordedResponse, resource: &str, idp: Idp, out: &mut Vec<Findi
             None => not_json(resp),
         };
         out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.create.body",
                 idp,
                 format!("the create answer has no resource: {what}"),
@@ -653,7 +663,7 @@ fn create(resp: &RecordedResponse, resource: &str, idp: Idp, out: &mut Vec<Findi
             ),
         };
         out.push(
-            Finding::new("rfc7644.create.id", idp, message).diff(DiffEntry::new(
+            Finding::judged("rfc7644.create.id", idp, message).diff(DiffEntry::new(
                 "/id",
                 "a server-assigned id",
                 body.get("id").map(show).unwrap_or_else(|| "absent".into()),
@@ -661,7 +671,7 @@ fn create(resp: &RecordedResponse, resource: &str, idp: Idp, out: &mut Vec<Findi
         );
     }
     if resp.header("location").is_none() {
-        out.push(Finding::new(
+        out.push(Finding::judged(
             "rfc7644.create.location",
             idp,
             "the create answer has no Location header",
@@ -676,7 +686,7 @@ fn resource_body(resp: &RecordedResponse, what: &str, idp: Idp, out: &mut Vec<Fi
         Some(body) if body.is_object() => {
             if body.get("id").and_then(Value::as_str).is_none() {
                 out.push(
-                    Finding::new(
+                    Finding::judged(
                         "rfc7643.resource.id",
                         idp,
                         format!("the resource returned by {what} has no `id`"),
@@ -685,7 +695,7 @@ fn resource_body(resp: &RecordedResponse, what: &str, idp: Idp, out: &mut Vec<Fi
                 );
             }
             if body.get("schemas").and_then(Value::as_array).is_none() {
-                out.push(Finding::new(
+                out.push(Finding::judged(
                     "rfc7643.resource.schemas",
                     idp,
                     format!("the resource returned by {what} has no `schemas`"),
@@ -693,15 +703,18 @@ fn resource_body(resp: &RecordedResponse, what: &str, idp: Idp, out: &mut Vec<Fi
             }
         }
         Some(other) => out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.response.resource",
                 idp,
-                format!("{what} answered {} instead of a resource object", show(other)),
+                format!(
+                    "{what} answered {} instead of a resource object",
+                    show(other)
+                ),
             )
             .diff(DiffEntry::new("", "a resource object", show(other))),
         ),
         None if resp.has_body() => out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.response.json",
                 idp,
                 format!("{what} answered without a resource: {}", not_json(resp)),
@@ -709,7 +722,7 @@ fn resource_body(resp: &RecordedResponse, what: &str, idp: Idp, out: &mut Vec<Fi
             .diff(DiffEntry::new("", "a resource object", not_json(resp))),
         ),
         None => out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.response.empty",
                 idp,
                 format!("{what} answered with an empty body"),
@@ -728,7 +741,7 @@ fn meta(body: &Value, resource: &str, idp: Idp, out: &mut Vec<Finding>) {
     match body.get("meta").and_then(|m| m.get("resourceType")) {
         Some(Value::String(t)) if t == expected_type => {}
         other => out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7643.meta.resource-type",
                 idp,
                 "the resource's `meta.resourceType` is missing or wrong",
@@ -757,7 +770,7 @@ fn excluded_members(
     }
     if body.get("members").is_some_and(|m| !m.is_null()) {
         out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.query.excluded-attributes",
                 idp,
                 "the group came back with `members` although the request asked for excludedAttributes=members",
@@ -784,7 +797,7 @@ fn list(
             None => not_json(resp),
         };
         out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.list.json",
                 idp,
                 format!("the query answer is not a JSON ListResponse: {what}"),
@@ -799,7 +812,7 @@ fn list(
         .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(LIST_RESPONSE)));
     if !has_schema {
         out.push(
-            Finding::new(
+            Finding::judged(
                 "rfc7644.list.schema",
                 idp,
                 "the query answer does not carry the ListResponse schema",
@@ -820,7 +833,7 @@ fn list(
         Some(Value::Array(a)) => Some(a.len() as i64),
         Some(other) => {
             out.push(
-                Finding::new(
+                Finding::judged(
                     "rfc7644.list.resources-array",
                     idp,
                     if other.is_null() {
@@ -839,7 +852,7 @@ fn list(
             || total.is_some_and(|t| start_index.unwrap_or(1) > t) =>
         {
             out.push(
-                Finding::new(
+                Finding::judged(
                     "rfc7644.list.resources-omitted",
                     idp,
                     "`Resources` is absent from an empty result",
@@ -850,12 +863,16 @@ fn list(
         }
         None => {
             out.push(
-                Finding::new(
+                Finding::judged(
                     "rfc7644.list.resources-present",
                     idp,
                     "`Resources` is absent although totalResults is not zero",
                 )
-                .diff(DiffEntry::new("/Resources", "the matching resources", "absent")),
+                .diff(DiffEntry::new(
+                    "/Resources",
+                    "the matching resources",
+                    "absent",
+                )),
             );
             Some(0)
         }
@@ -867,11 +884,15 @@ fn list(
     let without_id: Vec<usize> = items
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.get("id").and_then(Value::as_str).is_none_or(str::is_empty))
+        .filter(|(_, r)| {
+            r.get("id")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        })
         .map(|(i, _)| i)
         .collect();
     if !without_id.is_empty() {
-        let mut f = Finding::new(
+        let mut f = Finding::judged(
             "rfc7644.list.resource-id",
             idp,
             format!(
@@ -884,7 +905,10 @@ fn list(
             f = f.diff(DiffEntry::new(
                 format!("/Resources/{i}/id"),
                 "the resource's id",
-                items[*i].get("id").map(show).unwrap_or_else(|| "absent".into()),
+                items[*i]
+                    .get("id")
+                    .map(show)
+                    .unwrap_or_else(|| "absent".into()),
             ));
         }
         out.push(f);
@@ -902,7 +926,7 @@ fn list(
     if let (Some(len), Some(total)) = (len, total) {
         if len > total {
             out.push(
-                Finding::new(
+                Finding::judged(
                     "rfc7644.list.total-results",
                     idp,
                     format!("totalResults is {total} but {len} resources were returned"),
@@ -918,7 +942,7 @@ fn list(
     if let (Some(len), Some(count)) = (len, count) {
         if count >= 0 && len > count {
             out.push(
-                Finding::new(
+                Finding::judged(
                     "rfc7644.list.count",
                     idp,
                     format!("asked for at most {count} resources, got {len}"),
@@ -934,7 +958,7 @@ fn list(
     if let (Some(len), Some(ipp)) = (len, items_per_page) {
         if len != ipp && resources.is_some() {
             out.push(
-                Finding::new(
+                Finding::judged(
                     "rfc7644.list.items-per-page",
                     idp,
                     format!("itemsPerPage is {ipp} but the page holds {len} resources"),
@@ -951,7 +975,7 @@ fn list(
         let asked = asked.max(1);
         if got.as_i64() != Some(asked) {
             out.push(
-                Finding::new(
+                Finding::judged(
                     "rfc7644.list.start-index",
                     idp,
                     format!("asked for startIndex {asked}, the answer says {got}"),
@@ -1000,7 +1024,7 @@ fn filter_ignored(
         })
         .collect();
     let (first, got) = wrong.first()?;
-    let mut f = Finding::new(
+    let mut f = Finding::judged(
         "rfc7644.filter.ignored",
         idp,
         format!(
@@ -1013,7 +1037,10 @@ fn filter_ignored(
     .diff(DiffEntry::new(
         "/Resources",
         format!("only resources matching `{text}`"),
-        format!("{} that do not match (first: /Resources/{first})", wrong.len()),
+        format!(
+            "{} that do not match (first: /Resources/{first})",
+            wrong.len()
+        ),
     ));
     let matching = (items.len() - wrong.len()) as i64;
     if total.is_some_and(|t| t > matching) {
@@ -1064,7 +1091,7 @@ fn counters(body: &Value, idp: Idp, out: &mut Vec<Finding>) -> Counters {
                 }
             })
             .collect();
-        let mut f = Finding::new(
+        let mut f = Finding::judged(
             "rfc7644.list.integer-counters",
             idp,
             format!(
@@ -1124,13 +1151,21 @@ mod tests {
         assert_eq!(Intent::infer("GET", "/Me"), Intent::Other);
     }
 
-    use crate::check::Severity;
-    use crate::exchange::RecordedRequest;
+    use crate::outcome::Severity;
+    use crate::transport::exchange::RecordedRequest;
     use serde_json::json;
 
     /// One exchange: `GET /Users?…` etc. answered `status` with `body` (JSON, or text).
     fn exchange(method: &str, target: &str, status: u16, body: Option<Value>) -> Exchange {
-        exchange_with(method, target, &[], status, &[("Content-Type", "application/scim+json")], body, None)
+        exchange_with(
+            method,
+            target,
+            &[],
+            status,
+            &[("Content-Type", "application/scim+json")],
+            body,
+            None,
+        )
     }
 
     fn exchange_with(
@@ -1179,7 +1214,11 @@ mod tests {
     }
 
     fn rules_for(ex: &Exchange, idp: Idp) -> Vec<(String, Severity)> {
-        let (path, _) = ex.request.target.split_once('?').unwrap_or((&ex.request.target, ""));
+        let (path, _) = ex
+            .request
+            .target
+            .split_once('?')
+            .unwrap_or((&ex.request.target, ""));
         let intent = Intent::infer(&ex.request.method, &ex.request.target);
         let _ = path;
         check_exchange(ex, &intent, &Judging::alone(idp))
@@ -1189,7 +1228,10 @@ mod tests {
     }
 
     fn ids(ex: &Exchange) -> Vec<String> {
-        rules_for(ex, Idp::Okta).into_iter().map(|(r, _)| r).collect()
+        rules_for(ex, Idp::Okta)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect()
     }
 
     fn list_body(total: Value, items: Vec<Value>, ipp: Value) -> Value {
@@ -1204,13 +1246,20 @@ mod tests {
 
     #[test]
     fn string_counters_are_one_finding_naming_all_three() {
-        let good = exchange("GET", "/Users?startIndex=1&count=2", 200, Some(list_body(json!(0), vec![], json!(0))));
+        let good = exchange(
+            "GET",
+            "/Users?startIndex=1&count=2",
+            200,
+            Some(list_body(json!(0), vec![], json!(0))),
+        );
         assert!(ids(&good).is_empty(), "{:?}", ids(&good));
         let bad = exchange(
             "GET",
             "/Users?startIndex=1&count=2",
             200,
-            Some(json!({"schemas": [LIST_RESPONSE], "totalResults": "0", "startIndex": "1", "itemsPerPage": "0", "Resources": []})),
+            Some(
+                json!({"schemas": [LIST_RESPONSE], "totalResults": "0", "startIndex": "1", "itemsPerPage": "0", "Resources": []}),
+            ),
         );
         let intent = Intent::infer("GET", "/Users?startIndex=1&count=2");
         let found = check_exchange(&bad, &intent, &Judging::alone(Idp::Entra));
@@ -1228,7 +1277,12 @@ mod tests {
         let page = |ipp| json!({"schemas": [LIST_RESPONSE], "totalResults": 2, "startIndex": 101, "itemsPerPage": ipp, "Resources": []});
         let good = exchange("GET", "/Users?startIndex=101&count=100", 200, Some(page(0)));
         assert!(ids(&good).is_empty(), "{:?}", ids(&good));
-        let bad = exchange("GET", "/Users?startIndex=101&count=100", 200, Some(page(100)));
+        let bad = exchange(
+            "GET",
+            "/Users?startIndex=101&count=100",
+            200,
+            Some(page(100)),
+        );
         assert_eq!(
             rules_for(&bad, Idp::Okta),
             vec![("rfc7644.list.items-per-page".to_string(), Severity::Warning)]
@@ -1237,25 +1291,81 @@ mod tests {
 
     #[test]
     fn resources_absent_from_an_empty_result_is_a_warning_and_null_an_error() {
-        let ok = exchange("GET", "/Users?filter=userName%20eq%20%22x%22", 200, Some(list_body(json!(0), vec![], json!(0))));
+        let ok = exchange(
+            "GET",
+            "/Users?filter=userName%20eq%20%22x%22",
+            200,
+            Some(list_body(json!(0), vec![], json!(0))),
+        );
         assert!(ids(&ok).is_empty());
-        let omitted = exchange("GET", "/Users?filter=userName%20eq%20%22x%22", 200, Some(json!({"schemas": [LIST_RESPONSE], "totalResults": 0})));
-        assert_eq!(rules_for(&omitted, Idp::Entra), vec![("rfc7644.list.resources-omitted".into(), Severity::Warning)]);
-        let null = exchange("GET", "/Users?filter=userName%20eq%20%22x%22", 200, Some(json!({"schemas": [LIST_RESPONSE], "totalResults": 0, "Resources": null})));
-        assert_eq!(rules_for(&null, Idp::Entra), vec![("rfc7644.list.resources-array".into(), Severity::Error)]);
-        let missing = exchange("GET", "/Users", 200, Some(json!({"schemas": [LIST_RESPONSE], "totalResults": 3})));
+        let omitted = exchange(
+            "GET",
+            "/Users?filter=userName%20eq%20%22x%22",
+            200,
+            Some(json!({"schemas": [LIST_RESPONSE], "totalResults": 0})),
+        );
+        assert_eq!(
+            rules_for(&omitted, Idp::Entra),
+            vec![("rfc7644.list.resources-omitted".into(), Severity::Warning)]
+        );
+        let null = exchange(
+            "GET",
+            "/Users?filter=userName%20eq%20%22x%22",
+            200,
+            Some(json!({"schemas": [LIST_RESPONSE], "totalResults": 0, "Resources": null})),
+        );
+        assert_eq!(
+            rules_for(&null, Idp::Entra),
+            vec![("rfc7644.list.resources-array".into(), Severity::Error)]
+        );
+        let missing = exchange(
+            "GET",
+            "/Users",
+            200,
+            Some(json!({"schemas": [LIST_RESPONSE], "totalResults": 3})),
+        );
         assert_eq!(ids(&missing), vec!["rfc7644.list.resources-present"]);
     }
 
     #[test]
     fn an_ignored_filter_is_named() {
         let q = "/Users?filter=userName%20eq%20%22ann%40example.com%22";
-        let matching = exchange("GET", q, 200, Some(list_body(json!(1), vec![json!({"id": "1", "userName": "Ann@Example.com"})], json!(1))));
-        assert!(ids(&matching).is_empty(), "userName matches regardless of case: {:?}", ids(&matching));
-        let ignored = exchange("GET", q, 200, Some(list_body(json!(2), vec![json!({"id": "1", "userName": "ann@example.com"}), json!({"id": "2", "userName": "bob@example.com"})], json!(2))));
+        let matching = exchange(
+            "GET",
+            q,
+            200,
+            Some(list_body(
+                json!(1),
+                vec![json!({"id": "1", "userName": "Ann@Example.com"})],
+                json!(1),
+            )),
+        );
+        assert!(
+            ids(&matching).is_empty(),
+            "userName matches regardless of case: {:?}",
+            ids(&matching)
+        );
+        let ignored = exchange(
+            "GET",
+            q,
+            200,
+            Some(list_body(
+                json!(2),
+                vec![
+                    json!({"id": "1", "userName": "ann@example.com"}),
+                    json!({"id": "2", "userName": "bob@example.com"}),
+                ],
+                json!(2),
+            )),
+        );
         assert_eq!(ids(&ignored), vec!["rfc7644.filter.ignored"]);
         // A resource that leaves the attribute out (attributes=id) is not judged.
-        let sparse = exchange("GET", q, 200, Some(list_body(json!(1), vec![json!({"id": "1"})], json!(1))));
+        let sparse = exchange(
+            "GET",
+            q,
+            200,
+            Some(list_body(json!(1), vec![json!({"id": "1"})], json!(1))),
+        );
         assert!(ids(&sparse).is_empty());
     }
 
@@ -1265,40 +1375,111 @@ mod tests {
         let ok = exchange("GET", q, 200, Some(list_body(json!(0), vec![], json!(0))));
         assert!(ids(&ok).is_empty());
         // An HTML 404: the body's shape would only repeat the cause.
-        let bad = exchange_with("GET", q, &[("Accept", "application/scim+json")], 404, &[("Content-Type", "text/html")], None, Some("<html>nope</html>"));
-        assert_eq!(rules_for(&bad, Idp::Okta), vec![("rfc7644.filter.no-match-404".into(), Severity::Warning)]);
-        assert_eq!(rules_for(&bad, Idp::Entra), vec![("rfc7644.filter.no-match-404".into(), Severity::Error)]);
+        let bad = exchange_with(
+            "GET",
+            q,
+            &[("Accept", "application/scim+json")],
+            404,
+            &[("Content-Type", "text/html")],
+            None,
+            Some("<html>nope</html>"),
+        );
+        assert_eq!(
+            rules_for(&bad, Idp::Okta),
+            vec![("rfc7644.filter.no-match-404".into(), Severity::Warning)]
+        );
+        assert_eq!(
+            rules_for(&bad, Idp::Entra),
+            vec![("rfc7644.filter.no-match-404".into(), Severity::Error)]
+        );
         // An unknown id is a 404 the RFC wants: only the error body is judged.
-        let unknown = exchange("GET", "/Users/nope", 404, Some(json!({"schemas": [ERROR_SCHEMA], "status": "404", "detail": "no"})));
+        let unknown = exchange(
+            "GET",
+            "/Users/nope",
+            404,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "404", "detail": "no"})),
+        );
         assert!(ids(&unknown).is_empty());
     }
 
     #[test]
     fn refused_headers_and_credentials_are_named_once() {
         let scim = &[("Accept", "application/scim+json")][..];
-        let refused = exchange_with("GET", "/Users", scim, 406, &[("Content-Type", "text/html")], None, Some("<h1>406</h1>"));
+        let refused = exchange_with(
+            "GET",
+            "/Users",
+            scim,
+            406,
+            &[("Content-Type", "text/html")],
+            None,
+            Some("<h1>406</h1>"),
+        );
         assert_eq!(ids(&refused), vec!["http.accept.rejected"]);
-        assert_eq!(rules_for(&refused, Idp::Entra)[0].1, Severity::Warning, "Entra sends no Accept");
+        assert_eq!(
+            rules_for(&refused, Idp::Entra)[0].1,
+            Severity::Warning,
+            "Entra sends no Accept"
+        );
         let none = exchange_with("GET", "/Users", &[], 406, &[], None, None);
-        assert_eq!(rules_for(&none, Idp::Entra), vec![("http.accept.required".into(), Severity::Error)]);
-        let unsupported = exchange_with("POST", "/Users", &[("Content-Type", "application/scim+json; charset=utf-8")], 415, &[], None, None);
+        assert_eq!(
+            rules_for(&none, Idp::Entra),
+            vec![("http.accept.required".into(), Severity::Error)]
+        );
+        let unsupported = exchange_with(
+            "POST",
+            "/Users",
+            &[("Content-Type", "application/scim+json; charset=utf-8")],
+            415,
+            &[],
+            None,
+            None,
+        );
         assert_eq!(ids(&unsupported), vec!["http.content-type.rejected"]);
-        let auth = exchange("GET", "/Users", 401, Some(json!({"schemas": [ERROR_SCHEMA], "status": "401"})));
+        let auth = exchange(
+            "GET",
+            "/Users",
+            401,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "401"})),
+        );
         assert_eq!(ids(&auth), vec!["http.auth.rejected"]);
         // A 401 the step asked for (its own Authorization, or none) is not the run's credentials.
         let intent = Intent::infer("GET", "/Users");
-        let own = Judging { run_credentials: false, ..Judging::alone(Idp::Okta) };
+        let own = Judging {
+            run_credentials: false,
+            ..Judging::alone(Idp::Okta)
+        };
         assert!(check_exchange(&auth, &intent, &own).is_empty());
     }
 
     #[test]
     fn a_404_after_this_run_deactivated_the_user_is_the_deactivation() {
         let mut history = History::default();
-        let gone = exchange("GET", "/Users/u1", 404, Some(json!({"schemas": [ERROR_SCHEMA], "status": "404"})));
+        let gone = exchange(
+            "GET",
+            "/Users/u1",
+            404,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "404"})),
+        );
         let intent = Intent::infer("GET", "/Users/u1");
-        let judging = |h: &History| check_exchange(&gone, &intent, &Judging { idp: Idp::Okta, run_credentials: true, history: h });
+        let judging = |h: &History| {
+            check_exchange(
+                &gone,
+                &intent,
+                &Judging {
+                    idp: Idp::Okta,
+                    run_credentials: true,
+                    history: h,
+                },
+            )
+        };
         assert!(judging(&history).is_empty(), "a plain 404 is not a fault");
-        history.observe("PATCH", "/Users/u1", Some(&json!({"Operations": [{"op": "replace", "value": {"active": false}}]})), 204, None);
+        history.observe(
+            "PATCH",
+            "/Users/u1",
+            Some(&json!({"Operations": [{"op": "replace", "value": {"active": false}}]})),
+            204,
+            None,
+        );
         let found = judging(&history);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].rule, "scim.deactivate.deletes");
@@ -1306,33 +1487,126 @@ mod tests {
 
     #[test]
     fn excluded_members_are_judged_on_reads_and_lists() {
-        let read_ok = exchange("GET", "/Groups/g1?excludedAttributes=members", 200, Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "G"})));
+        let read_ok = exchange(
+            "GET",
+            "/Groups/g1?excludedAttributes=members",
+            200,
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "G"}),
+            ),
+        );
         assert!(ids(&read_ok).is_empty());
-        let read_bad = exchange("GET", "/Groups/g1?excludedAttributes=members", 200, Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "G", "members": [{"value": "u1"}]})));
-        assert_eq!(rules_for(&read_bad, Idp::Entra), vec![("rfc7644.query.excluded-attributes".into(), Severity::Error)]);
-        let list_bad = exchange("GET", "/Groups?excludedAttributes=members&filter=displayName+eq+%22G%22", 200, Some(list_body(json!(1), vec![json!({"id": "g1", "displayName": "G", "members": []})], json!(1))));
+        let read_bad = exchange(
+            "GET",
+            "/Groups/g1?excludedAttributes=members",
+            200,
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "G", "members": [{"value": "u1"}]}),
+            ),
+        );
+        assert_eq!(
+            rules_for(&read_bad, Idp::Entra),
+            vec![("rfc7644.query.excluded-attributes".into(), Severity::Error)]
+        );
+        let list_bad = exchange(
+            "GET",
+            "/Groups?excludedAttributes=members&filter=displayName+eq+%22G%22",
+            200,
+            Some(list_body(
+                json!(1),
+                vec![json!({"id": "g1", "displayName": "G", "members": []})],
+                json!(1),
+            )),
+        );
         assert_eq!(ids(&list_bad), vec!["rfc7644.query.excluded-attributes"]);
     }
 
     #[test]
     fn a_create_answered_200_is_a_warning_and_without_a_body_an_error() {
         let created = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1", "userName": "a", "meta": {"resourceType": "User"}});
-        let ok = exchange_with("POST", "/Users", &[], 201, &[("Content-Type", "application/scim+json"), ("Location", "/Users/1")], Some(created.clone()), None);
+        let ok = exchange_with(
+            "POST",
+            "/Users",
+            &[],
+            201,
+            &[
+                ("Content-Type", "application/scim+json"),
+                ("Location", "/Users/1"),
+            ],
+            Some(created.clone()),
+            None,
+        );
         assert!(ids(&ok).is_empty());
-        let two_hundred = exchange_with("POST", "/Users", &[], 200, &[("Content-Type", "application/scim+json"), ("Location", "/Users/1")], Some(created), None);
-        assert_eq!(rules_for(&two_hundred, Idp::Okta), vec![("rfc7644.create.status".into(), Severity::Warning)]);
-        let empty = exchange_with("POST", "/Users", &[], 201, &[("Location", "/Users/1")], None, None);
-        assert_eq!(rules_for(&empty, Idp::Okta), vec![("rfc7644.create.body".into(), Severity::Error)]);
+        let two_hundred = exchange_with(
+            "POST",
+            "/Users",
+            &[],
+            200,
+            &[
+                ("Content-Type", "application/scim+json"),
+                ("Location", "/Users/1"),
+            ],
+            Some(created),
+            None,
+        );
+        assert_eq!(
+            rules_for(&two_hundred, Idp::Okta),
+            vec![("rfc7644.create.status".into(), Severity::Warning)]
+        );
+        let empty = exchange_with(
+            "POST",
+            "/Users",
+            &[],
+            201,
+            &[("Location", "/Users/1")],
+            None,
+            None,
+        );
+        assert_eq!(
+            rules_for(&empty, Idp::Okta),
+            vec![("rfc7644.create.body".into(), Severity::Error)]
+        );
     }
 
     #[test]
     fn a_numeric_error_status_is_an_rfc_warning_and_html_errors_judge_the_body_once() {
-        let numeric = exchange("GET", "/Users/x", 404, Some(json!({"schemas": [ERROR_SCHEMA], "status": 404})));
-        assert_eq!(rules_for(&numeric, Idp::Okta), vec![("rfc7644.error.status-string".into(), Severity::Warning)]);
-        let html = exchange_with("GET", "/Users/x", &[], 404, &[("Content-Type", "text/html")], None, Some("<html></html>"));
-        assert_eq!(rules_for(&html, Idp::Entra), vec![("rfc7644.error.json".into(), Severity::Warning)], "no separate media-type finding for a body that is not JSON");
-        let json_type = exchange_with("GET", "/Users/x", &[], 404, &[("Content-Type", "application/json")], Some(json!({"schemas": [ERROR_SCHEMA], "status": "404"})), None);
-        assert_eq!(rules_for(&json_type, Idp::Entra), vec![("rfc7644.response.media-type".into(), Severity::Warning)]);
+        let numeric = exchange(
+            "GET",
+            "/Users/x",
+            404,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": 404})),
+        );
+        assert_eq!(
+            rules_for(&numeric, Idp::Okta),
+            vec![("rfc7644.error.status-string".into(), Severity::Warning)]
+        );
+        let html = exchange_with(
+            "GET",
+            "/Users/x",
+            &[],
+            404,
+            &[("Content-Type", "text/html")],
+            None,
+            Some("<html></html>"),
+        );
+        assert_eq!(
+            rules_for(&html, Idp::Entra),
+            vec![("rfc7644.error.json".into(), Severity::Warning)],
+            "no separate media-type finding for a body that is not JSON"
+        );
+        let json_type = exchange_with(
+            "GET",
+            "/Users/x",
+            &[],
+            404,
+            &[("Content-Type", "application/json")],
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "404"})),
+            None,
+        );
+        assert_eq!(
+            rules_for(&json_type, Idp::Entra),
+            vec![("rfc7644.response.media-type".into(), Severity::Warning)]
+        );
     }
 
     #[test]
@@ -1354,11 +1628,16 @@ mod tests {
                 Idp::Generic,
                 &mut out,
             );
-            out.first().map(|f| (f.rule.clone(), f.severity, f.message.clone()))
+            out.first()
+                .map(|f| (f.rule.clone(), f.severity, f.message.clone()))
         };
         assert_eq!(finding(201), None);
         assert_eq!(finding(429), None);
-        assert!(matches!(finding(599), Some((r, Severity::Warning, m)) if r == "http.status.unknown" && m.contains("status 599")));
-        assert!(matches!(finding(799), Some((r, Severity::Error, m)) if r == "http.status.invalid" && m.contains("status 799")));
+        assert!(
+            matches!(finding(599), Some((r, Severity::Warning, m)) if r == "http.status.unknown" && m.contains("status 599"))
+        );
+        assert!(
+            matches!(finding(799), Some((r, Severity::Error, m)) if r == "http.status.invalid" && m.contains("status 799"))
+        );
     }
 }

@@ -18,15 +18,17 @@
 
 use serde_json::{Map, Value};
 
-use crate::audit::{compare, groups_needing_detail, state, Actual, Expected, Options, Pager};
-use crate::check::{Finding, Severity};
-use crate::diagnostic::{Pos, SourceRef};
-use crate::run::context::ActionCtx;
-use crate::run::http::OutgoingRequest;
+use crate::audit::read::{self, ReadError, Sender};
+use crate::audit::{compare, Expected, Options};
+use crate::idp::believed;
+use crate::idp::context::ActionCtx;
+use crate::outcome::{Finding, Severity};
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::ActionStep;
+use crate::support::diagnostic::{Pos, SourceRef};
+use crate::transport::{OutgoingRequest, RawResponse};
 
-const KEYS: &[&str] = &["users", "groups", "on_drift"];
+pub const KEYS: &[&str] = &["users", "groups", "on_drift"];
 
 pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     let args = &action.args;
@@ -81,6 +83,22 @@ pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     out
 }
 
+/// Inline entries become the IdP's belief about those objects (later steps read `users.ann`).
+pub fn dependencies(action: &ActionStep) -> crate::scenario::Dependencies {
+    use crate::scenario::Dep;
+    let mut out = crate::scenario::Dependencies::default();
+    for (kind, dep) in [
+        ("users", Dep::user as fn(&str) -> Dep),
+        ("groups", Dep::group),
+    ] {
+        if let Some(entries) = action.args.get(kind).and_then(|n| n.as_map()) {
+            out.produces
+                .extend(entries.iter().map(|(k, _)| dep(&k.name)));
+        }
+    }
+    out
+}
+
 /// Merges inline entries into the IdP's bookkeeping (later steps and `--write-state` see them).
 fn remember(table: &mut Map<String, Value>, inline: &Value) {
     for (k, v) in inline.as_object().into_iter().flatten() {
@@ -111,7 +129,7 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
                     remember(table, &v);
                 }
                 Err(e) => {
-                    let f = Finding::new(
+                    let f = Finding::judged(
                         "scenario.template",
                         ctx.scenario.idp,
                         format!("audit {kind}: {e}"),
@@ -123,7 +141,7 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
             }
         }
     }
-    let expected = match state::expected_from(ctx.state) {
+    let expected = match believed::expected_from(ctx.state) {
         Ok(e) => e,
         Err(errors) => {
             let f = ctx.rule(
@@ -143,41 +161,27 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
         ctx.finding(f);
         return;
     }
-    let mut actual = Actual::default();
-    for collection in ["Users", "Groups"] {
-        let mut pager = Pager::new(collection);
-        while let Some(req) = pager.next_request() {
-            let (index, raw) = ctx.send(req).await;
-            if let Err(e) = pager.feed(&raw) {
-                let f = ctx.rule("audit.read", e).at_exchange(index);
-                ctx.finding(f);
-                return;
-            }
-        }
-        if let Some(note) = pager.note.take() {
-            let f = ctx.rule("audit.read", note).at_most(Severity::Warning);
+    let reading = read::read_server(&mut StepSender(ctx), &expected).await;
+    for note in reading.notes {
+        let f = ctx.rule("audit.read", note).at_most(Severity::Warning);
+        ctx.finding(f);
+    }
+    match reading.failure {
+        None => {}
+        Some(ReadError::Unreadable { exchange, cause }) => {
+            let f = ctx.rule("audit.read", cause).at_exchange(exchange);
             ctx.finding(f);
+            return;
         }
-        if collection == "Users" {
-            actual.users = pager.items;
-        } else {
-            actual.groups = pager.items;
-        }
-    }
-    for id in groups_needing_detail(&expected, &actual) {
-        let req = OutgoingRequest::new("GET", format!("/Groups/{id}"))
-            .header("Accept", "application/scim+json");
-        let (_, raw) = ctx.send(req).await;
-        if let (200, Some(body)) = (raw.status, raw.body) {
-            if let Some(g) = actual
-                .groups
-                .iter_mut()
-                .find(|g| g.get("id").and_then(Value::as_str) == Some(id.as_str()))
-            {
-                *g = body;
-            }
+        // The step's sender reports no transport failure of its own: an exchange without an
+        // answer is a page that could not be read, judged above like any other.
+        Some(ReadError::NoAnswer(cause)) => {
+            let f = ctx.rule("audit.read", cause);
+            ctx.finding(f);
+            return;
         }
     }
+    let actual = reading.actual;
     let opts = Options {
         strict: false,
         idp: ctx.scenario.idp,
@@ -197,7 +201,7 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
 /// Drift on a resource this run wrote to is the write not applied, and a missing user this run
 /// deactivated is the deactivation that deleted it (or a list that hides inactive users: a read
 /// by id tells which): the cause's rule, so one fault stays one problem however many steps see it.
-async fn by_cause(ctx: &mut ActionCtx<'_>, f: crate::check::Finding) -> crate::check::Finding {
+async fn by_cause(ctx: &mut ActionCtx<'_>, f: Finding) -> Finding {
     let Some(pointer) = f.diff.first().map(|d| d.pointer.clone()) else {
         return f;
     };
@@ -230,7 +234,11 @@ async fn by_cause(ctx: &mut ActionCtx<'_>, f: crate::check::Finding) -> crate::c
                 }
             }
             use crate::check::history::Members;
-            let missing = f.diff.iter().filter(|d| d.actual.starts_with("missing")).count();
+            let missing = f
+                .diff
+                .iter()
+                .filter(|d| d.actual.starts_with("missing"))
+                .count();
             let members = if missing > 0 && missing == f.diff.len() {
                 Members::Emptied
             } else if missing > 0 {
@@ -238,7 +246,12 @@ async fn by_cause(ctx: &mut ActionCtx<'_>, f: crate::check::Finding) -> crate::c
             } else {
                 Members::Kept
             };
-            let rule = crate::check::history::drift_rule(&ctx.state.history, &resource, "audit.group.members", members);
+            let rule = crate::check::history::drift_rule(
+                &ctx.state.history,
+                &resource,
+                "audit.group.members",
+                members,
+            );
             if rule == f.rule {
                 f
             } else {
@@ -306,4 +319,15 @@ fn with_positions(mut e: Expected, ctx: &ActionCtx<'_>, args: &crate::scenario::
         g.source = pos("groups", &g.key);
     }
     e
+}
+
+/// The step reads through its `ActionCtx`: every page is an exchange of the scenario, recorded
+/// and judged by the built-in rules like any other.
+struct StepSender<'c, 'a>(&'c mut ActionCtx<'a>);
+
+impl Sender for StepSender<'_, '_> {
+    async fn send(&mut self, req: OutgoingRequest) -> (usize, RawResponse, Option<String>) {
+        let (index, raw) = self.0.send(req).await;
+        (index, raw, None)
+    }
 }

@@ -7,8 +7,8 @@
 
 use serde_json::Value;
 
-use crate::run::context::ActionCtx;
-use crate::run::http::OutgoingRequest;
+use crate::idp::context::ActionCtx;
+use crate::transport::OutgoingRequest;
 
 /// What a closer look found.
 pub enum Miss {
@@ -33,7 +33,7 @@ pub async fn missed_user(
     linked_id: Option<&str>,
 ) -> Miss {
     if let Some(id) = linked_id {
-        let path = format!("/Users/{}", crate::text::path_segment(id));
+        let path = format!("/Users/{}", crate::support::text::path_segment(id));
         let (i, raw) = ctx
             .send(OutgoingRequest::new("GET", path).header("Accept", "application/scim+json"))
             .await;
@@ -95,7 +95,7 @@ fn classify(user: &Value, attr: &str, value: &str) -> Miss {
     }
     let inactive = match user.get("active") {
         Some(Value::Bool(b)) => !b,
-        Some(Value::String(s)) => crate::text::parse_bool(s) == Some(false),
+        Some(Value::String(s)) => crate::support::text::parse_bool(s) == Some(false),
         _ => false,
     };
     if inactive {

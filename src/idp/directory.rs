@@ -12,11 +12,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::check::Finding;
-use crate::diagnostic::Pos;
-use crate::run::context::ScenarioState;
+use crate::idp::context::ScenarioState;
+use crate::outcome::Finding;
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::{template, Scenario};
+use crate::support::diagnostic::Pos;
 
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
@@ -62,12 +62,8 @@ impl Directory {
         let render = |v: &crate::scenario::Node| {
             template::render_value(&v.to_json(), &ctx).map_err(|e| {
                 Box::new(
-                    Finding::new(
-                        "scenario.template",
-                        scenario.idp,
-                        format!("directory: {e}"),
-                    )
-                    .source(scenario.source_ref(v.pos)),
+                    Finding::judged("scenario.template", scenario.idp, format!("directory: {e}"))
+                        .source(scenario.source_ref(v.pos)),
                 )
             })
         };
@@ -190,6 +186,34 @@ pub fn validate(scenario: &Scenario) -> Vec<(Pos, String)> {
         }
     }
     out
+}
+
+/// The member keys a directory group declares.
+pub fn members(scenario: &Scenario, group: &str) -> Vec<String> {
+    scenario
+        .directory
+        .as_ref()
+        .and_then(|d| d.get("groups"))
+        .and_then(|g| g.get(group))
+        .and_then(|g| g.get("members"))
+        .map(|m| match &m.kind {
+            NodeKind::Seq(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default()
+}
+
+/// A directory key as the dependency on its server id: a group when `directory.groups` has
+/// it, else a user.
+pub fn linked(scenario: &Scenario, key: &str) -> crate::scenario::Dep {
+    if scenario.directory_keys("groups").iter().any(|k| k == key) {
+        crate::scenario::Dep::group(key)
+    } else {
+        crate::scenario::Dep::user(key)
+    }
 }
 
 /// Checks that an action argument names a directory user (or group).

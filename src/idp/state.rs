@@ -14,12 +14,14 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use crate::check::expect::match_pattern;
 use crate::check::history::Members;
-use crate::check::{expect::match_pattern, pointer_token, DiffEntry};
-use crate::diagnostic::Pos;
-use crate::run::context::ActionCtx;
-use crate::run::http::OutgoingRequest;
-use crate::scenario::{parse, ActionStep, Idp, Node};
+use crate::check::pointer_token;
+use crate::idp::context::ActionCtx;
+use crate::outcome::DiffEntry;
+use crate::scenario::{parse, ActionStep, Dep, Dependencies, Idp, Node};
+use crate::support::diagnostic::Pos;
+use crate::transport::OutgoingRequest;
 
 pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     let mut out = Vec::new();
@@ -60,6 +62,39 @@ fn drift_rule(ctx: &ActionCtx<'_>, path: &str, drift: &'static str) -> &'static 
     crate::check::history::drift_rule(&ctx.state.history, path, drift, Members::Kept)
 }
 
+/// Reading an object back needs its server id, and so do the members it lists; `exists: false`
+/// needs nothing (an object never linked is not on the server either). Either way it verifies
+/// the object: after a failed step on it, there is nothing sound to check.
+pub fn dependencies(scenario: &crate::scenario::Scenario, action: &ActionStep) -> Dependencies {
+    let mut out = Dependencies::default();
+    let args = &action.args;
+    let absent = matches!(
+        args.get("exists").map(|n| &n.kind),
+        Some(crate::scenario::yaml::NodeKind::Bool(false))
+    );
+    let object = match (
+        args.get("user").and_then(Node::as_str),
+        args.get("group").and_then(Node::as_str),
+    ) {
+        (Some(user), _) => Some(Dep::user(user)),
+        (None, Some(group)) => Some(Dep::group(group)),
+        (None, None) => None,
+    };
+    // Whatever it expects, it checks what the latest step on the object did.
+    out.verifies.extend(object.clone());
+    if absent {
+        return out;
+    }
+    out.needs.extend(object);
+    if let Some(crate::scenario::yaml::NodeKind::Seq(items)) = args.get("members").map(|m| &m.kind)
+    {
+        for m in items.iter().filter_map(Node::as_str) {
+            out.needs.push(crate::idp::directory::linked(scenario, m));
+        }
+    }
+    out
+}
+
 pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, _idp: Idp) {
     let args = &action.args;
     let (kind, collection) = if args.get("user").is_some() {
@@ -94,7 +129,7 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, _idp: Idp) {
         }
         return;
     };
-    let path = format!("/{collection}/{}", crate::text::path_segment(&id));
+    let path = format!("/{collection}/{}", crate::support::text::path_segment(&id));
     let req = OutgoingRequest::new("GET", path.clone()).header("Accept", "application/scim+json");
     let (index, raw) = ctx.send(req).await;
     if raw.status == 404 || (raw.status == 0 && !want_exists) {
@@ -105,7 +140,11 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, _idp: Idp) {
                     "state.missing",
                     format!("{kind} `{key}` is gone from the server (GET answered 404)"),
                 )
-                .diff(DiffEntry::new(format!("/{collection}/{id}"), "present", "absent"))
+                .diff(DiffEntry::new(
+                    format!("/{collection}/{id}"),
+                    "present",
+                    "absent",
+                ))
                 .at_exchange(index);
             ctx.finding(f);
         }
@@ -118,7 +157,11 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, _idp: Idp) {
                     "state.unexpected",
                     format!("{kind} `{key}` still exists on the server"),
                 )
-                .diff(DiffEntry::new(format!("/{collection}/{id}"), "absent", "present"))
+                .diff(DiffEntry::new(
+                    format!("/{collection}/{id}"),
+                    "absent",
+                    "present",
+                ))
                 .at_exchange(index);
             ctx.finding(f);
         }
@@ -242,9 +285,13 @@ fn check_members(ctx: &mut ActionCtx<'_>, expected: &Node, body: &Value, path: &
     } else {
         Members::Kept
     };
-    let rule = crate::check::history::drift_rule(&ctx.state.history, path, "state.members", members);
+    let rule =
+        crate::check::history::drift_rule(&ctx.state.history, path, "state.members", members);
     let mut f = ctx
-        .rule(rule, "the group's members on the server differ from the IdP's")
+        .rule(
+            rule,
+            "the group's members on the server differ from the IdP's",
+        )
         .source(ctx.scenario.source_ref(expected.pos))
         .at_exchange(index);
     for (key, id) in &missing {

@@ -4,8 +4,8 @@
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::console::Console;
-use super::model::{Outcome, RunReport};
-use super::styles::Styles;
+use crate::outcome::{Outcome, RunReport};
+use crate::support::styles::Styles;
 
 pub fn render(report: &RunReport) -> String {
     let console = Console {
@@ -30,7 +30,9 @@ pub fn render(report: &RunReport) -> String {
             let name = format!("{kind} {}: {}", step.index, step.name);
             let status = match step.outcome {
                 Outcome::Passed | Outcome::Warned => TestCaseStatus::success(),
-                Outcome::Skipped => {
+                // Not run: it needed what a failed step did not produce. Not a failure of its
+                // own (the failed step is one), and not a pass either.
+                Outcome::Skipped | Outcome::NotRun => {
                     let mut s = TestCaseStatus::skipped();
                     if let Some(r) = &step.skip_reason {
                         s.set_message(r.clone());
@@ -42,7 +44,7 @@ pub fn render(report: &RunReport) -> String {
                     if let Some(first) = step
                         .findings
                         .iter()
-                        .find(|f| f.severity == crate::check::Severity::Error)
+                        .find(|f| f.severity == crate::outcome::Severity::Error)
                     {
                         s.set_message(format!("[{}] {}", first.rule, first.message));
                         s.set_type(first.rule.clone());

@@ -1,24 +1,22 @@
 //! Running scenarios: steps in order within a scenario, scenarios concurrently (`-j`), cleanup
 //! always (after a failure and after Ctrl-C too), and every exchange judged as it happens.
 
-pub mod context;
-pub mod http;
-pub mod redact;
-pub mod signal;
-
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::check::{self, Finding, Severity};
-use crate::diagnostic::Pos;
-use crate::exchange::Exchange;
-use crate::report::model::{Outcome, ScenarioResult, StepResult};
-use crate::scenario::{template, CaptureFrom, RequestStep, Scenario, Step, StepKind};
-use context::{send_or_simulate, ActionCtx, ScenarioState};
-use http::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
-use signal::Signal;
+use crate::check;
+use crate::idp::context::{send_or_simulate, ActionCtx, ScenarioState};
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, Phase, ScenarioResult, StepRef, StepResult};
+use crate::scenario::{
+    template, CaptureFrom, Collection, Dep, RequestStep, Scenario, Step, StepKind,
+};
+use crate::support::diagnostic::Pos;
+use crate::support::signal::Signal;
+use crate::transport::exchange::{Exchange, TransportErrorKind};
+use crate::transport::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
 
 /// The default `--grace-period`: long enough for a few DELETEs against a slow server, short
 /// enough that a CI runner's own kill timeout (often 10–30 s after SIGTERM) does not hit first.
@@ -98,6 +96,8 @@ pub struct Runner {
     pub interrupt: Arc<Interrupt>,
     /// Multiplies IdP waits (Retry-After, back-off); 1.0 waits as the IdP does.
     pub time_scale: f64,
+    /// `--write-state`: each result carries what the IdP believes, taken before cleanup.
+    pub write_state: bool,
 }
 
 /// Called as each scenario finishes (for live console output and the progress bar).
@@ -143,6 +143,7 @@ impl Runner {
             ScenarioState::new(template::random_hex(8), self.transport.base().display());
         let mut steps: Vec<StepResult> = Vec::new();
         let mut skip_reason = None;
+        let mut ledger = Ledger::new(scenario.steps.len());
 
         if self.interrupt.is_set() {
             skip_reason = Some("interrupted before it started".to_string());
@@ -157,28 +158,41 @@ impl Runner {
                 0,
             ));
         } else {
-            let mut stopped: Option<String> = None;
+            // Carry on like the IdP: a failed step ends the scenario only where the IdP
+            // itself could not go on (`idp_stops`); a step that needs what a failed step did
+            // not produce is "not run"; everything else still runs, so one fault never hides
+            // another.
+            let mut interrupted = false;
+            let mut stopped: Option<(String, StepRef)> = None;
             for (i, step) in scenario.steps.iter().enumerate() {
                 let source = scenario.source_ref(step.pos);
                 let kind = step_kind(step);
-                if let Some(reason) = &stopped {
-                    steps.push(skipped_step(
-                        i + 1,
-                        step.label(),
-                        kind,
-                        source,
-                        reason.clone(),
-                    ));
-                    continue;
-                }
-                if self.interrupt.is_set() {
-                    stopped = Some("interrupted".into());
+                let here = StepRef {
+                    phase: Phase::Step,
+                    index: i + 1,
+                };
+                if interrupted || self.interrupt.is_set() {
+                    interrupted = true;
+                    ledger.push(Outcome::Skipped, None);
                     steps.push(skipped_step(
                         i + 1,
                         step.label(),
                         kind,
                         source,
                         "interrupted".into(),
+                    ));
+                    continue;
+                }
+                let blocked = stopped.clone().or_else(|| ledger.blocked(step, &state));
+                if let Some((reason, root)) = blocked {
+                    ledger.push(Outcome::NotRun, Some(root));
+                    steps.push(not_run_step(
+                        i + 1,
+                        step.label(),
+                        kind,
+                        source,
+                        reason,
+                        root,
                     ));
                     continue;
                 }
@@ -193,7 +207,8 @@ impl Runner {
                     _ = self.interrupt.triggered() => None,
                 };
                 let Some((exchanges, findings)) = ran else {
-                    stopped = Some("interrupted".into());
+                    interrupted = true;
+                    ledger.push(Outcome::Skipped, None);
                     steps.push(skipped_step(
                         i + 1,
                         step.label(),
@@ -214,21 +229,48 @@ impl Runner {
                     findings,
                     t.elapsed().as_millis() as u64,
                 );
+                // A step that sent nothing and could not be carried out as written (a template
+                // that reads a missing value, an audit with nothing to audit) after an earlier
+                // failure is that failure's consequence, whatever the load-time analysis saw.
+                let result = match ledger.latest_failure() {
+                    Some(root) if unrunnable(&result) => not_run_step(
+                        i + 1,
+                        result.name,
+                        result.kind,
+                        result.source,
+                        format!(
+                            "needs {root}: this step could not be carried out after it failed ({})",
+                            result.findings.first().map_or("", |f| f.message.as_str())
+                        ),
+                        root,
+                    ),
+                    _ => result,
+                };
                 if result.outcome == Outcome::Failed {
-                    stopped = Some(format!("step {} failed", i + 1));
+                    if let Some(why) = idp_stops(step, &result) {
+                        stopped = Some((format!("needs {here}: {why}"), here));
+                    }
                 }
+                let root = match result.outcome {
+                    Outcome::Failed => Some(here),
+                    Outcome::NotRun => result.needs,
+                    _ => None,
+                };
+                ledger.push(result.outcome, root);
                 steps.push(result);
             }
         }
 
         // `--write-state`: what the IdP believes, before cleanup deletes it.
-        crate::audit::state::snapshot(scenario, &state);
+        let believed = self
+            .write_state
+            .then(|| crate::idp::believed::believed(&state));
         // A scenario the signal stopped before it started created nothing, and its cleanup
         // steps would be new requests after the signal: it has nothing to clean up.
         let cleanup = if skip_reason.is_some() {
             Vec::new()
         } else {
-            self.cleanup(scenario, &mut state).await
+            self.cleanup(scenario, &mut state, &mut ledger).await
         };
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped
@@ -255,6 +297,7 @@ impl Runner {
             steps,
             cleanup,
             skip_reason,
+            believed,
         }
     }
 
@@ -275,7 +318,7 @@ impl Runner {
                 None => template::render_value(&node.to_json(), &state.template_context())
                     .map_err(|e| {
                         Box::new(
-                            Finding::new(
+                            Finding::judged(
                                 "scenario.template",
                                 scenario.idp,
                                 format!("variable `{name}`: {e}"),
@@ -321,7 +364,7 @@ impl Runner {
         let req = match build_request(state, step, scenario.idp) {
             Ok(r) => r,
             Err((pos, msg)) => {
-                let f = Finding::new("scenario.template", scenario.idp, msg)
+                let f = Finding::judged("scenario.template", scenario.idp, msg)
                     .source(scenario.source_ref(pos));
                 return (Vec::new(), vec![f]);
             }
@@ -343,8 +386,9 @@ impl Runner {
             }
         }
         state.track(&req, &raw);
-        // A capture the answer cannot give is a consequence when the step already failed: the
-        // failure is the problem, the missing value only what later steps cannot use.
+        // Nothing to capture from an answer that failed (the wrong status, or a fault a rule
+        // names): the failure is the problem, and the steps that need the value are "not run",
+        // naming this one.
         let failed = raw.status >= 300 || findings.iter().any(|f| f.severity == Severity::Error);
         if exchange.response.is_some() {
             for c in &step.capture {
@@ -354,7 +398,7 @@ impl Runner {
                     }
                     None if failed => {}
                     None => findings.push(
-                        Finding::new(
+                        Finding::judged(
                             "scenario.capture",
                             scenario.idp,
                             format!(
@@ -377,12 +421,31 @@ impl Runner {
     ///
     /// After a signal, cleanup still runs, but only until the grace period is over; what is
     /// still on the server then is reported as left behind, by URL, for deletion by hand.
-    async fn cleanup(&self, scenario: &Scenario, state: &mut ScenarioState) -> Vec<StepResult> {
+    async fn cleanup(
+        &self,
+        scenario: &Scenario,
+        state: &mut ScenarioState,
+        ledger: &mut Ledger,
+    ) -> Vec<StepResult> {
         let mut out = Vec::new();
         let mut expired = false;
         for (i, step) in scenario.cleanup.iter().enumerate() {
             let source = scenario.source_ref(step.pos);
             let t = Instant::now();
+            // A cleanup step that addresses what was never created (`DELETE /Users/{{ id }}`
+            // after the create failed) has nothing to do.
+            if let Some((reason, root)) = ledger.blocked(step, state) {
+                ledger.push(Outcome::NotRun, Some(root));
+                out.push(not_run_step(
+                    i + 1,
+                    step.label(),
+                    step_kind(step),
+                    source,
+                    reason,
+                    root,
+                ));
+                continue;
+            }
             let ran = if expired {
                 None
             } else {
@@ -394,6 +457,7 @@ impl Runner {
             };
             let Some((exchanges, findings)) = ran else {
                 expired = true;
+                ledger.push(Outcome::Skipped, None);
                 out.push(skipped_step(
                     i + 1,
                     step.label(),
@@ -404,7 +468,7 @@ impl Runner {
                 continue;
             };
             let findings = findings.into_iter().map(downgrade).collect();
-            out.push(step_result(
+            let result = step_result(
                 i + 1,
                 step.label(),
                 step_kind(step),
@@ -412,7 +476,26 @@ impl Runner {
                 exchanges,
                 findings,
                 t.elapsed().as_millis() as u64,
-            ));
+            );
+            // Cleanup findings are warnings, but what a cleanup step failed to produce is as
+            // missing as a step's.
+            let failed = result
+                .findings
+                .iter()
+                .any(|f| f.severity >= Severity::Warning);
+            let here = StepRef {
+                phase: Phase::Cleanup,
+                index: i + 1,
+            };
+            ledger.push(
+                if failed {
+                    Outcome::Failed
+                } else {
+                    result.outcome
+                },
+                failed.then_some(here),
+            );
+            out.push(result);
         }
         if !scenario.auto_cleanup || self.simulator.is_some() {
             return out;
@@ -451,7 +534,7 @@ impl Runner {
             match (&exchange.response, &exchange.error) {
                 (Some(r), _) if (200..300).contains(&r.status) || r.status == 404 => {}
                 _ if !judged.is_empty() => findings = judged,
-                (Some(r), _) => findings.push(Finding::new(
+                (Some(r), _) => findings.push(Finding::judged(
                     "cleanup.delete",
                     scenario.idp,
                     format!(
@@ -459,7 +542,7 @@ impl Runner {
                         c.path, r.status
                     ),
                 )),
-                (None, Some(e)) => findings.push(Finding::new(
+                (None, Some(e)) => findings.push(Finding::judged(
                     "cleanup.delete",
                     scenario.idp,
                     format!("could not delete {}: {}", c.path, e.message),
@@ -500,7 +583,7 @@ impl Runner {
             .transport
             .redactor()
             .text(&format!("{}{}", base.origin, base.join(path)));
-        let finding = Finding::new(
+        let finding = Finding::judged(
             LEFT_BEHIND_RULE,
             scenario.idp,
             format!(
@@ -562,11 +645,12 @@ fn step_result(
     index: usize,
     name: String,
     kind: &'static str,
-    source: crate::diagnostic::SourceRef,
+    source: crate::support::diagnostic::SourceRef,
     exchanges: Vec<Exchange>,
     findings: Vec<Finding>,
     duration_ms: u64,
 ) -> StepResult {
+    let findings = crate::outcome::problems::one_per_exchange(findings);
     let outcome = Outcome::from_findings(&findings);
     StepResult {
         index,
@@ -578,6 +662,7 @@ fn step_result(
         exchanges,
         findings,
         skip_reason: None,
+        needs: None,
     }
 }
 
@@ -585,7 +670,7 @@ fn skipped_step(
     index: usize,
     name: String,
     kind: &'static str,
-    source: crate::diagnostic::SourceRef,
+    source: crate::support::diagnostic::SourceRef,
     reason: String,
 ) -> StepResult {
     StepResult {
@@ -598,7 +683,184 @@ fn skipped_step(
         exchanges: Vec::new(),
         findings: Vec::new(),
         skip_reason: Some(reason),
+        needs: None,
     }
+}
+
+/// A step that needed what a failed step did not produce, or came after the IdP stopped.
+fn not_run_step(
+    index: usize,
+    name: String,
+    kind: &'static str,
+    source: crate::support::diagnostic::SourceRef,
+    reason: String,
+    needs: StepRef,
+) -> StepResult {
+    StepResult {
+        outcome: Outcome::NotRun,
+        needs: Some(needs),
+        ..skipped_step(index, name, kind, source, reason)
+    }
+}
+
+/// What each step of a scenario (steps, then cleanup steps) came to, so later steps can tell
+/// whether what they need was never produced because its producer failed.
+struct Ledger {
+    steps: usize,
+    /// Per step in order: its outcome and, for a failed or not-run step, the failed step at
+    /// the root of it.
+    outcomes: Vec<(Outcome, Option<StepRef>)>,
+}
+
+impl Ledger {
+    fn new(steps: usize) -> Self {
+        Ledger {
+            steps,
+            outcomes: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, outcome: Outcome, root: Option<StepRef>) {
+        self.outcomes.push((outcome, root));
+    }
+
+    /// The latest failed step so far.
+    fn latest_failure(&self) -> Option<StepRef> {
+        self.outcomes
+            .iter()
+            .rev()
+            .find(|(o, _)| *o == Outcome::Failed)
+            .and_then(|(_, root)| *root)
+    }
+
+    fn step_ref(&self, position: usize) -> StepRef {
+        if position < self.steps {
+            StepRef {
+                phase: Phase::Step,
+                index: position + 1,
+            }
+        } else {
+            StepRef {
+                phase: Phase::Cleanup,
+                index: position - self.steps + 1,
+            }
+        }
+    }
+
+    /// The reason a step cannot run and the failed step it needs: something it needs is
+    /// missing, and the step that should have produced it failed or did not run. A need that
+    /// is missing although its producer passed is left to the step itself to report (the IdP
+    /// acts on what it has).
+    fn blocked(&self, step: &Step, state: &ScenarioState) -> Option<(String, StepRef)> {
+        for check in &step.verifies {
+            let Some((outcome, root)) = self.outcomes.get(check.from) else {
+                continue;
+            };
+            if matches!(outcome, Outcome::Failed | Outcome::NotRun) {
+                let actor = self.step_ref(check.from);
+                let root = root.unwrap_or(actor);
+                let what = match &check.dep {
+                    Dep::Linked { collection, key } => format!("{} `{key}`", collection.noun()),
+                    other => other.describe(),
+                };
+                let reason = if actor == root {
+                    format!("needs {root}: it failed on {what}, so checking {what} now would only restate that failure")
+                } else {
+                    format!("needs {root}: {actor} acts on {what} and did not run")
+                };
+                return Some((reason, root));
+            }
+        }
+        for need in &step.needs {
+            if available(&need.dep, state) {
+                continue;
+            }
+            let Some((outcome, root)) = self.outcomes.get(need.from) else {
+                continue;
+            };
+            if !matches!(outcome, Outcome::Failed | Outcome::NotRun) {
+                continue;
+            }
+            let producer = self.step_ref(need.from);
+            let root = root.unwrap_or(producer);
+            let what = need.dep.describe();
+            let reason = if producer == root {
+                format!("needs {root}: {what}, which it did not produce")
+            } else {
+                format!("needs {root}: {what} ({producer} would have produced it, and did not run)")
+            };
+            return Some((reason, root));
+        }
+        None
+    }
+}
+
+/// A step that sent nothing and whose only findings say the scenario could not be carried out
+/// as written (`scenario.template`, `scenario.audit`).
+fn unrunnable(result: &StepResult) -> bool {
+    result.exchanges.is_empty()
+        && !result.findings.is_empty()
+        && result
+            .findings
+            .iter()
+            .all(|f| matches!(f.rule.as_str(), "scenario.template" | "scenario.audit"))
+}
+
+/// Whether the scenario's state holds what a step needs.
+fn available(dep: &Dep, state: &ScenarioState) -> bool {
+    match dep {
+        Dep::Value(name) => state.values.contains_key(name),
+        Dep::Linked { collection, key } => {
+            let table = match collection {
+                Collection::Users => &state.users,
+                Collection::Groups => &state.groups,
+            };
+            table
+                .get(key)
+                .and_then(|o| o.get("id"))
+                .and_then(Value::as_str)
+                .is_some_and(|id| !id.is_empty())
+        }
+    }
+}
+
+/// Where the IdP itself cannot go on after a failed step, in words: the server refused the
+/// run's credentials (Okta's app and Entra's job stop provisioning with an authentication
+/// error; Entra quarantines the job), or could not be reached at all. Any other failure is one
+/// operation failing, and the IdP goes on with the next.
+fn idp_stops(step: &Step, result: &StepResult) -> Option<String> {
+    // A request step that sends its own Authorization header, or none, tests the server's
+    // answer to bad credentials: its 401 is the answer under test, not a refusal of the run.
+    let run_credentials = match &step.kind {
+        StepKind::Request(r) => {
+            !r.no_auth
+                && !r
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        }
+        StepKind::Action(_) => true,
+    };
+    for ex in &result.exchanges {
+        if run_credentials && ex.response.as_ref().is_some_and(|r| r.status == 401) {
+            return Some(
+                "the server refused the run's credentials (401 Unauthorized), and the IdP \
+                 stops provisioning there"
+                    .into(),
+            );
+        }
+        if let Some(e) = ex
+            .error
+            .as_ref()
+            .filter(|e| e.kind == TransportErrorKind::Connect)
+        {
+            return Some(format!(
+                "the server could not be reached ({}), and the IdP stops there",
+                e.message
+            ));
+        }
+    }
+    None
 }
 
 /// Renders a raw request step. Defaults: `Accept: application/scim+json`, a SCIM JSON
