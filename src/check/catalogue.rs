@@ -1027,8 +1027,8 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "okta.put.readonly-rejected",
-        title: "A PUT that echoes the server's own GET answer (id, meta, groups, …) is accepted",
-        okta: Some(c(E, "Every Okta update of this user fails: Okta echoes the server's representation (id, meta, groups, …) in its PUT, so a server that rejects read-only attributes on PUT never accepts an Okta update.", &[OKTA_PUT])),
+        title: "A PUT that carries read-only attributes (the server's own GET answer: id, meta, groups, …) is accepted",
+        okta: Some(c(E, "Every Okta PUT fails: Okta echoes the server's representation (id, meta, groups, …) in its user PUTs and sends the group's id in AIW group PUTs, so a server that rejects read-only attributes on PUT never accepts an Okta update.", &[OKTA_PUT, OKTA_GROUP_MEMBERS])),
         ..BLANK
     },
     Rule {

@@ -25,6 +25,9 @@ pub struct History {
     remove_with_value: HashSet<String>,
     /// The members each group was last seen to hold (a read of `/Groups/{id}`).
     seen_members: HashMap<String, Vec<String>>,
+    /// Resources whose last PATCH or PUT failed, with the rule that reported it: what a later
+    /// check finds wrong with them is that failure again, not a fault of its own.
+    failed: HashMap<String, &'static str>,
 }
 
 /// `/Users/{id}` for a request addressed to one resource.
@@ -67,6 +70,8 @@ impl History {
                 self.acknowledged.remove(&key);
             }
             Intent::Patch { .. } | Intent::Replace { .. } if ok => {
+                // A write that succeeded supersedes an earlier failure.
+                self.failed.remove(&key);
                 match body.and_then(|b| sets_active(method, b)) {
                     Some(false) => {
                         self.deactivated.insert(key.clone());
@@ -94,6 +99,24 @@ impl History {
             }
             _ => {}
         }
+    }
+
+    /// Notes that a write to resource `key` failed, reported under `rule` (a catalogued id).
+    pub fn note_failure(&mut self, key: String, rule: &str) {
+        if let Some(r) = super::catalogue::rule(rule) {
+            self.failed.insert(key, r.id);
+        }
+    }
+
+    /// The rule that reported the failure of the last write to this resource, if it failed and
+    /// no write has succeeded since.
+    pub fn failure(&self, key: &str) -> Option<&'static str> {
+        self.failed.get(key).copied()
+    }
+
+    /// The members this group was last seen to hold, if a read showed them.
+    pub fn seen_members(&self, key: &str) -> Option<&[String]> {
+        self.seen_members.get(key).map(Vec::as_slice)
     }
 
     /// The run set this resource inactive (acknowledged) and did not delete it.
@@ -133,6 +156,10 @@ pub fn drift_rule(
     drift: &'static str,
     members: Members,
 ) -> &'static str {
+    if let Some(rule) = history.failure(key) {
+        // The last write failed: the state it would have made is missing because of that.
+        return rule;
+    }
     match history.last_write(key) {
         Some("PATCH") if members == Members::Emptied && history.pathless_replace.contains(key) => {
             "rfc7644.patch.replace-empties-members"

@@ -210,7 +210,7 @@ async fn by_cause(ctx: &mut ActionCtx<'_>, f: Finding) -> Finding {
     let idp = ctx.scenario.idp;
     match f.rule.as_str() {
         "audit.user.missing" if ctx.state.history.was_deactivated(&resource) => {
-            match gone_or_hidden(ctx, &resource).await {
+            match crate::idp::diagnose::gone_or_hidden(ctx, &resource).await {
                 Some(rule) => f.rebind(rule, idp),
                 None => f,
             }
@@ -229,7 +229,10 @@ async fn by_cause(ctx: &mut ActionCtx<'_>, f: Finding) -> Finding {
                     .iter()
                     .all(|id| ctx.state.history.was_deactivated(&format!("/Users/{id}")));
             if deactivated {
-                if let Some(rule) = gone_or_hidden(ctx, &format!("/Users/{}", missing[0])).await {
+                if let Some(rule) =
+                    crate::idp::diagnose::gone_or_hidden(ctx, &format!("/Users/{}", missing[0]))
+                        .await
+                {
                     return f.rebind(rule, idp);
                 }
             }
@@ -288,19 +291,6 @@ fn member_id(ctx: &ActionCtx<'_>, expected: &str) -> Option<String> {
         .and_then(|u| u.get("id"))
         .and_then(Value::as_str)
         .map(str::to_string)
-}
-
-/// A deactivated user the list does not show: gone (the deactivation deleted it) or there,
-/// hidden from lists and filters. idpsim's own read by id tells which.
-async fn gone_or_hidden(ctx: &mut ActionCtx<'_>, resource: &str) -> Option<&'static str> {
-    let (_, raw) = ctx
-        .send(OutgoingRequest::new("GET", resource).header("Accept", "application/scim+json"))
-        .await;
-    match raw.status {
-        404 => Some("scim.deactivate.deletes"),
-        200 => Some("scim.inactive.filter-hides"),
-        _ => None,
-    }
 }
 
 /// Points each inline entry's findings at its line; profile entries point at the step.

@@ -102,6 +102,25 @@ impl ScenarioState {
         self.track_created(&req.method, &req.path, response);
     }
 
+    /// After a step: notes the writes whose exchange an error finding failed, so that later
+    /// checks of those resources report that failure, not a new problem.
+    pub fn note_failures(&mut self, exchanges: &[Exchange], findings: &[Finding]) {
+        for f in findings {
+            let (Some(i), true) = (f.exchange, f.severity == crate::outcome::Severity::Error)
+            else {
+                continue;
+            };
+            let Some(ex) = exchanges.get(i) else { continue };
+            if !matches!(ex.request.method.as_str(), "PATCH" | "PUT") {
+                continue;
+            }
+            let intent = Intent::infer(&ex.request.method, &ex.request.target);
+            if let Some(key) = crate::check::history::resource_key(&intent) {
+                self.history.note_failure(key, &f.rule);
+            }
+        }
+    }
+
     fn track_created(&mut self, method: &str, rel_path: &str, response: &RawResponse) {
         let path = rel_path
             .split('?')

@@ -108,3 +108,17 @@ fn classify(user: &Value, attr: &str, value: &str) -> Miss {
     }
     Miss::Unknown
 }
+
+/// A user this run deactivated that a list or filter does not show: gone (the deactivation
+/// deleted it) or still there, hidden from lists and filters. idpsim's own read by id
+/// (`resource`: `/Users/{id}`) tells which.
+pub async fn gone_or_hidden(ctx: &mut ActionCtx<'_>, resource: &str) -> Option<&'static str> {
+    let (_, raw) = ctx
+        .send(OutgoingRequest::new("GET", resource).header("Accept", "application/scim+json"))
+        .await;
+    match raw.status {
+        404 => Some("scim.deactivate.deletes"),
+        200 => Some("scim.inactive.filter-hides"),
+        _ => None,
+    }
+}

@@ -135,9 +135,11 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, _idp: Idp) {
     if raw.status == 404 || (raw.status == 0 && !want_exists) {
         // A user the run deactivated and the server deleted: the built-in rule named it.
         if want_exists && !ctx.root_caused(index) {
+            // Gone after a write to it failed: that failure's consequence.
+            let rule = ctx.state.history.failure(&path).unwrap_or("state.missing");
             let f = ctx
                 .rule(
-                    "state.missing",
+                    rule,
                     format!("{kind} `{key}` is gone from the server (GET answered 404)"),
                 )
                 .diff(DiffEntry::new(

@@ -869,6 +869,13 @@ impl<'c, 'a> Engine<'c, 'a> {
         if believed.is_empty() {
             return;
         }
+        // What an earlier read showed the group holding (before this read-back).
+        let seen = self
+            .ctx
+            .state
+            .history
+            .seen_members(&format!("/Groups/{gid}"))
+            .map(<[String]>::to_vec);
         let (i, r) = self
             .ctx
             .send(
@@ -887,7 +894,12 @@ impl<'c, 'a> Engine<'c, 'a> {
         if vanished.is_empty() {
             return;
         }
-        let only_new = vanished.iter().all(|id| added.contains(id));
+        // Missing members the server was never seen to hold were never added: those writes
+        // were not applied, the remove did not take them.
+        let never_held = |id: &String| seen.as_ref().is_some_and(|s| !s.contains(id));
+        let only_new = vanished
+            .iter()
+            .all(|id| added.contains(id) || never_held(id));
         if removed.iter().any(|id| have.contains(id)) || only_new {
             // The removal itself did not happen, or only members added in this same sync are
             // missing: Entra's writes were not applied; the remove did not take everyone.

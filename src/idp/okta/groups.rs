@@ -198,6 +198,7 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
         return;
     };
     set_group_state(ctx, key, "id", json!(id));
+    set_group_state(ctx, key, "pushed_name", json!(name));
     if s.oin() {
         // BLOG-FLASK: Okta PATCH-adds the members it just POSTed (§2.10.3, §8 #7).
         if s.readd_members_after_create && !members.is_empty() {
@@ -226,6 +227,28 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
 
 /// The path-less `{id, displayName}` replace (okta.md §2.10.4, Appendix A.11).
 async fn rename_patch(ctx: &mut ActionCtx<'_>, s: &Settings, id: &str, name: &str) -> bool {
+    let ok = rename_request(ctx, s, id, name).await;
+    if ok {
+        note_pushed_name(ctx, id, name);
+    }
+    ok
+}
+
+/// The name the app group was last acknowledged to have: what idpsim's read-back expects (a
+/// rename the server refused is that refusal's problem, not a later step's).
+fn note_pushed_name(ctx: &mut ActionCtx<'_>, id: &str, name: &str) {
+    let key = ctx
+        .state
+        .groups
+        .iter()
+        .find(|(_, g)| g.get("id").and_then(Value::as_str) == Some(id))
+        .map(|(k, _)| k.clone());
+    if let Some(key) = key {
+        set_group_state(ctx, &key, "pushed_name", json!(name));
+    }
+}
+
+async fn rename_request(ctx: &mut ActionCtx<'_>, s: &Settings, id: &str, name: &str) -> bool {
     let body = wire::patch(vec![wire::replace_value(
         json!({ "id": id, "displayName": name }),
     )]);
@@ -271,7 +294,27 @@ async fn put_members(
         wire::request("PUT", path, Some(wire::group_body(Some(id), name, members))),
     )
     .await;
-    !judge::write_failed(ctx, i, &raw, "okta.group.put-failed")
+    if raw.status == 400 {
+        // AIW's group PUT carries the group's `id` (and Okta's PUTs echo what the server
+        // returned): the same refusal of read-only attributes as the user PUT.
+        let f = ctx
+            .rule(
+                "okta.put.readonly-rejected",
+                format!(
+                    "the server rejected Okta's group PUT (the full group, `id` included){}",
+                    judge::detail(&raw)
+                ),
+            )
+            .diff(DiffEntry::new("status", "200", "400"))
+            .at_exchange(i);
+        ctx.finding(f);
+        return false;
+    }
+    let ok = !judge::write_failed(ctx, i, &raw, "okta.group.put-failed");
+    if ok {
+        note_pushed_name(ctx, id, name);
+    }
+    ok
 }
 
 pub async fn rename(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &ActionStep) {
@@ -456,6 +499,14 @@ async fn verify(
     };
     let have: Vec<String> = crate::scim::member_values(body.get("members"));
     let want = pushed_members(ctx, key);
+    let pushed = ctx
+        .state
+        .groups
+        .get(key)
+        .and_then(|g| g.get("pushed_name"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let name = pushed.as_deref().unwrap_or(name);
     // Every way the group differs from what Okta wrote is one finding: a write the server
     // acknowledged and did not apply (OIN: PATCH; AIW: PUT) — or, when the members are all
     // gone, the rename PATCH Okta sends with every change read as "members = []".

@@ -270,8 +270,14 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
                     .is_some_and(|n| n.eq_ignore_ascii_case(&want))
             });
             if !found {
+                // A user this run deactivated: gone, or hidden from lists? (the cause's rule)
+                let linked = user_id(ctx, &key).map(|id| format!("/Users/{id}"));
+                let cause = match linked.filter(|k| ctx.state.history.was_deactivated(k)) {
+                    Some(k) => diagnose::gone_or_hidden(ctx, &k).await,
+                    None => None,
+                };
                 let f = ctx.rule(
-                    "okta.import.missing-user",
+                    cause.unwrap_or("okta.import.missing-user"),
                     format!("the import did not return `{key}` ({want})"),
                 );
                 ctx.finding(f);
