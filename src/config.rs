@@ -141,7 +141,7 @@ pub fn locate(args: &RunArgs) -> Option<PathBuf> {
 }
 
 pub fn load(path: &Path) -> Result<Loaded> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
+    let text = crate::input::read_text(path).map_err(|e| Error::io(path.display(), e))?;
     let display = path.display().to_string();
     let config = parse(&display, &text)?;
     let dir = path

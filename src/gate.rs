@@ -153,7 +153,7 @@ pub fn finish(
     if let Some(path) = &opts.write_baseline {
         // Keep the reasons people wrote: from the baseline in use, else from the file replaced.
         let previous = baseline.map(|(_, b)| b.clone()).or_else(|| {
-            std::fs::read_to_string(path)
+            crate::input::read_text(path)
                 .ok()
                 .and_then(|t| baseline::parse(&path.display().to_string(), &t).ok())
         });

@@ -105,7 +105,7 @@ pub async fn run(cmd: AuditCommand, styles: Styles) -> Result<i32> {
         std::fs::write(path, text + "\n").map_err(|e| Error::io(path.display(), e))?;
     }
     let mut sources = HashMap::new();
-    if let Ok(text) = std::fs::read_to_string(&cmd.expect) {
+    if let Ok(text) = crate::input::read_text(&cmd.expect) {
         sources.insert(display, text);
     }
     let console = Console {

@@ -468,7 +468,7 @@ pub fn expression_pos(text: Option<&str>, pos: Pos, column: usize) -> Pos {
 
 /// Parses settings and mappings of a scenario, for `validate_scenario` and at run time.
 pub fn load(scenario: &Scenario) -> (Settings, Mappings, Vec<(Pos, String)>) {
-    let text = std::fs::read_to_string(&scenario.file).ok();
+    let text = crate::input::read_text(std::path::Path::new(&scenario.file)).ok();
     let (settings, mut errs) = Settings::parse(scenario.settings.as_ref());
     let (mappings, more) = Mappings::parse(scenario.mappings.as_ref(), text.as_deref());
     errs.extend(more);
