@@ -22,6 +22,56 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// Whether a character must not reach a terminal, a CI log or an annotation as itself: C0 and C1
+/// controls (ESC starts the sequences that recolour, move the cursor, retitle the window or hide
+/// text; CR overwrites the line), DEL, and the bidirectional overrides that reorder what a
+/// reader sees (U+202A–U+202E, U+2066–U+2069).
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text as it may be shown: every unsafe character but line feed and tab written as an escape
+/// (`\u{1b}`), so a scenario name, a server's text or a file name cannot drive the terminal.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_where(s, |c| is_unsafe(c) && c != '\n' && c != '\t')
+}
+
+/// [`printable`] for text that must stay on one line (names, titles): line breaks and tabs
+/// are escaped too.
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_where(s, is_unsafe)
+}
+
+fn escape_where(s: &str, unsafe_char: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(&unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A character named for a message: `U+000D (carriage return)` for the ones people know by
+/// name, `U+001B` for the rest.
+pub fn char_name(c: char) -> String {
+    let name = match c {
+        '\0' => " (NUL)",
+        '\t' => " (tab)",
+        '\n' => " (line feed)",
+        '\r' => " (carriage return)",
+        '\u{1b}' => " (escape)",
+        '\u{7f}' => " (delete)",
+        _ => "",
+    };
+    format!("U+{:04X}{name}", c as u32)
+}
+
 /// An id as one URL path segment, percent-encoded: a server-assigned id is data, not URL
 /// syntax (an id such as `../admin?x=1` must not change the request's target).
 pub fn path_segment(id: &str) -> String {
@@ -65,6 +115,16 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_display() {
+        assert_eq!(printable("plain ünïcode"), "plain ünïcode");
+        assert_eq!(
+            printable("red\u{1b}[31m\r\u{7}\u{9b}\u{202e}x\nnext\tcol"),
+            "red\\u{1b}[31m\\u{d}\\u{7}\\u{9b}\\u{202e}x\nnext\tcol"
+        );
+        assert_eq!(one_line("a\nb\tc"), "a\\u{a}b\\u{9}c");
+    }
 
     #[test]
     fn base64_matches_rfc4648() {

@@ -260,17 +260,22 @@ impl Runner {
 
     /// Renders variables (`--var` wins) and lets the IdP profile set up its directory.
     fn prepare(&self, scenario: &Scenario, state: &mut ScenarioState) -> Result<(), Box<Finding>> {
+        // One context, grown as each variable is rendered: building it afresh per variable made
+        // a file of 100,000 variables quadratic.
+        let mut ctx = state.template_context();
         for (name, node) in &scenario.variables {
             let value = match self.vars.iter().find(|(k, _)| k == name) {
                 Some((_, v)) => Value::String(v.clone()),
-                None => template::render_value(&node.to_json(), &state.template_context())
-                    .map_err(|e| {
-                        Box::new(
-                            Finding::error("scenario.template", format!("variable `{name}`: {e}"))
-                                .source(scenario.source_ref(node.pos)),
-                        )
-                    })?,
+                None => template::render_value(&node.to_json(), &ctx).map_err(|e| {
+                    Box::new(
+                        Finding::error("scenario.template", format!("variable `{name}`: {e}"))
+                            .source(scenario.source_ref(node.pos)),
+                    )
+                })?,
             };
+            if let Value::Object(map) = &mut ctx {
+                map.insert(name.clone(), value.clone());
+            }
             state.values.insert(name.clone(), value);
         }
         crate::idp::prepare(scenario, state)

@@ -12,11 +12,7 @@ use crate::diagnostic::Diagnostic;
 pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
     let root =
         yaml::parse_document(text).map_err(|e| vec![Diagnostic::new(file, e.pos, e.message)])?;
-    let mut p = Parser {
-        file,
-        lines: text.lines().collect(),
-        diags: Vec::new(),
-    };
+    let mut p = Parser::new(file, text.lines().collect());
     let scenario = p.scenario(&root);
     match scenario {
         Some(s) if p.diags.is_empty() => Ok(s),
@@ -58,9 +54,20 @@ struct Parser<'a> {
     /// The file's lines, to put carets on the exact word inside a string.
     lines: Vec<&'a str>,
     diags: Vec<Diagnostic>,
+    /// Template steps left for the trial renders of this file (`template::FILE_CHECK_FUEL`).
+    check_fuel: u64,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(file: &'a str, lines: Vec<&'a str>) -> Self {
+        Parser {
+            file,
+            lines,
+            diags: Vec::new(),
+            check_fuel: template::FILE_CHECK_FUEL,
+        }
+    }
+
     fn err(&mut self, pos: Pos, msg: impl Into<String>) {
         self.diags.push(Diagnostic::new(self.file, pos, msg));
     }
@@ -405,6 +412,7 @@ impl Parser<'_> {
             }
         };
         let path = self.string(path_node, "`path`")?;
+        self.request_target(&path, path_node.pos);
         self.template(&path, path_node.pos, known);
         let mut headers = Vec::new();
         if let Some(h) = node.get("headers") {
@@ -425,6 +433,18 @@ impl Parser<'_> {
                             self.err(
                                 v.pos,
                                 format!("the value of header `{}` contains a line break", k.name),
+                            );
+                            continue;
+                        }
+                        // RFC 9110 §5.5: no control characters but HTAB in a field value.
+                        if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+                            self.err(
+                                v.pos,
+                                format!(
+                                    "the value of header `{}` contains the control character {}",
+                                    k.name,
+                                    crate::text::char_name(c)
+                                ),
                             );
                             continue;
                         }
@@ -485,23 +505,36 @@ impl Parser<'_> {
         };
         self.check_keys(entries, EXPECT_KEYS, "`expect`");
         if let Some(s) = node.get("status") {
-            let codes: Vec<u16> = match &s.kind {
-                NodeKind::Int(i) => vec![*i as u16],
-                NodeKind::Seq(items) => items
-                    .iter()
-                    .filter_map(|i| match i.kind {
-                        NodeKind::Int(c) => Some(c as u16),
-                        _ => None,
-                    })
-                    .collect(),
+            let items: Vec<&Node> = match &s.kind {
+                NodeKind::Int(_) => vec![s],
+                NodeKind::Seq(items) => items.iter().collect(),
                 _ => Vec::new(),
             };
-            if codes.is_empty() || codes.iter().any(|c| !(100..=599).contains(c)) {
+            if items.is_empty() {
                 self.err(
                     s.pos,
                     "`status` takes an HTTP status code or a list of them, e.g. 201 or [200, 204]",
                 );
-            } else {
+            }
+            let (mut codes, mut bad) = (Vec::new(), false);
+            for item in items {
+                bad |= !matches!(item.kind, NodeKind::Int(100..=599));
+                match item.kind {
+                    NodeKind::Int(c) if (100..=599).contains(&c) => codes.push(c as u16),
+                    NodeKind::Int(c) => self.err(
+                        item.pos,
+                        format!("`status` {c} is not an HTTP status code (100 to 599)"),
+                    ),
+                    _ => self.err(
+                        item.pos,
+                        format!(
+                            "`status` takes HTTP status codes (integers 100 to 599), found {}",
+                            item.kind_name()
+                        ),
+                    ),
+                }
+            }
+            if !codes.is_empty() && !bad {
                 out.status = Some(StatusExpect { codes, pos: s.pos });
             }
         }
@@ -567,7 +600,11 @@ impl Parser<'_> {
                 NodeKind::Map(entries) => PatternKind::Object {
                     fields: entries
                         .iter()
-                        .filter_map(|(k, v)| self.pattern(v, known).map(|p| (k.name.clone(), p)))
+                        .filter_map(|(k, v)| {
+                            // Keys are rendered too when the answer is matched.
+                            self.template(&k.name, k.pos, known);
+                            self.pattern(v, known).map(|p| (k.name.clone(), p))
+                        })
                         .collect(),
                     exact: false,
                 },
@@ -656,16 +693,52 @@ impl Parser<'_> {
         Some(Pattern { pos, kind })
     }
 
-    /// Checks every template in a node tree.
+    /// Checks every template in a node tree, keys included: bodies, variables and the
+    /// directory are rendered key and value alike.
     fn templates_in(&mut self, node: &Node, known: &HashSet<String>) {
         match &node.kind {
             NodeKind::Str(s) => self.template(s, node.pos, known),
             NodeKind::Seq(items) => items.iter().for_each(|i| self.templates_in(i, known)),
-            NodeKind::Map(entries) => entries
-                .iter()
-                .for_each(|(_, v)| self.templates_in(v, known)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| {
+                self.template(&k.name, k.pos, known);
+                self.templates_in(v, known);
+            }),
             _ => {}
         }
+    }
+
+    /// A request target goes on the request line as written: characters that cannot be in
+    /// one (RFC 9112 §3.2, RFC 3986 §2) would fail only once the run is under way, so they
+    /// are found here, outside the template tags (what a template renders is the run's).
+    fn request_target(&mut self, path: &str, pos: Pos) {
+        let literal = template::literal_text(path);
+        let Some(c) = literal
+            .chars()
+            .find(|c| c.is_control() || matches!(c, ' ' | '"' | '<' | '>' | '`'))
+        else {
+            return;
+        };
+        let what = match c {
+            '\r' | '\n' => "a line break".to_string(),
+            ' ' => "a space".to_string(),
+            c if c.is_control() => format!("the control character {}", crate::text::char_name(c)),
+            c => format!("`{c}`"),
+        };
+        let at = if c.is_control() {
+            pos
+        } else {
+            self.locate(pos, &c.to_string())
+        };
+        let encoded: String = c.to_string().bytes().map(|b| format!("%{b:02X}")).collect();
+        let d = Diagnostic::new(
+            self.file,
+            at,
+            format!("`path` contains {what}, which cannot be sent in a request line"),
+        )
+        .help(format!(
+            "percent-encode it as {encoded} (or render it with `| urlencode` in a template)"
+        ));
+        self.diags.push(d);
     }
 
     /// Where `word` appears on the node's line, at or after the node's column; the node's own
@@ -689,10 +762,12 @@ impl Parser<'_> {
     }
 
     fn template(&mut self, src: &str, pos: Pos, known: &HashSet<String>) {
-        match template::analyze(src) {
+        let undefined = match template::analyze(src) {
             Ok(names) => {
                 let mut names: Vec<_> = names.into_iter().filter(|n| !known.contains(n)).collect();
                 names.sort();
+                // Rendering a template that reads an undefined name would only say so again.
+                let undefined = !names.is_empty();
                 for name in names {
                     let at = self.locate(pos, &name);
                     let d = Diagnostic::new(self.file, at, format!("undefined variable `{name}`"))
@@ -703,8 +778,30 @@ impl Parser<'_> {
                     );
                     self.diags.push(d);
                 }
+                undefined
             }
-            Err(e) => self.err(pos, format!("invalid template: {e}")),
+            Err(e) => {
+                self.err(pos, format!("invalid template: {e}"));
+                return;
+            }
+        };
+        if self.check_fuel == 0 || undefined {
+            return;
+        }
+        let trial = template::trial(src, known);
+        if let Some(e) = trial.error {
+            self.err(pos, format!("invalid template: {e}"));
+        }
+        self.check_fuel = self.check_fuel.saturating_sub(trial.fuel);
+        if self.check_fuel == 0 {
+            self.err(
+                pos,
+                format!(
+                    "checking the templates of this file takes more than {} template steps in \
+                     all, idpsim's limit for one file; this template is where it ran out",
+                    template::FILE_CHECK_FUEL
+                ),
+            );
         }
     }
 }
@@ -740,11 +837,7 @@ pub fn parse_pattern(
     node: &Node,
     known: &HashSet<String>,
 ) -> Result<Pattern, Vec<Diagnostic>> {
-    let mut p = Parser {
-        file,
-        lines: Vec::new(),
-        diags: Vec::new(),
-    };
+    let mut p = Parser::new(file, Vec::new());
     match p.pattern(node, known) {
         Some(pattern) if p.diags.is_empty() => Ok(pattern),
         _ => Err(p.diags),
@@ -757,11 +850,7 @@ pub fn parse_expect(
     node: &Node,
     known: &HashSet<String>,
 ) -> Result<Expect, Vec<Diagnostic>> {
-    let mut p = Parser {
-        file,
-        lines: Vec::new(),
-        diags: Vec::new(),
-    };
+    let mut p = Parser::new(file, Vec::new());
     let e = p.expect(node, known);
     if p.diags.is_empty() {
         Ok(e)
