@@ -82,7 +82,12 @@ fn report_error(err: &Error, styles: &Styles) {
             );
         }
         other => {
-            let _ = writeln!(stderr, "{}: {other}", styles.error.paint("error"));
+            let _ = writeln!(
+                stderr,
+                "{}: {}",
+                styles.error.paint("error"),
+                crate::text::printable(&other.to_string())
+            );
         }
     }
 }
@@ -93,7 +98,7 @@ fn source_text(display: &str) -> Option<String> {
         .into_iter()
         .find(|f| f.display == display)
         .map(|f| f.text)
-        .or_else(|| std::fs::read_to_string(display).ok())
+        .or_else(|| crate::input::read_text(Path::new(display)).ok())
 }
 
 fn selection(s: &SelectArgs) -> Selection {
@@ -137,12 +142,19 @@ fn list(args: ListArgs) -> Result<i32> {
             .as_deref()
             .map(|p| format!(" {p}"))
             .unwrap_or_default();
-        say!("{}  [{}{}]  {}", s.name, s.idp.name(), profile, s.file);
+        use crate::text::{one_line, printable};
+        say!(
+            "{}  [{}{}]  {}",
+            one_line(&s.name),
+            s.idp.name(),
+            one_line(&profile),
+            one_line(&s.file)
+        );
         if !s.tags.is_empty() {
-            say!("    tags: {}", s.tags.join(", "));
+            say!("    tags: {}", one_line(&s.tags.join(", ")));
         }
         if let Some(d) = &s.description {
-            say!("    {}", d.trim().replace('\n', "\n    "));
+            say!("    {}", printable(&d.trim().replace('\n', "\n    ")));
         }
     }
     Ok(exit::PASSED)

@@ -78,7 +78,7 @@ impl Diagnostic {
             out,
             "{}: {}",
             styles.error.paint("error"),
-            styles.bold.paint(&self.message)
+            styles.bold.paint(&crate::text::printable(&self.message))
         );
         let gutter = self.pos.line.to_string().len();
         let pad = " ".repeat(gutter);
@@ -86,7 +86,7 @@ impl Diagnostic {
             out,
             "{pad}{} {}:{}:{}",
             styles.dim.paint("-->"),
-            self.file,
+            crate::text::one_line(&self.file),
             self.pos.line,
             self.pos.col
         );
@@ -99,7 +99,7 @@ impl Diagnostic {
                 "{} {} {}",
                 styles.dim.paint(&self.pos.line.to_string()),
                 styles.dim.paint("|"),
-                crate::run::redact::source_line(text)
+                crate::text::one_line(&crate::run::redact::source_line(text))
             );
             let indent = " ".repeat(self.pos.col.saturating_sub(1) as usize);
             let carets = "^".repeat(self.width);
@@ -115,10 +115,10 @@ impl Diagnostic {
                 styles.error.paint(&format!("{carets}{label}"))
             );
         } else if let Some(label) = &self.label {
-            let _ = writeln!(out, "{pad} = {label}");
+            let _ = writeln!(out, "{pad} = {}", crate::text::printable(label));
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "{pad} = help: {help}");
+            let _ = writeln!(out, "{pad} = help: {}", crate::text::printable(help));
         }
         out
     }

@@ -9,6 +9,7 @@ use super::styles::Styles;
 use crate::check::{Finding, Severity};
 use crate::diagnostic::{Diagnostic, Pos};
 use crate::exchange::Exchange;
+use crate::text::{one_line, printable};
 
 pub struct Console {
     pub styles: Styles,
@@ -46,15 +47,17 @@ impl Console {
             out,
             "{} {} {}{}",
             self.outcome(r.outcome),
-            self.styles.dim.paint(&r.file),
-            r.name,
-            profile
+            self.styles.dim.paint(&one_line(&r.file)),
+            one_line(&r.name),
+            one_line(&profile)
         );
         if let (Outcome::Skipped, Some(why)) = (r.outcome, &r.skip_reason) {
             let _ = writeln!(
                 out,
                 "     {}",
-                self.styles.dim.paint(&format!("skipped: {why}"))
+                self.styles
+                    .dim
+                    .paint(&format!("skipped: {}", one_line(why)))
             );
         }
         if self.verbose {
@@ -69,7 +72,7 @@ impl Console {
                     "     {} {label} {}: {}",
                     self.outcome(step.outcome),
                     step.index,
-                    step.name
+                    one_line(&step.name)
                 );
                 for ex in &step.exchanges {
                     out.push_str(&indent(&self.exchange(ex, true), 8));
@@ -98,11 +101,16 @@ impl Console {
                 out,
                 "\n{} {}: {}",
                 self.outcome(sc.outcome),
-                sc.file,
-                self.styles.bold.paint(&sc.name)
+                one_line(&sc.file),
+                self.styles.bold.paint(&one_line(&sc.name))
             );
             if let Some(src) = &sc.source {
-                let _ = writeln!(out, "  {} {src}", self.styles.dim.paint("source:"));
+                let _ = writeln!(
+                    out,
+                    "  {} {}",
+                    self.styles.dim.paint("source:"),
+                    one_line(src)
+                );
             }
             let labelled = sc
                 .steps
@@ -128,8 +136,10 @@ impl Console {
             "  {} {label} {}: {}  {}",
             self.outcome(step.outcome),
             step.index,
-            step.name,
-            self.styles.dim.paint(&format!("({})", step.source))
+            one_line(&step.name),
+            self.styles
+                .dim
+                .paint(&format!("({})", one_line(&step.source.to_string())))
         );
         let mut shown = Vec::new();
         let mut findings: Vec<&Finding> = step.findings.iter().collect();
@@ -158,7 +168,7 @@ impl Console {
             Severity::Warning => self.styles.warn.paint("warning"),
             Severity::Info => self.styles.info.paint("info"),
         };
-        let _ = writeln!(out, "{sev}[{}]: {}", f.rule, f.message);
+        let _ = writeln!(out, "{sev}[{}]: {}", f.rule, printable(&f.message));
         if let Some(src) = &f.source {
             let d = Diagnostic {
                 file: src.file.clone(),
@@ -184,16 +194,21 @@ impl Console {
             let _ = writeln!(
                 out,
                 "  {}: expected {} — actual {}",
-                self.styles.bold.paint(&d.pointer),
-                self.styles.expected.paint(&d.expected),
-                self.styles.actual.paint(&d.actual)
+                self.styles.bold.paint(&printable(&d.pointer)),
+                self.styles.expected.paint(&printable(&d.expected)),
+                self.styles.actual.paint(&printable(&d.actual))
             );
         }
         if let Some(r) = &f.reference {
-            let _ = writeln!(out, "  {} {r}", self.styles.dim.paint("= see"));
+            let _ = writeln!(out, "  {} {}", self.styles.dim.paint("= see"), printable(r));
         }
         if let Some(i) = &f.impact {
-            let _ = writeln!(out, "  {} {i}", self.styles.dim.paint("= IdP:"));
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                self.styles.dim.paint("= IdP:"),
+                printable(i)
+            );
         }
         out
     }
@@ -206,12 +221,18 @@ impl Console {
             out,
             "{} {} {}{sim}",
             self.styles.dim.paint(">"),
-            ex.request.method,
-            ex.request.url
+            one_line(&ex.request.method),
+            one_line(&ex.request.url)
         );
         if self.verbose {
             for (k, v) in &ex.request.headers {
-                let _ = writeln!(out, "{} {k}: {v}", self.styles.dim.paint(">"));
+                let _ = writeln!(
+                    out,
+                    "{} {}: {}",
+                    self.styles.dim.paint(">"),
+                    one_line(k),
+                    one_line(v)
+                );
             }
         }
         if bodies {
@@ -232,7 +253,13 @@ impl Console {
                 );
                 if self.verbose {
                     for (k, v) in &r.headers {
-                        let _ = writeln!(out, "{} {k}: {v}", self.styles.dim.paint("<"));
+                        let _ = writeln!(
+                            out,
+                            "{} {}: {}",
+                            self.styles.dim.paint("<"),
+                            one_line(k),
+                            one_line(v)
+                        );
                     }
                 }
                 if bodies {
@@ -248,7 +275,7 @@ impl Console {
                     out,
                     "{} no answer: {}",
                     self.styles.dim.paint("<"),
-                    e.message
+                    printable(&e.message)
                 );
             }
             (None, None) => {}
@@ -297,7 +324,7 @@ fn prefixed(text: &str, prefix: &str, max_lines: usize, styles: &Styles) -> Stri
     let mut out = String::new();
     let total = text.lines().count();
     for line in text.lines().take(max_lines) {
-        let _ = writeln!(out, "{}{line}", styles.dim.paint(prefix));
+        let _ = writeln!(out, "{}{}", styles.dim.paint(prefix), printable(line));
     }
     if total > max_lines {
         let _ = writeln!(

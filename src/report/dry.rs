@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use super::console::pretty;
 use super::model::ScenarioResult;
 use super::styles::Styles;
+use crate::text::{one_line, printable};
 
 pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
     let mut out = String::new();
@@ -12,8 +13,8 @@ pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
         out,
         "{} {}: {}",
         styles.bold.paint("#"),
-        r.file,
-        styles.bold.paint(&r.name)
+        one_line(&r.file),
+        styles.bold.paint(&one_line(&r.name))
     );
     for step in r.steps.iter().chain(&r.cleanup) {
         let _ = writeln!(
@@ -21,18 +22,18 @@ pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
             "{} step {}: {}",
             styles.dim.paint("##"),
             step.index,
-            step.name
+            one_line(&step.name)
         );
         for ex in &step.exchanges {
             let req = &ex.request;
-            let _ = writeln!(out, "{} {}", req.method, req.url);
+            let _ = writeln!(out, "{} {}", one_line(&req.method), one_line(&req.url));
             for (k, v) in &req.headers {
-                let _ = writeln!(out, "{k}: {v}");
+                let _ = writeln!(out, "{}: {}", one_line(k), one_line(v));
             }
             if let Some(b) = &req.body {
-                let _ = writeln!(out, "\n{}", pretty(b));
+                let _ = writeln!(out, "\n{}", printable(&pretty(b)));
             } else if let Some(raw) = &req.raw_body {
-                let _ = writeln!(out, "\n{raw}");
+                let _ = writeln!(out, "\n{}", printable(raw));
             }
             out.push('\n');
         }
@@ -42,7 +43,7 @@ pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
                 "{} [{}] {}",
                 styles.warn.paint("note:"),
                 f.rule,
-                f.message
+                printable(&f.message)
             );
         }
     }

@@ -117,12 +117,19 @@ fn command(
     msg: &str,
 ) {
     let col = col.map(|c| format!(",col={c}")).unwrap_or_default();
+    // Control characters are escaped before the runner's own escaping: an ESC or a bidi
+    // override in a scenario name must reach neither the log nor the annotation as itself.
+    let (file, title, msg) = (
+        crate::text::one_line(file),
+        crate::text::one_line(title),
+        crate::text::printable(msg),
+    );
     let _ = writeln!(
         out,
         "::{level} file={},line={line}{col},title={}::{}",
-        property(file),
-        property(title),
-        data(msg)
+        property(&file),
+        property(&title),
+        data(&msg)
     );
 }
 

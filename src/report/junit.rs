@@ -15,7 +15,12 @@ pub fn render(report: &RunReport) -> String {
     };
     let mut junit = Report::new("idpsim");
     for sc in &report.scenarios {
-        let mut suite = TestSuite::new(format!("{} ({})", sc.name, sc.file));
+        // XML 1.0 forbids most control characters; CI systems print these names too.
+        let mut suite = TestSuite::new(format!(
+            "{} ({})",
+            crate::text::one_line(&sc.name),
+            crate::text::one_line(&sc.file)
+        ));
         suite.set_time(std::time::Duration::from_millis(sc.duration_ms));
         if report.interrupted {
             // A SIGINT/SIGTERM stopped the run: skipped steps were not checked, not passed.
@@ -27,13 +32,17 @@ pub fn render(report: &RunReport) -> String {
             } else {
                 "step"
             };
-            let name = format!("{kind} {}: {}", step.index, step.name);
+            let name = format!(
+                "{kind} {}: {}",
+                step.index,
+                crate::text::one_line(&step.name)
+            );
             let status = match step.outcome {
                 Outcome::Passed | Outcome::Warned => TestCaseStatus::success(),
                 Outcome::Skipped => {
                     let mut s = TestCaseStatus::skipped();
                     if let Some(r) = &step.skip_reason {
-                        s.set_message(r.clone());
+                        s.set_message(crate::text::one_line(r).into_owned());
                     }
                     s
                 }
@@ -44,7 +53,11 @@ pub fn render(report: &RunReport) -> String {
                         .iter()
                         .find(|f| f.severity == crate::check::Severity::Error)
                     {
-                        s.set_message(format!("[{}] {}", first.rule, first.message));
+                        s.set_message(format!(
+                            "[{}] {}",
+                            first.rule,
+                            crate::text::one_line(&first.message)
+                        ));
                         s.set_type(first.rule.clone());
                     }
                     let mut text = String::new();
@@ -63,10 +76,10 @@ pub fn render(report: &RunReport) -> String {
             // but its URL must reach whoever reads only the JUnit file.
             if step.outcome != Outcome::Skipped {
                 if let Some(reason) = &step.skip_reason {
-                    case.set_system_out(reason.clone());
+                    case.set_system_out(crate::text::printable(reason).into_owned());
                 }
             }
-            case.set_classname(sc.file.clone());
+            case.set_classname(crate::text::one_line(&sc.file).into_owned());
             case.set_time(std::time::Duration::from_millis(step.duration_ms));
             suite.add_test_case(case);
         }
