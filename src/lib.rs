@@ -6,28 +6,23 @@
 //! profiles. `app` glues the commands of `cli` to these modules; `error` maps failures to exit
 //! codes. See docs/ARCHITECTURE.md.
 
-pub mod app;
 pub mod audit;
-pub mod baseline;
-pub mod capability;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod config;
-pub mod diagnostic;
-pub mod entra;
 pub mod error;
-pub mod exchange;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
 pub mod idp;
-pub mod input;
 pub mod load;
-pub mod okta;
+pub mod outcome;
 pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scim;
 pub mod server;
-pub mod text;
+pub mod support;
+pub mod transport;

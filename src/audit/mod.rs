@@ -19,8 +19,8 @@
 //! groups by `id`, else `displayName`. Attributes other than the matching ones compare as a
 //! subset: only what the state names is checked, because a server adds its own attributes.
 
-pub mod command;
-pub mod state;
+pub mod read;
+pub mod state_file;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -28,10 +28,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::check::{show, DiffEntry, Finding};
-use crate::diagnostic::SourceRef;
-use crate::run::http::{OutgoingRequest, RawResponse};
+use crate::check::show;
+use crate::outcome::{DiffEntry, Finding};
 use crate::scenario::Idp;
+use crate::support::diagnostic::SourceRef;
+use crate::transport::{OutgoingRequest, RawResponse};
 
 /// One user as the IdP believes it.
 #[derive(Clone, Debug, Default)]
@@ -204,7 +205,7 @@ impl Expected {
     pub fn load(path: &std::path::Path) -> crate::error::Result<Expected> {
         use crate::error::Error;
         let display = path.display().to_string();
-        let text = crate::input::read_text(path).map_err(|e| Error::io(&display, e))?;
+        let text = crate::support::input::read_text(path).map_err(|e| Error::io(&display, e))?;
         let node = crate::scenario::yaml::parse_document(&text).map_err(|e| {
             Error::Usage(format!(
                 "{display}:{}:{}: {}",

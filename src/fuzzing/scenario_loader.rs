@@ -10,21 +10,21 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::input::MAX_FILE_BYTES;
 use crate::scenario::yaml::MAX_DEPTH;
+use crate::support::input::MAX_FILE_BYTES;
 
 /// One fuzz input: must not panic, hang or overflow the stack, whatever the bytes.
 pub fn run(data: &[u8]) {
     let (bytes, nesting) = amplify(data);
     // The same checks as a file read from disk: the size limit, then UTF-8 with a position.
-    let text = match crate::input::text_from_bytes(bytes) {
+    let text = match crate::support::input::text_from_bytes(bytes) {
         Ok(text) => text,
         Err(e) => {
             assert!(!e.message.is_empty(), "a refused input says why");
             return;
         }
     };
-    match crate::scenario::parse::parse_scenario("<fuzz>", &text) {
+    match crate::scenario::parse::parse_scenario("<fuzz>", &text, &crate::idp::Catalogue) {
         Ok(scenario) => {
             assert!(
                 nesting <= MAX_DEPTH,
@@ -128,7 +128,7 @@ fn closed_port() -> &'static str {
 
 /// Runs a loaded scenario as `idpsim run` would, then renders every report of its result.
 fn pipeline(scenario: crate::scenario::Scenario) {
-    use crate::run::http::{Auth, Transport, TransportConfig};
+    use crate::transport::{Auth, Transport, TransportConfig};
     let Ok(transport) = Transport::new(TransportConfig {
         base_url: closed_port().to_string(),
         auth: Auth::Bearer(secrets()[2].clone()),
@@ -145,16 +145,19 @@ fn pipeline(scenario: crate::scenario::Scenario) {
         vars: Vec::new(),
         interrupt: Arc::new(crate::run::Interrupt::new(Duration::from_millis(200))),
         time_scale: 0.0,
+        write_state: false,
     };
     let sources = std::collections::HashMap::new();
     let result = runtime().block_on(runner.run_scenario(&scenario));
-    let report = crate::report::model::RunReport {
-        version: crate::report::model::REPORT_VERSION,
-        tool: crate::report::model::Tool {
+    let results = std::slice::from_ref(&result);
+    let problems = crate::outcome::problems::group(results);
+    let report = crate::outcome::RunReport {
+        version: crate::outcome::REPORT_VERSION,
+        tool: crate::outcome::Tool {
             name: "idpsim",
             version: env!("CARGO_PKG_VERSION"),
         },
-        target: crate::report::model::Target {
+        target: crate::outcome::Target {
             url: runner.transport.redactor().text(closed_port()),
             builtin: false,
             dry_run: false,
@@ -164,15 +167,17 @@ fn pipeline(scenario: crate::scenario::Scenario) {
         duration_ms: 0,
         interrupted: false,
         signal: None,
-        summary: crate::report::model::RunReport::summarize(std::slice::from_ref(&result)),
-        scenarios: vec![result],
+        summary: crate::outcome::RunReport::summarize(results, &problems),
+        problems,
+        scenarios: vec![result.clone()],
     };
     let console = crate::report::console::Console {
-        styles: crate::report::styles::Styles::plain(),
+        styles: crate::support::styles::Styles::plain(),
         verbose: true,
         sources: sources.clone(),
     };
-    let gate = crate::baseline::evaluate(&report, None, crate::check::Severity::Error, false);
+    let gate =
+        crate::gate::baseline::evaluate(&report, None, crate::outcome::Severity::Error, false);
     let mut out = console.scenario_line(&report.scenarios[0]);
     out.push_str(&console.finish(&report));
     out.push_str(&crate::report::json::render(&report));

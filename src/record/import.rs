@@ -43,9 +43,10 @@ pub fn import(
     base: Option<&str>,
     name: Option<String>,
 ) -> Result<Imported> {
-    let text = crate::input::read_bytes_up_to(input, crate::input::MAX_CAPTURE_BYTES)
-        .and_then(crate::input::utf8)
-        .map_err(|e| Error::io(input.display(), e))?;
+    let text =
+        crate::support::input::read_bytes_up_to(input, crate::support::input::MAX_CAPTURE_BYTES)
+            .and_then(crate::support::input::utf8)
+            .map_err(|e| Error::io(input.display(), e))?;
     let ext = input
         .extension()
         .and_then(|e| e.to_str())
@@ -91,7 +92,7 @@ fn base_path_of(url: &str) -> Result<String> {
     if url.starts_with('/') {
         return Ok(url.trim_end_matches('/').to_string());
     }
-    crate::run::http::BaseUrl::parse(url)
+    crate::transport::BaseUrl::parse(url)
         .map(|b| b.path)
         .map_err(|e| Error::Usage(format!("--base {url}: {e}")))
 }

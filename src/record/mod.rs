@@ -18,7 +18,6 @@
 //! - Secrets never reach the file: Authorization-like headers are dropped, the credentials seen
 //!   in them are redacted wherever they appear, and `password`-like members are redacted.
 
-pub mod command;
 pub mod emit;
 pub mod import;
 pub mod proxy;
@@ -28,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::run::redact::{Redactor, REDACTED};
+use crate::support::redact::{Redactor, REDACTED};
 use emit::Y;
 
 /// A request/response body as captured.
@@ -768,7 +767,8 @@ mod tests {
             text.contains("- okta") || text.contains("\"okta\""),
             "{text}"
         );
-        crate::scenario::parse::parse_scenario("t.yaml", &text).expect("valid scenario");
+        crate::scenario::parse::parse_scenario("t.yaml", &text, &crate::idp::Catalogue)
+            .expect("valid scenario");
     }
 
     #[test]

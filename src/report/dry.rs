@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 
 use super::console::pretty;
-use super::model::ScenarioResult;
-use super::styles::Styles;
-use crate::text::{one_line, printable};
+use crate::outcome::ScenarioResult;
+use crate::support::styles::Styles;
+use crate::support::text::{printable, printable_line};
 
 pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
     let mut out = String::new();
@@ -13,8 +13,8 @@ pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
         out,
         "{} {}: {}",
         styles.bold.paint("#"),
-        one_line(&r.file),
-        styles.bold.paint(&one_line(&r.name))
+        printable_line(&r.file),
+        styles.bold.paint(&printable_line(&r.name))
     );
     for step in r.steps.iter().chain(&r.cleanup) {
         let _ = writeln!(
@@ -22,13 +22,18 @@ pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
             "{} step {}: {}",
             styles.dim.paint("##"),
             step.index,
-            one_line(&step.name)
+            printable_line(&step.name)
         );
         for ex in &step.exchanges {
             let req = &ex.request;
-            let _ = writeln!(out, "{} {}", one_line(&req.method), one_line(&req.url));
+            let _ = writeln!(
+                out,
+                "{} {}",
+                printable_line(&req.method),
+                printable_line(&req.url)
+            );
             for (k, v) in &req.headers {
-                let _ = writeln!(out, "{}: {}", one_line(k), one_line(v));
+                let _ = writeln!(out, "{}: {}", printable_line(k), printable_line(v));
             }
             if let Some(b) = &req.body {
                 let _ = writeln!(out, "\n{}", printable(&pretty(b)));

@@ -9,9 +9,9 @@
 
 use std::fmt::Write as _;
 
-use super::model::{Outcome, RunReport};
-use crate::baseline::Gate;
-use crate::check::{Finding, Severity};
+use crate::gate::baseline::Gate;
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, RunReport};
 
 pub fn render(report: &RunReport, gate: &Gate) -> String {
     let mut out = String::new();
@@ -120,9 +120,9 @@ fn command(
     // Control characters are escaped before the runner's own escaping: an ESC or a bidi
     // override in a scenario name must reach neither the log nor the annotation as itself.
     let (file, title, msg) = (
-        crate::text::one_line(file),
-        crate::text::one_line(title),
-        crate::text::printable(msg),
+        crate::support::text::printable_line(file),
+        crate::support::text::printable_line(title),
+        crate::support::text::printable(msg),
     );
     let _ = writeln!(
         out,

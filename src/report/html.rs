@@ -11,9 +11,9 @@
 use std::fmt::Write as _;
 
 use super::markdown::http_text;
-use super::model::{Outcome, RunReport, ScenarioResult, StepResult};
-use crate::baseline::Gate;
-use crate::check::Finding;
+use crate::gate::baseline::Gate;
+use crate::outcome::Finding;
+use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 
 const CSS: &str = r#"
 :root{--fail:#b42318;--warn:#a15c07;--pass:#067647;--skip:#667085;--bg:#fff;--fg:#1d2939;--muted:#667085;--line:#e4e7ec;--code:#f8f9fb}
@@ -316,7 +316,7 @@ fn finding(out: &mut String, f: &Finding, gate: &Gate) {
 pub fn esc(s: &str) -> String {
     // Control characters are invalid in HTML text and can reach a terminal when the report is
     // printed; they are shown escaped, line breaks and tabs kept.
-    let s = crate::text::printable(s);
+    let s = crate::support::text::printable(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

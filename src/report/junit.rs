@@ -4,8 +4,8 @@
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::console::Console;
-use super::model::{Outcome, RunReport};
-use super::styles::Styles;
+use crate::outcome::{Outcome, RunReport};
+use crate::support::styles::Styles;
 
 pub fn render(report: &RunReport) -> String {
     let console = Console {
@@ -18,8 +18,8 @@ pub fn render(report: &RunReport) -> String {
         // XML 1.0 forbids most control characters; CI systems print these names too.
         let mut suite = TestSuite::new(format!(
             "{} ({})",
-            crate::text::one_line(&sc.name),
-            crate::text::one_line(&sc.file)
+            crate::support::text::printable_line(&sc.name),
+            crate::support::text::printable_line(&sc.file)
         ));
         suite.set_time(std::time::Duration::from_millis(sc.duration_ms));
         if report.interrupted {
@@ -35,14 +35,14 @@ pub fn render(report: &RunReport) -> String {
             let name = format!(
                 "{kind} {}: {}",
                 step.index,
-                crate::text::one_line(&step.name)
+                crate::support::text::printable_line(&step.name)
             );
             let status = match step.outcome {
                 Outcome::Passed | Outcome::Warned => TestCaseStatus::success(),
                 Outcome::Skipped => {
                     let mut s = TestCaseStatus::skipped();
                     if let Some(r) = &step.skip_reason {
-                        s.set_message(crate::text::one_line(r).into_owned());
+                        s.set_message(crate::support::text::printable_line(r).into_owned());
                     }
                     s
                 }
@@ -51,12 +51,12 @@ pub fn render(report: &RunReport) -> String {
                     if let Some(first) = step
                         .findings
                         .iter()
-                        .find(|f| f.severity == crate::check::Severity::Error)
+                        .find(|f| f.severity == crate::outcome::Severity::Error)
                     {
                         s.set_message(format!(
                             "[{}] {}",
                             first.rule,
-                            crate::text::one_line(&first.message)
+                            crate::support::text::printable_line(&first.message)
                         ));
                         s.set_type(first.rule.clone());
                     }
@@ -76,10 +76,10 @@ pub fn render(report: &RunReport) -> String {
             // but its URL must reach whoever reads only the JUnit file.
             if step.outcome != Outcome::Skipped {
                 if let Some(reason) = &step.skip_reason {
-                    case.set_system_out(crate::text::printable(reason).into_owned());
+                    case.set_system_out(crate::support::text::printable(reason).into_owned());
                 }
             }
-            case.set_classname(crate::text::one_line(&sc.file).into_owned());
+            case.set_classname(crate::support::text::printable_line(&sc.file).into_owned());
             case.set_time(std::time::Duration::from_millis(step.duration_ms));
             suite.add_test_case(case);
         }

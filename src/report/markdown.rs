@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::console::{pretty, reason};
-use super::model::{Outcome, RunReport, ScenarioResult, StepResult};
-use crate::baseline::Gate;
-use crate::check::{Finding, Severity};
-use crate::exchange::Exchange;
+use crate::gate::baseline::Gate;
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
+use crate::transport::exchange::Exchange;
 
 pub fn render(report: &RunReport, gate: &Gate, sources: &HashMap<String, String>) -> String {
     let mut out = String::new();
@@ -181,7 +181,7 @@ fn step_detail(
             let line = sources
                 .get(&src.file)
                 .and_then(|t| t.lines().nth(src.line.saturating_sub(1) as usize))
-                .map(|l| format!(" {}", code(&crate::run::redact::source_line(l.trim()))))
+                .map(|l| format!(" {}", code(&crate::support::redact::source_line(l.trim()))))
                 .unwrap_or_default();
             let _ = writeln!(out, "  - Scenario line: {}{line}", code(&src.to_string()));
         }
@@ -283,7 +283,7 @@ pub fn http_text(ex: &Exchange) -> (String, String) {
 /// Inline code that no backtick inside can close early.
 fn code(s: &str) -> String {
     let s = s.replace(['\n', '\r'], " ");
-    let s = crate::text::one_line(&s).into_owned();
+    let s = crate::support::text::printable_line(&s).into_owned();
     let longest = longest_run(&s, '`');
     let ticks = "`".repeat(longest + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
@@ -297,7 +297,7 @@ fn code(s: &str) -> String {
 /// A fenced block with a fence longer than any backtick run in the text.
 fn fenced(lang: &str, body: &str) -> String {
     let fence = "`".repeat(longest_run(body, '`').max(2) + 1);
-    let body = crate::text::printable(body.trim_end_matches('\n'));
+    let body = crate::support::text::printable(body.trim_end_matches('\n'));
     format!("{fence}{lang}\n{body}\n{fence}\n")
 }
 
@@ -317,7 +317,7 @@ fn longest_run(s: &str, c: char) -> usize {
 /// Text in a paragraph or list: HTML and Markdown specials escaped, one line.
 fn text(s: &str) -> String {
     let s = s.replace(['\n', '\r'], " ");
-    let s = crate::text::one_line(&s);
+    let s = crate::support::text::printable_line(&s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

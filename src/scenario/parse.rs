@@ -6,14 +6,19 @@ use std::collections::HashSet;
 use super::template;
 use super::yaml::{self, Key, Node, NodeKind};
 use super::*;
-use crate::diagnostic::Diagnostic;
+use crate::support::diagnostic::Diagnostic;
 
 /// Parses and validates one scenario file. All problems are reported, not just the first.
-pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+/// `profiles` checks the IdP-specific parts (profiles, actions and their arguments).
+pub fn parse_scenario(
+    file: &str,
+    text: &str,
+    profiles: &dyn Profiles,
+) -> Result<Scenario, Vec<Diagnostic>> {
     let root =
         yaml::parse_document(text).map_err(|e| vec![Diagnostic::new(file, e.pos, e.message)])?;
     let mut p = Parser::new(file, text.lines().collect());
-    let scenario = p.scenario(&root);
+    let scenario = p.scenario(&root, profiles);
     match scenario {
         Some(s) if p.diags.is_empty() => Ok(s),
         _ => {
@@ -118,7 +123,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn scenario(&mut self, root: &Node) -> Option<Scenario> {
+    fn scenario(&mut self, root: &Node, profiles: &dyn Profiles) -> Option<Scenario> {
         let entries = self.map(root, "a scenario")?;
         self.check_keys(entries, SCENARIO_KEYS, "a scenario");
         let get = |k: &str| root.get(k);
@@ -153,7 +158,7 @@ impl<'a> Parser<'a> {
         };
         let profile = get("profile").and_then(|n| self.string(n, "`profile`"));
         if let (Some(p), Some(node)) = (&profile, get("profile")) {
-            let allowed = crate::idp::profiles(idp);
+            let allowed = profiles.profiles(idp);
             if !allowed.contains(&p.as_str()) {
                 let d = Diagnostic::new(
                     self.file,
@@ -217,14 +222,14 @@ impl<'a> Parser<'a> {
             known.insert(name.clone());
         }
         let steps = match get("steps") {
-            Some(n) => self.steps(n, idp, &mut known, "`steps`"),
+            Some(n) => self.steps(n, idp, profiles, &mut known, "`steps`"),
             None => {
                 self.err(root.pos, "a scenario needs `steps`");
                 Vec::new()
             }
         };
         let cleanup = match get("cleanup") {
-            Some(n) => self.steps(n, idp, &mut known, "`cleanup`"),
+            Some(n) => self.steps(n, idp, profiles, &mut known, "`cleanup`"),
             None => Vec::new(),
         };
         for key in ["settings", "directory", "mappings"] {
@@ -250,7 +255,7 @@ impl<'a> Parser<'a> {
             cleanup,
             auto_cleanup,
         };
-        for (pos, msg) in crate::idp::validate_scenario(&scenario) {
+        for (pos, msg) in profiles.validate_scenario(&scenario) {
             self.err(pos, msg);
         }
         Some(scenario)
@@ -273,7 +278,7 @@ impl<'a> Parser<'a> {
             let Some(name) = self.string(item, "a capability") else {
                 continue;
             };
-            match crate::capability::canonical(&name) {
+            match crate::scim::capabilities::canonical(&name) {
                 Some(c) => out.push(c.to_string()),
                 None => {
                     let d = Diagnostic::new(
@@ -284,7 +289,7 @@ impl<'a> Parser<'a> {
                     .width(name.chars().count())
                     .help(format!(
                         "expected one of: {}",
-                        crate::capability::CAPABILITIES.join(", ")
+                        crate::scim::capabilities::CAPABILITIES.join(", ")
                     ));
                     self.diags.push(d);
                 }
@@ -297,6 +302,7 @@ impl<'a> Parser<'a> {
         &mut self,
         node: &Node,
         idp: Idp,
+        profiles: &dyn Profiles,
         known: &mut HashSet<String>,
         what: &str,
     ) -> Vec<Step> {
@@ -306,11 +312,17 @@ impl<'a> Parser<'a> {
         };
         items
             .iter()
-            .filter_map(|item| self.step(item, idp, known))
+            .filter_map(|item| self.step(item, idp, profiles, known))
             .collect()
     }
 
-    fn step(&mut self, node: &Node, idp: Idp, known: &mut HashSet<String>) -> Option<Step> {
+    fn step(
+        &mut self,
+        node: &Node,
+        idp: Idp,
+        profiles: &dyn Profiles,
+        known: &mut HashSet<String>,
+    ) -> Option<Step> {
         let entries = self.map(node, "a step")?;
         let name = node
             .get("name")
@@ -346,7 +358,7 @@ impl<'a> Parser<'a> {
             args: args.clone(),
             options,
         };
-        let known_actions = crate::idp::actions(idp);
+        let known_actions = profiles.actions(idp);
         if !known_actions.iter().any(|a| *a == action.name) {
             let d = Diagnostic::new(
                 self.file,
@@ -368,7 +380,7 @@ impl<'a> Parser<'a> {
         for (_, v) in &action.options {
             self.templates_in(v, known);
         }
-        for (pos, msg) in crate::idp::validate_action(idp, &action) {
+        for (pos, msg) in profiles.validate_action(idp, &action) {
             self.err(pos, msg);
         }
         Some(Step {
@@ -443,7 +455,7 @@ impl<'a> Parser<'a> {
                                 format!(
                                     "the value of header `{}` contains the control character {}",
                                     k.name,
-                                    crate::text::char_name(c)
+                                    crate::support::text::char_name(c)
                                 ),
                             );
                             continue;
@@ -721,7 +733,10 @@ impl<'a> Parser<'a> {
         let what = match c {
             '\r' | '\n' => "a line break".to_string(),
             ' ' => "a space".to_string(),
-            c if c.is_control() => format!("the control character {}", crate::text::char_name(c)),
+            c if c.is_control() => format!(
+                "the control character {}",
+                crate::support::text::char_name(c)
+            ),
             c => format!("`{c}`"),
         };
         let at = if c.is_control() {

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use saphyr::{ScalarOwned, ScalarStyle, Tag};
 use saphyr_parser::{Event, Span};
 
-use crate::diagnostic::Pos;
+use crate::support::diagnostic::Pos;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {

@@ -32,7 +32,7 @@ pub(crate) fn load(path: &Path) -> Result<Data, ServerError> {
                 path: path.to_path_buf(),
                 source: std::io::Error::other(format!(
                     "{}, not a regular file",
-                    crate::input::kind_of(&meta.file_type())
+                    crate::support::input::kind_of(&meta.file_type())
                 )),
             });
         }

@@ -1,0 +1,215 @@
+//! Per-scenario state while it runs (variables, captures, the ids the server assigned, what was
+//! created) and `ActionCtx`, the API through which IdP profiles send requests and report findings.
+
+use serde_json::{json, Map, Value};
+
+use crate::check::rules::{self, Intent};
+use crate::outcome::Finding;
+use crate::scenario::{template, Scenario};
+use crate::support::diagnostic::Pos;
+use crate::transport::exchange::Exchange;
+use crate::transport::{OutgoingRequest, RawResponse, Transport};
+
+/// A resource the scenario created, deleted at the end unless the scenario deleted it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Created {
+    /// `/Users/{id}` relative to the base URL.
+    pub path: String,
+}
+
+pub struct ScenarioState {
+    pub run_id: String,
+    /// Variables and captures, by name.
+    pub values: Map<String, Value>,
+    /// IdP-side bookkeeping exposed to templates as `users.<key>` and `groups.<key>`.
+    pub users: Map<String, Value>,
+    pub groups: Map<String, Value>,
+    pub created: Vec<Created>,
+    pub base_url: String,
+    /// Private bookkeeping of the IdP profile (e.g. Okta's cached app groups).
+    pub profile: Map<String, Value>,
+    /// What Entra remembers about each source object between actions, typed (the Entra
+    /// engine takes it at the start of an action and puts it back at the end).
+    pub entra: crate::idp::entra::sync::State,
+    /// The scenario's source directory, rendered (templates resolved) at the start of the run.
+    pub directory: crate::idp::directory::Directory,
+}
+
+impl ScenarioState {
+    pub fn new(run_id: String, base_url: String) -> Self {
+        ScenarioState {
+            run_id,
+            values: Map::new(),
+            users: Map::new(),
+            groups: Map::new(),
+            created: Vec::new(),
+            base_url,
+            profile: Map::new(),
+            entra: Default::default(),
+            directory: Default::default(),
+        }
+    }
+
+    /// The object templates are rendered against.
+    pub fn template_context(&self) -> Value {
+        let mut ctx = self.values.clone();
+        ctx.insert("run".into(), json!(self.run_id));
+        ctx.insert("users".into(), Value::Object(self.users.clone()));
+        ctx.insert("groups".into(), Value::Object(self.groups.clone()));
+        ctx.insert("base_url".into(), json!(self.base_url));
+        Value::Object(ctx)
+    }
+
+    pub fn render(&self, src: &str) -> Result<String, String> {
+        template::render(src, &self.template_context())
+    }
+
+    /// Notes a successful create so the resource is deleted at the end, and forgets deleted ones.
+    pub fn track(&mut self, method: &str, rel_path: &str, response: &RawResponse) {
+        let path = rel_path
+            .split('?')
+            .next()
+            .unwrap_or(rel_path)
+            .trim_end_matches('/');
+        match (method, Intent::infer(method, rel_path)) {
+            ("POST", Intent::Create { resource }) if (200..300).contains(&response.status) => {
+                if let Some(id) = response
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("id"))
+                    .and_then(Value::as_str)
+                {
+                    let created = Created {
+                        path: format!("/{resource}/{}", crate::support::text::path_segment(id)),
+                    };
+                    if !self.created.contains(&created) {
+                        self.created.push(created);
+                    }
+                }
+            }
+            ("DELETE", Intent::Delete { .. })
+                if (200..300).contains(&response.status) || response.status == 404 =>
+            {
+                let suffix: String = path
+                    .rsplit('/')
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("/");
+                self.created.retain(|c| !c.path.ends_with(&suffix));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What an IdP action gets to work with. Every exchange it sends is recorded in the step and
+/// judged by the built-in rules; the action adds its own findings in the IdP's terms.
+pub struct ActionCtx<'a> {
+    pub scenario: &'a Scenario,
+    pub state: &'a mut ScenarioState,
+    pub transport: &'a Transport,
+    /// In a dry run, answers come from this scratch server instead of the target.
+    pub simulator: Option<&'a Transport>,
+    /// Where the step is in the scenario file, for findings.
+    pub step_pos: Pos,
+    pub exchanges: Vec<Exchange>,
+    pub findings: Vec<Finding>,
+    /// `--time-scale`: multiplies every IdP wait (Retry-After, back-off) so tests stay fast.
+    pub time_scale: f64,
+}
+
+impl<'a> ActionCtx<'a> {
+    pub fn new(
+        scenario: &'a Scenario,
+        state: &'a mut ScenarioState,
+        transport: &'a Transport,
+        simulator: Option<&'a Transport>,
+        step_pos: Pos,
+    ) -> Self {
+        ActionCtx {
+            scenario,
+            state,
+            transport,
+            simulator,
+            step_pos,
+            exchanges: Vec::new(),
+            findings: Vec::new(),
+            time_scale: 1.0,
+        }
+    }
+
+    /// Waits as the IdP would (Retry-After, back-off), scaled by `--time-scale`; a dry run does not wait.
+    pub async fn wait(&self, idp_delay: std::time::Duration) {
+        if self.dry_run() {
+            return;
+        }
+        let scaled = idp_delay.mul_f64(self.time_scale.clamp(0.0, 1000.0));
+        tokio::time::sleep(scaled).await;
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.simulator.is_some()
+    }
+
+    /// Sends a request (or, in a dry run, records it and simulates a fresh server's answer),
+    /// runs the built-in rules on it, and returns the unredacted answer and the exchange index.
+    pub async fn send(&mut self, req: OutgoingRequest) -> (usize, RawResponse) {
+        let (exchange, raw) = send_or_simulate(self.transport, self.simulator, &req).await;
+        let index = self.exchanges.len();
+        if self.simulator.is_none() {
+            let intent = Intent::infer(&req.method, &req.path);
+            for f in rules::check_exchange(&exchange, &intent) {
+                self.findings.push(f.at_exchange(index));
+            }
+        }
+        self.state.track(&req.method, &req.path, &raw);
+        self.exchanges.push(exchange);
+        (index, raw)
+    }
+
+    pub fn finding(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+
+    /// A finding pointing at this step's line in the scenario.
+    pub fn here(&self) -> crate::support::diagnostic::SourceRef {
+        self.scenario.source_ref(self.step_pos)
+    }
+
+    pub fn render(&self, src: &str) -> Result<String, String> {
+        self.state.render(src)
+    }
+
+    pub fn render_value(&self, v: &Value) -> Result<Value, String> {
+        template::render_value(v, &self.state.template_context())
+    }
+
+    /// Whether any exchange or finding so far failed the step.
+    pub fn failed(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.severity == crate::outcome::Severity::Error)
+    }
+}
+
+/// Sends to the target, or in a dry run records the request as addressed to the target while the
+/// answer comes from a scratch reference server, so conditional flows (lookup, then create) unfold
+/// as they would against a fresh, compliant server.
+pub async fn send_or_simulate(
+    transport: &Transport,
+    simulator: Option<&Transport>,
+    req: &OutgoingRequest,
+) -> (Exchange, RawResponse) {
+    match simulator {
+        None => transport.send(req).await,
+        Some(sim) => {
+            let (mut exchange, raw) = sim.send(req).await;
+            exchange.request = transport.record_request(req);
+            exchange.simulated = true;
+            (exchange, raw)
+        }
+    }
+}

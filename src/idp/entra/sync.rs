@@ -1,0 +1,1055 @@
+//! The Entra provisioning engine, one object at a time (entra.md §7): scope and IsSoftDeleted,
+//! matching before create, create, incremental PATCH of what changed (FlowWhenChanged), reference
+//! attributes (manager, members) after the objects exist, deletes, retries and throttling.
+//!
+//! Entra's own memory — the anchor (server id) per object, what it last flowed, which members it
+//! added — lives in `ScenarioState::entra` as [`State`], so later steps see it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value as Json};
+
+use crate::idp::context::ActionCtx;
+use crate::idp::entra::config::{is_reference, Mappings, Mode, Settings, UnassignAction};
+use crate::idp::entra::expr::{
+    evaluate_mappings, matching_order, AttributeMapping, EvalContext, Operation, Value,
+};
+use crate::idp::entra::judge;
+use crate::idp::entra::wire::{self, Change, UrlPlan};
+use crate::outcome::{DiffEntry, Finding, Severity};
+use crate::transport::{OutgoingRequest, RawResponse};
+
+/// What Entra remembers about one source object.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Obj {
+    /// Assigned to the app (in scope).
+    pub assigned: bool,
+    /// In the Entra recycle bin.
+    pub soft_deleted: bool,
+    pub hard_deleted: bool,
+    /// The anchor: the server's id once matched or created.
+    pub id: Option<String>,
+    /// Entra still flows changes; false once the object left scope and was deprovisioned
+    /// (a later delete then sends nothing, entra.md §5.3, §9 #16).
+    pub managed: bool,
+    /// What the mappings evaluated to when Entra last flowed the object.
+    pub last: BTreeMap<String, Json>,
+    /// Member ids Entra added to this group.
+    pub members: Vec<String>,
+    /// The manager id Entra last wrote.
+    pub manager: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    pub users: BTreeMap<String, Obj>,
+    pub groups: BTreeMap<String, Obj>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    fn collection(self) -> &'static str {
+        match self {
+            Kind::User => "Users",
+            Kind::Group => "Groups",
+        }
+    }
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Group => "group",
+        }
+    }
+}
+
+/// Why an object is processed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// A scheduled cycle: linked objects are processed only if a mapped value changed.
+    Cycle,
+    /// Assignment (or restore, re-enable): process even if nothing changed since last time.
+    Scope,
+    /// Provisioning on demand: always match by filter, ignore the flag, ≤ 5 members (§7.3, POD).
+    OnDemand,
+}
+
+/// The step's `Ok(true)`: keep going; `Ok(false)` never used; `Err(())`: Entra stops here
+/// (an error finding was recorded).
+pub type Flow = Result<(), ()>;
+
+pub struct Engine<'c, 'a> {
+    pub ctx: &'c mut ActionCtx<'a>,
+    pub settings: Settings,
+    pub mappings: Mappings,
+    /// The body mode (default for provisioning on demand, which ignores the flag).
+    pub mode: Mode,
+    pub url: UrlPlan,
+    pub st: State,
+    media_reported: bool,
+}
+
+impl<'c, 'a> Engine<'c, 'a> {
+    pub fn new(
+        ctx: &'c mut ActionCtx<'a>,
+        settings: Settings,
+        mappings: Mappings,
+        mode: Mode,
+    ) -> Self {
+        let st = std::mem::take(&mut ctx.state.entra);
+        let url = UrlPlan::new(
+            mode,
+            settings.flag_position,
+            ctx.transport.base().query.as_deref(),
+        );
+        Engine {
+            ctx,
+            settings,
+            mappings,
+            mode,
+            url,
+            st,
+            media_reported: false,
+        }
+    }
+
+    /// Hands what Entra remembers back to the scenario's state for the next action.
+    pub fn save(&mut self) {
+        self.ctx.state.entra = std::mem::take(&mut self.st);
+    }
+
+    fn info(&mut self, rule: &str, message: String) {
+        let f = Finding::new(rule, Severity::Info, message).source(self.ctx.here());
+        self.ctx.finding(f);
+    }
+
+    fn error(&mut self, f: Finding, exchange: Option<usize>) {
+        let mut f = f.source(self.ctx.here());
+        if let Some(i) = exchange {
+            f = f.at_exchange(i);
+        }
+        self.ctx.finding(f);
+    }
+
+    pub fn obj(&self, kind: Kind, key: &str) -> Obj {
+        let table = match kind {
+            Kind::User => &self.st.users,
+            Kind::Group => &self.st.groups,
+        };
+        table.get(key).cloned().unwrap_or_default()
+    }
+
+    pub fn obj_mut(&mut self, kind: Kind, key: &str) -> &mut Obj {
+        let table = match kind {
+            Kind::User => &mut self.st.users,
+            Kind::Group => &mut self.st.groups,
+        };
+        table.entry(key.to_string()).or_default()
+    }
+
+    // ----- transport -------------------------------------------------------------------
+
+    /// Sends as Entra does (its headers, its query), retrying 429 after Retry-After and 5xx
+    /// after Entra's 40 minutes, both scaled by `--time-scale` (entra.md §7.4, §7.5).
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        params: &[String],
+        body: Option<Json>,
+    ) -> (usize, RawResponse) {
+        let mut req = OutgoingRequest::new(method, self.url.url(path, params)).without_base_query();
+        for (k, v) in wire::headers(method) {
+            req = req.header(k, v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let (mut n429, mut n5xx) = (0u32, 0u32);
+        loop {
+            let (i, r) = self.ctx.send(req.clone()).await;
+            if !self.media_reported {
+                if let Some(f) = judge::media_type_finding(&r) {
+                    self.media_reported = true;
+                    // rfc7644.response.media-type (a warning) judges the same fact: Entra makes
+                    // it an error with its sentence rather than adding a second finding.
+                    let adopted = crate::idp::adopt(
+                        &mut *self.ctx,
+                        i,
+                        "rfc7644.response.media-type",
+                        Severity::Error,
+                        f.impact.as_deref().unwrap_or(""),
+                        f.reference.as_deref().unwrap_or(""),
+                    );
+                    if !adopted {
+                        self.error(f, Some(i));
+                    }
+                }
+            }
+            if r.status == 429 && n429 < self.settings.retry_429 {
+                n429 += 1;
+                let wait = retry_after(&r).unwrap_or(Duration::from_secs(1 << n429.min(8)));
+                let f = Finding::new(
+                    "entra.throttle.retried",
+                    Severity::Info,
+                    format!("429 Too Many Requests: Entra waits {}s (Retry-After) and retries (attempt {n429})", wait.as_secs()),
+                )
+                .impact("Entra logs TooManyRequests and suspends this job's requests for the Retry-After period, then retries only the failed request.")
+                .reference("entra.md §7.4, §7.5")
+                .at_exchange(i);
+                self.error(f, None);
+                self.ctx.wait(wait).await;
+                continue;
+            }
+            if r.status >= 500 && n5xx < self.settings.retry_5xx {
+                n5xx += 1;
+                let f = Finding::new(
+                    "entra.retry.server-error",
+                    Severity::Info,
+                    format!(
+                        "{}: Entra retries this object in {} seconds (next cycle)",
+                        r.status, self.settings.retry_5xx_delay_secs
+                    ),
+                )
+                .impact(judge::status_impact(r.status))
+                .reference("entra.md §7.4")
+                .at_exchange(i);
+                self.error(f, None);
+                self.ctx
+                    .wait(Duration::from_secs(self.settings.retry_5xx_delay_secs))
+                    .await;
+                continue;
+            }
+            if r.status == 429 {
+                let f = judge::failed(
+                    "entra.throttle.exhausted",
+                    "the server throttled Entra on every retry; it",
+                    "2xx",
+                    &r,
+                )
+                .reference("entra.md §7.5");
+                self.error(f, Some(i));
+            }
+            return (i, r);
+        }
+    }
+
+    // ----- source objects and mappings -------------------------------------------------
+
+    /// The source object Entra evaluates mappings over: the directory attributes plus the
+    /// computed IsSoftDeleted (unassigned, soft-deleted or accountEnabled false, §5.1).
+    pub fn source(&self, kind: Kind, key: &str) -> Map<String, Json> {
+        let obj = self.obj(kind, key);
+        let mut src = match kind {
+            Kind::User => self
+                .ctx
+                .state
+                .directory
+                .user(key)
+                .cloned()
+                .unwrap_or_default(),
+            Kind::Group => self
+                .ctx
+                .state
+                .directory
+                .group(key)
+                .map(|g| g.attributes.clone())
+                .unwrap_or_default(),
+        };
+        let enabled = src
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("accountEnabled"))
+            .map(|(_, v)| !is_false(v))
+            .unwrap_or(true);
+        let soft = !obj.assigned || obj.soft_deleted || !enabled;
+        src.retain(|k, _| !k.eq_ignore_ascii_case("IsSoftDeleted"));
+        src.insert(
+            "IsSoftDeleted".into(),
+            json!(if soft { "True" } else { "False" }),
+        );
+        src
+    }
+
+    fn mappings_of(&self, kind: Kind) -> Vec<AttributeMapping> {
+        match kind {
+            Kind::User => self.mappings.user.clone(),
+            Kind::Group => self.mappings.group.clone(),
+        }
+    }
+
+    /// Evaluates the non-reference mappings; an evaluation error is Entra failing the object.
+    fn evaluate(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        op: Operation,
+    ) -> Result<Vec<(String, Value)>, ()> {
+        let list: Vec<AttributeMapping> = self
+            .mappings_of(kind)
+            .into_iter()
+            .filter(|m| !is_reference(&m.target))
+            .collect();
+        let src = self.source(kind, key);
+        match evaluate_mappings(&list, &src, op, &EvalContext::default()) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let f = Finding::error(
+                    "entra.mapping.evaluation",
+                    format!("evaluating the mappings of {} `{key}` failed: {}", kind.noun(), e.message),
+                )
+                .impact("Entra cannot compute the target values; the object is skipped with an error in the provisioning logs.")
+                .reference("entra.md §6");
+                self.error(f, None);
+                Err(())
+            }
+        }
+    }
+
+    fn is_soft_deleted(&self, kind: Kind, key: &str) -> bool {
+        self.source(kind, key).get("IsSoftDeleted") == Some(&json!("True"))
+    }
+
+    fn link(&mut self, kind: Kind, key: &str, id: &str) {
+        let o = self.obj_mut(kind, key);
+        o.id = Some(id.to_string());
+        o.managed = true;
+        let table = match kind {
+            Kind::User => &mut self.ctx.state.users,
+            Kind::Group => &mut self.ctx.state.groups,
+        };
+        table.insert(key.to_string(), json!({"id": id}));
+    }
+
+    // ----- actions ---------------------------------------------------------------------
+
+    /// Test Connection (§2): a filter on the matching attribute with a random GUID, no Accept,
+    /// no User-Agent; 200 with an empty ListResponse is the only good answer.
+    pub async fn test_connection(&mut self, groups: bool) -> Flow {
+        let attr = first_matching(&self.mappings.user).unwrap_or_else(|| "userName".into());
+        let guid = uuid::Uuid::new_v4().to_string();
+        self.probe(Kind::User, &attr, &guid).await?;
+        if groups {
+            // The group probe's request line is undocumented (§2, §10.2): the lookup shape.
+            let attr = first_matching(&self.mappings.group).unwrap_or_else(|| "displayName".into());
+            self.probe(Kind::Group, &attr, &guid).await?;
+        }
+        Ok(())
+    }
+
+    async fn probe(&mut self, kind: Kind, attr: &str, guid: &str) -> Flow {
+        let mut params = Vec::new();
+        if kind == Kind::Group {
+            params.push("excludedAttributes=members".to_string());
+        }
+        params.push(wire::filter_param(attr, guid));
+        let path = format!("/{}", kind.collection());
+        let (i, r) = self.send("GET", &path, &params, None).await;
+        match r.status {
+            0 => Err(()),
+            200 => {
+                let total = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("totalResults"))
+                    .and_then(Json::as_i64);
+                let n = resources(&r).map(|a| a.len()).unwrap_or(0);
+                if total.unwrap_or(0) != 0 || n != 0 {
+                    let f = Finding::error(
+                        "entra.test-connection.not-empty",
+                        format!("a filter for a random GUID ({attr} eq \"{guid}\") matched something"),
+                    )
+                    .diff(DiffEntry::new("/totalResults", "0", total.map(|t| t.to_string()).unwrap_or_else(|| "absent".into())))
+                    .impact("Test Connection expects 200 and an empty ListResponse; a server that ignores the filter makes Entra match the wrong account.")
+                    .reference("entra.md §2");
+                    self.error(f, Some(i));
+                    return Err(());
+                }
+                Ok(())
+            }
+            404 => {
+                self.error(not_found_404(attr), Some(i));
+                Err(())
+            }
+            s => {
+                let mut f = judge::failed(
+                    "entra.test-connection.failed",
+                    &format!("Test Connection (GET /{}?filter={attr} eq \"<random GUID>\", no Accept, no User-Agent)", kind.collection()),
+                    "200",
+                    &r,
+                )
+                .reference("entra.md §2, §9 #2");
+                if s == 406 || s == 415 {
+                    f = f.impact("Entra's Test Connection sends no Accept and no User-Agent header; a server that negotiates content answers 406 and the admin sees \"You appear to have entered invalid credentials\". Entra expects 200 and an empty ListResponse here.");
+                } else if s == 401 || s == 403 {
+                    f = f.impact("Test Connection fails with \"You appear to have entered invalid credentials\" (CredentialValidationUnavailable); provisioning cannot be started.");
+                }
+                self.error(f, Some(i));
+                Err(())
+            }
+        }
+    }
+
+    /// Finds the target object by the matching attributes, in precedence order (§7.1).
+    /// `Ok(None)`: no match, create. Errors are recorded.
+    async fn find(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        vals: &[(String, Value)],
+    ) -> Result<Option<String>, ()> {
+        let mut any_value = false;
+        let matching: Vec<String> = matching_order(match kind {
+            Kind::User => &self.mappings.user,
+            Kind::Group => &self.mappings.group,
+        })
+        .into_iter()
+        .map(|m| m.target.clone())
+        .collect();
+        for attr in matching {
+            let Some(value) = vals
+                .iter()
+                .find(|(t, _)| *t == attr)
+                .and_then(|(_, v)| scalar(v))
+            else {
+                continue;
+            };
+            any_value = true;
+            let mut params = Vec::new();
+            if kind == Kind::Group {
+                params.push("excludedAttributes=members".to_string());
+            }
+            params.push(wire::filter_param(&attr, &value));
+            let (i, r) = self
+                .send("GET", &format!("/{}", kind.collection()), &params, None)
+                .await;
+            if r.status == 0 {
+                return Err(());
+            }
+            if r.status == 404 {
+                self.error(not_found_404(&attr), Some(i));
+                return Err(());
+            }
+            if !(200..300).contains(&r.status) {
+                let f = judge::failed(
+                    "entra.lookup.failed",
+                    &format!(
+                        "the matching query for {} `{key}` ({attr} eq \"{value}\")",
+                        kind.noun()
+                    ),
+                    "200",
+                    &r,
+                )
+                .reference("entra.md §7.1");
+                self.error(f, Some(i));
+                return Err(());
+            }
+            let Some(list) = resources(&r) else {
+                // The built-in rules already describe the malformed ListResponse.
+                return Err(());
+            };
+            match list.as_slice() {
+                [] => continue,
+                [one] => {
+                    if kind == Kind::Group && one.get("members").is_some() {
+                        self.error(members_returned(), Some(i));
+                        return Err(());
+                    }
+                    let Some(id) = one.get("id").and_then(Json::as_str) else {
+                        return Err(());
+                    };
+                    return Ok(Some(id.to_string()));
+                }
+                many => {
+                    let f = Finding::error(
+                        "entra.lookup.duplicate",
+                        format!("{} resources match {attr} eq \"{value}\"", many.len()),
+                    )
+                    .diff(DiffEntry::new("/totalResults", "0 or 1", many.len().to_string()))
+                    .impact("Entra logs DuplicateTargetEntries and cannot link the object; it stays unprovisioned until the duplicates are removed.")
+                    .reference("entra.md §7.1, §9 #14");
+                    self.error(f, Some(i));
+                    return Err(());
+                }
+            }
+        }
+        if !any_value {
+            let f = Finding::error(
+                "entra.match.no-value",
+                format!("{} `{key}` has no value for any matching attribute", kind.noun()),
+            )
+            .impact("Entra logs ImportSkipped: the object is never provisioned (every object needs a value for a matching attribute).")
+            .reference("entra.md §6.5, §7.4");
+            self.error(f, None);
+            return Err(());
+        }
+        Ok(None)
+    }
+
+    /// One object through Entra's cycle: match or use the anchor, create or update.
+    pub async fn sync(&mut self, kind: Kind, key: &str, trigger: Trigger) -> Flow {
+        let obj = self.obj(kind, key);
+        if obj.hard_deleted {
+            return Ok(());
+        }
+        if obj.id.is_none() || trigger == Trigger::OnDemand {
+            if !obj.assigned {
+                if obj.id.is_none() {
+                    self.info("entra.cycle.skipped", format!("{} `{key}` is not assigned to the app: EntrySynchronizationSkipped (out of scope)", kind.noun()));
+                    return Ok(());
+                }
+            } else if obj.id.is_none() && kind == Kind::User && self.is_soft_deleted(kind, key) {
+                self.info("entra.cycle.skipped", format!("user `{key}` is disabled or soft-deleted: Entra does not provision a user that was never active (entra.md §5.3)"));
+                return Ok(());
+            }
+            let vals = self.evaluate(kind, key, Operation::Create)?;
+            match self.find(kind, key, &vals).await? {
+                None => return self.create(kind, key, vals).await,
+                Some(id) => {
+                    let relinked = obj.id.as_deref().is_some_and(|old| old != id);
+                    if relinked {
+                        self.info("entra.cycle.relinked", format!("{} `{key}` matched a different server id ({id}); Entra re-links it", kind.noun()));
+                    }
+                    self.link(kind, key, &id);
+                }
+            }
+        } else if !obj.managed {
+            self.info("entra.cycle.skipped", format!("{} `{key}` left scope and was already deprovisioned: Entra sends nothing for it (entra.md §5.3, §9 #16)", kind.noun()));
+            return Ok(());
+        }
+        self.update(kind, key, trigger).await?;
+        let obj = self.obj(kind, key);
+        if !obj.assigned && kind == Kind::User {
+            // Out of scope and now disabled: Entra stops managing it.
+            self.obj_mut(kind, key).managed = false;
+        }
+        Ok(())
+    }
+
+    async fn create(&mut self, kind: Kind, key: &str, vals: Vec<(String, Value)>) -> Flow {
+        let body = match kind {
+            Kind::User => wire::create_user_body(&vals),
+            Kind::Group => wire::create_group_body(&vals),
+        };
+        let (i, r) = self
+            .send("POST", &format!("/{}", kind.collection()), &[], Some(body))
+            .await;
+        if r.status == 0 {
+            return Err(());
+        }
+        if r.status == 409 {
+            let f = judge::failed(
+                "entra.create.conflict",
+                &format!("creating {} `{key}` after the matching query found nothing", kind.noun()),
+                "201",
+                &r,
+            )
+            .impact("Entra's matching query found no object, yet the create conflicts: the server hides an existing object from filters (for example an inactive user) but still enforces uniqueness. Entra logs Conflict/EntryConflict, retries every cycle and never links the account. Entra expects inactive users to stay findable by filter.")
+            .reference("entra.md §7.1, §9 #6; Metatavu/keycloak-scim-server#74");
+            self.error(f, Some(i));
+            return Err(());
+        }
+        if !(200..300).contains(&r.status) {
+            let f = judge::failed(
+                "entra.create.failed",
+                &format!("creating {} `{key}`", kind.noun()),
+                "201",
+                &r,
+            )
+            .reference("entra.md §3.1, §3.9");
+            self.error(f, Some(i));
+            return Err(());
+        }
+        let Some(id) = r
+            .body
+            .as_ref()
+            .and_then(|b| b.get("id"))
+            .and_then(Json::as_str)
+        else {
+            // rfc7644.create.id already explains it.
+            return Err(());
+        };
+        let id = id.to_string();
+        self.link(kind, key, &id);
+        let o = self.obj_mut(kind, key);
+        o.last = stored(&vals);
+        o.members.clear();
+        o.manager = None;
+        Ok(())
+    }
+
+    /// Incremental update of a linked object: GET it (groups without members), diff, PATCH
+    /// only what differs (FlowWhenChanged, §6.5, §7.1).
+    async fn update(&mut self, kind: Kind, key: &str, trigger: Trigger) -> Flow {
+        let obj = self.obj(kind, key);
+        let Some(id) = obj.id.clone() else {
+            return Ok(());
+        };
+        let vals = self.evaluate(kind, key, Operation::Update)?;
+        let now = stored(&vals);
+        let changed_since_last = vals
+            .iter()
+            .any(|(t, v)| obj.last.get(t) != Some(&stored_value(v)));
+        if trigger == Trigger::Cycle && !changed_since_last {
+            return Ok(());
+        }
+        let path = format!("/{}/{id}", kind.collection());
+        let held = if self.settings.read_before_update {
+            let params: Vec<String> = match kind {
+                Kind::Group => vec!["excludedAttributes=members".into()],
+                Kind::User => Vec::new(),
+            };
+            let (i, r) = self.send("GET", &path, &params, None).await;
+            match r.status {
+                0 => return Err(()),
+                404 => {
+                    let f = judge::failed(
+                        "entra.update.invalid-anchor",
+                        &format!("reading linked {} `{key}` ({path})", kind.noun()),
+                        "200",
+                        &r,
+                    )
+                    .impact("Entra logs InvalidAnchor: the account it linked is gone from the app. Provisioning on demand (or a restart) re-matches and re-creates it.")
+                    .reference("entra.md §7.1, §7.4");
+                    self.error(f, Some(i));
+                    return Err(());
+                }
+                s if !(200..300).contains(&s) => {
+                    let f = judge::failed(
+                        "entra.update.read-failed",
+                        &format!("reading linked {} `{key}`", kind.noun()),
+                        "200",
+                        &r,
+                    );
+                    self.error(f, Some(i));
+                    return Err(());
+                }
+                _ => {}
+            }
+            if kind == Kind::Group && r.body.as_ref().and_then(|b| b.get("members")).is_some() {
+                self.error(members_returned(), Some(i));
+                return Err(());
+            }
+            r.body
+        } else {
+            None
+        };
+        let changes: Vec<Change> = vals
+            .iter()
+            .filter_map(|(t, v)| {
+                let (same, had) = match &held {
+                    Some(body) => {
+                        let cur = wire::get_target(body, t);
+                        (wire::same_value(cur.as_ref(), v), cur.is_some())
+                    }
+                    None => (
+                        obj.last.get(t) == Some(&stored_value(v)),
+                        obj.last.contains_key(t),
+                    ),
+                };
+                (!same).then(|| Change {
+                    target: t.clone(),
+                    value: v.clone(),
+                    had_value: had,
+                })
+            })
+            .collect();
+        if !changes.is_empty() {
+            let body = wire::update_body(self.mode, &changes);
+            let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
+            if r.status == 0 {
+                return Err(());
+            }
+            if !(200..300).contains(&r.status) {
+                let has_string_bool = self.mode == Mode::Default
+                    && changes.iter().any(|c| wire::is_boolean_target(&c.target));
+                let f = if r.status == 400 && has_string_bool {
+                    judge::string_boolean_rejected(&r)
+                } else {
+                    judge::failed(
+                        "entra.patch.rejected",
+                        &format!("the update of {} `{key}`", kind.noun()),
+                        "200 or 204",
+                        &r,
+                    )
+                    .reference("entra.md §4.2, §4.5")
+                };
+                self.error(f, Some(i));
+                return Err(());
+            }
+        }
+        self.obj_mut(kind, key).last = now;
+        Ok(())
+    }
+
+    /// The manager reference, written by its own PATCH once both users are linked (§4.4).
+    pub async fn sync_manager(&mut self, key: &str) -> Flow {
+        let Some(mapping) = self
+            .mappings
+            .user
+            .iter()
+            .find(|m| is_reference(&m.target) && m.target.to_ascii_lowercase().ends_with("manager"))
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let obj = self.obj(Kind::User, key);
+        let (Some(id), true, false) = (obj.id.clone(), obj.managed, obj.hard_deleted) else {
+            return Ok(());
+        };
+        let src = self.source(Kind::User, key);
+        let Ok(vals) = evaluate_mappings(
+            std::slice::from_ref(&mapping),
+            &src,
+            Operation::Update,
+            &EvalContext::default(),
+        ) else {
+            return Ok(());
+        };
+        let Some(reference) = vals.first().and_then(|(_, v)| scalar(v)) else {
+            return Ok(());
+        };
+        let Some(manager_key) = self.resolve_user(&reference) else {
+            return Ok(());
+        };
+        let m = self.obj(Kind::User, &manager_key);
+        let Some(manager_id) = m.id.clone().filter(|_| !m.hard_deleted) else {
+            self.info("entra.reference.unresolved", format!("the manager of `{key}` (`{manager_key}`) is not provisioned: Entra leaves the reference unset until a restart (entra.md §9 #12)"));
+            return Ok(());
+        };
+        if obj.manager.as_deref() == Some(manager_id.as_str()) {
+            return Ok(());
+        }
+        let body = wire::manager_body(self.mode, &manager_id, obj.manager.is_some());
+        let (i, r) = self
+            .send("PATCH", &format!("/Users/{id}"), &[], Some(body))
+            .await;
+        if r.status == 0 {
+            return Err(());
+        }
+        if !(200..300).contains(&r.status) {
+            let f = judge::failed("entra.patch.manager-rejected", &format!("the manager reference of `{key}` (a bare id string on the enterprise manager path)"), "200 or 204", &r)
+                .impact("Entra writes manager as a bare string on urn:…:enterprise:2.0:User:manager; a server expecting the complex form rejects it. This is a reference failure: Entra retries it every cycle and the manager never converges.")
+                .reference("entra.md §4.4, §9 #8");
+            self.error(f, Some(i));
+            return Err(());
+        }
+        self.obj_mut(Kind::User, key).manager = Some(manager_id);
+        Ok(())
+    }
+
+    /// A reference value names a directory user by key, or by objectId / userPrincipalName / mail.
+    fn resolve_user(&self, reference: &str) -> Option<String> {
+        let dir = &self.ctx.state.directory;
+        if dir.user(reference).is_some() {
+            return Some(reference.to_string());
+        }
+        dir.users
+            .iter()
+            .find(|(_, attrs)| {
+                ["objectId", "userPrincipalName", "mail"]
+                    .iter()
+                    .any(|a| attrs.get(*a).and_then(Json::as_str) == Some(reference))
+            })
+            .map(|(k, _)| k.clone())
+    }
+
+    /// Brings the group's members on the server in line with the directory: adds, then
+    /// removals, in batches (§4.5 item 3); on demand at most 5 members (POD).
+    pub async fn sync_members(&mut self, key: &str, trigger: Trigger) -> Flow {
+        let obj = self.obj(Kind::Group, key);
+        let (Some(gid), true) = (obj.id.clone(), obj.managed) else {
+            return Ok(());
+        };
+        let member_keys = self
+            .ctx
+            .state
+            .directory
+            .group(key)
+            .map(|g| g.members.clone())
+            .unwrap_or_default();
+        let mut desired = Vec::new();
+        for m in &member_keys {
+            let o = if self.ctx.state.directory.user(m).is_some() {
+                self.obj(Kind::User, m)
+            } else {
+                // Nested groups are added as a member id, never expanded (§7.2).
+                self.obj(Kind::Group, m)
+            };
+            if let (Some(id), false) = (o.id, o.hard_deleted) {
+                desired.push(id);
+            }
+        }
+        let mut adds: Vec<String> = desired
+            .iter()
+            .filter(|id| !obj.members.contains(id))
+            .cloned()
+            .collect();
+        let removes: Vec<String> = obj
+            .members
+            .iter()
+            .filter(|id| !desired.contains(id))
+            .cloned()
+            .collect();
+        if trigger == Trigger::OnDemand && adds.len() > 5 {
+            self.info("entra.pod.member-limit", format!("provisioning on demand adds at most 5 members; {} more wait for the next cycle", adds.len() - 5));
+            adds.truncate(5);
+        }
+        let path = format!("/Groups/{gid}");
+        let batch = self.settings.member_batch_size.max(1);
+        for chunk in adds.chunks(batch) {
+            let body = wire::add_members_body(self.mode, chunk, self.settings.member_ref_null);
+            let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
+            if r.status == 0 {
+                return Err(());
+            }
+            if !(200..300).contains(&r.status) {
+                let f = judge::failed("entra.patch.add-members", &format!("adding members to group `{key}`"), "204", &r)
+                    .impact("A reference failure: the users stay out of the group in the app; Entra retries on later cycles.")
+                    .reference("entra.md §3.13, §7.2");
+                self.error(f, Some(i));
+                return Err(());
+            }
+            self.obj_mut(Kind::Group, key)
+                .members
+                .extend(chunk.iter().cloned());
+        }
+        for chunk in removes.chunks(batch) {
+            let body = wire::remove_members_body(self.mode, chunk, self.settings.member_ref_null);
+            let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
+            if r.status == 0 {
+                return Err(());
+            }
+            if !(200..300).contains(&r.status) {
+                let f = judge::member_remove_rejected(self.mode, &r);
+                self.error(f, Some(i));
+                return Err(());
+            }
+            self.obj_mut(Kind::Group, key)
+                .members
+                .retain(|m| !chunk.contains(m));
+        }
+        if !removes.is_empty() && self.mode == Mode::Default && !self.ctx.dry_run() {
+            self.check_remove_kept_others(key, &gid, &removes).await;
+        }
+        Ok(())
+    }
+
+    /// idpsim's read-back after a default-mode member removal (not Entra traffic: neutral
+    /// headers). Entra's `{"op":"Remove","path":"members","value":[…]}` read literally (RFC 7644
+    /// §3.5.2.2: no filter, so "remove every member") empties the group; Entra never notices.
+    async fn check_remove_kept_others(&mut self, key: &str, gid: &str, removed: &[String]) {
+        let believed = self.obj(Kind::Group, key).members;
+        if believed.is_empty() {
+            return;
+        }
+        let (i, r) = self
+            .ctx
+            .send(
+                OutgoingRequest::new("GET", format!("/Groups/{gid}"))
+                    .header("Accept", "application/scim+json"),
+            )
+            .await;
+        let Some(body) = r
+            .body
+            .filter(|b| b.is_object() && (200..300).contains(&r.status))
+        else {
+            return;
+        };
+        let have = crate::scim::member_values(body.get("members"));
+        let vanished: Vec<&String> = believed.iter().filter(|id| !have.contains(id)).collect();
+        if vanished.is_empty() {
+            return;
+        }
+        let mut f = Finding::error(
+            "entra.patch.remove-member-emptied-group",
+            format!(
+                "removing {} member(s) from group `{key}` also removed {} other member(s): the server read Entra's {{\"op\":\"Remove\",\"path\":\"members\",\"value\":[…]}} as \"remove every member\" (RFC 7644 §3.5.2.2 read literally) — seen by idpsim's own read-back, not Entra traffic",
+                removed.len(),
+                vanished.len()
+            ),
+        )
+        .impact("Entra believes the other members are still in the group and never re-adds them (it does not re-read groups): they lose the app group's access until a restart or provisioning on demand. Fix: accept this form and remove only the listed values, or add ?aadOptscim062020 to the Tenant URL so Entra sends `members[value eq \"…\"]`.")
+        .reference("entra.md §4.2, §9 #5; Microsoft Learn: Known issues … SCIM 2.0 protocol compliance (aadOptscim062020)");
+        for id in vanished {
+            f = f.diff(DiffEntry::new(
+                "/members",
+                format!("contains {id}"),
+                "absent",
+            ));
+        }
+        self.error(f, Some(i));
+    }
+
+    /// DELETE of a linked object (hard delete, group unassignment, or `unassign: delete`).
+    pub async fn delete(&mut self, kind: Kind, key: &str) -> Flow {
+        let obj = self.obj(kind, key);
+        let Some(id) = obj.id.clone() else {
+            self.info(
+                "entra.cycle.skipped",
+                format!(
+                    "{} `{key}` was never provisioned: nothing to delete",
+                    kind.noun()
+                ),
+            );
+            return Ok(());
+        };
+        if !obj.managed || obj.hard_deleted {
+            self.info("entra.delete.not-sent", format!("{} `{key}` left scope earlier: Entra sends no DELETE, so the account stays in the app as an orphan (entra.md §5.3, §9 #16)", kind.noun()));
+            return Ok(());
+        }
+        if !self.settings.delete_enabled {
+            self.info(
+                "entra.delete.not-sent",
+                format!(
+                    "Target Object Actions has Delete turned off: nothing is sent for {} `{key}`",
+                    kind.noun()
+                ),
+            );
+            return Ok(());
+        }
+        let (i, r) = self
+            .send("DELETE", &format!("/{}/{id}", kind.collection()), &[], None)
+            .await;
+        if r.status == 0 {
+            return Err(());
+        }
+        if !(200..300).contains(&r.status) && r.status != 404 {
+            let f = judge::failed(
+                "entra.delete.failed",
+                &format!("deleting {} `{key}`", kind.noun()),
+                "204",
+                &r,
+            )
+            .reference("entra.md §3.8, §3.15");
+            self.error(f, Some(i));
+            return Err(());
+        }
+        let o = self.obj_mut(kind, key);
+        o.managed = false;
+        o.hard_deleted = true;
+        // Entra now believes the object is gone: the shared bookkeeping says so, for
+        // `expect_server`, the `audit` step and `--write-state` (as Okta's unlink does).
+        let table = match kind {
+            Kind::User => &mut self.ctx.state.users,
+            Kind::Group => &mut self.ctx.state.groups,
+        };
+        table.insert(key.to_string(), json!({"id": id, "exists": false}));
+        // The server drops the memberships of a deleted user; Entra forgets them too.
+        if kind == Kind::User {
+            for g in self.st.groups.values_mut() {
+                g.members.retain(|m| m != &id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Unassignment (§5.3): users are disabled through the IsSoftDeleted mapping (or deleted,
+    /// per `settings.unassign`); groups are deleted.
+    pub async fn unassign(&mut self, kind: Kind, key: &str) -> Flow {
+        self.obj_mut(kind, key).assigned = false;
+        if self.settings.skip_out_of_scope_deletions {
+            self.info(
+                "entra.cycle.skipped",
+                format!(
+                    "SkipOutOfScopeDeletions is on: nothing is sent for {} `{key}`",
+                    kind.noun()
+                ),
+            );
+            self.obj_mut(kind, key).managed = false;
+            return Ok(());
+        }
+        match (kind, self.settings.unassign) {
+            (Kind::Group, _) | (Kind::User, UnassignAction::Delete) => {
+                self.delete(kind, key).await?;
+                self.obj_mut(kind, key).hard_deleted = false;
+                let o = self.obj_mut(kind, key);
+                o.id = None;
+                o.members.clear();
+                Ok(())
+            }
+            (Kind::User, UnassignAction::Disable) => self.sync(kind, key, Trigger::Scope).await,
+        }
+    }
+}
+
+fn first_matching(list: &[AttributeMapping]) -> Option<String> {
+    matching_order(list).first().map(|m| m.target.clone())
+}
+
+fn is_false(v: &Json) -> bool {
+    match v {
+        Json::Bool(b) => !b,
+        Json::String(s) => s.eq_ignore_ascii_case("false"),
+        _ => false,
+    }
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(s) => Some(s.clone()),
+        Value::Multi(items) => items.first().cloned(),
+        Value::Null => None,
+    }
+}
+
+fn stored_value(v: &Value) -> Json {
+    match v {
+        Value::Null => Json::Null,
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Multi(items) => json!(items),
+    }
+}
+
+fn stored(vals: &[(String, Value)]) -> BTreeMap<String, Json> {
+    vals.iter()
+        .map(|(t, v)| (t.clone(), stored_value(v)))
+        .collect()
+}
+
+fn resources(r: &RawResponse) -> Option<Vec<Json>> {
+    let body = r.body.as_ref()?;
+    match body.get("Resources") {
+        Some(Json::Array(a)) => Some(a.clone()),
+        None => Some(Vec::new()),
+        Some(_) => None,
+    }
+}
+
+/// Seconds form of Retry-After (the HTTP-date form falls back to Entra's back-off), capped.
+fn retry_after(r: &RawResponse) -> Option<Duration> {
+    let v = r
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?
+        .1
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(Duration::from_secs(v.min(300)))
+}
+
+fn not_found_404(attr: &str) -> Finding {
+    Finding::error(
+        "entra.lookup.not-found-404",
+        format!("a filter on {attr} that matches nothing answered 404"),
+    )
+    .diff(DiffEntry::new("status", "200 with an empty ListResponse", "404"))
+    .impact("Entra expects 200 and an empty ListResponse here; a 404 on this lookup sends the job to quarantine (\"An HTTP/404 Not Found response was returned rather than the expected HTTP/200 OK response\").")
+    .reference("entra.md §2, §7.4, §9 #1; RFC 7644 §3.4.2")
+}
+
+fn members_returned() -> Finding {
+    Finding::error(
+        "entra.group.members-returned",
+        "the group came back with `members` although Entra asked for excludedAttributes=members",
+    )
+    .diff(DiffEntry::new("/members", "absent", "present"))
+    .impact("Entra logs SystemForCrossDomainIdentityManagementMultipleEntriesInResponse and fails the group; large groups also make every read huge.")
+    .reference("entra.md §3.10, §9 #10; RFC 7644 §3.4.2.5")
+}

@@ -1,0 +1,525 @@
+//! What Entra puts on the wire, as pure functions: query encoding, headers, create bodies, and
+//! the PATCH bodies of both modes (entra.md §1, §3, §4). No I/O here, so the recordings test and
+//! unit tests check the exact shapes.
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::idp::entra::config::{FlagPosition, Mode, FLAG_TOKENS};
+use crate::idp::entra::expr::Value;
+use crate::scim::schema::{ENTERPRISE_URN, GROUP_URN, PATCH_URN, USER_URN};
+
+/// The Microsoft schema URI Entra still puts on group creates (entra.md §3.9).
+pub const ADSCIM_GROUP_SCHEMA: &str =
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
+pub const MANAGER_PATH: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
+/// Entra's Content-Type on POST and PATCH (azure-docs#12728, entra.md §1.2).
+pub const CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
+
+/// `application/x-www-form-urlencoded` as Entra's client writes query values: `+` for space,
+/// `%22` for quotes, every other byte outside `A-Za-z0-9-._*` percent-encoded (entra.md §1.3).
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3 / 2);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `filter=userName+eq+%22value%22`. A `"` or `\` in the value is escaped as RFC 7644 §3.4.2.2
+/// requires; Entra itself fails such objects (KI "special characters", entra.md §7.1).
+pub fn filter_param(attr: &str, value: &str) -> String {
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        "filter={}",
+        form_encode(&format!("{attr} eq \"{escaped}\""))
+    )
+}
+
+/// How request URLs carry the Tenant URL's query.
+#[derive(Clone, Debug)]
+pub struct UrlPlan {
+    pub mode: Mode,
+    pub position: FlagPosition,
+    /// The Tenant URL's other query parameters (flag tokens removed), kept in order.
+    pub other: Vec<String>,
+}
+
+impl UrlPlan {
+    /// Splits the base URL's query into flag tokens and the rest.
+    pub fn new(mode: Mode, position: FlagPosition, base_query: Option<&str>) -> UrlPlan {
+        let other = base_query
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .filter(|p| !is_flag_token(p))
+            .map(str::to_string)
+            .collect();
+        UrlPlan {
+            mode,
+            position,
+            other,
+        }
+    }
+
+    /// `path` plus the request's own parameters, with the flag (flag mode only) before or after
+    /// them and the Tenant URL's other parameters last.
+    pub fn url(&self, path: &str, params: &[String]) -> String {
+        let mut all: Vec<String> = Vec::new();
+        let flag = (self.mode == Mode::Flag).then(|| FLAG_TOKENS[0].to_string());
+        if self.position == FlagPosition::BeforeFilter {
+            all.extend(flag.clone());
+        }
+        all.extend(params.iter().cloned());
+        if self.position == FlagPosition::AfterFilter {
+            all.extend(flag);
+        }
+        all.extend(self.other.iter().cloned());
+        if all.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}?{}", all.join("&"))
+        }
+    }
+}
+
+/// Whether a query parameter is one of Entra's PATCH-behaviour flags (case-insensitive).
+pub fn is_flag_token(param: &str) -> bool {
+    let name = param.split('=').next().unwrap_or("");
+    FLAG_TOKENS.iter().any(|t| t.eq_ignore_ascii_case(name))
+}
+
+/// Headers Entra sends besides Authorization: nothing on GET and DELETE (no Accept, no
+/// User-Agent: #94189, suna#7297), the scim+json Content-Type on POST and PATCH.
+pub fn headers(method: &str) -> Vec<(&'static str, &'static str)> {
+    match method {
+        "POST" | "PATCH" | "PUT" => vec![("Content-Type", CONTENT_TYPE)],
+        _ => Vec::new(),
+    }
+}
+
+/// A multi-valued target addressed by a filter: `emails[type eq "work"].value`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilteredPath {
+    pub attr: String,
+    pub key: String,
+    pub key_value: String,
+    pub sub: String,
+}
+
+impl FilteredPath {
+    pub fn parse(target: &str) -> Option<FilteredPath> {
+        let (attr, rest) = target.split_once('[')?;
+        let (filter, sub) = rest.split_once(']')?;
+        let sub = sub.strip_prefix('.')?;
+        let mut parts = filter.splitn(3, ' ');
+        let key = parts.next()?;
+        let op = parts.next()?;
+        let value = parts.next()?;
+        if !op.eq_ignore_ascii_case("eq") {
+            return None;
+        }
+        let value = value.trim().strip_prefix('"')?.strip_suffix('"')?;
+        if attr.is_empty() || sub.is_empty() || key.is_empty() {
+            return None;
+        }
+        Some(FilteredPath {
+            attr: attr.to_string(),
+            key: key.to_string(),
+            key_value: value.to_string(),
+            sub: sub.to_string(),
+        })
+    }
+}
+
+/// `urn:…:enterprise:2.0:User:department` → (`urn:…:enterprise:2.0:User`, `department`).
+pub fn split_urn(target: &str) -> Option<(&str, &str)> {
+    if !target.to_ascii_lowercase().starts_with("urn:") {
+        return None;
+    }
+    let (schema, attr) = target.rsplit_once(':')?;
+    (!attr.is_empty()).then_some((schema, attr))
+}
+
+/// Targets whose SCIM type is boolean (RFC 7643 §4.1: `active`, `…primary`). Entra's values for
+/// them are the strings "True"/"False" (§5.2); they become JSON booleans on POST and in flag
+/// mode, and stay strings in default-mode PATCH (§4.2).
+pub fn is_boolean_target(target: &str) -> bool {
+    let t = target.to_ascii_lowercase();
+    t == "active" || t.ends_with(".primary") || t.ends_with(":active")
+}
+
+/// The JSON an evaluated value becomes for `target`.
+pub fn to_json(target: &str, value: &Value, json_booleans: bool) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Str(s) if json_booleans && is_boolean_target(target) => {
+            crate::support::text::parse_bool(s).map_or_else(|| Json::String(s.clone()), Json::Bool)
+        }
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Multi(items) => Json::Array(items.iter().cloned().map(Json::String).collect()),
+    }
+}
+
+fn get_ci<'a>(obj: &'a Map<String, Json>, key: &str) -> Option<&'a Json> {
+    obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// Reads a target attribute from a resource the server returned (case-insensitive names, as
+/// SCIM attribute names are). A complex value with `value` (manager) reads as that value.
+pub fn get_target(resource: &Json, target: &str) -> Option<Json> {
+    let obj = resource.as_object()?;
+    let found = if let Some(fp) = FilteredPath::parse(target) {
+        get_ci(obj, &fp.attr)?
+            .as_array()?
+            .iter()
+            .find(|e| {
+                e.as_object()
+                    .and_then(|o| get_ci(o, &fp.key))
+                    .and_then(Json::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(&fp.key_value))
+            })
+            .and_then(|e| e.as_object())
+            .and_then(|o| get_ci(o, &fp.sub))?
+            .clone()
+    } else if let Some((schema, attr)) = split_urn(target) {
+        let ext = get_ci(obj, schema)?.as_object()?;
+        get_ci(ext, attr)?.clone()
+    } else {
+        let mut cur = resource;
+        for part in target.split('.') {
+            cur = get_ci(cur.as_object()?, part)?;
+        }
+        cur.clone()
+    };
+    let found = match found {
+        Json::Object(o) => get_ci(&o, "value")?.clone(),
+        other => other,
+    };
+    (!found.is_null()).then_some(found)
+}
+
+/// Whether what the server holds equals what Entra computed (Entra's own string forms:
+/// booleans "True"/"False", numbers in decimal).
+pub fn same_value(held: Option<&Json>, value: &Value) -> bool {
+    let text = |j: &Json| -> Option<String> {
+        match j {
+            Json::String(s) => Some(s.clone()),
+            Json::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+            Json::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    match (held, value) {
+        (None, Value::Null) => true,
+        (None, _) | (Some(_), Value::Null) => false,
+        (Some(Json::Array(a)), Value::Multi(items)) => {
+            a.len() == items.len()
+                && a.iter()
+                    .zip(items)
+                    .all(|(j, s)| text(j).as_deref() == Some(s))
+        }
+        (Some(j), Value::Str(s)) => match (text(j), crate::support::text::parse_bool(s)) {
+            // Booleans compare by meaning: "False" and false are the same state.
+            (Some(t), Some(b)) if crate::support::text::parse_bool(&t) == Some(b) => true,
+            (Some(t), _) => &t == s,
+            (None, _) => false,
+        },
+        _ => false,
+    }
+}
+
+/// Writes a target into a create body: nested for `name.givenName`, into the extension object
+/// for `urn:…:attr`, and as an element of the multi-valued attribute for `emails[type eq "work"].value`.
+pub fn set_target(body: &mut Map<String, Json>, target: &str, value: Json) {
+    if let Some(fp) = FilteredPath::parse(target) {
+        let list = body
+            .entry(fp.attr.clone())
+            .or_insert_with(|| Json::Array(Vec::new()));
+        if !list.is_array() {
+            *list = Json::Array(Vec::new());
+        }
+        if let Json::Array(items) = list {
+            let pos = items
+                .iter()
+                .position(|e| e.get(&fp.key).and_then(Json::as_str) == Some(fp.key_value.as_str()));
+            let idx = match pos {
+                Some(i) => i,
+                None => {
+                    items.push(json!({ fp.key.clone(): fp.key_value.clone() }));
+                    items.len() - 1
+                }
+            };
+            if let Some(Json::Object(e)) = items.get_mut(idx) {
+                e.insert(fp.sub.clone(), value);
+            }
+        }
+    } else if let Some((schema, attr)) = split_urn(target) {
+        let ext = body
+            .entry(schema.to_string())
+            .or_insert_with(|| Json::Object(Map::new()));
+        if let Json::Object(e) = ext {
+            e.insert(attr.to_string(), value);
+        }
+    } else if let Some((head, rest)) = target.split_once('.') {
+        let inner = body
+            .entry(head.to_string())
+            .or_insert_with(|| Json::Object(Map::new()));
+        if !inner.is_object() {
+            *inner = Json::Object(Map::new());
+        }
+        if let Json::Object(m) = inner {
+            set_target(m, rest, value);
+        }
+    } else {
+        body.insert(target.to_string(), value);
+    }
+}
+
+/// POST /Users body (§3.1): both schemas, the mapped attributes, `meta.resourceType`. Booleans
+/// are JSON booleans on create even without the flag.
+pub fn create_user_body(values: &[(String, Value)]) -> Json {
+    let mut body = Map::new();
+    body.insert("schemas".into(), json!([USER_URN, ENTERPRISE_URN]));
+    for (t, v) in values {
+        set_target(&mut body, t, to_json(t, v, true));
+    }
+    body.insert("meta".into(), json!({"resourceType": "User"}));
+    Json::Object(body)
+}
+
+/// POST /Groups body (§3.9): the Microsoft schema URI, no members (they follow by PATCH).
+pub fn create_group_body(values: &[(String, Value)]) -> Json {
+    let mut body = Map::new();
+    body.insert("schemas".into(), json!([GROUP_URN, ADSCIM_GROUP_SCHEMA]));
+    for (t, v) in values {
+        set_target(&mut body, t, to_json(t, v, true));
+    }
+    body.insert("meta".into(), json!({"resourceType": "Group"}));
+    Json::Object(body)
+}
+
+/// One changed target attribute of an incremental update.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub target: String,
+    pub value: Value,
+    /// Whether the server held a value: `Add` when it did not, `Replace` when it did (§4.5).
+    pub had_value: bool,
+}
+
+fn op_name(mode: Mode, had_value: bool) -> &'static str {
+    match (mode, had_value) {
+        (Mode::Default, false) => "Add",
+        (Mode::Default, true) => "Replace",
+        (Mode::Flag, false) => "add",
+        (Mode::Flag, true) => "replace",
+    }
+}
+
+fn patch(ops: Vec<Json>) -> Json {
+    json!({"schemas": [PATCH_URN], "Operations": ops})
+}
+
+/// The PATCH of changed attributes (§4.2, §4.5):
+/// * default: one op per attribute, each with a path, `Add`/`Replace`, booleans as strings;
+/// * flag: lowercase, JSON booleans; filtered multi-valued targets keep their own op with a path;
+///   a single other attribute keeps its path (COMPAT-2020 department example); two or more are
+///   merged into one path-less `replace` whose map has dotted and urn-qualified keys.
+pub fn update_body(mode: Mode, changes: &[Change]) -> Json {
+    let mut ops = Vec::new();
+    match mode {
+        Mode::Default => {
+            for c in changes {
+                ops.push(json!({
+                    "op": op_name(mode, c.had_value),
+                    "path": c.target,
+                    "value": to_json(&c.target, &c.value, false),
+                }));
+            }
+        }
+        Mode::Flag => {
+            let (filtered, plain): (Vec<&Change>, Vec<&Change>) = changes
+                .iter()
+                .partition(|c| FilteredPath::parse(&c.target).is_some());
+            for c in filtered {
+                ops.push(json!({
+                    "op": op_name(mode, c.had_value),
+                    "path": c.target,
+                    "value": to_json(&c.target, &c.value, true),
+                }));
+            }
+            match plain.as_slice() {
+                [] => {}
+                [one] => ops.push(json!({
+                    "op": op_name(mode, one.had_value),
+                    "path": one.target,
+                    "value": to_json(&one.target, &one.value, true),
+                })),
+                many => {
+                    let map: Map<String, Json> = many
+                        .iter()
+                        .map(|c| (c.target.clone(), to_json(&c.target, &c.value, true)))
+                        .collect();
+                    ops.push(json!({"op": "replace", "value": map}));
+                }
+            }
+        }
+    }
+    patch(ops)
+}
+
+/// Manager reference PATCH after create (§4.4): a bare string on the enterprise URN path, `Add`
+/// when unset and `Replace` when changed.
+pub fn manager_body(mode: Mode, manager_id: &str, had_value: bool) -> Json {
+    patch(vec![json!({
+        "op": op_name(mode, had_value),
+        "path": MANAGER_PATH,
+        "value": manager_id,
+    })])
+}
+
+fn member_values(ids: &[String], ref_null: bool) -> Json {
+    Json::Array(
+        ids.iter()
+            .map(|id| {
+                if ref_null {
+                    json!({"$ref": null, "value": id})
+                } else {
+                    json!({"value": id})
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Member adds (§3.13, §4.3): one `Add` op with the batch as a value array, in both modes.
+pub fn add_members_body(mode: Mode, ids: &[String], ref_null: bool) -> Json {
+    patch(vec![json!({
+        "op": op_name(mode, false),
+        "path": "members",
+        "value": member_values(ids, ref_null),
+    })])
+}
+
+/// Member removals: default mode `Remove` + path `members` + the value array (§3.14, non-RFC);
+/// flag mode one `remove` per member with path `members[value eq "…"]` and no value (§4.2).
+pub fn remove_members_body(mode: Mode, ids: &[String], ref_null: bool) -> Json {
+    match mode {
+        Mode::Default => patch(vec![json!({
+            "op": "Remove",
+            "path": "members",
+            "value": member_values(ids, ref_null),
+        })]),
+        Mode::Flag => patch(
+            ids.iter()
+                .map(|id| {
+                    let escaped = id.replace('\\', "\\\\").replace('"', "\\\"");
+                    json!({"op": "remove", "path": format!("members[value eq \"{escaped}\"]")})
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_is_form_encoded_like_entra() {
+        assert_eq!(
+            filter_param("userName", "7d420df3-9995-4831-a406-ecf8166f5f6a"),
+            "filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22"
+        );
+        assert_eq!(
+            filter_param("displayName", "a@b c"),
+            "filter=displayName+eq+%22a%40b+c%22"
+        );
+    }
+
+    #[test]
+    fn flag_goes_where_configured() {
+        let after = UrlPlan::new(
+            Mode::Flag,
+            FlagPosition::AfterFilter,
+            Some("aadOptscim062020&tenant=x"),
+        );
+        assert_eq!(
+            after.url("/Users", &["filter=a".into()]),
+            "/Users?filter=a&aadOptscim062020&tenant=x"
+        );
+        let before = UrlPlan::new(Mode::Flag, FlagPosition::BeforeFilter, None);
+        assert_eq!(
+            before.url("/Users", &["filter=a".into()]),
+            "/Users?aadOptscim062020&filter=a"
+        );
+        let default = UrlPlan::new(
+            Mode::Default,
+            FlagPosition::AfterFilter,
+            Some("aadOptscim062020"),
+        );
+        assert_eq!(default.url("/Users/1", &[]), "/Users/1");
+    }
+
+    #[test]
+    fn flag_mode_merges_plain_targets_and_keeps_filtered_ones() {
+        let c = |t: &str, v: &str| Change {
+            target: t.into(),
+            value: Value::str(v),
+            had_value: true,
+        };
+        let body = update_body(
+            Mode::Flag,
+            &[
+                c("displayName", "B"),
+                c("emails[type eq \"work\"].value", "x@y"),
+                c("name.givenName", "K"),
+                c("active", "False"),
+            ],
+        );
+        assert_eq!(
+            body["Operations"],
+            json!([
+                {"op":"replace","path":"emails[type eq \"work\"].value","value":"x@y"},
+                {"op":"replace","value":{"displayName":"B","name.givenName":"K","active":false}}
+            ])
+        );
+        let body = update_body(Mode::Default, &[c("active", "False")]);
+        assert_eq!(
+            body["Operations"],
+            json!([{"op":"Replace","path":"active","value":"False"}])
+        );
+    }
+
+    #[test]
+    fn reads_targets_from_resources() {
+        let r = json!({"emails":[{"type":"work","value":"a@b"}],"name":{"givenName":"G"},
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m1"}},
+            "active": false});
+        assert_eq!(
+            get_target(&r, "emails[type eq \"work\"].value"),
+            Some(json!("a@b"))
+        );
+        assert_eq!(get_target(&r, "name.givenName"), Some(json!("G")));
+        assert_eq!(get_target(&r, MANAGER_PATH), Some(json!("m1")));
+        assert!(same_value(
+            get_target(&r, "active").as_ref(),
+            &Value::str("False")
+        ));
+        assert!(!same_value(
+            get_target(&r, "active").as_ref(),
+            &Value::str("True")
+        ));
+        assert_eq!(get_target(&r, "title"), None);
+    }
+}
