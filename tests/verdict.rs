@@ -5,47 +5,14 @@
 //! servers, over loopback.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use idpsim::server::{start, Quirk, RunningServer, ServerConfig};
 
+mod common;
+use common::{run as idpsim, stable, stdout};
+
 const TOKEN: &str = "t0ken-for-the-verdict";
-
-fn idpsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_idpsim"))
-        .args(args)
-        .env_remove("IDPSIM_TOKEN")
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the idpsim binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Replaces what changes from run to run (ports, ids, run suffixes) for snapshots.
-fn stable(text: &str) -> String {
-    let rules: &[(&str, &str)] = &[
-        (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
-        (
-            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-            "UUID",
-        ),
-        (r"[0-9a-f]{32}", "ID"),
-        (r"[0-9a-f]{8}", "RUNID"),
-        (r"/tmp/[^\s:]+", "TMPFILE"),
-    ];
-    let mut out = text.to_string();
-    for (pattern, replacement) in rules {
-        out = regex::Regex::new(pattern)
-            .expect("valid regex")
-            .replace_all(&out, *replacement)
-            .into_owned();
-    }
-    out
-}
 
 /// The block a person reads first: `N distinct problem(s):` and its lines, plus the verdict.
 fn problems_block(text: &str) -> String {
