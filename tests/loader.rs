@@ -9,10 +9,12 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,12 +59,9 @@ impl Ran {
 
 /// Runs idpsim in `dir` with a hang guard; stdout and stderr are read while it runs.
 fn idpsim(dir: &Path, args: &[&str]) -> Ran {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+    let mut child = common::idpsim()
         .args(args)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("IDPSIM_TOKEN")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
