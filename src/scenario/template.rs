@@ -181,6 +181,19 @@ pub fn analyze(src: &str) -> Result<HashSet<String>, String> {
     Ok(names)
 }
 
+/// The dotted paths a (valid) template reads: `{{ users.alice.id }}` reads `users.alice.id`,
+/// `{{ user_id | lower }}` reads `user_id`. Empty for text that is not a template or does not
+/// parse (`analyze` reports those).
+pub fn paths(src: &str) -> HashSet<String> {
+    if !is_template(src) {
+        return HashSet::new();
+    }
+    env()
+        .template_from_str(src)
+        .map(|t| t.undeclared_variables(true))
+        .unwrap_or_default()
+}
+
 /// Renders with the given context (a JSON object).
 pub fn render(src: &str, ctx: &serde_json::Value) -> Result<String, String> {
     if !is_template(src) {
@@ -374,6 +387,14 @@ mod tests {
             assert!(t.error.is_none(), "{fine}: {t:?}");
         }
         assert!(trial("a-{{ run }}").fuel > 0);
+    }
+
+    #[test]
+    fn paths_name_what_a_template_reads() {
+        let p = paths("/Users/{{ users.alice.id }}?x={{ user_id | lower }}");
+        assert!(p.contains("users.alice.id"), "{p:?}");
+        assert!(p.contains("user_id"), "{p:?}");
+        assert!(paths("plain").is_empty());
     }
 
     #[test]
