@@ -465,6 +465,15 @@ async fn serve(args: ServeArgs) -> Result<i32> {
         }
     }
     let request_timeout = parse_duration(&args.request_timeout)?;
+    let catalog = match &args.catalog {
+        None => server::entitlements::Catalog::builtin(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Usage(format!("--catalog {}: {e}", path.display())))?;
+            server::entitlements::Catalog::from_json(&text)
+                .map_err(|e| Error::Usage(format!("--catalog {}: {e}", path.display())))?
+        }
+    };
     if !args.bind.is_loopback() && args.token.is_none() {
         eprintln!(
             "warning: serving on {} without --token: anyone who can reach this address can read and change the store",
@@ -483,6 +492,7 @@ async fn serve(args: ServeArgs) -> Result<i32> {
             header_timeout: request_timeout,
             body_timeout: request_timeout,
         },
+        catalog,
     };
     let srv = server::start(config)
         .await

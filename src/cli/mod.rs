@@ -333,6 +333,10 @@ pub struct ServeArgs {
     /// Keep the store in this file across restarts.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// Serve these roles and entitlements (JSON; see scenarios/okta/README.md) instead of the
+    /// built-in set.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
     /// Connections served at once; further clients wait until one closes.
     #[arg(long, default_value_t = 512, value_name = "N")]
     pub max_connections: usize,

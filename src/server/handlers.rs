@@ -12,6 +12,9 @@ use axum::http::{header, HeaderMap, Method, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::discovery;
+use super::entitlements::{self, Catalog};
+use super::extensions;
+use super::manager;
 use super::patch;
 use super::quirks::{Quirk, Quirks};
 use super::resource::{self, RenderCtx, Wanted};
@@ -31,6 +34,8 @@ pub(crate) const MAX_COUNT: usize = 1000;
 pub(crate) struct App {
     pub store: Store,
     pub quirks: Quirks,
+    /// The roles and entitlements served at their own endpoints (`entitlements`).
+    pub catalog: Catalog,
     pub token: Option<String>,
     /// Normalised path prefix ("" or "/scim/v2").
     pub base_path: String,
@@ -161,21 +166,26 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
     match (&method, seg.as_slice()) {
         (&Method::GET, ["ServiceProviderConfig"]) => Ok(Reply::json(
             StatusCode::OK,
-            discovery::service_provider_config(&app.base_url),
+            discovery::service_provider_config(&app.base_url, &app.catalog),
         )),
         (&Method::GET, ["Schemas"]) => Ok(Reply::json(
             StatusCode::OK,
-            discovery::schemas(&app.base_url, &app.quirks),
+            discovery::schemas(&app.base_url, &app.catalog, &app.quirks),
         )),
         (&Method::GET, ["Schemas", id]) => {
-            discovery::schema(&app.base_url, id).map(|v| Reply::json(StatusCode::OK, v))
+            discovery::schema(&app.base_url, &app.catalog, &app.quirks, id)
+                .map(|v| Reply::json(StatusCode::OK, v))
         }
         (&Method::GET, ["ResourceTypes"]) => Ok(Reply::json(
             StatusCode::OK,
-            discovery::resource_types(&app.base_url, &app.quirks),
+            discovery::resource_types(&app.base_url, &app.catalog, &app.quirks),
         )),
         (&Method::GET, ["ResourceTypes", id]) => {
-            discovery::resource_type(&app.base_url, id).map(|v| Reply::json(StatusCode::OK, v))
+            discovery::resource_type(&app.base_url, &app.catalog, &app.quirks, id)
+                .map(|v| Reply::json(StatusCode::OK, v))
+        }
+        (m, [seg, rest @ ..]) if rest.len() <= 1 && app.catalog.by_segment(seg).is_some() => {
+            catalog_request(app, m, seg, rest.first().copied(), &query)
         }
         (&Method::POST, [".search"]) => {
             let params = ListParams::from_body(Some(&json()?))?;
@@ -207,6 +217,39 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
             "no such endpoint: {method} {path}"
         ))),
     }
+}
+
+/// The read-only entitlement endpoints: list and read; every write is a 405 (the draft's
+/// schemas make every attribute readOnly; Okta only reads them).
+fn catalog_request(
+    app: &App,
+    method: &Method,
+    segment: &str,
+    id: Option<&str>,
+    query: &[(String, String)],
+) -> Result<Reply> {
+    let Some(t) = app.catalog.by_segment(segment) else {
+        return Err(ScimError::not_found(format!(
+            "no such endpoint: /{segment}"
+        )));
+    };
+    if method != Method::GET {
+        return Err(method_not_allowed(method));
+    }
+    let body = match id {
+        Some(id) => t.get(id, &app.base_url)?,
+        None => {
+            let params = ListParams::from_query(query)?;
+            t.list(
+                params.start_index,
+                params.count,
+                params.filter.is_some(),
+                &app.base_url,
+                &app.quirks,
+            )?
+        }
+    };
+    Ok(Reply::json(StatusCode::OK, body))
 }
 
 fn payload_too_large() -> ScimError {
@@ -383,8 +426,11 @@ async fn race_window() {
 
 async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<Reply> {
     let obj = body_object(body)?;
-    let attrs = resource::ingest(kind, obj, &app.quirks)?;
+    extensions::check_listed(&app.quirks, obj)?;
+    let mut attrs = resource::ingest(kind, obj, &app.quirks)?;
+    extensions::strip(&app.quirks, &mut attrs);
     resource::check_required(kind, &attrs)?;
+    entitlements::check_assignable(&app.catalog, None, &attrs)?;
     let unique_value = attrs
         .get(Data::unique_attr(kind))
         .and_then(Value::as_str)
@@ -558,13 +604,21 @@ async fn replace(
             }
         }
     }
+    extensions::check_listed(&app.quirks, obj)?;
     let mut attrs = resource::ingest(kind, obj, &app.quirks)?;
+    extensions::strip(&app.quirks, &mut attrs);
     let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
     let data = app.store.lock().await;
     let Some(r) = data.get(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
     check_if_match(headers, r)?;
+    if kind == ResourceKind::User {
+        if app.quirks.has(Quirk::DropAssignmentsOnPut) {
+            entitlements::keep_stored_assignments(&r.attrs, &mut attrs);
+        }
+        entitlements::check_assignable(&app.catalog, Some(&r.attrs), &attrs)?;
+    }
     // The write-only password survives a PUT that omits it: Okta's PUT is its GET echoed, and
     // the GET never contains the password.
     if let Some(p) = r.attrs.get("password") {
@@ -597,8 +651,14 @@ async fn patch_one(
     if app.quirks.has(Quirk::PatchNoop204) {
         return Ok(Reply::empty(StatusCode::NO_CONTENT));
     }
+    extensions::check_patch(&app.quirks, body)?;
+    manager::check_patch(&app.quirks, body)?;
     let mut attrs = r.attrs.clone();
     patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
+    extensions::strip(&app.quirks, &mut attrs);
+    if kind == ResourceKind::User {
+        entitlements::check_assignable(&app.catalog, Some(&r.attrs), &attrs)?;
+    }
     let data = if app.quirks.has(Quirk::LoseConcurrentWrites) {
         // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to the
         // same resource is overwritten.

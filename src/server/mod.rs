@@ -20,8 +20,11 @@
 //! - Quirks (`quirks`) are independent flags; with none the server aims to be RFC-clean.
 
 mod discovery;
+pub mod entitlements;
+mod extensions;
 mod handlers;
 mod listen;
+mod manager;
 mod patch;
 mod persist;
 mod quirks;
@@ -56,6 +59,8 @@ pub struct ServerConfig {
     pub data: Option<PathBuf>,
     /// Connection and request-time bounds.
     pub limits: Limits,
+    /// Roles and entitlements served at their own endpoints (default: the built-in set).
+    pub catalog: entitlements::Catalog,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -68,6 +73,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("quirks", &self.quirks)
             .field("data", &self.data)
             .field("limits", &self.limits)
+            .field("catalog_types", &self.catalog.types.len())
             .finish()
     }
 }
@@ -82,6 +88,7 @@ impl Default for ServerConfig {
             quirks: Vec::new(),
             data: None,
             limits: Limits::default(),
+            catalog: entitlements::Catalog::builtin(),
         }
     }
 }
@@ -190,6 +197,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let app = Arc::new(handlers::App {
         store: store::Store::new(data, config.data.clone()),
         quirks: quirks::Quirks::new(&config.quirks),
+        catalog: config.catalog.clone(),
         token: config.token.clone(),
         base_path,
         base_url: base_url.clone(),

@@ -236,6 +236,20 @@ impl Patcher<'_> {
             Some(e) => e.attr(&path.attr),
             None => self.kind.attr(None, &path.attr),
         };
+        // An unqualified name that only an extension defines: Entra removes the manager with
+        // `manager[value eq "…"]` (thomaspoignant/scim-patch#453), no URN.
+        let (ext, def) = match (ext, def, path.urn.as_deref()) {
+            (None, None, None) => match self
+                .kind
+                .extensions()
+                .iter()
+                .find_map(|e| e.attr(&path.attr).map(|d| (*e, d)))
+            {
+                Some((e, d)) => (Some(e), Some(d)),
+                None => (None, None),
+            },
+            (ext, def, _) => (ext, def),
+        };
         match def {
             Some(def) => Ok(Target::Attr { ext, def }),
             None => Err(ScimError::bad(
