@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod believed;
 pub mod context;
+pub mod custom;
 pub mod directory;
 pub mod entra;
 pub mod okta;

@@ -132,9 +132,11 @@ fn value(id: &str, name: &str, description: &str) -> CatalogValue {
 }
 
 impl Catalog {
-    /// What the reference server serves without `--catalog`: a role type, two entitlement
-    /// types (one declaring an extension, as in Okta's guide) and a license type managed in the
-    /// app. Three values or more each, so a `count=1` probe and a paged import have pages.
+    /// What the reference server serves without `--catalog`: a role type and two entitlement
+    /// types (one declaring an extension, as in Okta's guide), three values each, so a
+    /// `count=1` probe and a paged import have pages. All assignable: Okta grants the first
+    /// value of every type it discovered in the shipped scenarios. A type the app manages
+    /// itself (`"assignable": false`) is a `--catalog` matter.
     pub fn builtin() -> Catalog {
         let mut profile_std = value(
             "profile-standard",
@@ -199,20 +201,6 @@ impl Catalog {
                         attributes: vec!["customProfileProperty".into()],
                     }),
                     values: vec![profile_std, profile_restricted, profile_audit],
-                },
-                EntitlementType {
-                    name: "Seat".into(),
-                    endpoint: "/Seats".into(),
-                    description: "Seats bought in the app's billing page; read-only over SCIM"
-                        .into(),
-                    kind: TypeKind::Entitlement,
-                    assignable: false,
-                    extension: None,
-                    values: vec![
-                        value("seat-standard", "Standard seat", "Bought in the app"),
-                        value("seat-premium", "Premium seat", "Bought in the app"),
-                        value("seat-trial", "Trial seat", "Granted by the app for 30 days"),
-                    ],
                 },
             ],
         }
@@ -560,7 +548,16 @@ mod tests {
 
     #[test]
     fn only_unassignable_types_are_guarded() {
-        let c = Catalog::builtin();
+        let mut c = Catalog::builtin();
+        c.types.push(EntitlementType {
+            name: "Seat".into(),
+            endpoint: "/Seats".into(),
+            description: String::new(),
+            kind: TypeKind::Entitlement,
+            assignable: false,
+            extension: None,
+            values: vec![value("seat-standard", "Standard seat", "Bought in the app")],
+        });
         let before: Map<String, Value> = serde_json::from_value(
             json!({"entitlements": [{"value": "seat-standard", "type": "Seat"}]}),
         )

@@ -198,8 +198,8 @@ pub fn write_failed(
 
 /// The value at a dotted path (`name.givenName`) or `urn:…:attr` path of a SCIM resource.
 pub fn get_path<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
-    if let Some(attr) = path.strip_prefix(&format!("{}:", super::wire::ENTERPRISE)) {
-        return body.get(super::wire::ENTERPRISE).and_then(|e| e.get(attr));
+    if let Some((schema, attr)) = super::wire::split_extension(path) {
+        return body.get(schema).and_then(|e| e.get(attr));
     }
     path.split('.').try_fold(body, |cur, p| cur.get(p))
 }
