@@ -19,7 +19,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::{Body, Captured, Meta, Recorder};
-use crate::error::{exit, Error, Result};
+use crate::error::{Error, Result, Verdict};
+use crate::support::out::say;
 use crate::support::signal::Signal;
 use crate::transport::{header_pairs, tls_config, BaseUrl, BODY_LIMIT};
 
@@ -58,8 +59,8 @@ struct Shared {
     timeout: Duration,
 }
 
-/// Runs the proxy until Ctrl-C; returns the exit code.
-pub async fn run(config: ProxyConfig) -> Result<i32> {
+/// Runs the proxy until SIGINT/SIGTERM; the verdict says which signal stopped it.
+pub async fn run(config: ProxyConfig) -> Result<Verdict> {
     let upstream = BaseUrl::parse(&config.upstream)
         .map_err(|e| Error::Usage(format!("--upstream {}: {e}", config.upstream)))?;
     let name = config.name.clone().unwrap_or_else(|| {
@@ -105,16 +106,13 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
             async move { forward(&shared, req).await }
         }
     });
-    // Written without println!: a closed stdout (a parent that stopped reading) must not panic
-    // the recorder.
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stdout(),
+    // Pipe-safe: a closed stdout (a parent that stopped reading) must not panic the recorder.
+    say!(
         "idpsim record: listening on http://{addr} → {}; writing {} (Ctrl-C to stop)",
         shared.upstream.display(),
         config.output.display()
     );
-    let _ = std::io::stdout().flush();
+    crate::support::out::flush();
     // The first SIGINT/SIGTERM stops accepting and lets the exchanges in flight finish (each is
     // bounded by --timeout and written before its answer goes out), so the file is complete;
     // a second signal quits at once, and the file is still valid: every exchange already
@@ -150,13 +148,14 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
         .as_ref()
         .map(|r| format!("; client recognised as {} ({})", r.idp.name(), r.evidence))
         .unwrap_or_default();
-    let _ = writeln!(
-        std::io::stdout(),
+    say!(
         "idpsim record: {} exchange(s) written to {}{idp}",
         rec.exchanges,
         config.output.display()
     );
-    Ok(stopped_by.get().map_or(exit::PASSED, |s| s.exit_code()))
+    Ok(stopped_by
+        .get()
+        .map_or(Verdict::Passed, |s| Verdict::Stopped(*s)))
 }
 
 /// Splits an incoming path into what goes upstream and what the scenario records (relative to
@@ -317,7 +316,7 @@ fn decoded_body(headers: &[(String, String)], bytes: &[u8]) -> Option<Body> {
 fn bad_gateway(message: &str) -> Response {
     eprintln!("idpsim record: {message}");
     let body = serde_json::json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "schemas": [crate::scim::schema::ERROR_URN],
         "status": "502",
         "detail": format!("idpsim record: {message}"),
     });

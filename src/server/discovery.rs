@@ -10,12 +10,13 @@ use super::quirks::{Quirk, Quirks};
 use super::response::ScimError;
 use crate::scim::schema::{
     all_schemas, is_custom_extension, schema_by_urn, ResourceKind, ENTERPRISE_URN, LIST_URN,
+    RESOURCE_TYPE_URN, SERVICE_PROVIDER_CONFIG_URN,
 };
 
 pub(crate) fn service_provider_config(base_url: &str, catalog: &Catalog) -> Value {
     json!({
         "RolesAndEntitlements": entitlements::service_provider_config(catalog),
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "schemas": [SERVICE_PROVIDER_CONFIG_URN],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
@@ -101,7 +102,7 @@ fn resource_type_json(kind: ResourceKind, base_url: &str, quirks: &Quirks) -> Va
         .map(|e| json!({"schema": e.id, "required": false}))
         .collect();
     let mut v = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "schemas": [RESOURCE_TYPE_URN],
         "id": kind.name(),
         "name": kind.name(),
         "endpoint": format!("/{}", kind.endpoint()),

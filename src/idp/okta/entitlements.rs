@@ -40,6 +40,9 @@ use crate::transport::{OutgoingRequest, RawResponse};
 const GUIDE: &str = "Okta guide, Build a SCIM 2.0 server with entitlements <https://developer.okta.com/docs/guides/scim-with-entitlements/main/>";
 const TEST: &str = "Okta SCIM 2.0 Entitlements Test <https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-Entitlements-Test.json>";
 const STATE_KEY: &str = "okta_catalog";
+/// The scenario value discovery sets when it found entitlement types (`{{ okta_entitlements }}`
+/// lists their names); grants need it.
+pub const DISCOVERED: &str = "okta_entitlements";
 
 /// Schemas Okta knows and never asks /Schemas for (Okta guide, "/Schemas").
 fn known_to_okta(urn: &str) -> bool {
@@ -544,6 +547,12 @@ pub async fn discover(ctx: &mut ActionCtx<'_>, s: &Settings, action: Option<&Act
     ctx.state
         .profile
         .insert(STATE_KEY.into(), Value::Array(saved));
+    if !types.is_empty() {
+        let names: Vec<Value> = types.iter().map(|t| json!(t.name)).collect();
+        ctx.state
+            .values
+            .insert(DISCOVERED.into(), Value::Array(names));
+    }
 }
 
 /// All values of one type, page by page, until totalResults (or an empty page).
