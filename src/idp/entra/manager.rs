@@ -15,8 +15,8 @@ use serde_json::{json, Value as Json};
 use super::config::{ManagerRemoval, Mode};
 use super::sync::{Engine, Flow, Kind};
 use super::wire::MANAGER_PATH;
-use crate::scim::schema::PATCH_URN as PATCH_OP;
 use crate::outcome::{DiffEntry, Finding};
+use crate::scim::schema::PATCH_URN as PATCH_OP;
 use crate::transport::OutgoingRequest;
 
 /// The PATCH that clears a manager.
