@@ -21,6 +21,7 @@ pub mod exchange;
 pub mod fuzzing;
 pub mod gate;
 pub mod idp;
+pub mod idplog;
 pub mod load;
 pub mod okta;
 pub mod record;

@@ -1,0 +1,1 @@
+//! The Entra timeline (see `render`).
