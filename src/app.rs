@@ -2,37 +2,24 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::cli::values::{parse_duration, parse_headers, parse_vars};
 use crate::cli::{
     Cli, Command, ListArgs, OutputFormat, RunArgs, SelectArgs, ServeArgs, ValidateArgs,
 };
-use crate::diagnostic::Diagnostic;
 use crate::error::{exit, Error, Result};
+use crate::outcome::{RunReport, ScenarioResult, Target, Tool, REPORT_VERSION};
 use crate::report::console::Console;
-use crate::report::model::{RunReport, ScenarioResult, Target, Tool, REPORT_VERSION};
-use crate::report::styles::Styles;
-use crate::run::http::{Auth, Transport, TransportConfig};
 use crate::run::{Interrupt, Progress, Runner};
 use crate::scenario::load::{self, Selection, SourceFile};
 use crate::scenario::Scenario;
 use crate::server;
-
-/// `println!` that survives a closed pipe (`idpsim list | head`): printing never panics.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
-/// `print!` that survives a closed pipe.
-macro_rules! say_raw {
-    ($($arg:tt)*) => {{
-        let _ = write!(std::io::stdout(), $($arg)*);
-    }};
-}
+use crate::support::diagnostic::Diagnostic;
+use crate::support::out::{say, say_raw, write_file};
+use crate::support::styles::Styles;
+use crate::transport::{warn_insecure, without_secrets, Auth, Transport, TransportConfig};
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
@@ -109,7 +96,8 @@ fn selection(s: &SelectArgs) -> Selection {
 /// Reads and validates scenario files; invalid ones stop everything before anything is sent.
 fn load(paths: &[std::path::PathBuf]) -> Result<(Vec<Scenario>, Vec<SourceFile>)> {
     let files = load::collect(paths)?;
-    let scenarios = load::parse_all(&files).map_err(Error::InvalidScenarios)?;
+    let scenarios =
+        load::parse_all(&files, &crate::idp::Catalogue).map_err(Error::InvalidScenarios)?;
     Ok((scenarios, files))
 }
 
@@ -146,67 +134,6 @@ fn list(args: ListArgs) -> Result<i32> {
         }
     }
     Ok(exit::PASSED)
-}
-
-pub fn parse_duration(text: &str) -> Result<Duration> {
-    let t = text.trim();
-    let (num, unit) = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map(|i| t.split_at(i))
-        .unwrap_or((t, "s"));
-    let value: f64 = num.parse().map_err(|_| {
-        Error::Usage(format!(
-            "`{text}` is not a duration; use e.g. 60s, 500ms or 2m"
-        ))
-    })?;
-    let secs = match unit {
-        "ms" => value / 1000.0,
-        "s" | "" => value,
-        "m" => value * 60.0,
-        _ => {
-            return Err(Error::Usage(format!(
-                "`{text}`: unknown unit `{unit}`; use ms, s or m"
-            )))
-        }
-    };
-    if !(secs > 0.0 && secs < 86_400.0) {
-        return Err(Error::Usage(format!(
-            "`{text}`: a duration must be positive and under a day"
-        )));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-pub fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>> {
-    raw.iter()
-        .map(|h| {
-            let (k, v) = h
-                .split_once(':')
-                .ok_or_else(|| Error::Usage(format!("--header `{h}`: use 'Name: value'")))?;
-            let k = k.trim();
-            if k.is_empty()
-                || !k
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
-            {
-                return Err(Error::Usage(format!(
-                    "--header `{h}`: `{k}` is not a header name"
-                )));
-            }
-            Ok((k.to_string(), v.trim().to_string()))
-        })
-        .collect()
-}
-
-fn parse_vars(raw: &[String]) -> Result<Vec<(String, String)>> {
-    raw.iter()
-        .map(|v| {
-            v.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| Error::Usage(format!("--var `{v}`: use NAME=VALUE")))
-        })
-        .collect()
 }
 
 /// Prints each scenario's line as it finishes, under the progress bar when there is one.
@@ -263,7 +190,11 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     let (scenarios, files) = load(&args.paths)?;
     let sel = selection(&args.select);
     let mut scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| sel.matches(s)).collect();
-    crate::audit::command::prepare_run(&mut scenarios, args.no_cleanup, args.write_state.is_some());
+    if args.no_cleanup {
+        for s in scenarios.iter_mut() {
+            s.auto_cleanup = false;
+        }
+    }
     if scenarios.is_empty() {
         return Err(Error::Usage(
             "no scenario matches the selection (see `idpsim list`)".into(),
@@ -411,6 +342,7 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         vars,
         interrupt: Arc::clone(&interrupt),
         time_scale,
+        write_state: args.write_state.is_some(),
     });
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -421,6 +353,7 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         .await;
     live.bar.finish_and_clear();
     let results = plan.merge(results, spc.as_ref());
+    let problems = crate::outcome::problems::group(&results);
 
     let report = RunReport {
         version: REPORT_VERSION,
@@ -439,7 +372,8 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         duration_ms: started.elapsed().as_millis() as u64,
         interrupted: interrupt.is_set(),
         signal: interrupt.signal().map(|s| s.name()),
-        summary: RunReport::summarize(&results),
+        summary: RunReport::summarize(&results, &problems),
+        problems,
         scenarios: results,
     };
     // Reports are written whatever happened, so an interrupted run still leaves its evidence.
@@ -450,7 +384,7 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
         write_file(path, &crate::report::junit::render(&report))?;
     }
     if let Some(path) = &args.write_state {
-        write_file(path, &crate::audit::state::take_sink_document())?;
+        write_file(path, &crate::audit::state_file::document(&report.scenarios))?;
     }
     if !args.dry_run {
         let text = live.console.finish(&report);
@@ -484,43 +418,14 @@ async fn run(mut args: RunArgs, styles: Styles) -> Result<i32> {
     Ok(code)
 }
 
-/// An error about the target, with the URL's and the auth's secrets masked (`cannot reach
-/// https://user:[redacted]@host/…`): the error goes to stderr, which CI logs keep.
-pub fn without_secrets(err: Error, transport: &Transport) -> Error {
-    match err {
-        Error::Unreachable { url, cause } => Error::Unreachable {
-            url: transport.redactor().text(&url),
-            cause: transport.redactor().text(&cause),
-        },
-        other => other,
-    }
-}
-
-/// `--insecure` is printed on every run, on stderr (stdout may be a report a machine reads): a
-/// setting copied from a test job into production should not go unnoticed.
-pub fn warn_insecure(target: &str) {
-    let shown =
-        crate::run::redact::Redactor::new(crate::run::http::url_secrets(target)).text(target);
-    eprintln!(
-        "warning: --insecure: TLS certificate verification is OFF for {shown}; anyone on the network path can impersonate the server and read the token"
-    );
-}
-
-fn write_file(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-    }
-    std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))
-}
-
 /// The first SIGINT/SIGTERM sets the interrupt (no new requests, cleanup within the grace
 /// period, reports written); a second one quits at once with that signal's code.
 fn spawn_interrupt_handler(interrupt: Arc<Interrupt>) -> Result<()> {
-    crate::run::signal::on_first_signal(move |signal| {
+    Ok(crate::support::signal::on_first_signal(move |signal| {
         interrupt.trigger(signal);
         let again = match signal {
-            crate::run::signal::Signal::Interrupt => "Ctrl-C",
-            crate::run::signal::Signal::Terminate => "SIGTERM",
+            crate::support::signal::Signal::Interrupt => "Ctrl-C",
+            crate::support::signal::Signal::Terminate => "SIGTERM",
         };
         eprintln!(
             "\nidpsim: {}: starting no new requests; cleaning up what the run created (for up to {:?}, \
@@ -528,7 +433,7 @@ fn spawn_interrupt_handler(interrupt: Arc<Interrupt>) -> Result<()> {
             signal.describe(),
             interrupt.grace()
         );
-    })
+    })?)
 }
 
 async fn serve(args: ServeArgs) -> Result<i32> {
@@ -599,7 +504,7 @@ async fn serve(args: ServeArgs) -> Result<i32> {
         say!("quirks: {}", args.quirks.join(", "));
     }
     let _ = std::io::stdout().flush();
-    let mut signals = crate::run::signal::Signals::listen()
+    let mut signals = crate::support::signal::Signals::listen()
         .map_err(|e| Error::Server(format!("cannot listen for SIGINT/SIGTERM: {e}")))?;
     // A signal shuts the server down gracefully: in-flight requests finish, and every change was
     // persisted (fsynced) before it was answered, so the --data file is complete. A requested

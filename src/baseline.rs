@@ -34,10 +34,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::check::{Finding, Severity};
-use crate::diagnostic::{Diagnostic, Pos};
 use crate::error::{Error, Result};
-use crate::report::model::{Outcome, RunReport, ScenarioResult, StepResult};
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
+use crate::support::diagnostic::{Diagnostic, Pos};
 
 /// The baseline format version this idpsim reads and writes.
 pub const BASELINE_VERSION: i64 = 1;
@@ -160,7 +160,7 @@ pub fn toml_error(display: &str, text: &str, e: &toml::de::Error) -> Error {
 
 /// A diagnostic rendered (plain) into a usage error, so it exits 2 and shows the line.
 pub fn usage_diag(d: Diagnostic, text: &str) -> Error {
-    let rendered = d.render(Some(text), &crate::report::styles::Styles::plain());
+    let rendered = d.render(Some(text), &crate::support::styles::Styles::plain());
     // `report_error` prefixes "error: " itself.
     let rendered = rendered.strip_prefix("error: ").unwrap_or(&rendered);
     Error::Usage(rendered.trim_end().to_string())

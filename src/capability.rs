@@ -14,26 +14,10 @@
 
 use serde_json::Value;
 
-use crate::check::Finding;
-use crate::exchange::Exchange;
-use crate::report::model::{Outcome, ScenarioResult, StepResult};
+use crate::outcome::{Finding, Outcome, ScenarioResult, StepResult};
 use crate::scenario::{Idp, Scenario};
-
-/// The capabilities `/ServiceProviderConfig` advertises, by the names scenarios use.
-pub const CAPABILITIES: &[&str] = &["patch", "filter", "etag", "sort", "bulk", "changePassword"];
-
-/// The canonical name of a capability (`change-password` and case variants accepted).
-pub fn canonical(name: &str) -> Option<&'static str> {
-    let folded: String = name
-        .chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect();
-    CAPABILITIES
-        .iter()
-        .copied()
-        .find(|c| c.to_lowercase() == folded)
-}
+use crate::scim::capabilities::{canonical, CAPABILITIES};
+use crate::transport::exchange::Exchange;
 
 /// What a scenario needs: its `requires` list plus tags that name a capability.
 pub fn needs(s: &Scenario) -> Vec<&'static str> {
@@ -119,13 +103,14 @@ pub fn skipped(s: &Scenario, reason: String) -> ScenarioResult {
         steps: Vec::new(),
         cleanup: Vec::new(),
         skip_reason: Some(reason),
+        believed: None,
     }
 }
 
 /// Puts the warning in front of the scenario's steps as step 0, "read /ServiceProviderConfig",
 /// with the preflight exchange it is about, and lets it count in the scenario's outcome.
 pub fn attach(result: &mut ScenarioResult, finding: Finding, spc: Option<&Exchange>) {
-    let source = crate::diagnostic::SourceRef {
+    let source = crate::support::diagnostic::SourceRef {
         file: result.file.clone(),
         line: result.line,
         column: 1,

@@ -30,11 +30,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::baseline::{offset_pos, toml_error, usage_diag};
-use crate::check::Severity;
 use crate::cli::{OutputFormat, RunArgs};
-use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
+use crate::outcome::Severity;
 use crate::scenario::Idp;
+use crate::support::diagnostic::Diagnostic;
 
 /// The file looked for in the working directory.
 pub const DEFAULT_FILE: &str = "idpsim.toml";
@@ -216,11 +216,11 @@ pub fn parse(display: &str, text: &str) -> Result<Config> {
         }
     }
     if let Some(t) = &config.target.timeout {
-        crate::app::parse_duration(t)
+        crate::cli::values::parse_duration(t)
             .map_err(|e| Error::Usage(format!("{display}: target.timeout: {e}")))?;
     }
     if let Some(t) = &config.run.grace_period {
-        crate::app::parse_duration(t)
+        crate::cli::values::parse_duration(t)
             .map_err(|e| Error::Usage(format!("{display}: run.grace_period: {e}")))?;
     }
     Ok(config)

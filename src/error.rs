@@ -5,7 +5,7 @@
 //! 3 target unreachable or TLS failure, 130 interrupted by SIGINT (Ctrl-C), 143 terminated by
 //! SIGTERM (128 + the signal's number, as shells report it).
 
-use crate::diagnostic::Diagnostic;
+use crate::support::diagnostic::Diagnostic;
 
 /// The exit codes idpsim promises.
 pub mod exit {
@@ -14,9 +14,11 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     pub const UNREACHABLE: i32 = 3;
     /// Stopped by SIGINT (Ctrl-C): 128 + 2.
-    pub const INTERRUPTED: i32 = 130;
+    pub const INTERRUPTED: i32 = Signal::Interrupt.exit_code();
     /// Stopped by SIGTERM (`kill`, a CI runner's cancel, `docker stop`): 128 + 15.
-    pub const TERMINATED: i32 = 143;
+    pub const TERMINATED: i32 = Signal::Terminate.exit_code();
+
+    use crate::support::signal::Signal;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,18 @@ impl Error {
             path: path.to_string(),
             cause: err.to_string(),
         }
+    }
+}
+
+impl From<crate::support::out::WriteError> for Error {
+    fn from(e: crate::support::out::WriteError) -> Self {
+        Error::io(e.path.display(), e.cause)
+    }
+}
+
+impl From<crate::support::signal::ListenError> for Error {
+    fn from(e: crate::support::signal::ListenError) -> Self {
+        Error::Usage(e.to_string())
     }
 }
 

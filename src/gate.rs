@@ -5,16 +5,17 @@
 //! `capability`; the renderers in `report::{markdown,html,github}`.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::baseline::{self, Baseline};
 use crate::capability::{self, Decision};
-use crate::check::{Finding, Severity};
 use crate::cli::{OutputFormat, RunArgs};
 use crate::error::{Error, Result};
-use crate::exchange::Exchange;
-use crate::report::model::{RunReport, ScenarioResult};
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{RunReport, ScenarioResult};
 use crate::scenario::Scenario;
+use crate::support::out::write_file;
+use crate::transport::exchange::Exchange;
 
 /// What the gate needs from the command line (after `idpsim.toml` was applied).
 #[derive(Clone, Debug)]
@@ -178,11 +179,4 @@ pub fn finish(
         let _ = std::io::stdout().write_all(text.as_bytes());
     }
     Ok(gate.exit_code())
-}
-
-pub fn write_file(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-    }
-    std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))
 }

@@ -533,7 +533,7 @@ fn the_shipped_scenarios_catch_generic_server_bugs() {
         ("filter-miss-404", "expect.status"),
         ("items-per-page-is-count", "expect.body"),
         ("json-content-type", "expect.header"),
-        ("error-status-integer", "expect.body"),
+        ("error-status-integer", "rfc7644.error.status-string"),
         ("ignore-excluded-attributes", "expect.body"),
         ("ignore-filtered-member-remove", "expect.body"),
         ("ignore-pathless-patch", "expect.body"),

@@ -1,7 +1,7 @@
 //! Inputs the fuzz targets in `fuzz/` (scripts/fuzz.sh) turned up, kept as plain tests so the
 //! fixes stay fixed in the default `cargo test`. Each test names the target and the input.
 
-use idpsim::entra::expr::{self, EvalContext, Outcome, Value, MAX_NESTING};
+use idpsim::idp::entra::expr::{self, EvalContext, Outcome, Value, MAX_NESTING};
 use idpsim::scim::filter;
 use serde_json::{json, Map};
 

@@ -1354,7 +1354,7 @@ fn widen(v: &Value, dice: &mut Dice) -> Value {
     }
 }
 
-fn audit(attributes: Map<String, Value>, server_copy: Value) -> Vec<idpsim::check::Finding> {
+fn audit(attributes: Map<String, Value>, server_copy: Value) -> Vec<idpsim::outcome::Finding> {
     let mut held = server_copy;
     if let Value::Object(m) = &mut held {
         m.insert("id".into(), json!("u1"));
@@ -1380,7 +1380,7 @@ fn audit(attributes: Map<String, Value>, server_copy: Value) -> Vec<idpsim::chec
     idpsim::audit::compare(&expected, &actual, opts)
 }
 
-fn describe_findings(findings: &[idpsim::check::Finding]) -> String {
+fn describe_findings(findings: &[idpsim::outcome::Finding]) -> String {
     findings
         .iter()
         .map(|f| format!("{}: {} {:?}", f.rule, f.message, f.diff))

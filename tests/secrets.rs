@@ -277,7 +277,7 @@ fn wait_exit(child: &mut std::process::Child) -> Option<i32> {
 #[test]
 fn the_marker_appears_in_no_output_of_any_command() {
     let marker = format!("S3CR3T-MARKER-{}", uuid::Uuid::new_v4().simple());
-    let basic_b64 = idpsim::text::base64(format!("admin:{marker}").as_bytes());
+    let basic_b64 = idpsim::support::text::base64(format!("admin:{marker}").as_bytes());
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     // The reference server requires the marker as its bearer token.
     let reference = rt

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use super::{compare, groups_needing_detail, Actual, AuditReport, Expected, Options, Pager};
 use crate::error::{exit, Error, Result};
 use crate::report::console::Console;
-use crate::report::styles::Styles;
-use crate::run::http::{OutgoingRequest, Transport};
 use crate::scenario::Idp;
+use crate::support::styles::Styles;
+use crate::transport::{OutgoingRequest, Transport};
 
 pub struct AuditCommand {
     pub transport: Transport,
@@ -52,9 +52,11 @@ pub async fn read_server(
         }
     }
     for id in groups_needing_detail(expected, &actual) {
-        let req =
-            OutgoingRequest::new("GET", format!("/Groups/{}", crate::text::path_segment(&id)))
-                .header("Accept", "application/scim+json");
+        let req = OutgoingRequest::new(
+            "GET",
+            format!("/Groups/{}", crate::support::text::path_segment(&id)),
+        )
+        .header("Accept", "application/scim+json");
         let (_, raw) = transport.send(&req).await;
         requests += 1;
         if let (200, Some(body)) = (raw.status, raw.body) {
@@ -99,10 +101,7 @@ pub async fn run(cmd: AuditCommand, styles: Styles) -> Result<i32> {
     );
     if let Some(path) = &cmd.report_json {
         let text = serde_json::to_string_pretty(&report).unwrap_or_default();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-        }
-        std::fs::write(path, text + "\n").map_err(|e| Error::io(path.display(), e))?;
+        crate::support::out::write_file(path, &(text + "\n"))?;
     }
     let mut sources = HashMap::new();
     if let Ok(text) = std::fs::read_to_string(&cmd.expect) {
@@ -123,18 +122,18 @@ pub async fn run(cmd: AuditCommand, styles: Styles) -> Result<i32> {
 
 /// `idpsim audit …`: builds the transport from the flags, then [`run`].
 pub async fn from_args(args: crate::cli::AuditArgs, styles: Styles) -> Result<i32> {
-    use crate::run::http::{Auth, TransportConfig};
+    use crate::transport::{Auth, TransportConfig};
     let auth = Auth::from_flags(args.token.as_deref(), args.basic.as_deref())?;
     let transport = Transport::new(TransportConfig {
         base_url: args.target.clone(),
         auth,
-        headers: crate::app::parse_headers(&args.headers)?,
-        timeout: crate::app::parse_duration(&args.timeout)?,
+        headers: crate::cli::values::parse_headers(&args.headers)?,
+        timeout: crate::cli::values::parse_duration(&args.timeout)?,
         cacert: args.cacert.clone(),
         insecure: args.insecure,
     })?;
     if args.insecure {
-        crate::app::warn_insecure(&args.target);
+        crate::transport::warn_insecure(&args.target);
     }
     run(
         AuditCommand {
@@ -147,20 +146,4 @@ pub async fn from_args(args: crate::cli::AuditArgs, styles: Styles) -> Result<i3
         styles,
     )
     .await
-}
-
-/// `idpsim run --no-cleanup / --write-state`: applied to the selected scenarios before the run.
-pub fn prepare_run(
-    scenarios: &mut [crate::scenario::Scenario],
-    no_cleanup: bool,
-    write_state: bool,
-) {
-    if no_cleanup {
-        for s in scenarios.iter_mut() {
-            s.auto_cleanup = false;
-        }
-    }
-    if write_state {
-        super::state::enable_sink();
-    }
 }

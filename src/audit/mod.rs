@@ -20,7 +20,7 @@
 //! subset: only what the state names is checked, because a server adds its own attributes.
 
 pub mod command;
-pub mod state;
+pub mod state_file;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -28,10 +28,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::check::{show, DiffEntry, Finding};
-use crate::diagnostic::SourceRef;
-use crate::run::http::{OutgoingRequest, RawResponse};
+use crate::check::show;
+use crate::outcome::{DiffEntry, Finding};
 use crate::scenario::Idp;
+use crate::support::diagnostic::SourceRef;
+use crate::transport::{OutgoingRequest, RawResponse};
 
 /// One user as the IdP believes it.
 #[derive(Clone, Debug, Default)]

@@ -3,10 +3,11 @@
 
 use serde_json::Value;
 
-use super::{pointer_token, show, DiffEntry, Finding};
-use crate::exchange::RecordedResponse;
+use super::{pointer_token, show};
+use crate::outcome::{DiffEntry, Finding};
 use crate::scenario::template;
 use crate::scenario::{Expect, JsonType, Pattern, PatternKind, Scenario};
+use crate::transport::exchange::RecordedResponse;
 
 /// Checks status, headers and body. `ctx` is the template context (captures so far).
 pub fn check(
@@ -100,7 +101,7 @@ pub fn check(
     findings
 }
 
-type Diffs = Vec<(DiffEntry, crate::diagnostic::Pos)>;
+type Diffs = Vec<(DiffEntry, crate::support::diagnostic::Pos)>;
 
 /// Matches `actual` (None = absent) against the pattern; pushes differences.
 pub fn match_pattern(p: &Pattern, actual: Option<&Value>, ptr: &str, ctx: &Value, out: &mut Diffs) {

@@ -6,8 +6,9 @@
 
 use serde_json::Value;
 
-use super::{show, DiffEntry, Finding, Severity};
-use crate::exchange::{Exchange, RecordedResponse, TransportErrorKind};
+use super::show;
+use crate::outcome::{DiffEntry, Finding, Severity};
+use crate::transport::exchange::{Exchange, RecordedResponse, TransportErrorKind};
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -136,12 +137,12 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
         return out;
     };
     if resp.truncated {
-        let limit = crate::run::http::BODY_LIMIT >> 20;
+        let limit = crate::transport::BODY_LIMIT >> 20;
         // Cut after inflating, unless the compressed bytes alone already reached the limit.
         let inflated = resp
             .content_encoding
             .as_ref()
-            .filter(|_| resp.size < crate::run::http::BODY_LIMIT);
+            .filter(|_| resp.size < crate::transport::BODY_LIMIT);
         let message = match inflated {
             Some(enc) => format!(
                 "the {enc} body inflates to more than {limit} MiB ({} bytes on the wire) and was cut there: a decompression bomb or a runaway answer",

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use crate::entra::expr::{self, EvalContext, MAX_EXPRESSION_CHARS};
+use crate::idp::entra::expr::{self, EvalContext, MAX_EXPRESSION_CHARS};
 use serde_json::{json, Map, Value};
 
 fn source() -> &'static Map<String, Value> {

@@ -6,12 +6,12 @@
 use std::sync::OnceLock;
 
 use crate::check::{expect, rules};
-use crate::exchange::{
+use crate::scenario::{Scenario, StepKind};
+use crate::support::redact::Redactor;
+use crate::transport;
+use crate::transport::exchange::{
     Exchange, RecordedRequest, RecordedResponse, TransportError, TransportErrorKind, TEXT_LIMIT,
 };
-use crate::run::http;
-use crate::run::redact::Redactor;
-use crate::scenario::{Scenario, StepKind};
 use serde_json::{json, Value};
 
 const STATUSES: &[u16] = &[
@@ -64,7 +64,14 @@ steps:
 fn expectations() -> Option<&'static Scenario> {
     static SCENARIO: OnceLock<Option<Scenario>> = OnceLock::new();
     SCENARIO
-        .get_or_init(|| crate::scenario::parse::parse_scenario("fuzz.yaml", EXPECTATIONS).ok())
+        .get_or_init(|| {
+            crate::scenario::parse::parse_scenario(
+                "fuzz.yaml",
+                EXPECTATIONS,
+                &crate::idp::Catalogue,
+            )
+            .ok()
+        })
         .as_ref()
 }
 
@@ -104,9 +111,9 @@ pub fn run(data: &[u8]) {
     let (json, json_error): (Option<Value>, Option<String>) = if body.is_empty() {
         (None, None)
     } else {
-        match http::parse_json(body) {
+        match transport::parse_json(body) {
             Ok(v) => (Some(v), None),
-            Err(why) => (None, Some(http::why_not_json(&why, body, &headers))),
+            Err(why) => (None, Some(transport::why_not_json(&why, body, &headers))),
         }
     };
     let text = if json.is_some() || body.is_empty() {

@@ -9,7 +9,7 @@ pub fn run(data: &[u8]) {
         // The node tree feeds `variables`, `directory` and `mappings` as JSON.
         let _ = root.to_json();
     }
-    match crate::scenario::parse::parse_scenario("fuzz.yaml", &text) {
+    match crate::scenario::parse::parse_scenario("fuzz.yaml", &text, &crate::idp::Catalogue) {
         Ok(scenario) => {
             for step in scenario.steps.iter().chain(&scenario.cleanup) {
                 let _ = step.label();

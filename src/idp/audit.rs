@@ -18,13 +18,14 @@
 
 use serde_json::{Map, Value};
 
-use crate::audit::{compare, groups_needing_detail, state, Actual, Expected, Options, Pager};
-use crate::check::{Finding, Severity};
-use crate::diagnostic::{Pos, SourceRef};
-use crate::run::context::ActionCtx;
-use crate::run::http::OutgoingRequest;
+use crate::audit::{compare, groups_needing_detail, Actual, Expected, Options, Pager};
+use crate::idp::believed;
+use crate::idp::context::ActionCtx;
+use crate::outcome::{Finding, Severity};
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::ActionStep;
+use crate::support::diagnostic::{Pos, SourceRef};
+use crate::transport::OutgoingRequest;
 
 const KEYS: &[&str] = &["users", "groups", "on_drift"];
 
@@ -120,7 +121,7 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
             }
         }
     }
-    let expected = match state::expected_from(ctx.state) {
+    let expected = match believed::expected_from(ctx.state) {
         Ok(e) => e,
         Err(errors) => {
             ctx.finding(

@@ -12,11 +12,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::check::Finding;
-use crate::diagnostic::Pos;
-use crate::run::context::ScenarioState;
+use crate::idp::context::ScenarioState;
+use crate::outcome::Finding;
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::{template, Scenario};
+use crate::support::diagnostic::Pos;
 
 #[derive(Clone, Debug, Default)]
 pub struct Directory {

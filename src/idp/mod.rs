@@ -1,17 +1,40 @@
 //! IdP profiles: turn scenario actions (`assign: alice`) into the exact requests Okta or Entra
 //! send, and judge the answers as that IdP does. The engine calls only the functions here; each
-//! profile lives in its own module (`crate::okta`, `crate::entra`) behind the same five entry
+//! profile lives in its own module (`crate::idp::okta`, `crate::idp::entra`) behind the same five entry
 //! points. `directory` (the source users and groups) and `state` (the `expect_server` check of
 //! what the server holds) are shared by both.
 
 pub mod audit;
+pub mod believed;
+pub mod context;
 pub mod directory;
+pub mod entra;
+pub mod okta;
 pub mod state;
 
-use crate::check::{Finding, Severity};
-use crate::diagnostic::Pos;
-use crate::run::context::{ActionCtx, ScenarioState};
+use crate::idp::context::{ActionCtx, ScenarioState};
+use crate::outcome::{Finding, Severity};
 use crate::scenario::{ActionStep, Idp, Scenario};
+use crate::support::diagnostic::Pos;
+
+/// The IdP profiles as the scenario grammar sees them: `scenario::parse` checks profiles,
+/// actions and their arguments through this, at load time.
+pub struct Catalogue;
+
+impl crate::scenario::Profiles for Catalogue {
+    fn profiles(&self, idp: Idp) -> &'static [&'static str] {
+        profiles(idp)
+    }
+    fn actions(&self, idp: Idp) -> &'static [&'static str] {
+        actions(idp)
+    }
+    fn validate_action(&self, idp: Idp, action: &ActionStep) -> Vec<(Pos, String)> {
+        validate_action(idp, action)
+    }
+    fn validate_scenario(&self, scenario: &Scenario) -> Vec<(Pos, String)> {
+        validate_scenario(scenario)
+    }
+}
 
 /// Actions every IdP understands.
 pub const COMMON_ACTIONS: &[&str] = &["expect_server", "audit"];
@@ -20,8 +43,8 @@ pub const COMMON_ACTIONS: &[&str] = &["expect_server", "audit"];
 pub fn profiles(idp: Idp) -> &'static [&'static str] {
     match idp {
         Idp::Generic => &[],
-        Idp::Okta => crate::okta::PROFILES,
-        Idp::Entra => crate::entra::PROFILES,
+        Idp::Okta => crate::idp::okta::PROFILES,
+        Idp::Entra => crate::idp::entra::PROFILES,
     }
 }
 
@@ -29,8 +52,8 @@ pub fn profiles(idp: Idp) -> &'static [&'static str] {
 pub fn actions(idp: Idp) -> &'static [&'static str] {
     match idp {
         Idp::Generic => &["audit"],
-        Idp::Okta => with_common(crate::okta::ACTIONS, &OKTA_ACTIONS),
-        Idp::Entra => with_common(crate::entra::ACTIONS, &ENTRA_ACTIONS),
+        Idp::Okta => with_common(crate::idp::okta::ACTIONS, &OKTA_ACTIONS),
+        Idp::Entra => with_common(crate::idp::entra::ACTIONS, &ENTRA_ACTIONS),
     }
 }
 
@@ -59,8 +82,8 @@ pub fn validate_action(idp: Idp, action: &ActionStep) -> Vec<(Pos, String)> {
     }
     match idp {
         Idp::Generic => Vec::new(),
-        Idp::Okta => crate::okta::validate_action(action),
-        Idp::Entra => crate::entra::validate_action(action),
+        Idp::Okta => crate::idp::okta::validate_action(action),
+        Idp::Entra => crate::idp::entra::validate_action(action),
     }
 }
 
@@ -69,8 +92,8 @@ pub fn validate_scenario(scenario: &Scenario) -> Vec<(Pos, String)> {
     let mut out = directory::validate(scenario);
     out.extend(match scenario.idp {
         Idp::Generic => Vec::new(),
-        Idp::Okta => crate::okta::validate_scenario(scenario),
-        Idp::Entra => crate::entra::validate_scenario(scenario),
+        Idp::Okta => crate::idp::okta::validate_scenario(scenario),
+        Idp::Entra => crate::idp::entra::validate_scenario(scenario),
     });
     out
 }
@@ -80,8 +103,8 @@ pub fn prepare(scenario: &Scenario, state: &mut ScenarioState) -> Result<(), Box
     state.directory = directory::Directory::render(scenario, state)?;
     match scenario.idp {
         Idp::Generic => Ok(()),
-        Idp::Okta => crate::okta::prepare(scenario, state),
-        Idp::Entra => crate::entra::prepare(scenario, state),
+        Idp::Okta => crate::idp::okta::prepare(scenario, state),
+        Idp::Entra => crate::idp::entra::prepare(scenario, state),
     }
 }
 
@@ -102,8 +125,8 @@ pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
             .source(ctx.here());
             ctx.finding(f);
         }
-        Idp::Okta => crate::okta::run_action(ctx, action).await,
-        Idp::Entra => crate::entra::run_action(ctx, action).await,
+        Idp::Okta => crate::idp::okta::run_action(ctx, action).await,
+        Idp::Entra => crate::idp::entra::run_action(ctx, action).await,
     }
 }
 

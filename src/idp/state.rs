@@ -14,11 +14,12 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::check::{expect::match_pattern, DiffEntry, Finding};
-use crate::diagnostic::Pos;
-use crate::run::context::ActionCtx;
-use crate::run::http::OutgoingRequest;
+use crate::check::expect::match_pattern;
+use crate::idp::context::ActionCtx;
+use crate::outcome::{DiffEntry, Finding};
 use crate::scenario::{parse, ActionStep, Idp, Node};
+use crate::support::diagnostic::Pos;
+use crate::transport::OutgoingRequest;
 
 pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     let mut out = Vec::new();

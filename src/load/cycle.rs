@@ -14,7 +14,7 @@ use crate::load::generator::Directory;
 use crate::load::metrics::{Metrics, Op};
 use crate::load::throttle::{scaled, Pacer, Pause, Policy};
 use crate::load::wire::{self, OktaProfile, Wire, OKTA_MEMBER_BATCH};
-use crate::run::http::{OutgoingRequest, Transport};
+use crate::transport::{OutgoingRequest, Transport};
 
 /// Server-assigned ids by directory index, in one string arena: ~8 bytes per entry plus the
 /// id's own bytes, no per-user allocation.

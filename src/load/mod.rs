@@ -27,11 +27,11 @@ use std::time::{Duration, Instant};
 
 use crate::cli::LoadArgs;
 use crate::error::{exit, Error, Result};
-use crate::report::styles::Styles;
-use crate::run::http::{Auth, Transport, TransportConfig};
-use crate::run::signal::Signal;
 use crate::scenario::Idp;
 use crate::server;
+use crate::support::signal::Signal;
+use crate::support::styles::Styles;
+use crate::transport::{Auth, Transport, TransportConfig};
 use cycle::{Ctx, IdTable, PhaseStats};
 use generator::Directory;
 use metrics::Metrics;
@@ -68,7 +68,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
     if args.overlap > 1000 {
         return Err(usage("--overlap is per mille: 0 to 1000"));
     }
-    let timeout = crate::app::parse_duration(args.timeout.as_deref().unwrap_or("60s"))?;
+    let timeout = crate::cli::values::parse_duration(args.timeout.as_deref().unwrap_or("60s"))?;
     let seed = args
         .seed
         .unwrap_or_else(|| u64::from(rand::random::<u32>()));
@@ -76,7 +76,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
     dir.overlap_per_mille = args.overlap;
 
     let auth = Auth::from_flags(args.token.as_deref(), args.basic.as_deref())?;
-    let headers = crate::app::parse_headers(&args.headers)?;
+    let headers = crate::cli::values::parse_headers(&args.headers)?;
     let mut builtin = None;
     let (target, auth) = match &args.target {
         Some(url) => (url.clone(), auth),
@@ -107,12 +107,12 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
         insecure: args.insecure,
     })?;
     if args.insecure {
-        crate::app::warn_insecure(&target);
+        crate::transport::warn_insecure(&target);
     }
     transport
         .preflight()
         .await
-        .map_err(|e| crate::app::without_secrets(e, &transport))?;
+        .map_err(|e| crate::transport::without_secrets(e, &transport))?;
 
     let wire = match args.idp {
         Idp::Okta => Wire::Okta(match args.profile.as_deref() {
@@ -126,7 +126,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
         }),
         _ => {
             if let Some(p) = args.profile.as_deref() {
-                if !crate::entra::PROFILES.contains(&p) {
+                if !crate::idp::entra::PROFILES.contains(&p) {
                     return Err(usage(format!(
                         "--profile {p}: Entra's profiles are default and aadOptscim062020"
                     )));
@@ -161,7 +161,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
     let stopped_by: Arc<std::sync::OnceLock<Signal>> = Arc::default();
     {
         let (ctx, stopped_by) = (Arc::clone(&ctx), Arc::clone(&stopped_by));
-        crate::run::signal::on_first_signal(move |signal| {
+        crate::support::signal::on_first_signal(move |signal| {
             let _ = stopped_by.set(signal);
             ctx.stop.store(true, Ordering::SeqCst);
             eprintln!(
@@ -344,10 +344,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
         audit: audit_result,
     };
     if let Some(path) = &args.report_json {
-        if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(d).map_err(|e| Error::io(d.display(), e))?;
-        }
-        std::fs::write(path, report.json()).map_err(|e| Error::io(path.display(), e))?;
+        crate::support::out::write_file(path, &report.json())?;
     }
     let _ = write!(std::io::stdout(), "{}", report.human(&styles));
     if let Some(srv) = builtin {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::load::audit::{AuditResult, Named};
 use crate::load::cycle::{Failures, PhaseStats};
 use crate::load::metrics::{OpSummary, Throttling};
-use crate::report::styles::Styles;
+use crate::support::styles::Styles;
 
 pub const LOAD_REPORT_VERSION: u32 = 1;
 

@@ -34,7 +34,7 @@ impl Policy {
         match idp {
             Idp::Okta => Policy::Okta,
             _ => Policy::Entra {
-                retries: crate::entra::config::Settings::default().retry_429,
+                retries: crate::idp::entra::config::Settings::default().retry_429,
             },
         }
     }

@@ -7,11 +7,11 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::entra::config::{FlagPosition, Mappings, Mode, Settings};
-use crate::entra::expr::{evaluate_mappings, EvalContext, Operation, Value};
-use crate::entra::wire as ew;
+use crate::idp::entra::config::{FlagPosition, Mappings, Mode, Settings};
+use crate::idp::entra::expr::{evaluate_mappings, EvalContext, Operation, Value};
+use crate::idp::entra::wire as ew;
 use crate::load::generator::{Group, User};
-use crate::run::http::OutgoingRequest;
+use crate::transport::OutgoingRequest;
 
 /// The Okta personality (okta.md §1.4): `oin` PATCHes active and memberships, `aiw` PUTs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,12 +61,12 @@ impl Wire {
         let path = format!("/{collection}/{}", enc_id(id));
         match self {
             Wire::Entra(e) => e.get(&path, &[]),
-            Wire::Okta(_) => crate::okta::wire::request("GET", path, None),
+            Wire::Okta(_) => crate::idp::okta::wire::request("GET", path, None),
         }
     }
 }
 
-pub use crate::text::path_segment as enc_id;
+pub use crate::support::text::path_segment as enc_id;
 
 // ----- Entra ------------------------------------------------------------------------------
 
@@ -81,7 +81,7 @@ pub struct EntraWire {
 impl EntraWire {
     /// `profile` pins the mode as a scenario's `profile:` does; otherwise the Tenant URL decides.
     pub fn new(profile: Option<&str>, base_query: Option<&str>) -> EntraWire {
-        let mode = crate::entra::resolve_mode(profile, base_query);
+        let mode = crate::idp::entra::resolve_mode(profile, base_query);
         EntraWire {
             mode,
             url: ew::UrlPlan::new(mode, FlagPosition::AfterFilter, base_query),
@@ -218,7 +218,7 @@ impl EntraWire {
     }
 }
 
-// ----- Okta: requests, headers and filters from crate::okta::wire; bodies from the synthetic directory
+// ----- Okta: requests, headers and filters from crate::idp::okta::wire; bodies from the synthetic directory
 
 /// Members per PATCH in Okta's group push: undocumented (okta.md §2.10 shows one `add` op with
 /// all values); 100 keeps bodies moderate and matches Okta's page size.
@@ -227,18 +227,18 @@ pub const OKTA_MEMBER_BATCH: usize = 100;
 /// Okta's requests are built by the Okta profile's own wire module, so the load sends exactly
 /// what the scenarios send (headers of okta.md §1.1 and Appendix A, `%20` filters of §1.2).
 fn okta_body(method: &str, path: String, body: Json) -> OutgoingRequest {
-    crate::okta::wire::request(method, path, Some(body))
+    crate::idp::okta::wire::request(method, path, Some(body))
 }
 
 /// `filter=userName%20eq%20%22…%22&startIndex=1&count=100` (okta.md §1.2, §2.2, §2.10.1).
 fn okta_lookup(collection: &str, attr: &str, value: &str) -> OutgoingRequest {
-    let path = crate::okta::wire::filter_query(
+    let path = crate::idp::okta::wire::filter_query(
         collection,
         attr,
         value,
-        crate::okta::settings::QueryEncoding::Percent,
+        crate::idp::okta::settings::QueryEncoding::Percent,
     );
-    crate::okta::wire::request("GET", path, None)
+    crate::idp::okta::wire::request("GET", path, None)
 }
 
 /// POST /Users (okta.md §2.2): core schema, name, primary work email, locale, the Okta id as
@@ -360,7 +360,7 @@ mod tests {
         assert!(r
             .headers
             .iter()
-            .any(|(k, v)| k == "User-Agent" && v == crate::okta::wire::USER_AGENT));
+            .any(|(k, v)| k == "User-Agent" && v == crate::idp::okta::wire::USER_AGENT));
     }
 
     #[test]
@@ -372,7 +372,7 @@ mod tests {
             panic!("create")
         };
         assert_eq!(create.path, "/Users");
-        let Some(crate::run::http::OutgoingBody::Json(body)) = &create.body else {
+        let Some(crate::transport::OutgoingBody::Json(body)) = &create.body else {
             panic!("body")
         };
         assert_eq!(body["userName"], json!(u.user_name));
@@ -380,7 +380,7 @@ mod tests {
         let Ok(Some(patch)) = e.update_user("id1", &u, &u.display_name, true) else {
             panic!("patch")
         };
-        let Some(crate::run::http::OutgoingBody::Json(body)) = &patch.body else {
+        let Some(crate::transport::OutgoingBody::Json(body)) = &patch.body else {
             panic!("body")
         };
         assert_eq!(

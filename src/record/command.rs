@@ -9,7 +9,7 @@ pub async fn record(args: RecordArgs) -> Result<i32> {
         upstream: args.upstream,
         output: args.output,
         name: args.name,
-        timeout: crate::app::parse_duration(&args.timeout)?,
+        timeout: crate::cli::values::parse_duration(&args.timeout)?,
     })
     .await
 }

@@ -89,7 +89,7 @@ fn base_path_of(url: &str) -> Result<String> {
     if url.starts_with('/') {
         return Ok(url.trim_end_matches('/').to_string());
     }
-    crate::run::http::BaseUrl::parse(url)
+    crate::transport::BaseUrl::parse(url)
         .map(|b| b.path)
         .map_err(|e| Error::Usage(format!("--base {url}: {e}")))
 }

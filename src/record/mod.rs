@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::run::redact::{Redactor, REDACTED};
+use crate::support::redact::{Redactor, REDACTED};
 use emit::Y;
 
 /// A request/response body as captured.
@@ -768,7 +768,8 @@ mod tests {
             text.contains("- okta") || text.contains("\"okta\""),
             "{text}"
         );
-        crate::scenario::parse::parse_scenario("t.yaml", &text).expect("valid scenario");
+        crate::scenario::parse::parse_scenario("t.yaml", &text, &crate::idp::Catalogue)
+            .expect("valid scenario");
     }
 
     #[test]

@@ -20,8 +20,8 @@ use hyper_util::rt::TokioExecutor;
 
 use super::{Body, Captured, Meta, Recorder};
 use crate::error::{exit, Error, Result};
-use crate::run::http::{header_pairs, tls_config, BaseUrl, BODY_LIMIT};
-use crate::run::signal::Signal;
+use crate::support::signal::Signal;
+use crate::transport::{header_pairs, tls_config, BaseUrl, BODY_LIMIT};
 
 /// Request headers that belong to one connection, not to the exchange (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] = &[
@@ -120,7 +120,7 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
     // a second signal quits at once, and the file is still valid: every exchange already
     // written was fsynced whole.
     let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<Signal>();
-    crate::run::signal::on_first_signal(move |signal| {
+    crate::support::signal::on_first_signal(move |signal| {
         eprintln!(
             "\nidpsim record: {}: finishing the exchanges in flight, then closing the recording. Send it again to quit at once.",
             signal.describe()

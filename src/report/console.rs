@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::model::{Outcome, RunReport, ScenarioResult, StepResult, Summary};
-use super::styles::Styles;
-use crate::check::{Finding, Severity};
-use crate::diagnostic::{Diagnostic, Pos};
-use crate::exchange::Exchange;
+use crate::outcome::problems::{self, Problem};
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult, Summary};
+use crate::support::diagnostic::{Diagnostic, Pos};
+use crate::support::styles::Styles;
+use crate::transport::exchange::Exchange;
 
 pub struct Console {
     pub styles: Styles,
@@ -79,9 +80,11 @@ impl Console {
         out
     }
 
-    /// Failures (and warnings) in detail, then the summary.
+    /// The distinct problems (one line each), the failures and warnings in detail, then the
+    /// verdict line.
     pub fn finish(&self, report: &RunReport) -> String {
         let mut out = String::new();
+        out.push_str(&self.problems(&report.problems));
         let noteworthy: Vec<&ScenarioResult> = report
             .scenarios
             .iter()
@@ -93,6 +96,7 @@ impl Console {
         // Failures first: they are what a person came for.
         let mut ordered = noteworthy;
         ordered.sort_by_key(|s| std::cmp::Reverse(s.outcome));
+        let mut detailed: Vec<String> = Vec::new();
         for sc in ordered {
             let _ = writeln!(
                 out,
@@ -113,7 +117,7 @@ impl Console {
                 if step.findings.is_empty() {
                     continue;
                 }
-                out.push_str(&self.step_detail(label, step));
+                out.push_str(&self.step_detail(label, step, &report.problems, &mut detailed));
             }
         }
         out.push('\n');
@@ -121,7 +125,51 @@ impl Console {
         out
     }
 
-    fn step_detail(&self, label: &str, step: &StepResult) -> String {
+    /// `N distinct problem(s):` and one line per problem, most consequential first.
+    pub fn problems(&self, problems: &[Problem]) -> String {
+        let mut out = String::new();
+        if problems.is_empty() {
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "\n{}",
+            self.styles
+                .bold
+                .paint(&format!("{} distinct problem(s):", problems.len()))
+        );
+        let width = problems.len().to_string().len();
+        for (i, p) in problems.iter().enumerate() {
+            let first = match &p.first.exchange {
+                Some(ex) => format!("{}: {}", p.first.label(), ex.line()),
+                None => p.first.label(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:>width$}. {}[{}]: {} — {} {}, {} {}; first: {first}",
+                i + 1,
+                self.severity(p.severity),
+                p.rule,
+                one_line(&p.message),
+                p.scenarios,
+                plural(p.scenarios, "scenario", "scenarios"),
+                p.steps,
+                plural(p.steps, "step", "steps"),
+            );
+        }
+        out
+    }
+
+    /// A step's findings. A problem is shown in full (the exchange with bodies, the scenario
+    /// line, the IdP's consequence) the first time; after that each finding is one line that
+    /// points back to it, so one fault in 30 scenarios reads as one fault, not a flood.
+    fn step_detail(
+        &self,
+        label: &str,
+        step: &StepResult,
+        problems: &[Problem],
+        detailed: &mut Vec<String>,
+    ) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -131,33 +179,86 @@ impl Console {
             step.name,
             self.styles.dim.paint(&format!("({})", step.source))
         );
-        let mut shown = Vec::new();
         let mut findings: Vec<&Finding> = step.findings.iter().collect();
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        for f in findings {
+        // Decided before printing, so an exchange shows its bodies when any finding on it is
+        // shown in full, whatever order the findings come in.
+        let full: Vec<bool> = findings
+            .iter()
+            .map(|f| {
+                let k = problems::key(f);
+                let first = !problems::counts(f) || self.verbose || !detailed.contains(&k);
+                if problems::counts(f) && !detailed.contains(&k) {
+                    detailed.push(k);
+                }
+                first
+            })
+            .collect();
+        let mut shown = Vec::new();
+        for (f, &in_full) in findings.iter().zip(&full) {
             if let Some(i) = f.exchange {
                 if !shown.contains(&i) && !self.verbose {
                     if let Some(ex) = step.exchanges.get(i) {
-                        out.push_str(&indent(
-                            &self.exchange(ex, f.severity == Severity::Error),
-                            4,
-                        ));
+                        let bodies = findings.iter().zip(&full).any(|(g, &gf)| {
+                            gf && g.exchange == Some(i) && g.severity == Severity::Error
+                        });
+                        out.push_str(&indent(&self.exchange(ex, bodies), 4));
                     }
                     shown.push(i);
                 }
             }
-            out.push_str(&indent(&self.finding(f), 4));
+            if in_full {
+                out.push_str(&indent(&self.finding(f), 4));
+            } else {
+                out.push_str(&indent(&self.repeated(f, problems), 4));
+            }
         }
         out
     }
 
-    pub fn finding(&self, f: &Finding) -> String {
+    /// A finding of a problem already shown in full: its line and its diffs, and which problem
+    /// it is.
+    fn repeated(&self, f: &Finding, problems: &[Problem]) -> String {
+        let k = problems::key(f);
+        let n = problems
+            .iter()
+            .position(|p| p.key == k)
+            .map(|i| format!("problem {}", i + 1))
+            .unwrap_or_else(|| "see above".into());
         let mut out = String::new();
-        let sev = match f.severity {
+        let _ = writeln!(
+            out,
+            "{}[{}]: {}  {}",
+            self.severity(f.severity),
+            f.rule,
+            f.message,
+            self.styles
+                .dim
+                .paint(&format!("({n}, shown in full above)"))
+        );
+        for d in &f.diff {
+            let _ = writeln!(
+                out,
+                "  {}: expected {} — actual {}",
+                self.styles.bold.paint(&d.pointer),
+                self.styles.expected.paint(&d.expected),
+                self.styles.actual.paint(&d.actual)
+            );
+        }
+        out
+    }
+
+    fn severity(&self, s: Severity) -> String {
+        match s {
             Severity::Error => self.styles.error.paint("error"),
             Severity::Warning => self.styles.warn.paint("warning"),
             Severity::Info => self.styles.info.paint("info"),
-        };
+        }
+    }
+
+    pub fn finding(&self, f: &Finding) -> String {
+        let mut out = String::new();
+        let sev = self.severity(f.severity);
         let _ = writeln!(out, "{sev}[{}]: {}", f.rule, f.message);
         if let Some(src) = &f.source {
             let d = Diagnostic {
@@ -274,11 +375,12 @@ impl Console {
             self.styles.pass.paint("PASSED")
         };
         let mut out = format!(
-            "{verdict}: {} scenario(s): {}; {} step(s), {} exchange(s); {} error(s), {} warning(s)\n",
+            "{verdict}: {} scenario(s): {}; {} step(s), {} exchange(s); {} distinct problem(s): {} error(s), {} warning(s)\n",
             s.scenarios,
             parts.join(", "),
             s.steps,
             s.exchanges,
+            s.problems,
             s.errors,
             s.warnings
         );
@@ -328,4 +430,23 @@ pub fn reason(status: u16) -> &'static str {
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("")
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// A message on one line, cut at 140 characters: the problems list is one line per problem.
+pub fn one_line(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 140 {
+        let cut: String = line.chars().take(139).collect();
+        format!("{cut}…")
+    } else {
+        line
+    }
 }

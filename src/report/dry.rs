@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::console::pretty;
-use super::model::ScenarioResult;
-use super::styles::Styles;
+use crate::outcome::ScenarioResult;
+use crate::support::styles::Styles;
 
 pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
     let mut out = String::new();

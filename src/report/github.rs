@@ -9,9 +9,9 @@
 
 use std::fmt::Write as _;
 
-use super::model::{Outcome, RunReport};
 use crate::baseline::Gate;
-use crate::check::{Finding, Severity};
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, RunReport};
 
 pub fn render(report: &RunReport, gate: &Gate) -> String {
     let mut out = String::new();

@@ -11,9 +11,9 @@
 use std::fmt::Write as _;
 
 use super::markdown::http_text;
-use super::model::{Outcome, RunReport, ScenarioResult, StepResult};
 use crate::baseline::Gate;
-use crate::check::Finding;
+use crate::outcome::Finding;
+use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 
 const CSS: &str = r#"
 :root{--fail:#b42318;--warn:#a15c07;--pass:#067647;--skip:#667085;--bg:#fff;--fg:#1d2939;--muted:#667085;--line:#e4e7ec;--code:#f8f9fb}

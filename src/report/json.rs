@@ -1,7 +1,7 @@
 //! The JSON report: `RunReport` as JSON, versioned (`"version": "1"`), described by the committed
 //! schema `docs/report.schema.json`.
 
-use super::model::RunReport;
+use crate::outcome::RunReport;
 
 pub fn render(report: &RunReport) -> String {
     serde_json::to_string_pretty(report)

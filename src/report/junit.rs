@@ -4,8 +4,8 @@
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::console::Console;
-use super::model::{Outcome, RunReport};
-use super::styles::Styles;
+use crate::outcome::{Outcome, RunReport};
+use crate::support::styles::Styles;
 
 pub fn render(report: &RunReport) -> String {
     let console = Console {
@@ -42,7 +42,7 @@ pub fn render(report: &RunReport) -> String {
                     if let Some(first) = step
                         .findings
                         .iter()
-                        .find(|f| f.severity == crate::check::Severity::Error)
+                        .find(|f| f.severity == crate::outcome::Severity::Error)
                     {
                         s.set_message(format!("[{}] {}", first.rule, first.message));
                         s.set_type(first.rule.clone());

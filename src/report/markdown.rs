@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::console::{pretty, reason};
-use super::model::{Outcome, RunReport, ScenarioResult, StepResult};
 use crate::baseline::Gate;
-use crate::check::{Finding, Severity};
-use crate::exchange::Exchange;
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
+use crate::transport::exchange::Exchange;
 
 pub fn render(report: &RunReport, gate: &Gate, sources: &HashMap<String, String>) -> String {
     let mut out = String::new();
@@ -181,7 +181,7 @@ fn step_detail(
             let line = sources
                 .get(&src.file)
                 .and_then(|t| t.lines().nth(src.line.saturating_sub(1) as usize))
-                .map(|l| format!(" {}", code(&crate::run::redact::source_line(l.trim()))))
+                .map(|l| format!(" {}", code(&crate::support::redact::source_line(l.trim()))))
                 .unwrap_or_default();
             let _ = writeln!(out, "  - Scenario line: {}{line}", code(&src.to_string()));
         }

@@ -1,4 +1,4 @@
-//! Reporters: everything a person or a CI system reads. They only render `model::RunReport`.
+//! Reporters: everything a person or a CI system reads. They only render `outcome::RunReport`.
 
 pub mod console;
 pub mod dry;
@@ -7,5 +7,3 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
-pub mod model;
-pub mod styles;

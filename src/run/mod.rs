@@ -1,24 +1,20 @@
 //! Running scenarios: steps in order within a scenario, scenarios concurrently (`-j`), cleanup
 //! always (after a failure and after Ctrl-C too), and every exchange judged as it happens.
 
-pub mod context;
-pub mod http;
-pub mod redact;
-pub mod signal;
-
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::check::{self, rules, Finding, Severity};
-use crate::diagnostic::Pos;
-use crate::exchange::Exchange;
-use crate::report::model::{Outcome, ScenarioResult, StepResult};
+use crate::check::{self, rules};
+use crate::idp::context::{send_or_simulate, ActionCtx, ScenarioState};
+use crate::outcome::{Finding, Severity};
+use crate::outcome::{Outcome, ScenarioResult, StepResult};
 use crate::scenario::{template, CaptureFrom, RequestStep, Scenario, Step, StepKind};
-use context::{send_or_simulate, ActionCtx, ScenarioState};
-use http::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
-use signal::Signal;
+use crate::support::diagnostic::Pos;
+use crate::support::signal::Signal;
+use crate::transport::exchange::Exchange;
+use crate::transport::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
 
 /// The default `--grace-period`: long enough for a few DELETEs against a slow server, short
 /// enough that a CI runner's own kill timeout (often 10–30 s after SIGTERM) does not hit first.
@@ -98,6 +94,8 @@ pub struct Runner {
     pub interrupt: Arc<Interrupt>,
     /// Multiplies IdP waits (Retry-After, back-off); 1.0 waits as the IdP does.
     pub time_scale: f64,
+    /// `--write-state`: each result carries what the IdP believes, taken before cleanup.
+    pub write_state: bool,
 }
 
 /// Called as each scenario finishes (for live console output and the progress bar).
@@ -222,7 +220,9 @@ impl Runner {
         }
 
         // `--write-state`: what the IdP believes, before cleanup deletes it.
-        crate::audit::state::snapshot(scenario, &state);
+        let believed = self
+            .write_state
+            .then(|| crate::idp::believed::believed(&state));
         // A scenario the signal stopped before it started created nothing, and its cleanup
         // steps would be new requests after the signal: it has nothing to clean up.
         let cleanup = if skip_reason.is_some() {
@@ -255,6 +255,7 @@ impl Runner {
             steps,
             cleanup,
             skip_reason,
+            believed,
         }
     }
 
@@ -543,11 +544,12 @@ fn step_result(
     index: usize,
     name: String,
     kind: &'static str,
-    source: crate::diagnostic::SourceRef,
+    source: crate::support::diagnostic::SourceRef,
     exchanges: Vec<Exchange>,
     findings: Vec<Finding>,
     duration_ms: u64,
 ) -> StepResult {
+    let findings = crate::outcome::problems::one_per_exchange(findings);
     let outcome = Outcome::from_findings(&findings);
     StepResult {
         index,
@@ -566,7 +568,7 @@ fn skipped_step(
     index: usize,
     name: String,
     kind: &'static str,
-    source: crate::diagnostic::SourceRef,
+    source: crate::support::diagnostic::SourceRef,
     reason: String,
 ) -> StepResult {
     StepResult {

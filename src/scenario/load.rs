@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use include_dir::{include_dir, Dir};
 
 use super::parse::parse_scenario;
-use super::{Idp, Scenario};
-use crate::diagnostic::Diagnostic;
+use super::{Idp, Profiles, Scenario};
 use crate::error::{Error, Result};
+use crate::support::diagnostic::Diagnostic;
 
 /// The shipped scenarios, so that an installed idpsim runs them from any directory.
 static SHIPPED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");
@@ -128,11 +128,14 @@ fn display_path(path: &Path) -> String {
 }
 
 /// Parses every file; returns the scenarios, or every diagnostic of every invalid file.
-pub fn parse_all(files: &[SourceFile]) -> std::result::Result<Vec<Scenario>, Vec<Diagnostic>> {
+pub fn parse_all(
+    files: &[SourceFile],
+    profiles: &dyn Profiles,
+) -> std::result::Result<Vec<Scenario>, Vec<Diagnostic>> {
     let mut scenarios = Vec::new();
     let mut diags = Vec::new();
     for f in files {
-        match parse_scenario(&f.display, &f.text) {
+        match parse_scenario(&f.display, &f.text, profiles) {
             Ok(s) => scenarios.push(s),
             Err(d) => diags.extend(d),
         }

@@ -9,8 +9,23 @@ pub mod parse;
 pub mod template;
 pub mod yaml;
 
-use crate::diagnostic::{Pos, SourceRef};
+use crate::support::diagnostic::{Pos, SourceRef};
 pub use yaml::Node;
+
+/// What the scenario grammar needs to know about the IdP profiles: which profiles and actions
+/// each IdP has, and how to check their arguments at load time. `idp::Catalogue` supplies it.
+/// The grammar is handed it rather than importing `idp`, because the profiles read scenarios:
+/// imports stay one-way (`idp` → `scenario`).
+pub trait Profiles {
+    /// Profiles (personalities or modes) the IdP accepts.
+    fn profiles(&self, idp: Idp) -> &'static [&'static str];
+    /// The action names a scenario of this IdP may use as steps.
+    fn actions(&self, idp: Idp) -> &'static [&'static str];
+    /// Problems with an action's arguments, by position.
+    fn validate_action(&self, idp: Idp, action: &ActionStep) -> Vec<(Pos, String)>;
+    /// Problems with the IdP-specific parts of a scenario (directory, mappings, settings).
+    fn validate_scenario(&self, scenario: &Scenario) -> Vec<(Pos, String)>;
+}
 
 /// Which identity provider a scenario speaks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]

@@ -6,10 +6,15 @@ use std::collections::HashSet;
 use super::template;
 use super::yaml::{self, Key, Node, NodeKind};
 use super::*;
-use crate::diagnostic::Diagnostic;
+use crate::support::diagnostic::Diagnostic;
 
 /// Parses and validates one scenario file. All problems are reported, not just the first.
-pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+/// `profiles` checks the IdP-specific parts (profiles, actions and their arguments).
+pub fn parse_scenario(
+    file: &str,
+    text: &str,
+    profiles: &dyn Profiles,
+) -> Result<Scenario, Vec<Diagnostic>> {
     let root =
         yaml::parse_document(text).map_err(|e| vec![Diagnostic::new(file, e.pos, e.message)])?;
     let mut p = Parser {
@@ -17,7 +22,7 @@ pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic
         lines: text.lines().collect(),
         diags: Vec::new(),
     };
-    let scenario = p.scenario(&root);
+    let scenario = p.scenario(&root, profiles);
     match scenario {
         Some(s) if p.diags.is_empty() => Ok(s),
         _ => {
@@ -111,7 +116,7 @@ impl Parser<'_> {
         }
     }
 
-    fn scenario(&mut self, root: &Node) -> Option<Scenario> {
+    fn scenario(&mut self, root: &Node, profiles: &dyn Profiles) -> Option<Scenario> {
         let entries = self.map(root, "a scenario")?;
         self.check_keys(entries, SCENARIO_KEYS, "a scenario");
         let get = |k: &str| root.get(k);
@@ -146,7 +151,7 @@ impl Parser<'_> {
         };
         let profile = get("profile").and_then(|n| self.string(n, "`profile`"));
         if let (Some(p), Some(node)) = (&profile, get("profile")) {
-            let allowed = crate::idp::profiles(idp);
+            let allowed = profiles.profiles(idp);
             if !allowed.contains(&p.as_str()) {
                 let d = Diagnostic::new(
                     self.file,
@@ -210,14 +215,14 @@ impl Parser<'_> {
             known.insert(name.clone());
         }
         let steps = match get("steps") {
-            Some(n) => self.steps(n, idp, &mut known, "`steps`"),
+            Some(n) => self.steps(n, idp, profiles, &mut known, "`steps`"),
             None => {
                 self.err(root.pos, "a scenario needs `steps`");
                 Vec::new()
             }
         };
         let cleanup = match get("cleanup") {
-            Some(n) => self.steps(n, idp, &mut known, "`cleanup`"),
+            Some(n) => self.steps(n, idp, profiles, &mut known, "`cleanup`"),
             None => Vec::new(),
         };
         for key in ["settings", "directory", "mappings"] {
@@ -243,7 +248,7 @@ impl Parser<'_> {
             cleanup,
             auto_cleanup,
         };
-        for (pos, msg) in crate::idp::validate_scenario(&scenario) {
+        for (pos, msg) in profiles.validate_scenario(&scenario) {
             self.err(pos, msg);
         }
         Some(scenario)
@@ -266,7 +271,7 @@ impl Parser<'_> {
             let Some(name) = self.string(item, "a capability") else {
                 continue;
             };
-            match crate::capability::canonical(&name) {
+            match crate::scim::capabilities::canonical(&name) {
                 Some(c) => out.push(c.to_string()),
                 None => {
                     let d = Diagnostic::new(
@@ -277,7 +282,7 @@ impl Parser<'_> {
                     .width(name.chars().count())
                     .help(format!(
                         "expected one of: {}",
-                        crate::capability::CAPABILITIES.join(", ")
+                        crate::scim::capabilities::CAPABILITIES.join(", ")
                     ));
                     self.diags.push(d);
                 }
@@ -290,6 +295,7 @@ impl Parser<'_> {
         &mut self,
         node: &Node,
         idp: Idp,
+        profiles: &dyn Profiles,
         known: &mut HashSet<String>,
         what: &str,
     ) -> Vec<Step> {
@@ -299,11 +305,17 @@ impl Parser<'_> {
         };
         items
             .iter()
-            .filter_map(|item| self.step(item, idp, known))
+            .filter_map(|item| self.step(item, idp, profiles, known))
             .collect()
     }
 
-    fn step(&mut self, node: &Node, idp: Idp, known: &mut HashSet<String>) -> Option<Step> {
+    fn step(
+        &mut self,
+        node: &Node,
+        idp: Idp,
+        profiles: &dyn Profiles,
+        known: &mut HashSet<String>,
+    ) -> Option<Step> {
         let entries = self.map(node, "a step")?;
         let name = node
             .get("name")
@@ -339,7 +351,7 @@ impl Parser<'_> {
             args: args.clone(),
             options,
         };
-        let known_actions = crate::idp::actions(idp);
+        let known_actions = profiles.actions(idp);
         if !known_actions.iter().any(|a| *a == action.name) {
             let d = Diagnostic::new(
                 self.file,
@@ -361,7 +373,7 @@ impl Parser<'_> {
         for (_, v) in &action.options {
             self.templates_in(v, known);
         }
-        for (pos, msg) in crate::idp::validate_action(idp, &action) {
+        for (pos, msg) in profiles.validate_action(idp, &action) {
             self.err(pos, msg);
         }
         Some(Step {

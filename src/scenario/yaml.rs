@@ -6,7 +6,7 @@
 
 use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
 
-use crate::diagnostic::Pos;
+use crate::support::diagnostic::Pos;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {

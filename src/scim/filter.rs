@@ -648,7 +648,7 @@ fn compare(
         // Tolerate `active eq "true"` and stored "True" strings: clients and servers both
         // produce string booleans in the wild (entra.md §4).
         (Value::Bool(a), Value::String(e)) | (Value::String(e), Value::Bool(a)) => {
-            match (crate::text::parse_bool(e), op) {
+            match (crate::support::text::parse_bool(e), op) {
                 (Some(e), CompareOp::Eq) => *a == e,
                 (Some(e), CompareOp::Ne) => *a != e,
                 _ => false,

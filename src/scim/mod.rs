@@ -2,6 +2,7 @@
 //! core schema definitions ([`schema`]), attribute and PATCH paths ([`path`]) and the filter
 //! language ([`filter`]). Nothing here does I/O.
 
+pub mod capabilities;
 pub mod filter;
 pub mod path;
 pub mod schema;

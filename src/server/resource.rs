@@ -94,7 +94,7 @@ fn normalize_single(
     match (def.ty, v) {
         (AttrType::Boolean, Value::Bool(_)) => Ok(Some(v.clone())),
         (AttrType::Boolean, Value::String(s)) => {
-            let Some(b) = crate::text::parse_bool(s) else {
+            let Some(b) = crate::support::text::parse_bool(s) else {
                 return Err(ScimError::bad(
                     "invalidValue",
                     format!("attribute '{}' must be a boolean, got \"{s}\"", def.name),

@@ -9,10 +9,10 @@ use super::settings::{GroupLookup, Settings};
 use super::users::cache_groups;
 use super::wire::{self, page_query};
 use super::{opt, opt_bool, opt_keys};
-use crate::check::{DiffEntry, Finding};
-use crate::run::context::ActionCtx;
-use crate::run::http::OutgoingRequest;
+use crate::idp::context::ActionCtx;
+use crate::outcome::{DiffEntry, Finding};
 use crate::scenario::ActionStep;
+use crate::transport::OutgoingRequest;
 
 fn group_id(ctx: &ActionCtx<'_>, key: &str) -> Option<String> {
     ctx.state
@@ -215,7 +215,7 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
             ctx,
             i,
             "rfc7644.create.id",
-            crate::check::Severity::Error,
+            crate::outcome::Severity::Error,
             NO_ID,
             "okta.md §2.10.2",
         ) {

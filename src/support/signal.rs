@@ -5,8 +5,6 @@
 //! as shells report it (130 for SIGINT, 143 for SIGTERM), so a CI job can tell a person's Ctrl-C
 //! from a runner's cancellation.
 
-use crate::error::exit;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
     /// SIGINT: Ctrl-C in a terminal.
@@ -16,11 +14,18 @@ pub enum Signal {
 }
 
 impl Signal {
-    pub fn exit_code(self) -> i32 {
+    /// The signal's POSIX number (SIGINT 2, SIGTERM 15); `error::exit` turns it into the
+    /// exit code shells report (128 + the number).
+    pub const fn number(self) -> i32 {
         match self {
-            Signal::Interrupt => exit::INTERRUPTED,
-            Signal::Terminate => exit::TERMINATED,
+            Signal::Interrupt => 2,
+            Signal::Terminate => 15,
         }
+    }
+
+    /// 128 + the signal's number, as shells report a process the signal stopped.
+    pub const fn exit_code(self) -> i32 {
+        128 + self.number()
     }
 
     pub fn name(self) -> &'static str {
@@ -89,11 +94,10 @@ impl Signals {
 /// Listens for signals on a background task: the first one calls `first` (which starts the
 /// wind-down), a second one ends the process at once with that signal's exit code.
 ///
-/// Fails (exit 2) only when the listeners cannot be installed, before anything was sent.
-pub fn on_first_signal(first: impl FnOnce(Signal) + Send + 'static) -> crate::error::Result<()> {
-    let mut signals = Signals::listen().map_err(|e| {
-        crate::error::Error::Usage(format!("cannot listen for SIGINT/SIGTERM: {e}"))
-    })?;
+/// Fails (exit 2, see `error`) only when the listeners cannot be installed, before anything was
+/// sent.
+pub fn on_first_signal(first: impl FnOnce(Signal) + Send + 'static) -> Result<(), ListenError> {
+    let mut signals = Signals::listen().map_err(ListenError)?;
     tokio::spawn(async move {
         let signal = signals.recv().await;
         first(signal);
@@ -104,4 +108,14 @@ pub fn on_first_signal(first: impl FnOnce(Signal) + Send + 'static) -> crate::er
         std::process::exit(again.exit_code());
     });
     Ok(())
+}
+
+/// The SIGINT/SIGTERM listeners could not be installed.
+#[derive(Debug)]
+pub struct ListenError(pub std::io::Error);
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot listen for SIGINT/SIGTERM: {}", self.0)
+    }
 }

@@ -1,12 +1,14 @@
 //! The command line, defined with clap's derive API: the doc comments are the help text.
 
+pub mod values;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::check::Severity;
-use crate::report::styles::ColorChoice;
+use crate::outcome::Severity;
 use crate::scenario::Idp;
+use crate::support::styles::ColorChoice;
 
 /// Plays the identity provider for SCIM 2.0: replays Okta's and Microsoft Entra ID's provisioning
 /// traffic against a SCIM endpoint and reports where the server's answers would break that IdP.

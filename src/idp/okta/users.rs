@@ -7,12 +7,13 @@ use super::judge::{self, get_path, truthy};
 use super::settings::Settings;
 use super::wire::{self, page_query};
 use super::{opt, opt_bool, opt_keys};
-use crate::check::{show, DiffEntry, Finding, Severity};
-use crate::diagnostic::Pos;
+use crate::check::show;
 use crate::idp::adopt;
-use crate::run::context::ActionCtx;
-use crate::run::http::{OutgoingRequest, RawResponse};
+use crate::idp::context::ActionCtx;
+use crate::outcome::{DiffEntry, Finding, Severity};
 use crate::scenario::{ActionStep, Scenario};
+use crate::support::diagnostic::Pos;
+use crate::transport::{OutgoingRequest, RawResponse};
 
 /// `mappings: { user: { title: title, enterprise.department: department } }`: extra Okta →
 /// SCIM attribute mappings (SCIM path on the left, Okta attribute on the right).

@@ -23,12 +23,12 @@ pub mod wire;
 
 use serde_json::Value as Json;
 
-use crate::check::Finding;
-use crate::diagnostic::Pos;
+use crate::idp::context::{ActionCtx, ScenarioState};
 use crate::idp::directory::check_key;
-use crate::run::context::{ActionCtx, ScenarioState};
+use crate::outcome::Finding;
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::{ActionStep, Node, Scenario, StepKind};
+use crate::support::diagnostic::Pos;
 use config::Mode;
 use sync::{Engine, Kind, Trigger};
 

@@ -11,15 +11,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
 
-use crate::check::{DiffEntry, Finding, Severity};
-use crate::entra::config::{is_reference, Mappings, Mode, Settings, UnassignAction};
-use crate::entra::expr::{
+use crate::idp::context::ActionCtx;
+use crate::idp::entra::config::{is_reference, Mappings, Mode, Settings, UnassignAction};
+use crate::idp::entra::expr::{
     evaluate_mappings, matching_order, AttributeMapping, EvalContext, Operation, Value,
 };
-use crate::entra::judge;
-use crate::entra::wire::{self, Change, UrlPlan};
-use crate::run::context::ActionCtx;
-use crate::run::http::{OutgoingRequest, RawResponse};
+use crate::idp::entra::judge;
+use crate::idp::entra::wire::{self, Change, UrlPlan};
+use crate::outcome::{DiffEntry, Finding, Severity};
+use crate::transport::{OutgoingRequest, RawResponse};
 
 /// What Entra remembers about one source object.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

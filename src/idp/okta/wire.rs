@@ -8,9 +8,9 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 use super::settings::{QueryEncoding, Settings};
-use crate::check::Finding;
-use crate::run::context::ActionCtx;
-use crate::run::http::{OutgoingRequest, RawResponse};
+use crate::idp::context::ActionCtx;
+use crate::outcome::Finding;
+use crate::transport::{OutgoingRequest, RawResponse};
 
 pub const USER_AGENT: &str = "Okta SCIM Client 1.0.0";
 pub const ACCEPT: &str = "application/scim+json";

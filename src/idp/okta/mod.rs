@@ -16,12 +16,12 @@ pub mod wire;
 
 use serde_json::{json, Value};
 
-use crate::check::Finding;
-use crate::diagnostic::Pos;
+use crate::idp::context::{ActionCtx, ScenarioState};
 use crate::idp::directory::check_key;
-use crate::run::context::{ActionCtx, ScenarioState};
+use crate::outcome::Finding;
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::{ActionStep, Node, Scenario, StepKind};
+use crate::support::diagnostic::Pos;
 use settings::Settings;
 
 pub const PROFILES: &[&str] = &["oin", "aiw"];

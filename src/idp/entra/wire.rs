@@ -4,8 +4,8 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::entra::config::{FlagPosition, Mode, FLAG_TOKENS};
-use crate::entra::expr::Value;
+use crate::idp::entra::config::{FlagPosition, Mode, FLAG_TOKENS};
+use crate::idp::entra::expr::Value;
 
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -162,7 +162,7 @@ pub fn to_json(target: &str, value: &Value, json_booleans: bool) -> Json {
     match value {
         Value::Null => Json::Null,
         Value::Str(s) if json_booleans && is_boolean_target(target) => {
-            crate::text::parse_bool(s).map_or_else(|| Json::String(s.clone()), Json::Bool)
+            crate::support::text::parse_bool(s).map_or_else(|| Json::String(s.clone()), Json::Bool)
         }
         Value::Str(s) => Json::String(s.clone()),
         Value::Multi(items) => Json::Array(items.iter().cloned().map(Json::String).collect()),
@@ -231,9 +231,9 @@ pub fn same_value(held: Option<&Json>, value: &Value) -> bool {
                     .zip(items)
                     .all(|(j, s)| text(j).as_deref() == Some(s))
         }
-        (Some(j), Value::Str(s)) => match (text(j), crate::text::parse_bool(s)) {
+        (Some(j), Value::Str(s)) => match (text(j), crate::support::text::parse_bool(s)) {
             // Booleans compare by meaning: "False" and false are the same state.
-            (Some(t), Some(b)) if crate::text::parse_bool(&t) == Some(b) => true,
+            (Some(t), Some(b)) if crate::support::text::parse_bool(&t) == Some(b) => true,
             (Some(t), _) => &t == s,
             (None, _) => false,
         },

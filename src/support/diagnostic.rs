@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::styles::Styles;
+use crate::support::styles::Styles;
 
 /// A 1-based line and column in a source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -99,7 +99,7 @@ impl Diagnostic {
                 "{} {} {}",
                 styles.dim.paint(&self.pos.line.to_string()),
                 styles.dim.paint("|"),
-                crate::run::redact::source_line(text)
+                crate::support::redact::source_line(text)
             );
             let indent = " ".repeat(self.pos.col.saturating_sub(1) as usize);
             let carets = "^".repeat(self.width);

@@ -1,16 +1,13 @@
 //! What the IdP believes, taken from a run: the IdP profiles keep what they provisioned in
 //! `ScenarioState.users/groups` (each entry has at least the server `id`). This module turns
-//! that bookkeeping into an audit expectation and, for `idpsim run --write-state FILE`, into a
-//! state file — captured just before cleanup deletes what the scenario created.
-
-use std::sync::Mutex;
+//! that bookkeeping into an audit expectation (the `audit` step) and, for
+//! `idpsim run --write-state FILE`, into the state-file shape — captured by the runner just
+//! before cleanup deletes what the scenario created, and carried in its `ScenarioResult`.
 
 use serde_json::{Map, Value};
 
-use super::{Expected, ExpectedGroup, ExpectedUser};
-use crate::record::emit::{self, Y};
-use crate::run::context::ScenarioState;
-use crate::scenario::Scenario;
+use crate::audit::{Expected, ExpectedGroup, ExpectedUser};
+use crate::idp::context::ScenarioState;
 
 /// SCIM attributes a profile's bookkeeping may hold that are worth auditing; anything else in
 /// an entry (IdP-side names such as Okta's `login`, private markers) is not server state.
@@ -153,82 +150,4 @@ pub fn expected_from(state: &ScenarioState) -> Result<Expected, Vec<String>> {
             .retain(|g: &ExpectedGroup| g.id.is_some() || g.display_name.is_some());
         e
     })
-}
-
-/// Snapshots collected for `--write-state`: (scenario name, file, believed state).
-static SINK: Mutex<Option<Vec<(String, String, Value)>>> = Mutex::new(None);
-
-/// Starts collecting (called once by `idpsim run --write-state`).
-pub fn enable_sink() {
-    if let Ok(mut s) = SINK.lock() {
-        *s = Some(Vec::new());
-    }
-}
-
-/// Called by the runner after a scenario's steps and before its cleanup; a no-op unless
-/// `--write-state` asked for it.
-pub fn snapshot(scenario: &Scenario, state: &ScenarioState) {
-    if let Ok(mut s) = SINK.lock() {
-        if let Some(list) = s.as_mut() {
-            list.push((
-                scenario.name.clone(),
-                scenario.file.clone(),
-                believed(state),
-            ));
-        }
-    }
-}
-
-/// The collected state as a state file. With several scenarios, keys are prefixed with the
-/// scenario's position (`s1.alice`) so that they stay unique and members still resolve.
-pub fn take_sink_document() -> String {
-    let list = SINK
-        .lock()
-        .ok()
-        .and_then(|mut s| s.take())
-        .unwrap_or_default();
-    let with_state: Vec<&(String, String, Value)> = list
-        .iter()
-        .filter(|(_, _, v)| v.as_object().is_some_and(|m| !m.is_empty()))
-        .collect();
-    let prefix = with_state.len() > 1;
-    let mut users = Map::new();
-    let mut groups = Map::new();
-    let mut header = String::from("# What the IdP believes after the run (idpsim run --write-state).\n# Check a server against it: idpsim audit --target URL --expect THIS_FILE\n");
-    for (i, (name, file, v)) in with_state.iter().enumerate() {
-        let p = if prefix {
-            format!("s{}.", i + 1)
-        } else {
-            String::new()
-        };
-        header.push_str(&format!(
-            "# {}{name} ({file})\n",
-            if prefix {
-                format!("s{}: ", i + 1)
-            } else {
-                String::new()
-            }
-        ));
-        for (kind, target) in [("users", &mut users), ("groups", &mut groups)] {
-            for (k, e) in v.get(kind).and_then(Value::as_object).into_iter().flatten() {
-                let mut e = e.clone();
-                if let Some(ms) = e.get_mut("members").and_then(Value::as_array_mut) {
-                    for m in ms.iter_mut() {
-                        if let Some(s) = m.as_str() {
-                            let known = v.get("users").and_then(|u| u.get(s)).is_some()
-                                || v.get("groups").and_then(|g| g.get(s)).is_some();
-                            if known {
-                                *m = Value::String(format!("{p}{s}"));
-                            }
-                        }
-                    }
-                }
-                target.insert(format!("{p}{k}"), e);
-            }
-        }
-    }
-    let mut root = Y::map();
-    root = root.with("users", Y::from(&Value::Object(users)));
-    root = root.with("groups", Y::from(&Value::Object(groups)));
-    format!("{header}{}", emit::document(&root))
 }

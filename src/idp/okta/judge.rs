@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
-use crate::check::{show, DiffEntry, Finding};
-use crate::run::context::ActionCtx;
-use crate::run::http::RawResponse;
+use crate::check::show;
+use crate::idp::context::ActionCtx;
+use crate::outcome::{DiffEntry, Finding};
+use crate::transport::RawResponse;
 
 /// A ListResponse as Okta reads it.
 pub struct List {

@@ -3,10 +3,10 @@
 //! Everything here is parsed at load time, so a malformed expression is an invalid scenario
 //! (exit 2, nothing sent) with the column of the culprit inside the YAML string.
 
-use crate::diagnostic::Pos;
-use crate::entra::expr::{self, ApplyOn, AttributeMapping, MappingSource};
+use crate::idp::entra::expr::{self, ApplyOn, AttributeMapping, MappingSource};
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::{Node, Scenario};
+use crate::support::diagnostic::Pos;
 
 /// The two PATCH personalities of the `scim` job (entra.md §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -478,7 +478,9 @@ pub fn load(scenario: &Scenario) -> (Settings, Mappings, Vec<(Pos, String)>) {
 /// Checks that expressions only name things that exist and targets look like SCIM paths.
 pub fn check_targets(list: &[AttributeMapping]) -> Option<String> {
     for m in list {
-        if m.target.contains('[') && crate::entra::wire::FilteredPath::parse(&m.target).is_none() {
+        if m.target.contains('[')
+            && crate::idp::entra::wire::FilteredPath::parse(&m.target).is_none()
+        {
             return Some(format!(
                 "target `{}`: a multi-valued target is written `attr[type eq \"x\"].sub`",
                 m.target

@@ -1,13 +1,21 @@
 //! The result of a run: what every reporter (console, JSON, JUnit) renders. Serialized as the
 //! versioned JSON report; `docs/report.schema.json` describes it and a test keeps them in step.
+//!
+//! A leaf: it holds data the engine, the judges and the gate produce, and imports only the
+//! transport's `Exchange` and `support`, so every layer above can name it without a cycle.
+
+mod finding;
+pub mod problems;
+
+pub use finding::{DiffEntry, Finding, Severity};
 
 use serde::Serialize;
 
-use crate::check::{Finding, Severity};
-use crate::diagnostic::SourceRef;
-use crate::exchange::Exchange;
+use crate::support::diagnostic::SourceRef;
+use crate::transport::exchange::Exchange;
 
-pub const REPORT_VERSION: &str = "1";
+/// Version 2 added `problems` (findings grouped into distinct problems).
+pub const REPORT_VERSION: &str = "2";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -49,6 +57,8 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<&'static str>,
     pub summary: Summary,
+    /// The findings grouped into distinct problems, most consequential first (`problems`).
+    pub problems: Vec<problems::Problem>,
     pub scenarios: Vec<ScenarioResult>,
 }
 
@@ -80,6 +90,8 @@ pub struct Summary {
     pub exchanges: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Distinct problems: what the errors and warnings come down to.
+    pub problems: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -104,6 +116,10 @@ pub struct ScenarioResult {
     pub cleanup: Vec<StepResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// What the IdP believes it provisioned, in the state-file shape, taken before cleanup; only
+    /// when `--write-state` asked for it (`audit::state_file` writes it). Not in the JSON report.
+    #[serde(skip)]
+    pub believed: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -121,9 +137,10 @@ pub struct StepResult {
 }
 
 impl RunReport {
-    pub fn summarize(scenarios: &[ScenarioResult]) -> Summary {
+    pub fn summarize(scenarios: &[ScenarioResult], problems: &[problems::Problem]) -> Summary {
         let mut s = Summary {
             scenarios: scenarios.len(),
+            problems: problems.len(),
             ..Summary::default()
         };
         for sc in scenarios {

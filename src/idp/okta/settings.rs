@@ -16,9 +16,9 @@
 //!   retry_default_seconds: 300
 //! ```
 
-use crate::diagnostic::Pos;
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::{Node, Scenario};
+use crate::support::diagnostic::Pos;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Personality {

@@ -134,7 +134,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, f: Function, args: &[Option<Expr>]) -
         // "Unicode" base64: UTF-16LE bytes.
         F::ConvertToBase64 => map_str(f, &ev.arg(args, 0)?, |t| {
             let bytes: Vec<u8> = t.encode_utf16().flat_map(u16::to_le_bytes).collect();
-            crate::text::base64(&bytes)
+            crate::support::text::base64(&bytes)
         }),
         F::ConvertToUTF8Hex => map_str(f, &ev.arg(args, 0)?, |t| {
             t.bytes().map(|b| format!("{b:02X}")).collect()

@@ -4,11 +4,11 @@
 use serde_json::{json, Map, Value};
 
 use crate::check::rules::{self, Intent};
-use crate::check::Finding;
-use crate::diagnostic::Pos;
-use crate::exchange::Exchange;
-use crate::run::http::{OutgoingRequest, RawResponse, Transport};
+use crate::outcome::Finding;
 use crate::scenario::{template, Scenario};
+use crate::support::diagnostic::Pos;
+use crate::transport::exchange::Exchange;
+use crate::transport::{OutgoingRequest, RawResponse, Transport};
 
 /// A resource the scenario created, deleted at the end unless the scenario deleted it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl ScenarioState {
                     .and_then(Value::as_str)
                 {
                     let created = Created {
-                        path: format!("/{resource}/{}", crate::text::path_segment(id)),
+                        path: format!("/{resource}/{}", crate::support::text::path_segment(id)),
                     };
                     if !self.created.contains(&created) {
                         self.created.push(created);
@@ -171,7 +171,7 @@ impl<'a> ActionCtx<'a> {
     }
 
     /// A finding pointing at this step's line in the scenario.
-    pub fn here(&self) -> crate::diagnostic::SourceRef {
+    pub fn here(&self) -> crate::support::diagnostic::SourceRef {
         self.scenario.source_ref(self.step_pos)
     }
 
@@ -187,7 +187,7 @@ impl<'a> ActionCtx<'a> {
     pub fn failed(&self) -> bool {
         self.findings
             .iter()
-            .any(|f| f.severity == crate::check::Severity::Error)
+            .any(|f| f.severity == crate::outcome::Severity::Error)
     }
 }
 

@@ -1,9 +1,9 @@
 //! Entra's judgement of answers, in its own terms: the provisioning-log error codes (LOGS),
 //! escrow and quarantine (QUAR), and the mode-specific explanations (entra.md §4, §7.4, §9).
 
-use crate::check::{DiffEntry, Finding};
-use crate::entra::config::Mode;
-use crate::run::http::RawResponse;
+use crate::idp::entra::config::Mode;
+use crate::outcome::{DiffEntry, Finding};
+use crate::transport::RawResponse;
 
 /// Entra's reading of a failed status, for the impact sentence.
 pub fn status_impact(status: u16) -> &'static str {

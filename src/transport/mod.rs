@@ -13,9 +13,11 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+pub mod exchange;
+
 use crate::error::Error;
-use crate::exchange::*;
-use crate::run::redact::Redactor;
+use crate::support::redact::Redactor;
+use crate::transport::exchange::*;
 
 /// Responses larger than this are cut (a finding says so); decompressed bodies too.
 pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -216,7 +218,9 @@ impl Transport {
             Auth::Bearer(t) => secrets.push(t.clone()),
             Auth::Basic { user, password } => {
                 secrets.push(password.clone());
-                secrets.push(crate::text::base64(format!("{user}:{password}").as_bytes()));
+                secrets.push(crate::support::text::base64(
+                    format!("{user}:{password}").as_bytes(),
+                ));
             }
             Auth::None => {}
         }
@@ -257,7 +261,7 @@ impl Transport {
                     "Authorization".into(),
                     format!(
                         "Basic {}",
-                        crate::text::base64(format!("{user}:{password}").as_bytes())
+                        crate::support::text::base64(format!("{user}:{password}").as_bytes())
                     ),
                 )),
                 Auth::None => {}
@@ -931,6 +935,27 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// An error about the target, with the URL's and the auth's secrets masked (`cannot reach
+/// https://user:[redacted]@host/…`): the error goes to stderr, which CI logs keep.
+pub fn without_secrets(err: Error, transport: &Transport) -> Error {
+    match err {
+        Error::Unreachable { url, cause } => Error::Unreachable {
+            url: transport.redactor().text(&url),
+            cause: transport.redactor().text(&cause),
+        },
+        other => other,
+    }
+}
+
+/// `--insecure` is printed on every run, on stderr (stdout may be a report a machine reads): a
+/// setting copied from a test job into production should not go unnoticed.
+pub fn warn_insecure(target: &str) {
+    let shown = Redactor::new(url_secrets(target)).text(target);
+    eprintln!(
+        "warning: --insecure: TLS certificate verification is OFF for {shown}; anyone on the network path can impersonate the server and read the token"
+    );
 }
 
 #[cfg(test)]
