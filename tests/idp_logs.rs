@@ -384,3 +384,68 @@ async fn secrets_in_logs_reach_nothing_the_import_writes_or_prints() {
         }
     }
 }
+
+/// "Will this tenant be quarantined, and when?" — from a log, and from a run's JSON report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_entra_timeline_answers_when_quarantine_comes() {
+    let logs = root().join("fixtures/logs");
+    let mut cmd = bin();
+    cmd.current_dir(root()).args([
+        "timeline",
+        "fixtures/logs/entra/portal-download-errors.json",
+    ]);
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!("timeline_portal_errors", String::from_utf8_lossy(&o.stdout));
+
+    // A run: the imported FAQ log replayed against a server that rejects Entra's string
+    // booleans fails the disable: 1 of 6 objects. At 17% only the absolute 40,000 failures
+    // count, so a tenant of 300,000 objects is quarantined and one of 20,000 is not.
+    let dir = tempfile::tempdir().expect("tmp");
+    let (scenario, _, _) = import(
+        &[logs.join("entra/graph-user-out-of-sync.json")],
+        dir.path(),
+        "t",
+    )
+    .await;
+    let srv = start(vec![Quirk::RejectStringBooleans]).await;
+    let report = dir.path().join("report.json");
+    let mut cmd = bin();
+    cmd.args([
+        "run",
+        "--token",
+        TOKEN,
+        "--target",
+        &srv.base_url(),
+        "--report-json",
+    ])
+    .arg(&report)
+    .arg(&scenario);
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    srv.shutdown().await;
+    let mut cmd = bin();
+    cmd.arg("timeline")
+        .arg(&report)
+        .args(["--objects", "20000"]);
+    let small = text(&output(cmd).await);
+    assert!(small.contains("→ not quarantined by escrow"), "{small}");
+    let mut cmd = bin();
+    cmd.arg("timeline")
+        .arg(&report)
+        .args(["--objects", "300000"]);
+    let big = text(&output(cmd).await);
+    assert!(big.contains("→ quarantined by escrow"), "{big}");
+    assert!(
+        big.contains("(+28 days): the escrow is dropped and the job is disabled"),
+        "{big}"
+    );
+    let mut cmd = bin();
+    cmd.arg("timeline")
+        .arg(logs.join("okta/group-out-of-sync.json"));
+    assert_eq!(
+        output(cmd).await.status.code(),
+        Some(2),
+        "the timeline is Entra's"
+    );
+}

@@ -46,6 +46,9 @@ pub enum Command {
     /// Turn a HAR file, a JSON-lines capture, or an IdP's logs (Entra provisioning logs, Okta
     /// System Log) into a replayable scenario (and, for logs, the state the IdP believed).
     Import(ImportArgs),
+    /// Entra's timeline for the failures in provisioning logs or a run's JSON report: escrow,
+    /// retries, whether and when the job is quarantined, and the schedule in quarantine.
+    Timeline(TimelineArgs),
     /// Compare what the IdP believes (a state file) with what the server holds; exit 1 on drift.
     Audit(AuditArgs),
     /// Print a shell completion script to stdout, e.g. `idpsim completions bash > /etc/bash_completion.d/idpsim`.
@@ -253,6 +256,20 @@ pub struct ImportArgs {
     /// The scenario's name (default: "Imported from FILE").
     #[arg(long)]
     pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Entra provisioning logs (as for `import`), or the JSON report of `idpsim run
+    /// --report-json` (its Entra scenarios).
+    pub input: PathBuf,
+    /// More files of the same log (further Graph pages).
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
+    /// Objects in the tenant's provisioning scope (users + groups + members), to scale the
+    /// input's failure rate to the escrow thresholds (default: the objects in the input).
+    #[arg(long, value_name = "N")]
+    pub objects: Option<u64>,
 }
 
 #[derive(Debug, Args)]

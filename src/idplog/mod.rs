@@ -21,6 +21,7 @@
 //! Imports only downward: the scenario model, the YAML writer, the redaction rules.
 
 pub mod codes;
+pub mod command;
 pub mod csv;
 pub mod entra;
 pub mod json;
@@ -202,7 +203,7 @@ pub fn secret_name(name: &str) -> bool {
         .next()
         .unwrap_or(name)
         .to_ascii_lowercase();
-    crate::run::redact::is_secret_key(&last)
+    crate::support::redact::is_secret_key(&last)
         || [
             "password",
             "passwd",
@@ -234,8 +235,8 @@ pub fn clean_text(s: &str) -> String {
     for re in patterns {
         out = re
             .replace_all(&out, |c: &regex::Captures| match c.get(1) {
-                Some(m) => format!("{} {}", m.as_str(), crate::run::redact::REDACTED),
-                None => crate::run::redact::REDACTED.to_string(),
+                Some(m) => format!("{} {}", m.as_str(), crate::support::redact::REDACTED),
+                None => crate::support::redact::REDACTED.to_string(),
             })
             .into_owned();
     }
@@ -384,8 +385,11 @@ pub fn import(
     let text = scenario_text(&built, &name, &files, &state_name);
     // The file written must be a valid scenario: a builder bug would otherwise reach the user
     // as a confusing load error later.
-    if let Err(diags) = crate::scenario::parse::parse_scenario(&output.display().to_string(), &text)
-    {
+    if let Err(diags) = crate::scenario::parse::parse_scenario(
+        &output.display().to_string(),
+        &text,
+        &crate::idp::Catalogue,
+    ) {
         let first = diags
             .first()
             .map(|d| format!("{}:{}: {}", d.pos.line, d.pos.col, d.message))
