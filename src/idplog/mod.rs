@@ -21,7 +21,6 @@
 //! Imports only downward: the scenario model, the YAML writer, the redaction rules.
 
 pub mod codes;
-pub mod command;
 pub mod csv;
 pub mod entra;
 pub mod json;

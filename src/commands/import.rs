@@ -1,12 +1,13 @@
-//! `idpsim import` for IdP logs: recognises the log, imports it, and reports on stderr what
-//! could not be reconstructed and which replay step each logged failure points at. Anything
-//! else (HAR, JSON lines) goes to the recorder's import.
+//! `idpsim import FILE…`: a HAR file or a JSON-lines capture becomes a replayable scenario; an
+//! IdP log (Entra provisioning logs, the Okta System Log) becomes an IdP scenario and the state
+//! the IdP believed (`idplog`), with what could not be reconstructed and which replay step each
+//! logged failure points at on stderr.
 
 use crate::cli::ImportArgs;
-use crate::error::{exit, Error, Result};
+use crate::error::{Error, Result, Verdict};
+use crate::support::out::say;
 
-/// `idpsim import FILE…`: an IdP log when the content says so, else a HAR or JSON-lines capture.
-pub fn import(args: ImportArgs) -> Result<i32> {
+pub fn import(args: ImportArgs) -> Result<Verdict> {
     let output = args
         .output
         .clone()
@@ -17,14 +18,35 @@ pub fn import(args: ImportArgs) -> Result<i32> {
             args.input.display()
         )));
     }
-    match super::detect(&args.input, &sniff(&args.input)?) {
-        Some(kind) => import_logs(args, kind, output),
-        None => crate::record::command::import(args),
+    if let Some(kind) = crate::idplog::detect(&args.input, &sniff(&args.input)?) {
+        return import_logs(args, kind, output);
     }
+    if !args.more.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: a HAR or JSON-lines capture is imported one file at a time",
+            args.input.display()
+        )));
+    }
+    let done =
+        crate::record::import::import(&args.input, &output, args.base.as_deref(), args.name)?;
+    for s in &done.skipped {
+        eprintln!("skipped {s}");
+    }
+    let idp = done
+        .recognition
+        .map(|r| format!("; client recognised as {} ({})", r.idp.name(), r.evidence))
+        .unwrap_or_default();
+    say!(
+        "imported {} exchange(s) from {} into {}{idp}",
+        done.exchanges,
+        args.input.display(),
+        output.display()
+    );
+    Ok(Verdict::Passed)
 }
 
 /// The start of a file, enough to recognise an IdP log.
-fn sniff(path: &std::path::Path) -> Result<String> {
+pub fn sniff(path: &std::path::Path) -> Result<String> {
     use std::io::Read;
     let mut buf = vec![0u8; 16 * 1024];
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
@@ -39,7 +61,7 @@ fn import_logs(
     args: ImportArgs,
     kind: crate::idplog::LogKind,
     output: std::path::PathBuf,
-) -> Result<i32> {
+) -> Result<Verdict> {
     let state = args.state.clone().unwrap_or_else(|| {
         let stem = output
             .file_stem()
@@ -55,7 +77,7 @@ fn import_logs(
             state.display()
         )));
     }
-    let done = super::import(&inputs, kind, &output, &state, args.name)?;
+    let done = crate::idplog::import(&inputs, kind, &output, &state, args.name)?;
     for f in &done.failures {
         let step = f
             .step
@@ -77,7 +99,7 @@ fn import_logs(
         .as_deref()
         .map(|p| format!(", profile {p}"))
         .unwrap_or_default();
-    println!(
+    say!(
         "imported {} event(s) from {} ({}) into {}: {} step(s) for idp {}{profile}; believed state in {}",
         done.events,
         inputs
@@ -91,42 +113,5 @@ fn import_logs(
         done.idp.name(),
         state.display()
     );
-    Ok(exit::PASSED)
-}
-
-/// `idpsim timeline INPUT…`: the Entra timeline of a log or of a run's JSON report.
-pub fn timeline(args: crate::cli::TimelineArgs) -> Result<i32> {
-    let mut inputs = vec![args.input.clone()];
-    inputs.extend(args.more.iter().cloned());
-    let head = sniff(&args.input)?;
-    let attempts = match super::detect(&args.input, &head) {
-        Some(kind @ (super::LogKind::EntraJson | super::LogKind::EntraCsv)) => {
-            super::timeline::from_log(&inputs, kind)?
-        }
-        Some(_) => {
-            return Err(Error::Usage(format!(
-            "{}: an Okta System Log; the timeline is Entra's (escrow and quarantine are Entra's)",
-            args.input.display()
-        )))
-        }
-        None if head.contains("\"scenarios\"") => super::timeline::from_report(&args.input)?,
-        None => {
-            return Err(Error::Usage(format!(
-                "{}: neither Entra provisioning logs nor an idpsim JSON report",
-                args.input.display()
-            )))
-        }
-    };
-    let what = inputs
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    use std::io::Write as _;
-    let _ = write!(
-        std::io::stdout(),
-        "{}",
-        super::timeline::render(&what, &attempts, args.objects)
-    );
-    Ok(exit::PASSED)
+    Ok(Verdict::Passed)
 }
