@@ -57,6 +57,27 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout, e.g. `idpsim man > idpsim.1`.
     Man,
+    /// Start a project: idpsim.toml, a baseline, example scenarios (one per IdP) with their JSON
+    /// Schema, and CI jobs for GitHub Actions and GitLab CI.
+    Init(InitArgs),
+    /// Print the JSON Schema of scenario files (for editors; docs/scenario.schema.json).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write into (default: the current one).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: std::path::PathBuf,
+    /// Overwrite files that exist (otherwise nothing is written when one does).
+    #[arg(long)]
+    pub force: bool,
+    /// The git URL of the idpsim repository the CI jobs install from (`cargo install --git`).
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
+    /// The commit of that repository the CI jobs pin (`cargo install --rev`).
+    #[arg(long, value_name = "COMMIT")]
+    pub rev: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod completions;
 pub mod import;
+pub mod init;
 pub mod list;
 pub mod load;
 pub mod record;
@@ -37,6 +38,12 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Audit(args) => audit::audit(args, stdout_styles).await,
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
+        Command::Init(args) => init::init(args),
+        Command::Schema => {
+            let schema = crate::scenario::schema::render(&crate::idp::Catalogue);
+            crate::support::out::stdout(&schema);
+            Ok(Verdict::Passed)
+        }
     };
     if let Err(err) = &result {
         report_error(err, &stderr_styles);

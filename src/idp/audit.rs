@@ -28,7 +28,7 @@ use crate::scenario::ActionStep;
 use crate::support::diagnostic::{Pos, SourceRef};
 use crate::transport::{OutgoingRequest, RawResponse};
 
-const KEYS: &[&str] = &["users", "groups", "on_drift"];
+pub const KEYS: &[&str] = &["users", "groups", "on_drift"];
 
 pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     let args = &action.args;

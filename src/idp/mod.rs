@@ -34,6 +34,16 @@ impl crate::scenario::Profiles for Catalogue {
     fn validate_scenario(&self, scenario: &Scenario) -> Vec<(Pos, String)> {
         validate_scenario(scenario)
     }
+    fn action_options(&self, idp: Idp, action: &str) -> Option<&'static [&'static str]> {
+        action_options(idp, action)
+    }
+    fn settings_keys(&self, idp: Idp) -> Option<&'static [&'static str]> {
+        match idp {
+            Idp::Okta => Some(crate::idp::okta::settings::KEYS),
+            // Entra's settings and the generic profile's are not checked key by key.
+            Idp::Generic | Idp::Entra => None,
+        }
+    }
 }
 
 /// Actions every IdP understands.
@@ -70,6 +80,19 @@ fn with_common(
         all.extend(COMMON_ACTIONS.iter().filter(|a| !own.contains(a)));
         all
     })
+}
+
+/// The option keys an action step may carry beside its argument, as `validate_action` checks
+/// them; `None` when its options are not checked (the shared `expect_server` and `audit`).
+pub fn action_options(idp: Idp, action: &str) -> Option<&'static [&'static str]> {
+    if COMMON_ACTIONS.contains(&action) {
+        return None;
+    }
+    match idp {
+        Idp::Generic => None,
+        Idp::Okta => crate::idp::okta::action_options(action),
+        Idp::Entra => Some(crate::idp::entra::action_options(action)),
+    }
 }
 
 /// Checks an action's arguments at load time (nothing is sent for an invalid scenario).

@@ -6,11 +6,15 @@
 
 pub mod load;
 pub mod parse;
+pub mod schema;
 pub mod template;
 pub mod yaml;
 
 use crate::support::diagnostic::{Pos, SourceRef};
 pub use yaml::Node;
+
+/// Every spelling `Idp::from_name` reads, for the scenario schema.
+pub const IDP_NAMES: &[&str] = &["okta", "entra", "generic", "scim", "azure", "entra-id"];
 
 /// What the scenario grammar needs to know about the IdP profiles: which profiles and actions
 /// each IdP has, and how to check their arguments at load time. `idp::Catalogue` supplies it.
@@ -25,6 +29,11 @@ pub trait Profiles {
     fn validate_action(&self, idp: Idp, action: &ActionStep) -> Vec<(Pos, String)>;
     /// Problems with the IdP-specific parts of a scenario (directory, mappings, settings).
     fn validate_scenario(&self, scenario: &Scenario) -> Vec<(Pos, String)>;
+    /// The option keys an action step may carry beside its argument, as `validate_action`
+    /// checks them; `None` when they are not checked. The scenario schema lists these.
+    fn action_options(&self, idp: Idp, action: &str) -> Option<&'static [&'static str]>;
+    /// The `settings:` keys the IdP reads, when it checks them (for the scenario schema).
+    fn settings_keys(&self, idp: Idp) -> Option<&'static [&'static str]>;
 }
 
 /// Which identity provider a scenario speaks for.
@@ -46,6 +55,7 @@ impl Idp {
         }
     }
     pub fn from_name(s: &str) -> Option<Self> {
+        // Every name here is in IDP_NAMES too (the scenario schema lists them).
         match s {
             "generic" | "scim" => Some(Idp::Generic),
             "okta" => Some(Idp::Okta),

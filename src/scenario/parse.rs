@@ -36,7 +36,7 @@ pub fn parse_scenario(
     }
 }
 
-const SCENARIO_KEYS: &[&str] = &[
+pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "version",
     "name",
     "description",
@@ -53,10 +53,10 @@ const SCENARIO_KEYS: &[&str] = &[
     "cleanup",
     "auto_cleanup",
 ];
-const STEP_KEYS: &[&str] = &["name", "request", "expect", "capture"];
-const REQUEST_KEYS: &[&str] = &["method", "path", "headers", "body", "raw_body", "auth"];
-const EXPECT_KEYS: &[&str] = &["status", "headers", "body"];
-const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+pub(crate) const STEP_KEYS: &[&str] = &["name", "request", "expect", "capture"];
+pub(crate) const REQUEST_KEYS: &[&str] = &["method", "path", "headers", "body", "raw_body", "auth"];
+pub(crate) const EXPECT_KEYS: &[&str] = &["status", "headers", "body"];
+pub(crate) const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 struct Parser<'a> {
     file: &'a str,

@@ -86,10 +86,20 @@ fn arg_keys(node: &Node) -> Option<Vec<(String, Pos)>> {
     }
 }
 
+/// The option keys an Entra action reads: only `update` takes one (`set:`). The scenario JSON
+/// Schema is generated from this, so it cannot drift from the loader.
+pub fn action_options(name: &str) -> &'static [&'static str] {
+    if name == "update" {
+        &["set"]
+    } else {
+        &[]
+    }
+}
+
 pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
     let mut out = Vec::new();
     let name = action.name.as_str();
-    let allowed_options: &[&str] = if name == "update" { &["set"] } else { &[] };
+    let allowed_options = action_options(name);
     for (k, _) in &action.options {
         if !allowed_options.contains(&k.name.as_str()) {
             out.push((

@@ -44,6 +44,12 @@ pub const ACTIONS: &[&str] = &[
     "unlink_group",
 ];
 
+/// The option keys an Okta action reads (`None` for the shared actions, checked elsewhere);
+/// the scenario JSON Schema is generated from this, so it cannot drift from the loader.
+pub fn action_options(name: &str) -> Option<&'static [&'static str]> {
+    spec(name).map(|(_, options)| options)
+}
+
 /// What each action takes: the kind of argument and the option keys it reads.
 fn spec(name: &str) -> Option<(Arg, &'static [&'static str])> {
     Some(match name {
