@@ -400,7 +400,12 @@ fn entry_status(report: &RunReport, e: &Entry) -> EntryStatus {
         ));
     }
     let steps: Vec<&StepResult> = sc.steps.iter().filter(|s| e.matches_step(s)).collect();
-    if !steps.is_empty() && steps.iter().all(|s| s.outcome == Outcome::Skipped) {
+    // A step not run (it needed what a failed step did not produce) proves nothing either way.
+    if !steps.is_empty()
+        && steps
+            .iter()
+            .all(|s| matches!(s.outcome, Outcome::Skipped | Outcome::NotRun))
+    {
         let why = steps
             .iter()
             .find_map(|s| s.skip_reason.clone())

@@ -134,6 +134,7 @@ pub fn attach(result: &mut ScenarioResult, finding: Finding, spc: Option<&Exchan
             exchanges,
             findings: vec![finding],
             skip_reason: None,
+            needs: None,
         },
     );
     if result.outcome != Outcome::Skipped {
