@@ -4,8 +4,9 @@
 //! logged failure points at on stderr.
 
 use crate::cli::ImportArgs;
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::support::out::say;
+use crate::verdict::Verdict;
 
 pub fn import(args: ImportArgs) -> Result<Verdict> {
     let output = args
