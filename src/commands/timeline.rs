@@ -1,7 +1,8 @@
 //! `idpsim timeline INPUT…`: Entra's timeline (escrow, retries, quarantine) for the failures in
 //! provisioning logs or in a run's JSON report (`idplog::timeline`).
 
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
+use crate::verdict::Verdict;
 
 /// `idpsim timeline INPUT…`: the Entra timeline of a log or of a run's JSON report.
 pub fn timeline(args: crate::cli::TimelineArgs) -> Result<Verdict> {
