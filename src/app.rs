@@ -475,6 +475,7 @@ async fn serve(args: ServeArgs) -> Result<i32> {
         bind: args.bind,
         port: args.port,
         token: args.token.clone(),
+        auth: server::ServerAuth::default(),
         base: args.base.clone(),
         quirks,
         data: args.data.clone(),

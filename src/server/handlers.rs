@@ -32,6 +32,10 @@ pub(crate) struct App {
     pub store: Store,
     pub quirks: Quirks,
     pub token: Option<String>,
+    /// Header, Basic and OAuth credentials besides the static token.
+    pub auth: super::auth::ServerAuth,
+    /// Access and refresh tokens and codes issued by the token endpoint.
+    pub tokens: super::auth::Tokens,
     /// Normalised path prefix ("" or "/scim/v2").
     pub base_path: String,
     /// Absolute base URL used in `meta.location` and `$ref`.
@@ -43,36 +47,12 @@ pub(crate) struct App {
 type Result<T> = std::result::Result<T, ScimError>;
 
 pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
+    if super::auth::is_oauth_path(&app, req.uri().path()) {
+        return super::auth::handle(&app, req).await;
+    }
     match dispatch(&app, req).await {
         Ok(reply) => render_reply(reply, &app.quirks),
         Err(e) => render_error(&e, &app.quirks),
-    }
-}
-
-/// Constant-time equality so response timing does not reveal how much of a guessed token was
-/// right. Length is not hidden (it is not secret in practice).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn authorized(app: &App, headers: &HeaderMap) -> bool {
-    let Some(token) = &app.token else { return true };
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let value = value.trim();
-    // RFC 6750 §2.1: the scheme name is case-insensitive.
-    match value.split_once(' ') {
-        Some((scheme, cred)) if scheme.eq_ignore_ascii_case("bearer") => {
-            ct_eq(cred.trim().as_bytes(), token.as_bytes())
-        }
-        _ => false,
     }
 }
 
@@ -98,12 +78,9 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
             "application/scim+json is not acceptable",
         ));
     }
-    if !authorized(app, headers) {
-        return Err(ScimError::new(
-            StatusCode::UNAUTHORIZED,
-            None,
-            "missing or invalid bearer token",
-        ));
+    let access = super::auth::check(app, headers);
+    if access != super::auth::Access::Granted {
+        return Err(super::auth::refuse(app, &access));
     }
 
     let path = parts.uri.path();
@@ -226,7 +203,7 @@ fn method_not_allowed(m: &Method) -> ScimError {
 }
 
 /// Reads a request body of at most [`BODY_LIMIT`] bytes that must arrive within `deadline`.
-async fn read_body(body: Body, deadline: std::time::Duration) -> Result<bytes::Bytes> {
+pub(super) async fn read_body(body: Body, deadline: std::time::Duration) -> Result<bytes::Bytes> {
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
         Err(_) => Err(ScimError::new(
             StatusCode::REQUEST_TIMEOUT,
