@@ -29,9 +29,9 @@ use clap::ValueEnum;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::baseline::{offset_pos, toml_error, usage_diag};
 use crate::cli::{OutputFormat, RunArgs};
 use crate::error::{Error, Result};
+use crate::gate::baseline::{offset_pos, toml_error, usage_diag};
 use crate::outcome::Severity;
 use crate::scenario::Idp;
 use crate::support::diagnostic::Diagnostic;
@@ -238,30 +238,31 @@ impl Loaded {
     /// Fills what the command line left unset; the command line wins.
     pub fn apply(&self, args: &mut RunArgs) -> Result<()> {
         let c = &self.config;
-        if args.target.is_none() {
-            args.target = c.target.url.clone();
+        let target = &mut args.target;
+        if target.url.is_none() {
+            target.url = c.target.url.clone();
         }
         // The token: --token / IDPSIM_TOKEN first, then the variable the file names.
-        if args.token.is_none() && args.basic.is_none() {
+        if target.token.is_none() && target.basic.is_none() {
             if let Some(env) = &c.target.token_env {
-                args.token = Some(self.env(env)?);
+                target.token = Some(self.env(env)?);
             } else if let Some(env) = &c.target.basic_env {
-                args.basic = Some(self.env(env)?);
+                target.basic = Some(self.env(env)?);
             }
         }
-        if args.headers.is_empty() {
-            args.headers = c.target.headers.clone();
+        if target.headers.is_empty() {
+            target.headers = c.target.headers.clone();
         }
-        if args.timeout.is_none() {
-            args.timeout = c.target.timeout.clone();
+        if target.timeout.is_none() {
+            target.timeout = c.target.timeout.clone();
         }
+        if target.cacert.is_none() {
+            target.cacert = c.target.cacert.as_deref().map(|p| self.path(p));
+        }
+        target.insecure |= c.target.insecure;
         if args.grace_period.is_none() {
             args.grace_period = c.run.grace_period.clone();
         }
-        if args.cacert.is_none() {
-            args.cacert = c.target.cacert.as_deref().map(|p| self.path(p));
-        }
-        args.insecure |= c.target.insecure;
 
         if args.paths.is_empty() {
             args.paths = c.select.paths.iter().map(|p| self.path(p)).collect();

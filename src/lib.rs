@@ -6,12 +6,10 @@
 //! profiles. `app` glues the commands of `cli` to these modules; `error` maps failures to exit
 //! codes. See docs/ARCHITECTURE.md.
 
-pub mod app;
 pub mod audit;
-pub mod baseline;
-pub mod capability;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 #[doc(hidden)]

@@ -14,7 +14,7 @@ fn main() {
             std::process::exit(idpsim::error::exit::USAGE);
         }
     };
-    let code = runtime.block_on(idpsim::app::main(cli));
+    let code = runtime.block_on(idpsim::commands::main(cli));
     // Do not wait for lingering connections or the server's tasks at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     std::process::exit(code);

@@ -19,7 +19,7 @@
 //! groups by `id`, else `displayName`. Attributes other than the matching ones compare as a
 //! subset: only what the state names is checked, because a server adds its own attributes.
 
-pub mod command;
+pub mod read;
 pub mod state_file;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

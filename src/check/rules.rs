@@ -8,10 +8,8 @@ use serde_json::Value;
 
 use super::show;
 use crate::outcome::{DiffEntry, Finding, Severity};
+use crate::scim::schema::{ERROR_URN, LIST_URN};
 use crate::transport::exchange::{Exchange, RecordedResponse, TransportErrorKind};
-
-pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// What a request means, for the rules.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -363,7 +361,7 @@ fn error_body(resp: &RecordedResponse, out: &mut Vec<Finding>) {
     let schemas_ok = body
         .get("schemas")
         .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(ERROR_SCHEMA)));
+        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(ERROR_URN)));
     if !schemas_ok {
         out.push(
             Finding::warning(
@@ -372,7 +370,7 @@ fn error_body(resp: &RecordedResponse, out: &mut Vec<Finding>) {
             )
             .diff(DiffEntry::new(
                 "/schemas",
-                format!("[\"{ERROR_SCHEMA}\"]"),
+                format!("[\"{ERROR_URN}\"]"),
                 body.get("schemas")
                     .map(show)
                     .unwrap_or_else(|| "absent".into()),
@@ -548,7 +546,7 @@ fn list(
     let has_schema = body
         .get("schemas")
         .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(LIST_RESPONSE)));
+        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(LIST_URN)));
     if !has_schema {
         out.push(
             Finding::error(
@@ -557,7 +555,7 @@ fn list(
             )
             .diff(DiffEntry::new(
                 "/schemas",
-                format!("[\"{LIST_RESPONSE}\"]"),
+                format!("[\"{LIST_URN}\"]"),
                 body.get("schemas")
                     .map(show)
                     .unwrap_or_else(|| "absent".into()),

@@ -1,5 +1,6 @@
 //! The command line, defined with clap's derive API: the doc comments are the help text.
 
+pub mod target;
 pub mod values;
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::outcome::Severity;
 use crate::scenario::Idp;
 use crate::support::styles::ColorChoice;
+pub use target::TargetArgs;
 
 /// Plays the identity provider for SCIM 2.0: replays Okta's and Microsoft Entra ID's provisioning
 /// traffic against a SCIM endpoint and reports where the server's answers would break that IdP.
@@ -84,32 +86,8 @@ pub struct RunArgs {
     /// Scenario files or folders. Default: the scenarios shipped inside idpsim.
     pub paths: Vec<PathBuf>,
 
-    /// Base URL of the SCIM endpoint, e.g. https://app.example.com/scim/v2. A query such as
-    /// `?aadOptscim062020` is carried onto every request, as Entra does.
-    /// Without it, idpsim starts its built-in reference server on a loopback port.
-    #[arg(long, short = 't', value_name = "URL")]
-    pub target: Option<String>,
-
-    /// Bearer token for the target.
-    #[arg(
-        long,
-        env = "IDPSIM_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub token: Option<String>,
-
-    /// HTTP Basic credentials for the target.
-    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "token")]
-    pub basic: Option<String>,
-
-    /// An extra header on every request (repeatable), e.g. 'X-Tenant: acme'.
-    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-
-    /// Per-request timeout, e.g. 60s or 500ms (default 60s, as Okta's).
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     /// After SIGINT (Ctrl-C) or SIGTERM, how long cleanup may take (the scenarios' cleanup steps
     /// and deleting what they created), e.g. 10s (default) or 500ms. What is not deleted by then
@@ -190,15 +168,6 @@ pub struct RunArgs {
     #[arg(long, short = 'v')]
     pub verbose: bool,
 
-    /// Trust this PEM CA certificate (or bundle) for the target.
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-
-    /// Do not verify the target's TLS certificate (a loud warning is printed on every run:
-    /// anyone on the network path could read the token).
-    #[arg(long)]
-    pub insecure: bool,
-
     /// Write the state the IdP believes after the run (its users and groups, before cleanup) to
     /// FILE, for `idpsim audit --expect FILE`. Usually wants --no-cleanup (or scenarios with
     /// `auto_cleanup: false`), or the audit will find everything deleted.
@@ -245,27 +214,14 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+// The audit reads a real server: there is no built-in one to fall back on.
+#[command(mut_arg("target", |a| a.required(true).help("Base URL of the SCIM endpoint to read")))]
 pub struct AuditArgs {
-    /// Base URL of the SCIM endpoint to read.
-    #[arg(long, short = 't', value_name = "URL")]
-    pub target: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// The state the IdP believes (YAML: users and groups; see docs/RECORD-AND-AUDIT.md).
     #[arg(long, value_name = "STATE.yaml")]
     pub expect: PathBuf,
-    /// Bearer token for the target.
-    #[arg(
-        long,
-        env = "IDPSIM_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub token: Option<String>,
-    /// HTTP Basic credentials for the target.
-    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "token")]
-    pub basic: Option<String>,
-    /// An extra header on every request (repeatable), e.g. 'X-Tenant: acme'.
-    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
     /// Also report users and groups on the server that the state does not name (use on a
     /// server the IdP owns alone; a shared server holds others).
     #[arg(long)]
@@ -276,16 +232,6 @@ pub struct AuditArgs {
     /// Write the findings as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
-    /// Per-request timeout, e.g. 60s or 500ms.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub timeout: String,
-    /// Trust this PEM CA certificate (or bundle) for the target.
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Do not verify the target's TLS certificate (a loud warning is printed on every run:
-    /// anyone on the network path could read the token).
-    #[arg(long)]
-    pub insecure: bool,
 }
 
 /// What `run` prints to stdout (`--format`).
@@ -377,77 +323,12 @@ pub struct LoadArgs {
     /// race lookup → create.
     #[arg(long, default_value_t = 20, value_name = "PER_MILLE")]
     pub overlap: u32,
-    /// Base URL of the SCIM endpoint; without it, the built-in reference server on loopback.
-    #[arg(long, short = 't', value_name = "URL")]
-    pub target: Option<String>,
-    /// Bearer token for the target.
-    #[arg(
-        long,
-        env = "IDPSIM_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub token: Option<String>,
-    /// HTTP Basic credentials for the target.
-    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "token")]
-    pub basic: Option<String>,
-    /// An extra header on every request (repeatable), e.g. 'X-Tenant: acme'.
-    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// Per-request timeout, e.g. 60s or 500ms (default 60s).
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Scale the IdP's waits (429 Retry-After, back-off) by this factor, e.g. 0.001 in tests.
     #[arg(long, value_name = "FACTOR")]
     pub time_scale: Option<f64>,
     /// Write the JSON report to FILE (for tracking throughput and latency over time).
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
-    /// Trust this PEM CA certificate (or bundle) for the target.
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Do not verify the target's TLS certificate (a loud warning is printed on every run:
-    /// anyone on the network path could read the token).
-    #[arg(long)]
-    pub insecure: bool,
-}
-
-/// `idpsim completions SHELL`: the completion script, generated from this very definition.
-pub fn completions(shell: clap_complete::Shell) -> crate::error::Result<i32> {
-    use clap::CommandFactory;
-    let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "idpsim", &mut std::io::stdout());
-    Ok(crate::error::exit::PASSED)
-}
-
-/// `idpsim man`: the man page (roff), generated from this very definition, with a section per
-/// subcommand so `man idpsim` documents `run`'s flags too.
-pub fn man() -> crate::error::Result<i32> {
-    use clap::CommandFactory;
-    use std::io::Write as _;
-    let cmd = Cli::command();
-    let mut out = Vec::new();
-    let render = |out: &mut Vec<u8>| -> std::io::Result<()> {
-        let man = clap_mangen::Man::new(cmd.clone());
-        man.render_title(out)?;
-        man.render_name_section(out)?;
-        man.render_synopsis_section(out)?;
-        man.render_description_section(out)?;
-        man.render_options_section(out)?;
-        man.render_subcommands_section(out)?;
-        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-            let name = format!("idpsim {}", sub.get_name());
-            writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
-            let sub_man = clap_mangen::Man::new(sub.clone().bin_name(name));
-            sub_man.render_synopsis_section(out)?;
-            sub_man.render_options_section(out)?;
-        }
-        man.render_version_section(out)?;
-        Ok(())
-    };
-    render(&mut out).map_err(|e| crate::error::Error::io("stdout", e))?;
-    std::io::stdout()
-        .write_all(&out)
-        .map_err(|e| crate::error::Error::io("stdout", e))?;
-    Ok(crate::error::exit::PASSED)
 }

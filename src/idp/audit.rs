@@ -18,14 +18,15 @@
 
 use serde_json::{Map, Value};
 
-use crate::audit::{compare, groups_needing_detail, Actual, Expected, Options, Pager};
+use crate::audit::read::{self, ReadError, Sender};
+use crate::audit::{compare, Expected, Options};
 use crate::idp::believed;
 use crate::idp::context::ActionCtx;
 use crate::outcome::{Finding, Severity};
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::ActionStep;
 use crate::support::diagnostic::{Pos, SourceRef};
-use crate::transport::OutgoingRequest;
+use crate::transport::{OutgoingRequest, RawResponse};
 
 const KEYS: &[&str] = &["users", "groups", "on_drift"];
 
@@ -143,43 +144,28 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
         );
         return;
     }
-    let mut actual = Actual::default();
-    for collection in ["Users", "Groups"] {
-        let mut pager = Pager::new(collection);
-        while let Some(req) = pager.next_request() {
-            let (index, raw) = ctx.send(req).await;
-            if let Err(e) = pager.feed(&raw) {
-                ctx.finding(
-                    Finding::error("audit.read", e)
-                        .source(here.clone())
-                        .at_exchange(index),
-                );
-                return;
-            }
+    let reading = read::read_server(&mut StepSender(ctx), &expected).await;
+    for note in reading.notes {
+        ctx.finding(Finding::warning("audit.read", note).source(here.clone()));
+    }
+    match reading.failure {
+        None => {}
+        Some(ReadError::Unreadable { exchange, cause }) => {
+            ctx.finding(
+                Finding::error("audit.read", cause)
+                    .source(here.clone())
+                    .at_exchange(exchange),
+            );
+            return;
         }
-        if let Some(note) = pager.note.take() {
-            ctx.finding(Finding::warning("audit.read", note).source(here.clone()));
-        }
-        if collection == "Users" {
-            actual.users = pager.items;
-        } else {
-            actual.groups = pager.items;
+        // The step's sender reports no transport failure of its own: an exchange without an
+        // answer is a page that could not be read, judged above like any other.
+        Some(ReadError::NoAnswer(cause)) => {
+            ctx.finding(Finding::error("audit.read", cause).source(here.clone()));
+            return;
         }
     }
-    for id in groups_needing_detail(&expected, &actual) {
-        let req = OutgoingRequest::new("GET", format!("/Groups/{id}"))
-            .header("Accept", "application/scim+json");
-        let (_, raw) = ctx.send(req).await;
-        if let (200, Some(body)) = (raw.status, raw.body) {
-            if let Some(g) = actual
-                .groups
-                .iter_mut()
-                .find(|g| g.get("id").and_then(Value::as_str) == Some(id.as_str()))
-            {
-                *g = body;
-            }
-        }
-    }
+    let actual = reading.actual;
     let opts = Options {
         strict: false,
         idp: ctx.scenario.idp,
@@ -211,4 +197,15 @@ fn with_positions(mut e: Expected, ctx: &ActionCtx<'_>, args: &crate::scenario::
         g.source = pos("groups", &g.key);
     }
     e
+}
+
+/// The step reads through its `ActionCtx`: every page is an exchange of the scenario, recorded
+/// and judged by the built-in rules like any other.
+struct StepSender<'c, 'a>(&'c mut ActionCtx<'a>);
+
+impl Sender for StepSender<'_, '_> {
+    async fn send(&mut self, req: OutgoingRequest) -> (usize, RawResponse, Option<String>) {
+        let (index, raw) = self.0.send(req).await;
+        (index, raw, None)
+    }
 }

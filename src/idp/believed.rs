@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::{Expected, ExpectedGroup, ExpectedUser};
 use crate::idp::context::ScenarioState;
+use crate::scim::schema::ENTERPRISE_URN;
 
 /// SCIM attributes a profile's bookkeeping may hold that are worth auditing; anything else in
 /// an entry (IdP-side names such as Okta's `login`, private markers) is not server state.
@@ -27,7 +28,7 @@ const USER_ATTRIBUTES: &[&str] = &[
     "addresses",
     "userType",
     "profileUrl",
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    ENTERPRISE_URN,
 ];
 const GROUP_ATTRIBUTES: &[&str] = &["displayName", "externalId", "members"];
 
@@ -120,22 +121,18 @@ pub fn believed(state: &ScenarioState) -> Value {
     Value::Object(out)
 }
 
-/// The Entra profile keeps its fuller bookkeeping in `state.profile["entra"]` (sync.rs `Obj`):
-/// `last` holds the values it last flowed (`active`). Deletes need no overlay: both profiles
-/// mark what they DELETEd `exists: false` in `state.users/groups` themselves.
+/// The Entra profile keeps its fuller bookkeeping in `state.entra` (sync.rs `Obj`): `last`
+/// holds the values it last flowed (`active`). Deletes need no overlay: both profiles mark what
+/// they DELETEd `exists: false` in `state.users/groups` themselves.
 fn entra_overlay(state: &ScenarioState, kind: &str, key: &str, e: &mut Map<String, Value>) {
     if e.get("exists") == Some(&Value::Bool(false)) {
         return;
     }
-    let Some(obj) = state
-        .profile
-        .get("entra")
-        .and_then(|p| p.get(kind))
-        .and_then(|t| t.get(key))
-    else {
-        return;
+    let table = match kind {
+        "users" => &state.entra.users,
+        _ => &state.entra.groups,
     };
-    if let Some(active) = obj.get("last").and_then(|l| l.get("active")) {
+    if let Some(active) = table.get(key).and_then(|obj| obj.last.get("active")) {
         e.entry("active").or_insert_with(|| active.clone());
     }
 }

@@ -28,6 +28,9 @@ pub struct ScenarioState {
     pub base_url: String,
     /// Private bookkeeping of the IdP profile (e.g. Okta's cached app groups).
     pub profile: Map<String, Value>,
+    /// What Entra remembers about each source object between actions, typed (the Entra
+    /// engine takes it at the start of an action and puts it back at the end).
+    pub entra: crate::idp::entra::sync::State,
     /// The scenario's source directory, rendered (templates resolved) at the start of the run.
     pub directory: crate::idp::directory::Directory,
 }
@@ -42,6 +45,7 @@ impl ScenarioState {
             created: Vec::new(),
             base_url,
             profile: Map::new(),
+            entra: Default::default(),
             directory: Default::default(),
         }
     }

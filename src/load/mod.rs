@@ -20,18 +20,15 @@ pub mod report;
 pub mod throttle;
 pub mod wire;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cli::LoadArgs;
-use crate::error::{exit, Error, Result};
+use crate::error::{Error, Result};
 use crate::scenario::Idp;
-use crate::server;
 use crate::support::signal::Signal;
-use crate::support::styles::Styles;
-use crate::transport::{Auth, Transport, TransportConfig};
+use crate::transport::Transport;
 use cycle::{Ctx, IdTable, PhaseStats};
 use generator::Directory;
 use metrics::Metrics;
@@ -45,77 +42,86 @@ fn usage(msg: impl Into<String>) -> Error {
     Error::Usage(msg.into())
 }
 
-/// `idpsim load …`: returns the exit code (0 clean audit, 1 audit or operation failures).
-pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
-    if args.idp == Idp::Generic {
-        return Err(usage("--idp takes okta or entra"));
-    }
-    if args.users > MAX_USERS {
-        return Err(usage(format!("--users: at most {MAX_USERS}")));
-    }
-    if args.concurrency == 0 || args.concurrency > 1024 {
-        return Err(usage("-c/--concurrency takes 1 to 1024"));
-    }
-    if let Some(r) = args.rate {
-        if !(r > 0.0 && r <= 1_000_000.0) {
-            return Err(usage("--rate takes requests per second above 0"));
-        }
-    }
-    let time_scale = args.time_scale.unwrap_or(1.0);
-    if !(0.0..=1000.0).contains(&time_scale) {
-        return Err(usage("--time-scale takes a factor between 0 and 1000"));
-    }
-    if args.overlap > 1000 {
-        return Err(usage("--overlap is per mille: 0 to 1000"));
-    }
-    let timeout = crate::cli::values::parse_duration(args.timeout.as_deref().unwrap_or("60s"))?;
-    let seed = args
-        .seed
-        .unwrap_or_else(|| u64::from(rand::random::<u32>()));
-    let mut dir = Directory::new(seed, args.users, args.groups, args.members);
-    dir.overlap_per_mille = args.overlap;
+/// What `idpsim load` was asked to play, checked (see `commands::load`).
+#[derive(Clone, Debug)]
+pub struct LoadPlan {
+    pub idp: Idp,
+    pub profile: Option<String>,
+    pub dir: Directory,
+    pub seed: u64,
+    pub concurrency: usize,
+    pub rate: Option<f64>,
+    pub time_scale: f64,
+}
 
-    let auth = Auth::from_flags(args.token.as_deref(), args.basic.as_deref())?;
-    let headers = crate::cli::values::parse_headers(&args.headers)?;
-    let mut builtin = None;
-    let (target, auth) = match &args.target {
-        Some(url) => (url.clone(), auth),
-        None => {
-            let token = crate::scenario::template::random_hex(32);
-            let srv = server::start(server::ServerConfig {
-                token: Some(token.clone()),
-                ..server::ServerConfig::default()
-            })
-            .await
-            .map_err(|e| Error::Server(e.to_string()))?;
-            let url = srv.base_url();
-            let _ = writeln!(
-                std::io::stdout(),
-                "idpsim {}: no --target given; started the built-in reference SCIM server at {url}",
-                env!("CARGO_PKG_VERSION")
-            );
-            builtin = Some(srv);
-            (url, Auth::Bearer(token))
+impl LoadPlan {
+    /// Checks the numbers before anything starts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        idp: Idp,
+        profile: Option<String>,
+        (users, groups, members): (u32, u32, u32),
+        overlap_per_mille: u32,
+        seed: Option<u64>,
+        concurrency: usize,
+        rate: Option<f64>,
+        time_scale: Option<f64>,
+    ) -> Result<Self> {
+        if idp == Idp::Generic {
+            return Err(usage("--idp takes okta or entra"));
         }
-    };
-    let transport = Transport::new(TransportConfig {
-        base_url: target.clone(),
-        auth,
-        headers,
-        timeout,
-        cacert: args.cacert.clone(),
-        insecure: args.insecure,
-    })?;
-    if args.insecure {
-        crate::transport::warn_insecure(&target);
+        if users > MAX_USERS {
+            return Err(usage(format!("--users: at most {MAX_USERS}")));
+        }
+        if concurrency == 0 || concurrency > 1024 {
+            return Err(usage("-c/--concurrency takes 1 to 1024"));
+        }
+        if let Some(r) = rate {
+            if !(r > 0.0 && r <= 1_000_000.0) {
+                return Err(usage("--rate takes requests per second above 0"));
+            }
+        }
+        let time_scale = time_scale.unwrap_or(1.0);
+        if !(0.0..=1000.0).contains(&time_scale) {
+            return Err(usage("--time-scale takes a factor between 0 and 1000"));
+        }
+        if overlap_per_mille > 1000 {
+            return Err(usage("--overlap is per mille: 0 to 1000"));
+        }
+        let seed = seed.unwrap_or_else(|| u64::from(rand::random::<u32>()));
+        let mut dir = Directory::new(seed, users, groups, members);
+        dir.overlap_per_mille = overlap_per_mille;
+        Ok(LoadPlan {
+            idp,
+            profile,
+            dir,
+            seed,
+            concurrency,
+            rate,
+            time_scale,
+        })
     }
-    transport
-        .preflight()
-        .await
-        .map_err(|e| crate::transport::without_secrets(e, &transport))?;
+}
 
-    let wire = match args.idp {
-        Idp::Okta => Wire::Okta(match args.profile.as_deref() {
+/// Plays the cycles and the audit against `transport` (already connected and preflighted);
+/// returns the report and the signal that cut it short, if one did.
+pub async fn run(
+    plan: LoadPlan,
+    transport: Transport,
+    target: String,
+    builtin: bool,
+) -> Result<(report::LoadReport, Option<Signal>)> {
+    let LoadPlan {
+        idp,
+        profile,
+        dir,
+        seed,
+        concurrency: c,
+        rate,
+        time_scale,
+    } = plan;
+    let wire = match idp {
+        Idp::Okta => Wire::Okta(match profile.as_deref() {
             None | Some("oin") => OktaProfile::Oin,
             Some("aiw") => OktaProfile::Aiw,
             Some(p) => {
@@ -125,7 +131,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
             }
         }),
         _ => {
-            if let Some(p) = args.profile.as_deref() {
+            if let Some(p) = profile.as_deref() {
                 if !crate::idp::entra::PROFILES.contains(&p) {
                     return Err(usage(format!(
                         "--profile {p}: Entra's profiles are default and aadOptscim062020"
@@ -133,13 +139,10 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
                 }
             }
             let q = transport.base().query.clone();
-            Wire::Entra(Box::new(EntraWire::new(
-                args.profile.as_deref(),
-                q.as_deref(),
-            )))
+            Wire::Entra(Box::new(EntraWire::new(profile.as_deref(), q.as_deref())))
         }
     };
-    let policy = Policy::for_idp(args.idp);
+    let policy = Policy::for_idp(idp);
     let ctx = Arc::new(Ctx {
         transport,
         dir,
@@ -147,7 +150,7 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
         metrics: Metrics::default(),
         policy,
         pause: Pause::default(),
-        pacer: args.rate.map(Pacer::new),
+        pacer: rate.map(Pacer::new),
         time_scale,
         users: IdTable::with_len(dir.users as usize),
         groups: IdTable::with_len(dir.groups as usize),
@@ -203,7 +206,6 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
         })
     };
 
-    let c = args.concurrency;
     let started = Instant::now();
     let mut phases = Vec::new();
     let run_phase = |name: &'static str, n: usize| {
@@ -308,12 +310,12 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
     let requests = ctx.metrics.requests.load(Ordering::Relaxed);
     let report = report::LoadReport {
         version: report::LOAD_REPORT_VERSION,
-        idp: args.idp.name(),
+        idp: idp.name(),
         profile: ctx.wire.profile_name(),
         target,
-        builtin: builtin.is_some(),
+        builtin,
         concurrency: c,
-        rate: args.rate,
+        rate,
         time_scale,
         directory: report::DirectoryInfo {
             seed,
@@ -343,20 +345,6 @@ pub async fn run(args: LoadArgs, styles: Styles) -> Result<i32> {
             .clone(),
         audit: audit_result,
     };
-    if let Some(path) = &args.report_json {
-        crate::support::out::write_file(path, &report.json())?;
-    }
-    let _ = write!(std::io::stdout(), "{}", report.human(&styles));
-    if let Some(srv) = builtin {
-        srv.shutdown().await;
-    }
-    Ok(if interrupted {
-        stopped_by
-            .get()
-            .map_or(exit::INTERRUPTED, |s| s.exit_code())
-    } else if report.passed() {
-        exit::PASSED
-    } else {
-        exit::FAILED
-    })
+    let stopped = interrupted.then(|| stopped_by.get().copied().unwrap_or(Signal::Interrupt));
+    Ok((report, stopped))
 }

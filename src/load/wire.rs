@@ -1,15 +1,17 @@
 //! The requests of the load cycles, per IdP.
 //!
-//! Entra's come from `entra::wire` and `entra::expr` (the same builders and default mappings
-//! the scenarios use), so load traffic is byte-for-byte scenario traffic. Okta's profile was not
-//! merged when this was written: its request shapes are small functions here, each citing
-//! okta.md, to be replaced by the `okta` module's builders once it lands (noted for the lead).
+//! Both IdPs' requests come from the profiles' own builders (`idp::entra::wire` with
+//! `idp::entra::expr`'s default mappings, `idp::okta::wire` under Okta's default settings), so
+//! load traffic is byte-for-byte scenario traffic; this file only feeds them the synthetic
+//! directory.
 
 use serde_json::{json, Map, Value as Json};
 
 use crate::idp::entra::config::{FlagPosition, Mappings, Mode, Settings};
 use crate::idp::entra::expr::{evaluate_mappings, EvalContext, Operation, Value};
 use crate::idp::entra::wire as ew;
+use crate::idp::okta::settings::{Personality, Settings as OktaSettings};
+use crate::idp::okta::wire as okta;
 use crate::load::generator::{Group, User};
 use crate::transport::OutgoingRequest;
 
@@ -241,39 +243,34 @@ fn okta_lookup(collection: &str, attr: &str, value: &str) -> OutgoingRequest {
     crate::idp::okta::wire::request("GET", path, None)
 }
 
-/// POST /Users (okta.md §2.2): core schema, name, primary work email, locale, the Okta id as
-/// externalId, `groups: []`, an 8-character password, `active: true`.
+/// POST /Users: the body the Okta profile builds for a scenario's user (okta.md §2.2), from the
+/// synthetic user's Okta profile under Okta's default settings.
 pub fn okta_create_user(u: &User) -> OutgoingRequest {
+    let mut profile = Map::new();
+    profile.insert("login".into(), json!(u.user_name));
+    profile.insert("firstName".into(), json!(u.given_name));
+    profile.insert("lastName".into(), json!(u.family_name));
+    profile.insert("email".into(), json!(u.user_name));
+    profile.insert("displayName".into(), json!(u.display_name));
+    let settings = OktaSettings::defaults(Personality::Oin);
     okta_body(
         "POST",
         "/Users".into(),
-        json!({
-            "schemas": [ew::USER_SCHEMA],
-            "userName": u.user_name,
-            "name": {"givenName": u.given_name, "familyName": u.family_name},
-            "emails": [{"primary": true, "value": u.user_name, "type": "work"}],
-            "displayName": u.display_name,
-            "locale": "en-US",
-            "externalId": u.okta_id,
-            "groups": [],
-            "password": u.password,
-            "active": true
-        }),
+        okta::create_user_body(&settings, &[], &profile, &u.okta_id, &u.password),
     )
 }
 
 /// Profile push (okta.md §2.4): the server's own GET answer, changed, PUT back whole.
-pub fn okta_put_user(
-    id: &str,
-    mut current: Json,
-    display_name: &str,
-    active: bool,
-) -> OutgoingRequest {
-    if let Some(o) = current.as_object_mut() {
-        o.insert("displayName".into(), json!(display_name));
-        o.insert("active".into(), json!(active));
-    }
-    okta_body("PUT", format!("/Users/{}", enc_id(id)), current)
+pub fn okta_put_user(id: &str, current: Json, display_name: &str, active: bool) -> OutgoingRequest {
+    let changes = [
+        ("displayName".to_string(), json!(display_name)),
+        ("active".to_string(), json!(active)),
+    ];
+    okta_body(
+        "PUT",
+        format!("/Users/{}", enc_id(id)),
+        okta::echo_put_body(&current, &changes),
+    )
 }
 
 /// OIN deactivation (okta.md §2.5): path-less replace with `{"active": false}`.
@@ -281,7 +278,7 @@ pub fn okta_deactivate(id: &str) -> OutgoingRequest {
     okta_body(
         "PATCH",
         format!("/Users/{}", enc_id(id)),
-        json!({"schemas": [ew::PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]}),
+        okta::patch(vec![okta::replace_value(json!({"active": false}))]),
     )
 }
 
@@ -290,7 +287,7 @@ pub fn okta_create_group(g: &Group) -> OutgoingRequest {
     okta_body(
         "POST",
         "/Groups".into(),
-        json!({"schemas": [ew::GROUP_SCHEMA], "displayName": g.display_name, "members": []}),
+        okta::group_body(None, &g.display_name, &[]),
     )
 }
 
@@ -300,7 +297,9 @@ pub fn okta_rename_group(id: &str, g: &Group) -> OutgoingRequest {
     okta_body(
         "PATCH",
         format!("/Groups/{}", enc_id(id)),
-        json!({"schemas": [ew::PATCH_OP], "Operations": [{"op": "replace", "value": {"id": id, "displayName": g.display_name}}]}),
+        okta::patch(vec![okta::replace_value(
+            json!({"id": id, "displayName": g.display_name}),
+        )]),
     )
 }
 
@@ -311,38 +310,31 @@ pub fn okta_members_delta(
     remove: &[String],
     add: &[(String, String)],
 ) -> OutgoingRequest {
-    let mut ops: Vec<Json> = remove
-        .iter()
-        .map(|id| {
-            let escaped = id.replace('\\', "\\\\").replace('"', "\\\"");
-            json!({"op": "remove", "path": format!("members[value eq \"{escaped}\"]")})
-        })
-        .collect();
+    let mut ops: Vec<Json> = remove.iter().map(|id| okta::remove_member(id)).collect();
     if !add.is_empty() {
-        let values: Vec<Json> = add
-            .iter()
-            .map(|(id, name)| json!({"value": id, "display": name}))
-            .collect();
-        ops.push(json!({"op": "add", "path": "members", "value": values}));
+        ops.push(okta::add_members(okta_members(add)));
     }
     okta_body(
         "PATCH",
         format!("/Groups/{}", enc_id(gid)),
-        json!({"schemas": [ew::PATCH_OP], "Operations": ops}),
+        okta::patch(ops),
     )
 }
 
 /// AIW membership update (okta.md §2.10.6): the whole group PUT with its complete member list.
 pub fn okta_put_group(gid: &str, g: &Group, members: &[(String, String)]) -> OutgoingRequest {
-    let values: Vec<Json> = members
-        .iter()
-        .map(|(id, name)| json!({"value": id, "display": name}))
-        .collect();
     okta_body(
         "PUT",
         format!("/Groups/{}", enc_id(gid)),
-        json!({"schemas": [ew::GROUP_SCHEMA], "id": gid, "displayName": g.display_name, "members": values}),
+        okta::group_body(Some(gid), &g.display_name, &okta_members(members)),
     )
+}
+
+fn okta_members(members: &[(String, String)]) -> Vec<Json> {
+    members
+        .iter()
+        .map(|(id, name)| okta::member(id, name))
+        .collect()
 }
 
 #[cfg(test)]
@@ -391,5 +383,82 @@ mod tests {
             e.update_user("id1", &u, &u.display_name, false),
             Ok(None)
         ));
+    }
+
+    fn json_body(r: &OutgoingRequest) -> &Json {
+        match &r.body {
+            Some(crate::transport::OutgoingBody::Json(b)) => b,
+            other => panic!("expected a JSON body, got {other:?}"),
+        }
+    }
+
+    /// The Okta bodies come from the profile's builders and keep the exact shape (and key
+    /// order) of Okta's captures that load sent before they were shared.
+    #[test]
+    fn okta_bodies_match_the_captured_shapes() {
+        let d = Directory::new(7, 3, 1, 2);
+        let u = d.user(1);
+        let g = d.group(0);
+        let cases: Vec<(OutgoingRequest, Json)> = vec![
+            (
+                okta_create_user(&u),
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": u.user_name,
+                    "name": {"givenName": u.given_name, "familyName": u.family_name},
+                    "emails": [{"primary": true, "value": u.user_name, "type": "work"}],
+                    "displayName": u.display_name,
+                    "locale": "en-US",
+                    "externalId": u.okta_id,
+                    "groups": [],
+                    "password": u.password,
+                    "active": true
+                }),
+            ),
+            (
+                okta_put_user(
+                    "id1",
+                    json!({"id": "id1", "displayName": "old", "active": true, "meta": {}}),
+                    "new",
+                    false,
+                ),
+                json!({"id": "id1", "displayName": "new", "active": false, "meta": {}}),
+            ),
+            (
+                okta_deactivate("id1"),
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": false}}]}),
+            ),
+            (
+                okta_create_group(&g),
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": g.display_name, "members": []}),
+            ),
+            (
+                okta_rename_group("g1", &g),
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"id": "g1", "displayName": g.display_name}}]}),
+            ),
+            (
+                okta_members_delta("g1", &["u\"q".to_string()], &[("u2".into(), "Two".into())]),
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+                    {"op": "remove", "path": r#"members[value eq "u\"q"]"#},
+                    {"op": "add", "path": "members", "value": [{"value": "u2", "display": "Two"}]}
+                ]}),
+            ),
+            (
+                okta_put_group("g1", &g, &[("u2".into(), "Two".into())]),
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": g.display_name, "members": [{"value": "u2", "display": "Two"}]}),
+            ),
+        ];
+        for (req, want) in cases {
+            let got = json_body(&req);
+            assert_eq!(got, &want, "{} {}", req.method, req.path);
+            // Key order is part of the shape (Okta's captures; preserve_order).
+            assert_eq!(
+                got.to_string(),
+                want.to_string(),
+                "{} {}",
+                req.method,
+                req.path
+            );
+        }
     }
 }

@@ -18,7 +18,6 @@
 //! - Secrets never reach the file: Authorization-like headers are dropped, the credentials seen
 //!   in them are redacted wherever they appear, and `password`-like members are redacted.
 
-pub mod command;
 pub mod emit;
 pub mod import;
 pub mod proxy;

@@ -19,7 +19,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::{Body, Captured, Meta, Recorder};
-use crate::error::{exit, Error, Result};
+use crate::error::{Error, Result, Verdict};
 use crate::support::signal::Signal;
 use crate::transport::{header_pairs, tls_config, BaseUrl, BODY_LIMIT};
 
@@ -58,8 +58,8 @@ struct Shared {
     timeout: Duration,
 }
 
-/// Runs the proxy until Ctrl-C; returns the exit code.
-pub async fn run(config: ProxyConfig) -> Result<i32> {
+/// Runs the proxy until SIGINT/SIGTERM; the verdict says which signal stopped it.
+pub async fn run(config: ProxyConfig) -> Result<Verdict> {
     let upstream = BaseUrl::parse(&config.upstream)
         .map_err(|e| Error::Usage(format!("--upstream {}: {e}", config.upstream)))?;
     let name = config.name.clone().unwrap_or_else(|| {
@@ -156,7 +156,9 @@ pub async fn run(config: ProxyConfig) -> Result<i32> {
         rec.exchanges,
         config.output.display()
     );
-    Ok(stopped_by.get().map_or(exit::PASSED, |s| s.exit_code()))
+    Ok(stopped_by
+        .get()
+        .map_or(Verdict::Passed, |s| Verdict::Stopped(*s)))
 }
 
 /// Splits an incoming path into what goes upstream and what the scenario records (relative to
@@ -317,7 +319,7 @@ fn decoded_body(headers: &[(String, String)], bytes: &[u8]) -> Option<Body> {
 fn bad_gateway(message: &str) -> Response {
     eprintln!("idpsim record: {message}");
     let body = serde_json::json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "schemas": [crate::scim::schema::ERROR_URN],
         "status": "502",
         "detail": format!("idpsim record: {message}"),
     });

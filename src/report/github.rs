@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use crate::baseline::Gate;
+use crate::gate::baseline::Gate;
 use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, RunReport};
 

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use super::markdown::http_text;
-use crate::baseline::Gate;
+use crate::gate::baseline::Gate;
 use crate::outcome::Finding;
 use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 

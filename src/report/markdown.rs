@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::console::{pretty, reason};
-use crate::baseline::Gate;
+use crate::gate::baseline::Gate;
 use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 use crate::transport::exchange::Exchange;

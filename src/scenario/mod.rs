@@ -67,7 +67,7 @@ pub struct Scenario {
     pub profile: Option<String>,
     pub tags: Vec<String>,
     /// Server capabilities the scenario needs (`requires: [patch, filter]`), by the names of
-    /// `/ServiceProviderConfig`; see `crate::capability`.
+    /// `/ServiceProviderConfig`; see `crate::gate::capability`.
     pub requires: Vec<String>,
     /// The public source the scenario reproduces.
     pub source: Option<String>,

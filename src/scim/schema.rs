@@ -22,6 +22,13 @@ pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const PATCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// SearchRequest message URN (RFC 7644 §3.4.3).
 pub const SEARCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+/// ServiceProviderConfig schema URN (RFC 7643 §5).
+pub const SERVICE_PROVIDER_CONFIG_URN: &str =
+    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+/// ResourceType schema URN (RFC 7643 §6).
+pub const RESOURCE_TYPE_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
+/// Schema schema URN (RFC 7643 §7).
+pub const SCHEMA_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
 /// SCIM attribute data types (RFC 7643 §2.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,7 +245,7 @@ impl SchemaDef {
 
     pub fn to_json(&self, base_url: &str) -> Value {
         json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "schemas": [SCHEMA_URN],
             "id": self.id,
             "name": self.name,
             "description": self.description,

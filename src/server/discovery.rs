@@ -7,11 +7,14 @@ use serde_json::{json, Value};
 use super::handlers::MAX_COUNT;
 use super::quirks::{Quirk, Quirks};
 use super::response::ScimError;
-use crate::scim::schema::{all_schemas, schema_by_urn, ResourceKind, ENTERPRISE_URN, LIST_URN};
+use crate::scim::schema::{
+    all_schemas, schema_by_urn, ResourceKind, ENTERPRISE_URN, LIST_URN, RESOURCE_TYPE_URN,
+    SERVICE_PROVIDER_CONFIG_URN,
+};
 
 pub(crate) fn service_provider_config(base_url: &str) -> Value {
     json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "schemas": [SERVICE_PROVIDER_CONFIG_URN],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
@@ -71,7 +74,7 @@ fn resource_type_json(kind: ResourceKind, base_url: &str) -> Value {
         .map(|e| json!({"schema": e.id, "required": false}))
         .collect();
     let mut v = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "schemas": [RESOURCE_TYPE_URN],
         "id": kind.name(),
         "name": kind.name(),
         "endpoint": format!("/{}", kind.endpoint()),

@@ -33,6 +33,13 @@ pub fn stdout(text: &str) {
     let _ = out.flush();
 }
 
+/// Flushes stdout (a line a parent process waits for, e.g. `serve`'s address); a closed pipe
+/// is not an error.
+pub fn flush() {
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+}
+
 /// Writes all of `text` to stderr; a closed pipe is not an error.
 pub fn stderr(text: &str) {
     use std::io::Write as _;

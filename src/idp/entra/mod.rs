@@ -275,9 +275,7 @@ pub fn prepare(_scenario: &Scenario, state: &mut ScenarioState) -> Result<(), Bo
             .or_insert_with(|| Json::String(uuid::Uuid::new_v4().to_string()));
         st.groups.insert(key.clone(), sync::Obj::default());
     }
-    if let Ok(v) = serde_json::to_value(&st) {
-        state.profile.insert("entra".into(), v);
-    }
+    state.entra = st;
     Ok(())
 }
 

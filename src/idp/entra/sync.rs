@@ -3,7 +3,7 @@
 //! attributes (manager, members) after the objects exist, deletes, retries and throttling.
 //!
 //! Entra's own memory — the anchor (server id) per object, what it last flowed, which members it
-//! added — lives in `ScenarioState::profile["entra"]` as [`State`], so later steps see it.
+//! added — lives in `ScenarioState::entra` as [`State`], so later steps see it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -95,8 +95,6 @@ pub struct Engine<'c, 'a> {
     media_reported: bool,
 }
 
-const STATE_KEY: &str = "entra";
-
 impl<'c, 'a> Engine<'c, 'a> {
     pub fn new(
         ctx: &'c mut ActionCtx<'a>,
@@ -104,12 +102,7 @@ impl<'c, 'a> Engine<'c, 'a> {
         mappings: Mappings,
         mode: Mode,
     ) -> Self {
-        let st = ctx
-            .state
-            .profile
-            .get(STATE_KEY)
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
+        let st = std::mem::take(&mut ctx.state.entra);
         let url = UrlPlan::new(
             mode,
             settings.flag_position,
@@ -126,10 +119,9 @@ impl<'c, 'a> Engine<'c, 'a> {
         }
     }
 
+    /// Hands what Entra remembers back to the scenario's state for the next action.
     pub fn save(&mut self) {
-        if let Ok(v) = serde_json::to_value(&self.st) {
-            self.ctx.state.profile.insert(STATE_KEY.into(), v);
-        }
+        self.ctx.state.entra = std::mem::take(&mut self.st);
     }
 
     fn info(&mut self, rule: &str, message: String) {

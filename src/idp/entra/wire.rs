@@ -6,11 +6,8 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::idp::entra::config::{FlagPosition, Mode, FLAG_TOKENS};
 use crate::idp::entra::expr::Value;
+use crate::scim::schema::{ENTERPRISE_URN, GROUP_URN, PATCH_URN, USER_URN};
 
-pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// The Microsoft schema URI Entra still puts on group creates (entra.md §3.9).
 pub const ADSCIM_GROUP_SCHEMA: &str =
     "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
@@ -292,7 +289,7 @@ pub fn set_target(body: &mut Map<String, Json>, target: &str, value: Json) {
 /// are JSON booleans on create even without the flag.
 pub fn create_user_body(values: &[(String, Value)]) -> Json {
     let mut body = Map::new();
-    body.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE_SCHEMA]));
+    body.insert("schemas".into(), json!([USER_URN, ENTERPRISE_URN]));
     for (t, v) in values {
         set_target(&mut body, t, to_json(t, v, true));
     }
@@ -303,7 +300,7 @@ pub fn create_user_body(values: &[(String, Value)]) -> Json {
 /// POST /Groups body (§3.9): the Microsoft schema URI, no members (they follow by PATCH).
 pub fn create_group_body(values: &[(String, Value)]) -> Json {
     let mut body = Map::new();
-    body.insert("schemas".into(), json!([GROUP_SCHEMA, ADSCIM_GROUP_SCHEMA]));
+    body.insert("schemas".into(), json!([GROUP_URN, ADSCIM_GROUP_SCHEMA]));
     for (t, v) in values {
         set_target(&mut body, t, to_json(t, v, true));
     }
@@ -330,7 +327,7 @@ fn op_name(mode: Mode, had_value: bool) -> &'static str {
 }
 
 fn patch(ops: Vec<Json>) -> Json {
-    json!({"schemas": [PATCH_OP], "Operations": ops})
+    json!({"schemas": [PATCH_URN], "Operations": ops})
 }
 
 /// The PATCH of changed attributes (§4.2, §4.5):

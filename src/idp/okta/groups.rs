@@ -235,9 +235,7 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
     if s.oin() {
         // BLOG-FLASK: Okta PATCH-adds the members it just POSTed (§2.10.3, §8 #7).
         if s.readd_members_after_create && !members.is_empty() {
-            let body = wire::patch(vec![
-                json!({ "op": "add", "path": "members", "value": members }),
-            ]);
+            let body = wire::patch(vec![wire::add_members(members)]);
             let (i, raw) = wire::send(
                 ctx,
                 s,
@@ -395,7 +393,7 @@ pub async fn change_members(
             .collect();
         let added: Vec<Value> = add.iter().filter_map(|k| member_of(ctx, k)).collect();
         if !added.is_empty() {
-            ops.push(json!({ "op": "add", "path": "members", "value": added }));
+            ops.push(wire::add_members(added));
         }
         if !ops.is_empty() {
             let (i, raw) = wire::send(

@@ -78,7 +78,16 @@ impl Settings {
             Some("aiw") => Personality::Aiw,
             _ => Personality::Oin,
         };
-        let node = scenario.settings.as_ref();
+        Settings::from_node(personality, scenario.settings.as_ref())
+    }
+
+    /// What a scenario without `settings:` gets: Okta's defaults for the personality.
+    /// `idpsim load` plays these.
+    pub fn defaults(personality: Personality) -> Settings {
+        Settings::from_node(personality, None)
+    }
+
+    fn from_node(personality: Personality, node: Option<&Node>) -> Settings {
         let get = |k: &str| node.and_then(|n| n.get(k));
         let text = |k: &str, d: &str| {
             get(k)

@@ -10,15 +10,12 @@ use serde_json::{json, Map, Value};
 use super::settings::{QueryEncoding, Settings};
 use crate::idp::context::ActionCtx;
 use crate::outcome::Finding;
+use crate::scim::schema::{ENTERPRISE_URN, GROUP_URN, PATCH_URN, USER_URN};
 use crate::transport::{OutgoingRequest, RawResponse};
 
 pub const USER_AGENT: &str = "Okta SCIM Client 1.0.0";
 pub const ACCEPT: &str = "application/scim+json";
 pub const CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded, as in Okta's
 /// captures (`%22`, `%40`, `%20`).
@@ -92,10 +89,10 @@ fn text(user: &Map<String, Value>, attr: &str) -> Option<Value> {
 /// `schemas` (KR-CAPTURE, okta.md §2.2).
 fn set_path(body: &mut Map<String, Value>, path: &str, value: Value) {
     let (target, rest): (&mut Map<String, Value>, &str) =
-        if let Some(attr) = path.strip_prefix(&format!("{ENTERPRISE}:")) {
-            add_schema(body, ENTERPRISE);
+        if let Some(attr) = path.strip_prefix(&format!("{ENTERPRISE_URN}:")) {
+            add_schema(body, ENTERPRISE_URN);
             let ext = body
-                .entry(ENTERPRISE)
+                .entry(ENTERPRISE_URN)
                 .or_insert_with(|| Value::Object(Map::new()));
             if !ext.is_object() {
                 *ext = Value::Object(Map::new());
@@ -128,9 +125,7 @@ fn set_path(body: &mut Map<String, Value>, path: &str, value: Value) {
 }
 
 fn add_schema(body: &mut Map<String, Value>, urn: &str) {
-    let schemas = body
-        .entry("schemas")
-        .or_insert_with(|| json!([USER_SCHEMA]));
+    let schemas = body.entry("schemas").or_insert_with(|| json!([USER_URN]));
     if let Some(a) = schemas.as_array_mut() {
         if !a.iter().any(|s| s == urn) {
             a.push(json!(urn));
@@ -179,7 +174,7 @@ pub fn mapped_attributes(
 /// `enterprise.department` is shorthand for the enterprise extension's URN path.
 pub fn expand_urn(path: &str) -> String {
     match path.strip_prefix("enterprise.") {
-        Some(rest) => format!("{ENTERPRISE}:{rest}"),
+        Some(rest) => format!("{ENTERPRISE_URN}:{rest}"),
         None => path.to_string(),
     }
 }
@@ -193,9 +188,9 @@ pub fn create_user_body(
     password: &str,
 ) -> Value {
     let mut body = Map::new();
-    body.insert("schemas".into(), json!([USER_SCHEMA]));
+    body.insert("schemas".into(), json!([USER_URN]));
     if settings.enterprise_extension {
-        add_schema(&mut body, ENTERPRISE);
+        add_schema(&mut body, ENTERPRISE_URN);
     }
     for (path, v) in mapped_attributes(settings, extra, user) {
         set_path(&mut body, &path, v);
@@ -224,12 +219,17 @@ pub fn echo_put_body(server: &Value, changes: &[(String, Value)]) -> Value {
 }
 
 pub fn patch(ops: Vec<Value>) -> Value {
-    json!({ "schemas": [PATCH_SCHEMA], "Operations": ops })
+    json!({ "schemas": [PATCH_URN], "Operations": ops })
 }
 
 /// Path-less replace with a value object: Okta's deactivate/reactivate/rename shape (§3).
 pub fn replace_value(value: Value) -> Value {
     json!({ "op": "replace", "value": value })
+}
+
+/// One `add` of members (`{value, display}` each) by the `members` path (okta.md §2.10.5).
+pub fn add_members(members: Vec<Value>) -> Value {
+    json!({ "op": "add", "path": "members", "value": members })
 }
 
 pub fn member(id: &str, display: &str) -> Value {
@@ -244,7 +244,7 @@ pub fn remove_member(id: &str) -> Value {
 /// The group body of POST and of AIW's PUT (okta.md §2.10.2, Appendix A.8/A.10).
 pub fn group_body(id: Option<&str>, display_name: &str, members: &[Value]) -> Value {
     let mut body = Map::new();
-    body.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    body.insert("schemas".into(), json!([GROUP_URN]));
     if let Some(id) = id {
         body.insert("id".into(), json!(id));
     }

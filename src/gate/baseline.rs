@@ -34,10 +34,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Verdict};
 use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 use crate::support::diagnostic::{Diagnostic, Pos};
+use crate::support::signal::Signal;
 
 /// The baseline format version this idpsim reads and writes.
 pub const BASELINE_VERSION: i64 = 1;
@@ -219,7 +220,6 @@ pub struct Gate<'a> {
     pub baseline_path: Option<String>,
     pub entries: Vec<(Entry, EntryStatus)>,
     pub failures: Vec<Failure<'a>>,
-    pub interrupted: bool,
 }
 
 impl<'a> Gate<'a> {
@@ -270,14 +270,12 @@ impl<'a> Gate<'a> {
                     .any(|(_, s)| matches!(s, EntryStatus::Fixed | EntryStatus::Unverified(_))))
     }
 
-    pub fn exit_code(&self) -> i32 {
-        use crate::error::exit;
-        if self.interrupted {
-            exit::INTERRUPTED
-        } else if self.passed() {
-            exit::PASSED
-        } else {
-            exit::FAILED
+    /// The run's verdict. A signal wins: what ran is incomplete, whatever it showed. Else new
+    /// failures (or, strict, any change from the baseline) fail the run.
+    pub fn verdict(&self, stopped_by: Option<Signal>) -> Verdict {
+        match stopped_by {
+            Some(signal) => Verdict::Stopped(signal),
+            None => Verdict::passed_if(self.passed()),
         }
     }
 
@@ -384,7 +382,6 @@ pub fn evaluate<'a>(
         baseline_path: baseline.map(|(p, _)| p.to_string()),
         entries,
         failures,
-        interrupted: report.interrupted,
     }
 }
 

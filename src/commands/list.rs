@@ -1,0 +1,25 @@
+//! `idpsim list [PATHS]`: the scenarios with their IdP, profile, tags and description.
+
+use crate::cli::ListArgs;
+use crate::error::{Result, Verdict};
+use crate::support::out::say;
+
+pub fn list(args: ListArgs) -> Result<Verdict> {
+    let (scenarios, _) = super::load_scenarios(&args.paths)?;
+    let sel = super::selection(&args.select);
+    for s in scenarios.iter().filter(|s| sel.matches(s)) {
+        let profile = s
+            .profile
+            .as_deref()
+            .map(|p| format!(" {p}"))
+            .unwrap_or_default();
+        say!("{}  [{}{}]  {}", s.name, s.idp.name(), profile, s.file);
+        if !s.tags.is_empty() {
+            say!("    tags: {}", s.tags.join(", "));
+        }
+        if let Some(d) = &s.description {
+            say!("    {}", d.trim().replace('\n', "\n    "));
+        }
+    }
+    Ok(Verdict::Passed)
+}
