@@ -6,15 +6,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::check::{self, rules};
-use crate::idp::context::{send_or_simulate, ActionCtx, ScenarioState};
+use crate::check;
+use crate::idp::context::{send_judged, ActionCtx, ScenarioState};
 use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, ScenarioResult, StepResult};
 use crate::scenario::{template, CaptureFrom, RequestStep, Scenario, Step, StepKind};
 use crate::support::diagnostic::Pos;
 use crate::support::signal::Signal;
 use crate::transport::exchange::Exchange;
-use crate::transport::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
+use crate::transport::{
+    Auth, AuthMode, Lapse, OutgoingBody, OutgoingRequest, RawResponse, Transport,
+};
 
 /// The default `--grace-period`: long enough for a few DELETEs against a slow server, short
 /// enough that a CI runner's own kill timeout (often 10–30 s after SIGTERM) does not hit first.
@@ -96,7 +98,21 @@ pub struct Runner {
     pub time_scale: f64,
     /// `--write-state`: each result carries what the IdP believes, taken before cleanup.
     pub write_state: bool,
+    /// How scenarios that play their own auth mode get their credentials.
+    pub auth: RunAuth,
 }
+
+/// The credentials scenarios with an `auth:` block get.
+#[derive(Default)]
+pub struct RunAuth {
+    /// Against the built-in server: credentials for every mode it was set up with, so each
+    /// scenario plays its own mode whatever the run's.
+    pub builtin: Option<std::collections::HashMap<AuthMode, Auth>>,
+}
+
+/// An action that makes the scenario's credential lapse; a scenario that has one plays its own
+/// app instance, so the lapse is its alone.
+const EXPIRE_TOKEN: &str = "expire_token";
 
 /// Called as each scenario finishes (for live console output and the progress bar).
 pub trait Progress: Send + Sync {
@@ -142,8 +158,17 @@ impl Runner {
         let mut steps: Vec<StepResult> = Vec::new();
         let mut skip_reason = None;
 
-        if self.interrupt.is_set() {
+        let transport = match self.transport_for(scenario) {
+            Ok(t) => t,
+            Err(reason) => {
+                skip_reason = Some(reason);
+                self.transport.clone()
+            }
+        };
+        if skip_reason.is_none() && self.interrupt.is_set() {
             skip_reason = Some("interrupted before it started".to_string());
+        } else if skip_reason.is_some() {
+            // Not runnable with this run's credentials: nothing is sent.
         } else if let Err(f) = self.prepare(scenario, &mut state) {
             steps.push(step_result(
                 0,
@@ -187,10 +212,10 @@ impl Runner {
                 // leaves a resource idpsim cannot name, which the step's reason says.
                 let ran = tokio::select! {
                     biased;
-                    ran = self.run_step(scenario, &mut state, step) => Some(ran),
+                    ran = self.run_step(scenario, &mut state, step, &transport) => Some(ran),
                     _ = self.interrupt.triggered() => None,
                 };
-                let Some((exchanges, findings)) = ran else {
+                let Some((exchanges, findings, auth_stop)) = ran else {
                     stopped = Some("interrupted".into());
                     steps.push(skipped_step(
                         i + 1,
@@ -212,7 +237,10 @@ impl Runner {
                     findings,
                     t.elapsed().as_millis() as u64,
                 );
-                if result.outcome == Outcome::Failed {
+                if let Some(reason) = auth_stop {
+                    // A refused credential is where the IdP cannot go on, whatever else carries on.
+                    stopped = Some(format!("step {}: {reason}", i + 1));
+                } else if result.outcome == Outcome::Failed {
                     stopped = Some(format!("step {} failed", i + 1));
                 }
                 steps.push(result);
@@ -228,7 +256,10 @@ impl Runner {
         let cleanup = if skip_reason.is_some() {
             Vec::new()
         } else {
-            self.cleanup(scenario, &mut state).await
+            // Cleanup is idpsim's, not the IdP's: a lapse the scenario played (idpsim sending
+            // the token as expired) does not stop it deleting what the scenario created.
+            let transport = transport.unlapsed().await;
+            self.cleanup(scenario, &mut state, &transport).await
         };
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped
@@ -277,25 +308,66 @@ impl Runner {
         crate::idp::prepare(scenario, state)
     }
 
+    /// The transport a scenario sends through: the run's, or — for a scenario that plays its own
+    /// auth mode or lets its credential lapse — its own app instance. `Err` says why the scenario
+    /// cannot run with this run's credentials.
+    fn transport_for(&self, scenario: &Scenario) -> Result<Transport, String> {
+        if self.simulator.is_some() {
+            return Ok(self.transport.clone());
+        }
+        let Some(auth) = &scenario.auth else {
+            let expires = scenario
+                .steps
+                .iter()
+                .any(|s| matches!(&s.kind, StepKind::Action(a) if a.name == EXPIRE_TOKEN));
+            return Ok(if expires {
+                self.transport.sibling(Lapse::default())
+            } else {
+                self.transport.clone()
+            });
+        };
+        if let Some(modes) = &self.auth.builtin {
+            return match modes.get(&auth.mode) {
+                Some(creds) => Ok(self.transport.with_auth(creds.clone(), auth.lapse)),
+                None => Err(format!(
+                    "it plays auth mode {}, which the built-in server was not set up for",
+                    auth.mode.name()
+                )),
+            };
+        }
+        let run_mode = self.transport.session().mode();
+        if run_mode == auth.mode {
+            Ok(self.transport.sibling(auth.lapse))
+        } else {
+            Err(format!(
+                "it plays auth mode {} (its `auth:`), and this run authenticates with {}; run it with --auth {} and that mode's credentials",
+                auth.mode.name(),
+                run_mode.name(),
+                auth.mode.name()
+            ))
+        }
+    }
+
     async fn run_step(
         &self,
         scenario: &Scenario,
         state: &mut ScenarioState,
         step: &Step,
-    ) -> (Vec<Exchange>, Vec<Finding>) {
+        transport: &Transport,
+    ) -> (Vec<Exchange>, Vec<Finding>, Option<String>) {
         match &step.kind {
-            StepKind::Request(req) => self.request_step(scenario, state, req).await,
+            StepKind::Request(req) => self.request_step(scenario, state, req, transport).await,
             StepKind::Action(action) => {
                 let mut ctx = ActionCtx::new(
                     scenario,
                     state,
-                    &self.transport,
+                    transport,
                     self.simulator.as_ref(),
                     step.pos,
                 );
                 ctx.time_scale = self.time_scale;
                 crate::idp::run_action(&mut ctx, action).await;
-                (ctx.exchanges, ctx.findings)
+                ctx.into_results()
             }
         }
     }
@@ -305,37 +377,36 @@ impl Runner {
         scenario: &Scenario,
         state: &mut ScenarioState,
         step: &RequestStep,
-    ) -> (Vec<Exchange>, Vec<Finding>) {
+        transport: &Transport,
+    ) -> (Vec<Exchange>, Vec<Finding>, Option<String>) {
         let req = match build_request(state, step) {
             Ok(r) => r,
             Err((pos, msg)) => {
                 let f = Finding::error("scenario.template", msg)
                     .source(scenario.source_ref(pos))
                     .impact("idpsim could not build this request, usually because an earlier capture is missing.");
-                return (Vec::new(), vec![f]);
+                return (Vec::new(), vec![f], None);
             }
         };
-        let (exchange, raw) =
-            send_or_simulate(&self.transport, self.simulator.as_ref(), &req).await;
-        let mut findings = Vec::new();
-        if self.simulator.is_none() {
-            let intent = rules::Intent::infer(&req.method, &req.path);
-            findings.extend(
-                rules::check_exchange(&exchange, &intent)
-                    .into_iter()
-                    .map(|f| f.at_exchange(0)),
-            );
-            if let Some(resp) = &exchange.response {
+        let sent = send_judged(transport, self.simulator.as_ref(), scenario.idp, &req, 0).await;
+        let mut findings = sent.findings;
+        let raw = sent.raw;
+        let answer = sent.answer.and_then(|i| sent.exchanges.get(i));
+        // When the server refused the credentials, the refusal is the finding: expectations
+        // written for an authenticated answer would only repeat it.
+        if self.simulator.is_none() && sent.stopped.is_none() {
+            if let Some(resp) = answer.and_then(|e| e.response.as_ref()) {
                 let ctx = state.template_context();
+                let at = sent.answer.unwrap_or(0);
                 findings.extend(
                     check::expect::check(&step.expect, resp, scenario, &ctx)
                         .into_iter()
-                        .map(|f| f.at_exchange(0)),
+                        .map(|f| f.at_exchange(at)),
                 );
             }
         }
         state.track(&req.method, &req.path, &raw);
-        if exchange.response.is_some() {
+        if answer.is_some_and(|e| e.response.is_some()) && sent.stopped.is_none() {
             for c in &step.capture {
                 match capture(&c.from, &raw) {
                     Some(v) => {
@@ -351,12 +422,12 @@ impl Runner {
                             ),
                         )
                         .source(scenario.source_ref(c.pos))
-                        .at_exchange(0),
+                        .at_exchange(sent.answer.unwrap_or(0)),
                     ),
                 }
             }
         }
-        (vec![exchange], findings)
+        (sent.exchanges, findings, sent.stopped)
     }
 
     /// The scenario's own cleanup steps, then deletion of whatever it created and did not delete.
@@ -364,7 +435,12 @@ impl Runner {
     ///
     /// After a signal, cleanup still runs, but only until the grace period is over; what is
     /// still on the server then is reported as left behind, by URL, for deletion by hand.
-    async fn cleanup(&self, scenario: &Scenario, state: &mut ScenarioState) -> Vec<StepResult> {
+    async fn cleanup(
+        &self,
+        scenario: &Scenario,
+        state: &mut ScenarioState,
+        transport: &Transport,
+    ) -> Vec<StepResult> {
         let mut out = Vec::new();
         let mut expired = false;
         for (i, step) in scenario.cleanup.iter().enumerate() {
@@ -375,11 +451,11 @@ impl Runner {
             } else {
                 tokio::select! {
                     biased;
-                    ran = self.run_step(scenario, state, step) => Some(ran),
+                    ran = self.run_step(scenario, state, step, transport) => Some(ran),
                     _ = self.interrupt.grace_expired() => None,
                 }
             };
-            let Some((exchanges, findings)) = ran else {
+            let Some((exchanges, findings, _)) = ran else {
                 expired = true;
                 out.push(skipped_step(
                     i + 1,
@@ -417,7 +493,7 @@ impl Runner {
             } else {
                 tokio::select! {
                     biased;
-                    sent = self.transport.send(&req) => Some(sent),
+                    sent = transport.send(&req) => Some(sent),
                     _ = self.interrupt.grace_expired() => None,
                 }
             };

@@ -169,8 +169,7 @@ pub(crate) fn check(app: &App, headers: &HeaderMap) -> Access {
         if let Some((user, password)) = &app.auth.basic {
             let given = base64_decode(cred).and_then(|b| String::from_utf8(b).ok());
             if let Some((u, p)) = given.as_deref().and_then(|g| g.split_once(':')) {
-                if ct_eq(u.as_bytes(), user.as_bytes()) & ct_eq(p.as_bytes(), password.as_bytes())
-                {
+                if ct_eq(u.as_bytes(), user.as_bytes()) & ct_eq(p.as_bytes(), password.as_bytes()) {
                     return Access::Granted;
                 }
             }
@@ -217,7 +216,13 @@ pub(crate) fn is_oauth_path(app: &App, path: &str) -> bool {
 pub(crate) async fn handle(app: &App, req: axum::extract::Request) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let Some(client) = app.auth.oauth.clone() else {
-        return oauth_error(app, StatusCode::NOT_FOUND, "invalid_request", "no such endpoint", None);
+        return oauth_error(
+            app,
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            "no such endpoint",
+            None,
+        );
     };
     match (parts.method.clone(), parts.uri.path()) {
         (Method::GET, AUTHORIZE_PATH) => authorize(app, &client, parts.uri.query().unwrap_or("")),
@@ -236,7 +241,11 @@ pub(crate) async fn handle(app: &App, req: axum::extract::Request) -> Response<B
                 &format!("{m} is not allowed here"),
                 None,
             );
-            let allow = if parts.uri.path() == TOKEN_PATH { "POST" } else { "GET" };
+            let allow = if parts.uri.path() == TOKEN_PATH {
+                "POST"
+            } else {
+                "GET"
+            };
             resp.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
             resp
@@ -278,10 +287,10 @@ fn authorize(app: &App, client: &OAuthClientReg, query: &str) -> Response<Body> 
     if get("response_type") != Some("code") {
         back.push(("error", "unsupported_response_type"));
     } else {
-        app.tokens
-            .lock()
-            .codes
-            .insert(code.clone(), (redirect.to_string(), Instant::now() + CODE_LIFETIME));
+        app.tokens.lock().codes.insert(
+            code.clone(),
+            (redirect.to_string(), Instant::now() + CODE_LIFETIME),
+        );
         back.push(("code", &code));
     }
     if let Some(state) = get("state") {
@@ -315,7 +324,9 @@ fn is_loopback_redirect(uri: &str) -> bool {
 enum ClientAuthn {
     Ok,
     /// Wrong or missing credentials; `basic` when it tried HTTP Basic (§5.2: then 401).
-    Failed { basic: bool },
+    Failed {
+        basic: bool,
+    },
     /// More than one method (§2.3).
     Both,
 }
@@ -325,7 +336,12 @@ fn authenticate_client(
     headers: &HeaderMap,
     params: &[(String, String)],
 ) -> ClientAuthn {
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -343,7 +359,10 @@ fn authenticate_client(
                 .and_then(|d| d.split_once(':'))
                 .is_some_and(|(id, secret)| {
                     ct_eq(form_decode(id).as_bytes(), client.client_id.as_bytes())
-                        & ct_eq(form_decode(secret).as_bytes(), client.client_secret.as_bytes())
+                        & ct_eq(
+                            form_decode(secret).as_bytes(),
+                            client.client_secret.as_bytes(),
+                        )
                 });
             if ok {
                 ClientAuthn::Ok
@@ -352,8 +371,10 @@ fn authenticate_client(
             }
         }
         (None, Some(secret)) => {
-            let ok = ct_eq(get("client_id").unwrap_or("").as_bytes(), client.client_id.as_bytes())
-                & ct_eq(secret.as_bytes(), client.client_secret.as_bytes());
+            let ok = ct_eq(
+                get("client_id").unwrap_or("").as_bytes(),
+                client.client_id.as_bytes(),
+            ) & ct_eq(secret.as_bytes(), client.client_secret.as_bytes());
             if ok {
                 ClientAuthn::Ok
             } else {
@@ -370,7 +391,10 @@ fn token(app: &App, client: &OAuthClientReg, headers: &HeaderMap, body: &[u8]) -
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form {
         return oauth_error(
             app,
@@ -381,7 +405,12 @@ fn token(app: &App, client: &OAuthClientReg, headers: &HeaderMap, body: &[u8]) -
         );
     }
     let params = form_pairs(&String::from_utf8_lossy(body));
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     match authenticate_client(client, headers, &params) {
         ClientAuthn::Ok => {}
         ClientAuthn::Both => {
@@ -409,10 +438,22 @@ fn token(app: &App, client: &OAuthClientReg, headers: &HeaderMap, body: &[u8]) -
         Some("authorization_code") => {
             let code = get("code").unwrap_or("");
             let Some((redirect, expires)) = tables.codes.remove(code) else {
-                return oauth_error(app, StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used authorization code", None);
+                return oauth_error(
+                    app,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or used authorization code",
+                    None,
+                );
             };
             if Instant::now() >= expires {
-                return oauth_error(app, StatusCode::BAD_REQUEST, "invalid_grant", "the authorization code expired", None);
+                return oauth_error(
+                    app,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the authorization code expired",
+                    None,
+                );
             }
             if get("redirect_uri") != Some(redirect.as_str()) {
                 return oauth_error(
@@ -450,7 +491,13 @@ fn token(app: &App, client: &OAuthClientReg, headers: &HeaderMap, body: &[u8]) -
             )
         }
         None => {
-            return oauth_error(app, StatusCode::BAD_REQUEST, "invalid_request", "grant_type is missing", None)
+            return oauth_error(
+                app,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is missing",
+                None,
+            )
         }
     };
     let access = random_hex(48);
@@ -482,7 +529,14 @@ fn token(app: &App, client: &OAuthClientReg, headers: &HeaderMap, body: &[u8]) -
     if app.quirks.has(Quirk::TokenFormEncoded) {
         let pairs: Vec<(&str, String)> = answer
             .iter()
-            .map(|(k, v)| (*k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .map(|(k, v)| {
+                (
+                    *k,
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
             .collect();
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         return oauth_body(
@@ -492,8 +546,10 @@ fn token(app: &App, client: &OAuthClientReg, headers: &HeaderMap, body: &[u8]) -
             None,
         );
     }
-    let body: serde_json::Map<String, Value> =
-        answer.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let body: serde_json::Map<String, Value> = answer
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     oauth_body(
         StatusCode::OK,
         "application/json; charset=utf-8",

@@ -292,8 +292,12 @@ mod tests {
         );
         // Not a secret: an error code, a SCIM filter.
         assert_eq!(r.text("error_code=42"), "error_code=42");
-        let body = r.json(&json!({"access_token": "x1y2z3", "id_token": "e.y.j", "expires_in": 3600}));
-        assert_eq!(body, json!({"access_token": "[redacted]", "id_token": "[redacted]", "expires_in": 3600}));
+        let body =
+            r.json(&json!({"access_token": "x1y2z3", "id_token": "e.y.j", "expires_in": 3600}));
+        assert_eq!(
+            body,
+            json!({"access_token": "[redacted]", "id_token": "[redacted]", "expires_in": 3600})
+        );
     }
 
     #[test]

@@ -147,11 +147,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "ms" => value / 1000.0,
         "s" | "" => value,
         "m" => value * 60.0,
-        _ => {
-            return Err(format!(
-                "`{text}`: unknown unit `{unit}`; use ms, s or m"
-            ))
-        }
+        _ => return Err(format!("`{text}`: unknown unit `{unit}`; use ms, s or m")),
     };
     if !(secs > 0.0 && secs < 86_400.0) {
         return Err(format!(

@@ -319,7 +319,8 @@ impl Lapse {
     }
 
     fn reached(&self, uses: u64, since: Instant) -> bool {
-        self.after_requests.is_some_and(|n| uses >= n) || self.after.is_some_and(|d| since.elapsed() >= d)
+        self.after_requests.is_some_and(|n| uses >= n)
+            || self.after.is_some_and(|d| since.elapsed() >= d)
     }
 }
 
@@ -411,13 +412,6 @@ pub struct Sent {
     pub refused: Option<Refusal>,
 }
 
-impl Sent {
-    /// The answer's exchange, or (when no SCIM request went out) the last exchange.
-    pub fn into_parts(self) -> (Vec<(Exchange, Leg)>, RawResponse, Option<usize>, Option<Refusal>) {
-        (self.exchanges, self.raw, self.answer, self.refused)
-    }
-}
-
 struct Access {
     token: String,
     obtained: Instant,
@@ -443,6 +437,8 @@ pub struct RefreshStore {
     /// The last refresh answer carried no new refresh token, so the old one was kept.
     kept: bool,
     file: Option<PathBuf>,
+    /// The first refresh token came from the user, who may reuse it: a rotation is worth a note.
+    given: bool,
 }
 
 /// The credentials of one IdP app instance and what they were issued.
@@ -464,6 +460,7 @@ impl AuthSession {
             if let Grant::AuthorizationCode(g) = &c.grant {
                 store.token = g.refresh_token.clone();
                 store.file = g.refresh_token_file.clone();
+                store.given = store.token.is_some();
             }
         }
         AuthSession {
@@ -493,6 +490,29 @@ impl AuthSession {
                 lapsed: false,
             }),
             lapse,
+        }
+    }
+
+    /// The same app instance as it really stands at the server: its current token, not lapsed
+    /// and never lapsing. idpsim's own cleanup uses it, so a lapse the scenario played does not
+    /// leave its resources behind (the server never expired that token; idpsim pretended).
+    pub async fn unlapsed(&self) -> AuthSession {
+        let state = self.state.lock().await;
+        AuthSession {
+            auth: Arc::clone(&self.auth),
+            refresh: Arc::clone(&self.refresh),
+            state: tokio::sync::Mutex::new(TokenState {
+                access: state.access.as_ref().map(|a| Access {
+                    token: a.token.clone(),
+                    obtained: a.obtained,
+                    lifetime: a.lifetime,
+                }),
+                generation: state.generation,
+                uses: 0,
+                since: Instant::now(),
+                lapsed: false,
+            }),
+            lapse: Lapse::default(),
         }
     }
 
@@ -563,7 +583,9 @@ impl Transport {
     /// Never fails: what went wrong is in the exchanges and in `refused`.
     pub async fn send_as(&self, req: &OutgoingRequest, policy: AuthPolicy) -> Sent {
         let mut legs: Vec<(Exchange, Leg)> = Vec::new();
-        if !req.with_auth {
+        // A request that carries its own Authorization (a step testing a bad token) is sent as
+        // it is: the session's credential is not used, counted or renewed.
+        if !req.with_auth || req.has_header("authorization") {
             let (exchange, raw) = self.send_with(req, None).await;
             legs.push((
                 exchange,
@@ -646,7 +668,8 @@ impl Transport {
             },
         ));
         let retry = legs.len() - 1;
-        let refused = (raw.status == 401 || (raw.status == 403 && renewed.sent == CredentialSent::Lapsed))
+        let refused = (raw.status == 401
+            || (raw.status == 403 && renewed.sent == CredentialSent::Lapsed))
             .then(|| Refusal {
                 exchange: Some(retry),
                 kind: RefusalKind::Scim {
@@ -736,16 +759,16 @@ impl Transport {
                 });
             };
             let issued = match &client.grant {
-                Grant::ClientCredentials => self.token_request(session, client, TokenCall::ClientCredentials, &[], legs).await?,
+                Grant::ClientCredentials => {
+                    self.token_request(client, TokenCall::ClientCredentials, &[], legs)
+                        .await?
+                }
                 Grant::AuthorizationCode(_) => self.refresh(session, client, legs).await?,
             };
             self.install(&mut state, issued);
         }
         state.uses += 1;
-        let header = state
-            .access
-            .as_ref()
-            .map(|a| format!("Bearer {}", a.token));
+        let header = state.access.as_ref().map(|a| format!("Bearer {}", a.token));
         Ok(Credential {
             header,
             sent: CredentialSent::Valid,
@@ -775,7 +798,7 @@ impl Transport {
     ) -> Result<Issued, Refusal> {
         match &client.grant {
             Grant::ClientCredentials => {
-                self.token_request(session, client, TokenCall::ClientCredentials, &[], legs)
+                self.token_request(client, TokenCall::ClientCredentials, &[], legs)
                     .await
             }
             Grant::AuthorizationCode(grant) => {
@@ -784,32 +807,34 @@ impl Transport {
                 }
                 let (code, redirect_uri) = self.authorize(client, grant, legs).await?;
                 self.redactor.add_secret(&code);
-                self.token_request(
-                    session,
-                    client,
-                    TokenCall::AuthorizationCode,
-                    &[
-                        ("code", code.as_str()),
-                        ("redirect_uri", redirect_uri.as_str()),
-                    ],
-                    legs,
-                )
-                .await
+                let issued = self
+                    .token_request(
+                        client,
+                        TokenCall::AuthorizationCode,
+                        &[
+                            ("code", code.as_str()),
+                            ("redirect_uri", redirect_uri.as_str()),
+                        ],
+                        legs,
+                    )
+                    .await?;
+                let mut store = session.refresh.lock().await;
+                self.keep_refresh_token(&mut store, &issued, false);
+                Ok(issued)
             }
         }
     }
 
+    /// A refresh (RFC 6749 §6), one at a time per run: a rotating server invalidates the token
+    /// used, so two sessions must not refresh with the same one.
     async fn refresh(
         &self,
         session: &AuthSession,
         client: &OAuthClient,
         legs: &mut Vec<(Exchange, Leg)>,
     ) -> Result<Issued, Refusal> {
-        let (token, kept) = {
-            let store = session.refresh.lock().await;
-            (store.token.clone(), store.kept)
-        };
-        let Some(token) = token else {
+        let mut store = session.refresh.lock().await;
+        let Some(token) = store.token.clone() else {
             return Err(Refusal {
                 exchange: None,
                 kind: RefusalKind::NoGrant {
@@ -818,20 +843,47 @@ impl Transport {
                 lapsed: false,
             });
         };
-        self.token_request(
-            session,
-            client,
-            TokenCall::Refresh { kept },
-            &[("refresh_token", token.as_str())],
-            legs,
-        )
-        .await
+        let issued = self
+            .token_request(
+                client,
+                TokenCall::Refresh { kept: store.kept },
+                &[("refresh_token", token.as_str())],
+                legs,
+            )
+            .await?;
+        self.keep_refresh_token(&mut store, &issued, true);
+        Ok(issued)
+    }
+
+    /// Keeps the refresh token of a token answer: a new one replaces the old (and is written
+    /// where the user said); without one, a refresh keeps the old (RFC 6749 §6).
+    fn keep_refresh_token(&self, store: &mut RefreshStore, issued: &Issued, refreshing: bool) {
+        match &issued.refresh {
+            Some(new) => {
+                let rotated = store.token.as_deref() != Some(new.as_str());
+                store.token = Some(new.clone());
+                store.kept = false;
+                if rotated {
+                    if let Some(path) = store.file.clone() {
+                        if let Err(e) = persist_refresh_token(&path, new) {
+                            eprintln!(
+                                "warning: could not write the rotated refresh token to {}: {e}",
+                                path.display()
+                            );
+                        }
+                    } else if refreshing && store.given {
+                        warn_rotation_once();
+                    }
+                }
+            }
+            None if refreshing => store.kept = true,
+            None => {}
+        }
     }
 
     /// One request to the token endpoint (RFC 6749 §4.1.3, §4.4.2, §6), recorded as a leg.
     async fn token_request(
         &self,
-        session: &AuthSession,
         client: &OAuthClient,
         call: TokenCall,
         extra: &[(&str, &str)],
@@ -891,31 +943,6 @@ impl Transport {
         if let Some(r) = &issued.refresh {
             self.redactor.add_secret(r);
         }
-        if let Grant::AuthorizationCode(_) = client.grant {
-            let mut store = session.refresh.lock().await;
-            match &issued.refresh {
-                Some(new) => {
-                    let rotated = store.token.as_deref() != Some(new.as_str());
-                    store.token = Some(new.clone());
-                    store.kept = false;
-                    if rotated {
-                        if let Some(path) = store.file.clone() {
-                            if let Err(e) = persist_refresh_token(&path, new) {
-                                eprintln!(
-                                    "warning: could not write the rotated refresh token to {}: {e}",
-                                    path.display()
-                                );
-                            }
-                        } else if matches!(call, TokenCall::Refresh { .. }) {
-                            warn_rotation_once();
-                        }
-                    }
-                }
-                // RFC 6749 §6: without a new refresh token the client keeps the old one.
-                None if matches!(call, TokenCall::Refresh { .. }) => store.kept = true,
-                None => {}
-            }
-        }
         Ok(issued)
     }
 
@@ -939,7 +966,12 @@ impl Transport {
         };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", grant.redirect.port))
             .await
-            .map_err(|e| no_grant(format!("cannot listen for the redirect on 127.0.0.1:{}: {e}", grant.redirect.port)))?;
+            .map_err(|e| {
+                no_grant(format!(
+                    "cannot listen for the redirect on 127.0.0.1:{}: {e}",
+                    grant.redirect.port
+                ))
+            })?;
         let port = listener
             .local_addr()
             .map(|a| a.port())
@@ -955,10 +987,18 @@ impl Transport {
         if let Some(scope) = client.scope.as_deref() {
             query.push(("scope", scope));
         }
-        let sep = if authorize_url.contains('?') { '&' } else { '?' };
+        let sep = if authorize_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         let url = format!("{authorize_url}{sep}{}", form_body(&query));
         let wait = grant.redirect.wait;
-        let received = tokio::spawn(receive_redirect(listener, grant.redirect.path.clone(), wait));
+        let received = tokio::spawn(receive_redirect(
+            listener,
+            grant.redirect.path.clone(),
+            wait,
+        ));
         if grant.redirect.follow {
             // As a browser: request the authorization URL, then follow its redirect (which
             // lands on the listener above).
@@ -1017,7 +1057,9 @@ impl Transport {
             ));
         }
         if let Some(error) = get("error") {
-            return Err(no_grant(format!("the authorization server answered error={error}")));
+            return Err(no_grant(format!(
+                "the authorization server answered error={error}"
+            )));
         }
         match get("code") {
             Some(code) => Ok((code, redirect_uri)),
@@ -1092,10 +1134,13 @@ async fn receive_redirect(
         let mut read = 0;
         // The request line is all that is needed; read until the end of the head or the cap.
         while read < buf.len() {
-            let n = match tokio::time::timeout(Duration::from_secs(10), socket.read(&mut buf[read..])).await {
-                Ok(Ok(n)) => n,
-                _ => break,
-            };
+            let n =
+                match tokio::time::timeout(Duration::from_secs(10), socket.read(&mut buf[read..]))
+                    .await
+                {
+                    Ok(Ok(n)) => n,
+                    _ => break,
+                };
             if n == 0 {
                 break;
             }
@@ -1113,7 +1158,9 @@ async fn receive_redirect(
         let (p, query) = target.split_once('?').unwrap_or((target, ""));
         if p != path {
             let _ = socket
-                .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
                 .await;
             continue;
         }
@@ -1221,7 +1268,10 @@ mod tests {
             Some("Bearer t0k3n-expired")
         );
         let header = Auth::Header("SSWS raw-value".into());
-        assert_eq!(header.static_header(false).as_deref(), Some("SSWS raw-value"));
+        assert_eq!(
+            header.static_header(false).as_deref(),
+            Some("SSWS raw-value")
+        );
         assert!(header.secrets().contains(&"raw-value".to_string()));
         let basic = Auth::Basic {
             user: "u".into(),
@@ -1260,7 +1310,9 @@ mod tests {
             error: None,
             simulated: false,
         };
-        let raw = ok(serde_json::json!({"access_token": "a", "token_type": "Bearer", "expires_in": "3600", "refresh_token": "r"}));
+        let raw = ok(
+            serde_json::json!({"access_token": "a", "token_type": "Bearer", "expires_in": "3600", "refresh_token": "r"}),
+        );
         let issued = read_token(&raw, &ex(&raw)).expect("a token");
         assert_eq!(issued.access, "a");
         assert_eq!(issued.lifetime, Some(Duration::from_secs(3600)));

@@ -246,6 +246,14 @@ impl Transport {
         }
     }
 
+    /// This transport as idpsim's own cleanup uses it: the current credential, not lapsed.
+    pub async fn unlapsed(&self) -> Self {
+        Transport {
+            session: Arc::new(self.session.unlapsed().await),
+            ..self.clone()
+        }
+    }
+
     pub fn session(&self) -> &AuthSession {
         &self.session
     }
@@ -297,7 +305,11 @@ impl Transport {
     fn locate(&self, req: &OutgoingRequest) -> (String, String) {
         if let Some(url) = &req.url {
             if let Ok(b) = BaseUrl::parse(url) {
-                let mut target = if b.path.is_empty() { "/".to_string() } else { b.path };
+                let mut target = if b.path.is_empty() {
+                    "/".to_string()
+                } else {
+                    b.path
+                };
                 if let Some(q) = b.query {
                     target.push('?');
                     target.push_str(&q);
@@ -342,7 +354,12 @@ impl Transport {
     /// The exchange a caller of `send` wants from a [`Sent`]: its answer, or the request marked
     /// as not sent, with the reason.
     fn answer_of(&self, req: &OutgoingRequest, sent: Sent) -> (Exchange, RawResponse) {
-        let (mut exchanges, raw, answer, refused) = sent.into_parts();
+        let Sent {
+            mut exchanges,
+            raw,
+            answer,
+            refused,
+        } = sent;
         if let Some(i) = answer {
             let (exchange, _) = exchanges.swap_remove(i);
             return (exchange, raw);
