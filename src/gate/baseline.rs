@@ -34,11 +34,12 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 use crate::support::diagnostic::{Diagnostic, Pos};
 use crate::support::signal::Signal;
+use crate::verdict::Verdict;
 
 /// The baseline format version this idpsim reads and writes.
 pub const BASELINE_VERSION: i64 = 1;

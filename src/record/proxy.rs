@@ -19,10 +19,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::{Body, Captured, Meta, Recorder};
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::support::out::say;
 use crate::support::signal::Signal;
 use crate::transport::{header_pairs, tls_config, BaseUrl, BODY_LIMIT};
+use crate::verdict::Verdict;
 
 /// Request headers that belong to one connection, not to the exchange (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] = &[
