@@ -16,6 +16,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod gate;
 pub mod idp;
+pub mod idplog;
 pub mod load;
 pub mod outcome;
 pub mod record;
