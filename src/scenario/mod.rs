@@ -371,3 +371,6 @@ pub enum CaptureFrom {
     Header(String),
     Status,
 }
+
+#[cfg(test)]
+mod tests;
