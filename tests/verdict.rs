@@ -177,9 +177,20 @@ async fn broken_server(read_returns_someone_else: bool) -> wiremock::MockServer 
     } else {
         created
     };
+    // Read once by the one scenario, then gone once cleanup deleted it; the server that
+    // returns someone else keeps doing so (and so never seems to delete).
+    let read = Mock::given(method("GET"))
+        .and(path("/Users/u-new"))
+        .respond_with(scim(200, read));
+    let read = if read_returns_someone_else {
+        read
+    } else {
+        read.up_to_n_times(1)
+    };
+    read.mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/Users/u-new"))
-        .respond_with(scim(200, read))
+        .respond_with(scim(404, serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "404"})))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -409,9 +420,9 @@ fn every_report_format_opens_with_the_distinct_problems() {
         .descendants()
         .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some("distinct problems"))
         .expect("a distinct problems testsuite");
-    // Two scenarios' expectations (their own lines: three problems each) and the shared
-    // read-back fault.
-    assert_eq!(suite.attribute("tests"), Some("7"));
+    // Two scenarios' expectations (their own lines: three problems each), the shared
+    // read-back fault, and the resource the server never deletes (a warning: not a failure).
+    assert_eq!(suite.attribute("tests"), Some("8"));
     assert_eq!(suite.attribute("failures"), Some("7"));
     let not_run = doc
         .descendants()
@@ -448,4 +459,145 @@ fn every_report_format_opens_with_the_distinct_problems() {
         "problems come first"
     );
     insta::assert_snapshot!("problems_html", clean(&html[start..end]));
+}
+
+/// Cleanup verifies its deletes: a server that answers DELETE with 204 but only deactivates
+/// keeps the resource, and the report lists it as left behind with what the server did. For
+/// Okta, which never deletes users, that is a note; for a generic (RFC) scenario, a warning.
+/// Neither fails the run: the scenarios' own steps passed.
+#[test]
+fn a_delete_that_only_deactivates_is_reported_as_left_behind() {
+    use wiremock::matchers::{method, path, query_param_contains};
+    use wiremock::{Mock, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        let scim = |status: u16, body: serde_json::Value| {
+            ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/scim+json")
+        };
+        let user = |active: bool| {
+            serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "id": "u-soft", "userName": "soft.delete@example.com", "active": active,
+                "name": { "givenName": "Soft", "familyName": "Delete" },
+                "emails": [{ "value": "soft.delete@example.com", "primary": true }],
+                "meta": { "resourceType": "User" }
+            })
+        };
+        Mock::given(method("GET"))
+            .and(path("/Users"))
+            .and(query_param_contains("filter", "userName"))
+            .respond_with(scim(
+                200,
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                    "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []
+                }),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/Users"))
+            .respond_with(
+                scim(201, user(true))
+                    .insert_header("Location", format!("{}/Users/u-soft", server.uri())),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&server)
+            .await;
+        // The DELETE "succeeded"; the user is still there, deactivated.
+        Mock::given(method("GET"))
+            .and(path("/Users/u-soft"))
+            .respond_with(scim(200, user(false)))
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let generic = write_scenario(
+        dir.path(),
+        "generic.yaml",
+        r#"name: Create a user (RFC)
+steps:
+  - request:
+      method: POST
+      path: /Users
+      body: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: soft.delete@example.com }
+    expect: { status: 201 }
+"#,
+    );
+    let okta = write_scenario(
+        dir.path(),
+        "okta.yaml",
+        r#"name: Okta assigns a user
+idp: okta
+profile: oin
+directory:
+  users:
+    soft: { login: soft.delete@example.com, firstName: Soft, lastName: Delete, email: soft.delete@example.com }
+steps:
+  - assign: soft
+"#,
+    );
+    let report = dir.path().join("r.json");
+    let out = idpsim(&[
+        "run",
+        generic.to_str().expect("utf-8"),
+        okta.to_str().expect("utf-8"),
+        "--target",
+        &server.uri(),
+        "-j",
+        "1",
+        "--report-json",
+        report.to_str().expect("utf-8"),
+    ]);
+    let text = stable(&stdout(&out).replace(&*dir.path().to_string_lossy(), "DIR"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "cleanup never fails a run:\n{text}"
+    );
+    let summary: String = text
+        .lines()
+        .skip_while(|l| !l.contains("distinct problem(s):") || l.starts_with("PASSED"))
+        .take_while(|l| !l.is_empty())
+        .chain(text.lines().skip_while(|l| !l.starts_with("PASSED")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("soft_delete_left_behind", summary);
+
+    let json = report_json(&report);
+    let cleanup = |i: usize| json["scenarios"][i]["cleanup"][0].clone();
+    for (i, severity) in [(0, "warning"), (1, "info")] {
+        let step = cleanup(i);
+        assert_eq!(
+            step["skip_reason"],
+            format!("left behind: {}/Users/u-soft", server.uri()),
+            "{step:#}"
+        );
+        let finding = &step["findings"][0];
+        assert_eq!(finding["rule"], "cleanup.not-deleted");
+        assert_eq!(finding["severity"], severity, "{finding:#}");
+        assert_eq!(
+            finding["message"],
+            "left behind: DELETE /Users/u-soft answered 204, but GET still returns it with active=false: the server only deactivated it"
+        );
+        // The DELETE and idpsim's read-back.
+        let methods: Vec<&str> = step["exchanges"]
+            .as_array()
+            .expect("exchanges")
+            .iter()
+            .filter_map(|e| e["request"]["method"].as_str())
+            .collect();
+        assert_eq!(methods, ["DELETE", "GET"]);
+    }
+    assert_eq!(json["scenarios"][0]["outcome"], "warned");
+    assert_eq!(json["scenarios"][1]["outcome"], "passed");
+    // Okta's note is not a problem; the RFC's 404-after-DELETE is one.
+    let problems = json["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0]["rule"], "cleanup.not-deleted");
 }

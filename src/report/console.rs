@@ -128,6 +128,37 @@ impl Console {
         }
         out.push('\n');
         out.push_str(&self.summary(&report.summary, report.interrupted));
+        out.push_str(&self.left_behind(report));
+        out
+    }
+
+    /// What the run created and is still on the server, by URL, with what the server did: a
+    /// person deletes these by hand.
+    fn left_behind(&self, report: &RunReport) -> String {
+        let left: Vec<(&str, Option<&Finding>)> = report
+            .scenarios
+            .iter()
+            .flat_map(|sc| &sc.cleanup)
+            .filter_map(|step| {
+                let url = step.skip_reason.as_deref()?.strip_prefix("left behind: ")?;
+                Some((url, step.findings.first()))
+            })
+            .collect();
+        if left.is_empty() {
+            return String::new();
+        }
+        let mut out = format!(
+            "{} resource(s) the run created are left behind on the server; delete them by hand:\n",
+            left.len()
+        );
+        for (url, finding) in left {
+            let why = finding
+                .map(|f| f.message.trim_start_matches("left behind: "))
+                .unwrap_or_default();
+            // The grace-period note names the URL itself.
+            let why = why.strip_prefix(url).map_or(why, str::trim_start);
+            let _ = writeln!(out, "  {url}  {}", self.styles.dim.paint(why));
+        }
         out
     }
 
