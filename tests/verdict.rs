@@ -142,7 +142,7 @@ steps:
 /// A server that ignores filters (every query returns the same other user), accepts duplicate
 /// userNames and fails group creates: each fault is its own problem, and the step that needs
 /// the group's id is not run rather than failed.
-async fn broken_server() -> wiremock::MockServer {
+async fn broken_server(read_returns_someone_else: bool) -> wiremock::MockServer {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let server = MockServer::start().await;
@@ -172,9 +172,14 @@ async fn broken_server() -> wiremock::MockServer {
         )
         .mount(&server)
         .await;
+    let read = if read_returns_someone_else {
+        someone.clone()
+    } else {
+        created
+    };
     Mock::given(method("GET"))
         .and(path("/Users/u-new"))
-        .respond_with(scim(200, created))
+        .respond_with(scim(200, read))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -209,7 +214,7 @@ async fn broken_server() -> wiremock::MockServer {
 #[test]
 fn independent_faults_after_a_failure_are_all_reported() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let server = rt.block_on(broken_server());
+    let server = rt.block_on(broken_server(false));
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write_scenario(dir.path(), "two-faults.yaml", TWO_FAULTS);
     let report = dir.path().join("r.json");
@@ -355,4 +360,92 @@ steps:
         "needs step 2: the server refused the run's credentials (401 Unauthorized), and the IdP stops provisioning there"
     );
     assert!(steps[2]["exchanges"].as_array().is_some_and(Vec::is_empty));
+}
+
+/// Every report carries the same grouping: JUnit's `distinct problems` suite, the Markdown and
+/// HTML problems tables first, and one GitHub annotation per problem listing its other places.
+#[test]
+fn every_report_format_opens_with_the_distinct_problems() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // Reading the created user back returns another one: a built-in rule's finding in both
+    // scenarios, so one problem with two places.
+    let server = rt.block_on(broken_server(true));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = write_scenario(dir.path(), "a.yaml", TWO_FAULTS);
+    let second = write_scenario(
+        dir.path(),
+        "b.yaml",
+        &TWO_FAULTS.replace("Two independent faults", "The same faults again"),
+    );
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let out = idpsim(&[
+        "run",
+        first.to_str().expect("utf-8"),
+        second.to_str().expect("utf-8"),
+        "--target",
+        &server.uri(),
+        "--report-junit",
+        &path("r.xml"),
+        "--report-md",
+        &path("r.md"),
+        "--report-html",
+        &path("r.html"),
+        "--format",
+        "github",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let clean = |t: &str| stable(&t.replace(&*dir.path().to_string_lossy(), "DIR"));
+
+    let annotations: String = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with("::"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("problems_github", clean(&annotations));
+
+    let xml = std::fs::read_to_string(path("r.xml")).expect("junit");
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed JUnit");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some("distinct problems"))
+        .expect("a distinct problems testsuite");
+    // Two scenarios' expectations (their own lines: three problems each) and the shared
+    // read-back fault.
+    assert_eq!(suite.attribute("tests"), Some("7"));
+    assert_eq!(suite.attribute("failures"), Some("7"));
+    let not_run = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("skipped"))
+        .filter_map(|n| n.attribute("message"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        not_run,
+        [
+            "not run: needs step 4: `group_id`, which it did not produce",
+            "not run: needs step 4: `group_id`, which it did not produce"
+        ]
+    );
+    let problems_xml = &xml[suite.range()];
+    insta::assert_snapshot!("problems_junit", clean(problems_xml));
+
+    let md = std::fs::read_to_string(path("r.md")).expect("markdown");
+    let table: String = md
+        .lines()
+        .skip_while(|l| !l.starts_with("### "))
+        .take_while(|l| !l.starts_with("| Outcome"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("problems_markdown", clean(&table));
+    assert!(md.contains("Not run: needs step 4"), "{md}");
+
+    let html = std::fs::read_to_string(path("r.html")).expect("html");
+    let start = html
+        .find("<section class=\"problems\">")
+        .expect("a problems section");
+    let end = html[start..].find("</section>").expect("its end") + start;
+    assert!(
+        start < html.find("<main>").expect("the scenarios"),
+        "problems come first"
+    );
+    insta::assert_snapshot!("problems_html", clean(&html[start..end]));
 }
