@@ -601,3 +601,130 @@ steps:
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert_eq!(problems[0]["rule"], "cleanup.not-deleted");
 }
+
+/// A failed list query that depends on one parameter names it: the server answers 500 only
+/// when `count` is present, and 400 only with Entra's `?aadOptscim062020`. idpsim re-sends the
+/// query once without each parameter, after the step, and keeps those probes apart from the
+/// IdP's exchanges.
+#[test]
+fn a_failure_that_depends_on_one_parameter_names_it() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, Request, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        let scim = |status: u16, body: serde_json::Value| {
+            ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/scim+json")
+        };
+        let error = |status: &str, detail: &str| {
+            serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": status, "detail": detail
+            })
+        };
+        let has = |param: &'static str| {
+            move |r: &Request| {
+                r.url
+                    .query()
+                    .is_some_and(|q| q.split('&').any(|p| p.split('=').next() == Some(param)))
+            }
+        };
+        Mock::given(method("GET"))
+            .and(path("/Users"))
+            .and(has("count"))
+            .respond_with(scim(500, error("500", "NullPointerException")))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/Users"))
+            .and(has("aadOptscim062020"))
+            .respond_with(scim(400, error("400", "unknown parameter")))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/Users"))
+            .respond_with(scim(
+                200,
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                    "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []
+                }),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/ServiceProviderConfig"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let generic = write_scenario(
+        dir.path(),
+        "paged.yaml",
+        r#"name: A filtered page
+steps:
+  - name: filter with a page size
+    request: { method: GET, path: "/Users?filter=userName%20eq%20%22nobody%40example.com%22&count=10" }
+    expect: { status: 200 }
+"#,
+    );
+    let entra = write_scenario(
+        dir.path(),
+        "entra.yaml",
+        r#"name: Entra tests the connection
+idp: entra
+profile: aadOptscim062020
+steps:
+  - test_connection:
+"#,
+    );
+    let report = dir.path().join("r.json");
+    let out = idpsim(&[
+        "run",
+        generic.to_str().expect("utf-8"),
+        entra.to_str().expect("utf-8"),
+        "--target",
+        &server.uri(),
+        "-j",
+        "1",
+        "--report-json",
+        report.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stable(&stdout(&out).replace(&*dir.path().to_string_lossy(), "DIR"));
+    insta::assert_snapshot!("trigger_probes", problems_block(&text));
+
+    let json = report_json(&report);
+    let step = |i: usize| json["scenarios"][i]["steps"][0].clone();
+    let trigger_of = |s: &serde_json::Value| {
+        s["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .flat_map(|f| f["triggers"].as_array().cloned().unwrap_or_default())
+            .map(|t| t["parameter"].as_str().unwrap_or_default().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let paged = step(0);
+    assert_eq!(trigger_of(&paged), ["count".to_string()].into());
+    let entra_step = step(1);
+    assert_eq!(
+        trigger_of(&entra_step),
+        ["aadOptscim062020".to_string()].into()
+    );
+    for s in [&paged, &entra_step] {
+        // The IdP's exchanges are what they were; the probes sit apart, all GETs.
+        assert_eq!(s["exchanges"].as_array().map(Vec::len), Some(1), "{s:#}");
+        let probes = s["probes"].as_array().expect("probes");
+        assert!(!probes.is_empty());
+        assert!(probes.iter().all(|p| p["request"]["method"] == "GET"));
+    }
+    assert!(
+        paged["findings"][0]["message"].as_str().is_some_and(
+            |m| m.contains("it fails only with `count`: without it the same query answers 200")
+        ),
+        "{paged:#}"
+    );
+}

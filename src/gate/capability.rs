@@ -136,6 +136,7 @@ pub fn attach(result: &mut ScenarioResult, finding: Finding, spc: Option<&Exchan
             findings: vec![finding],
             skip_reason: None,
             needs: None,
+            probes: Vec::new(),
         },
     );
     if result.outcome != Outcome::Skipped {

@@ -36,6 +36,9 @@ pub struct Problem {
     pub first: Place,
     /// Every step it showed in, in run order (the first one included).
     pub places: Vec<Place>,
+    /// Query parameters idpsim's probes found the failure to depend on (`run::probe`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<String>,
     /// How many scenarios, steps and findings it covers.
     pub scenarios: usize,
     pub steps: usize,
@@ -170,6 +173,7 @@ pub fn group(scenarios: &[ScenarioResult]) -> Vec<Problem> {
                             reference: f.reference.clone(),
                             first: place,
                             places: Vec::new(),
+                            triggers: Vec::new(),
                             scenarios: 0,
                             steps: 0,
                             findings: 0,
@@ -214,6 +218,11 @@ fn add(p: &mut Problem, sc: &ScenarioResult, phase: Phase, step: &StepResult, f:
     }
     if p.reference.is_none() {
         p.reference = f.reference.clone();
+    }
+    for t in &f.triggers {
+        if !p.triggers.contains(&t.parameter) {
+            p.triggers.push(t.parameter.clone());
+        }
     }
     if let Some(impact) = &f.impact {
         if !p.consequences.iter().any(|c| c.idp == sc.idp) {

@@ -187,7 +187,7 @@ impl Console {
                 i + 1,
                 self.severity(p.severity),
                 p.rule,
-                one_line(&p.message),
+                headline(p),
                 p.scenarios,
                 plural(p.scenarios, "scenario", "scenarios"),
                 p.steps,
@@ -498,4 +498,23 @@ pub fn one_line(text: &str) -> String {
     } else {
         line
     }
+}
+
+/// A problem's message on one line, with the trigger its probes found kept in view: the
+/// probe's sentence is replaced by a short note that a cut cannot hide.
+fn headline(p: &Problem) -> String {
+    if p.triggers.is_empty() {
+        return one_line(&p.message);
+    }
+    let cut = [" — it fails only with ", " — without any one of "]
+        .iter()
+        .filter_map(|m| p.message.find(m))
+        .min()
+        .unwrap_or(p.message.len());
+    let names: Vec<String> = p.triggers.iter().map(|t| format!("`{t}`")).collect();
+    format!(
+        "{} [depends on {}]",
+        one_line(&p.message[..cut]),
+        names.join(", ")
+    )
 }

@@ -1,6 +1,8 @@
 //! Running scenarios: steps in order within a scenario, scenarios concurrently (`-j`), cleanup
 //! always (after a failure and after Ctrl-C too), and every exchange judged as it happens.
 
+mod probe;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -206,7 +208,7 @@ impl Runner {
                     ran = self.run_step(scenario, &mut state, step) => Some(ran),
                     _ = self.interrupt.triggered() => None,
                 };
-                let Some((exchanges, findings)) = ran else {
+                let Some((exchanges, findings, sent)) = ran else {
                     interrupted = true;
                     ledger.push(Outcome::Skipped, None);
                     steps.push(skipped_step(
@@ -220,7 +222,7 @@ impl Runner {
                     ));
                     continue;
                 };
-                let result = step_result(
+                let mut result = step_result(
                     i + 1,
                     step.label(),
                     kind,
@@ -229,6 +231,10 @@ impl Runner {
                     findings,
                     t.elapsed().as_millis() as u64,
                 );
+                // Between steps, so the IdP's own sequence is untouched; not after a signal.
+                if self.simulator.is_none() && !self.interrupt.is_set() {
+                    probe::probe(&self.transport, &sent, &mut result).await;
+                }
                 // A step that sent nothing and could not be carried out as written (a template
                 // that reads a missing value, an audit with nothing to audit) after an earlier
                 // failure is that failure's consequence, whatever the load-time analysis saw.
@@ -319,12 +325,7 @@ impl Runner {
         crate::idp::prepare(scenario, state)
     }
 
-    async fn run_step(
-        &self,
-        scenario: &Scenario,
-        state: &mut ScenarioState,
-        step: &Step,
-    ) -> (Vec<Exchange>, Vec<Finding>) {
+    async fn run_step(&self, scenario: &Scenario, state: &mut ScenarioState, step: &Step) -> Ran {
         match &step.kind {
             StepKind::Request(req) => self.request_step(scenario, state, req).await,
             StepKind::Action(action) => {
@@ -337,7 +338,7 @@ impl Runner {
                 );
                 ctx.time_scale = self.time_scale;
                 crate::idp::run_action(&mut ctx, action).await;
-                (ctx.exchanges, ctx.findings)
+                (ctx.exchanges, ctx.findings, ctx.sent)
             }
         }
     }
@@ -347,14 +348,14 @@ impl Runner {
         scenario: &Scenario,
         state: &mut ScenarioState,
         step: &RequestStep,
-    ) -> (Vec<Exchange>, Vec<Finding>) {
+    ) -> Ran {
         let req = match build_request(state, step) {
             Ok(r) => r,
             Err((pos, msg)) => {
                 let f = Finding::error("scenario.template", msg)
                     .source(scenario.source_ref(pos))
                     .impact("idpsim could not build this request, usually because an earlier capture is missing.");
-                return (Vec::new(), vec![f]);
+                return (Vec::new(), vec![f], Vec::new());
             }
         };
         let (exchange, raw) =
@@ -405,7 +406,7 @@ impl Runner {
                 }
             }
         }
-        (vec![exchange], findings)
+        (vec![exchange], findings, vec![req])
     }
 
     /// The scenario's own cleanup steps, then deletion of whatever it created and did not delete.
@@ -447,7 +448,7 @@ impl Runner {
                     _ = self.interrupt.grace_expired() => None,
                 }
             };
-            let Some((exchanges, findings)) = ran else {
+            let Some((exchanges, findings, _)) = ran else {
                 expired = true;
                 ledger.push(Outcome::Skipped, None);
                 out.push(skipped_step(
@@ -715,6 +716,10 @@ impl Runner {
 /// The rule id of a resource that cleanup could not delete in time after a signal.
 pub const LEFT_BEHIND_RULE: &str = "cleanup.left-behind";
 
+/// What a step sent and what it found: the recorded exchanges, the findings, and the requests
+/// as built (unredacted; only trigger probing re-sends them).
+type Ran = (Vec<Exchange>, Vec<Finding>, Vec<OutgoingRequest>);
+
 /// The rule id of a resource the server still returns after answering its DELETE with 2xx.
 pub const NOT_DELETED_RULE: &str = "cleanup.not-deleted";
 
@@ -783,6 +788,7 @@ fn step_result(
         findings,
         skip_reason: None,
         needs: None,
+        probes: Vec::new(),
     }
 }
 
@@ -804,6 +810,7 @@ fn skipped_step(
         findings: Vec::new(),
         skip_reason: Some(reason),
         needs: None,
+        probes: Vec::new(),
     }
 }
 
