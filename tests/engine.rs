@@ -3,49 +3,12 @@
 //! reads (snapshots), what files hold (JSON schema, JUnit XML), and that secrets never leak.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn idpsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_idpsim"))
-        .args(args)
-        .env_remove("IDPSIM_TOKEN")
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the idpsim binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Replaces what changes from run to run (ports, ids, run suffixes, times) for snapshots.
-fn stable(text: &str) -> String {
-    let rules: &[(&str, &str)] = &[
-        (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
-        (
-            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-            "UUID",
-        ),
-        (r"\b[0-9a-f]{8}\b", "RUNID"),
-        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "TIMESTAMP"),
-        (r"/tmp/[^\s:]+", "TMPFILE"),
-    ];
-    let mut out = text.to_string();
-    for (pattern, replacement) in rules {
-        out = regex::Regex::new(pattern)
-            .expect("valid regex")
-            .replace_all(&out, *replacement)
-            .into_owned();
-    }
-    out
-}
+mod common;
+use common::{run as idpsim, stable, stderr, stdout};
 
 fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
@@ -446,15 +409,21 @@ fn the_json_report_follows_its_schema_and_junit_is_valid_xml() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .count();
-    assert_eq!(cases, steps, "one testcase per step");
+    let problems = report["problems"].as_array().map_or(0, Vec::len);
+    assert!(problems > 0, "the failing scenario is a problem");
+    assert_eq!(
+        cases,
+        steps + problems,
+        "one testcase per step, and one per distinct problem"
+    );
     let suites = doc
         .descendants()
         .filter(|n| n.has_tag_name("testsuite"))
         .count();
     assert_eq!(
         suites,
-        report["scenarios"].as_array().map_or(0, Vec::len),
-        "one testsuite per scenario"
+        report["scenarios"].as_array().map_or(0, Vec::len) + 1,
+        "one testsuite per scenario, after the distinct problems"
     );
     assert!(
         doc.descendants().any(|n| n.has_tag_name("failure")),
@@ -531,7 +500,7 @@ fn the_shipped_scenarios_catch_generic_server_bugs() {
         ("html-404", "rfc7644.error.json"),
         ("no-duplicate-check", "expect.status"),
         ("filter-miss-404", "expect.status"),
-        ("items-per-page-is-count", "expect.body"),
+        ("items-per-page-is-count", "rfc7644.list.items-per-page"),
         ("json-content-type", "expect.header"),
         ("error-status-integer", "rfc7644.error.status-string"),
         ("ignore-excluded-attributes", "expect.body"),
@@ -573,25 +542,6 @@ fn the_shipped_scenarios_catch_generic_server_bugs() {
         );
         rt.block_on(server.shutdown());
     }
-}
-
-/// Regression: `idpsim serve` died with "failed printing to stdout: Broken pipe" when the reader
-/// of its output went away (found by the interop test); `idpsim list | head` had the same bug.
-#[test]
-fn a_closed_stdout_is_not_a_crash() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idpsim"))
-        .args(["list"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    drop(child.stdout.take());
-    let status = child.wait().expect("wait");
-    assert_ne!(
-        status.code(),
-        Some(101),
-        "idpsim panicked on a closed stdout"
-    );
 }
 
 #[test]
@@ -649,7 +599,7 @@ fn jsonl_output_is_one_scenario_result_per_line_and_nothing_else() {
 #[test]
 fn shipped_scenario_names_work_from_any_directory() {
     let elsewhere = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+    let out = common::idpsim()
         .args([
             "run",
             "scenarios/generic/discovery.yaml",

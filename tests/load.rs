@@ -1,35 +1,13 @@
 //! `idpsim load` end to end: the real binary against the built-in server (clean and with the
 //! race quirks), against a throttling proxy, and the seed's reproducibility.
 
-use std::process::{Command, Output};
-
-use idpsim::server::{self, Quirk, ServerConfig};
+use idpsim::server::Quirk;
 use serde_json::Value;
 
+mod common;
+use common::run_async as idpsim;
+
 const TOKEN: &str = "load-test-token";
-
-async fn idpsim(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_idpsim"))
-            .args(&args)
-            .env_remove("IDPSIM_TOKEN")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("spawn idpsim")
-    })
-    .await
-    .expect("join idpsim")
-}
-
-async fn start(quirks: Vec<Quirk>) -> server::RunningServer {
-    server::start(ServerConfig {
-        quirks,
-        token: Some(TOKEN.into()),
-        ..Default::default()
-    })
-    .await
-    .expect("start the built-in server")
-}
 
 /// Runs `idpsim load` against `target`; returns exit code, report and stdout.
 async fn load(target: &str, extra: &[&str]) -> (i32, Value, String) {
@@ -71,7 +49,7 @@ fn count(report: &Value, ptr: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_and_okta_cycles_pass_the_audit_against_the_clean_server() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     // A seed per run: the same seed again would find every user and link instead of create.
     for (idp, profile, seed) in [
         ("entra", "default", "11"),
@@ -124,7 +102,7 @@ async fn entra_and_okta_cycles_pass_the_audit_against_the_clean_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_names_users_lost_by_concurrent_writes() {
-    let srv = start(vec![Quirk::LoseConcurrentWrites]).await;
+    let srv = common::start_server(TOKEN, vec![Quirk::LoseConcurrentWrites]).await;
     let (code, r, stdout) = load(
         &srv.base_url(),
         &[
@@ -157,7 +135,7 @@ async fn the_audit_names_users_lost_by_concurrent_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_names_users_duplicated_by_a_create_race() {
-    let srv = start(vec![Quirk::DuplicateOnRace]).await;
+    let srv = common::start_server(TOKEN, vec![Quirk::DuplicateOnRace]).await;
     let (code, r, stdout) = load(
         &srv.base_url(),
         &[
@@ -277,7 +255,7 @@ async fn throttling_proxy(upstream: String) -> (String, tokio::task::JoinHandle<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_is_honoured_per_idp_and_the_audit_still_passes() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let (proxy, task) = throttling_proxy(srv.base_url()).await;
     for idp in ["entra", "okta"] {
         let (code, r, stdout) = load(
@@ -327,7 +305,7 @@ async fn retry_after_is_honoured_per_idp_and_the_audit_still_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_seed_gives_the_same_directory_and_the_report_reads_well() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let args = |seed: &'static str| {
         [
             "--idp",
@@ -358,8 +336,8 @@ async fn the_same_seed_gives_the_same_directory_and_the_report_reads_well() {
     assert_eq!(b["operations"]["user.create"], Value::Null);
     assert_eq!(b["audit"]["passed"], Value::Bool(true));
 
+    // The shared scrubber, plus the load table's own columns (counts, times, latencies).
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT");
     settings.add_filter(
         r"(?m)^(\S.{0,22}?\s+)\d+(\s+)\d+\.\d+s\s+\d+\.\d+$",
         "${1}N${2}T s R",
@@ -368,6 +346,7 @@ async fn the_same_seed_gives_the_same_directory_and_the_report_reads_well() {
         r"(?m)^(\S+)(\s+)(\d+)(\s+)(\d+)(\s+[\d.]+){4}$",
         "$1$2$3$4$5 [latencies]",
     );
+    let stdout = common::stable(&stdout);
     settings.bind(|| insta::assert_snapshot!("first_run_report", stdout));
     srv.shutdown().await;
 }

@@ -2,32 +2,16 @@
 //! `idpsim` binary as a child process (the recorder, `run`, `audit`, `import`).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use idpsim::server::{self, Quirk, ServerConfig};
+use idpsim::server::Quirk;
 use serde_json::{json, Value};
 
+mod common;
+use common::{idpsim as bin, root};
+
 const TOKEN: &str = "rec-test-token-5f1e2d3c4b5a69788796";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_idpsim"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-async fn start(quirks: Vec<Quirk>) -> server::RunningServer {
-    server::start(ServerConfig {
-        port: 0,
-        token: Some(TOKEN.into()),
-        quirks,
-        ..ServerConfig::default()
-    })
-    .await
-    .expect("server starts")
-}
 
 /// Runs the binary off the async runtime's threads (the server under test lives on them).
 async fn output(mut cmd: Command) -> std::process::Output {
@@ -121,7 +105,7 @@ fn findings(report: &Value) -> Vec<(String, String, String)> {
 /// fresh built-in server, pass; the recordings name the IdP and hold no token or password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_okta_and_entra_traffic_replays_on_a_fresh_server() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     for (scenario, idp) in [
         (
@@ -176,7 +160,7 @@ async fn recorded_okta_and_entra_traffic_replays_on_a_fresh_server() {
 /// the file is a valid scenario.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_recorder_leaves_every_forwarded_exchange() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("killed.yaml");
     let (mut child, proxy) = spawn_recorder(&srv.base_url(), &out);
@@ -201,21 +185,14 @@ async fn a_killed_recorder_leaves_every_forwarded_exchange() {
     assert_eq!(recording.matches("\n  - request:").count(), sent);
     assert_eq!(recording.matches("# exchange ").count(), sent);
     assert!(!recording.contains(TOKEN) && !recording.contains("Pa55-word-kill"));
-    let port = srv.addr().port().to_string();
-    insta::with_settings!({filters => vec![
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[id]"),
-        (r"\d{4}-\d\d-\d\dT[0-9:.]+Z", "[time]"),
-        (port.as_str(), "[port]"),
-    ]}, {
-        insta::assert_snapshot!("killed_recording", recording);
-    });
+    insta::assert_snapshot!("killed_recording", common::stable(&recording));
     srv.shutdown().await;
 }
 
 /// The proxy forwards bodies and statuses unchanged (gzip included) and passes errors through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_forwards_unchanged() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("fwd.yaml");
     let (mut child, proxy) = spawn_recorder(&srv.base_url(), &out);
@@ -323,7 +300,7 @@ fn rules(rep: &Value) -> Vec<String> {
 /// its rule; 130 users prove full pagination; the report is what a person reads (snapshot).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_reports_clean_then_every_drift_made_behind_the_idps_back() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let base = srv.base_url();
     let c = reqwest::Client::new();
     let post = |path: &str, body: Value| {
@@ -420,14 +397,7 @@ async fn audit_reports_clean_then_every_drift_made_behind_the_idps_back() {
             "audit.user.missing"
         ]
     );
-    let port = srv.addr().port().to_string();
-    insta::with_settings!({filters => vec![
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[id]"),
-        (port.as_str(), "[port]"),
-        (r"/tmp/[^ \n]*state\.yaml", "state.yaml"),
-    ]}, {
-        insta::assert_snapshot!("audit_drift_console", out);
-    });
+    insta::assert_snapshot!("audit_drift_console", common::stable(&out));
 
     // --strict also reports what the IdP does not know: the 129 fillers it does not name, on
     // top of dave.
@@ -490,7 +460,7 @@ async fn the_audit_step_finds_drift_seeded_with_quirks() {
     ];
     let dir = tempfile::tempdir().expect("tmp");
     for (i, (scenario, quirk, rule)) in cases.into_iter().enumerate() {
-        let srv = start(vec![quirk]).await;
+        let srv = common::start_server(TOKEN, vec![quirk]).await;
         let json = dir.path().join(format!("r{i}.json"));
         let mut cmd = bin();
         cmd.arg("run")
@@ -524,7 +494,7 @@ async fn the_audit_step_finds_drift_seeded_with_quirks() {
 /// the run, drift once the nested member is removed behind its back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_state_feeds_audit() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     let state = dir.path().join("believed.yaml");
     let mut cmd = bin();
@@ -578,7 +548,7 @@ async fn write_state_feeds_audit() {
 /// file whose audit is clean; the deleted objects carry `exists: false`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_state_marks_what_the_idp_deleted_as_absent() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     for scenario in [
         "scenarios/okta/lifecycle-oin.yaml",

@@ -9,25 +9,14 @@
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idpsim"));
-    cmd.env_remove("IDPSIM_TOKEN")
-        .env_remove("IDPSIM_SERVE_TOKEN")
-        .env_remove("IDPSIM_BASIC")
-        .env_remove("IDPSIM_AUTH_HEADER")
-        .env_remove("IDPSIM_OAUTH_CLIENT_ID")
-        .env_remove("IDPSIM_OAUTH_CLIENT_SECRET")
-        .env_remove("IDPSIM_OAUTH_REFRESH_TOKEN")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    cmd
-}
+mod common;
+use common::idpsim as bin;
 
 fn text(o: &Output) -> String {
     format!(
@@ -1249,4 +1238,64 @@ fn oauth_secrets_tokens_and_codes_appear_in_no_output() {
         masked_not.join("\n")
     );
     rt.block_on(reference.shutdown());
+}
+
+/// `idpsim import` of IdP logs: one marker as a token quoted in an Entra error reason, as the
+/// value of a secret-like modified property, as a password in an Okta profile push, and as the
+/// SSWS token in Okta's `debugContext`; it must reach neither the scenario, the state file,
+/// stdout nor stderr (docs/IDP-LOGS.md, "Secrets").
+#[test]
+fn the_marker_in_idp_logs_reaches_nothing_the_import_writes() {
+    let marker = "LogSecretMarker7f3e9a1c";
+    let dir = tempfile::tempdir().expect("tmp");
+    let entra = json!({"value": [{
+        "activityDateTime": "2026-12-01T10:00:00Z", "changeId": "c1", "cycleId": "y1",
+        "provisioningAction": "create",
+        "provisioningStatusInfo": {"status": "failure", "errorInformation": {
+            "errorCode": "SystemForCrossDomainIdentityManagementUnauthorized",
+            "reason": format!("401 for Authorization: Bearer {marker} (token={marker})")}},
+        "sourceIdentity": {"id": "s1", "displayName": "Sam Secret", "identityType": "User"},
+        "targetIdentity": {"id": "", "identityType": "User"},
+        "modifiedProperties": [
+            {"displayName": "userName", "oldValue": null, "newValue": "sam@contoso.test"},
+            {"displayName": "password", "oldValue": null, "newValue": marker},
+            {"displayName": "urn:ietf:params:scim:schemas:extension:acme:2.0:User:apiToken", "oldValue": null, "newValue": marker}
+        ],
+        "provisioningSteps": [{"name": "EntryExportAdd", "provisioningStepType": "export", "status": "failure",
+            "description": format!("Bearer {marker}")}]
+    }]});
+    let okta = json!([
+        {"eventType": "application.provision.user.push", "published": "2026-12-01T10:00:00Z",
+         "outcome": {"result": "FAILURE", "reason": format!("rejected SSWS {marker}")},
+         "debugContext": {"debugData": {"authorization": format!("SSWS {marker}"), "requestUri": format!("/api/v1/x?token={marker}")}},
+         "target": [{"id": "00u1", "type": "AppUser", "alternateId": "sam@example.test", "displayName": "Sam Secret"}]},
+        {"eventType": "application.provision.user.push_profile", "published": "2026-12-01T10:05:00Z",
+         "outcome": {"result": "SUCCESS"},
+         "target": [{"id": "00u1", "type": "AppUser", "alternateId": "sam@example.test", "displayName": "Sam Secret",
+                     "changeDetails": {"from": {}, "to": {"password": marker, "title": "Analyst"}}}]}
+    ]);
+    for (name, doc) in [("entra.json", entra), ("okta.json", okta)] {
+        let input = dir.path().join(name);
+        std::fs::write(&input, doc.to_string()).expect("write");
+        let out = dir.path().join(format!("{name}.yaml"));
+        let o = bin()
+            .arg("import")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .expect("runs");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let state = dir.path().join(format!("{name}.state.yaml"));
+        for (what, t) in [
+            ("output", text(&o)),
+            ("scenario", std::fs::read_to_string(&out).expect("scenario")),
+            ("state", std::fs::read_to_string(&state).expect("state")),
+        ] {
+            assert!(
+                !t.contains(marker),
+                "{name}: the {what} leaks the marker:\n{t}"
+            );
+        }
+    }
 }

@@ -45,14 +45,39 @@ pub enum Command {
     Load(Box<LoadArgs>),
     /// Record traffic through a reverse proxy into a replayable scenario.
     Record(RecordArgs),
-    /// Turn a HAR file or a JSON-lines capture into a replayable scenario.
+    /// Turn a HAR file, a JSON-lines capture, or an IdP's logs (Entra provisioning logs, Okta
+    /// System Log) into a replayable scenario (and, for logs, the state the IdP believed).
     Import(ImportArgs),
+    /// Entra's timeline for the failures in provisioning logs or a run's JSON report: escrow,
+    /// retries, whether and when the job is quarantined, and the schedule in quarantine.
+    Timeline(TimelineArgs),
     /// Compare what the IdP believes (a state file) with what the server holds; exit 1 on drift.
     Audit(AuditArgs),
     /// Print a shell completion script to stdout, e.g. `idpsim completions bash > /etc/bash_completion.d/idpsim`.
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout, e.g. `idpsim man > idpsim.1`.
     Man,
+    /// Start a project: idpsim.toml, a baseline, example scenarios (one per IdP) with their JSON
+    /// Schema, and CI jobs for GitHub Actions and GitLab CI.
+    Init(InitArgs),
+    /// Print the JSON Schema of scenario files (for editors; docs/scenario.schema.json).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write into (default: the current one).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: std::path::PathBuf,
+    /// Overwrite files that exist (otherwise nothing is written when one does).
+    #[arg(long)]
+    pub force: bool,
+    /// The git URL of the idpsim repository the CI jobs install from (`cargo install --git`).
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
+    /// The commit of that repository the CI jobs pin (`cargo install --rev`).
+    #[arg(long, value_name = "COMMIT")]
+    pub rev: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -200,8 +225,18 @@ pub struct RecordArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A HAR file (.har) or a JSON-lines exchange file (.jsonl; see docs/RECORD-AND-AUDIT.md).
+    /// A HAR file (.har), a JSON-lines exchange file (.jsonl), or an IdP log: Entra provisioning
+    /// logs (Graph or portal JSON, the portal's CSV download) or an Okta System Log export (JSON
+    /// or CSV); see docs/IDP-LOGS.md.
     pub input: PathBuf,
+    /// More files of the same log: further pages of a Graph listing (`@odata.nextLink`), or the
+    /// other two files of an Entra CSV download (found beside the first anyway).
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
+    /// IdP logs: where to write the state the IdP believed at the end, for `idpsim audit
+    /// --expect` (default: the output with .state.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// The scenario file to write (default: the input with .yaml).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -211,6 +246,20 @@ pub struct ImportArgs {
     /// The scenario's name (default: "Imported from FILE").
     #[arg(long)]
     pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Entra provisioning logs (as for `import`), or the JSON report of `idpsim run
+    /// --report-json` (its Entra scenarios).
+    pub input: PathBuf,
+    /// More files of the same log (further Graph pages).
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
+    /// Objects in the tenant's provisioning scope (users + groups + members), to scale the
+    /// input's failure rate to the escrow thresholds (default: the objects in the input).
+    #[arg(long, value_name = "N")]
+    pub objects: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -1,24 +1,27 @@
 //! One file per subcommand. Each turns its flags into calls on the modules below (scenario →
 //! run → check → outcome → gate → report; `load`, `record`, `audit`, `server`) and returns a
-//! `Verdict` or an `Error`; `error::exit_code` alone turns that into the process's exit code.
+//! `Verdict` or an `Error`; `verdict::exit_code` alone turns that into the process's exit code.
 
 pub mod audit;
 pub mod completions;
 pub mod import;
+pub mod init;
 pub mod list;
 pub mod load;
 pub mod record;
 pub mod run;
 pub mod serve;
+pub mod timeline;
 pub mod validate;
 
 use std::io::{IsTerminal, Write};
 
 use crate::cli::{Cli, Command, SelectArgs};
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::scenario::load::{self as scenario_files, Selection, SourceFile};
 use crate::scenario::Scenario;
 use crate::support::styles::Styles;
+use crate::verdict::Verdict;
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
@@ -32,14 +35,21 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Load(args) => load::load(*args, stdout_styles).await,
         Command::Record(args) => record::record(args).await,
         Command::Import(args) => import::import(args),
+        Command::Timeline(args) => timeline::timeline(args),
         Command::Audit(args) => audit::audit(args, stdout_styles).await,
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
+        Command::Init(args) => init::init(args),
+        Command::Schema => {
+            let schema = crate::scenario::schema::render(&crate::idp::Catalogue);
+            crate::support::out::stdout(&schema);
+            Ok(Verdict::Passed)
+        }
     };
     if let Err(err) = &result {
         report_error(err, &stderr_styles);
     }
-    crate::error::exit_code(&result)
+    crate::verdict::exit_code(&result)
 }
 
 fn report_error(err: &Error, styles: &Styles) {

@@ -28,7 +28,7 @@ use crate::scenario::ActionStep;
 use crate::support::diagnostic::{Pos, SourceRef};
 use crate::transport::{OutgoingRequest, RawResponse};
 
-const KEYS: &[&str] = &["users", "groups", "on_drift"];
+pub const KEYS: &[&str] = &["users", "groups", "on_drift"];
 
 pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     let args = &action.args;
@@ -79,6 +79,22 @@ pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
             args.pos,
             "`audit` takes nothing, or `users:`, `groups:` and `on_drift:`".into(),
         )),
+    }
+    out
+}
+
+/// Inline entries become the IdP's belief about those objects (later steps read `users.ann`).
+pub fn dependencies(action: &ActionStep) -> crate::scenario::Dependencies {
+    use crate::scenario::Dep;
+    let mut out = crate::scenario::Dependencies::default();
+    for (kind, dep) in [
+        ("users", Dep::user as fn(&str) -> Dep),
+        ("groups", Dep::group),
+    ] {
+        if let Some(entries) = action.args.get(kind).and_then(|n| n.as_map()) {
+            out.produces
+                .extend(entries.iter().map(|(k, _)| dep(&k.name)));
+        }
     }
     out
 }

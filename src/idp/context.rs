@@ -117,6 +117,8 @@ pub struct ActionCtx<'a> {
     pub step_pos: Pos,
     pub exchanges: Vec<Exchange>,
     pub findings: Vec<Finding>,
+    /// The requests behind `exchanges`, as built (unredacted), for idpsim's trigger probes.
+    pub sent: Vec<OutgoingRequest>,
     /// `--time-scale`: multiplies every IdP wait (Retry-After, back-off) so tests stay fast.
     pub time_scale: f64,
     /// Set when the server refused the IdP's credentials: why the IdP cannot go on, and how
@@ -140,6 +142,7 @@ impl<'a> ActionCtx<'a> {
             step_pos,
             exchanges: Vec::new(),
             findings: Vec::new(),
+            sent: Vec::new(),
             time_scale: 1.0,
             stopped: None,
         }
@@ -184,6 +187,7 @@ impl<'a> ActionCtx<'a> {
             .answer
             .unwrap_or(self.exchanges.len() + sent.exchanges.len().saturating_sub(1));
         self.exchanges.extend(sent.exchanges);
+        self.sent.extend(sent.requests);
         self.findings.extend(sent.findings);
         if let Some(reason) = sent.stopped {
             self.stopped = Some((reason, self.findings.len()));
@@ -191,13 +195,22 @@ impl<'a> ActionCtx<'a> {
         (index, sent.raw)
     }
 
-    /// The step's findings, without what the profile concluded after the IdP had stopped.
-    pub fn into_results(mut self) -> (Vec<Exchange>, Vec<Finding>, Option<String>) {
+    /// What the step sent and found, without what the profile concluded after the IdP had
+    /// stopped; and why it stopped.
+    #[allow(clippy::type_complexity)]
+    pub fn into_results(
+        mut self,
+    ) -> (
+        Vec<Exchange>,
+        Vec<Finding>,
+        Vec<OutgoingRequest>,
+        Option<String>,
+    ) {
         let stopped = self.stopped.take().map(|(reason, kept)| {
             self.findings.truncate(kept);
             reason
         });
-        (self.exchanges, self.findings, stopped)
+        (self.exchanges, self.findings, self.sent, stopped)
     }
 
     pub fn finding(&mut self, f: Finding) {
@@ -230,6 +243,9 @@ impl<'a> ActionCtx<'a> {
 /// and, when the server refused the IdP's credentials, why it cannot go on.
 pub struct Judged {
     pub exchanges: Vec<Exchange>,
+    /// The request behind each exchange, as built (token requests as recorded): trigger
+    /// probing re-sends the SCIM ones.
+    pub requests: Vec<OutgoingRequest>,
     pub findings: Vec<Finding>,
     /// Index (from `offset`) of the answer; `None` when no request could be sent.
     pub answer: Option<usize>,
@@ -251,6 +267,7 @@ pub async fn send_judged(
         let (exchange, raw) = send_or_simulate(transport, simulator, req).await;
         return Judged {
             exchanges: vec![exchange],
+            requests: vec![req.clone()],
             findings: Vec::new(),
             answer: Some(offset),
             raw,
@@ -268,7 +285,15 @@ pub async fn send_judged(
     } = sent;
     let mut findings = Vec::new();
     let mut exchanges = Vec::with_capacity(legs.len());
+    let mut requests = Vec::with_capacity(legs.len());
     for (i, (exchange, leg)) in legs.into_iter().enumerate() {
+        requests.push(match leg {
+            Leg::Scim { .. } => req.clone(),
+            // Not a SCIM request: described by what was recorded, never re-sent.
+            Leg::Token(_) | Leg::Authorize => {
+                OutgoingRequest::to_url(&exchange.request.method, &exchange.request.url)
+            }
+        });
         let at = offset + i;
         let judged = match leg {
             Leg::Scim { credential } => {
@@ -299,6 +324,7 @@ pub async fn send_judged(
     });
     Judged {
         exchanges,
+        requests,
         findings,
         answer: answer.map(|a| a + offset),
         raw,

@@ -25,7 +25,7 @@ impl Console {
             Outcome::Passed => self.styles.pass.paint(label),
             Outcome::Warned => self.styles.warn.paint(label),
             Outcome::Failed => self.styles.fail.paint(label),
-            Outcome::Skipped => self.styles.dim.paint(label),
+            Outcome::Skipped | Outcome::NotRun => self.styles.dim.paint(label),
         }
     }
 
@@ -65,9 +65,15 @@ impl Console {
                 .map(|s| ("step", s))
                 .chain(r.cleanup.iter().map(|s| ("cleanup", s)));
             for (label, step) in labelled {
+                let why = match (step.outcome, &step.skip_reason) {
+                    (Outcome::NotRun, Some(why)) => {
+                        self.styles.dim.paint(&format!(" — not run: {why}"))
+                    }
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "     {} {label} {}: {}",
+                    "     {} {label} {}: {}{why}",
                     self.outcome(step.outcome),
                     step.index,
                     step.name
@@ -114,7 +120,7 @@ impl Console {
                 .map(|s| ("step", s))
                 .chain(sc.cleanup.iter().map(|s| ("cleanup", s)));
             for (label, step) in labelled {
-                if step.findings.is_empty() {
+                if step.findings.is_empty() && step.outcome != Outcome::NotRun {
                     continue;
                 }
                 out.push_str(&self.step_detail(label, step, &report.problems, &mut detailed));
@@ -122,6 +128,37 @@ impl Console {
         }
         out.push('\n');
         out.push_str(&self.summary(&report.summary, report.interrupted));
+        out.push_str(&self.left_behind(report));
+        out
+    }
+
+    /// What the run created and is still on the server, by URL, with what the server did: a
+    /// person deletes these by hand.
+    fn left_behind(&self, report: &RunReport) -> String {
+        let left: Vec<(&str, Option<&Finding>)> = report
+            .scenarios
+            .iter()
+            .flat_map(|sc| &sc.cleanup)
+            .filter_map(|step| {
+                let url = step.skip_reason.as_deref()?.strip_prefix("left behind: ")?;
+                Some((url, step.findings.first()))
+            })
+            .collect();
+        if left.is_empty() {
+            return String::new();
+        }
+        let mut out = format!(
+            "{} resource(s) the run created are left behind on the server; delete them by hand:\n",
+            left.len()
+        );
+        for (url, finding) in left {
+            let why = finding
+                .map(|f| f.message.trim_start_matches("left behind: "))
+                .unwrap_or_default();
+            // The grace-period note names the URL itself.
+            let why = why.strip_prefix(url).map_or(why, str::trim_start);
+            let _ = writeln!(out, "  {url}  {}", self.styles.dim.paint(why));
+        }
         out
     }
 
@@ -150,7 +187,7 @@ impl Console {
                 i + 1,
                 self.severity(p.severity),
                 p.rule,
-                one_line(&p.message),
+                headline(p),
                 p.scenarios,
                 plural(p.scenarios, "scenario", "scenarios"),
                 p.steps,
@@ -179,6 +216,13 @@ impl Console {
             step.name,
             self.styles.dim.paint(&format!("({})", step.source))
         );
+        if let (Outcome::NotRun, Some(why)) = (step.outcome, &step.skip_reason) {
+            let _ = writeln!(
+                out,
+                "    {}",
+                self.styles.dim.paint(&format!("not run: {why}"))
+            );
+        }
         let mut findings: Vec<&Finding> = step.findings.iter().collect();
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         // Decided before printing, so an exchange shows its bodies when any finding on it is
@@ -374,8 +418,13 @@ impl Console {
         } else {
             self.styles.pass.paint("PASSED")
         };
+        let not_run = if s.not_run > 0 {
+            format!(" ({} not run)", s.not_run)
+        } else {
+            String::new()
+        };
         let mut out = format!(
-            "{verdict}: {} scenario(s): {}; {} step(s), {} exchange(s); {} distinct problem(s): {} error(s), {} warning(s)\n",
+            "{verdict}: {} scenario(s): {}; {} step(s){not_run}, {} exchange(s); {} distinct problem(s): {} error(s), {} warning(s)\n",
             s.scenarios,
             parts.join(", "),
             s.steps,
@@ -449,4 +498,23 @@ pub fn one_line(text: &str) -> String {
     } else {
         line
     }
+}
+
+/// A problem's message on one line, with the trigger its probes found kept in view: the
+/// probe's sentence is replaced by a short note that a cut cannot hide.
+fn headline(p: &Problem) -> String {
+    if p.triggers.is_empty() {
+        return one_line(&p.message);
+    }
+    let cut = [" — it fails only with ", " — without any one of "]
+        .iter()
+        .filter_map(|m| p.message.find(m))
+        .min()
+        .unwrap_or(p.message.len());
+    let names: Vec<String> = p.triggers.iter().map(|t| format!("`{t}`")).collect();
+    format!(
+        "{} [depends on {}]",
+        one_line(&p.message[..cut]),
+        names.join(", ")
+    )
 }

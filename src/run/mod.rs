@@ -1,6 +1,8 @@
 //! Running scenarios: steps in order within a scenario, scenarios concurrently (`-j`), cleanup
 //! always (after a failure and after Ctrl-C too), and every exchange judged as it happens.
 
+mod probe;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -9,11 +11,13 @@ use serde_json::Value;
 use crate::check;
 use crate::idp::context::{send_judged, ActionCtx, ScenarioState};
 use crate::outcome::{Finding, Severity};
-use crate::outcome::{Outcome, ScenarioResult, StepResult};
-use crate::scenario::{template, CaptureFrom, RequestStep, Scenario, Step, StepKind};
+use crate::outcome::{Outcome, Phase, ScenarioResult, StepRef, StepResult};
+use crate::scenario::{
+    template, CaptureFrom, Collection, Dep, Idp, RequestStep, Scenario, Step, StepKind,
+};
 use crate::support::diagnostic::Pos;
 use crate::support::signal::Signal;
-use crate::transport::exchange::Exchange;
+use crate::transport::exchange::{Exchange, TransportErrorKind};
 use crate::transport::{
     Auth, AuthMode, Lapse, OutgoingBody, OutgoingRequest, RawResponse, Transport,
 };
@@ -157,6 +161,7 @@ impl Runner {
             ScenarioState::new(template::random_hex(8), self.transport.base().display());
         let mut steps: Vec<StepResult> = Vec::new();
         let mut skip_reason = None;
+        let mut ledger = Ledger::new(scenario.steps.len());
 
         let transport = match self.transport_for(scenario) {
             Ok(t) => t,
@@ -180,28 +185,41 @@ impl Runner {
                 0,
             ));
         } else {
-            let mut stopped: Option<String> = None;
+            // Carry on like the IdP: a failed step ends the scenario only where the IdP
+            // itself could not go on (`idp_stops`); a step that needs what a failed step did
+            // not produce is "not run"; everything else still runs, so one fault never hides
+            // another.
+            let mut interrupted = false;
+            let mut stopped: Option<(String, StepRef)> = None;
             for (i, step) in scenario.steps.iter().enumerate() {
                 let source = scenario.source_ref(step.pos);
                 let kind = step_kind(step);
-                if let Some(reason) = &stopped {
-                    steps.push(skipped_step(
-                        i + 1,
-                        step.label(),
-                        kind,
-                        source,
-                        reason.clone(),
-                    ));
-                    continue;
-                }
-                if self.interrupt.is_set() {
-                    stopped = Some("interrupted".into());
+                let here = StepRef {
+                    phase: Phase::Step,
+                    index: i + 1,
+                };
+                if interrupted || self.interrupt.is_set() {
+                    interrupted = true;
+                    ledger.push(Outcome::Skipped, None);
                     steps.push(skipped_step(
                         i + 1,
                         step.label(),
                         kind,
                         source,
                         "interrupted".into(),
+                    ));
+                    continue;
+                }
+                let blocked = stopped.clone().or_else(|| ledger.blocked(step, &state));
+                if let Some((reason, root)) = blocked {
+                    ledger.push(Outcome::NotRun, Some(root));
+                    steps.push(not_run_step(
+                        i + 1,
+                        step.label(),
+                        kind,
+                        source,
+                        reason,
+                        root,
                     ));
                     continue;
                 }
@@ -215,8 +233,9 @@ impl Runner {
                     ran = self.run_step(scenario, &mut state, step, &transport) => Some(ran),
                     _ = self.interrupt.triggered() => None,
                 };
-                let Some((exchanges, findings, auth_stop)) = ran else {
-                    stopped = Some("interrupted".into());
+                let Some((exchanges, findings, sent, auth_stop)) = ran else {
+                    interrupted = true;
+                    ledger.push(Outcome::Skipped, None);
                     steps.push(skipped_step(
                         i + 1,
                         step.label(),
@@ -228,7 +247,7 @@ impl Runner {
                     ));
                     continue;
                 };
-                let result = step_result(
+                let mut result = step_result(
                     i + 1,
                     step.label(),
                     kind,
@@ -237,12 +256,42 @@ impl Runner {
                     findings,
                     t.elapsed().as_millis() as u64,
                 );
-                if let Some(reason) = auth_stop {
-                    // A refused credential is where the IdP cannot go on, whatever else carries on.
-                    stopped = Some(format!("step {}: {reason}", i + 1));
-                } else if result.outcome == Outcome::Failed {
-                    stopped = Some(format!("step {} failed", i + 1));
+                // Between steps, so the IdP's own sequence is untouched; not after a signal.
+                if self.simulator.is_none() && !self.interrupt.is_set() {
+                    probe::probe(&self.transport, &sent, &mut result).await;
                 }
+                // A step that sent nothing and could not be carried out as written (a template
+                // that reads a missing value, an audit with nothing to audit) after an earlier
+                // failure is that failure's consequence, whatever the load-time analysis saw.
+                let result = match ledger.latest_failure() {
+                    Some(root) if unrunnable(&result) => not_run_step(
+                        i + 1,
+                        result.name,
+                        result.kind,
+                        result.source,
+                        format!(
+                            "needs {root}: this step could not be carried out after it failed ({})",
+                            result.findings.first().map_or("", |f| f.message.as_str())
+                        ),
+                        root,
+                    ),
+                    _ => result,
+                };
+                if let Some(why) = auth_stop {
+                    // A refused credential is where the IdP cannot go on, even when the refusal
+                    // was the server being right (a lapse the scenario played).
+                    stopped = Some((format!("needs {here}: {why}"), here));
+                } else if result.outcome == Outcome::Failed {
+                    if let Some(why) = idp_stops(&result) {
+                        stopped = Some((format!("needs {here}: {why}"), here));
+                    }
+                }
+                let root = match result.outcome {
+                    Outcome::Failed => Some(here),
+                    Outcome::NotRun => result.needs,
+                    _ => None,
+                };
+                ledger.push(result.outcome, root);
                 steps.push(result);
             }
         }
@@ -259,7 +308,8 @@ impl Runner {
             // Cleanup is idpsim's, not the IdP's: a lapse the scenario played (idpsim sending
             // the token as expired) does not stop it deleting what the scenario created.
             let transport = transport.unlapsed().await;
-            self.cleanup(scenario, &mut state, &transport).await
+            self.cleanup(scenario, &mut state, &mut ledger, &transport)
+                .await
         };
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped
@@ -354,7 +404,7 @@ impl Runner {
         state: &mut ScenarioState,
         step: &Step,
         transport: &Transport,
-    ) -> (Vec<Exchange>, Vec<Finding>, Option<String>) {
+    ) -> Ran {
         match &step.kind {
             StepKind::Request(req) => self.request_step(scenario, state, req, transport).await,
             StepKind::Action(action) => {
@@ -378,14 +428,14 @@ impl Runner {
         state: &mut ScenarioState,
         step: &RequestStep,
         transport: &Transport,
-    ) -> (Vec<Exchange>, Vec<Finding>, Option<String>) {
+    ) -> Ran {
         let req = match build_request(state, step) {
             Ok(r) => r,
             Err((pos, msg)) => {
                 let f = Finding::error("scenario.template", msg)
                     .source(scenario.source_ref(pos))
                     .impact("idpsim could not build this request, usually because an earlier capture is missing.");
-                return (Vec::new(), vec![f], None);
+                return (Vec::new(), vec![f], Vec::new(), None);
             }
         };
         let sent = send_judged(transport, self.simulator.as_ref(), scenario.idp, &req, 0).await;
@@ -398,13 +448,17 @@ impl Runner {
             if let Some(resp) = answer.and_then(|e| e.response.as_ref()) {
                 let ctx = state.template_context();
                 let at = sent.answer.unwrap_or(0);
-                findings.extend(
-                    check::expect::check(&step.expect, resp, scenario, &ctx)
-                        .into_iter()
-                        .map(|f| f.at_exchange(at)),
-                );
+                let mut expected = check::expect::check(&step.expect, resp, scenario, &ctx);
+                // The wrong status is the fact: the body and headers of an answer of another
+                // kind (an error instead of the resource) differ from the expectation because
+                // of it, and say nothing more.
+                if expected.iter().any(|f| f.rule == "expect.status") {
+                    expected.retain(|f| f.rule == "expect.status");
+                }
+                findings.extend(expected.into_iter().map(|f| f.at_exchange(at)));
             }
         }
+        let wrong_status = findings.iter().any(|f| f.rule == "expect.status");
         state.track(&req.method, &req.path, &raw);
         if answer.is_some_and(|e| e.response.is_some()) && sent.stopped.is_none() {
             for c in &step.capture {
@@ -412,6 +466,9 @@ impl Runner {
                     Some(v) => {
                         state.values.insert(c.name.clone(), v);
                     }
+                    // Nothing to capture from the wrong kind of answer; the steps that need it
+                    // are "not run", naming this one.
+                    None if wrong_status => {}
                     None => findings.push(
                         Finding::error(
                             "scenario.capture",
@@ -427,7 +484,7 @@ impl Runner {
                 }
             }
         }
-        (sent.exchanges, findings, sent.stopped)
+        (sent.exchanges, findings, sent.requests, sent.stopped)
     }
 
     /// The scenario's own cleanup steps, then deletion of whatever it created and did not delete.
@@ -439,6 +496,7 @@ impl Runner {
         &self,
         scenario: &Scenario,
         state: &mut ScenarioState,
+        ledger: &mut Ledger,
         transport: &Transport,
     ) -> Vec<StepResult> {
         let mut out = Vec::new();
@@ -446,6 +504,20 @@ impl Runner {
         for (i, step) in scenario.cleanup.iter().enumerate() {
             let source = scenario.source_ref(step.pos);
             let t = Instant::now();
+            // A cleanup step that addresses what was never created (`DELETE /Users/{{ id }}`
+            // after the create failed) has nothing to do.
+            if let Some((reason, root)) = ledger.blocked(step, state) {
+                ledger.push(Outcome::NotRun, Some(root));
+                out.push(not_run_step(
+                    i + 1,
+                    step.label(),
+                    step_kind(step),
+                    source,
+                    reason,
+                    root,
+                ));
+                continue;
+            }
             let ran = if expired {
                 None
             } else {
@@ -455,8 +527,9 @@ impl Runner {
                     _ = self.interrupt.grace_expired() => None,
                 }
             };
-            let Some((exchanges, findings, _)) = ran else {
+            let Some((exchanges, findings, _, _)) = ran else {
                 expired = true;
+                ledger.push(Outcome::Skipped, None);
                 out.push(skipped_step(
                     i + 1,
                     step.label(),
@@ -467,7 +540,7 @@ impl Runner {
                 continue;
             };
             let findings = findings.into_iter().map(downgrade).collect();
-            out.push(step_result(
+            let result = step_result(
                 i + 1,
                 step.label(),
                 step_kind(step),
@@ -475,7 +548,26 @@ impl Runner {
                 exchanges,
                 findings,
                 t.elapsed().as_millis() as u64,
-            ));
+            );
+            // Cleanup findings are warnings, but what a cleanup step failed to produce is as
+            // missing as a step's.
+            let failed = result
+                .findings
+                .iter()
+                .any(|f| f.severity >= Severity::Warning);
+            let here = StepRef {
+                phase: Phase::Cleanup,
+                index: i + 1,
+            };
+            ledger.push(
+                if failed {
+                    Outcome::Failed
+                } else {
+                    result.outcome
+                },
+                failed.then_some(here),
+            );
+            out.push(result);
         }
         if !scenario.auto_cleanup || self.simulator.is_some() {
             return out;
@@ -503,6 +595,13 @@ impl Runner {
                 continue;
             };
             let mut findings = Vec::new();
+            let mut exchanges = Vec::new();
+            let mut kept = None;
+            let deleted = exchange
+                .response
+                .as_ref()
+                .filter(|r| (200..300).contains(&r.status))
+                .map(|r| r.status);
             match (&exchange.response, &exchange.error) {
                 (Some(r), _) if (200..300).contains(&r.status) || r.status == 404 => {}
                 (Some(r), _) => findings.push(Finding::warning(
@@ -518,17 +617,136 @@ impl Runner {
                 )),
                 (None, None) => {}
             }
-            out.push(step_result(
+            exchanges.push(exchange);
+            // After a signal, cleanup sends only its DELETEs: the grace period is for them.
+            if let (Some(status), false) = (deleted, expired || self.interrupt.is_set()) {
+                match self
+                    .verify_deleted(scenario, &c.path, status, transport)
+                    .await
+                {
+                    Some(verified) => {
+                        exchanges.push(verified.exchange);
+                        findings.extend(verified.finding.map(|f| f.at_exchange(1)));
+                        kept = verified.kept;
+                    }
+                    None => expired = true,
+                }
+            }
+            let mut result = step_result(
                 out.len() + 1,
                 format!("delete {}", c.path),
                 "cleanup",
                 scenario.source_ref(scenario.pos),
-                vec![exchange],
+                exchanges,
                 findings,
                 t.elapsed().as_millis() as u64,
-            ));
+            );
+            result.skip_reason = kept.map(|url| format!("left behind: {url}"));
+            out.push(result);
         }
         out
+    }
+
+    /// Reads a resource back after its DELETE answered `status` (2xx): a server that only
+    /// deactivates, or ignores the DELETE, still returns it. idpsim's own read (neutral
+    /// headers), bounded by the grace period after a signal (None when it ran out).
+    ///
+    /// What it means depends on who would send that DELETE. Okta never deletes users (it
+    /// deactivates them), so for an Okta user the note is information, not a fault of the
+    /// server; Okta does delete groups (unlink with delete), and Entra deletes users and groups
+    /// (hard delete, unassignment set to delete) and takes them as gone — for those, and by
+    /// RFC 7644 §3.6 (a deleted resource answers 404 from then on), it is a warning. Cleanup
+    /// findings never fail a scenario; a scenario that asserts deletion checks it in its steps.
+    async fn verify_deleted(
+        &self,
+        scenario: &Scenario,
+        path: &str,
+        status: u16,
+        transport: &Transport,
+    ) -> Option<DeleteCheck> {
+        let req =
+            OutgoingRequest::new("GET", path.to_string()).header("Accept", "application/scim+json");
+        let (exchange, raw) = tokio::select! {
+            biased;
+            sent = transport.send(&req) => sent,
+            _ = self.interrupt.grace_expired() => return None,
+        };
+        let mut check = DeleteCheck {
+            exchange,
+            finding: None,
+            kept: None,
+        };
+        match check.exchange.response.as_ref().map(|r| r.status) {
+            Some(404 | 410) => {}
+            Some(200..=299) => {
+                let base = self.transport.base();
+                let url =
+                    self.transport
+                        .redactor()
+                        .text(&format!("{}{}", base.origin, base.join(path)));
+                let how = match raw.body.as_ref().and_then(|b| b.get("active")) {
+                    Some(serde_json::Value::Bool(false)) => {
+                        " with active=false: the server only deactivated it".to_string()
+                    }
+                    Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => {
+                        format!(" with active={s:?}: the server only deactivated it")
+                    }
+                    _ => ": the server kept it".to_string(),
+                };
+                let users = path.starts_with("/Users");
+                let (severity, impact) = match scenario.idp {
+                    Idp::Okta if users => (
+                        Severity::Info,
+                        "Okta never deletes users (it deactivates them), so Okta does not depend \
+                         on this; the run's test user stays on the server: delete it by hand.",
+                    ),
+                    Idp::Okta => (
+                        Severity::Warning,
+                        "Okta deletes an app group when it is unlinked with delete and takes it as \
+                         gone; the server keeps it, so a later push of the same name links the old \
+                         group, members and all.",
+                    ),
+                    Idp::Entra => (
+                        Severity::Warning,
+                        "Entra's hard delete (and unassignment set to delete) sends this DELETE and \
+                         takes the object as gone; the server keeps it, so the account stays in \
+                         the app and Entra's next match by the same attribute finds it again.",
+                    ),
+                    Idp::Generic => (
+                        Severity::Warning,
+                        "RFC 7644 §3.6: a service provider may keep a deleted resource but must \
+                         answer 404 for it from then on; an IdP that deleted it finds it again.",
+                    ),
+                };
+                check.finding = Some(
+                    Finding::new(
+                        NOT_DELETED_RULE,
+                        severity,
+                        format!(
+                            "left behind: DELETE {path} answered {status}, but GET still returns it{how}"
+                        ),
+                    )
+                    .impact(impact)
+                    .reference("RFC 7644 §3.6"),
+                );
+                check.kept = Some(url);
+            }
+            other => {
+                let why = match (other, &check.exchange.error) {
+                    (Some(code), _) => format!("GET answered {code}"),
+                    (None, Some(e)) => e.message.clone(),
+                    (None, None) => "no answer".into(),
+                };
+                check.finding = Some(Finding::new(
+                    "cleanup.delete",
+                    Severity::Info,
+                    format!(
+                        "could not read {path} back after its DELETE ({why}): whether it is gone is unknown"
+                    ),
+                ));
+            }
+        }
+        Some(check)
     }
 
     fn grace_expired_reason(&self) -> String {
@@ -580,6 +798,27 @@ impl Runner {
 
 /// The rule id of a resource that cleanup could not delete in time after a signal.
 pub const LEFT_BEHIND_RULE: &str = "cleanup.left-behind";
+
+/// What a step sent and what it found: the recorded exchanges, the findings, the requests as
+/// built (unredacted; only trigger probing re-sends them), and, when the server refused the
+/// IdP's credentials, why the IdP cannot go on.
+type Ran = (
+    Vec<Exchange>,
+    Vec<Finding>,
+    Vec<OutgoingRequest>,
+    Option<String>,
+);
+
+/// The rule id of a resource the server still returns after answering its DELETE with 2xx.
+pub const NOT_DELETED_RULE: &str = "cleanup.not-deleted";
+
+/// What reading a resource back after its DELETE showed.
+struct DeleteCheck {
+    exchange: Exchange,
+    finding: Option<Finding>,
+    /// The full URL (redacted) of a resource the server kept.
+    kept: Option<String>,
+}
 
 /// The resources the results report as left behind (full URLs), for the final note on stderr.
 pub fn left_behind(results: &[ScenarioResult]) -> Vec<String> {
@@ -637,6 +876,8 @@ fn step_result(
         exchanges,
         findings,
         skip_reason: None,
+        needs: None,
+        probes: Vec::new(),
     }
 }
 
@@ -657,7 +898,164 @@ fn skipped_step(
         exchanges: Vec::new(),
         findings: Vec::new(),
         skip_reason: Some(reason),
+        needs: None,
+        probes: Vec::new(),
     }
+}
+
+/// A step that needed what a failed step did not produce, or came after the IdP stopped.
+fn not_run_step(
+    index: usize,
+    name: String,
+    kind: &'static str,
+    source: crate::support::diagnostic::SourceRef,
+    reason: String,
+    needs: StepRef,
+) -> StepResult {
+    StepResult {
+        outcome: Outcome::NotRun,
+        needs: Some(needs),
+        ..skipped_step(index, name, kind, source, reason)
+    }
+}
+
+/// What each step of a scenario (steps, then cleanup steps) came to, so later steps can tell
+/// whether what they need was never produced because its producer failed.
+struct Ledger {
+    steps: usize,
+    /// Per step in order: its outcome and, for a failed or not-run step, the failed step at
+    /// the root of it.
+    outcomes: Vec<(Outcome, Option<StepRef>)>,
+}
+
+impl Ledger {
+    fn new(steps: usize) -> Self {
+        Ledger {
+            steps,
+            outcomes: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, outcome: Outcome, root: Option<StepRef>) {
+        self.outcomes.push((outcome, root));
+    }
+
+    /// The latest failed step so far.
+    fn latest_failure(&self) -> Option<StepRef> {
+        self.outcomes
+            .iter()
+            .rev()
+            .find(|(o, _)| *o == Outcome::Failed)
+            .and_then(|(_, root)| *root)
+    }
+
+    fn step_ref(&self, position: usize) -> StepRef {
+        if position < self.steps {
+            StepRef {
+                phase: Phase::Step,
+                index: position + 1,
+            }
+        } else {
+            StepRef {
+                phase: Phase::Cleanup,
+                index: position - self.steps + 1,
+            }
+        }
+    }
+
+    /// The reason a step cannot run and the failed step it needs: something it needs is
+    /// missing, and the step that should have produced it failed or did not run. A need that
+    /// is missing although its producer passed is left to the step itself to report (the IdP
+    /// acts on what it has).
+    fn blocked(&self, step: &Step, state: &ScenarioState) -> Option<(String, StepRef)> {
+        for check in &step.verifies {
+            let Some((outcome, root)) = self.outcomes.get(check.from) else {
+                continue;
+            };
+            if matches!(outcome, Outcome::Failed | Outcome::NotRun) {
+                let actor = self.step_ref(check.from);
+                let root = root.unwrap_or(actor);
+                let what = match &check.dep {
+                    Dep::Linked { collection, key } => format!("{} `{key}`", collection.noun()),
+                    other => other.describe(),
+                };
+                let reason = if actor == root {
+                    format!("needs {root}: it failed on {what}, so checking {what} now would only restate that failure")
+                } else {
+                    format!("needs {root}: {actor} acts on {what} and did not run")
+                };
+                return Some((reason, root));
+            }
+        }
+        for need in &step.needs {
+            if available(&need.dep, state) {
+                continue;
+            }
+            let Some((outcome, root)) = self.outcomes.get(need.from) else {
+                continue;
+            };
+            if !matches!(outcome, Outcome::Failed | Outcome::NotRun) {
+                continue;
+            }
+            let producer = self.step_ref(need.from);
+            let root = root.unwrap_or(producer);
+            let what = need.dep.describe();
+            let reason = if producer == root {
+                format!("needs {root}: {what}, which it did not produce")
+            } else {
+                format!("needs {root}: {what} ({producer} would have produced it, and did not run)")
+            };
+            return Some((reason, root));
+        }
+        None
+    }
+}
+
+/// A step that sent nothing and whose only findings say the scenario could not be carried out
+/// as written (`scenario.template`, `scenario.audit`).
+fn unrunnable(result: &StepResult) -> bool {
+    result.exchanges.is_empty()
+        && !result.findings.is_empty()
+        && result
+            .findings
+            .iter()
+            .all(|f| matches!(f.rule.as_str(), "scenario.template" | "scenario.audit"))
+}
+
+/// Whether the scenario's state holds what a step needs.
+fn available(dep: &Dep, state: &ScenarioState) -> bool {
+    match dep {
+        Dep::Value(name) => state.values.contains_key(name),
+        Dep::Linked { collection, key } => {
+            let table = match collection {
+                Collection::Users => &state.users,
+                Collection::Groups => &state.groups,
+            };
+            table
+                .get(key)
+                .and_then(|o| o.get("id"))
+                .and_then(Value::as_str)
+                .is_some_and(|id| !id.is_empty())
+        }
+    }
+}
+
+/// Where the IdP itself cannot go on after a failed step, besides a refused credential (which
+/// the engine's judged send reports, with the IdP's own reaction: `crate::idp::auth`): the server
+/// could not be reached at all. Any other failure is one operation failing, and the IdP goes on
+/// with the next.
+fn idp_stops(result: &StepResult) -> Option<String> {
+    result.exchanges.iter().find_map(|ex| {
+        ex.error
+            .as_ref()
+            .filter(|e| e.kind == TransportErrorKind::Connect)
+            .map(|e| {
+                format!(
+                    "the server could not be reached ({}), and the IdP stops there",
+                    e.message
+                )
+            })
+    })
 }
 
 /// Renders a raw request step. Defaults: `Accept: application/scim+json`, a SCIM JSON

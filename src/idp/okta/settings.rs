@@ -56,7 +56,8 @@ pub struct Settings {
     pub retry_default_seconds: u64,
 }
 
-const KEYS: &[&str] = &[
+/// The settings an Okta scenario may set (the scenario JSON Schema lists these too).
+pub const KEYS: &[&str] = &[
     "query_encoding",
     "unique_identifier",
     "lookup_attribute",
