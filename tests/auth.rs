@@ -615,3 +615,51 @@ fn tokens_expire_at_the_server_and_the_idp_renews_them_in_time() {
     });
     rt.block_on(srv.shutdown());
 }
+
+#[test]
+fn idpsim_toml_names_the_oauth_client_and_the_variable_that_holds_its_secret() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let srv = start(&rt, &[], Duration::from_secs(3600));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("idpsim.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[target]\nurl = \"{}\"\nauth = \"oauth-client-credentials\"\n[target.oauth]\ntoken_url = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_env = \"MY_SCIM_SECRET\"\nclient_auth = \"client-secret-post\"\n[select]\npaths = [\"{}/scenarios/entra/auth-client-credentials.yaml\"]\n",
+            srv.base_url(),
+            srv.token_url(),
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .expect("write");
+    let config_arg = config.to_str().expect("utf-8");
+    let o = bin()
+        .args(["run", "--config", config_arg, "-v"])
+        .env("MY_SCIM_SECRET", SECRET)
+        .output()
+        .expect("idpsim runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("client_secret=[redacted]"),
+        "{}",
+        text(&o)
+    );
+    // A secret written into the file is refused, pointing at it.
+    std::fs::write(
+        &config,
+        "[target]\nurl = \"http://127.0.0.1:9/scim\"\n[target.oauth]\nclient_secret = \"oops\"\n",
+    )
+    .expect("write");
+    let o = bin()
+        .args(["run", "--config", config_arg])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("idpsim.toml:4:17") && text(&o).contains("client_secret_env"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("oops\""), "{}", text(&o));
+    rt.block_on(srv.shutdown());
+}

@@ -39,13 +39,13 @@ fn path_names_secret(path: &str) -> bool {
 
 /// A line quoted from a file a person wrote (a scenario, a state file) for a diagnostic or a
 /// report: the values of secret-named keys are masked, so pointing at line 12 does not print the
-/// password written on it. Keys as in [`SECRET_KEYS`], in YAML or JSON (`password: x`,
-/// `"token": "x"`), quoted or plain, block or flow style.
+/// password written on it. Keys as in [`SECRET_KEYS`], in YAML, JSON or TOML (`password: x`,
+/// `"token": "x"`, `client_secret = "x"`), quoted or plain, block or flow style.
 pub fn source_line(line: &str) -> String {
     static PATTERN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let pattern = PATTERN.get_or_init(|| {
         regex::Regex::new(
-            r#"(?i)(["']?\b(?:password|passwd|token|secret|client_secret|access_token|refresh_token|api_?key)["']?\s*:\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}\]#][^,}\]#]*)"#,
+            r#"(?i)(["']?\b(?:password|passwd|token|secret|client_secret|access_token|refresh_token|id_token|api_?key)["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}\]#][^,}\]#]*)"#,
         )
         .ok()
     });
@@ -314,6 +314,10 @@ mod tests {
             ),
             ("  Api_Key: 'k' # note", r#"  Api_Key: "[redacted]" # note"#),
             ("  userName: tokenless", "  userName: tokenless"),
+            (
+                r#"client_secret = "oops""#,
+                r#"client_secret = "[redacted]""#,
+            ),
         ] {
             assert_eq!(source_line(line), shown, "{line}");
         }
