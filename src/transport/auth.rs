@@ -430,6 +430,19 @@ struct TokenState {
     lapsed: bool,
 }
 
+impl TokenState {
+    /// No token yet, nothing sent.
+    fn fresh() -> TokenState {
+        TokenState {
+            access: None,
+            generation: 0,
+            uses: 0,
+            since: Instant::now(),
+            lapsed: false,
+        }
+    }
+}
+
 /// The refresh token of a code grant, shared by the sessions of a run.
 #[derive(Default)]
 pub struct RefreshStore {
@@ -466,13 +479,7 @@ impl AuthSession {
         AuthSession {
             auth: Arc::new(auth),
             refresh: Arc::new(tokio::sync::Mutex::new(store)),
-            state: tokio::sync::Mutex::new(TokenState {
-                access: None,
-                generation: 0,
-                uses: 0,
-                since: Instant::now(),
-                lapsed: false,
-            }),
+            state: tokio::sync::Mutex::new(TokenState::fresh()),
             lapse,
         }
     }
@@ -482,13 +489,7 @@ impl AuthSession {
         AuthSession {
             auth: Arc::clone(&self.auth),
             refresh: Arc::clone(&self.refresh),
-            state: tokio::sync::Mutex::new(TokenState {
-                access: None,
-                generation: 0,
-                uses: 0,
-                since: Instant::now(),
-                lapsed: false,
-            }),
+            state: tokio::sync::Mutex::new(TokenState::fresh()),
             lapse,
         }
     }
