@@ -319,6 +319,37 @@ pub struct ServeArgs {
     /// Require this bearer token (without it, no authentication is required).
     #[arg(long, env = "IDPSIM_SERVE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Also accept this exact Authorization value (the header mode), from the environment.
+    #[arg(
+        long,
+        env = "IDPSIM_SERVE_AUTH_HEADER",
+        hide_env_values = true,
+        value_name = "VALUE"
+    )]
+    pub auth_header: Option<String>,
+    /// Also accept HTTP Basic with USER:PASSWORD, from the environment.
+    #[arg(
+        long,
+        env = "IDPSIM_SERVE_BASIC",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
+    pub basic: Option<String>,
+    /// Play an OAuth 2.0 authorization server for this client id: /oauth2/token (client
+    /// credentials, authorization code, refresh with rotation) and /oauth2/authorize (approves at
+    /// once, redirects to a loopback URI). The secret comes from IDPSIM_SERVE_OAUTH_CLIENT_SECRET.
+    #[arg(long, value_name = "ID")]
+    pub oauth_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "IDPSIM_SERVE_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub oauth_client_secret: Option<String>,
+    /// How long issued access tokens live (their expires_in), e.g. 60m (default) or 30s.
+    #[arg(long, default_value = "60m", value_name = "DURATION")]
+    pub token_lifetime: String,
     /// URL path the SCIM endpoints live under.
     #[arg(long, default_value = "/scim/v2")]
     pub base: String,

@@ -37,6 +37,10 @@ pub(crate) struct App {
     /// The roles and entitlements served at their own endpoints (`entitlements`).
     pub catalog: Catalog,
     pub token: Option<String>,
+    /// Header, Basic and OAuth credentials besides the static token.
+    pub auth: super::auth::ServerAuth,
+    /// Access and refresh tokens and codes issued by the token endpoint.
+    pub tokens: super::auth::Tokens,
     /// Normalised path prefix ("" or "/scim/v2").
     pub base_path: String,
     /// Absolute base URL used in `meta.location` and `$ref`.
@@ -48,36 +52,12 @@ pub(crate) struct App {
 type Result<T> = std::result::Result<T, ScimError>;
 
 pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
+    if super::auth::is_oauth_path(&app, req.uri().path()) {
+        return super::auth::handle(&app, req).await;
+    }
     match dispatch(&app, req).await {
         Ok(reply) => render_reply(reply, &app.quirks),
         Err(e) => render_error(&e, &app.quirks),
-    }
-}
-
-/// Constant-time equality so response timing does not reveal how much of a guessed token was
-/// right. Length is not hidden (it is not secret in practice).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn authorized(app: &App, headers: &HeaderMap) -> bool {
-    let Some(token) = &app.token else { return true };
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let value = value.trim();
-    // RFC 6750 §2.1: the scheme name is case-insensitive.
-    match value.split_once(' ') {
-        Some((scheme, cred)) if scheme.eq_ignore_ascii_case("bearer") => {
-            ct_eq(cred.trim().as_bytes(), token.as_bytes())
-        }
-        _ => false,
     }
 }
 
@@ -103,12 +83,9 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
             "application/scim+json is not acceptable",
         ));
     }
-    if !authorized(app, headers) {
-        return Err(ScimError::new(
-            StatusCode::UNAUTHORIZED,
-            None,
-            "missing or invalid bearer token",
-        ));
+    let access = super::auth::check(app, headers);
+    if access != super::auth::Access::Granted {
+        return Err(super::auth::refuse(app, &access));
     }
 
     let path = parts.uri.path();
@@ -269,7 +246,7 @@ fn method_not_allowed(m: &Method) -> ScimError {
 }
 
 /// Reads a request body of at most [`BODY_LIMIT`] bytes that must arrive within `deadline`.
-async fn read_body(body: Body, deadline: std::time::Duration) -> Result<bytes::Bytes> {
+pub(super) async fn read_body(body: Body, deadline: std::time::Duration) -> Result<bytes::Bytes> {
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
         Err(_) => Err(ScimError::new(
             StatusCode::REQUEST_TIMEOUT,
@@ -319,7 +296,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value> {
 }
 
 /// Query parameters with lower-cased names: Okta has been seen sending `startindex`
-/// (okta.md §2.9), and RFC 7644 parameter names are compared case-insensitively here.
+/// (Okta and SCIM Version 2.0, "Retrieve Users"), and RFC 7644 parameter names are compared case-insensitively here.
 fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
     let Some(q) = q else { return vec![] };
     q.split('&')
@@ -668,7 +645,7 @@ async fn patch_one(
     } else {
         data
     };
-    // Entra wants 204 for Groups PATCH (entra.md §1.5) unless the client asked for a
+    // Entra wants 204 for Groups PATCH (Entra's SCIM tutorial, what Entra requires of responses) unless the client asked for a
     // representation via attributes/excludedAttributes; Users get 200 with the resource.
     let wants_body =
         qget(query, "attributes").is_some() || qget(query, "excludedattributes").is_some();

@@ -171,6 +171,26 @@ quirks! {
         summary: "The uniqueness check and the insert are not atomic (a short sleep between them), so parallel creates of one userName can all succeed.",
         source: "Synthetic race; Entra DuplicateTargetEntries https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs",
         breaks: "Duplicate users; Entra matching later fails with DuplicateTargetEntries, Okta links the wrong account. Found by `idpsim load`'s audit (racing creates), not by the functional scenarios.";
+    AuthNoWwwAuthenticate => "auth-no-www-authenticate",
+        summary: "A 401 carries no WWW-Authenticate challenge.",
+        source: "RFC 7235 §3.1, §4.1; RFC 6750 §3; LionC/express-basic-auth#51 https://github.com/LionC/express-basic-auth/issues/51; funcool/buddy-auth#83 https://github.com/funcool/buddy-auth/issues/83",
+        breaks: "Neither Okta nor Entra reads the challenge, so both carry on; generic OAuth clients cannot tell an expired token (error=\"invalid_token\") from a missing one.";
+    Auth403InvalidToken => "auth-403-invalid-token",
+        summary: "An expired, revoked or unknown access token is answered 403 Forbidden instead of 401.",
+        source: "RFC 6750 §3.1 (invalid_token: 401); bratkartoffel/security-jwt#450 https://github.com/bratkartoffel/security-jwt/issues/450; hzlmn/aiohttp-jwt#128 https://github.com/hzlmn/aiohttp-jwt/issues/128",
+        breaks: "Okta refreshes an OAuth token on 401 only: on 403 it does not, and the task fails until the admin re-authenticates; Entra logs InsufficientRights and quarantines the job either way.";
+    TokenFormEncoded => "token-form-encoded",
+        summary: "The token endpoint answers application/x-www-form-urlencoded (access_token=…&token_type=bearer) even when asked for JSON.",
+        source: "RFC 6749 §5.1 (application/json); GitHub's token endpoint answers form-encoded by default: googleworkspace/apps-script-oauth2#6 https://github.com/googleworkspace/apps-script-oauth2/issues/6",
+        breaks: "The IdP cannot read the token: Okta's \"Authenticate\" fails and Entra cannot authorize, so no request is ever sent.";
+    TokenNoExpiresIn => "token-no-expires-in",
+        summary: "Token answers carry no expires_in.",
+        source: "RFC 6749 §5.1 (expires_in RECOMMENDED); wso2/product-apim#11366 https://github.com/wso2/product-apim/issues/11366; Microsoft's gallery validation checks token validity of 60–360 minutes (AzureAD/SCIMReferenceCode Microsoft.SCIM.LogicAppValidationTemplate)",
+        breaks: "The IdP cannot renew before expiry and meets the lapse as a 401 mid-cycle; Microsoft's gallery credential test cannot check the token's validity.";
+    RefreshRevokedWithoutReplacement => "refresh-revoked-without-replacement",
+        summary: "A refresh invalidates the refresh token used but the answer carries no new one.",
+        source: "RFC 6749 §6; bshaffer/oauth2-server-php#575 https://github.com/bshaffer/oauth2-server-php/issues/575",
+        breaks: "The first refresh works; at the next expiry Okta's refresh fails with invalid_grant and the app shows an error until the admin re-authenticates (Okta KB \"Use OAuth2 with Refresh Token - SCIM Integration\").";
 }
 
 impl Quirk {
