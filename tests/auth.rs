@@ -409,7 +409,7 @@ fn the_entra_and_okta_lifecycles_run_from_one_command_line_with_the_secret_in_th
             "--idp",
             "okta",
             "--name",
-            "*lifecycle*",
+            "*lifecycle-*",
             "--target",
             &srv.base_url(),
         ])

@@ -14,8 +14,7 @@ use crate::scim::schema::{
 };
 
 pub(crate) fn service_provider_config(base_url: &str, catalog: &Catalog) -> Value {
-    json!({
-        "RolesAndEntitlements": entitlements::service_provider_config(catalog),
+    let mut spc = json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_URN],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch": {"supported": true},
@@ -35,7 +34,14 @@ pub(crate) fn service_provider_config(base_url: &str, catalog: &Catalog) -> Valu
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base_url}/ServiceProviderConfig")
         }
-    })
+    });
+    // draft-ietf-scim-roles-entitlements-01 §3.1: a server that implements /Roles or
+    // /Entitlements MUST advertise them here; one that serves neither says nothing, so a
+    // strict RFC 7643 client (which rejects the draft's unkeyed attribute) still reads it.
+    if !catalog.types.is_empty() {
+        spc["RolesAndEntitlements"] = entitlements::service_provider_config(catalog);
+    }
+    spc
 }
 
 fn list_of(items: Vec<Value>, quirks: &Quirks) -> Value {
