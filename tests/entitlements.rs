@@ -262,11 +262,43 @@ async fn each_quirk_of_this_area_is_one_distinct_problem() {
     for (name, rule) in table {
         let quirk = Quirk::from_name(name).unwrap_or_else(|| panic!("unknown quirk {name}"));
         let srv = server(vec![quirk]).await;
-        let (_, report, console) = run(&[&dir], &srv.base_url());
+        let (code, report, console) = run(&[&dir], &srv.base_url());
         assert_eq!(
             problems(&report),
             vec![rule.to_string()],
             "quirk {name}\n{console}"
+        );
+        // Each of these breaks an IdP operation or an IdP's published test: the run fails.
+        assert_eq!(code, 1, "quirk {name}: the run must fail\n{console}");
+        srv.shutdown().await;
+    }
+}
+
+/// What only Okta's Entitlements Test asserts (itemsPerPage 1, the ListResponse URN) is not a
+/// finding of Okta's runtime discovery, which reads the values regardless: the lifecycle
+/// passes against those quirks, and the test scenario fails on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entitlements_test_assertions_are_not_runtime_findings() {
+    let okta = scenarios_dir().join("okta");
+    let lifecycle = okta.join("entitlements-lifecycle.yaml");
+    let test = okta.join("entitlements-test.yaml");
+    for (name, rule) in [
+        ("catalog-ignores-count", "scim.entitlements.page-size"),
+        ("catalog-list-wrong-schemas", "scim.entitlements.list-schema"),
+    ] {
+        let quirk = Quirk::from_name(name).unwrap_or_else(|| panic!("unknown quirk {name}"));
+        let srv = server(vec![quirk]).await;
+        let (code, report, console) = run(&[&lifecycle], &srv.base_url());
+        assert_eq!(
+            (code, problems(&report)),
+            (0, Vec::<String>::new()),
+            "{name}: {console}"
+        );
+        let (code, report, console) = run(&[&test], &srv.base_url());
+        assert_eq!(
+            (code, problems(&report)),
+            (1, vec![rule.to_string()]),
+            "{name}: {console}"
         );
         srv.shutdown().await;
     }

@@ -17,6 +17,14 @@ use crate::outcome::{DiffEntry, Finding};
 use crate::scenario::Idp;
 use crate::transport::{OutgoingRequest, RawResponse};
 
+/// Where the IdP documents how it sends custom extension attributes.
+fn idp_source(idp: Idp) -> &'static str {
+    match idp {
+        Idp::Entra => "Microsoft Learn, Customize user provisioning attribute-mappings, Provisioning a custom extension attribute to a SCIM compliant application (https://learn.microsoft.com/entra/identity/app-provisioning/customize-application-attributes)",
+        _ => "Okta guide, Build a SCIM 2.0 server with entitlements, User with entitlements and roles (https://developer.okta.com/docs/guides/scim-with-entitlements/main/); Okta KB, Custom SCIM attribute is not available to map and is not sent to SCIM (https://support.okta.com/help/s/article/custom-scim-attribute-is-not-available-to-map-and-is-not-sent-to-scim)",
+    }
+}
+
 /// `urn:…:2.0:User:attr` → (`urn:…:2.0:User`, `attr`) for extensions other than the RFC's
 /// enterprise one.
 pub fn split_custom(path: &str) -> Option<(&str, &str)> {
@@ -79,7 +87,10 @@ pub fn check_held(
         format!("the server acknowledged {who} but does not hold its custom extension attributes"),
     )
     .impact(not_stored_impact(ctx.scenario.idp))
-    .reference("Microsoft Learn, Customize user provisioning attribute-mappings (custom extension attributes); Okta SCIM 2.0 guide (schema extensions); simpleidserver/SimpleIdServer#138; pond/scimitar#155")
+    .reference(format!(
+        "{}; RFC 7643 §3.3 (extension attributes); simpleidserver/SimpleIdServer#138; pond/scimitar#155",
+        idp_source(ctx.scenario.idp)
+    ))
     .source(ctx.here())
     .at_exchange(exchange);
     let mut missing = false;
@@ -179,11 +190,20 @@ pub fn rejected(
     };
     let f = Finding::error(
         rule,
-        format!("the server refused {what}, which carries custom extension attributes ({}{detail})", raw.status),
+        format!(
+            "the server refused {what}, which carries custom extension attributes ({}{detail})",
+            raw.status
+        ),
     )
     .diff(DiffEntry::new("status", "2xx", raw.status.to_string()))
     .impact(impact)
-    .reference("Microsoft Learn, Customize user provisioning attribute-mappings; MicrosoftDocs/azure-docs#65648; wso2/product-is#6015; elimity-com/scim#204")
+    .reference(match ctx.scenario.idp {
+        Idp::Entra => format!(
+            "{}; MicrosoftDocs/azure-docs#65648; wso2/product-is#6015; elimity-com/scim#204",
+            idp_source(Idp::Entra)
+        ),
+        idp => format!("{}; RFC 7643 §3.3", idp_source(idp)),
+    })
     .source(ctx.here())
     .at_exchange(exchange);
     ctx.finding(f);
@@ -288,7 +308,7 @@ pub fn check_advertised(
         ),
     )
     .impact(impact)
-    .reference("RFC 7643 §7; AzureAD/SCIMReferenceCode Logic App Schema_Discoverability_Test; Okta guide, Build a SCIM 2.0 server with entitlements (/Schemas)")
+    .reference("RFC 7643 §7; AzureAD/SCIMReferenceCode Logic App validation, Schema_Discoverability_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIM-Validation-Test-Overview.md); Okta guide, Build a SCIM 2.0 server with entitlements, /Schemas (https://developer.okta.com/docs/guides/scim-with-entitlements/main/)")
     .source(ctx.here())
     .at_exchange(exchange);
     for t in missing {

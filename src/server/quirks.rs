@@ -129,11 +129,11 @@ quirks! {
         breaks: "Entra's Test Connection (no Accept header) fails.";
     CatalogIgnoresCount => "catalog-ignores-count",
         summary: "Entitlement endpoints (/Roles, /Licenses, …) ignore `count`: every value comes back and itemsPerPage says 100.",
-        source: "Okta's own entitlements workshop server (reads `recordLimit`, sets itemsPerPage to it): https://github.com/oktadev/okta-blog/blob/main/_source/_posts/2025-11-04-user-entitlements-workshop.md (https://developer.okta.com/blog/2025/11/04/user-entitlements-workshop)",
+        source: "Okta's own entitlements workshop server (reads `recordLimit`, sets itemsPerPage to it): https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop",
         breaks: "Okta's SCIM 2.0 Entitlements Test fails its `count=1&startIndex=1` probe (itemsPerPage must be 1), which blocks the OIN submission.";
     CatalogListWrongSchemas => "catalog-list-wrong-schemas",
         summary: "Entitlement endpoints answer a list whose `schemas` names the entitlement schemas instead of the ListResponse URN.",
-        source: "Okta's entitlements workshop `/Characteristics` handler: https://github.com/oktadev/okta-blog/blob/main/_source/_posts/2025-11-04-user-entitlements-workshop.md",
+        source: "Okta's entitlements workshop `/Characteristics` handler: https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop",
         breaks: "Okta's SCIM 2.0 Entitlements Test fails (`schemas` must contain urn:ietf:params:scim:api:messages:2.0:ListResponse); Okta's runtime discovery tolerates it.";
     ResourceTypeSchemaMissing => "resource-type-schema-missing",
         summary: "/ResourceTypes declares an entitlement type with a schema extension that /Schemas does not serve.",
@@ -141,7 +141,7 @@ quirks! {
         breaks: "Okta's user schema discovery cannot read the extension's attributes: the custom entitlement properties never reach Okta.";
     DropAssignmentsOnPut => "drop-assignments-on-put",
         summary: "PUT /Users/{id} keeps the stored `roles` and `entitlements` whatever the body says, and answers 200.",
-        source: "Okta's entitlements workshop PUT handler before roles were added (`const { name, emails } = updatedUserRequest`): https://github.com/oktadev/okta-blog/blob/main/_source/_posts/2025-11-04-user-entitlements-workshop.md; Okta writes grants with a PUT of the user (same post)",
+        source: "Okta's entitlements workshop PUT handler before roles were added (`const { name, emails } = updatedUserRequest`): https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop; Okta writes grants with a PUT of the user (same post)",
         breaks: "Okta grants and revokes entitlements with a PUT: the server acknowledges and keeps the old access, so Okta Identity Governance shows grants the app never applied.";
     StripCustomExtension => "strip-custom-extension",
         summary: "Attributes of custom extension schemas are accepted and silently dropped (create, PUT and PATCH answer 2xx).",

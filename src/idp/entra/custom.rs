@@ -46,7 +46,7 @@ impl Engine<'_, '_> {
                 &r,
             )
             .impact("Entra sends no Accept header: a server that requires one answers 406 to every Entra read (Test Connection fails with \"You appear to have entered invalid credentials\").")
-            .reference("entra.md §1.2, §9 #2; MicrosoftDocs/azure-docs#94189")
+            .reference("MicrosoftDocs/azure-docs#94189 (Entra's requests carry no JSON Accept header; a server that requires one answers 406)")
             .source(self.ctx.here())
             .at_exchange(i);
             self.ctx.finding(f);

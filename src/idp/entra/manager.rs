@@ -87,7 +87,7 @@ impl Engine<'_, '_> {
             )
             .diff(DiffEntry::new("status", "200 or 204", r.status.to_string()))
             .impact("Entra logs the failure and retries the reference every cycle; the app keeps the old manager. Entra sends the removal in both forms (a `remove` with a value filter, and a `replace` with an empty string): accept both.")
-            .reference("AzureAD/SCIMReferenceCode SCIMTests_Workflow.json (SCIM_Update_Manager_Test); thomaspoignant/scim-patch#453; RFC 7644 §3.5.2.2")
+            .reference("AzureAD/SCIMReferenceCode Logic App validation, SCIMTests_Workflow.json, SCIM_Update_Manager_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIMTests_Workflow.json); thomaspoignant/scim-patch#453; RFC 7644 §3.5.2.2")
             .source(self.ctx.here())
             .at_exchange(i);
             self.ctx.finding(f);
@@ -109,7 +109,7 @@ impl Engine<'_, '_> {
                 )
                 .diff(DiffEntry::new("/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/manager", "absent, null or \"\"", "a manager"))
                 .impact("Entra believes the manager is cleared and will not send it again: the app keeps a manager the directory no longer has.")
-                .reference("AzureAD/SCIMReferenceCode SCIMTests_Workflow.json (SCIM_Update_Manager_Test checks the manager reads back null or empty)")
+                .reference("AzureAD/SCIMReferenceCode Logic App validation, SCIMTests_Workflow.json, SCIM_Update_Manager_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIMTests_Workflow.json): the test reads the manager back and expects null or empty")
                 .source(self.ctx.here())
                 .at_exchange(i);
                 self.ctx.finding(f);

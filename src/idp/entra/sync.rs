@@ -764,7 +764,7 @@ impl<'c, 'a> Engine<'c, 'a> {
         if !(200..300).contains(&r.status) {
             let f = judge::failed("entra.patch.manager-rejected", &format!("the manager reference of `{key}` (a bare id string on the enterprise manager path)"), "200 or 204", &r)
                 .impact("Entra writes manager as a bare string on urn:…:enterprise:2.0:User:manager; a server expecting the complex form rejects it. This is a reference failure: Entra retries it every cycle and the manager never converges.")
-                .reference("entra.md §4.4, §9 #8");
+                .reference("RFC 7643 §4.3 (manager is complex); Entra sends the bare id: Captain-P-Goldfish/SCIM-SDK#541 (default mode), Captain-P-Goldfish/SCIM-SDK#686 (aadOptscim062020); AzureAD/SCIMReferenceCode Logic App validation, SCIMTests_Workflow.json, SCIM_Update_Manager_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIMTests_Workflow.json)");
             self.error(f, Some(i));
             return Err(());
         }

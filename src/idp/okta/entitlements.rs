@@ -14,7 +14,7 @@
 //! - `grant` / `revoke` — an admin's "Edit entitlements" on an app user: Okta reads the user and
 //!   PUTs it back with `roles` (`{value, display}`) or `entitlements` (`{value, display, type}`)
 //!   changed — the PUT is what Okta's own entitlements workshop shows on the wire
-//!   (okta-blog `2025-11-04-user-entitlements-workshop.md`); the element shapes are the guide's
+//!   (Okta blog, Take User Provisioning to the Next Level with Entitlements, https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop); the element shapes are the guide's
 //!   "User with entitlements and roles".
 //!
 //! The discovered catalogue lives in the scenario state (`profile["okta_catalog"]`), so later
@@ -217,15 +217,10 @@ fn read_list(ctx: &mut ActionCtx<'_>, endpoint: &str, i: usize, raw: &RawRespons
     })
 }
 
-/// itemsPerPage and the page must agree, and the page must not exceed `count`.
-fn page_size(
-    ctx: &mut ActionCtx<'_>,
-    endpoint: &str,
-    list: &List,
-    count: i64,
-    i: usize,
-    in_test: bool,
-) -> bool {
+/// The Entitlements Test's `itemsPerPage == 1` assertion, and the page must not exceed `count`.
+/// Only the test asks: Okta's runtime import reads whatever page it gets and advances by the
+/// values it received, so a server that ignores `count` costs Okta nothing there.
+fn page_size(ctx: &mut ActionCtx<'_>, endpoint: &str, list: &List, count: i64, i: usize) {
     let n = list.resources.len() as i64;
     let mut diffs = Vec::new();
     if n > count {
@@ -245,24 +240,19 @@ fn page_size(
         }
     }
     if diffs.is_empty() {
-        return true;
+        return;
     }
-    let mut f = Finding::warning(
+    let mut f = Finding::error(
         "scim.entitlements.page-size",
         format!("{endpoint}?count={count}: the page does not honour `count` / itemsPerPage does not count the page"),
     )
-    .impact(if in_test {
-        "Okta's SCIM 2.0 Entitlements Test fails (`count=1&startIndex=1` must answer itemsPerPage 1), which blocks the OIN submission; Okta's runtime discovery still reads the values."
-    } else {
-        "Okta's Entitlements Test fails on this answer (itemsPerPage must equal the page); Okta's discovery still reads the values."
-    })
+    .impact("Okta's SCIM 2.0 Entitlements Test fails its assertion `itemsPerPage` equals 1, and an OIN submission with Entitlement Management needs a passing run of that test; Okta's runtime discovery still reads the values.")
     .reference(format!("RFC 7644 §3.4.2.4; {TEST}"));
     for d in diffs {
         f = f.diff(d);
     }
     let f = finding(ctx, f, Some(i));
     ctx.finding(f);
-    false
 }
 
 /// Okta shows `displayName` and stores `id`: values without them cannot be granted.
@@ -559,7 +549,6 @@ pub async fn discover(ctx: &mut ActionCtx<'_>, s: &Settings, action: Option<&Act
 async fn import_type(ctx: &mut ActionCtx<'_>, s: &Settings, t: &mut Type, count: i64) {
     let mut start = 1i64;
     let mut seen: Vec<(String, String)> = Vec::new();
-    let mut size_reported = false;
     let endpoint = t.endpoint.clone();
     for _ in 0..1000 {
         let path = format!("{endpoint}?startIndex={start}&count={count}");
@@ -567,9 +556,6 @@ async fn import_type(ctx: &mut ActionCtx<'_>, s: &Settings, t: &mut Type, count:
         let Some(list) = read_list(ctx, &endpoint, i, &raw) else {
             return;
         };
-        if !size_reported {
-            size_reported = !page_size(ctx, &endpoint, &list, count, i, false);
-        }
         let page = value_fields(ctx, &t.name, &list.resources, i);
         let n = list.resources.len() as i64;
         let mut repeated = 0;
@@ -580,7 +566,7 @@ async fn import_type(ctx: &mut ActionCtx<'_>, s: &Settings, t: &mut Type, count:
                 seen.push(v);
             }
         }
-        if repeated > 0 && !size_reported {
+        if repeated > 0 {
             let f = Finding::error(
                 "scim.entitlements.paging",
                 format!("{endpoint}: page startIndex={start} repeats {repeated} value(s) of earlier pages"),
@@ -635,12 +621,12 @@ pub async fn test(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) {
             continue;
         };
         if list.resources.is_empty() {
-            let f = Finding::warning(
+            let f = Finding::error(
                 "scim.entitlements.empty",
                 format!("{endpoint} lists no values"),
             )
             .diff(DiffEntry::new("/Resources", "not empty", "[]"))
-            .impact("Okta's Entitlements Test fails (`Resources` must not be empty); Okta discovers the type with nothing to grant.")
+            .impact("Okta's SCIM 2.0 Entitlements Test fails its assertion `Resources` is not empty (an OIN submission with Entitlement Management needs a passing run); Okta discovers the type with nothing to grant.")
             .reference(TEST);
             let f = finding(ctx, f, Some(i));
             ctx.finding(f);
@@ -658,17 +644,17 @@ pub async fn test(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) {
                 .and_then(|b| b.get("schemas"))
                 .map(show)
                 .unwrap_or_else(|| "absent".into());
-            let f = Finding::warning(
+            let f = Finding::error(
                 "scim.entitlements.list-schema",
                 format!("{endpoint}: `schemas` does not contain the ListResponse URN"),
             )
             .diff(DiffEntry::new("/schemas", format!("contains {LIST_URN}"), got))
-            .impact("Okta's Entitlements Test fails (`schemas` has_value ListResponse); Okta's runtime discovery reads the values anyway.")
+            .impact("Okta's SCIM 2.0 Entitlements Test fails its assertion `schemas` has the value urn:ietf:params:scim:api:messages:2.0:ListResponse (an OIN submission with Entitlement Management needs a passing run); Okta's runtime discovery reads the values anyway.")
             .reference(format!("RFC 7644 §3.4.2; {TEST}"));
             let f = finding(ctx, f, Some(i));
             ctx.finding(f);
         }
-        page_size(ctx, &endpoint, &list, 1, i, true);
+        page_size(ctx, &endpoint, &list, 1, i);
     }
 }
 
@@ -802,7 +788,7 @@ pub async fn change(
         &raw,
         "okta.user.read-failed",
         "Okta cannot read the app user, so it writes no entitlements; the grant shows as failed.",
-        "okta.md §2.3",
+        "Okta and SCIM Version 2.0, Retrieve a specific User (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/)",
     ) {
         return;
     }
@@ -864,7 +850,7 @@ pub async fn change(
             // a profile push, under its rule.
             let f = Finding::error("okta.profile.put-rejected", format!("the server rejected Okta's PUT of its own GET answer{detail}"))
                 .impact("Every Okta update of this user fails, entitlement grants included: Okta echoes the server's own representation (id, meta, groups, …) in the PUT, so a server that rejects read-only attributes on PUT never accepts an Okta update.")
-                .reference("okta.md §2.4, §6 #14");
+                .reference("Okta and SCIM Version 2.0, Update a specific User (PUT) (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/); RFC 7644 §3.5.1 (readOnly attributes in a PUT are ignored)");
             let f = finding(ctx, f, Some(i));
             ctx.finding(f);
             return;
