@@ -229,37 +229,49 @@ async fn the_shipped_scenarios_pass_against_the_built_in_server() {
 /// it names the fault.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_quirk_of_this_area_is_one_distinct_problem() {
-    let table: &[(&str, &str)] = &[
-        ("catalog-ignores-count", "scim.entitlements.page-size"),
+    // (quirk, the rule that names it, the run's exit code: 1 where the IdP fails an operation
+    // or drifts, 0 where only a vendor's test suite fails — a warning, as the catalogue says)
+    let table: &[(&str, &str, i32)] = &[
+        ("catalog-ignores-count", "scim.entitlements.page-size", 0),
         (
             "catalog-list-wrong-schemas",
             "scim.entitlements.list-schema",
+            0,
         ),
         (
             "resource-type-schema-missing",
             "scim.discovery.extension-schema-missing",
+            1,
         ),
-        ("drop-assignments-on-put", "scim.assignment.not-applied"),
-        ("strip-custom-extension", "scim.custom-attribute.not-stored"),
+        ("drop-assignments-on-put", "scim.assignment.not-applied", 1),
+        (
+            "strip-custom-extension",
+            "scim.custom-attribute.not-stored",
+            1,
+        ),
         (
             "reject-unlisted-extension",
             "scim.custom-attribute.unlisted-rejected",
+            1,
         ),
         (
             "reject-custom-urn-patch",
             "scim.custom-attribute.patch-rejected",
+            1,
         ),
         (
             "custom-extension-not-advertised",
             "scim.custom-attribute.not-advertised",
+            1,
         ),
         (
             "reject-manager-filter-remove",
             "scim.manager.remove-rejected",
+            1,
         ),
     ];
     let dir = scenarios_dir();
-    for (name, rule) in table {
+    for (name, rule, exit) in table {
         let quirk = Quirk::from_name(name).unwrap_or_else(|| panic!("unknown quirk {name}"));
         let srv = server(vec![quirk]).await;
         let (code, report, console) = run(&[&dir], &srv.base_url());
@@ -268,15 +280,14 @@ async fn each_quirk_of_this_area_is_one_distinct_problem() {
             vec![rule.to_string()],
             "quirk {name}\n{console}"
         );
-        // Each of these breaks an IdP operation or an IdP's published test: the run fails.
-        assert_eq!(code, 1, "quirk {name}: the run must fail\n{console}");
+        assert_eq!(code, *exit, "quirk {name}: exit code\n{console}");
         srv.shutdown().await;
     }
 }
 
 /// What only Okta's Entitlements Test asserts (itemsPerPage 1, the ListResponse URN) is not a
-/// finding of Okta's runtime discovery, which reads the values regardless: the lifecycle
-/// passes against those quirks, and the test scenario fails on them.
+/// finding of Okta's runtime discovery, which reads the values regardless: the lifecycle is
+/// clean against those quirks; the test scenario warns (Okta's test fails, Okta does not).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entitlements_test_assertions_are_not_runtime_findings() {
     let okta = scenarios_dir().join("okta");
@@ -284,7 +295,10 @@ async fn entitlements_test_assertions_are_not_runtime_findings() {
     let test = okta.join("entitlements-test.yaml");
     for (name, rule) in [
         ("catalog-ignores-count", "scim.entitlements.page-size"),
-        ("catalog-list-wrong-schemas", "scim.entitlements.list-schema"),
+        (
+            "catalog-list-wrong-schemas",
+            "scim.entitlements.list-schema",
+        ),
     ] {
         let quirk = Quirk::from_name(name).unwrap_or_else(|| panic!("unknown quirk {name}"));
         let srv = server(vec![quirk]).await;
@@ -297,7 +311,7 @@ async fn entitlements_test_assertions_are_not_runtime_findings() {
         let (code, report, console) = run(&[&test], &srv.base_url());
         assert_eq!(
             (code, problems(&report)),
-            (1, vec![rule.to_string()]),
+            (0, vec![rule.to_string()]),
             "{name}: {console}"
         );
         srv.shutdown().await;

@@ -242,7 +242,7 @@ fn page_size(ctx: &mut ActionCtx<'_>, endpoint: &str, list: &List, count: i64, i
     if diffs.is_empty() {
         return;
     }
-    let mut f = Finding::error(
+    let mut f = Finding::warning(
         "scim.entitlements.page-size",
         format!("{endpoint}?count={count}: the page does not honour `count` / itemsPerPage does not count the page"),
     )
@@ -395,7 +395,7 @@ fn okta_types(ctx: &mut ActionCtx<'_>, resources: &[Value], i: usize) -> Vec<Typ
             format!("{OKTA_ROLE_URN} or {OKTA_ENTITLEMENT_URN}"),
             "absent",
         ))
-        .impact("Okta retrieves values only from resource types with its Role or Entitlement URN: nothing is discovered and no entitlement can be granted.")
+        .impact("The app's Governance tab lists no entitlements: Okta retrieves values only from resource types whose `schema` is its Role or Entitlement URN, so nothing can be granted.")
         .reference(format!("{GUIDE} (ResourceTypes: schema)"));
         let f = finding(ctx, f, Some(i));
         ctx.finding(f);
@@ -621,7 +621,7 @@ pub async fn test(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) {
             continue;
         };
         if list.resources.is_empty() {
-            let f = Finding::error(
+            let f = Finding::warning(
                 "scim.entitlements.empty",
                 format!("{endpoint} lists no values"),
             )
@@ -644,7 +644,7 @@ pub async fn test(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) {
                 .and_then(|b| b.get("schemas"))
                 .map(show)
                 .unwrap_or_else(|| "absent".into());
-            let f = Finding::error(
+            let f = Finding::warning(
                 "scim.entitlements.list-schema",
                 format!("{endpoint}: `schemas` does not contain the ListResponse URN"),
             )
