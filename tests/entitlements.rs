@@ -121,7 +121,47 @@ async fn the_catalogue_is_served_as_oktas_guide_describes() {
         None,
     )
     .await;
-    assert_eq!(spc["RolesAndEntitlements"]["roles"]["supported"], true);
+    // draft-ietf-scim-roles-entitlements-01 §3.1: roles and entitlements each say whether the
+    // server serves them; entitlement `types` are the resource type names.
+    let block = &spc["RolesAndEntitlements"];
+    assert_eq!(block["roles"]["supported"], true, "{spc}");
+    assert_eq!(block["entitlements"]["supported"], true, "{spc}");
+    assert_eq!(
+        block["entitlements"]["types"],
+        json!(["License", "Profile"])
+    );
+    srv.shutdown().await;
+}
+
+/// A server that serves neither /Roles nor /Entitlements says nothing about them (the draft's
+/// MUST is for servers that implement them), so strict RFC 7643 clients still read its
+/// ServiceProviderConfig, and its ResourceTypes are only Users and Groups.
+#[tokio::test]
+async fn without_a_catalogue_nothing_is_advertised() {
+    let srv = start(ServerConfig {
+        token: Some(TOKEN.into()),
+        catalog: Catalog::from_json(r#"{"types":[]}"#).expect("empty catalogue"),
+        ..Default::default()
+    })
+    .await
+    .expect("start");
+    let base = srv.base_url();
+    let (status, spc) = call(
+        reqwest::Method::GET,
+        format!("{base}/ServiceProviderConfig"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(spc.get("RolesAndEntitlements").is_none(), "{spc}");
+    let (_, rt) = call(reqwest::Method::GET, format!("{base}/ResourceTypes"), None).await;
+    let ids: Vec<&str> = rt["Resources"]
+        .as_array()
+        .expect("Resources")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["User", "Group"]);
     srv.shutdown().await;
 }
 
