@@ -284,6 +284,7 @@ async fn each_quirk_of_this_area_is_one_distinct_problem() {
             1,
         ),
         ("drop-assignments-on-put", "scim.assignment.not-applied", 1),
+        ("list-omits-assignments", "scim.assignment.not-imported", 1),
         (
             "strip-custom-extension",
             "scim.custom-attribute.not-stored",

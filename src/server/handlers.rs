@@ -924,7 +924,13 @@ async fn list(app: &App, kinds: &[ResourceKind], p: &ListParams) -> Result<Reply
         .into_iter()
         .skip(skip)
         .take(requested)
-        .map(|(k, v)| {
+        .map(|(k, mut v)| {
+            if k == ResourceKind::User && app.quirks.has(Quirk::ListOmitsAssignments) {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("roles");
+                    o.remove("entitlements");
+                }
+            }
             let (inc, exc) = projection(k, app, p.attributes.as_deref(), p.excluded.as_deref());
             resource::project(v, k, &inc, &exc)
         })

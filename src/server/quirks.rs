@@ -143,6 +143,10 @@ quirks! {
         summary: "PUT /Users/{id} keeps the stored `roles` and `entitlements` whatever the body says, and answers 200.",
         source: "Okta's entitlements workshop PUT handler before roles were added (`const { name, emails } = updatedUserRequest`): https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop; Okta writes grants with a PUT of the user (same post)",
         breaks: "Okta grants and revokes entitlements with a PUT: the server acknowledges and keeps the old access, so Okta Identity Governance shows grants the app never applied.";
+    ListOmitsAssignments => "list-omits-assignments",
+        summary: "User lists (GET /Users, filtered or paged) leave out `roles` and `entitlements`; GET /Users/{id} still returns them.",
+        source: "wso2/product-is#13851 https://github.com/wso2/product-is/issues/13851 (a list leaves out attributes the single GET returns); wso2/product-is#11379 https://github.com/wso2/product-is/issues/11379 (roles dropped from user responses for performance); Okta reads assignments from imported users: https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop (Syncing user entitlements)",
+        breaks: "Okta's import shows every app user without the roles and entitlements the app holds: access reviews and certifications miss them.";
     StripCustomExtension => "strip-custom-extension",
         summary: "Attributes of custom extension schemas are accepted and silently dropped (create, PUT and PATCH answer 2xx).",
         source: "simpleidserver/SimpleIdServer#138 https://github.com/simpleidserver/SimpleIdServer/issues/138; pond/scimitar#155 https://github.com/pond/scimitar/issues/155",

@@ -38,6 +38,7 @@ use crate::server::entitlements::{
 use crate::transport::{OutgoingRequest, RawResponse};
 
 const GUIDE: &str = "Okta guide, Build a SCIM 2.0 server with entitlements <https://developer.okta.com/docs/guides/scim-with-entitlements/main/>";
+const WORKSHOP: &str = "Okta blog, Take User Provisioning to the Next Level with Entitlements <https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop>";
 const TEST: &str = "Okta SCIM 2.0 Entitlements Test <https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-Entitlements-Test.json>";
 const STATE_KEY: &str = "okta_catalog";
 /// The scenario value discovery sets when it found entitlement types (`{{ okta_entitlements }}`
@@ -741,6 +742,87 @@ fn assigned(resource: &Value, t: &Type) -> Vec<String> {
         .collect()
 }
 
+/// An Okta import (`import: users`) after grants: each app user's `roles` / `entitlements` in the
+/// list must hold what Okta granted. Okta reads existing assignments from the imported user
+/// objects (Okta guide, "User operations": import is a SCIM user operation whose user object
+/// carries the entitlements and roles; Okta's workshop: "The user scan synced the existing
+/// users and the roles!"), so a list that leaves them out shows the user without that access.
+pub fn check_imported(ctx: &mut ActionCtx<'_>, imported: &[Value]) {
+    let types = saved_types(ctx);
+    let believed: Vec<(String, Vec<(String, String)>)> = ctx
+        .state
+        .profile
+        .get("okta_grants")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(key, pairs)| {
+            let pairs = pairs
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| {
+                    Some((
+                        p.get(0)?.as_str()?.to_string(),
+                        p.get(1)?.as_str()?.to_string(),
+                    ))
+                })
+                .collect();
+            (key.clone(), pairs)
+        })
+        .collect();
+    for (key, pairs) in believed {
+        if pairs.is_empty() {
+            continue;
+        }
+        let Some(id) = ctx
+            .state
+            .users
+            .get(&key)
+            .and_then(|u| u.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        // A user the import did not return is `okta.import.missing-user`'s to report.
+        let Some((at, user)) = imported
+            .iter()
+            .enumerate()
+            .find(|(_, u)| u.get("id").and_then(Value::as_str) == Some(id.as_str()))
+        else {
+            continue;
+        };
+        let mut f = Finding::error(
+            "scim.assignment.not-imported",
+            format!("the import lists `{key}` without the access Okta granted"),
+        )
+        .impact("Okta reads a user's roles and entitlements from the imported user: after this import the app user shows without that access in Okta (View entitlements, the Governance tab), so access reviews and certifications miss what the app grants.")
+        .reference(format!("{GUIDE} (User operations); {WORKSHOP} (Syncing user entitlements)"));
+        let mut any = false;
+        for (type_name, vid) in &pairs {
+            let Some(t) = types.iter().find(|t| &t.name == type_name) else {
+                continue;
+            };
+            if !assigned(user, t).contains(vid) {
+                any = true;
+                f = f.diff(DiffEntry::new(
+                    // The position among all imported users (pages concatenated).
+                    format!("/Resources/{at}/{}", t.attribute()),
+                    format!("contains {vid} ({type_name})"),
+                    user.get(t.attribute())
+                        .map(show)
+                        .unwrap_or_else(|| "absent".into()),
+                ));
+            }
+        }
+        if any {
+            let f = finding(ctx, f, None);
+            ctx.finding(f);
+        }
+    }
+}
+
 /// `grant: alice` / `revoke: alice`: GET the user, PUT it back with the assignments changed.
 pub async fn change(
     ctx: &mut ActionCtx<'_>,
@@ -861,7 +943,7 @@ pub async fn change(
         )
         .diff(DiffEntry::new("status", "200", raw.status.to_string()))
         .impact("Okta Identity Governance marks the entitlement change failed and the app user keeps its previous access; the error shows on the app's provisioning tasks.")
-        .reference(format!("{GUIDE} (User operations); okta-blog user-entitlements-workshop (PUT on grant)"));
+        .reference(format!("{GUIDE} (User operations); {WORKSHOP} (Syncing user entitlements: a grant is a PUT of the user)"));
         let f = finding(ctx, f, Some(i));
         ctx.finding(f);
         return;
@@ -872,7 +954,7 @@ pub async fn change(
             format!("the server acknowledged Okta's entitlement {what} but does not hold it"),
         )
         .impact("Okta Identity Governance shows the grant as applied while the app keeps the previous access: access reviews and revocations are wrong from here on.")
-        .reference(format!("{GUIDE} (User with entitlements and roles); okta-blog user-entitlements-workshop"));
+        .reference(format!("{GUIDE} (User with entitlements and roles); {WORKSHOP}"));
         let mut any = false;
         for (t, vid) in &picked {
             let held = assigned(body, t).contains(vid);
@@ -906,13 +988,20 @@ pub async fn change(
         }
         None => true,
     };
+    let mut applied = ok;
     if ok && opt_bool(action, "verify", false) {
         let (i, raw) = ctx
             .send(OutgoingRequest::new("GET", path).header("Accept", "application/scim+json"))
             .await;
         if let Some(b) = raw.body.clone().filter(|b| b.is_object()) {
-            record(ctx, &b, i);
+            applied = record(ctx, &b, i);
         }
+    }
+    // What Okta now believes the app user holds, for a later import to compare against. A
+    // change the server was seen not to apply is already a finding; it is not believed, so
+    // the import does not report the same fault again.
+    if !applied {
+        return;
     }
     let grants = ctx
         .state

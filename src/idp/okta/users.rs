@@ -215,6 +215,7 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
             cache_groups(ctx, &all);
             continue;
         }
+        super::entitlements::check_imported(ctx, &all);
         let mut inactive = 0;
         // The family-name warning judges only users this scenario provisioned: on a shared
         // server the rest belong to other scenarios (or were there before), whose data idpsim
