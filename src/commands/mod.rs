@@ -11,6 +11,7 @@ pub mod load;
 pub mod record;
 pub mod run;
 pub mod serve;
+pub mod timeline;
 pub mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -34,6 +35,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Load(args) => load::load(*args, stdout_styles).await,
         Command::Record(args) => record::record(args).await,
         Command::Import(args) => import::import(args),
+        Command::Timeline(args) => timeline::timeline(args),
         Command::Audit(args) => audit::audit(args, stdout_styles).await,
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),

@@ -146,6 +146,7 @@ fn pipeline(scenario: crate::scenario::Scenario) {
         interrupt: Arc::new(crate::run::Interrupt::new(Duration::from_millis(200))),
         time_scale: 0.0,
         write_state: false,
+        auth: crate::run::RunAuth::default(),
     };
     let sources = std::collections::HashMap::new();
     let result = runtime().block_on(runner.run_scenario(&scenario));

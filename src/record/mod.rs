@@ -654,7 +654,7 @@ fn collection_of(path: &str) -> String {
 }
 
 /// Literal `{{`, `{%` and `{#` in recorded data would be read as templates on replay.
-fn escape_template(s: &str) -> String {
+pub fn escape_template(s: &str) -> String {
     if !s.contains("{{") && !s.contains("{%") && !s.contains("{#") {
         return s.to_string();
     }

@@ -48,7 +48,9 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "steps",
     "cleanup",
     "auto_cleanup",
+    "auth",
 ];
+const AUTH_KEYS: &[&str] = &["mode", "expire_after"];
 pub(crate) const STEP_KEYS: &[&str] = &["name", "request", "expect", "capture", "needs"];
 pub(crate) const REQUEST_KEYS: &[&str] = &["method", "path", "headers", "body", "raw_body", "auth"];
 pub(crate) const EXPECT_KEYS: &[&str] = &["status", "headers", "body"];
@@ -218,6 +220,8 @@ impl<'a> Parser<'a> {
             }
         };
 
+        let auth = get("auth").and_then(|n| self.scenario_auth(n));
+
         // Names a template may read: built-ins, variables, then captures as steps declare them.
         let mut known: HashSet<String> = template::BUILTINS.iter().map(|s| s.to_string()).collect();
         for (name, node) in &variables {
@@ -257,6 +261,7 @@ impl<'a> Parser<'a> {
             steps,
             cleanup,
             auto_cleanup,
+            auth,
         };
         for (pos, msg) in profiles.validate_scenario(&scenario) {
             self.err(pos, msg);
@@ -264,6 +269,65 @@ impl<'a> Parser<'a> {
         let mut scenario = scenario;
         self.resolve_needs(&mut scenario, profiles);
         Some(scenario)
+    }
+
+    /// `auth: oauth-code` or `auth: { mode: oauth-code, expire_after: 3 }`.
+    fn scenario_auth(&mut self, node: &Node) -> Option<ScenarioAuth> {
+        use crate::transport::{AuthMode, Lapse};
+        let (mode_node, lapse_node) = match &node.kind {
+            NodeKind::Map(entries) => {
+                self.check_keys(entries, AUTH_KEYS, "`auth`");
+                match node.get("mode") {
+                    Some(m) => (m, node.get("expire_after")),
+                    None => {
+                        self.err(node.pos, "`auth` needs a `mode`");
+                        return None;
+                    }
+                }
+            }
+            _ => (node, None),
+        };
+        let name = self.string(mode_node, "`auth.mode`")?;
+        let Some(mode) = AuthMode::from_name(&name) else {
+            let names: Vec<&str> = AuthMode::ALL.iter().map(|m| m.name()).collect();
+            let d = Diagnostic::new(
+                self.file,
+                mode_node.pos,
+                format!("unknown auth mode `{name}`"),
+            )
+            .width(name.chars().count())
+            .help(format!("expected one of: {}", names.join(", ")));
+            self.diags.push(d);
+            return None;
+        };
+        let lapse = match lapse_node {
+            None => Lapse::default(),
+            Some(n) => {
+                let text = match &n.kind {
+                    NodeKind::Int(i) => Some(i.to_string()),
+                    _ => n.as_str().map(str::to_string),
+                };
+                match text.as_deref().map(Lapse::parse) {
+                    Some(Ok(l)) => l,
+                    Some(Err(e)) => {
+                        self.err(n.pos, e);
+                        Lapse::default()
+                    }
+                    None => {
+                        self.err(
+                            n.pos,
+                            "`expire_after` takes a number of requests (3) or a duration (30s)",
+                        );
+                        Lapse::default()
+                    }
+                }
+            }
+        };
+        Some(ScenarioAuth {
+            mode,
+            pos: mode_node.pos,
+            lapse,
+        })
     }
 
     /// `requires: [patch, filter]`: capability names as `/ServiceProviderConfig` spells them.

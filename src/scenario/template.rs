@@ -237,11 +237,7 @@ fn describe(e: &minijinja::Error) -> String {
 }
 
 pub fn random_hex(len: usize) -> String {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    (0..len.min(64))
-        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
-        .collect()
+    crate::support::text::random_hex(len)
 }
 
 /// A fresh Okta user id: `00u` followed by 17 base62 characters, as Okta's `externalId` carries.

@@ -90,7 +90,7 @@ pub fn path_segment(id: &str) -> String {
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (`%20` for a space, as Okta
-/// encodes its filters, okta.md §1.2).
+/// encodes its filters, Okta and SCIM Version 2.0).
 pub fn percent_encode(s: &str) -> String {
     const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')
@@ -110,6 +110,101 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     } else {
         None
     }
+}
+
+/// Decodes standard base64 (padding optional; whitespace not allowed): the server reads HTTP
+/// Basic credentials with it. `None` for anything that is not base64.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // A single leftover sextet cannot end a valid encoding.
+    (bits < 6).then_some(out)
+}
+
+/// `application/x-www-form-urlencoded` (the HTML form encoding OAuth token requests use, RFC 6749
+/// Appendix B): a space is `+`, everything but unreserved characters is percent-encoded.
+pub fn form_encode(s: &str) -> String {
+    percent_encode(s).replace("%20", "+")
+}
+
+/// Decodes one form-encoded component (`+` is a space); invalid UTF-8 is replaced.
+pub fn form_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A form body (`a=1&b=two+words`) as decoded pairs, in order; empty pieces are skipped.
+pub fn form_pairs(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (form_decode(k), form_decode(v))
+        })
+        .collect()
+}
+
+/// Pairs as a form body, each name and value form-encoded.
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `len` random lowercase hex characters (at most 64): run ids, generated tokens and codes.
+pub fn random_hex(len: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..len.min(64))
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+/// A duration as people write it on a command line or in a file: `60s`, `500ms`, `2m` (a bare
+/// number is seconds); positive and under a day.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| t.split_at(i))
+        .unwrap_or((t, "s"));
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; use e.g. 60s, 500ms or 2m"))?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}`; use ms, s or m")),
+    };
+    if !(secs > 0.0 && secs < 86_400.0) {
+        return Err(format!(
+            "`{text}`: a duration must be positive and under a day"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 #[cfg(test)]
@@ -132,6 +227,26 @@ mod tests {
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b""), "");
+        for sample in [&b"user:pass"[..], b"a", b"ab", b"", b"\xff\x00 x"] {
+            assert_eq!(base64_decode(&base64(sample)).as_deref(), Some(sample));
+        }
+        assert_eq!(base64_decode("not base64!"), None);
+        assert_eq!(base64_decode("Q"), None);
+    }
+
+    #[test]
+    fn form_encoding_round_trips() {
+        assert_eq!(form_encode("a b+c/é"), "a+b%2Bc%2F%C3%A9");
+        assert_eq!(form_decode("a+b%2Bc%2F%C3%A9"), "a b+c/é");
+        assert_eq!(
+            form_pairs("grant_type=refresh_token&&scope=a+b&x"),
+            vec![
+                ("grant_type".to_string(), "refresh_token".to_string()),
+                ("scope".to_string(), "a b".to_string()),
+                ("x".to_string(), String::new()),
+            ]
+        );
+        assert_eq!(form_body(&[("a", "1 2"), ("b", "&")]), "a=1+2&b=%26");
     }
 
     #[test]
