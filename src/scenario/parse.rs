@@ -897,6 +897,13 @@ impl Parser<'_> {
                 };
                 PatternKind::Contains(Box::new(self.pattern(&untagged, known)?))
             }
+            Some("!first") => {
+                let untagged = Node {
+                    tag: None,
+                    ..node.clone()
+                };
+                PatternKind::First(Box::new(self.pattern(&untagged, known)?))
+            }
             Some("!ci") => match node.as_str() {
                 Some(s) => {
                     self.template(s, pos, known);
@@ -910,7 +917,7 @@ impl Parser<'_> {
             Some(other) => {
                 let d = Diagnostic::new(self.file, pos, format!("unknown matcher `{other}`"))
                     .width(other.chars().count())
-                    .help("matchers: !exact, !type, !regex, !any, !absent, !contains, !ci");
+                    .help("matchers: !exact, !type, !regex, !any, !absent, !contains, !first, !ci");
                 self.diags.push(d);
                 return None;
             }
