@@ -316,6 +316,9 @@ pub enum PatternKind {
     Absent,
     /// `!contains …`: an array with at least one element matching.
     Contains(Box<Pattern>),
+    /// `!first …`: an array whose first element matches (the `emails[0].value` of Okta's
+    /// Runscope assertions), whatever follows it.
+    First(Box<Pattern>),
     /// `!ci '…'`: a string equal ignoring case.
     CaseInsensitive(String),
 }

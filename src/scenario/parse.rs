@@ -934,6 +934,13 @@ impl<'a> Parser<'a> {
                 };
                 PatternKind::Contains(Box::new(self.pattern(&untagged, known)?))
             }
+            Some("!first") => {
+                let untagged = Node {
+                    tag: None,
+                    ..node.clone()
+                };
+                PatternKind::First(Box::new(self.pattern(&untagged, known)?))
+            }
             Some("!ci") => match node.as_str() {
                 Some(s) => {
                     self.template(s, pos, known);
@@ -947,7 +954,7 @@ impl<'a> Parser<'a> {
             Some(other) => {
                 let d = Diagnostic::new(self.file, pos, format!("unknown matcher `{other}`"))
                     .width(other.chars().count())
-                    .help("matchers: !exact, !type, !regex, !any, !absent, !contains, !ci");
+                    .help("matchers: !exact, !type, !regex, !any, !absent, !contains, !first, !ci");
                 self.diags.push(d);
                 return None;
             }

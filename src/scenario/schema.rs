@@ -292,7 +292,7 @@ fn expect_key(key: &str) -> Value {
         ),
         "body" => described(
             json!({}),
-            "A subset match; tags !exact !type !regex !any !absent !contains !ci change it.",
+            "A subset match; tags !exact !type !regex !any !absent !contains !first !ci change it.",
         ),
         _ => json!({}),
     }
