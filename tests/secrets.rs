@@ -9,7 +9,7 @@
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -902,4 +902,400 @@ fn tls_verification_is_on_by_default_and_insecure_turns_it_off_loudly() {
         "{}",
         text(&o)
     );
+}
+
+/// A token endpoint that issues tokens holding the marker, and that quotes back the whole
+/// request (client secret, refresh token, code) when it refuses a refresh.
+struct TokenEcho {
+    marker: String,
+}
+
+impl Respond for TokenEcho {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        if body.contains("grant_type=refresh_token") {
+            return ResponseTemplate::new(400).set_body_raw(
+                json!({"error": "invalid_grant", "error_description": format!("rejected {body}")})
+                    .to_string(),
+                "application/json",
+            );
+        }
+        if req.url.query().is_some_and(|q| q.contains("form=1")) {
+            // A token endpoint that answers form-encoded (the token-form-encoded quirk).
+            return ResponseTemplate::new(200).set_body_raw(
+                format!(
+                    "access_token={m}-form-at&token_type=bearer&refresh_token={m}-form-rt",
+                    m = self.marker
+                ),
+                "application/x-www-form-urlencoded",
+            );
+        }
+        ResponseTemplate::new(200)
+            .insert_header("Cache-Control", "no-store")
+            .set_body_raw(
+                json!({
+                    "access_token": format!("{}-access", self.marker),
+                    "refresh_token": format!("{}-refresh", self.marker),
+                    "id_token": format!("{}.id.token", self.marker),
+                    "token_type": "Bearer",
+                    "expires_in": 3600
+                })
+                .to_string(),
+                "application/json",
+            )
+    }
+}
+
+/// Every Authorization value, OAuth token member and form-encoded secret in `content` that is
+/// not masked: for credentials the test cannot know (the built-in server's own tokens and codes).
+fn unmasked(content: &str) -> Vec<String> {
+    let patterns = [
+        r"(?i)authorization:\s*(?:bearer|basic)\s+([^\s\[][^\s]*)",
+        r#""(?:access_token|refresh_token|client_secret)"\s*:\s*"([^"\[][^"]*)""#,
+        r"\b(?:code|access_token|refresh_token|client_secret)=([^&\s\[][^&\s]*)",
+    ];
+    let mut out = Vec::new();
+    for p in patterns {
+        let re = regex::Regex::new(p).expect("regex");
+        for c in re.captures_iter(content) {
+            out.push(c[0].to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn oauth_secrets_tokens_and_codes_appear_in_no_output() {
+    let marker = format!("OAUTH-MARKER-{}", uuid::Uuid::new_v4().simple());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let client_id = "idpsim-test-client";
+    let client_secret = format!("{marker}-client/secret+x");
+    // The reference server knows the marker as its client secret, header value and password.
+    let reference = rt
+        .block_on(idpsim::server::start(idpsim::server::ServerConfig {
+            port: 0,
+            token: Some(format!("{marker}-bearer")),
+            auth: idpsim::server::ServerAuth {
+                header: Some(format!("SSWS {marker}-header")),
+                basic: Some(("admin".into(), format!("{marker}-basic"))),
+                oauth: Some(idpsim::server::OAuthClientReg {
+                    client_id: client_id.into(),
+                    client_secret: client_secret.clone(),
+                    token_lifetime: Duration::from_secs(3600),
+                }),
+            },
+            ..Default::default()
+        }))
+        .expect("reference server");
+    let (echo, tokens) = rt.block_on(async {
+        let echo = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Echo)
+            .mount(&echo)
+            .await;
+        let tokens = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(TokenEcho {
+                marker: marker.clone(),
+            })
+            .mount(&tokens)
+            .await;
+        (echo, tokens)
+    });
+    let mut sweep = Sweep {
+        marker: marker.clone(),
+        basic_b64: idpsim::support::text::base64(
+            format!(
+                "{}:{}",
+                idpsim::support::text::form_encode(client_id),
+                idpsim::support::text::form_encode(&client_secret)
+            )
+            .as_bytes(),
+        ),
+        out: tempfile::tempdir().expect("tempdir"),
+        seen: Vec::new(),
+    };
+    let scenarios = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let entra_cc = format!("{scenarios}/entra/auth-client-credentials.yaml");
+    let okta_code = format!("{scenarios}/okta/auth-oauth-code.yaml");
+    let okta_header = format!("{scenarios}/okta/auth-header.yaml");
+    let okta_basic = format!("{scenarios}/okta/auth-basic.yaml");
+    let reports = |sweep: &Sweep, name: &str| -> Vec<String> {
+        [
+            "--report-json",
+            &sweep.arg(&format!("{name}.json")),
+            "--report-junit",
+            &sweep.arg(&format!("{name}.xml")),
+            "--report-md",
+            &sweep.arg(&format!("{name}.md")),
+            "--report-html",
+            &sweep.arg(&format!("{name}.html")),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let base = reference.base_url();
+    let token_url = format!("{}/oauth2/token", base.trim_end_matches("/scim/v2"));
+    let secret_env = |cmd: &mut Command| {
+        cmd.env("IDPSIM_OAUTH_CLIENT_SECRET", &client_secret);
+    };
+    let run_with =
+        |sweep: &mut Sweep, label: &str, args: Vec<String>, env: &dyn Fn(&mut Command)| {
+            let mut cmd = bin();
+            env(&mut cmd);
+            let o = cmd
+                .args(&args)
+                .current_dir(sweep.out.path())
+                .output()
+                .expect("idpsim runs");
+            sweep.keep(label, &o);
+            o
+        };
+
+    // Every mode against the reference server, verbose, with every report; each lapses and
+    // renews (or stops), so tokens, refreshes and codes all go through the output.
+    for (label, mode, file, extra) in [
+        (
+            "client credentials, secret in the body",
+            "oauth-client-credentials",
+            &entra_cc,
+            vec!["--oauth-client-auth", "client-secret-post"],
+        ),
+        (
+            "client credentials, HTTP Basic",
+            "oauth-client-credentials",
+            &entra_cc,
+            vec![],
+        ),
+    ] {
+        let mut args: Vec<String> = [
+            "run",
+            file,
+            "-v",
+            "--target",
+            &base,
+            "--auth",
+            mode,
+            "--oauth-token-url",
+            &token_url,
+            "--oauth-client-id",
+            client_id,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(reports(&sweep, &label.replace([' ', ','], "-")));
+        let o = run_with(&mut sweep, label, args, &secret_env);
+        assert_eq!(o.status.code(), Some(0), "{label}: {}", text(&o));
+    }
+    let header = format!("SSWS {marker}-header");
+    let basic = format!("admin:{marker}-basic");
+    for (label, file, env_name, value) in [
+        ("header", &okta_header, "IDPSIM_AUTH_HEADER", &header),
+        ("basic", &okta_basic, "IDPSIM_BASIC", &basic),
+    ] {
+        let mut args: Vec<String> = ["run", file, "-v", "--target", &base, "--auth", label]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(reports(&sweep, label));
+        let o = run_with(&mut sweep, label, args, &|c: &mut Command| {
+            c.env(env_name, value);
+        });
+        assert_eq!(o.status.code(), Some(0), "{label}: {}", text(&o));
+    }
+    // The code grant against the built-in server: its code, tokens and refreshes are its own.
+    let mut args: Vec<String> = ["run", &okta_code, &entra_cc, "-v", "--format", "jsonl"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(reports(&sweep, "builtin-code"));
+    let o = run_with(
+        &mut sweep,
+        "code grant, built-in server",
+        args,
+        &|_: &mut Command| {},
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // The hostile pair: tokens holding the marker, a SCIM server that quotes the Authorization
+    // header back, and a token endpoint that quotes the refresh request (refresh token, client
+    // secret) in its error.
+    let echo_url = format!("{}/scim/v2", echo.uri());
+    let echo_tokens = format!("{}/token", tokens.uri());
+    let mut args: Vec<String> = [
+        "run",
+        &entra_cc,
+        "-v",
+        "--target",
+        &echo_url,
+        "--auth",
+        "oauth-client-credentials",
+        "--oauth-token-url",
+        &echo_tokens,
+        "--oauth-client-id",
+        client_id,
+        "--oauth-client-auth",
+        "client-secret-post",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(reports(&sweep, "echo-cc"));
+    let o = run_with(
+        &mut sweep,
+        "client credentials against the echoes",
+        args,
+        &secret_env,
+    );
+    assert!(o.status.code().is_some(), "{}", text(&o));
+    let rt_file = sweep.path("refresh-token");
+    let mut args: Vec<String> = [
+        "run",
+        &okta_code,
+        "-v",
+        "--target",
+        &echo_url,
+        "--oauth-token-url",
+        &echo_tokens,
+        "--oauth-client-id",
+        client_id,
+        "--oauth-client-auth",
+        "client-secret-post",
+        "--auth",
+        "oauth-code",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(reports(&sweep, "echo-code"));
+    let refresh = format!("{marker}-given-refresh");
+    let o = run_with(
+        &mut sweep,
+        "refresh token against the echoes",
+        args,
+        &|c: &mut Command| {
+            c.env("IDPSIM_OAUTH_CLIENT_SECRET", &client_secret)
+                .env("IDPSIM_OAUTH_REFRESH_TOKEN", &refresh);
+        },
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the refresh is refused: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("auth.refused") || text(&o).contains("rfc6749"),
+        "{}",
+        text(&o)
+    );
+    // A form-encoded token answer: unreadable for the IdP, and still masked.
+    let mut args: Vec<String> = [
+        "run",
+        &entra_cc,
+        "-v",
+        "--target",
+        &echo_url,
+        "--auth",
+        "oauth-client-credentials",
+        "--oauth-token-url",
+        &format!("{echo_tokens}?form=1"),
+        "--oauth-client-id",
+        client_id,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(reports(&sweep, "echo-form"));
+    let o = run_with(&mut sweep, "form-encoded token answer", args, &secret_env);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("rfc6749.token.json"), "{}", text(&o));
+    assert!(
+        !rt_file.exists(),
+        "no refresh token file was asked for, none is written"
+    );
+
+    let leaks = sweep.leaks();
+    assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
+    let mut masked_not = Vec::new();
+    for (label, content) in &sweep.seen {
+        for m in unmasked(content) {
+            masked_not.push(format!("{label}: {m}"));
+        }
+    }
+    for file in walk(sweep.out.path()) {
+        let content = std::fs::read_to_string(&file).unwrap_or_default();
+        for m in unmasked(&content) {
+            masked_not.push(format!("{}: {m}", file.display()));
+        }
+    }
+    assert!(
+        masked_not.is_empty(),
+        "unmasked credentials:\n{}",
+        masked_not.join("\n")
+    );
+    rt.block_on(reference.shutdown());
+}
+
+/// `idpsim import` of IdP logs: one marker as a token quoted in an Entra error reason, as the
+/// value of a secret-like modified property, as a password in an Okta profile push, and as the
+/// SSWS token in Okta's `debugContext`; it must reach neither the scenario, the state file,
+/// stdout nor stderr (docs/IDP-LOGS.md, "Secrets").
+#[test]
+fn the_marker_in_idp_logs_reaches_nothing_the_import_writes() {
+    let marker = "LogSecretMarker7f3e9a1c";
+    let dir = tempfile::tempdir().expect("tmp");
+    let entra = json!({"value": [{
+        "activityDateTime": "2026-12-01T10:00:00Z", "changeId": "c1", "cycleId": "y1",
+        "provisioningAction": "create",
+        "provisioningStatusInfo": {"status": "failure", "errorInformation": {
+            "errorCode": "SystemForCrossDomainIdentityManagementUnauthorized",
+            "reason": format!("401 for Authorization: Bearer {marker} (token={marker})")}},
+        "sourceIdentity": {"id": "s1", "displayName": "Sam Secret", "identityType": "User"},
+        "targetIdentity": {"id": "", "identityType": "User"},
+        "modifiedProperties": [
+            {"displayName": "userName", "oldValue": null, "newValue": "sam@contoso.test"},
+            {"displayName": "password", "oldValue": null, "newValue": marker},
+            {"displayName": "urn:ietf:params:scim:schemas:extension:acme:2.0:User:apiToken", "oldValue": null, "newValue": marker}
+        ],
+        "provisioningSteps": [{"name": "EntryExportAdd", "provisioningStepType": "export", "status": "failure",
+            "description": format!("Bearer {marker}")}]
+    }]});
+    let okta = json!([
+        {"eventType": "application.provision.user.push", "published": "2026-12-01T10:00:00Z",
+         "outcome": {"result": "FAILURE", "reason": format!("rejected SSWS {marker}")},
+         "debugContext": {"debugData": {"authorization": format!("SSWS {marker}"), "requestUri": format!("/api/v1/x?token={marker}")}},
+         "target": [{"id": "00u1", "type": "AppUser", "alternateId": "sam@example.test", "displayName": "Sam Secret"}]},
+        {"eventType": "application.provision.user.push_profile", "published": "2026-12-01T10:05:00Z",
+         "outcome": {"result": "SUCCESS"},
+         "target": [{"id": "00u1", "type": "AppUser", "alternateId": "sam@example.test", "displayName": "Sam Secret",
+                     "changeDetails": {"from": {}, "to": {"password": marker, "title": "Analyst"}}}]}
+    ]);
+    for (name, doc) in [("entra.json", entra), ("okta.json", okta)] {
+        let input = dir.path().join(name);
+        std::fs::write(&input, doc.to_string()).expect("write");
+        let out = dir.path().join(format!("{name}.yaml"));
+        let o = bin()
+            .arg("import")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .expect("runs");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let state = dir.path().join(format!("{name}.state.yaml"));
+        for (what, t) in [
+            ("output", text(&o)),
+            ("scenario", std::fs::read_to_string(&out).expect("scenario")),
+            ("state", std::fs::read_to_string(&state).expect("state")),
+        ] {
+            assert!(
+                !t.contains(marker),
+                "{name}: the {what} leaks the marker:\n{t}"
+            );
+        }
+    }
 }

@@ -275,7 +275,9 @@ mod protocol {
             s.body["schemas"][0],
             "urn:ietf:params:scim:api:messages:2.0:ListResponse"
         );
-        assert_eq!(s.body["totalResults"], 3);
+        // Core, Group, enterprise, the custom extension, and the entitlement catalogue's
+        // (tests/entitlements.rs covers those).
+        assert_eq!(s.body["totalResults"], 7);
         let one = t
             .get("/Schemas/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
             .await;
@@ -286,7 +288,8 @@ mod protocol {
             .iter()
             .any(|a| a["name"] == "manager"));
         let rt = t.get("/ResourceTypes").await;
-        assert_eq!(rt.body["totalResults"], 2);
+        assert_eq!(rt.body["Resources"][0]["id"], "User");
+        assert_eq!(rt.body["Resources"][1]["id"], "Group");
         let u = t.get("/ResourceTypes/User").await;
         assert_eq!(
             u.body["schemaExtensions"][0]["schema"],

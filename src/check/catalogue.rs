@@ -1462,9 +1462,163 @@ pub static RULES: &[Rule] = &[
         ..BLANK
     },
     Rule {
+        id: "cleanup.not-deleted",
+        title: "A resource whose DELETE was acknowledged is gone (a read answers 404)",
+        sources: &[RFC7644_3_6],
+        // The finding's own severity and sentence depend on the resource too (Okta never
+        // deletes users, so for Okta users it is info); these are the group/any-resource ones.
+        okta: Some(c(W, "Okta deletes an app group when it is unlinked with delete and takes it as gone; the server keeps it, so a later push of the same name links the old group, members and all.", &[IDPSIM_CLEANUP])),
+        entra: Some(c(W, "Entra's hard delete (and unassignment set to delete) takes the object as gone; the server keeps it, so the account stays in the app and Entra's next match finds it again.", &[IDPSIM_CLEANUP])),
+        ..BLANK
+    },
+    Rule {
         id: "cleanup.left-behind",
         title: "Cleanup finishes within the grace period after a signal",
         any: Some(c(W, "The run created this resource and it is still on the server: delete it by hand (or re-run with a longer --grace-period).", &[IDPSIM_CLEANUP])),
+        ..BLANK
+    },
+
+    Rule {
+        id: "scim.entitlements.resource-types",
+        title: "`/ResourceTypes` answers a ListResponse of resource types (Okta's entitlement discovery starts there)",
+        sources: &[RFC7644_4, RFC7643_6],
+        okta: Some(c(E, "Okta's entitlement discovery starts at /ResourceTypes: it discovers no roles or entitlements and the app's Governance tab stays empty.", &[OKTA_ENT_GUIDE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.entitlements.not-declared",
+        title: "A ResourceType with Okta's Role or Entitlement schema URN declares each entitlement type",
+        sources: &[OKTA_ENT_GUIDE, DRAFT_ROLES_ENTITLEMENTS],
+        okta: Some(c(E, "The app's Governance tab lists no entitlements: Okta reads values only from resource types whose `schema` is urn:okta:scim:schemas:core:1.0:Role or …:Entitlement (the draft's URNs are not read).", &[OKTA_ENT_GUIDE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.discovery.extension-schema-missing",
+        title: "/Schemas defines every schema extension /ResourceTypes declares that Okta does not know",
+        sources: &[RFC7643_6, RFC7643_7],
+        okta: Some(c(E, "Okta asks /Schemas for the extensions it does not know and builds the app profile from the answer: the extension's attributes never reach Okta.", &[OKTA_ENT_GUIDE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.entitlements.list",
+        title: "Each entitlement endpoint answers 200 with a ListResponse of its values",
+        sources: &[RFC7644_3_4_2],
+        okta: Some(c(E, "Okta cannot import this type: its values never appear on the app's Governance tab and cannot be granted.", &[OKTA_ENT_GUIDE, OKTA_ENT_TEST])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.entitlements.value-fields",
+        title: "Every role or entitlement value carries `id` and `displayName`",
+        sources: &[OKTA_ENT_SCHEMAS],
+        okta: Some(c(E, "Okta stores `id` and shows `displayName`: values without them are not imported and cannot be granted.", &[OKTA_ENT_SCHEMAS])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.entitlements.paging",
+        title: "Entitlement values page by startIndex without repeats and up to totalResults",
+        sources: &[RFC7644_3_4_2_4],
+        okta: Some(c(E, "Okta pages through the values: repeated or missing pages leave values off the Governance tab.", &[OKTA_ENT_GUIDE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.entitlements.page-size",
+        title: "`count=1&startIndex=1` answers one value with itemsPerPage 1 (Okta's Entitlements Test)",
+        sources: &[RFC7644_3_4_2_4, OKTA_ENT_TEST],
+        okta: Some(c(W, "Okta's Entitlements Test fails its `itemsPerPage` equals 1 assertion, which an OIN submission with Entitlement Management needs; Okta's runtime import still reads the values.", &[OKTA_ENT_TEST])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.entitlements.list-schema",
+        title: "An entitlement list's `schemas` contains the ListResponse URN (Okta's Entitlements Test)",
+        sources: &[RFC7644_3_4_2, OKTA_ENT_TEST],
+        okta: Some(c(W, "Okta's Entitlements Test fails; Okta's runtime import reads the values anyway.", &[OKTA_ENT_TEST])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.entitlements.empty",
+        title: "An entitlement endpoint lists at least one value (Okta's Entitlements Test)",
+        sources: &[OKTA_ENT_TEST],
+        okta: Some(c(W, "Okta's Entitlements Test fails (`Resources` must not be empty); Okta discovers the type with nothing to grant.", &[OKTA_ENT_TEST])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.assignment.rejected",
+        title: "The PUT that grants or revokes a role or entitlement is accepted",
+        sources: &[RFC7644_3_5_1],
+        okta: Some(c(E, "Okta Identity Governance marks the entitlement change failed and the app user keeps its previous access; the error shows on the app's provisioning tasks.", &[OKTA_ENT_WORKSHOP])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.assignment.not-applied",
+        title: "An acknowledged grant or revocation is what the server then holds",
+        sources: &[RFC7644_3_5_1],
+        okta: Some(c(E, "Okta shows the grant as applied while the app keeps the previous access: access reviews and revocations are wrong from here on.", &[OKTA_ENT_WORKSHOP])),
+        ..BLANK
+    },
+    Rule {
+        id: "okta.entitlements.summary",
+        title: "What Okta's entitlement discovery found",
+        okta: Some(c(I, "The types and values Okta would show on the app's Governance tab.", &[OKTA_ENT_GUIDE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.custom-attribute.not-stored",
+        title: "Custom extension attributes the IdP sends are stored and returned",
+        sources: &[RFC7643_3_3],
+        okta: Some(c(E, "Okta records the attribute as provisioned; the app never holds it.", &[OKTA_KB_CUSTOM_NAMESPACE])),
+        entra: Some(c(E, "Entra records the attribute as provisioned; the app never holds it and Entra re-sends it on every change.", &[ENTRA_CUSTOMIZE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.custom-attribute.not-advertised",
+        title: "/Schemas advertises every custom extension attribute the IdP is mapped to send",
+        sources: &[RFC7643_7],
+        okta: Some(c(E, "With user schema discovery (Okta Identity Governance) Okta builds the app user profile from /Schemas: an attribute it does not list is never mapped or sent.", &[OKTA_ENT_DISCOVERY])),
+        entra: Some(c(W, "Microsoft's gallery onboarding validation (Schema_Discoverability_Test) fails for every mapped attribute /Schemas does not list; Entra's provisioning itself still sends it.", &[ENTRA_LA_TESTS])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.custom-attribute.unlisted-rejected",
+        title: "A body with custom extension attributes whose URN is not in `schemas` is accepted",
+        sources: &[RFC7643_3],
+        entra: Some(c(E, "Entra never lists a custom extension in `schemas`: every create of a user with a custom attribute fails, is retried every cycle, and persistent failures quarantine the job.", &[ENTRA_CUSTOMIZE, ENTRA_CUSTOM_NO_SCHEMA, ENTRA_QUARANTINE])),
+        okta: Some(c(E, "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks.", &[OKTA_CREATE, OKTA_FAQ_ERRORS, OKTA_KB_CUSTOM_NAMESPACE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.custom-attribute.patch-rejected",
+        title: "A PATCH that addresses a custom extension attribute by its URN is accepted",
+        sources: &[RFC7644_3_5_2],
+        entra: Some(c(E, "Entra addresses custom attributes by URN path (default mode) or as URN keys of a path-less value map (aadOptscim062020): every update of them fails and is retried every cycle.", &[ENTRA_CUSTOMIZE, ENTRA_COMPAT])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.custom-attribute.rejected",
+        title: "A write carrying custom extension attributes is accepted",
+        sources: &[RFC7643_3_3],
+        okta: Some(c(E, "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks.", &[OKTA_CREATE, OKTA_FAQ_ERRORS, OKTA_KB_CUSTOM_NAMESPACE])),
+        entra: Some(c(E, "Entra fails the object and retries it every cycle; persistent failures quarantine the job.", &[ENTRA_CUSTOMIZE, ENTRA_QUARANTINE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.manager.remove-rejected",
+        title: "Entra's manager removal (replace with \"\" or remove manager[value eq …]) is accepted",
+        sources: &[RFC7644_3_5_2_2],
+        entra: Some(c(E, "The app keeps the old manager; Entra retries the removal every cycle and the error escrows.", &[ENTRA_LA_TESTS, SCIM_PATCH_453, ENTRA_QUARANTINE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.manager.not-removed",
+        title: "An acknowledged manager removal leaves no manager",
+        sources: &[RFC7644_3_5_2_2],
+        entra: Some(c(E, "Entra believes the manager is cleared while the app keeps it: the two drift apart until the manager changes again.", &[ENTRA_LA_TESTS])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.assignment.not-imported",
+        title: "An import lists each user with the roles and entitlements Okta granted",
+        sources: &[RFC7644_3_4_2],
+        okta: Some(c(E, "Okta reads a user's roles and entitlements from the imported user: after the import the app user shows without that access in Okta, so access reviews and certifications miss what the app grants.", &[OKTA_ENT_GUIDE, OKTA_ENT_WORKSHOP])),
         ..BLANK
     },
 ];
@@ -1490,6 +1644,18 @@ mod tests {
         }
     }
 
+    /// Shared-fault rules that only some IdP profiles' actions emit: Okta's entitlement
+    /// discovery and grants, Entra's manager removal and URN-path PATCH, custom attributes
+    /// (both IdPs' actions, never a raw step).
+    const ONE_PROFILE: &[(&str, &[Idp])] = &[
+        ("scim.entitlements.", &[Idp::Okta]),
+        ("scim.assignment.", &[Idp::Okta]),
+        ("scim.discovery.extension-schema-missing", &[Idp::Okta]),
+        ("scim.manager.", &[Idp::Entra]),
+        ("scim.custom-attribute.patch-rejected", &[Idp::Entra]),
+        ("scim.custom-attribute.", &[Idp::Okta, Idp::Entra]),
+    ];
+
     /// Every rule says what each IdP that can emit it does: IdP rules for their IdP, shared
     /// rules (RFC, HTTP, transport, state, audit) for both IdPs and for raw scenarios.
     #[test]
@@ -1499,7 +1665,10 @@ mod tests {
             let needs: &[Idp] = match prefix {
                 "okta" => &[Idp::Okta],
                 "entra" => &[Idp::Entra],
-                _ => &[Idp::Okta, Idp::Entra, Idp::Generic],
+                _ => match ONE_PROFILE.iter().find(|(p, _)| r.id.starts_with(p)) {
+                    Some((_, idps)) => idps,
+                    None => &[Idp::Okta, Idp::Entra, Idp::Generic],
+                },
             };
             for idp in needs {
                 let cons = r.consequence(*idp);

@@ -3,6 +3,7 @@
 //! from the rule catalogue (`catalogue`, citing `sources`) for the IdP under test; `history`
 //! is what earlier exchanges of a scenario did. Nothing here does I/O.
 
+pub mod auth;
 pub mod catalogue;
 pub mod expect;
 pub mod history;
@@ -50,49 +51,4 @@ pub fn attribute_pointer(path: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::outcome::{Finding, Severity};
-    use crate::scenario::Idp;
-
-    #[test]
-    fn attribute_pointers_keep_urns_whole() {
-        assert_eq!(attribute_pointer("name.givenName"), "/name/givenName");
-        assert_eq!(attribute_pointer("active"), "/active");
-        assert_eq!(
-            attribute_pointer(
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
-            ),
-            "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/department"
-        );
-        assert_eq!(
-            attribute_pointer(
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
-            ),
-            "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/manager/value"
-        );
-        assert_eq!(attribute_pointer("a/b~c"), "/a~1b~0c");
-        // The pointer finds the value in a resource as serde_json reads RFC 6901.
-        let user = serde_json::json!({
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}
-        });
-        let ptr = attribute_pointer(
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-        );
-        assert_eq!(user.pointer(&ptr), Some(&serde_json::json!("R&D")));
-    }
-
-    #[test]
-    fn findings_take_their_judgement_from_the_catalogue() {
-        let okta = Finding::judged("rfc7644.list.integer-counters", Idp::Okta, "x");
-        let entra = Finding::judged("rfc7644.list.integer-counters", Idp::Entra, "x");
-        assert_eq!(okta.severity, Severity::Error);
-        assert_eq!(entra.severity, Severity::Warning);
-        assert!(entra.impact.as_deref().is_some_and(|i| !i.contains("Okta")));
-        let bound = Finding::judged("expect.status", Idp::Okta, "expected 409, got 201")
-            .rebind("rfc7644.create.uniqueness", Idp::Okta);
-        assert_eq!(bound.rule, "rfc7644.create.uniqueness");
-        assert_eq!(bound.severity, Severity::Warning);
-        assert_eq!(bound.message, "expected 409, got 201");
-    }
-}
+mod tests;

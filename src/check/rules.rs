@@ -371,7 +371,10 @@ fn root_cause(
             .map(|(_, v)| v.as_str())
     };
     let finding = match resp.status {
-        401 | 403 if judging.run_credentials => Some(
+        // A 401 to the run's credentials is the auth path's (`auth.refused`, with what the IdP
+        // does next, check/auth.rs): nothing else about this answer matters.
+        401 if judging.run_credentials => return true,
+        403 if judging.run_credentials => Some(
             Finding::judged(
                 "http.auth.rejected",
                 idp,
@@ -1441,7 +1444,16 @@ mod tests {
             401,
             Some(json!({"schemas": [ERROR_SCHEMA], "status": "401"})),
         );
-        assert_eq!(ids(&auth), vec!["http.auth.rejected"]);
+        // A 401 to the run's credentials is the auth path's `auth.refused` (check/auth.rs):
+        // the built-in rules say nothing more about that answer.
+        assert!(ids(&auth).is_empty(), "{:?}", ids(&auth));
+        let forbidden = exchange(
+            "GET",
+            "/Users",
+            403,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "403"})),
+        );
+        assert_eq!(ids(&forbidden), vec!["http.auth.rejected"]);
         // A 401 the step asked for (its own Authorization, or none) is not the run's credentials.
         let intent = Intent::infer("GET", "/Users");
         let own = Judging {

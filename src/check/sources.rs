@@ -54,6 +54,7 @@ rfc7644!(RFC7644_4, "4");
 rfc7643!(RFC7643_2_1, "2.1");
 rfc7643!(RFC7643_3, "3");
 rfc7643!(RFC7643_3_1, "3.1");
+rfc7643!(RFC7643_3_3, "3.3");
 rfc7643!(RFC7643_4_1_1, "4.1.1");
 rfc7643!(RFC7643_5, "5");
 rfc7643!(RFC7643_6, "6");
@@ -415,4 +416,56 @@ src!(
     IDPSIM_AUDIT,
     "idpsim: docs/ARCHITECTURE.md — audit",
     "docs/ARCHITECTURE.md"
+);
+
+// Entitlements, custom extension attributes, the manager (issue 17).
+src!(
+    OKTA_ENT_GUIDE,
+    "Okta: Build a SCIM 2.0 server with entitlements — Endpoint call sequence",
+    "https://developer.okta.com/docs/guides/scim-with-entitlements/main/"
+);
+src!(
+    OKTA_ENT_SCHEMAS,
+    "Okta: Build a SCIM 2.0 server with entitlements — Entitlements schema, Roles schema",
+    "https://developer.okta.com/docs/guides/scim-with-entitlements/main/"
+);
+src!(
+    OKTA_ENT_DISCOVERY,
+    "Okta: Build a SCIM 2.0 server with entitlements — User schema discovery and Profile Editor",
+    "https://developer.okta.com/docs/guides/scim-with-entitlements/main/"
+);
+src!(
+    OKTA_ENT_TEST,
+    "Okta SCIM 2.0 Entitlements Test (Runscope; required for an OIN submission with Entitlement Management)",
+    "https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-Entitlements-Test.json"
+);
+src!(
+    OKTA_ENT_WORKSHOP,
+    "Okta blog: Take User Provisioning to the Next Level with Entitlements — Syncing user entitlements (a grant is a PUT of the user)",
+    "https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop"
+);
+src!(
+    OKTA_KB_CUSTOM_NAMESPACE,
+    "Okta KB: Custom SCIM attribute is not available to map and is not sent to SCIM",
+    "https://support.okta.com/help/s/article/custom-scim-attribute-is-not-available-to-map-and-is-not-sent-to-scim"
+);
+src!(
+    ENTRA_LA_TESTS,
+    "AzureAD/SCIMReferenceCode: gallery onboarding validation (Schema_Discoverability_Test, SCIM_Update_Manager_Test)",
+    "https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIM-Validation-Test-Overview.md"
+);
+src!(
+    ENTRA_CUSTOM_NO_SCHEMA,
+    "MicrosoftDocs/azure-docs#65648 (Entra does not list a custom extension in `schemas`)",
+    "https://github.com/MicrosoftDocs/azure-docs/issues/65648"
+);
+src!(
+    SCIM_PATCH_453,
+    "thomaspoignant/scim-patch#453 (Entra removes a manager as remove manager[value eq …])",
+    "https://github.com/thomaspoignant/scim-patch/issues/453"
+);
+src!(
+    DRAFT_ROLES_ENTITLEMENTS,
+    "draft-ietf-scim-roles-entitlements-01 §3 (Role and Entitlement resources)",
+    "https://datatracker.ietf.org/doc/html/draft-ietf-scim-roles-entitlements-01#section-3"
 );

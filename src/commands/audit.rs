@@ -7,9 +7,10 @@ use crate::audit::read::{self, ReadError};
 use crate::audit::{compare, AuditReport, Expected, Options};
 use crate::cli::target::WithoutTarget;
 use crate::cli::AuditArgs;
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::report::console::Console;
 use crate::support::styles::Styles;
+use crate::verdict::Verdict;
 
 pub async fn audit(args: AuditArgs, styles: Styles) -> Result<Verdict> {
     let target = args.target.parse()?;
@@ -56,7 +57,7 @@ pub async fn audit(args: AuditArgs, styles: Styles) -> Result<Verdict> {
         crate::report::write_json(path, &report)?;
     }
     let mut sources = HashMap::new();
-    if let Ok(text) = std::fs::read_to_string(&args.expect) {
+    if let Ok(text) = crate::support::input::read_text(&args.expect) {
         sources.insert(display, text);
     }
     let console = Console {

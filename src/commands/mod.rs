@@ -1,6 +1,6 @@
 //! One file per subcommand. Each turns its flags into calls on the modules below (scenario →
 //! run → check → outcome → gate → report; `load`, `record`, `audit`, `server`) and returns a
-//! `Verdict` or an `Error`; `error::exit_code` alone turns that into the process's exit code.
+//! `Verdict` or an `Error`; `verdict::exit_code` alone turns that into the process's exit code.
 
 pub mod audit;
 pub mod completions;
@@ -11,15 +11,17 @@ pub mod load;
 pub mod record;
 pub mod run;
 pub mod serve;
+pub mod timeline;
 pub mod validate;
 
 use std::io::{IsTerminal, Write};
 
 use crate::cli::{Cli, Command, SelectArgs};
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::scenario::load::{self as scenario_files, Selection, SourceFile};
 use crate::scenario::Scenario;
 use crate::support::styles::Styles;
+use crate::verdict::Verdict;
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
@@ -33,6 +35,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Load(args) => load::load(*args, stdout_styles).await,
         Command::Record(args) => record::record(args).await,
         Command::Import(args) => import::import(args),
+        Command::Timeline(args) => timeline::timeline(args),
         Command::Audit(args) => audit::audit(args, stdout_styles).await,
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
@@ -46,7 +49,7 @@ pub async fn main(cli: Cli) -> i32 {
     if let Err(err) = &result {
         report_error(err, &stderr_styles);
     }
-    crate::error::exit_code(&result)
+    crate::verdict::exit_code(&result)
 }
 
 fn report_error(err: &Error, styles: &Styles) {
@@ -72,7 +75,12 @@ fn report_error(err: &Error, styles: &Styles) {
             );
         }
         other => {
-            let _ = writeln!(stderr, "{}: {other}", styles.error.paint("error"));
+            let _ = writeln!(
+                stderr,
+                "{}: {}",
+                styles.error.paint("error"),
+                crate::support::text::printable(&other.to_string())
+            );
         }
     }
 }
@@ -83,7 +91,7 @@ fn source_text(display: &str) -> Option<String> {
         .into_iter()
         .find(|f| f.display == display)
         .map(|f| f.text)
-        .or_else(|| std::fs::read_to_string(display).ok())
+        .or_else(|| crate::support::input::read_text(std::path::Path::new(display)).ok())
 }
 
 pub(crate) fn selection(s: &SelectArgs) -> Selection {

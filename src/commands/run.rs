@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::cli::target::{start_builtin, WithoutTarget};
 use crate::cli::values::{parse_duration, parse_vars};
 use crate::cli::{OutputFormat, RunArgs};
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::gate::GateOptions;
 use crate::outcome::{RunReport, ScenarioResult, Severity, Target, Tool, REPORT_VERSION};
 use crate::report::console::Console;
@@ -21,6 +21,7 @@ use crate::support::out::{say_raw, write_file};
 use crate::support::signal::Signal;
 use crate::support::styles::Styles;
 use crate::transport::{without_secrets, Auth, Transport, TransportConfig};
+use crate::verdict::Verdict;
 
 /// Prints each scenario's line as it finishes, under the progress bar when there is one.
 struct LiveConsole {
@@ -68,6 +69,7 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         ));
     }
     let target = args.target.parse()?;
+    let auth_mode = target.mode;
     let timeout = target.timeout;
     let insecure = target.insecure;
     let grace = match args.grace_period.as_deref() {
@@ -87,6 +89,21 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         return Err(Error::Usage(
             "no scenario matches the selection (see `idpsim list`)".into(),
         ));
+    }
+    // Each IdP authenticates only as it can: asking Okta for client credentials is a usage error,
+    // found before anything is sent. Scenarios with their own `auth:` were checked at load.
+    if let Some(mode) = auth_mode {
+        for s in scenarios.iter().filter(|s| s.auth.is_none()) {
+            crate::idp::auth::check_mode(s.idp, mode).map_err(|why| {
+                Error::Usage(format!(
+                    "--auth {}: {why}
+(scenario {} is for {}; select others with --idp, or pick one of these modes)",
+                    mode.name(),
+                    s.file,
+                    s.idp.name()
+                ))
+            })?;
+        }
     }
     for (name, _) in &vars {
         if name == crate::scenario::template::EMAIL_DOMAIN {
@@ -113,8 +130,12 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         }
     };
     let connection = target.connect(without).await?;
-    let (transport, target_url, builtin) =
-        (connection.transport, connection.url, connection.builtin);
+    let (transport, target_url, builtin, builtin_auth) = (
+        connection.transport,
+        connection.url,
+        connection.builtin,
+        connection.builtin_auth,
+    );
     // Listening starts before the first request, so a signal at any point after this is handled
     // (before it, the default applies: nothing has been sent, so nothing needs cleaning up).
     let interrupt = Arc::new(Interrupt::new(grace));
@@ -197,6 +218,9 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         interrupt: Arc::clone(&interrupt),
         time_scale,
         write_state: args.write_state.is_some(),
+        auth: crate::run::RunAuth {
+            builtin: builtin_auth,
+        },
     });
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)

@@ -146,7 +146,7 @@ impl Patcher<'_> {
                 continue;
             }
             if k.eq_ignore_ascii_case("id") {
-                // Okta's group rename carries the group's own id (okta.md §2.10.4): ignore it;
+                // Okta's group rename carries the group's own id (Okta and SCIM Version 2.0, SCIM Group operations: the rename PATCH): ignore it;
                 // a different id is an attempt to change a readOnly attribute.
                 if v.as_str() == Some(self.id) {
                     continue;
@@ -235,6 +235,20 @@ impl Patcher<'_> {
         let def = match ext {
             Some(e) => e.attr(&path.attr),
             None => self.kind.attr(None, &path.attr),
+        };
+        // An unqualified name that only an extension defines: Entra removes the manager with
+        // `manager[value eq "…"]` (thomaspoignant/scim-patch#453), no URN.
+        let (ext, def) = match (ext, def, path.urn.as_deref()) {
+            (None, None, None) => match self
+                .kind
+                .extensions()
+                .iter()
+                .find_map(|e| e.attr(&path.attr).map(|d| (*e, d)))
+            {
+                Some((e, d)) => (Some(e), Some(d)),
+                None => (None, None),
+            },
+            (ext, def, _) => (ext, def),
         };
         match def {
             Some(def) => Ok(Target::Attr { ext, def }),
@@ -372,7 +386,7 @@ impl Patcher<'_> {
                         if self.is_members(def) && self.quirks.has(Quirk::RfcLiteralMemberRemove) {
                             c.remove(def.name);
                         } else {
-                            // Entra default mode: remove only the listed elements (entra.md §3.14).
+                            // Entra default mode: remove only the listed elements (Entra's SCIM tutorial, "Update Group [Remove Members]").
                             remove_listed(c, def, list);
                         }
                     }

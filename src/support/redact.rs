@@ -19,6 +19,7 @@ const SECRET_KEYS: &[&str] = &[
     "client_secret",
     "access_token",
     "refresh_token",
+    "id_token",
     "apikey",
     "api_key",
 ];
@@ -38,13 +39,13 @@ fn path_names_secret(path: &str) -> bool {
 
 /// A line quoted from a file a person wrote (a scenario, a state file) for a diagnostic or a
 /// report: the values of secret-named keys are masked, so pointing at line 12 does not print the
-/// password written on it. Keys as in [`SECRET_KEYS`], in YAML or JSON (`password: x`,
-/// `"token": "x"`), quoted or plain, block or flow style.
+/// password written on it. Keys as in [`SECRET_KEYS`], in YAML, JSON or TOML (`password: x`,
+/// `"token": "x"`, `client_secret = "x"`), quoted or plain, block or flow style.
 pub fn source_line(line: &str) -> String {
     static PATTERN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let pattern = PATTERN.get_or_init(|| {
         regex::Regex::new(
-            r#"(?i)(["']?\b(?:password|passwd|token|secret|client_secret|access_token|refresh_token|api_?key)["']?\s*:\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}\]#][^,}\]#]*)"#,
+            r#"(?i)(["']?\b(?:password|passwd|token|secret|client_secret|access_token|refresh_token|id_token|api_?key)["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}\]#][^,}\]#]*)"#,
         )
         .ok()
     });
@@ -65,9 +66,26 @@ pub fn source_line(line: &str) -> String {
 /// cheap when `load` sends a fresh password with each of a million users.
 const LEARNED_LIMIT: usize = 64;
 
+/// Form-encoded secrets (`access_token=…&token_type=bearer`, `?code=…&state=…`): a token
+/// endpoint that answers in form encoding, or an authorization redirect, carries them so.
+fn form_secrets() -> Option<&'static regex::Regex> {
+    static PATTERN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    PATTERN
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)\b(access_token|refresh_token|id_token|client_secret|code|password)=([^&\s\x22']+)",
+            )
+            .ok()
+        })
+        .as_ref()
+}
+
 #[derive(Debug, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
+    /// Secrets learned while running that must never be forgotten (OAuth access and refresh
+    /// tokens, authorization codes), unlike `learned`, which keeps only the latest few.
+    issued: std::sync::RwLock<Vec<String>>,
     /// Values of secret members seen in bodies (a user's password), most recent last: a server
     /// that quotes the request back ("invalid password 'hunter2'") is masked too.
     learned: std::sync::RwLock<std::collections::VecDeque<String>>,
@@ -80,8 +98,30 @@ impl Redactor {
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Redactor {
             secrets,
+            issued: Default::default(),
             learned: Default::default(),
         }
+    }
+
+    /// Adds a secret obtained while running (an access token, a refresh token, an authorization
+    /// code), with its form-encoded spelling when that differs: everything recorded from now on
+    /// masks it.
+    pub fn add_secret(&self, secret: &str) {
+        if secret.len() < 4 {
+            return;
+        }
+        let mut issued = self.issued.write().unwrap_or_else(|e| e.into_inner());
+        for spelling in [
+            secret.to_string(),
+            crate::support::text::form_encode(secret),
+            crate::support::text::percent_encode(secret),
+        ] {
+            if !issued.contains(&spelling) && !self.secrets.contains(&spelling) {
+                issued.push(spelling);
+            }
+        }
+        // Longest first, so a secret that contains another is masked whole.
+        issued.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     pub fn text(&self, s: &str) -> String {
@@ -89,6 +129,21 @@ impl Redactor {
         for secret in &self.secrets {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), REDACTED);
+            }
+        }
+        {
+            let issued = self.issued.read().unwrap_or_else(|e| e.into_inner());
+            for secret in issued.iter() {
+                if out.contains(secret.as_str()) {
+                    out = out.replace(secret.as_str(), REDACTED);
+                }
+            }
+        }
+        if out.contains('=') {
+            if let Some(re) = form_secrets() {
+                out = re
+                    .replace_all(&out, |c: &regex::Captures| format!("{}={REDACTED}", &c[1]))
+                    .into_owned();
             }
         }
         let learned = self.learned.read().unwrap_or_else(|e| e.into_inner());
@@ -218,6 +273,34 @@ mod tests {
     }
 
     #[test]
+    fn secrets_issued_while_running_and_form_encoded_ones_are_redacted() {
+        let r = Redactor::new(vec![]);
+        r.add_secret("at/with+plus");
+        assert_eq!(r.text("Bearer at/with+plus"), "Bearer [redacted]");
+        assert_eq!(r.text("token=at%2Fwith%2Bplus"), "token=[redacted]");
+        assert_eq!(
+            r.text("access_token=gho_16C7e42F292c&scope=repo&token_type=bearer"),
+            "access_token=[redacted]&scope=repo&token_type=bearer"
+        );
+        assert_eq!(
+            r.text("http://127.0.0.1:9/cb?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz"),
+            "http://127.0.0.1:9/cb?code=[redacted]&state=xyz"
+        );
+        assert_eq!(
+            r.text("grant_type=refresh_token&refresh_token=tGzv3JOkF0XG5Qx2TlKWIA"),
+            "grant_type=refresh_token&refresh_token=[redacted]"
+        );
+        // Not a secret: an error code, a SCIM filter.
+        assert_eq!(r.text("error_code=42"), "error_code=42");
+        let body =
+            r.json(&json!({"access_token": "x1y2z3", "id_token": "e.y.j", "expires_in": 3600}));
+        assert_eq!(
+            body,
+            json!({"access_token": "[redacted]", "id_token": "[redacted]", "expires_in": 3600})
+        );
+    }
+
+    #[test]
     fn quoted_source_lines_hide_secret_values() {
         for (line, shown) in [
             (
@@ -231,6 +314,10 @@ mod tests {
             ),
             ("  Api_Key: 'k' # note", r#"  Api_Key: "[redacted]" # note"#),
             ("  userName: tokenless", "  userName: tokenless"),
+            (
+                r#"client_secret = "oops""#,
+                r#"client_secret = "[redacted]""#,
+            ),
         ] {
             assert_eq!(source_line(line), shown, "{line}");
         }

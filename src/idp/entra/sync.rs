@@ -517,10 +517,15 @@ impl<'c, 'a> Engine<'c, 'a> {
             Kind::User => wire::create_user_body(&vals),
             Kind::Group => wire::create_group_body(&vals),
         };
+        let sent = body.clone();
         let (i, r) = self
             .send("POST", &format!("/{}", kind.collection()), &[], Some(body))
             .await;
         if r.status == 0 || self.ctx.root_caused(i) {
+            return Err(());
+        }
+        if crate::idp::custom::refusal_blames_custom(&sent, &r) {
+            crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's create");
             return Err(());
         }
         if r.status == 409 {
@@ -594,6 +599,9 @@ impl<'c, 'a> Engine<'c, 'a> {
         o.last = stored(&vals);
         o.members.clear();
         o.manager = None;
+        if kind == Kind::User {
+            self.verify_custom(&id, &vals, None, "Entra's create").await;
+        }
         Ok(())
     }
 
@@ -675,8 +683,13 @@ impl<'c, 'a> Engine<'c, 'a> {
             .collect();
         if !changes.is_empty() {
             let body = wire::update_body(self.mode, &changes);
+            let sent = body.clone();
             let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
             if r.status == 0 || self.ctx.root_caused(i) {
+                return Err(());
+            }
+            if crate::idp::custom::refusal_blames_custom(&sent, &r) {
+                crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's update");
                 return Err(());
             }
             if !(200..300).contains(&r.status) {
@@ -694,6 +707,14 @@ impl<'c, 'a> Engine<'c, 'a> {
                 };
                 self.error(f, Some(i));
                 return Err(());
+            }
+            if kind == Kind::User {
+                let flowed: Vec<(String, Value)> = changes
+                    .iter()
+                    .map(|c| (c.target.clone(), c.value.clone()))
+                    .collect();
+                self.verify_custom(&id, &flowed, held.as_ref(), "Entra's update")
+                    .await;
             }
         }
         self.obj_mut(kind, key).last = now;
@@ -724,7 +745,15 @@ impl<'c, 'a> Engine<'c, 'a> {
         ) else {
             return Ok(());
         };
-        let Some(reference) = vals.first().and_then(|(_, v)| scalar(v)) else {
+        let Some(reference) = vals
+            .first()
+            .and_then(|(_, v)| scalar(v))
+            .filter(|r| !r.is_empty())
+        else {
+            // The source has no manager any more: clear the one Entra wrote (entra::manager).
+            if let Some(old) = obj.manager.clone() {
+                return self.remove_manager(key, &id, &old).await;
+            }
             return Ok(());
         };
         let Some(manager_key) = self.resolve_user(&reference) else {
@@ -1090,3 +1119,6 @@ fn retry_after(r: &RawResponse) -> Option<Duration> {
         .ok()?;
     Some(Duration::from_secs(v.min(300)))
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use crate::idp::context::ActionCtx;
 use crate::outcome::DiffEntry;
-use crate::scim::schema::ENTERPRISE_URN;
 use crate::transport::RawResponse;
 
 /// A ListResponse as Okta reads it.
@@ -115,8 +114,8 @@ pub fn write_failed(ctx: &mut ActionCtx<'_>, index: usize, raw: &RawResponse, ru
 
 /// The value at a dotted path (`name.givenName`) or `urn:…:attr` path of a SCIM resource.
 pub fn get_path<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
-    if let Some(attr) = path.strip_prefix(&format!("{}:", ENTERPRISE_URN)) {
-        return body.get(ENTERPRISE_URN).and_then(|e| e.get(attr));
+    if let Some((schema, attr)) = super::wire::split_extension(path) {
+        return body.get(schema).and_then(|e| e.get(attr));
     }
     path.split('.').try_fold(body, |cur, p| cur.get(p))
 }
