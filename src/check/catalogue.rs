@@ -160,6 +160,12 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == id)
 }
 
+/// Whether idpsim knows this rule id: this table, or the authentication rules, which keep a
+/// table of the same shape beside the code that judges token and 401 answers (`check::auth`).
+pub fn is_known(id: &str) -> bool {
+    rule(id).is_some() || super::auth::rule(id).is_some()
+}
+
 /// The judgement of rule `id` for `idp`; an id the catalogue does not know is a bug in idpsim
 /// (a test greps the sources and runs the suite to keep every emitted id here).
 pub fn judge(id: &str, idp: Idp) -> Judgement {
