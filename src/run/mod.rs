@@ -157,8 +157,7 @@ impl Runner {
 
     pub async fn run_scenario(&self, scenario: &Scenario) -> ScenarioResult {
         let started = Instant::now();
-        let mut state =
-            ScenarioState::new(template::random_hex(8), self.transport.base().display());
+        let mut state = ScenarioState::new(template::random_hex(8), self.transport.base().full());
         let mut steps: Vec<StepResult> = Vec::new();
         let mut skip_reason = None;
         let mut ledger = Ledger::new(scenario.steps.len());

@@ -197,22 +197,36 @@ impl BaseUrl {
         target
     }
 
-    pub fn display(&self) -> String {
+    /// The whole URL, credentials and all: for templates (`{{ base_url }}`), never for display.
+    pub fn full(&self) -> String {
         match &self.query {
             Some(q) => format!("{}{}?{}", self.origin, self.path, q),
             None => format!("{}{}", self.origin, self.path),
         }
     }
+
+    /// The URL as it may be shown (banners, reports, errors): its user-info password and
+    /// credential-named query parameters masked.
+    pub fn display(&self) -> String {
+        crate::support::redact::url(&self.full())
+    }
 }
 
 impl Transport {
     pub fn new(config: TransportConfig) -> Result<Self, Error> {
-        let base = BaseUrl::parse(&config.base_url)
-            .map_err(|e| Error::Usage(format!("--target {}: {e}", config.base_url)))?;
+        let base = BaseUrl::parse(&config.base_url).map_err(|e| {
+            Error::Usage(format!(
+                "--target {}: {e}",
+                crate::support::redact::url(&config.base_url)
+            ))
+        })?;
         let tls = tls_config(config.insecure, config.cacert.as_deref())?;
         let client = https_client(tls);
         let mut secrets = config.auth.secrets();
         secrets.extend(url_secrets(&config.base_url));
+        for (name, value) in &config.headers {
+            secrets.extend(crate::support::redact::header_secrets(name, value));
+        }
         if let Auth::OAuth(c) = &config.auth {
             secrets.extend(url_secrets(&c.token_url));
         }
@@ -335,7 +349,7 @@ impl Transport {
         let (origin, target) = self.locate(req);
         let (body, raw_body) = match &req.body {
             Some(OutgoingBody::Json(v)) => (Some(self.redactor.json(v)), None),
-            Some(OutgoingBody::Raw(s)) => (None, Some(self.redactor.text(s))),
+            Some(OutgoingBody::Raw(s)) => (None, Some(self.redactor.raw(s))),
             None => (None, None),
         };
         RecordedRequest {
@@ -1062,7 +1076,7 @@ pub fn without_secrets(err: Error, transport: &Transport) -> Error {
 /// `--insecure` is printed on every run, on stderr (stdout may be a report a machine reads): a
 /// setting copied from a test job into production should not go unnoticed.
 pub fn warn_insecure(target: &str) {
-    let shown = Redactor::new(url_secrets(target)).text(target);
+    let shown = crate::support::redact::url(target);
     eprintln!(
         "warning: --insecure: TLS certificate verification is OFF for {shown}; anyone on the network path can impersonate the server and read the token"
     );
