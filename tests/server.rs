@@ -1592,3 +1592,86 @@ mod quirks {
         }
     }
 }
+
+/// `--data` that cannot be written: the write is refused (500) and leaves no trace — not in
+/// memory (a retry is no conflict, a read does not find it), not in a later write's file — and
+/// the answer does not name the server's file.
+mod failed_writes {
+    use super::*;
+
+    fn user_body(name: &str) -> Value {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "active": true})
+    }
+
+    /// Makes the data file unwritable whoever runs the test (root included): the atomic
+    /// rename onto a non-empty directory fails.
+    fn block(file: &std::path::Path) {
+        let _ = std::fs::remove_file(file);
+        std::fs::create_dir_all(file.join("blocker")).expect("mkdir");
+    }
+    fn unblock(file: &std::path::Path) {
+        std::fs::remove_dir_all(file).expect("rmdir");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_no_trace_and_names_no_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("store.json");
+        let t = server_cfg(ServerConfig {
+            token: Some(TOKEN.into()),
+            data: Some(file.clone()),
+            ..ServerConfig::default()
+        })
+        .await;
+        let kept = t.user("kept").await;
+
+        block(&file);
+        let r = t.post("/Users", user_body("refused")).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text);
+        assert!(
+            !r.text.contains(dir.path().to_str().expect("utf-8")) && !r.text.contains("store.json"),
+            "the 500 names no path: {}",
+            r.text
+        );
+        // An update and a delete that cannot be stored are not made either.
+        let r = t
+            .patch(
+                &format!("/Users/{kept}"),
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": "displayName", "value": "Changed"}]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text);
+        let r = t.delete(&format!("/Users/{kept}")).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text);
+        let r = t.get("/Users?filter=userName%20eq%20%22refused%22").await;
+        assert_eq!(
+            r.body["totalResults"], 0,
+            "the refused user is not in memory: {}",
+            r.text
+        );
+        let r = t.get(&format!("/Users/{kept}")).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "the refused delete did not happen"
+        );
+        assert!(
+            r.body.get("displayName").is_none(),
+            "the refused PATCH did not happen: {}",
+            r.text
+        );
+
+        unblock(&file);
+        t.user("later").await;
+        let stored = std::fs::read_to_string(&file).expect("the data file");
+        assert!(stored.contains("later") && stored.contains("kept"));
+        assert!(
+            !stored.contains("refused") && !stored.contains("Changed"),
+            "a later write persists nothing the client was told failed: {stored}"
+        );
+        // The retry of the refused create is a create, not a conflict.
+        let r = t.post("/Users", user_body("refused")).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+}

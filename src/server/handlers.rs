@@ -433,9 +433,10 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         race_window().await;
         table.push(res);
         let mut data = app.store.lock().await;
+        let before = app.store.before_write(&data);
         *data.table_mut(kind) = table;
         data.reindex();
-        data
+        (data, before)
     } else if app.quirks.has(Quirk::DuplicateOnRace) {
         // Check, release the lock, wait, insert without re-checking.
         if check_unique && app.store.lock().await.is_taken(kind, &unique_value, None) {
@@ -443,17 +444,20 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         }
         race_window().await;
         let mut data = app.store.lock().await;
+        let before = app.store.before_write(&data);
         data.insert(res);
-        data
+        (data, before)
     } else {
         let mut data = app.store.lock().await;
         if check_unique && data.is_taken(kind, &unique_value, None) {
             return Err(unique_violation(kind, &res.attrs));
         }
+        let before = app.store.before_write(&data);
         data.insert(res);
-        data
+        (data, before)
     };
-    app.store.persist(&data).await?;
+    let (mut data, before) = data;
+    app.store.persist(&mut data, before).await?;
     let Some(r) = data.get(kind, &id) else {
         return Err(ScimError::internal("created resource vanished"));
     };
@@ -527,6 +531,7 @@ async fn finish_update(
             }
         }
     }
+    let before = app.store.before_write(&data);
     let Some(r) = data.get_mut(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
@@ -545,7 +550,7 @@ async fn finish_update(
     if deactivated && app.quirks.has(Quirk::DeactivateDeletesUser) {
         data.remove(kind, id);
     }
-    app.store.persist(&data).await?;
+    app.store.persist(&mut data, before).await?;
     drop(data);
     let Some((full, etag)) = rendered else {
         return Err(ScimError::internal("updated resource vanished"));
@@ -663,8 +668,9 @@ async fn delete(app: &App, kind: ResourceKind, id: &str, headers: &HeaderMap) ->
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
     check_if_match(headers, r)?;
+    let before = app.store.before_write(&data);
     data.remove(kind, id);
-    app.store.persist(&data).await?;
+    app.store.persist(&mut data, before).await?;
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
