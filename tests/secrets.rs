@@ -893,6 +893,35 @@ fn tls_verification_is_on_by_default_and_insecure_turns_it_off_loudly() {
         "the error says the certificate was refused: {err}"
     );
     assert!(!err.contains("--insecure: tls certificate verification is off"));
+    // Its own certificate (CA:TRUE) trusted with --cacert: refused as a CA posing as the
+    // server, said in words rather than rustls' `Other(OtherError(CaUsedAsEndEntity))`.
+    let own = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/tls/self-signed.cert.pem"
+    );
+    let o = run(&["--cacert", own]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("presents a CA certificate (basicConstraints CA:TRUE) as its own certificate"),
+        "a clear reason: {err}"
+    );
+    assert!(
+        !err.contains("OtherError("),
+        "no Rust value as the reason: {err}"
+    );
+    // --insecure does not make an unreadable or certificate-less --cacert acceptable.
+    let not_pem = dir.path().join("not-a-cert.pem");
+    std::fs::write(&not_pem, "not a certificate\n").expect("write");
+    for cacert in [dir.path().join("missing.pem"), not_pem] {
+        let o = run(&["--insecure", "--cacert", cacert.to_str().expect("utf-8")]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("--cacert"),
+            "{}",
+            text(&o)
+        );
+    }
     // --insecure: the same server is reachable, the run passes, and the warning is there.
     let o = run(&["--insecure"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -1130,12 +1130,30 @@ mod abuse {
         // A connection that never sends a request head is closed, with nothing sent.
         let mut idle = TcpStream::connect(t.server.addr()).await.unwrap();
         assert_eq!(read_until_closed(&mut idle).await, "");
-        // Half a request head: closed as well.
+        // Half a request head: a SCIM 408, then the connection closes.
         let mut half = TcpStream::connect(t.server.addr()).await.unwrap();
         half.write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n")
             .await
             .unwrap();
-        assert_eq!(read_until_closed(&mut half).await, "");
+        let answer = read_until_closed(&mut half).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(
+            answer.contains("request head did not arrive within 1 s"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("urn:ietf:params:scim:api:messages:2.0:Error"),
+            "{answer}"
+        );
+        // A kept-alive connection idle after its answer closes without a stray 408 (a client
+        // would read it as the answer to its next request).
+        let mut kept = TcpStream::connect(t.server.addr()).await.unwrap();
+        kept.write_all(raw_request("GET", "/ServiceProviderConfig", "", "").as_bytes())
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut kept).await;
+        assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{answer}");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         // A head whose body never finishes: a SCIM 408.
         let mut slow = TcpStream::connect(t.server.addr()).await.unwrap();
         let req = raw_request(

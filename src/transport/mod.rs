@@ -902,11 +902,47 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = s.source();
     }
     let chain = parts.join(": ");
-    if tls {
-        format!("TLS handshake failed: {chain}")
-    } else {
-        chain
+    match find_rustls(e).and_then(tls_explanation) {
+        // rustls' own words are then a Rust value, which says nothing more.
+        Some(why) => format!("TLS handshake failed: {why}"),
+        None if tls => format!("TLS handshake failed: {chain}"),
+        None => chain,
     }
+}
+
+/// The rustls error in this error's chain, including inside (nested) `io::Error`s.
+fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = cur {
+        if let Some(found) = s.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        if let Some(inner) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(found) = find_rustls(inner) {
+                return Some(found);
+            }
+        }
+        cur = s.source();
+    }
+    None
+}
+
+/// What a certificate refusal means and what to do, where rustls' words are a Rust value
+/// (`Other(OtherError(CaUsedAsEndEntity))`).
+fn tls_explanation(e: &rustls::Error) -> Option<&'static str> {
+    let rustls::Error::InvalidCertificate(cert) = e else {
+        return None;
+    };
+    // webpki's reason comes wrapped in `Other`; its name is the only stable handle on it.
+    if format!("{cert:?}").contains("CaUsedAsEndEntity") {
+        return Some(
+            "the server presents a CA certificate (basicConstraints CA:TRUE) as its own certificate, which certificate verification refuses even when that CA is trusted with --cacert; give the server a certificate without CA:TRUE (for example one signed by that CA, and pass the CA with --cacert), or use --insecure for a test server",
+        );
+    }
+    None
 }
 
 /// Whether a rustls error hides in this error, including inside (nested) `io::Error`s, whose
@@ -935,6 +971,11 @@ pub(crate) fn tls_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Usage(format!("TLS setup: {e}")))?;
     if insecure {
+        // A --cacert that cannot be read is a mistake whether or not it is used: the same
+        // command without --insecure would fail on it.
+        if cacert.is_some() {
+            root_store(cacert)?;
+        }
         return Ok(builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
