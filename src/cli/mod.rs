@@ -115,8 +115,9 @@ pub struct RunArgs {
     pub target: TargetArgs,
 
     /// After SIGINT (Ctrl-C) or SIGTERM, how long cleanup may take (the scenarios' cleanup steps
-    /// and deleting what they created), e.g. 10s (default) or 500ms. What is not deleted by then
-    /// is reported as left behind, by URL. A second signal quits at once.
+    /// and deleting what they created), e.g. 10s (default) or 500ms; a write in flight at the
+    /// signal is awaited for half of it. What is not deleted by then, or was sent and never
+    /// answered, is reported as left behind. A second signal quits at once.
     #[arg(long, value_name = "DURATION")]
     pub grace_period: Option<String>,
 

@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 
 pub mod auth;
 pub mod exchange;
+pub mod inflight;
 
 pub use auth::{Auth, AuthMode, AuthPolicy, AuthSession, Lapse, Leg, Refusal, Sent};
 
@@ -411,6 +412,25 @@ impl Transport {
     ) -> (Exchange, RawResponse) {
         let headers = self.headers_with(req, authorization.as_deref());
         let recorded = self.record_with(req, &headers);
+        // Inside a step the runner watches: registered while on the wire, refused after a signal.
+        let ticket = match inflight::current() {
+            Some(flight) => match flight.register(&recorded) {
+                Some(ticket) => Some(ticket),
+                None => {
+                    let exchange = Exchange {
+                        request: recorded,
+                        response: None,
+                        error: Some(TransportError {
+                            kind: TransportErrorKind::Request,
+                            message: "not sent: the run was interrupted".into(),
+                        }),
+                        simulated: false,
+                    };
+                    return (exchange, RawResponse::default());
+                }
+            },
+            None => None,
+        };
         let started = Instant::now();
         let progress = Progress::default();
         let result = tokio::time::timeout(
@@ -418,6 +438,9 @@ impl Transport {
             self.send_inner(req, &headers, &progress),
         )
         .await;
+        if let Some(ticket) = ticket {
+            ticket.answered();
+        }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let fail = |kind, message: String| Exchange {
             request: recorded.clone(),
