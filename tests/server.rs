@@ -1693,3 +1693,100 @@ mod failed_writes {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
 }
+
+/// What one PATCH may make the server do: at most 1000 operations and 10,000 values, refused
+/// whole beyond (nothing applied); PATCHes applied with the store unlocked lose nothing to each
+/// other.
+mod patch_work {
+    use super::*;
+
+    const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+    #[tokio::test]
+    async fn a_patch_beyond_the_limits_is_refused_whole() {
+        let t = server().await;
+        let id = t.user("bounded").await;
+        let ops = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"op": "replace", "path": "displayName", "value": format!("Name {i}")}))
+                .collect()
+        };
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                json!({"schemas": [PATCH_OP], "Operations": ops(1001)}),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("invalidValue"));
+        assert!(
+            r.text.contains("1001 operations") && r.text.contains("at most 1000"),
+            "{}",
+            r.text
+        );
+        assert!(t
+            .get(&format!("/Users/{id}"))
+            .await
+            .body
+            .get("displayName")
+            .is_none());
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                json!({"schemas": [PATCH_OP], "Operations": ops(1000)}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["displayName"], "Name 999");
+
+        let group = t.group("big", &[]).await;
+        let members: Vec<Value> = (0..10_001)
+            .map(|i| json!({"value": format!("m-{i}")}))
+            .collect();
+        let r = t
+            .patch(
+                &format!("/Groups/{group}"),
+                json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": members}]}),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("invalidValue"));
+        assert!(r.text.contains("10001 values"), "{}", r.text);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_patches_of_one_group_lose_no_member() {
+        let t = server().await;
+        let mut users = Vec::new();
+        for i in 0..24 {
+            users.push(t.user(&format!("member-{i}")).await);
+        }
+        let group = t.group("shared", &[]).await;
+        let t = std::sync::Arc::new(t);
+        let mut tasks = Vec::new();
+        for u in users.clone() {
+            let t = std::sync::Arc::clone(&t);
+            let path = format!("/Groups/{group}");
+            tasks.push(tokio::spawn(async move {
+                t.patch(
+                    &path,
+                    json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": u}]}]}),
+                )
+                .await
+                .status
+            }));
+        }
+        for task in tasks {
+            assert!(task.await.expect("task").is_success());
+        }
+        let r = t.get(&format!("/Groups/{group}")).await;
+        let held: std::collections::BTreeSet<String> = r.body["members"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m["value"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(held, users.into_iter().collect(), "{}", r.text);
+    }
+}

@@ -625,30 +625,51 @@ async fn patch_one(
     query: &[(String, String)],
 ) -> Result<Reply> {
     let body = body.ok_or_else(|| ScimError::bad("invalidSyntax", "PATCH needs a body"))?;
-    let data = app.store.lock().await;
-    let Some(r) = data.get(kind, id) else {
-        return Err(ScimError::resource_not_found(kind.name(), id));
-    };
-    check_if_match(headers, r)?;
-    if app.quirks.has(Quirk::PatchNoop204) {
-        return Ok(Reply::empty(StatusCode::NO_CONTENT));
-    }
+    patch::check_size(body)?;
     extensions::check_patch(&app.quirks, body)?;
     manager::check_patch(&app.quirks, body)?;
-    let mut attrs = r.attrs.clone();
-    patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
-    extensions::strip(&app.quirks, &mut attrs);
-    if kind == ResourceKind::User {
-        entitlements::check_assignable(&app.catalog, Some(&r.attrs), &attrs)?;
-    }
-    let data = if app.quirks.has(Quirk::LoseConcurrentWrites) {
-        // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to the
-        // same resource is overwritten.
+    let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
+    // The operations are applied to a copy with the store unlocked: their work grows with the
+    // request, and every other client waits while the store is held. The copy is written back
+    // only if the resource is still the version it was copied from; else it is redone on the
+    // newer one (a concurrent PATCH is never lost), a bounded number of times.
+    let mut attempts = 0;
+    let (attrs, data) = loop {
+        attempts += 1;
+        let data = app.store.lock().await;
+        let Some(r) = data.get(kind, id) else {
+            return Err(ScimError::resource_not_found(kind.name(), id));
+        };
+        check_if_match(headers, r)?;
+        if app.quirks.has(Quirk::PatchNoop204) {
+            return Ok(Reply::empty(StatusCode::NO_CONTENT));
+        }
+        let (mut attrs, stored, version) = (r.attrs.clone(), r.attrs.clone(), r.version);
         drop(data);
-        race_window().await;
-        app.store.lock().await
-    } else {
-        data
+        patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
+        extensions::strip(&app.quirks, &mut attrs);
+        if kind == ResourceKind::User {
+            entitlements::check_assignable(&app.catalog, Some(&stored), &attrs)?;
+        }
+        if lossy {
+            // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to
+            // the same resource is overwritten.
+            race_window().await;
+            break (attrs, app.store.lock().await);
+        }
+        let data = app.store.lock().await;
+        match data.get(kind, id) {
+            None => return Err(ScimError::resource_not_found(kind.name(), id)),
+            Some(r) if r.version == version => break (attrs, data),
+            Some(_) if attempts >= PATCH_ATTEMPTS => {
+                return Err(ScimError::new(
+                    StatusCode::CONFLICT,
+                    None,
+                    "the resource kept changing while this PATCH was applied; retry it",
+                ))
+            }
+            Some(_) => continue,
+        }
     };
     // Entra wants 204 for Groups PATCH (Entra's SCIM tutorial, what Entra requires of responses) unless the client asked for a
     // representation via attributes/excludedAttributes; Users get 200 with the resource.
@@ -661,6 +682,9 @@ async fn patch_one(
     };
     finish_update(app, kind, id, attrs, data, query, status).await
 }
+
+/// How many times a PATCH is redone on a resource that changed while it was being applied.
+const PATCH_ATTEMPTS: u32 = 8;
 
 async fn delete(app: &App, kind: ResourceKind, id: &str, headers: &HeaderMap) -> Result<Reply> {
     let mut data = app.store.lock().await;
