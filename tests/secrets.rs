@@ -1421,6 +1421,7 @@ fn every_way_a_credential_is_given_reaches_no_byte_written() {
     let echo_secret = with_url_secrets(&echo_url);
     let dead = with_url_secrets("http://127.0.0.1:9/scim/v2");
     let garbled = format!("http://idpsim:{marker}@127.0.0.1:9/sc im?token={marker}");
+    let schemeless = format!("idpsim:{marker}@127.0.0.1:9/scim/v2");
 
     // load, with its report, against a target whose URL holds the credentials.
     let o = sweep.run(
@@ -1445,7 +1446,11 @@ fn every_way_a_credential_is_given_reaches_no_byte_written() {
     );
     assert!(o.status.code().is_some(), "{}", text(&o));
     // audit, run and load that cannot reach the target, or cannot parse it.
-    for (label, target) in [("unreachable", &dead), ("unparsable", &garbled)] {
+    for (label, target) in [
+        ("unreachable", &dead),
+        ("unparsable", &garbled),
+        ("without a scheme", &schemeless),
+    ] {
         for cmd in [
             vec!["audit", "--expect", &state, "--target", target],
             vec!["run", &plain, "--target", target],
@@ -1550,6 +1555,21 @@ fn every_way_a_credential_is_given_reaches_no_byte_written() {
         &o,
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // The other credentials the environment gives, against the echo.
+    for (var, value, mode) in [
+        ("IDPSIM_BASIC", format!("admin:{marker}"), "basic"),
+        ("IDPSIM_AUTH_HEADER", format!("SSWS {marker}"), "header"),
+    ] {
+        let o = bin()
+            .args(["run", &plain, "--target", &echo_url, "--auth", mode, "-v"])
+            .args(["--report-json", &sweep.arg(&format!("env-{mode}.json"))])
+            .env(var, &value)
+            .current_dir(sweep.out.path())
+            .output()
+            .expect("idpsim runs");
+        sweep.keep(&format!("run, credential from {var}"), &o);
+        assert_eq!(o.status.code(), Some(1), "{var}: {}", text(&o));
+    }
 
     // idpsim.toml that names the token itself (refused, with the line quoted), and one with a
     // syntax error on the token's line.

@@ -162,9 +162,25 @@ pub fn scrub(s: &str) -> String {
         .into_owned()
 }
 
-/// A URL as it may be shown: [`scrub`]bed.
+/// A URL as it may be shown: [`scrub`]bed, and a user-info masked even when the scheme is
+/// missing (`user:pw@host/scim`, which does not parse as a URL and is quoted in the error).
 pub fn url(u: &str) -> String {
-    scrub(u)
+    let shown = scrub(u);
+    if shown.contains("://") {
+        return shown;
+    }
+    let authority_end = shown.find(['/', '?', '#']).unwrap_or(shown.len());
+    match shown[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &shown[..at];
+            let masked = match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:{REDACTED}"),
+                None => REDACTED.to_string(),
+            };
+            format!("{masked}{}", &shown[at..])
+        }
+        None => shown,
+    }
 }
 
 /// The values a header named like a credential carries (`Authorization: Bearer x` → `x` and
@@ -447,6 +463,10 @@ mod tests {
             ),
             ("https://ghp_abc@h/x", "https://[redacted]@h/x"),
             (
+                "http://[::1:9/s?token=t",
+                "http://[::1:9/s?token=[redacted]",
+            ),
+            (
                 "cannot reach https://a:b@h/?access_token=z: refused",
                 "cannot reach https://a:[redacted]@h/?access_token=[redacted]: refused",
             ),
@@ -471,6 +491,13 @@ mod tests {
         ] {
             assert_eq!(scrub(given), shown, "{given}");
         }
+    }
+
+    #[test]
+    fn a_url_without_its_scheme_still_hides_its_user_info() {
+        assert_eq!(url("u:pw@h:9/scim"), "u:[redacted]@h:9/scim");
+        assert_eq!(url("tok@h/scim?x=1"), "[redacted]@h/scim?x=1");
+        assert_eq!(url("h/scim/a@b"), "h/scim/a@b");
     }
 
     #[test]
