@@ -1414,7 +1414,9 @@ fn every_way_a_credential_is_given_reaches_no_byte_written() {
     let base = reference.base_url();
     let with_url_secrets = |url: &str| {
         url.replacen("://", &format!("://idpsim:{marker}@"), 1)
-            + &format!("?token={marker}&access_token={marker}&api_key={marker}")
+            + &format!(
+                "?token={marker}&access_token={marker}&api_key={marker}&client_secret={marker}&sig={marker}&code={marker}&password={marker}"
+            )
     };
     let base_secret = with_url_secrets(&base);
     let echo_url = format!("{}/scim/v2", echo.uri());
@@ -1500,6 +1502,12 @@ fn every_way_a_credential_is_given_reaches_no_byte_written() {
         ("Authorization", format!("Authorization: Bearer {marker}")),
         ("X-Api-Key", format!("X-Api-Key: {marker}")),
         ("Cookie", format!("Cookie: theme=dark; session={marker}")),
+        (
+            "Proxy-Authorization",
+            format!("Proxy-Authorization: Basic {marker}"),
+        ),
+        ("Api-Key", format!("Api-Key: {marker}")),
+        ("X-Auth-Token", format!("X-Auth-Token: {marker}")),
     ] {
         let o = sweep.run(
             &format!("run -H {label} against the echo"),
@@ -1672,7 +1680,14 @@ fn every_way_a_credential_is_given_reaches_no_byte_written() {
         std::fs::read_to_string(sweep.path("imported.yaml")).is_ok_and(|r| r.contains("/Groups"))
     );
 
-    for label in ["Authorization", "X-Api-Key", "Cookie"] {
+    for label in [
+        "Authorization",
+        "X-Api-Key",
+        "Cookie",
+        "Proxy-Authorization",
+        "Api-Key",
+        "X-Auth-Token",
+    ] {
         let report = std::fs::read_to_string(sweep.path(&format!("header-{label}.json")))
             .unwrap_or_default();
         assert!(
