@@ -1119,6 +1119,46 @@ fn oauth_secrets_tokens_and_codes_appear_in_no_output() {
         let o = run_with(&mut sweep, label, args, &secret_env);
         assert_eq!(o.status.code(), Some(0), "{label}: {}", text(&o));
     }
+    // The client secret as a flag, and named in idpsim.toml by the variable that holds it.
+    let flag_args: Vec<String> = [
+        "run",
+        &entra_cc,
+        "-v",
+        "--target",
+        &base,
+        "--auth",
+        "oauth-client-credentials",
+        "--oauth-token-url",
+        &token_url,
+        "--oauth-client-id",
+        client_id,
+        "--oauth-client-secret",
+        &client_secret,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(reports(&sweep, "secret-flag"))
+    .collect();
+    let o = run_with(&mut sweep, "client secret as a flag", flag_args, &|_| {});
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        config_dir.path().join("idpsim.toml"),
+        format!(
+            "[target]\nurl = \"{base}\"\n[target.oauth]\ntoken_url = \"{token_url}\"\nclient_id = \"{client_id}\"\nclient_secret_env = \"IDPSIM_TEST_CLIENT_SECRET\"\n"
+        ),
+    )
+    .expect("write");
+    let mut cmd = bin();
+    let o = cmd
+        .args(["run", &entra_cc, "-v", "--auth", "oauth-client-credentials"])
+        .args(reports(&sweep, "secret-config"))
+        .env("IDPSIM_TEST_CLIENT_SECRET", &client_secret)
+        .current_dir(config_dir.path())
+        .output()
+        .expect("idpsim runs");
+    sweep.keep("client secret named in idpsim.toml", &o);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let header = format!("SSWS {marker}-header");
     let basic = format!("admin:{marker}-basic");
     for (label, file, env_name, value) in [
