@@ -1,7 +1,7 @@
 //! `idpsim serve`: the built-in reference SCIM server on its own, until SIGINT or SIGTERM.
 
 use crate::cli::values::parse_duration;
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, ServeLog};
 use crate::error::{Error, Result};
 use crate::server;
 use crate::support::out::say;
@@ -54,16 +54,38 @@ pub async fn serve(args: ServeArgs) -> Result<Verdict> {
             header_timeout: request_timeout,
             body_timeout: request_timeout,
         },
+        log: match args.log {
+            ServeLog::Off => None,
+            ServeLog::Text => Some(server::access_log::RequestLog {
+                format: server::access_log::Format::Text,
+                bodies: args.verbose,
+            }),
+            ServeLog::Json => Some(server::access_log::RequestLog {
+                format: server::access_log::Format::Json,
+                bodies: args.verbose,
+            }),
+        },
     };
+    // With JSON lines on stdout, the banner goes to stderr so stdout stays machine-readable.
+    let json = args.log == ServeLog::Json;
+    macro_rules! banner {
+        ($($arg:tt)*) => {{
+            if json {
+                eprintln!($($arg)*);
+            } else {
+                say!($($arg)*);
+            }
+        }};
+    }
     let srv = server::start(config)
         .await
         .map_err(|e| Error::Server(e.to_string()))?;
-    say!(
+    banner!(
         "idpsim {}: serving SCIM 2.0 at {}",
         env!("CARGO_PKG_VERSION"),
         srv.base_url()
     );
-    say!(
+    banner!(
         "{}",
         if args.token.is_some() {
             "auth: bearer token required"
@@ -72,7 +94,7 @@ pub async fn serve(args: ServeArgs) -> Result<Verdict> {
         }
     );
     if !args.quirks.is_empty() {
-        say!("quirks: {}", args.quirks.join(", "));
+        banner!("quirks: {}", args.quirks.join(", "));
     }
     crate::support::out::flush();
     let mut signals = crate::support::signal::Signals::listen()
