@@ -313,14 +313,16 @@ impl Recorder {
         }
     }
 
-    /// Classifies the request's credential. A request without one, once the recording has seen
-    /// the client's credential (or when the server refused it), is replayed without; a different
-    /// credential the server refused is replayed with an invalid one. A different credential the
+    /// Classifies the request's credential. A request without one that the server refused is
+    /// replayed without; a different credential the server refused is replayed with an invalid
+    /// one. A different credential the
     /// server accepted (a rotated token) is replayed with the run's, like the usual one.
     fn credential_use(&mut self, ex: &Captured) -> CredentialUse {
         let refused = matches!(ex.status, 401 | 403);
         match (credential_of(&ex.request_headers), &self.credential) {
-            (None, known) if refused || known.is_some() => CredentialUse::Missing,
+            // Accepted without a credential: the run's is accepted as well (and captures often
+            // strip Authorization), so only a refused request replays without one.
+            (None, _) if refused => CredentialUse::Missing,
             (None, _) => CredentialUse::Usual,
             (Some(c), Some(usual)) if c == *usual => CredentialUse::Usual,
             (Some(_), _) if refused => CredentialUse::Other,
