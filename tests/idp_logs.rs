@@ -7,19 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use idpsim::server::{self, Quirk, ServerConfig};
+use idpsim::server::Quirk;
+
+mod common;
+use common::{idpsim as bin, root};
 
 const TOKEN: &str = "logs-test-token-8d7c6b5a4f3e2d1c";
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_idpsim"));
-    c.env("NO_COLOR", "1").env_remove("IDPSIM_TOKEN");
-    c
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn text(o: &std::process::Output) -> String {
     format!(
@@ -33,17 +26,6 @@ async fn output(mut cmd: Command) -> std::process::Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("idpsim runs"))
         .await
         .expect("join")
-}
-
-async fn start(quirks: Vec<Quirk>) -> server::RunningServer {
-    server::start(ServerConfig {
-        port: 0,
-        token: Some(TOKEN.into()),
-        quirks,
-        ..ServerConfig::default()
-    })
-    .await
-    .expect("server starts")
 }
 
 /// Every import unit shipped: one file, or the files of one multi-file log.
@@ -124,7 +106,7 @@ async fn every_shipped_log_imports_validates_replays_and_audits_clean() {
         let o = output(v).await;
         assert_eq!(o.status.code(), Some(0), "{unit:?}: {}", text(&o));
         // A fresh server per log: the replay creates the log's users by their logged names.
-        let srv = start(Vec::new()).await;
+        let srv = common::start_server(TOKEN, Vec::new()).await;
         let o = replay(&srv.base_url(), &scenario).await;
         assert_eq!(o.status.code(), Some(0), "{unit:?} replays: {}", text(&o));
         let o = audit(&srv.base_url(), &state).await;
@@ -175,7 +157,7 @@ async fn the_vendor_faq_cases_reproduce_from_logs_alone() {
     ];
     for (i, (file, quirk, replay_rule, audit_rule)) in cases.into_iter().enumerate() {
         let (scenario, state, _) = import(&[logs.join(file)], dir.path(), &format!("faq{i}")).await;
-        let srv = start(vec![quirk]).await;
+        let srv = common::start_server(TOKEN, vec![quirk]).await;
         let o = replay(&srv.base_url(), &scenario).await;
         assert_eq!(o.status.code(), Some(1), "{file}: {}", text(&o));
         assert!(
@@ -256,7 +238,7 @@ async fn logged_failures_point_at_their_replay_step_and_quirks() {
         "{out}"
     );
     assert!(out.contains("logged failure SystemForCrossDomainIdentityManagementMultipleEntriesInResponse (replayed by step 6)"), "{out}");
-    let srv = start(vec![Quirk::IgnoreExcludedAttributes]).await;
+    let srv = common::start_server(TOKEN, vec![Quirk::IgnoreExcludedAttributes]).await;
     let o = replay(&srv.base_url(), &scenario).await;
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
@@ -421,7 +403,7 @@ async fn the_entra_timeline_answers_when_quarantine_comes() {
         "t",
     )
     .await;
-    let srv = start(vec![Quirk::RejectStringBooleans]).await;
+    let srv = common::start_server(TOKEN, vec![Quirk::RejectStringBooleans]).await;
     let report = dir.path().join("report.json");
     let mut cmd = bin();
     cmd.args([

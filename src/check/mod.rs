@@ -19,3 +19,6 @@ pub fn show(v: &serde_json::Value) -> String {
 pub fn pointer_token(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
+
+#[cfg(test)]
+mod tests;

@@ -120,6 +120,8 @@ pub struct ActionCtx<'a> {
     pub step_pos: Pos,
     pub exchanges: Vec<Exchange>,
     pub findings: Vec<Finding>,
+    /// The requests behind `exchanges`, as built (unredacted), for idpsim's trigger probes.
+    pub sent: Vec<OutgoingRequest>,
     /// `--time-scale`: multiplies every IdP wait (Retry-After, back-off) so tests stay fast.
     pub time_scale: f64,
 }
@@ -140,6 +142,7 @@ impl<'a> ActionCtx<'a> {
             step_pos,
             exchanges: Vec::new(),
             findings: Vec::new(),
+            sent: Vec::new(),
             time_scale: 1.0,
         }
     }
@@ -170,6 +173,7 @@ impl<'a> ActionCtx<'a> {
         }
         self.state.track(&req.method, &req.path, &raw);
         self.exchanges.push(exchange);
+        self.sent.push(req);
         (index, raw)
     }
 

@@ -128,6 +128,37 @@ impl Console {
         }
         out.push('\n');
         out.push_str(&self.summary(&report.summary, report.interrupted));
+        out.push_str(&self.left_behind(report));
+        out
+    }
+
+    /// What the run created and is still on the server, by URL, with what the server did: a
+    /// person deletes these by hand.
+    fn left_behind(&self, report: &RunReport) -> String {
+        let left: Vec<(&str, Option<&Finding>)> = report
+            .scenarios
+            .iter()
+            .flat_map(|sc| &sc.cleanup)
+            .filter_map(|step| {
+                let url = step.skip_reason.as_deref()?.strip_prefix("left behind: ")?;
+                Some((url, step.findings.first()))
+            })
+            .collect();
+        if left.is_empty() {
+            return String::new();
+        }
+        let mut out = format!(
+            "{} resource(s) the run created are left behind on the server; delete them by hand:\n",
+            left.len()
+        );
+        for (url, finding) in left {
+            let why = finding
+                .map(|f| f.message.trim_start_matches("left behind: "))
+                .unwrap_or_default();
+            // The grace-period note names the URL itself.
+            let why = why.strip_prefix(url).map_or(why, str::trim_start);
+            let _ = writeln!(out, "  {url}  {}", self.styles.dim.paint(why));
+        }
         out
     }
 
@@ -156,7 +187,7 @@ impl Console {
                 i + 1,
                 self.severity(p.severity),
                 p.rule,
-                one_line(&p.message),
+                headline(p),
                 p.scenarios,
                 plural(p.scenarios, "scenario", "scenarios"),
                 p.steps,
@@ -467,4 +498,23 @@ pub fn one_line(text: &str) -> String {
     } else {
         line
     }
+}
+
+/// A problem's message on one line, with the trigger its probes found kept in view: the
+/// probe's sentence is replaced by a short note that a cut cannot hide.
+fn headline(p: &Problem) -> String {
+    if p.triggers.is_empty() {
+        return one_line(&p.message);
+    }
+    let cut = [" — it fails only with ", " — without any one of "]
+        .iter()
+        .filter_map(|m| p.message.find(m))
+        .min()
+        .unwrap_or(p.message.len());
+    let names: Vec<String> = p.triggers.iter().map(|t| format!("`{t}`")).collect();
+    format!(
+        "{} [depends on {}]",
+        one_line(&p.message[..cut]),
+        names.join(", ")
+    )
 }

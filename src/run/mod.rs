@@ -1,6 +1,8 @@
 //! Running scenarios: steps in order within a scenario, scenarios concurrently (`-j`), cleanup
 //! always (after a failure and after Ctrl-C too), and every exchange judged as it happens.
 
+mod probe;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,7 @@ use crate::idp::context::{send_or_simulate, ActionCtx, ScenarioState};
 use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, Phase, ScenarioResult, StepRef, StepResult};
 use crate::scenario::{
-    template, CaptureFrom, Collection, Dep, RequestStep, Scenario, Step, StepKind,
+    template, CaptureFrom, Collection, Dep, Idp, RequestStep, Scenario, Step, StepKind,
 };
 use crate::support::diagnostic::Pos;
 use crate::support::signal::Signal;
@@ -206,7 +208,7 @@ impl Runner {
                     ran = self.run_step(scenario, &mut state, step) => Some(ran),
                     _ = self.interrupt.triggered() => None,
                 };
-                let Some((exchanges, findings)) = ran else {
+                let Some((exchanges, findings, sent)) = ran else {
                     interrupted = true;
                     ledger.push(Outcome::Skipped, None);
                     steps.push(skipped_step(
@@ -220,7 +222,7 @@ impl Runner {
                     ));
                     continue;
                 };
-                let result = step_result(
+                let mut result = step_result(
                     i + 1,
                     step.label(),
                     kind,
@@ -229,6 +231,10 @@ impl Runner {
                     findings,
                     t.elapsed().as_millis() as u64,
                 );
+                // Between steps, so the IdP's own sequence is untouched; not after a signal.
+                if self.simulator.is_none() && !self.interrupt.is_set() {
+                    probe::probe(&self.transport, &sent, &mut result).await;
+                }
                 // A step that sent nothing and could not be carried out as written (a template
                 // that reads a missing value, an audit with nothing to audit) after an earlier
                 // failure is that failure's consequence, whatever the load-time analysis saw.
@@ -319,12 +325,7 @@ impl Runner {
         crate::idp::prepare(scenario, state)
     }
 
-    async fn run_step(
-        &self,
-        scenario: &Scenario,
-        state: &mut ScenarioState,
-        step: &Step,
-    ) -> (Vec<Exchange>, Vec<Finding>) {
+    async fn run_step(&self, scenario: &Scenario, state: &mut ScenarioState, step: &Step) -> Ran {
         match &step.kind {
             StepKind::Request(req) => self.request_step(scenario, state, req).await,
             StepKind::Action(action) => {
@@ -337,7 +338,7 @@ impl Runner {
                 );
                 ctx.time_scale = self.time_scale;
                 crate::idp::run_action(&mut ctx, action).await;
-                (ctx.exchanges, ctx.findings)
+                (ctx.exchanges, ctx.findings, ctx.sent)
             }
         }
     }
@@ -347,14 +348,14 @@ impl Runner {
         scenario: &Scenario,
         state: &mut ScenarioState,
         step: &RequestStep,
-    ) -> (Vec<Exchange>, Vec<Finding>) {
+    ) -> Ran {
         let req = match build_request(state, step) {
             Ok(r) => r,
             Err((pos, msg)) => {
                 let f = Finding::error("scenario.template", msg)
                     .source(scenario.source_ref(pos))
                     .impact("idpsim could not build this request, usually because an earlier capture is missing.");
-                return (Vec::new(), vec![f]);
+                return (Vec::new(), vec![f], Vec::new());
             }
         };
         let (exchange, raw) =
@@ -406,7 +407,7 @@ impl Runner {
                 }
             }
         }
-        (vec![exchange], findings)
+        (vec![exchange], findings, vec![req])
     }
 
     /// The scenario's own cleanup steps, then deletion of whatever it created and did not delete.
@@ -448,7 +449,7 @@ impl Runner {
                     _ = self.interrupt.grace_expired() => None,
                 }
             };
-            let Some((exchanges, findings)) = ran else {
+            let Some((exchanges, findings, _)) = ran else {
                 expired = true;
                 ledger.push(Outcome::Skipped, None);
                 out.push(skipped_step(
@@ -516,6 +517,13 @@ impl Runner {
                 continue;
             };
             let mut findings = Vec::new();
+            let mut exchanges = Vec::new();
+            let mut kept = None;
+            let deleted = exchange
+                .response
+                .as_ref()
+                .filter(|r| (200..300).contains(&r.status))
+                .map(|r| r.status);
             match (&exchange.response, &exchange.error) {
                 (Some(r), _) if (200..300).contains(&r.status) || r.status == 404 => {}
                 (Some(r), _) => findings.push(Finding::warning(
@@ -531,17 +539,132 @@ impl Runner {
                 )),
                 (None, None) => {}
             }
-            out.push(step_result(
+            exchanges.push(exchange);
+            // After a signal, cleanup sends only its DELETEs: the grace period is for them.
+            if let (Some(status), false) = (deleted, expired || self.interrupt.is_set()) {
+                match self.verify_deleted(scenario, &c.path, status).await {
+                    Some(verified) => {
+                        exchanges.push(verified.exchange);
+                        findings.extend(verified.finding.map(|f| f.at_exchange(1)));
+                        kept = verified.kept;
+                    }
+                    None => expired = true,
+                }
+            }
+            let mut result = step_result(
                 out.len() + 1,
                 format!("delete {}", c.path),
                 "cleanup",
                 scenario.source_ref(scenario.pos),
-                vec![exchange],
+                exchanges,
                 findings,
                 t.elapsed().as_millis() as u64,
-            ));
+            );
+            result.skip_reason = kept.map(|url| format!("left behind: {url}"));
+            out.push(result);
         }
         out
+    }
+
+    /// Reads a resource back after its DELETE answered `status` (2xx): a server that only
+    /// deactivates, or ignores the DELETE, still returns it. idpsim's own read (neutral
+    /// headers), bounded by the grace period after a signal (None when it ran out).
+    ///
+    /// What it means depends on who would send that DELETE. Okta never deletes users (it
+    /// deactivates them), so for an Okta user the note is information, not a fault of the
+    /// server; Okta does delete groups (unlink with delete), and Entra deletes users and groups
+    /// (hard delete, unassignment set to delete) and takes them as gone — for those, and by
+    /// RFC 7644 §3.6 (a deleted resource answers 404 from then on), it is a warning. Cleanup
+    /// findings never fail a scenario; a scenario that asserts deletion checks it in its steps.
+    async fn verify_deleted(
+        &self,
+        scenario: &Scenario,
+        path: &str,
+        status: u16,
+    ) -> Option<DeleteCheck> {
+        let req =
+            OutgoingRequest::new("GET", path.to_string()).header("Accept", "application/scim+json");
+        let (exchange, raw) = tokio::select! {
+            biased;
+            sent = self.transport.send(&req) => sent,
+            _ = self.interrupt.grace_expired() => return None,
+        };
+        let mut check = DeleteCheck {
+            exchange,
+            finding: None,
+            kept: None,
+        };
+        match check.exchange.response.as_ref().map(|r| r.status) {
+            Some(404 | 410) => {}
+            Some(200..=299) => {
+                let base = self.transport.base();
+                let url =
+                    self.transport
+                        .redactor()
+                        .text(&format!("{}{}", base.origin, base.join(path)));
+                let how = match raw.body.as_ref().and_then(|b| b.get("active")) {
+                    Some(serde_json::Value::Bool(false)) => {
+                        " with active=false: the server only deactivated it".to_string()
+                    }
+                    Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => {
+                        format!(" with active={s:?}: the server only deactivated it")
+                    }
+                    _ => ": the server kept it".to_string(),
+                };
+                let users = path.starts_with("/Users");
+                let (severity, impact) = match scenario.idp {
+                    Idp::Okta if users => (
+                        Severity::Info,
+                        "Okta never deletes users (it deactivates them), so Okta does not depend \
+                         on this; the run's test user stays on the server: delete it by hand.",
+                    ),
+                    Idp::Okta => (
+                        Severity::Warning,
+                        "Okta deletes an app group when it is unlinked with delete and takes it as \
+                         gone; the server keeps it, so a later push of the same name links the old \
+                         group, members and all.",
+                    ),
+                    Idp::Entra => (
+                        Severity::Warning,
+                        "Entra's hard delete (and unassignment set to delete) sends this DELETE and \
+                         takes the object as gone; the server keeps it, so the account stays in \
+                         the app and Entra's next match by the same attribute finds it again.",
+                    ),
+                    Idp::Generic => (
+                        Severity::Warning,
+                        "RFC 7644 §3.6: a service provider may keep a deleted resource but must \
+                         answer 404 for it from then on; an IdP that deleted it finds it again.",
+                    ),
+                };
+                check.finding = Some(
+                    Finding::new(
+                        NOT_DELETED_RULE,
+                        severity,
+                        format!(
+                            "left behind: DELETE {path} answered {status}, but GET still returns it{how}"
+                        ),
+                    )
+                    .impact(impact)
+                    .reference("RFC 7644 §3.6"),
+                );
+                check.kept = Some(url);
+            }
+            other => {
+                let why = match (other, &check.exchange.error) {
+                    (Some(code), _) => format!("GET answered {code}"),
+                    (None, Some(e)) => e.message.clone(),
+                    (None, None) => "no answer".into(),
+                };
+                check.finding = Some(Finding::new(
+                    "cleanup.delete",
+                    Severity::Info,
+                    format!(
+                        "could not read {path} back after its DELETE ({why}): whether it is gone is unknown"
+                    ),
+                ));
+            }
+        }
+        Some(check)
     }
 
     fn grace_expired_reason(&self) -> String {
@@ -593,6 +716,21 @@ impl Runner {
 
 /// The rule id of a resource that cleanup could not delete in time after a signal.
 pub const LEFT_BEHIND_RULE: &str = "cleanup.left-behind";
+
+/// What a step sent and what it found: the recorded exchanges, the findings, and the requests
+/// as built (unredacted; only trigger probing re-sends them).
+type Ran = (Vec<Exchange>, Vec<Finding>, Vec<OutgoingRequest>);
+
+/// The rule id of a resource the server still returns after answering its DELETE with 2xx.
+pub const NOT_DELETED_RULE: &str = "cleanup.not-deleted";
+
+/// What reading a resource back after its DELETE showed.
+struct DeleteCheck {
+    exchange: Exchange,
+    finding: Option<Finding>,
+    /// The full URL (redacted) of a resource the server kept.
+    kept: Option<String>,
+}
 
 /// The resources the results report as left behind (full URLs), for the final note on stderr.
 pub fn left_behind(results: &[ScenarioResult]) -> Vec<String> {
@@ -651,6 +789,7 @@ fn step_result(
         findings,
         skip_reason: None,
         needs: None,
+        probes: Vec::new(),
     }
 }
 
@@ -672,6 +811,7 @@ fn skipped_step(
         findings: Vec::new(),
         skip_reason: Some(reason),
         needs: None,
+        probes: Vec::new(),
     }
 }
 

@@ -374,3 +374,6 @@ pub enum CaptureFrom {
     Header(String),
     Status,
 }
+
+#[cfg(test)]
+mod tests;

@@ -433,7 +433,7 @@ const MEMBER_SUBS: &[AttrDef] = &[
         .refs(&["User", "Group"])
         .mutability(M::Immutable),
     // `display` is not in the RFC's Group schema, but Okta sends it on every member and
-    // strict validators that reject it break Okta's group push (okta.md §6 #16).
+    // strict validators that reject it break Okta's group push (SimpleIdServer/SimpleIdServer#292).
     s("display", "The member's userName or displayName.").mutability(M::ReadOnly),
     s("type", "The type of member.")
         .canon(&["User", "Group"])

@@ -276,7 +276,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value> {
 }
 
 /// Query parameters with lower-cased names: Okta has been seen sending `startindex`
-/// (okta.md §2.9), and RFC 7644 parameter names are compared case-insensitively here.
+/// (Okta and SCIM Version 2.0, "Retrieve Users"), and RFC 7644 parameter names are compared case-insensitively here.
 fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
     let Some(q) = q else { return vec![] };
     q.split('&')
@@ -608,7 +608,7 @@ async fn patch_one(
     } else {
         data
     };
-    // Entra wants 204 for Groups PATCH (entra.md §1.5) unless the client asked for a
+    // Entra wants 204 for Groups PATCH (Entra's SCIM tutorial, what Entra requires of responses) unless the client asked for a
     // representation via attributes/excludedAttributes; Users get 200 with the resource.
     let wants_body =
         qget(query, "attributes").is_some() || qget(query, "excludedattributes").is_some();

@@ -146,7 +146,7 @@ impl Patcher<'_> {
                 continue;
             }
             if k.eq_ignore_ascii_case("id") {
-                // Okta's group rename carries the group's own id (okta.md §2.10.4): ignore it;
+                // Okta's group rename carries the group's own id (Okta and SCIM Version 2.0, SCIM Group operations: the rename PATCH): ignore it;
                 // a different id is an attempt to change a readOnly attribute.
                 if v.as_str() == Some(self.id) {
                     continue;
@@ -372,7 +372,7 @@ impl Patcher<'_> {
                         if self.is_members(def) && self.quirks.has(Quirk::RfcLiteralMemberRemove) {
                             c.remove(def.name);
                         } else {
-                            // Entra default mode: remove only the listed elements (entra.md §3.14).
+                            // Entra default mode: remove only the listed elements (Entra's SCIM tutorial, "Update Group [Remove Members]").
                             remove_listed(c, def, list);
                         }
                     }

@@ -57,7 +57,7 @@ fn normalize_single(
     if def.ty == AttrType::Complex {
         let obj = match v {
             Value::Object(o) => o.clone(),
-            // Entra sends the manager as a bare id string (entra.md §4.4); a plain string for a
+            // Entra sends the manager as a bare id string (MicrosoftDocs/azure-docs#11784); a plain string for a
             // multi-valued complex element (`emails: ["a@b"]`) is read the same way.
             Value::String(s) if s.is_empty() => return Ok(None),
             Value::String(_) | Value::Number(_) => {
@@ -125,7 +125,7 @@ fn normalize_single(
             ),
         )),
         // Strings, references, binaries, dateTimes: stored exactly as sent (Entra: "store
-        // values exactly as sent", entra.md §1.5).
+        // values exactly as sent", Entra's SCIM tutorial, what Entra requires of responses).
         _ => Ok(Some(v.clone())),
     }
 }

@@ -224,7 +224,7 @@ impl Data {
 
     /// The attribute whose value must be unique per resource type, compared
     /// case-insensitively: userName (RFC 7643 §4.1.1 caseExact=false, uniqueness=server) and,
-    /// by Entra's requirement (entra.md §1.5), Group displayName.
+    /// by Entra's requirement (Entra's SCIM tutorial, what Entra requires of responses), Group displayName.
     pub fn unique_attr(kind: ResourceKind) -> &'static str {
         match kind {
             ResourceKind::User => "userName",

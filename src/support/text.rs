@@ -40,7 +40,7 @@ pub fn path_segment(id: &str) -> String {
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (`%20` for a space, as Okta
-/// encodes its filters, okta.md §1.2).
+/// encodes its filters, Okta and SCIM Version 2.0).
 pub fn percent_encode(s: &str) -> String {
     const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')

@@ -120,10 +120,23 @@ pub struct RawResponse {
     pub body: Option<serde_json::Value>,
 }
 
-type HttpsClient = Client<
+/// The HTTP/1.1 client over rustls (or plain HTTP) that the transport and the record proxy use.
+pub type HttpsClient = Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Full<Bytes>,
 >;
+
+/// The client for `tls` (see `tls_config`): HTTP/1.1 only, idle connections kept 30 s.
+pub fn https_client(tls: rustls::ClientConfig) -> HttpsClient {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector)
+}
 
 #[derive(Clone)]
 pub struct Transport {
@@ -205,14 +218,7 @@ impl Transport {
         let base = BaseUrl::parse(&config.base_url)
             .map_err(|e| Error::Usage(format!("--target {}: {e}", config.base_url)))?;
         let tls = tls_config(config.insecure, config.cacert.as_deref())?;
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
+        let client = https_client(tls);
         let mut secrets = Vec::new();
         match &config.auth {
             Auth::Bearer(t) => secrets.push(t.clone()),

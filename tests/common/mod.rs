@@ -28,6 +28,21 @@ pub fn idpsim() -> Command {
     cmd
 }
 
+/// The built-in reference server on a free loopback port, requiring `token`, with `quirks`.
+pub async fn start_server(
+    token: &str,
+    quirks: Vec<idpsim::server::Quirk>,
+) -> idpsim::server::RunningServer {
+    idpsim::server::start(idpsim::server::ServerConfig {
+        port: 0,
+        token: Some(token.into()),
+        quirks,
+        ..idpsim::server::ServerConfig::default()
+    })
+    .await
+    .expect("the reference server starts")
+}
+
 /// Runs `idpsim ARGS` to its end.
 pub fn run(args: &[&str]) -> Output {
     idpsim()

@@ -1053,3 +1053,6 @@ fn members_returned() -> Finding {
     .impact("Entra logs SystemForCrossDomainIdentityManagementMultipleEntriesInResponse and fails the group; large groups also make every read huge.")
     .reference("entra.md §3.10, §9 #10; RFC 7644 §3.4.2.5")
 }
+
+#[cfg(test)]
+mod tests;

@@ -335,3 +335,6 @@ pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
