@@ -269,8 +269,12 @@ async fn html_report_renders_in_headless_chromium_with_the_failing_diff() {
         "the page script did not finish:\n{dom}"
     );
     assert!(dom.contains("6 of 6 scenario(s) shown") || dom.contains(" scenario(s) shown"));
-    // The failing step's diff is there, open, in the rendered DOM.
-    assert!(dom.contains("expected status 201, got 200"), "{dom}");
+    // The failing step's finding is there in the rendered DOM: the RFC rule (the scenario's own
+    // status expectation folds into it, so the problem is told once), its message and its diff.
+    assert!(
+        dom.contains("<span class=\"rule\">rfc7644.create.status</span>: a create answers 201 Created; got 200"),
+        "{dom}"
+    );
     assert!(
         dom.contains("<td class=\"exp\">201</td><td class=\"act\">200</td>"),
         "diff table missing"

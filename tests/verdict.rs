@@ -314,10 +314,12 @@ fn refused_credentials_stop_the_scenario_where_the_idp_stops() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let server = rt.block_on(async {
         let server = wiremock::MockServer::start().await;
-        let unauthorized = ResponseTemplate::new(401).set_body_raw(
-            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401","detail":"bad token"}"#,
-            "application/scim+json",
-        );
+        let unauthorized = ResponseTemplate::new(401)
+            .insert_header("WWW-Authenticate", "Bearer realm=\"test\"")
+            .set_body_raw(
+                r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401","detail":"bad token"}"#,
+                "application/scim+json",
+            );
         Mock::given(method("GET"))
             .and(header_exists("authorization"))
             .and(wiremock::matchers::path("/ServiceProviderConfig"))
@@ -368,7 +370,7 @@ steps:
     assert_eq!(outcomes, ["passed", "failed", "not-run"], "{steps:#?}");
     assert_eq!(
         steps[2]["skip_reason"],
-        "needs step 2: the server refused the run's credentials (401 Unauthorized), and the IdP stops provisioning there"
+        "needs step 2: the client cannot go on: the server answered 401 to credentials idpsim holds as valid"
     );
     assert!(steps[2]["exchanges"].as_array().is_some_and(Vec::is_empty));
 }

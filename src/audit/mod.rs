@@ -205,7 +205,7 @@ impl Expected {
     pub fn load(path: &std::path::Path) -> crate::error::Result<Expected> {
         use crate::error::Error;
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(&display, e))?;
+        let text = crate::support::input::read_text(path).map_err(|e| Error::io(&display, e))?;
         let node = crate::scenario::yaml::parse_document(&text).map_err(|e| {
             Error::Usage(format!(
                 "{display}:{}:{}: {}",

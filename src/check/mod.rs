@@ -1,6 +1,7 @@
 //! Judging answers: the scenario's own expectations (`expect`) and the rules built into every
 //! exchange (`rules`). Both produce `Finding`s; nothing here does I/O.
 
+pub mod auth;
 pub mod expect;
 pub mod rules;
 

@@ -362,6 +362,24 @@ fn patterns_by_value() {
             vec![],
         ),
         (
+            "!first judges the first element only",
+            "{ emails: !first { value: a@x } }",
+            Some(json!({"emails": [{"value": "a@x"}, {"value": "b@x"}]})),
+            vec![],
+        ),
+        (
+            "!first fails on a later match",
+            "{ emails: !first { value: a@x } }",
+            Some(json!({"emails": [{"value": "b@x"}, {"value": "a@x"}]})),
+            vec!["/emails/0/value"],
+        ),
+        (
+            "!first fails on an empty array",
+            "{ emails: !first { value: a@x } }",
+            Some(json!({"emails": []})),
+            vec!["/emails"],
+        ),
+        (
             "!ci ignores case",
             "{ userName: !ci ALICE }",
             Some(json!({"userName": "alice"})),

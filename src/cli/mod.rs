@@ -115,8 +115,9 @@ pub struct RunArgs {
     pub target: TargetArgs,
 
     /// After SIGINT (Ctrl-C) or SIGTERM, how long cleanup may take (the scenarios' cleanup steps
-    /// and deleting what they created), e.g. 10s (default) or 500ms. What is not deleted by then
-    /// is reported as left behind, by URL. A second signal quits at once.
+    /// and deleting what they created), e.g. 10s (default) or 500ms; a write in flight at the
+    /// signal is awaited for half of it. What is not deleted by then, or was sent and never
+    /// answered, is reported as left behind. A second signal quits at once.
     #[arg(long, value_name = "DURATION")]
     pub grace_period: Option<String>,
 
@@ -319,6 +320,37 @@ pub struct ServeArgs {
     /// Require this bearer token (without it, no authentication is required).
     #[arg(long, env = "IDPSIM_SERVE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Also accept this exact Authorization value (the header mode), from the environment.
+    #[arg(
+        long,
+        env = "IDPSIM_SERVE_AUTH_HEADER",
+        hide_env_values = true,
+        value_name = "VALUE"
+    )]
+    pub auth_header: Option<String>,
+    /// Also accept HTTP Basic with USER:PASSWORD, from the environment.
+    #[arg(
+        long,
+        env = "IDPSIM_SERVE_BASIC",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
+    pub basic: Option<String>,
+    /// Play an OAuth 2.0 authorization server for this client id: /oauth2/token (client
+    /// credentials, authorization code, refresh with rotation) and /oauth2/authorize (approves at
+    /// once, redirects to a loopback URI). The secret comes from IDPSIM_SERVE_OAUTH_CLIENT_SECRET.
+    #[arg(long, value_name = "ID")]
+    pub oauth_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "IDPSIM_SERVE_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub oauth_client_secret: Option<String>,
+    /// How long issued access tokens live (their expires_in), e.g. 60m (default) or 30s.
+    #[arg(long, default_value = "60m", value_name = "DURATION")]
+    pub token_lifetime: String,
     /// URL path the SCIM endpoints live under.
     #[arg(long, default_value = "/scim/v2")]
     pub base: String,
@@ -328,6 +360,10 @@ pub struct ServeArgs {
     /// Keep the store in this file across restarts.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// Serve these roles and entitlements (JSON; see scenarios/okta/README.md) instead of the
+    /// built-in set.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
     /// Connections served at once; further clients wait until one closes.
     #[arg(long, default_value_t = 512, value_name = "N")]
     pub max_connections: usize,

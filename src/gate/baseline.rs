@@ -104,7 +104,7 @@ impl Entry {
 
 /// Reads and checks a baseline file; problems are usage errors (exit 2) with file:line:col.
 pub fn load(path: &Path) -> Result<Baseline> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
+    let text = crate::support::input::read_text(path).map_err(|e| Error::io(path.display(), e))?;
     parse(&path.display().to_string(), &text)
 }
 

@@ -43,7 +43,10 @@ pub fn import(
     base: Option<&str>,
     name: Option<String>,
 ) -> Result<Imported> {
-    let text = std::fs::read_to_string(input).map_err(|e| Error::io(input.display(), e))?;
+    let text =
+        crate::support::input::read_bytes_up_to(input, crate::support::input::MAX_CAPTURE_BYTES)
+            .and_then(crate::support::input::utf8)
+            .map_err(|e| Error::io(input.display(), e))?;
     let ext = input
         .extension()
         .and_then(|e| e.to_str())

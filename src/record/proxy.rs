@@ -54,8 +54,12 @@ struct Shared {
 
 /// Runs the proxy until SIGINT/SIGTERM; the verdict says which signal stopped it.
 pub async fn run(config: ProxyConfig) -> Result<Verdict> {
-    let upstream = BaseUrl::parse(&config.upstream)
-        .map_err(|e| Error::Usage(format!("--upstream {}: {e}", config.upstream)))?;
+    let upstream = BaseUrl::parse(&config.upstream).map_err(|e| {
+        Error::Usage(format!(
+            "--upstream {}: {e}",
+            crate::support::redact::url(&config.upstream)
+        ))
+    })?;
     let name = config.name.clone().unwrap_or_else(|| {
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)

@@ -185,12 +185,19 @@ fn command(
     msg: &str,
 ) {
     let col = col.map(|c| format!(",col={c}")).unwrap_or_default();
+    // Control characters are escaped before the runner's own escaping: an ESC or a bidi
+    // override in a scenario name must reach neither the log nor the annotation as itself.
+    let (file, title, msg) = (
+        crate::support::text::printable_line(file),
+        crate::support::text::printable_line(title),
+        crate::support::text::printable(msg),
+    );
     let _ = writeln!(
         out,
         "::{level} file={},line={line}{col},title={}::{}",
-        property(file),
-        property(title),
-        data(msg)
+        property(&file),
+        property(&title),
+        data(&msg)
     );
 }
 

@@ -400,6 +400,9 @@ fn finding(out: &mut String, f: &Finding, problems: &[Problem], gate: &Gate) {
 
 /// Escapes text for HTML content and double- or single-quoted attributes.
 pub fn esc(s: &str) -> String {
+    // Control characters are invalid in HTML text and can reach a terminal when the report is
+    // printed; they are shown escaped, line breaks and tabs kept.
+    let s = crate::support::text::printable(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

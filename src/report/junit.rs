@@ -20,7 +20,12 @@ pub fn render(report: &RunReport) -> String {
     let mut junit = Report::new("idpsim");
     junit.add_test_suite(problems_suite(report));
     for sc in &report.scenarios {
-        let mut suite = TestSuite::new(format!("{} ({})", sc.name, sc.file));
+        // XML 1.0 forbids most control characters; CI systems print these names too.
+        let mut suite = TestSuite::new(format!(
+            "{} ({})",
+            crate::support::text::printable_line(&sc.name),
+            crate::support::text::printable_line(&sc.file)
+        ));
         suite.set_time(std::time::Duration::from_millis(sc.duration_ms));
         if report.interrupted {
             // A SIGINT/SIGTERM stopped the run: skipped steps were not checked, not passed.
@@ -32,7 +37,11 @@ pub fn render(report: &RunReport) -> String {
             } else {
                 "step"
             };
-            let name = format!("{kind} {}: {}", step.index, step.name);
+            let name = format!(
+                "{kind} {}: {}",
+                step.index,
+                crate::support::text::printable_line(&step.name)
+            );
             let status = match step.outcome {
                 Outcome::Passed | Outcome::Warned => TestCaseStatus::success(),
                 // Not run: it needed what a failed step did not produce. Not a failure of its
@@ -40,10 +49,11 @@ pub fn render(report: &RunReport) -> String {
                 Outcome::Skipped | Outcome::NotRun => {
                     let mut s = TestCaseStatus::skipped();
                     if let Some(r) = &step.skip_reason {
+                        let r = crate::support::text::printable_line(r);
                         s.set_message(if step.outcome == Outcome::NotRun {
                             format!("not run: {r}")
                         } else {
-                            r.clone()
+                            r.into_owned()
                         });
                     }
                     s
@@ -58,7 +68,11 @@ pub fn render(report: &RunReport) -> String {
                         let problem = problems::number(&report.problems, first)
                             .map(|n| format!(" (problem {n})"))
                             .unwrap_or_default();
-                        s.set_message(format!("[{}] {}{problem}", first.rule, first.message));
+                        s.set_message(format!(
+                            "[{}] {}{problem}",
+                            first.rule,
+                            crate::support::text::printable_line(&first.message)
+                        ));
                         s.set_type(first.rule.clone());
                     }
                     let mut text = String::new();
@@ -77,10 +91,10 @@ pub fn render(report: &RunReport) -> String {
             // but its URL must reach whoever reads only the JUnit file.
             if step.outcome != Outcome::Skipped {
                 if let Some(reason) = &step.skip_reason {
-                    case.set_system_out(reason.clone());
+                    case.set_system_out(crate::support::text::printable(reason).into_owned());
                 }
             }
-            case.set_classname(sc.file.clone());
+            case.set_classname(crate::support::text::printable_line(&sc.file).into_owned());
             case.set_time(std::time::Duration::from_millis(step.duration_ms));
             suite.add_test_case(case);
         }
@@ -101,7 +115,9 @@ fn problems_suite(report: &RunReport) -> TestSuite {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(format!(
                 "{} — {} scenario(s), {} step(s)",
-                p.message, p.scenarios, p.steps
+                crate::support::text::printable_line(&p.message),
+                p.scenarios,
+                p.steps
             ));
             s.set_type(p.rule.clone());
             s.set_description(text);
@@ -117,7 +133,13 @@ fn problems_suite(report: &RunReport) -> TestSuite {
     suite
 }
 
+/// What a problem says, with every control character escaped: XML 1.0 forbids most of them,
+/// and scenario and step names are a scenario author's text.
 fn problem_text(p: &Problem) -> String {
+    crate::support::text::printable(&problem_lines(p)).into_owned()
+}
+
+fn problem_lines(p: &Problem) -> String {
     let mut out = format!("{}: {}\n", p.severity.name(), p.message);
     for c in &p.consequences {
         out.push_str(&format!("{}: {}\n", c.idp, c.impact));

@@ -354,6 +354,7 @@ pub fn http_text(ex: &Exchange) -> (String, String) {
 /// Inline code that no backtick inside can close early.
 fn code(s: &str) -> String {
     let s = s.replace(['\n', '\r'], " ");
+    let s = crate::support::text::printable_line(&s).into_owned();
     let longest = longest_run(&s, '`');
     let ticks = "`".repeat(longest + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
@@ -367,7 +368,7 @@ fn code(s: &str) -> String {
 /// A fenced block with a fence longer than any backtick run in the text.
 fn fenced(lang: &str, body: &str) -> String {
     let fence = "`".repeat(longest_run(body, '`').max(2) + 1);
-    let body = body.trim_end_matches('\n');
+    let body = crate::support::text::printable(body.trim_end_matches('\n'));
     format!("{fence}{lang}\n{body}\n{fence}\n")
 }
 
@@ -386,6 +387,8 @@ fn longest_run(s: &str, c: char) -> usize {
 
 /// Text in a paragraph or list: HTML and Markdown specials escaped, one line.
 fn text(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    let s = crate::support::text::printable_line(&s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

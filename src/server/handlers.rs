@@ -12,6 +12,9 @@ use axum::http::{header, HeaderMap, Method, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::discovery;
+use super::entitlements::{self, Catalog};
+use super::extensions;
+use super::manager;
 use super::patch;
 use super::quirks::{Quirk, Quirks};
 use super::resource::{self, RenderCtx, Wanted};
@@ -31,7 +34,13 @@ pub(crate) const MAX_COUNT: usize = 1000;
 pub(crate) struct App {
     pub store: Store,
     pub quirks: Quirks,
+    /// The roles and entitlements served at their own endpoints (`entitlements`).
+    pub catalog: Catalog,
     pub token: Option<String>,
+    /// Header, Basic and OAuth credentials besides the static token.
+    pub auth: super::auth::ServerAuth,
+    /// Access and refresh tokens and codes issued by the token endpoint.
+    pub tokens: super::auth::Tokens,
     /// Normalised path prefix ("" or "/scim/v2").
     pub base_path: String,
     /// Absolute base URL used in `meta.location` and `$ref`.
@@ -43,36 +52,12 @@ pub(crate) struct App {
 type Result<T> = std::result::Result<T, ScimError>;
 
 pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
+    if super::auth::is_oauth_path(&app, req.uri().path()) {
+        return super::auth::handle(&app, req).await;
+    }
     match dispatch(&app, req).await {
         Ok(reply) => render_reply(reply, &app.quirks),
         Err(e) => render_error(&e, &app.quirks),
-    }
-}
-
-/// Constant-time equality so response timing does not reveal how much of a guessed token was
-/// right. Length is not hidden (it is not secret in practice).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn authorized(app: &App, headers: &HeaderMap) -> bool {
-    let Some(token) = &app.token else { return true };
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let value = value.trim();
-    // RFC 6750 §2.1: the scheme name is case-insensitive.
-    match value.split_once(' ') {
-        Some((scheme, cred)) if scheme.eq_ignore_ascii_case("bearer") => {
-            ct_eq(cred.trim().as_bytes(), token.as_bytes())
-        }
-        _ => false,
     }
 }
 
@@ -98,12 +83,9 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
             "application/scim+json is not acceptable",
         ));
     }
-    if !authorized(app, headers) {
-        return Err(ScimError::new(
-            StatusCode::UNAUTHORIZED,
-            None,
-            "missing or invalid bearer token",
-        ));
+    let access = super::auth::check(app, headers);
+    if access != super::auth::Access::Granted {
+        return Err(super::auth::refuse(app, &access));
     }
 
     let path = parts.uri.path();
@@ -161,21 +143,26 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
     match (&method, seg.as_slice()) {
         (&Method::GET, ["ServiceProviderConfig"]) => Ok(Reply::json(
             StatusCode::OK,
-            discovery::service_provider_config(&app.base_url),
+            discovery::service_provider_config(&app.base_url, &app.catalog),
         )),
         (&Method::GET, ["Schemas"]) => Ok(Reply::json(
             StatusCode::OK,
-            discovery::schemas(&app.base_url, &app.quirks),
+            discovery::schemas(&app.base_url, &app.catalog, &app.quirks),
         )),
         (&Method::GET, ["Schemas", id]) => {
-            discovery::schema(&app.base_url, id).map(|v| Reply::json(StatusCode::OK, v))
+            discovery::schema(&app.base_url, &app.catalog, &app.quirks, id)
+                .map(|v| Reply::json(StatusCode::OK, v))
         }
         (&Method::GET, ["ResourceTypes"]) => Ok(Reply::json(
             StatusCode::OK,
-            discovery::resource_types(&app.base_url, &app.quirks),
+            discovery::resource_types(&app.base_url, &app.catalog, &app.quirks),
         )),
         (&Method::GET, ["ResourceTypes", id]) => {
-            discovery::resource_type(&app.base_url, id).map(|v| Reply::json(StatusCode::OK, v))
+            discovery::resource_type(&app.base_url, &app.catalog, &app.quirks, id)
+                .map(|v| Reply::json(StatusCode::OK, v))
+        }
+        (m, [seg, rest @ ..]) if rest.len() <= 1 && app.catalog.by_segment(seg).is_some() => {
+            catalog_request(app, m, seg, rest.first().copied(), &query)
         }
         (&Method::POST, [".search"]) => {
             let params = ListParams::from_body(Some(&json()?))?;
@@ -209,6 +196,39 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
     }
 }
 
+/// The read-only entitlement endpoints: list and read; every write is a 405 (the draft's
+/// schemas make every attribute readOnly; Okta only reads them).
+fn catalog_request(
+    app: &App,
+    method: &Method,
+    segment: &str,
+    id: Option<&str>,
+    query: &[(String, String)],
+) -> Result<Reply> {
+    let Some(t) = app.catalog.by_segment(segment) else {
+        return Err(ScimError::not_found(format!(
+            "no such endpoint: /{segment}"
+        )));
+    };
+    if method != Method::GET {
+        return Err(method_not_allowed(method));
+    }
+    let body = match id {
+        Some(id) => t.get(id, &app.base_url)?,
+        None => {
+            let params = ListParams::from_query(query)?;
+            t.list(
+                params.start_index,
+                params.count,
+                params.filter.is_some(),
+                &app.base_url,
+                &app.quirks,
+            )?
+        }
+    };
+    Ok(Reply::json(StatusCode::OK, body))
+}
+
 fn payload_too_large() -> ScimError {
     ScimError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -226,7 +246,7 @@ fn method_not_allowed(m: &Method) -> ScimError {
 }
 
 /// Reads a request body of at most [`BODY_LIMIT`] bytes that must arrive within `deadline`.
-async fn read_body(body: Body, deadline: std::time::Duration) -> Result<bytes::Bytes> {
+pub(super) async fn read_body(body: Body, deadline: std::time::Duration) -> Result<bytes::Bytes> {
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
         Err(_) => Err(ScimError::new(
             StatusCode::REQUEST_TIMEOUT,
@@ -383,8 +403,11 @@ async fn race_window() {
 
 async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<Reply> {
     let obj = body_object(body)?;
-    let attrs = resource::ingest(kind, obj, &app.quirks)?;
+    extensions::check_listed(&app.quirks, obj)?;
+    let mut attrs = resource::ingest(kind, obj, &app.quirks)?;
+    extensions::strip(&app.quirks, &mut attrs);
     resource::check_required(kind, &attrs)?;
+    entitlements::check_assignable(&app.catalog, None, &attrs)?;
     let unique_value = attrs
         .get(Data::unique_attr(kind))
         .and_then(Value::as_str)
@@ -410,9 +433,10 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         race_window().await;
         table.push(res);
         let mut data = app.store.lock().await;
+        let before = app.store.before_write(&data);
         *data.table_mut(kind) = table;
         data.reindex();
-        data
+        (data, before)
     } else if app.quirks.has(Quirk::DuplicateOnRace) {
         // Check, release the lock, wait, insert without re-checking.
         if check_unique && app.store.lock().await.is_taken(kind, &unique_value, None) {
@@ -420,17 +444,20 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         }
         race_window().await;
         let mut data = app.store.lock().await;
+        let before = app.store.before_write(&data);
         data.insert(res);
-        data
+        (data, before)
     } else {
         let mut data = app.store.lock().await;
         if check_unique && data.is_taken(kind, &unique_value, None) {
             return Err(unique_violation(kind, &res.attrs));
         }
+        let before = app.store.before_write(&data);
         data.insert(res);
-        data
+        (data, before)
     };
-    app.store.persist(&data).await?;
+    let (mut data, before) = data;
+    app.store.persist(&mut data, before).await?;
     let Some(r) = data.get(kind, &id) else {
         return Err(ScimError::internal("created resource vanished"));
     };
@@ -504,6 +531,7 @@ async fn finish_update(
             }
         }
     }
+    let before = app.store.before_write(&data);
     let Some(r) = data.get_mut(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
@@ -522,7 +550,7 @@ async fn finish_update(
     if deactivated && app.quirks.has(Quirk::DeactivateDeletesUser) {
         data.remove(kind, id);
     }
-    app.store.persist(&data).await?;
+    app.store.persist(&mut data, before).await?;
     drop(data);
     let Some((full, etag)) = rendered else {
         return Err(ScimError::internal("updated resource vanished"));
@@ -558,13 +586,21 @@ async fn replace(
             }
         }
     }
+    extensions::check_listed(&app.quirks, obj)?;
     let mut attrs = resource::ingest(kind, obj, &app.quirks)?;
+    extensions::strip(&app.quirks, &mut attrs);
     let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
     let data = app.store.lock().await;
     let Some(r) = data.get(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
     check_if_match(headers, r)?;
+    if kind == ResourceKind::User {
+        if app.quirks.has(Quirk::DropAssignmentsOnPut) {
+            entitlements::keep_stored_assignments(&r.attrs, &mut attrs);
+        }
+        entitlements::check_assignable(&app.catalog, Some(&r.attrs), &attrs)?;
+    }
     // The write-only password survives a PUT that omits it: Okta's PUT is its GET echoed, and
     // the GET never contains the password.
     if let Some(p) = r.attrs.get("password") {
@@ -589,24 +625,51 @@ async fn patch_one(
     query: &[(String, String)],
 ) -> Result<Reply> {
     let body = body.ok_or_else(|| ScimError::bad("invalidSyntax", "PATCH needs a body"))?;
-    let data = app.store.lock().await;
-    let Some(r) = data.get(kind, id) else {
-        return Err(ScimError::resource_not_found(kind.name(), id));
-    };
-    check_if_match(headers, r)?;
-    if app.quirks.has(Quirk::PatchNoop204) {
-        return Ok(Reply::empty(StatusCode::NO_CONTENT));
-    }
-    let mut attrs = r.attrs.clone();
-    patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
-    let data = if app.quirks.has(Quirk::LoseConcurrentWrites) {
-        // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to the
-        // same resource is overwritten.
+    patch::check_size(body)?;
+    extensions::check_patch(&app.quirks, body)?;
+    manager::check_patch(&app.quirks, body)?;
+    let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
+    // The operations are applied to a copy with the store unlocked: their work grows with the
+    // request, and every other client waits while the store is held. The copy is written back
+    // only if the resource is still the version it was copied from; else it is redone on the
+    // newer one (a concurrent PATCH is never lost), a bounded number of times.
+    let mut attempts = 0;
+    let (attrs, data) = loop {
+        attempts += 1;
+        let data = app.store.lock().await;
+        let Some(r) = data.get(kind, id) else {
+            return Err(ScimError::resource_not_found(kind.name(), id));
+        };
+        check_if_match(headers, r)?;
+        if app.quirks.has(Quirk::PatchNoop204) {
+            return Ok(Reply::empty(StatusCode::NO_CONTENT));
+        }
+        let (mut attrs, stored, version) = (r.attrs.clone(), r.attrs.clone(), r.version);
         drop(data);
-        race_window().await;
-        app.store.lock().await
-    } else {
-        data
+        patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
+        extensions::strip(&app.quirks, &mut attrs);
+        if kind == ResourceKind::User {
+            entitlements::check_assignable(&app.catalog, Some(&stored), &attrs)?;
+        }
+        if lossy {
+            // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to
+            // the same resource is overwritten.
+            race_window().await;
+            break (attrs, app.store.lock().await);
+        }
+        let data = app.store.lock().await;
+        match data.get(kind, id) {
+            None => return Err(ScimError::resource_not_found(kind.name(), id)),
+            Some(r) if r.version == version => break (attrs, data),
+            Some(_) if attempts >= PATCH_ATTEMPTS => {
+                return Err(ScimError::new(
+                    StatusCode::CONFLICT,
+                    None,
+                    "the resource kept changing while this PATCH was applied; retry it",
+                ))
+            }
+            Some(_) => continue,
+        }
     };
     // Entra wants 204 for Groups PATCH (Entra's SCIM tutorial, what Entra requires of responses) unless the client asked for a
     // representation via attributes/excludedAttributes; Users get 200 with the resource.
@@ -620,14 +683,18 @@ async fn patch_one(
     finish_update(app, kind, id, attrs, data, query, status).await
 }
 
+/// How many times a PATCH is redone on a resource that changed while it was being applied.
+const PATCH_ATTEMPTS: u32 = 8;
+
 async fn delete(app: &App, kind: ResourceKind, id: &str, headers: &HeaderMap) -> Result<Reply> {
     let mut data = app.store.lock().await;
     let Some(r) = data.get(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
     check_if_match(headers, r)?;
+    let before = app.store.before_write(&data);
     data.remove(kind, id);
-    app.store.persist(&data).await?;
+    app.store.persist(&mut data, before).await?;
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
@@ -887,7 +954,13 @@ async fn list(app: &App, kinds: &[ResourceKind], p: &ListParams) -> Result<Reply
         .into_iter()
         .skip(skip)
         .take(requested)
-        .map(|(k, v)| {
+        .map(|(k, mut v)| {
+            if k == ResourceKind::User && app.quirks.has(Quirk::ListOmitsAssignments) {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("roles");
+                    o.remove("entitlements");
+                }
+            }
             let (inc, exc) = projection(k, app, p.attributes.as_deref(), p.excluded.as_deref());
             resource::project(v, k, &inc, &exc)
         })

@@ -14,7 +14,7 @@ use super::response::ScimError;
 use super::store::{Index, Resource};
 use crate::scim::filter::get_ci;
 use crate::scim::path::AttrPath;
-use crate::scim::schema::{AttrDef, AttrType, Mutability, ResourceKind, Returned, ENTERPRISE_URN};
+use crate::scim::schema::{AttrDef, AttrType, Mutability, ResourceKind, Returned};
 
 /// Normalises one value against its definition. `Ok(None)` means "unassigned".
 pub(crate) fn normalize(
@@ -234,8 +234,10 @@ pub(crate) struct RenderCtx<'a> {
 pub(crate) fn render(r: &Resource, ctx: &RenderCtx<'_>) -> Value {
     let mut out = Map::new();
     let mut schemas = vec![json!(r.kind.core().id)];
-    if r.kind == ResourceKind::User && r.attrs.contains_key(ENTERPRISE_URN) {
-        schemas.push(json!(ENTERPRISE_URN));
+    for ext in r.kind.extensions() {
+        if r.attrs.contains_key(ext.id) {
+            schemas.push(json!(ext.id));
+        }
     }
     out.insert("schemas".into(), Value::Array(schemas));
     out.insert("id".into(), json!(r.id));

@@ -22,6 +22,11 @@ pub fn idpsim() -> Command {
     cmd.env_remove("IDPSIM_TOKEN")
         .env_remove("IDPSIM_SERVE_TOKEN")
         .env_remove("SCIM_TOKEN")
+        .env_remove("IDPSIM_BASIC")
+        .env_remove("IDPSIM_AUTH_HEADER")
+        .env_remove("IDPSIM_OAUTH_CLIENT_ID")
+        .env_remove("IDPSIM_OAUTH_CLIENT_SECRET")
+        .env_remove("IDPSIM_OAUTH_REFRESH_TOKEN")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .current_dir(root());

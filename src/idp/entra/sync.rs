@@ -536,10 +536,15 @@ impl<'c, 'a> Engine<'c, 'a> {
             Kind::User => wire::create_user_body(&vals),
             Kind::Group => wire::create_group_body(&vals),
         };
+        let sent = body.clone();
         let (i, r) = self
             .send("POST", &format!("/{}", kind.collection()), &[], Some(body))
             .await;
         if r.status == 0 {
+            return Err(());
+        }
+        if crate::idp::custom::refusal_blames_custom(&sent, &r) {
+            crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's create");
             return Err(());
         }
         if r.status == 409 {
@@ -580,6 +585,9 @@ impl<'c, 'a> Engine<'c, 'a> {
         o.last = stored(&vals);
         o.members.clear();
         o.manager = None;
+        if kind == Kind::User {
+            self.verify_custom(&id, &vals, None, "Entra's create").await;
+        }
         Ok(())
     }
 
@@ -661,8 +669,13 @@ impl<'c, 'a> Engine<'c, 'a> {
             .collect();
         if !changes.is_empty() {
             let body = wire::update_body(self.mode, &changes);
+            let sent = body.clone();
             let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
             if r.status == 0 {
+                return Err(());
+            }
+            if crate::idp::custom::refusal_blames_custom(&sent, &r) {
+                crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's update");
                 return Err(());
             }
             if !(200..300).contains(&r.status) {
@@ -681,6 +694,14 @@ impl<'c, 'a> Engine<'c, 'a> {
                 };
                 self.error(f, Some(i));
                 return Err(());
+            }
+            if kind == Kind::User {
+                let flowed: Vec<(String, Value)> = changes
+                    .iter()
+                    .map(|c| (c.target.clone(), c.value.clone()))
+                    .collect();
+                self.verify_custom(&id, &flowed, held.as_ref(), "Entra's update")
+                    .await;
             }
         }
         self.obj_mut(kind, key).last = now;
@@ -711,7 +732,15 @@ impl<'c, 'a> Engine<'c, 'a> {
         ) else {
             return Ok(());
         };
-        let Some(reference) = vals.first().and_then(|(_, v)| scalar(v)) else {
+        let Some(reference) = vals
+            .first()
+            .and_then(|(_, v)| scalar(v))
+            .filter(|r| !r.is_empty())
+        else {
+            // The source has no manager any more: clear the one Entra wrote (entra::manager).
+            if let Some(old) = obj.manager.clone() {
+                return self.remove_manager(key, &id, &old).await;
+            }
             return Ok(());
         };
         let Some(manager_key) = self.resolve_user(&reference) else {
@@ -735,7 +764,7 @@ impl<'c, 'a> Engine<'c, 'a> {
         if !(200..300).contains(&r.status) {
             let f = judge::failed("entra.patch.manager-rejected", &format!("the manager reference of `{key}` (a bare id string on the enterprise manager path)"), "200 or 204", &r)
                 .impact("Entra writes manager as a bare string on urn:…:enterprise:2.0:User:manager; a server expecting the complex form rejects it. This is a reference failure: Entra retries it every cycle and the manager never converges.")
-                .reference("entra.md §4.4, §9 #8");
+                .reference("RFC 7643 §4.3 (manager is complex); Entra sends the bare id: Captain-P-Goldfish/SCIM-SDK#541 (default mode), Captain-P-Goldfish/SCIM-SDK#686 (aadOptscim062020); AzureAD/SCIMReferenceCode Logic App validation, SCIMTests_Workflow.json, SCIM_Update_Manager_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIMTests_Workflow.json)");
             self.error(f, Some(i));
             return Err(());
         }

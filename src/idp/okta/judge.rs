@@ -6,7 +6,6 @@ use serde_json::Value;
 use crate::check::show;
 use crate::idp::context::ActionCtx;
 use crate::outcome::{DiffEntry, Finding};
-use crate::scim::schema::ENTERPRISE_URN;
 use crate::transport::RawResponse;
 
 /// A ListResponse as Okta reads it.
@@ -199,8 +198,8 @@ pub fn write_failed(
 
 /// The value at a dotted path (`name.givenName`) or `urn:…:attr` path of a SCIM resource.
 pub fn get_path<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
-    if let Some(attr) = path.strip_prefix(&format!("{}:", ENTERPRISE_URN)) {
-        return body.get(ENTERPRISE_URN).and_then(|e| e.get(attr));
+    if let Some((schema, attr)) = super::wire::split_extension(path) {
+        return body.get(schema).and_then(|e| e.get(attr));
     }
     path.split('.').try_fold(body, |cur, p| cur.get(p))
 }

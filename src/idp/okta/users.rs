@@ -215,6 +215,7 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
             cache_groups(ctx, &all);
             continue;
         }
+        super::entitlements::check_imported(ctx, &all);
         let mut inactive = 0;
         // The family-name warning judges only users this scenario provisioned: on a shared
         // server the rest belong to other scenarios (or were there before), whose data idpsim
@@ -416,7 +417,12 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
         .and_then(Value::as_str)
         .unwrap_or(key)
         .to_string();
+    let sent = body.clone();
     let (i, raw) = wire::send(ctx, s, wire::request("POST", "/Users", Some(body))).await;
+    if crate::idp::custom::refusal_blames_custom(&sent, &raw) {
+        crate::idp::custom::rejected(ctx, &sent, &raw, i, "Okta's create");
+        return;
+    }
     if raw.status == 409 {
         if expect != "conflict" {
             let f = Finding::error("okta.assign.conflict", "the create answered 409: the app already holds this userName")
@@ -512,8 +518,14 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
         }
         return;
     };
+    let id = id.to_string();
     set_user_state(ctx, key, "id", json!(id));
     set_user_state(ctx, key, "active", json!(true));
+    let custom: Vec<(String, Value)> = wire::mapped_attributes(s, &extra, &user)
+        .into_iter()
+        .filter(|(p, _)| crate::idp::custom::is_custom(p))
+        .collect();
+    crate::idp::custom::verify(ctx, &id, &custom, "Okta's create").await;
     if let (Some(got), Some(want)) = (created.get("userName"), sent_name.as_str()) {
         if got.as_str() != Some(want) {
             let f = Finding::error("okta.create.username-case", "the created user's userName differs from what Okta sent")
@@ -636,8 +648,21 @@ fn applied(
         .reference("okta.md §2.4, O-CONCEPTS (out-of-sync attributes)")
         .source(ctx.here())
         .at_exchange(index);
+    // Custom extension attributes are judged under their own rule (`idp::custom`), shared
+    // with Entra — when the rest of the update landed. When nothing landed, the update as a
+    // whole was not applied, and this rule reports every attribute.
+    let others_landed = changes
+        .iter()
+        .filter(|(p, _)| !crate::idp::custom::is_custom(p))
+        .all(|(p, want)| get_path(body, p) == Some(want));
+    if others_landed {
+        crate::idp::custom::check_held(ctx, body, changes, index, "Okta's update");
+    }
     let mut any = false;
-    for (path, want) in changes {
+    for (path, want) in changes
+        .iter()
+        .filter(|(p, _)| !(others_landed && crate::idp::custom::is_custom(p)))
+    {
         let got = get_path(body, path);
         if got != Some(want) {
             any = true;
