@@ -374,6 +374,22 @@ pub struct ServeArgs {
     /// List the quirks and exit.
     #[arg(long)]
     pub list_quirks: bool,
+    /// The request log on stdout: text (a line per request: time, method, path, status,
+    /// duration), json (one JSON object per request; the banner goes to stderr), or off.
+    /// Headers are never logged; secrets in paths and bodies are masked.
+    #[arg(long, value_enum, default_value_t = ServeLog::Text, value_name = "FORMAT")]
+    pub log: ServeLog,
+    /// Log the request and response bodies too.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// `idpsim serve --log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServeLog {
+    Text,
+    Json,
+    Off,
 }
 
 #[derive(Debug, Args)]

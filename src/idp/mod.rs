@@ -13,6 +13,7 @@ pub mod directory;
 pub mod entra;
 pub mod okta;
 pub mod state;
+pub mod traffic;
 
 use crate::idp::context::{ActionCtx, ScenarioState};
 use crate::outcome::{Finding, Severity};

@@ -66,7 +66,7 @@ pub async fn run(config: ProxyConfig) -> Result<Verdict> {
             .unwrap_or_default();
         format!("Recording of {} ({now})", upstream.display())
     });
-    let recorder = Recorder::create(
+    let mut recorder = Recorder::create(
         &config.output,
         Meta {
             name,
@@ -80,6 +80,13 @@ pub async fn run(config: ProxyConfig) -> Result<Verdict> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Usage(format!("--listen {}: {e}", config.listen)))?;
+    // Bodies that name the upstream or the proxy itself (a member's `$ref`, Okta's PUT echoing
+    // `meta.location`) are replayed against the replay's target, not these hosts.
+    recorder.add_base(&format!("{}{}", upstream.origin, upstream.path));
+    for host in [addr.to_string(), format!("localhost:{}", addr.port())] {
+        recorder.add_base(&format!("http://{host}{}", upstream.path));
+        recorder.add_base(&format!("http://{host}"));
+    }
     // The transport's roots, so an upstream behind a private CA in the system store is reached
     // by `record` as by `run` (only Mozilla's bundled roots were used here before).
     let client = https_client(tls_config(false, None)?);

@@ -322,7 +322,7 @@ impl Runner {
         // `--write-state`: what the IdP believes, before cleanup deletes it.
         let believed = self
             .write_state
-            .then(|| crate::idp::believed::believed(&state));
+            .then(|| crate::idp::believed::for_state_file(scenario, &state));
         // A scenario the signal stopped before it started created nothing, and its cleanup
         // steps would be new requests after the signal: it has nothing to clean up.
         let cleanup = if skip_reason.is_some() {
@@ -488,6 +488,7 @@ impl Runner {
         }
         let wrong_status = findings.iter().any(|f| f.rule == "expect.status");
         state.track(&req.method, &req.path, &raw);
+        crate::idp::traffic::observe(state, &req, &raw);
         if answer.is_some_and(|e| e.response.is_some()) && sent.stopped.is_none() {
             for c in &step.capture {
                 match capture(&c.from, &raw) {
@@ -1183,7 +1184,13 @@ fn build_request(
     let path =
         template::render(&step.path, &ctx).map_err(|e| (step.path_pos, format!("path: {e}")))?;
     let mut req = OutgoingRequest::new(&step.method, path);
-    req.with_auth = !step.no_auth;
+    req.with_auth = !step.no_auth && !step.invalid_auth;
+    if step.invalid_auth {
+        req.headers.push((
+            "Authorization".into(),
+            "Bearer idpsim-invalid-credential".into(),
+        ));
+    }
     for (k, v) in &step.headers {
         let value =
             template::render(v, &ctx).map_err(|e| (step.path_pos, format!("header {k}: {e}")))?;

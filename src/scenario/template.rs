@@ -14,6 +14,7 @@ pub const BUILTINS: &[&str] = &[
     "users",
     "groups",
     "base_url",
+    "base_href",
     "uuid",
     "random_hex",
     "okta_id",
