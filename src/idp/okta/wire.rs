@@ -286,7 +286,7 @@ pub async fn send(
                 format!("the server answered 429 to all {attempt} attempts"),
             )
             .impact("Okta gives up after 10 attempts and fails the task permanently; an admin has to retry it from the Tasks page.")
-            .reference("okta.md §1.5 (O-CONCEPTS: 429 handling)")
+            .reference("Okta: Understanding SCIM (https://developer.okta.com/docs/concepts/scim/)")
             .source(ctx.here())
             .at_exchange(index);
             ctx.finding(f);
@@ -309,7 +309,7 @@ pub async fn send(
                         },
                     )
                     .impact("Okta pauses the task for 5 minutes, then doubles the wait with every further 429.")
-                    .reference("okta.md §1.5 (O-CONCEPTS)")
+                    .reference("Okta: Understanding SCIM (https://developer.okta.com/docs/concepts/scim/)")
                     .source(ctx.here())
                     .at_exchange(index);
                     ctx.finding(f);
