@@ -487,6 +487,20 @@ impl Loaded {
     }
 
     fn env(&self, name: &Spanned<String>) -> Result<String> {
+        if !crate::support::redact::is_variable_name(name.get_ref()) {
+            // A value that is no variable's name is most likely the secret pasted in: say so
+            // without repeating it (the quoted line masks it too).
+            return Err(usage_diag(
+                Diagnostic::new(
+                    &self.display,
+                    offset_pos(&self.text, name.span().start),
+                    "this names no environment variable (capitals, digits and `_`); if it is the secret itself, it does not belong in idpsim.toml".to_string(),
+                )
+                .width(name.span().len().clamp(1, 60))
+                .help("put the secret in a variable (a CI secret) and name it here: token_env = \"SCIM_TOKEN\""),
+                &self.text,
+            ));
+        }
         match std::env::var(name.get_ref()) {
             Ok(v) if !v.is_empty() => Ok(v),
             _ => Err(usage_diag(

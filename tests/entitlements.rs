@@ -358,3 +358,73 @@ async fn entitlements_test_assertions_are_not_runtime_findings() {
         srv.shutdown().await;
     }
 }
+
+/// A ResourceType whose `endpoint` is an absolute URL, has whitespace and a header in it, or is
+/// missing is reported (one rule) and never requested; a usable one next to them is still read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_endpoints_are_findings_and_are_not_requested() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let rt = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 4, "startIndex": 1, "itemsPerPage": 4,
+        "Resources": [
+            {"id": "A", "name": "A", "endpoint": "http://elsewhere.example/steal", "schema": OKTA_ROLE_URN},
+            {"id": "B", "name": "B", "endpoint": "/Ro les\r\nX-Injected: 1", "schema": OKTA_ENTITLEMENT_URN},
+            {"id": "C", "name": "C", "schema": OKTA_ENTITLEMENT_URN},
+            {"id": "Role", "name": "Role", "endpoint": "/Roles", "schema": OKTA_ROLE_URN}
+        ]
+    });
+    let list = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 1, "startIndex": 1, "itemsPerPage": 1,
+        "Resources": [{"schemas": [OKTA_ROLE_URN], "id": "r1", "displayName": "Reader"}]
+    });
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/ResourceTypes"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(rt.to_string(), "application/scim+json"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Roles"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(list.to_string(), "application/scim+json"),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("discover.yaml");
+    std::fs::write(
+        &scenario,
+        "version: 1\nname: discovery against odd endpoints\nidp: okta\nprofile: oin\nsteps:\n  - discover_entitlements:\n",
+    )
+    .expect("write scenario");
+    let (code, report, console) = run(&[&scenario], &format!("{}/scim/v2", server.uri()));
+    assert_eq!(code, 1, "{console}");
+    assert_eq!(
+        problems(&report),
+        vec!["scim.entitlements.resource-types".to_string()],
+        "{console}"
+    );
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.url.path().to_string())
+        // The run reads /ServiceProviderConfig for `requires:` gating; not Okta's traffic.
+        .filter(|p| p != "/scim/v2/ServiceProviderConfig")
+        .collect();
+    assert_eq!(
+        paths,
+        ["/scim/v2/ResourceTypes", "/scim/v2/Roles"],
+        "{console}"
+    );
+    assert!(
+        console.contains("Okta discovered Role (1 values at /Roles)"),
+        "{console}"
+    );
+}

@@ -9,9 +9,9 @@
 //! State file (YAML; docs/RECORD-AND-AUDIT.md):
 //! ```yaml
 //! users:
-//!   alice: { userName: alice@example.test, active: true, name: { givenName: Alice } }
+//!   alice: { userName: alice@example.com, active: true, name: { givenName: Alice } }
 //!   bob:   { id: 2819c223, active: false }
-//!   carol: { userName: carol@example.test, exists: false }   # the IdP removed her
+//!   carol: { userName: carol@example.com, exists: false }   # the IdP removed her
 //! groups:
 //!   eng:   { displayName: Engineering, members: [alice, bob] }
 //! ```

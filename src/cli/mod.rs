@@ -115,8 +115,9 @@ pub struct RunArgs {
     pub target: TargetArgs,
 
     /// After SIGINT (Ctrl-C) or SIGTERM, how long cleanup may take (the scenarios' cleanup steps
-    /// and deleting what they created), e.g. 10s (default) or 500ms. What is not deleted by then
-    /// is reported as left behind, by URL. A second signal quits at once.
+    /// and deleting what they created), e.g. 10s (default) or 500ms; a write in flight at the
+    /// signal is awaited for half of it. What is not deleted by then, or was sent and never
+    /// answered, is reported as left behind. A second signal quits at once.
     #[arg(long, value_name = "DURATION")]
     pub grace_period: Option<String>,
 
@@ -373,6 +374,22 @@ pub struct ServeArgs {
     /// List the quirks and exit.
     #[arg(long)]
     pub list_quirks: bool,
+    /// The request log on stdout: text (a line per request: time, method, path, status,
+    /// duration), json (one JSON object per request; the banner goes to stderr), or off.
+    /// Headers are never logged; secrets in paths and bodies are masked.
+    #[arg(long, value_enum, default_value_t = ServeLog::Text, value_name = "FORMAT")]
+    pub log: ServeLog,
+    /// Log the request and response bodies too.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// `idpsim serve --log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServeLog {
+    Text,
+    Json,
+    Off,
 }
 
 #[derive(Debug, Args)]

@@ -168,6 +168,7 @@ pub enum WithoutTarget {
 /// idpsim started one (shut it down when done).
 pub struct Connection {
     pub transport: Transport,
+    /// The target URL as it may be shown: its credentials (user-info, `?token=`) masked.
     pub url: String,
     pub builtin: Option<server::RunningServer>,
     /// With the built-in server: credentials for every auth mode it was set up with.
@@ -242,8 +243,12 @@ impl TargetArgs {
                     .oauth_token_url
                     .clone()
                     .ok_or_else(|| need("--oauth-token-url"))?;
-                crate::transport::BaseUrl::parse(&token_url)
-                    .map_err(|e| Error::Usage(format!("--oauth-token-url {token_url}: {e}")))?;
+                crate::transport::BaseUrl::parse(&token_url).map_err(|e| {
+                    Error::Usage(format!(
+                        "--oauth-token-url {}: {e}",
+                        crate::support::redact::url(&token_url)
+                    ))
+                })?;
                 let client_id = self.oauth_client_id.clone().ok_or_else(|| {
                     need("a client id: --oauth-client-id (or IDPSIM_OAUTH_CLIENT_ID)")
                 })?;
@@ -370,8 +375,8 @@ impl Target {
             warn_insecure(&url);
         }
         Ok(Connection {
+            url: transport.redactor().text(&url),
             transport,
-            url,
             builtin,
             builtin_auth,
         })

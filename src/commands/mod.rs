@@ -79,7 +79,9 @@ fn report_error(err: &Error, styles: &Styles) {
                 stderr,
                 "{}: {}",
                 styles.error.paint("error"),
-                crate::support::text::printable(&other.to_string())
+                // Last line of defence: whatever built the message, a URL's credentials in it are
+                // masked (a cause quoted from a library may repeat the URL it was handed).
+                crate::support::text::printable(&crate::support::redact::scrub(&other.to_string()))
             );
         }
     }

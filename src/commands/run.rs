@@ -273,7 +273,7 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         let left = crate::run::left_behind(&report.scenarios);
         if !left.is_empty() {
             eprintln!(
-                "idpsim: {} resource(s) left behind on the server (the grace period of {:?} ran out); delete them by hand:",
+                "idpsim: {} resource(s) left behind on the server (not deleted before the grace period of {:?} ran out, or created by a request the signal left unanswered); delete them by hand:",
                 left.len(),
                 interrupt.grace()
             );

@@ -1,7 +1,7 @@
 //! `idpsim serve`: the built-in reference SCIM server on its own, until SIGINT or SIGTERM.
 
 use crate::cli::values::parse_duration;
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, ServeLog};
 use crate::error::{Error, Result};
 use crate::server;
 use crate::support::out::say;
@@ -103,30 +103,52 @@ pub async fn serve(args: ServeArgs) -> Result<Verdict> {
             header_timeout: request_timeout,
             body_timeout: request_timeout,
         },
+        log: match args.log {
+            ServeLog::Off => None,
+            ServeLog::Text => Some(server::access_log::RequestLog {
+                format: server::access_log::Format::Text,
+                bodies: args.verbose,
+            }),
+            ServeLog::Json => Some(server::access_log::RequestLog {
+                format: server::access_log::Format::Json,
+                bodies: args.verbose,
+            }),
+        },
         catalog,
     };
+    // With JSON lines on stdout, the banner goes to stderr so stdout stays machine-readable.
+    let json = args.log == ServeLog::Json;
+    macro_rules! banner {
+        ($($arg:tt)*) => {{
+            if json {
+                eprintln!($($arg)*);
+            } else {
+                say!($($arg)*);
+            }
+        }};
+    }
     let srv = server::start(config)
         .await
         .map_err(|e| Error::Server(e.to_string()))?;
-    say!(
+    banner!(
         "idpsim {}: serving SCIM 2.0 at {}",
         env!("CARGO_PKG_VERSION"),
         srv.base_url()
     );
     if modes.is_empty() {
-        say!("auth: none (pass --token to require a bearer token)");
+        banner!("auth: none (pass --token to require a bearer token)");
     } else {
-        say!("auth: {} required", modes.join(" or "));
+        banner!("auth: {} required", modes.join(" or "));
     }
     if args.oauth_client_id.is_some() {
-        say!(
+        banner!(
             "oauth: token endpoint {}, authorization endpoint {}",
             srv.token_url(),
             srv.authorize_url()
         );
     }
     if !args.quirks.is_empty() {
-        say!("quirks: {}", args.quirks.join(", "));
+        banner!("quirks: {}", args.quirks.join(", "));
     }
     crate::support::out::flush();
     let mut signals = crate::support::signal::Signals::listen()

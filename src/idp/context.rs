@@ -61,6 +61,9 @@ impl ScenarioState {
         ctx.insert("users".into(), Value::Object(self.users.clone()));
         ctx.insert("groups".into(), Value::Object(self.groups.clone()));
         ctx.insert("base_url".into(), json!(self.base_url));
+        // The base without its query (`?aadOptscim062020`), to build resource URLs from.
+        let href = self.base_url.split('?').next().unwrap_or(&self.base_url);
+        ctx.insert("base_href".into(), json!(href.trim_end_matches('/')));
         Value::Object(ctx)
     }
 

@@ -186,7 +186,7 @@ pub fn rejected(
         (Idp::Entra, "scim.custom-attribute.unlisted-rejected") => "Entra never lists a custom extension in `schemas` (Microsoft Learn: the custom extension schema header isn't sent): every create of a user with a custom attribute fails, is retried every cycle, and persistent failures escrow and quarantine the job.",
         (Idp::Entra, "scim.custom-attribute.patch-rejected") => "Entra addresses custom attributes by URN path (default mode) or as URN keys of a path-less value map (aadOptscim062020): every update of them fails and is retried every cycle; the app keeps the stale value.",
         (Idp::Entra, _) => "Entra fails the object and retries it every cycle; persistent failures escrow and quarantine the job.",
-        _ => "Okta marks the provisioning task failed; the app user is not created or updated.",
+        _ => "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks and the app user is not created or updated.",
     };
     let f = Finding::error(
         rule,

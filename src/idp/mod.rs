@@ -14,6 +14,7 @@ pub mod directory;
 pub mod entra;
 pub mod okta;
 pub mod state;
+pub mod traffic;
 
 use crate::idp::context::{ActionCtx, ScenarioState};
 use crate::outcome::Finding;

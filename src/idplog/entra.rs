@@ -1133,7 +1133,7 @@ pub fn build(read: &Read) -> Built {
     } else {
         b.gap("the Entra mode: the log shows no Tenant URL with ?aadOptscim062020, so the scenario pins no profile and the replay follows --target (add ?aadOptscim062020 to it if the customer's Tenant URL has it)");
     }
-    b.gap("the requests' bytes: Entra logs actions and property values, not HTTP; the profile regenerates them (entra.md-based, scenarios/entra/README.md)");
+    b.gap("the requests' bytes: Entra logs actions and property values, not HTTP; the profile regenerates them in the forms Entra documents (Microsoft Learn, \"Tutorial: Develop and plan provisioning for a SCIM endpoint\", section \"Understand the Microsoft Entra SCIM implementation\": https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups; scenarios/entra/README.md)");
     if preexisting {
         b.gap("values before the log begins: each property's first logged old value is taken as its starting value; properties the log never mentions are not sent");
     }

@@ -54,15 +54,19 @@ struct Shared {
 
 /// Runs the proxy until SIGINT/SIGTERM; the verdict says which signal stopped it.
 pub async fn run(config: ProxyConfig) -> Result<Verdict> {
-    let upstream = BaseUrl::parse(&config.upstream)
-        .map_err(|e| Error::Usage(format!("--upstream {}: {e}", config.upstream)))?;
+    let upstream = BaseUrl::parse(&config.upstream).map_err(|e| {
+        Error::Usage(format!(
+            "--upstream {}: {e}",
+            crate::support::redact::url(&config.upstream)
+        ))
+    })?;
     let name = config.name.clone().unwrap_or_else(|| {
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         format!("Recording of {} ({now})", upstream.display())
     });
-    let recorder = Recorder::create(
+    let mut recorder = Recorder::create(
         &config.output,
         Meta {
             name,
@@ -76,6 +80,13 @@ pub async fn run(config: ProxyConfig) -> Result<Verdict> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Usage(format!("--listen {}: {e}", config.listen)))?;
+    // Bodies that name the upstream or the proxy itself (a member's `$ref`, Okta's PUT echoing
+    // `meta.location`) are replayed against the replay's target, not these hosts.
+    recorder.add_base(&format!("{}{}", upstream.origin, upstream.path));
+    for host in [addr.to_string(), format!("localhost:{}", addr.port())] {
+        recorder.add_base(&format!("http://{host}{}", upstream.path));
+        recorder.add_base(&format!("http://{host}"));
+    }
     // The transport's roots, so an upstream behind a private CA in the system store is reached
     // by `record` as by `run` (only Mozilla's bundled roots were used here before).
     let client = https_client(tls_config(false, None)?);

@@ -146,7 +146,7 @@ impl Console {
         let left: Vec<(&str, Option<&Finding>)> = report
             .scenarios
             .iter()
-            .flat_map(|sc| &sc.cleanup)
+            .flat_map(|sc| sc.steps.iter().chain(&sc.cleanup))
             .filter_map(|step| {
                 let url = step.skip_reason.as_deref()?.strip_prefix("left behind: ")?;
                 Some((url, step.findings.first()))

@@ -82,6 +82,16 @@ impl Interrupt {
         let _ = rx.wait_for(|set| *set).await;
     }
 
+    /// Resolves when half the grace period after the interrupt is over: how long a write that
+    /// was already sent is waited for (its answer names what cleanup must delete), leaving the
+    /// other half to cleanup.
+    pub async fn answer_awaited(&self) {
+        self.triggered().await;
+        if let Some((_, deadline)) = self.fired.get() {
+            tokio::time::sleep_until(*deadline - self.grace / 2).await;
+        }
+    }
+
     /// Resolves when the grace period after the interrupt is over; never without an interrupt.
     pub async fn grace_expired(&self) {
         self.triggered().await;
@@ -157,8 +167,7 @@ impl Runner {
 
     pub async fn run_scenario(&self, scenario: &Scenario) -> ScenarioResult {
         let started = Instant::now();
-        let mut state =
-            ScenarioState::new(template::random_hex(8), self.transport.base().display());
+        let mut state = ScenarioState::new(template::random_hex(8), self.transport.base().full());
         let mut steps: Vec<StepResult> = Vec::new();
         let mut skip_reason = None;
         let mut ledger = Ledger::new(scenario.steps.len());
@@ -224,27 +233,41 @@ impl Runner {
                     continue;
                 }
                 let t = Instant::now();
-                // A step in flight when the signal comes is cancelled rather than awaited: its
-                // request may be a slow one held for the whole --timeout, and the grace period
-                // belongs to cleanup. The cost: a create the server received but never answered
-                // leaves a resource idpsim cannot name, which the step's reason says.
-                let ran = tokio::select! {
+                // A step in flight when the signal comes sends nothing more. A read on the wire
+                // is abandoned at once (it may be a slow one held for the whole --timeout, and
+                // the grace period belongs to cleanup); a write already sent is waited for, for
+                // half the grace period, since its answer names what cleanup must delete.
+                let flight = Arc::new(crate::transport::inflight::InFlight::default());
+                let step_run = flight.scoped(self.run_step(scenario, &mut state, step, &transport));
+                tokio::pin!(step_run);
+                let mut ran = tokio::select! {
                     biased;
-                    ran = self.run_step(scenario, &mut state, step, &transport) => Some(ran),
+                    ran = &mut step_run => Some(ran),
                     _ = self.interrupt.triggered() => None,
                 };
-                let Some((exchanges, findings, sent, auth_stop)) = ran else {
+                if ran.is_none() {
                     interrupted = true;
-                    ledger.push(Outcome::Skipped, None);
-                    steps.push(skipped_step(
+                    flight.stop_new();
+                    if flight.write_unanswered() {
+                        ran = tokio::select! {
+                            biased;
+                            ran = &mut step_run => Some(ran),
+                            _ = self.interrupt.answer_awaited() => None,
+                        };
+                    }
+                }
+                let Some((exchanges, findings, sent, auth_stop)) = ran else {
+                    let result = self.unanswered_step(
                         i + 1,
                         step.label(),
                         kind,
                         source,
-                        "interrupted while its request was in flight: its answer was not awaited, \
-                         so the server may have acted on it"
-                            .into(),
-                    ));
+                        &flight.unanswered(),
+                        t,
+                    );
+                    let root = (result.outcome == Outcome::Failed).then_some(here);
+                    ledger.push(result.outcome, root);
+                    steps.push(result);
                     continue;
                 };
                 state.note_failures(&exchanges, &findings);
@@ -300,7 +323,7 @@ impl Runner {
         // `--write-state`: what the IdP believes, before cleanup deletes it.
         let believed = self
             .write_state
-            .then(|| crate::idp::believed::believed(&state));
+            .then(|| crate::idp::believed::for_state_file(scenario, &state));
         // A scenario the signal stopped before it started created nothing, and its cleanup
         // steps would be new requests after the signal: it has nothing to clean up.
         let cleanup = if skip_reason.is_some() {
@@ -500,6 +523,7 @@ impl Runner {
             }
         }
         state.track(&req, &raw);
+        crate::idp::traffic::observe(state, &req, &raw);
         // Nothing to capture from an answer that failed (the wrong status, or a fault a rule
         // names): the failure is the problem, and the steps that need the value are "not run",
         // naming this one.
@@ -810,6 +834,93 @@ impl Runner {
         )
     }
 
+    /// A step the signal cut off with requests sent and unanswered: it ran (it is not
+    /// "skipped"), and a write among them may have created something nobody can name, so each
+    /// is listed as possibly left behind, with what identifies it (its `userName`,
+    /// `displayName` or `externalId`).
+    fn unanswered_step(
+        &self,
+        index: usize,
+        name: String,
+        kind: &'static str,
+        source: crate::support::diagnostic::SourceRef,
+        unanswered: &[crate::transport::exchange::RecordedRequest],
+        started: Instant,
+    ) -> StepResult {
+        let exchanges: Vec<Exchange> = unanswered
+            .iter()
+            .map(|request| Exchange {
+                request: request.clone(),
+                response: None,
+                error: Some(crate::transport::exchange::TransportError {
+                    kind: crate::transport::exchange::TransportErrorKind::Timeout,
+                    message: "sent; the run was interrupted before its answer came".into(),
+                }),
+                simulated: false,
+            })
+            .collect();
+        let writes: Vec<String> = unanswered
+            .iter()
+            .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD"))
+            .map(|r| {
+                let named = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| {
+                        ["userName", "displayName", "externalId"]
+                            .iter()
+                            .find_map(|k| {
+                                b.get(*k)
+                                    .and_then(serde_json::Value::as_str)
+                                    .map(|v| format!(" ({k} {v:?})"))
+                            })
+                    })
+                    .unwrap_or_default();
+                format!("{} {}{named}", r.method, r.url)
+            })
+            .collect();
+        let findings = writes
+            .iter()
+            .map(|w| {
+                Finding::warning(
+                    LEFT_BEHIND_RULE,
+                    format!(
+                        "left behind: {w} was sent when the signal came and not answered: the server may have acted on it"
+                    ),
+                )
+                .impact(
+                    "The run cannot tell whether this request created or changed something: look for it on the server and delete it by hand.",
+                )
+            })
+            .collect();
+        let mut result = step_result(
+            index,
+            name,
+            kind,
+            source,
+            exchanges,
+            findings,
+            started.elapsed().as_millis() as u64,
+        );
+        match writes.first() {
+            // A write whose fate is unknown: the step did not do what it was for.
+            Some(w) => {
+                result.outcome = Outcome::Failed;
+                result.skip_reason = Some(format!("left behind: {w}"));
+            }
+            // A read changed nothing: the step proves nothing either way.
+            None => {
+                result.outcome = Outcome::Skipped;
+                result.skip_reason = Some(
+                    "interrupted while its request was in flight: it was sent and its answer \
+                     was not awaited"
+                        .into(),
+                );
+            }
+        }
+        result
+    }
+
     /// A resource the run created and could not delete before the grace period ran out: a
     /// warning with its full URL (secrets redacted), so a person can delete it by hand.
     fn left_behind(
@@ -884,7 +995,7 @@ struct DeleteCheck {
 pub fn left_behind(results: &[ScenarioResult]) -> Vec<String> {
     results
         .iter()
-        .flat_map(|r| &r.cleanup)
+        .flat_map(|r| r.steps.iter().chain(&r.cleanup))
         .filter_map(|s| s.skip_reason.as_deref()?.strip_prefix("left behind: "))
         .map(str::to_string)
         .collect()
@@ -1126,7 +1237,13 @@ fn build_request(
     let path =
         template::render(&step.path, &ctx).map_err(|e| (step.path_pos, format!("path: {e}")))?;
     let mut req = OutgoingRequest::new(&step.method, path);
-    req.with_auth = !step.no_auth;
+    req.with_auth = !step.no_auth && !step.invalid_auth;
+    if step.invalid_auth {
+        req.headers.push((
+            "Authorization".into(),
+            "Bearer idpsim-invalid-credential".into(),
+        ));
+    }
     for (k, v) in &step.headers {
         let value =
             template::render(v, &ctx).map_err(|e| (step.path_pos, format!("header {k}: {e}")))?;

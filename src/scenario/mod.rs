@@ -255,6 +255,9 @@ pub struct RequestStep {
     pub raw_body: Option<String>,
     /// Send without the run's Authorization header (to test 401 handling).
     pub no_auth: bool,
+    /// Send an Authorization header that is not the run's credential (a recorded request made
+    /// with another credential, refused by the server; the recording keeps no secret).
+    pub invalid_auth: bool,
     pub expect: Expect,
     pub capture: Vec<Capture>,
 }

@@ -729,14 +729,20 @@ impl<'a> Parser<'a> {
                 self.err(n.pos, "a request has `body` or `raw_body`, not both");
             }
         }
-        let no_auth = match node.get("auth") {
-            None => false,
+        // `none`: no Authorization header; `invalid`: one that is not the run's credential (a
+        // recorded request that carried another credential, which the server refused).
+        let (no_auth, invalid_auth) = match node.get("auth") {
+            None => (false, false),
             Some(n) if n.as_str() == Some("none") || matches!(n.kind, NodeKind::Bool(false)) => {
-                true
+                (true, false)
             }
+            Some(n) if n.as_str() == Some("invalid") => (false, true),
             Some(n) => {
-                self.err(n.pos, "`auth` takes `none` (send no Authorization header)");
-                false
+                self.err(
+                    n.pos,
+                    "`auth` takes `none` (send no Authorization header) or `invalid` (send one that is not the run's credential)",
+                );
+                (false, false)
             }
         };
         let expect = match expect {
@@ -755,6 +761,7 @@ impl<'a> Parser<'a> {
             body,
             raw_body,
             no_auth,
+            invalid_auth,
             expect,
             capture,
         })

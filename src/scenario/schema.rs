@@ -257,8 +257,8 @@ fn request_key(key: &str) -> Value {
             "A body sent as text, instead of `body`.",
         ),
         "auth" => described(
-            json!({ "enum": ["none", false] }),
-            "`none`: send no Authorization header.",
+            json!({ "enum": ["none", "invalid", false] }),
+            "`none`: send no Authorization header; `invalid`: send one that is not the run's credential.",
         ),
         _ => json!({}),
     }

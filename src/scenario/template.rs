@@ -15,6 +15,7 @@ pub const BUILTINS: &[&str] = &[
     "groups",
     "base_url",
     "email_domain",
+    "base_href",
     "uuid",
     "random_hex",
     "okta_id",

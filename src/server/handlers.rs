@@ -433,9 +433,10 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         race_window().await;
         table.push(res);
         let mut data = app.store.lock().await;
+        let before = app.store.before_write(&data);
         *data.table_mut(kind) = table;
         data.reindex();
-        data
+        (data, before)
     } else if app.quirks.has(Quirk::DuplicateOnRace) {
         // Check, release the lock, wait, insert without re-checking.
         if check_unique && app.store.lock().await.is_taken(kind, &unique_value, None) {
@@ -443,17 +444,20 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         }
         race_window().await;
         let mut data = app.store.lock().await;
+        let before = app.store.before_write(&data);
         data.insert(res);
-        data
+        (data, before)
     } else {
         let mut data = app.store.lock().await;
         if check_unique && data.is_taken(kind, &unique_value, None) {
             return Err(unique_violation(kind, &res.attrs));
         }
+        let before = app.store.before_write(&data);
         data.insert(res);
-        data
+        (data, before)
     };
-    app.store.persist(&data).await?;
+    let (mut data, before) = data;
+    app.store.persist(&mut data, before).await?;
     let Some(r) = data.get(kind, &id) else {
         return Err(ScimError::internal("created resource vanished"));
     };
@@ -527,6 +531,7 @@ async fn finish_update(
             }
         }
     }
+    let before = app.store.before_write(&data);
     let Some(r) = data.get_mut(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
@@ -545,7 +550,7 @@ async fn finish_update(
     if deactivated && app.quirks.has(Quirk::DeactivateDeletesUser) {
         data.remove(kind, id);
     }
-    app.store.persist(&data).await?;
+    app.store.persist(&mut data, before).await?;
     drop(data);
     let Some((full, etag)) = rendered else {
         return Err(ScimError::internal("updated resource vanished"));
@@ -620,30 +625,51 @@ async fn patch_one(
     query: &[(String, String)],
 ) -> Result<Reply> {
     let body = body.ok_or_else(|| ScimError::bad("invalidSyntax", "PATCH needs a body"))?;
-    let data = app.store.lock().await;
-    let Some(r) = data.get(kind, id) else {
-        return Err(ScimError::resource_not_found(kind.name(), id));
-    };
-    check_if_match(headers, r)?;
-    if app.quirks.has(Quirk::PatchNoop204) {
-        return Ok(Reply::empty(StatusCode::NO_CONTENT));
-    }
+    patch::check_size(body)?;
     extensions::check_patch(&app.quirks, body)?;
     manager::check_patch(&app.quirks, body)?;
-    let mut attrs = r.attrs.clone();
-    patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
-    extensions::strip(&app.quirks, &mut attrs);
-    if kind == ResourceKind::User {
-        entitlements::check_assignable(&app.catalog, Some(&r.attrs), &attrs)?;
-    }
-    let data = if app.quirks.has(Quirk::LoseConcurrentWrites) {
-        // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to the
-        // same resource is overwritten.
+    let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
+    // The operations are applied to a copy with the store unlocked: their work grows with the
+    // request, and every other client waits while the store is held. The copy is written back
+    // only if the resource is still the version it was copied from; else it is redone on the
+    // newer one (a concurrent PATCH is never lost), a bounded number of times.
+    let mut attempts = 0;
+    let (attrs, data) = loop {
+        attempts += 1;
+        let data = app.store.lock().await;
+        let Some(r) = data.get(kind, id) else {
+            return Err(ScimError::resource_not_found(kind.name(), id));
+        };
+        check_if_match(headers, r)?;
+        if app.quirks.has(Quirk::PatchNoop204) {
+            return Ok(Reply::empty(StatusCode::NO_CONTENT));
+        }
+        let (mut attrs, stored, version) = (r.attrs.clone(), r.attrs.clone(), r.version);
         drop(data);
-        race_window().await;
-        app.store.lock().await
-    } else {
-        data
+        patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
+        extensions::strip(&app.quirks, &mut attrs);
+        if kind == ResourceKind::User {
+            entitlements::check_assignable(&app.catalog, Some(&stored), &attrs)?;
+        }
+        if lossy {
+            // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to
+            // the same resource is overwritten.
+            race_window().await;
+            break (attrs, app.store.lock().await);
+        }
+        let data = app.store.lock().await;
+        match data.get(kind, id) {
+            None => return Err(ScimError::resource_not_found(kind.name(), id)),
+            Some(r) if r.version == version => break (attrs, data),
+            Some(_) if attempts >= PATCH_ATTEMPTS => {
+                return Err(ScimError::new(
+                    StatusCode::CONFLICT,
+                    None,
+                    "the resource kept changing while this PATCH was applied; retry it",
+                ))
+            }
+            Some(_) => continue,
+        }
     };
     // Entra wants 204 for Groups PATCH (Entra's SCIM tutorial, what Entra requires of responses) unless the client asked for a
     // representation via attributes/excludedAttributes; Users get 200 with the resource.
@@ -657,14 +683,18 @@ async fn patch_one(
     finish_update(app, kind, id, attrs, data, query, status).await
 }
 
+/// How many times a PATCH is redone on a resource that changed while it was being applied.
+const PATCH_ATTEMPTS: u32 = 8;
+
 async fn delete(app: &App, kind: ResourceKind, id: &str, headers: &HeaderMap) -> Result<Reply> {
     let mut data = app.store.lock().await;
     let Some(r) = data.get(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
     check_if_match(headers, r)?;
+    let before = app.store.before_write(&data);
     data.remove(kind, id);
-    app.store.persist(&data).await?;
+    app.store.persist(&mut data, before).await?;
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 

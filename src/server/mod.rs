@@ -19,6 +19,7 @@
 //!   prefers) unless `attributes`/`excludedAttributes` ask for a representation.
 //! - Quirks (`quirks`) are independent flags; with none the server aims to be RFC-clean.
 
+pub mod access_log;
 pub mod auth;
 mod discovery;
 pub mod entitlements;
@@ -64,6 +65,8 @@ pub struct ServerConfig {
     pub data: Option<PathBuf>,
     /// Connection and request-time bounds.
     pub limits: Limits,
+    /// Log each request (`idpsim serve`); `None` logs nothing (the embedded server of `run`).
+    pub log: Option<access_log::RequestLog>,
     /// Roles and entitlements served at their own endpoints (default: the built-in set).
     pub catalog: entitlements::Catalog,
 }
@@ -79,6 +82,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("quirks", &self.quirks)
             .field("data", &self.data)
             .field("limits", &self.limits)
+            .field("log", &self.log)
             .field("catalog_types", &self.catalog.types.len())
             .finish()
     }
@@ -95,6 +99,7 @@ impl Default for ServerConfig {
             quirks: Vec::new(),
             data: None,
             limits: Limits::default(),
+            log: None,
             catalog: entitlements::Catalog::builtin(),
         }
     }
@@ -229,9 +234,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         base_url: base_url.clone(),
         body_timeout: config.limits.body_timeout,
     });
-    let router = axum::Router::new()
+    let mut router = axum::Router::new()
         .fallback(handlers::handle)
         .with_state(app);
+    if let Some(log) = config.log.clone() {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            access_log::Ctx::new(log, config.token.clone()),
+            access_log::log,
+        ));
+    }
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(listen::serve(listener, router, config.limits, rx));
     Ok(RunningServer {

@@ -24,6 +24,53 @@ enum Op {
     Remove,
 }
 
+/// Most operations one PATCH may carry. Entra sends group members in batches of a few, Okta
+/// one change per operation; a thousand leaves room for any IdP while bounding what one request
+/// can make the server do (RFC 7644 §3.12 lets a server refuse what it will not process).
+pub(crate) const MAX_OPERATIONS: usize = 1000;
+
+/// Most values (array elements of the operations' `value`s, counted together) one PATCH may
+/// carry: one `add` of 40,000 members is as much work as 40,000 operations.
+pub(crate) const MAX_VALUES: usize = 10_000;
+
+/// Refuses, before any work, a PATCH with more operations or values than [`MAX_OPERATIONS`]
+/// and [`MAX_VALUES`].
+pub(crate) fn check_size(body: &Value) -> Result<(), ScimError> {
+    let Some(Value::Array(ops)) = body.as_object().and_then(|o| get_ci(o, "Operations")) else {
+        return Ok(());
+    };
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::bad(
+            "invalidValue",
+            format!(
+                "this PATCH has {} operations; the server applies at most {MAX_OPERATIONS} per request: send the rest in further requests",
+                ops.len()
+            ),
+        ));
+    }
+    let values: usize = ops
+        .iter()
+        .filter_map(|op| op.as_object().and_then(|o| get_ci(o, "value")))
+        .map(|v| match v {
+            Value::Array(items) => items.len(),
+            Value::Object(members) => members
+                .values()
+                .map(|m| m.as_array().map_or(1, Vec::len))
+                .sum(),
+            _ => 1,
+        })
+        .sum();
+    if values > MAX_VALUES {
+        return Err(ScimError::bad(
+            "invalidValue",
+            format!(
+                "this PATCH carries {values} values; the server applies at most {MAX_VALUES} per request: send the rest in further requests"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Applies a PatchOp request body to `attrs` (the resource's stored attributes).
 pub(crate) fn apply(
     kind: ResourceKind,

@@ -45,14 +45,21 @@ pub fn source_line(line: &str) -> String {
     static PATTERN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let pattern = PATTERN.get_or_init(|| {
         regex::Regex::new(
-            r#"(?i)(["']?\b(?:password|passwd|token|secret|client_secret|access_token|refresh_token|id_token|api_?key)["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}\]#][^,}\]#]*)"#,
+            r#"(?i)(["']?\b(?:password|passwd|token|secret|client_secret|access_token|refresh_token|id_token|api_?key)(_env)?["']?\s*[:=]\s*)("""[^\n]*|'''[^\n]*|"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}\]#][^,}\]#]*)"#,
         )
         .ok()
     });
     match pattern {
         Some(re) => re
             .replace_all(line, |c: &regex::Captures| {
-                format!("{}\"{REDACTED}\"", &c[1])
+                // `token_env = "SCIM_TOKEN"` names a variable and stays; a value that is no
+                // variable's name there is likely the token itself.
+                let value = c[3].trim().trim_matches(['"', '\'']);
+                if c.get(2).is_some() && is_variable_name(value) {
+                    c[0].to_string()
+                } else {
+                    format!("{}\"{REDACTED}\"", &c[1])
+                }
             })
             .into_owned(),
         // The pattern is a constant that compiles; should it not, hide the whole line rather
@@ -61,23 +68,141 @@ pub fn source_line(line: &str) -> String {
     }
 }
 
+/// Whether `s` reads as an environment variable's name as people write them (`SCIM_TOKEN`):
+/// capitals, digits and `_`, not starting with a digit. A token rarely does.
+pub fn is_variable_name(s: &str) -> bool {
+    s.len() <= 128
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
 /// How many secrets learned from bodies are kept: enough for every request in flight to have its
 /// answer redacted (an echo comes back within the same exchange), few enough that `text` stays
 /// cheap when `load` sends a fresh password with each of a million users.
 const LEARNED_LIMIT: usize = 64;
 
-/// Form-encoded secrets (`access_token=…&token_type=bearer`, `?code=…&state=…`): a token
-/// endpoint that answers in form encoding, or an authorization redirect, carries them so.
-fn form_secrets() -> Option<&'static regex::Regex> {
-    static PATTERN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
-    PATTERN
+/// Whether a query or form parameter with this name carries a credential: `token`,
+/// `access_token`, `api_key`, `client_secret`, `password`, `sig`, `code` (an authorization
+/// code), …, in any case. `error_code` or `filter` do not.
+pub fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    // What a credential is, not the credential: `token_type=bearer`, `token_url=…`.
+    let about = [
+        "_type",
+        "_hint",
+        "_in",
+        "_at",
+        "_uri",
+        "_url",
+        "_endpoint",
+        "_method",
+    ]
+    .iter()
+    .any(|s| name.ends_with(s));
+    !about
+        && [
+            "token", "secret", "password", "passwd", "pwd", "apikey", "api_key", "api-key",
+        ]
+        .iter()
+        .any(|w| name.contains(w))
+        || matches!(
+            name.as_str(),
+            "key" | "code" | "sig" | "signature" | "auth" | "authorization" | "session"
+        )
+}
+
+/// Credentials that text can carry in a URL or a form, whoever wrote it: the user-info of a URL
+/// (`https://user:pw@host`, `https://token@host`) and the values of parameters named like
+/// credentials ([`is_secret_param`]: `?token=…`, `&access_token=…`, `code=…`), form-encoded
+/// bodies and authorization redirects included. A value's trailing `:`, `,`, `.`, `;` or `)`
+/// is the sentence's, not the value's (`cannot reach https://h/?token=x: refused`).
+fn credential_patterns() -> Option<&'static (regex::Regex, regex::Regex)> {
+    static PATTERNS: std::sync::OnceLock<Option<(regex::Regex, regex::Regex)>> =
+        std::sync::OnceLock::new();
+    PATTERNS
         .get_or_init(|| {
-            regex::Regex::new(
-                r"(?i)\b(access_token|refresh_token|id_token|client_secret|code|password)=([^&\s\x22']+)",
+            let userinfo =
+                regex::Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#@\s\x22'<>]+)@").ok()?;
+            let param = regex::Regex::new(
+                r"(?i)(^|[?&;\s\x22'(,])([a-z0-9_.\-\[\]]+)=([^&\s\x22'#<>]*[^&\s\x22'#<>:,.;)])",
             )
-            .ok()
+            .ok()?;
+            Some((userinfo, param))
         })
         .as_ref()
+}
+
+/// [`credential_patterns`] masked in `s`: `https://user:[redacted]@host/…?token=[redacted]`.
+/// Every URL idpsim prints (targets, upstreams, recorded paths, errors) goes through it, with
+/// or without a [`Redactor`] at hand.
+pub fn scrub(s: &str) -> String {
+    if !s.contains('=') && !s.contains('@') {
+        return s.to_string();
+    }
+    let Some((userinfo, param)) = credential_patterns() else {
+        // The patterns are constants that compile; should they not, show nothing rather than
+        // risk showing a credential.
+        return REDACTED.to_string();
+    };
+    let out = userinfo.replace_all(s, |c: &regex::Captures| match c[2].split_once(':') {
+        Some((user, _)) => format!("{}{user}:{REDACTED}@", &c[1]),
+        None => format!("{}{REDACTED}@", &c[1]),
+    });
+    param
+        .replace_all(&out, |c: &regex::Captures| {
+            if is_secret_param(&c[2]) && c[3] != *REDACTED {
+                format!("{}{}={REDACTED}", &c[1], &c[2])
+            } else {
+                c[0].to_string()
+            }
+        })
+        .into_owned()
+}
+
+/// A URL as it may be shown: [`scrub`]bed, and a user-info masked even when the scheme is
+/// missing (`user:pw@host/scim`, which does not parse as a URL and is quoted in the error).
+pub fn url(u: &str) -> String {
+    let shown = scrub(u);
+    if shown.contains("://") {
+        return shown;
+    }
+    let authority_end = shown.find(['/', '?', '#']).unwrap_or(shown.len());
+    match shown[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &shown[..at];
+            let masked = match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:{REDACTED}"),
+                None => REDACTED.to_string(),
+            };
+            format!("{masked}{}", &shown[at..])
+        }
+        None => shown,
+    }
+}
+
+/// The values a header named like a credential carries (`Authorization: Bearer x` → `x` and
+/// the whole value; `Cookie: a=1; s=x` → each cookie's value): given with `-H`, they are
+/// secrets of the run like `--token`.
+pub fn header_secrets(name: &str, value: &str) -> Vec<String> {
+    let lower = name.to_ascii_lowercase();
+    if !SECRET_HEADERS.contains(&lower.as_str()) {
+        return Vec::new();
+    }
+    let mut out = vec![value.trim().to_string()];
+    if let Some((_, credential)) = value.trim().split_once(' ') {
+        out.push(credential.trim().to_string());
+    }
+    if lower.contains("cookie") {
+        for pair in value.split(';') {
+            if let Some((_, v)) = pair.split_once('=') {
+                out.push(v.trim().to_string());
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Default)]
@@ -139,13 +264,7 @@ impl Redactor {
                 }
             }
         }
-        if out.contains('=') {
-            if let Some(re) = form_secrets() {
-                out = re
-                    .replace_all(&out, |c: &regex::Captures| format!("{}={REDACTED}", &c[1]))
-                    .into_owned();
-            }
-        }
+        out = scrub(&out);
         let learned = self.learned.read().unwrap_or_else(|e| e.into_inner());
         for secret in learned.iter() {
             if out.contains(secret.as_str()) {
@@ -153,6 +272,15 @@ impl Redactor {
             }
         }
         out
+    }
+
+    /// A body sent as text (`raw_body:`): when it parses as JSON, the values of its secret
+    /// members are learned first, so the text shows them masked as a JSON body would.
+    pub fn raw(&self, s: &str) -> String {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(s) {
+            let _ = self.json(&v);
+        }
+        self.text(s)
     }
 
     /// Remembers the strings in a secret member's value, so later text that quotes them is masked.
@@ -318,8 +446,68 @@ mod tests {
                 r#"client_secret = "oops""#,
                 r#"client_secret = "[redacted]""#,
             ),
+            (r#"token = """abc"#, r#"token = "[redacted]""#),
+            (r#"token_env = "SCIM_TOKEN""#, r#"token_env = "SCIM_TOKEN""#),
+            (r#"token_env = "00aB-cd12""#, r#"token_env = "[redacted]""#),
         ] {
             assert_eq!(source_line(line), shown, "{line}");
         }
+    }
+
+    #[test]
+    fn credentials_in_urls_and_forms_are_scrubbed_wherever_they_appear() {
+        for (given, shown) in [
+            (
+                "http://u:pw@h:1/scim?token=t1&count=2",
+                "http://u:[redacted]@h:1/scim?token=[redacted]&count=2",
+            ),
+            ("https://ghp_abc@h/x", "https://[redacted]@h/x"),
+            (
+                "http://[::1:9/s?token=t",
+                "http://[::1:9/s?token=[redacted]",
+            ),
+            (
+                "cannot reach https://a:b@h/?access_token=z: refused",
+                "cannot reach https://a:[redacted]@h/?access_token=[redacted]: refused",
+            ),
+            (
+                "/Users?filter=userName%20eq%20%22a%40b%22&api_key=k&sig=s",
+                "/Users?filter=userName%20eq%20%22a%40b%22&api_key=[redacted]&sig=[redacted]",
+            ),
+            (
+                "Client_Secret=cs&grant_type=x",
+                "Client_Secret=[redacted]&grant_type=x",
+            ),
+            // Not credentials: an address, a code that is an error code, a token's type.
+            ("mail alice@example.test", "mail alice@example.test"),
+            (
+                "error_code=42&token_type=bearer",
+                "error_code=42&token_type=bearer",
+            ),
+            (
+                "/Users?startIndex=1&count=10",
+                "/Users?startIndex=1&count=10",
+            ),
+        ] {
+            assert_eq!(scrub(given), shown, "{given}");
+        }
+    }
+
+    #[test]
+    fn a_url_without_its_scheme_still_hides_its_user_info() {
+        assert_eq!(url("u:pw@h:9/scim"), "u:[redacted]@h:9/scim");
+        assert_eq!(url("tok@h/scim?x=1"), "[redacted]@h/scim?x=1");
+        assert_eq!(url("h/scim/a@b"), "h/scim/a@b");
+    }
+
+    #[test]
+    fn headers_given_on_the_command_line_yield_their_secrets() {
+        assert_eq!(
+            header_secrets("authorization", "Bearer abc123"),
+            ["Bearer abc123", "abc123"]
+        );
+        assert_eq!(header_secrets("X-Api-Key", "k1"), ["k1"]);
+        assert!(header_secrets("Cookie", "a=1; s=zz9").contains(&"zz9".to_string()));
+        assert!(header_secrets("X-Trace", "abc").is_empty());
     }
 }

@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 
 pub mod auth;
 pub mod exchange;
+pub mod inflight;
 
 pub use auth::{Auth, AuthMode, AuthPolicy, AuthSession, Lapse, Leg, Refusal, Sent};
 
@@ -197,22 +198,36 @@ impl BaseUrl {
         target
     }
 
-    pub fn display(&self) -> String {
+    /// The whole URL, credentials and all: for templates (`{{ base_url }}`), never for display.
+    pub fn full(&self) -> String {
         match &self.query {
             Some(q) => format!("{}{}?{}", self.origin, self.path, q),
             None => format!("{}{}", self.origin, self.path),
         }
     }
+
+    /// The URL as it may be shown (banners, reports, errors): its user-info password and
+    /// credential-named query parameters masked.
+    pub fn display(&self) -> String {
+        crate::support::redact::url(&self.full())
+    }
 }
 
 impl Transport {
     pub fn new(config: TransportConfig) -> Result<Self, Error> {
-        let base = BaseUrl::parse(&config.base_url)
-            .map_err(|e| Error::Usage(format!("--target {}: {e}", config.base_url)))?;
+        let base = BaseUrl::parse(&config.base_url).map_err(|e| {
+            Error::Usage(format!(
+                "--target {}: {e}",
+                crate::support::redact::url(&config.base_url)
+            ))
+        })?;
         let tls = tls_config(config.insecure, config.cacert.as_deref())?;
         let client = https_client(tls);
         let mut secrets = config.auth.secrets();
         secrets.extend(url_secrets(&config.base_url));
+        for (name, value) in &config.headers {
+            secrets.extend(crate::support::redact::header_secrets(name, value));
+        }
         if let Auth::OAuth(c) = &config.auth {
             secrets.extend(url_secrets(&c.token_url));
         }
@@ -335,7 +350,7 @@ impl Transport {
         let (origin, target) = self.locate(req);
         let (body, raw_body) = match &req.body {
             Some(OutgoingBody::Json(v)) => (Some(self.redactor.json(v)), None),
-            Some(OutgoingBody::Raw(s)) => (None, Some(self.redactor.text(s))),
+            Some(OutgoingBody::Raw(s)) => (None, Some(self.redactor.raw(s))),
             None => (None, None),
         };
         RecordedRequest {
@@ -397,6 +412,25 @@ impl Transport {
     ) -> (Exchange, RawResponse) {
         let headers = self.headers_with(req, authorization.as_deref());
         let recorded = self.record_with(req, &headers);
+        // Inside a step the runner watches: registered while on the wire, refused after a signal.
+        let ticket = match inflight::current() {
+            Some(flight) => match flight.register(&recorded) {
+                Some(ticket) => Some(ticket),
+                None => {
+                    let exchange = Exchange {
+                        request: recorded,
+                        response: None,
+                        error: Some(TransportError {
+                            kind: TransportErrorKind::Request,
+                            message: "not sent: the run was interrupted".into(),
+                        }),
+                        simulated: false,
+                    };
+                    return (exchange, RawResponse::default());
+                }
+            },
+            None => None,
+        };
         let started = Instant::now();
         let progress = Progress::default();
         let result = tokio::time::timeout(
@@ -404,6 +438,9 @@ impl Transport {
             self.send_inner(req, &headers, &progress),
         )
         .await;
+        if let Some(ticket) = ticket {
+            ticket.answered();
+        }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let fail = |kind, message: String| Exchange {
             request: recorded.clone(),
@@ -888,11 +925,47 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = s.source();
     }
     let chain = parts.join(": ");
-    if tls {
-        format!("TLS handshake failed: {chain}")
-    } else {
-        chain
+    match find_rustls(e).and_then(tls_explanation) {
+        // rustls' own words are then a Rust value, which says nothing more.
+        Some(why) => format!("TLS handshake failed: {why}"),
+        None if tls => format!("TLS handshake failed: {chain}"),
+        None => chain,
     }
+}
+
+/// The rustls error in this error's chain, including inside (nested) `io::Error`s.
+fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = cur {
+        if let Some(found) = s.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        if let Some(inner) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(found) = find_rustls(inner) {
+                return Some(found);
+            }
+        }
+        cur = s.source();
+    }
+    None
+}
+
+/// What a certificate refusal means and what to do, where rustls' words are a Rust value
+/// (`Other(OtherError(CaUsedAsEndEntity))`).
+fn tls_explanation(e: &rustls::Error) -> Option<&'static str> {
+    let rustls::Error::InvalidCertificate(cert) = e else {
+        return None;
+    };
+    // webpki's reason comes wrapped in `Other`; its name is the only stable handle on it.
+    if format!("{cert:?}").contains("CaUsedAsEndEntity") {
+        return Some(
+            "the server presents a CA certificate (basicConstraints CA:TRUE) as its own certificate, which certificate verification refuses even when that CA is trusted with --cacert; give the server a certificate without CA:TRUE (for example one signed by that CA, and pass the CA with --cacert), or use --insecure for a test server",
+        );
+    }
+    None
 }
 
 /// Whether a rustls error hides in this error, including inside (nested) `io::Error`s, whose
@@ -921,6 +994,11 @@ pub(crate) fn tls_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Usage(format!("TLS setup: {e}")))?;
     if insecure {
+        // A --cacert that cannot be read is a mistake whether or not it is used: the same
+        // command without --insecure would fail on it.
+        if cacert.is_some() {
+            root_store(cacert)?;
+        }
         return Ok(builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
@@ -1062,7 +1140,7 @@ pub fn without_secrets(err: Error, transport: &Transport) -> Error {
 /// `--insecure` is printed on every run, on stderr (stdout may be a report a machine reads): a
 /// setting copied from a test job into production should not go unnoticed.
 pub fn warn_insecure(target: &str) {
-    let shown = Redactor::new(url_secrets(target)).text(target);
+    let shown = crate::support::redact::url(target);
     eprintln!(
         "warning: --insecure: TLS certificate verification is OFF for {shown}; anyone on the network path can impersonate the server and read the token"
     );

@@ -355,8 +355,7 @@ fn parse_object(
         if k.name.eq_ignore_ascii_case("id") {
             errs.push((
                 k.pos,
-                "`id` is the server's primary key and cannot be a mapping target (entra.md §6.5)"
-                    .into(),
+                "`id` is the server's primary key and cannot be a mapping target".into(),
             ));
             continue;
         }

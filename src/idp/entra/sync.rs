@@ -485,7 +485,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     return Ok(());
                 }
             } else if obj.id.is_none() && kind == Kind::User && self.is_soft_deleted(kind, key) {
-                self.info("entra.cycle.skipped", format!("user `{key}` is disabled or soft-deleted: Entra does not provision a user that was never active (entra.md §5.3)"));
+                self.info("entra.cycle.skipped", format!("user `{key}` is disabled or soft-deleted: Entra does not provision a user that was never active"));
                 return Ok(());
             }
             let vals = self.evaluate(kind, key, Operation::Create)?;
@@ -500,7 +500,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                 }
             }
         } else if !obj.managed {
-            self.info("entra.cycle.skipped", format!("{} `{key}` left scope and was already deprovisioned: Entra sends nothing for it (entra.md §5.3, §9 #16)", kind.noun()));
+            self.info("entra.cycle.skipped", format!("{} `{key}` left scope and was already deprovisioned: Entra sends nothing for it", kind.noun()));
             return Ok(());
         }
         self.update(kind, key, trigger).await?;
@@ -761,7 +761,7 @@ impl<'c, 'a> Engine<'c, 'a> {
         };
         let m = self.obj(Kind::User, &manager_key);
         let Some(manager_id) = m.id.clone().filter(|_| !m.hard_deleted) else {
-            self.info("entra.reference.unresolved", format!("the manager of `{key}` (`{manager_key}`) is not provisioned: Entra leaves the reference unset until a restart (entra.md §9 #12)"));
+            self.info("entra.reference.unresolved", format!("the manager of `{key}` (`{manager_key}`) is not provisioned: Entra leaves the reference unset until a restart"));
             return Ok(());
         };
         if obj.manager.as_deref() == Some(manager_id.as_str()) {
@@ -987,7 +987,7 @@ impl<'c, 'a> Engine<'c, 'a> {
             return Ok(());
         };
         if !obj.managed || obj.hard_deleted {
-            self.info("entra.delete.not-sent", format!("{} `{key}` left scope earlier: Entra sends no DELETE, so the account stays in the app as an orphan (entra.md §5.3, §9 #16)", kind.noun()));
+            self.info("entra.delete.not-sent", format!("{} `{key}` left scope earlier: Entra sends no DELETE, so the account stays in the app as an orphan", kind.noun()));
             return Ok(());
         }
         if !self.settings.delete_enabled {

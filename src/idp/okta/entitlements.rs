@@ -347,6 +347,16 @@ async fn resource_types(
     Some((i, resources))
 }
 
+/// `/Roles`: one or more path segments, no query, fragment, whitespace or control characters.
+fn relative_endpoint(endpoint: &str) -> bool {
+    endpoint.len() > 1
+        && endpoint.starts_with('/')
+        && !endpoint.starts_with("//")
+        && !endpoint
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
+}
+
 /// The resource types whose schema is Okta's Role or Entitlement URN.
 fn okta_types(ctx: &mut ActionCtx<'_>, resources: &[Value], i: usize) -> Vec<Type> {
     let mut out = Vec::new();
@@ -366,6 +376,29 @@ fn okta_types(ctx: &mut ActionCtx<'_>, resources: &[Value], i: usize) -> Vec<Typ
             .to_string();
         let role = schema.eq_ignore_ascii_case(OKTA_ROLE_URN);
         if role || schema.eq_ignore_ascii_case(OKTA_ENTITLEMENT_URN) {
+            if !relative_endpoint(&endpoint) {
+                // RFC 7643 §6: `endpoint` is relative to the base URL (`/Roles`). Anything
+                // else is not requested: an absolute URL would send the app's credentials
+                // elsewhere, and whitespace or a query cannot be a path.
+                let shown = r
+                    .get("endpoint")
+                    .map(show)
+                    .unwrap_or_else(|| "absent".into());
+                let f = Finding::error(
+                    "scim.entitlements.resource-types",
+                    format!("ResourceType `{name}` has no usable endpoint"),
+                )
+                .diff(DiffEntry::new(
+                    "/Resources/*/endpoint",
+                    "a path relative to the base URL, such as /Roles",
+                    shown,
+                ))
+                .impact("Okta calls the endpoint the ResourceType declares: with none it cannot import this type, which stays off the app's Governance tab.")
+                .reference(format!("{GUIDE} (ResourceTypes: endpoint); RFC 7643 §6"));
+                let f = finding(ctx, f, Some(i));
+                ctx.finding(f);
+                continue;
+            }
             out.push(Type {
                 name,
                 endpoint,
