@@ -238,24 +238,28 @@ impl Runner {
                 // the grace period belongs to cleanup); a write already sent is waited for, for
                 // half the grace period, since its answer names what cleanup must delete.
                 let flight = Arc::new(crate::transport::inflight::InFlight::default());
-                let step_run = flight.scoped(self.run_step(scenario, &mut state, step, &transport));
-                tokio::pin!(step_run);
-                let mut ran = tokio::select! {
-                    biased;
-                    ran = &mut step_run => Some(ran),
-                    _ = self.interrupt.triggered() => None,
-                };
-                if ran.is_none() {
-                    interrupted = true;
-                    flight.stop_new();
-                    if flight.write_unanswered() {
-                        ran = tokio::select! {
-                            biased;
-                            ran = &mut step_run => Some(ran),
-                            _ = self.interrupt.answer_awaited() => None,
-                        };
+                // The step future borrows the state; it ends with this block.
+                let ran = {
+                    let step_run = flight.scoped(self.run_step(scenario, &mut state, step, &transport));
+                    tokio::pin!(step_run);
+                    let mut ran = tokio::select! {
+                        biased;
+                        ran = &mut step_run => Some(ran),
+                        _ = self.interrupt.triggered() => None,
+                    };
+                    if ran.is_none() {
+                        interrupted = true;
+                        flight.stop_new();
+                        if flight.write_unanswered() {
+                            ran = tokio::select! {
+                                biased;
+                                ran = &mut step_run => Some(ran),
+                                _ = self.interrupt.answer_awaited() => None,
+                            };
+                        }
                     }
-                }
+                    ran
+                };
                 let Some((exchanges, findings, sent, auth_stop)) = ran else {
                     let result = self.unanswered_step(
                         i + 1,
