@@ -240,7 +240,8 @@ impl Runner {
                 let flight = Arc::new(crate::transport::inflight::InFlight::default());
                 // The step future borrows the state; it ends with this block.
                 let ran = {
-                    let step_run = flight.scoped(self.run_step(scenario, &mut state, step, &transport));
+                    let step_run =
+                        flight.scoped(self.run_step(scenario, &mut state, step, &transport));
                     tokio::pin!(step_run);
                     let mut ran = tokio::select! {
                         biased;

@@ -297,7 +297,10 @@ fn expect_key(key: &str) -> Value {
         "rule" => {
             // The loader accepts only catalogued ids, so the schema lists them (an editor
             // completes them, and a typo is marked before `validate`).
-            let ids: Vec<&str> = crate::check::catalogue::RULES.iter().map(|r| r.id).collect();
+            let ids: Vec<&str> = crate::check::catalogue::RULES
+                .iter()
+                .map(|r| r.id)
+                .collect();
             let id = json!({ "type": "string", "enum": ids });
             let parts: Map<String, Value> = ["status", "headers", "body"]
                 .iter()
