@@ -26,3 +26,4 @@ pub mod scim;
 pub mod server;
 pub mod support;
 pub mod transport;
+pub mod verdict;

@@ -11,7 +11,7 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            std::process::exit(idpsim::error::exit::USAGE);
+            std::process::exit(idpsim::verdict::exit::USAGE);
         }
     };
     let code = runtime.block_on(idpsim::commands::main(cli));

@@ -12,11 +12,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The leaves, bottom first, and what each may import. `error` sits with them: it is the error
-/// type every layer returns and imports only `support`.
+/// The leaves, bottom first, and what each may import. `error` and `verdict` sit with them: the
+/// error type every layer returns, and how a command's end becomes an exit code.
 const LEAVES: &[(&str, &[&str])] = &[
     ("support", &[]),
     ("error", &["support"]),
+    ("verdict", &["support", "error"]),
     ("scim", &["support"]),
     ("transport", &["support", "error"]),
     ("outcome", &["support", "error", "transport"]),

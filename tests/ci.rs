@@ -11,6 +11,9 @@ use idpsim::server::{start, Quirk, RunningServer, ServerConfig};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod common;
+use common::{code, stable, stderr as err, stdout as out};
+
 const TOKEN: &str = "tok-Zq81xQ-never-printed";
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -26,52 +29,9 @@ async fn server(quirks: &[Quirk]) -> RunningServer {
 
 /// Runs the binary (blocking work off the runtime that serves the reference server).
 async fn idpsim(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idpsim"));
-    cmd.args(args)
-        .env_remove("IDPSIM_TOKEN")
-        .env_remove("SCIM_TOKEN")
-        .env("NO_COLOR", "1")
-        .current_dir(cwd);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    tokio::task::spawn_blocking(move || cmd.output().expect("the idpsim binary runs"))
-        .await
-        .expect("the blocking task finishes")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-/// What changes from run to run (ports, ids, run suffixes, times, temp paths) for snapshots.
-fn stable(text: &str) -> String {
-    let rules: &[(&str, &str)] = &[
-        (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
-        (
-            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-            "UUID",
-        ),
-        (r"\b[0-9a-f]{8}\b", "RUNID"),
-        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "TIMESTAMP"),
-        (r"(?m)^date: .*$", "date: DATE"),
-        (r"/tmp/[^\s:`]+", "TMPFILE"),
-        (r"idpsim[ /]\d+\.\d+\.\d+", "idpsim VERSION"),
-    ];
-    let mut s = text.to_string();
-    for (pattern, replacement) in rules {
-        s = regex::Regex::new(pattern)
-            .expect("valid regex")
-            .replace_all(&s, *replacement)
-            .into_owned();
-    }
-    s
+    let mut cmd = common::idpsim();
+    cmd.args(args).current_dir(cwd).envs(env.iter().copied());
+    common::output(cmd).await
 }
 
 fn target_args(srv: &RunningServer) -> Vec<String> {

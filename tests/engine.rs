@@ -3,49 +3,12 @@
 //! reads (snapshots), what files hold (JSON schema, JUnit XML), and that secrets never leak.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn idpsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_idpsim"))
-        .args(args)
-        .env_remove("IDPSIM_TOKEN")
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the idpsim binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Replaces what changes from run to run (ports, ids, run suffixes, times) for snapshots.
-fn stable(text: &str) -> String {
-    let rules: &[(&str, &str)] = &[
-        (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
-        (
-            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-            "UUID",
-        ),
-        (r"\b[0-9a-f]{8}\b", "RUNID"),
-        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "TIMESTAMP"),
-        (r"/tmp/[^\s:]+", "TMPFILE"),
-    ];
-    let mut out = text.to_string();
-    for (pattern, replacement) in rules {
-        out = regex::Regex::new(pattern)
-            .expect("valid regex")
-            .replace_all(&out, *replacement)
-            .into_owned();
-    }
-    out
-}
+mod common;
+use common::{run as idpsim, stable, stderr, stdout};
 
 fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
@@ -575,25 +538,6 @@ fn the_shipped_scenarios_catch_generic_server_bugs() {
     }
 }
 
-/// Regression: `idpsim serve` died with "failed printing to stdout: Broken pipe" when the reader
-/// of its output went away (found by the interop test); `idpsim list | head` had the same bug.
-#[test]
-fn a_closed_stdout_is_not_a_crash() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idpsim"))
-        .args(["list"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    drop(child.stdout.take());
-    let status = child.wait().expect("wait");
-    assert_ne!(
-        status.code(),
-        Some(101),
-        "idpsim panicked on a closed stdout"
-    );
-}
-
 #[test]
 fn a_tls_failure_exits_3_naming_the_url_and_the_cause() {
     // https:// to a server that speaks plain HTTP: the handshake fails.
@@ -649,7 +593,7 @@ fn jsonl_output_is_one_scenario_result_per_line_and_nothing_else() {
 #[test]
 fn shipped_scenario_names_work_from_any_directory() {
     let elsewhere = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+    let out = common::idpsim()
         .args([
             "run",
             "scenarios/generic/discovery.yaml",

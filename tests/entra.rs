@@ -4,28 +4,14 @@
 //! `fixtures/recordings/entra/`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use idpsim::server::{self, Quirk, ServerConfig};
 use serde_json::Value;
 
+mod common;
+use common::{root, run_async as idpsim};
+
 const TOKEN: &str = "entra-test-token";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-async fn idpsim(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_idpsim"))
-            .args(&args)
-            .current_dir(root())
-            .output()
-            .expect("spawn idpsim")
-    })
-    .await
-    .expect("join idpsim")
-}
 
 async fn start(quirks: Vec<Quirk>) -> server::RunningServer {
     server::start(ServerConfig {

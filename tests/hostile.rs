@@ -15,11 +15,13 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
 
 /// Peak resident memory the child may reach. Generous: a debug build reading a 16 MiB body
 /// (plus its decoded copy and reports) stays far below; an unbounded read of a bomb does not.
@@ -235,7 +237,7 @@ fn collect_findings(v: &Value, out: &mut Vec<String>) {
 fn idpsim(dir: &Path, args: &[&str]) -> Outcome {
     let out_path = dir.join("stdout.txt");
     let err_path = dir.join("stderr.txt");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+    let mut child = common::idpsim()
         .args(args)
         .env_remove("IDPSIM_TOKEN")
         .env("NO_COLOR", "1")

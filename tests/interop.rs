@@ -14,6 +14,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn tool(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(path) if Path::new(&path).exists() => Some(path),
@@ -62,7 +64,7 @@ fn scim2_cli_test_passes_against_idpsim_serve() {
     };
     let port = free_port();
     let token = "interop-token-7c1e";
-    let server = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+    let server = common::idpsim()
         .args(["serve", "--port", &port.to_string(), "--token", token])
         .stdout(Stdio::null())
         .spawn()
@@ -131,7 +133,7 @@ fn the_shipped_suite_against_scim2_server_matches_its_expectation() {
     wait_for_port(port);
     let dir = tempfile::tempdir().expect("tempdir");
     let report_path = dir.path().join("interop.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+    let out = common::idpsim()
         .args([
             "run",
             "--target",

@@ -9,12 +9,14 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+mod common;
 
 /// Far beyond anything a healthy run needs; only a hang reaches it.
 const HANG_GUARD: Duration = Duration::from_secs(90);
@@ -96,7 +98,7 @@ impl Run {
 
 /// Starts `idpsim` with stdout and stderr going to files in a fresh temp dir.
 fn spawn(args: &[&str], dir: tempfile::TempDir) -> Run {
-    let child = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+    let child = common::idpsim()
         .args(args)
         .env_remove("IDPSIM_TOKEN")
         .env("NO_COLOR", "1")
@@ -521,7 +523,7 @@ fn record_closes_a_valid_recording_on_sigterm_and_exits_143() {
     assert_eq!(wait(&mut run), 143, "stderr:\n{}", run.stderr());
     let recording = std::fs::read_to_string(&out).expect("the recording exists");
     assert!(recording.contains("rec@example.test"), "{recording}");
-    let validate = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+    let validate = common::idpsim()
         .arg("validate")
         .arg(&out)
         .output()
@@ -669,7 +671,7 @@ fn a_bad_grace_period_is_a_usage_error_before_anything_is_sent() {
     let scenario = dir.path().join("s.yaml");
     std::fs::write(&scenario, CREATE_THEN_WAIT).expect("write");
     let run = |cwd: &std::path::Path, extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_idpsim"))
+        common::idpsim()
             .arg("run")
             .arg(&scenario)
             // Nothing listens on port 9: had anything been sent, the exit would be 3.

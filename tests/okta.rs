@@ -3,16 +3,14 @@
 //! and wiremock for the 429 policy.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use idpsim::server::{start, Quirk, ServerConfig};
 use serde_json::Value;
 
-const TOKEN: &str = "okta-test-token";
+mod common;
+use common::idpsim;
 
-fn idpsim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_idpsim"))
-}
+const TOKEN: &str = "okta-test-token";
 
 fn okta_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/okta")

@@ -2,21 +2,16 @@
 //! `idpsim` binary as a child process (the recorder, `run`, `audit`, `import`).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use idpsim::server::{self, Quirk, ServerConfig};
 use serde_json::{json, Value};
 
+mod common;
+use common::{idpsim as bin, root};
+
 const TOKEN: &str = "rec-test-token-5f1e2d3c4b5a69788796";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_idpsim"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 async fn start(quirks: Vec<Quirk>) -> server::RunningServer {
     server::start(ServerConfig {
@@ -201,14 +196,7 @@ async fn a_killed_recorder_leaves_every_forwarded_exchange() {
     assert_eq!(recording.matches("\n  - request:").count(), sent);
     assert_eq!(recording.matches("# exchange ").count(), sent);
     assert!(!recording.contains(TOKEN) && !recording.contains("Pa55-word-kill"));
-    let port = srv.addr().port().to_string();
-    insta::with_settings!({filters => vec![
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[id]"),
-        (r"\d{4}-\d\d-\d\dT[0-9:.]+Z", "[time]"),
-        (port.as_str(), "[port]"),
-    ]}, {
-        insta::assert_snapshot!("killed_recording", recording);
-    });
+    insta::assert_snapshot!("killed_recording", common::stable(&recording));
     srv.shutdown().await;
 }
 
@@ -420,14 +408,7 @@ async fn audit_reports_clean_then_every_drift_made_behind_the_idps_back() {
             "audit.user.missing"
         ]
     );
-    let port = srv.addr().port().to_string();
-    insta::with_settings!({filters => vec![
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[id]"),
-        (port.as_str(), "[port]"),
-        (r"/tmp/[^ \n]*state\.yaml", "state.yaml"),
-    ]}, {
-        insta::assert_snapshot!("audit_drift_console", out);
-    });
+    insta::assert_snapshot!("audit_drift_console", common::stable(&out));
 
     // --strict also reports what the IdP does not know: the 129 fillers it does not name, on
     // top of dave.

@@ -4,11 +4,13 @@
 //! built-in reference server, and refuses to overwrite.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use idpsim::scenario::parse::parse_scenario;
 use idpsim::scenario::yaml::parse_document;
 use idpsim::server::{start, ServerConfig};
+
+mod common;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -127,15 +129,8 @@ fn malformed_fixtures_the_loader_rejects_structurally_fail_the_schema() {
 }
 
 fn idpsim(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idpsim"));
-    cmd.args(args)
-        .env_remove("IDPSIM_TOKEN")
-        .env_remove("SCIM_TOKEN")
-        .env("NO_COLOR", "1")
-        .current_dir(cwd);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = common::idpsim();
+    cmd.args(args).current_dir(cwd).envs(env.iter().copied());
     cmd.output().expect("the idpsim binary runs")
 }
 
@@ -143,13 +138,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Temp paths and ports vary from run to run.
+/// The project folder as `DIR`, then the shared scrubber.
 fn stable(s: &str, dir: &Path) -> String {
-    let s = s.replace(&dir.display().to_string(), "DIR");
-    regex::Regex::new(r"127\.0\.0\.1:\d+")
-        .expect("regex")
-        .replace_all(&s, "127.0.0.1:PORT")
-        .into_owned()
+    common::stable(&s.replace(&dir.display().to_string(), "DIR"))
 }
 
 const WRITTEN: &[&str] = &[

@@ -9,20 +9,14 @@
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idpsim"));
-    cmd.env_remove("IDPSIM_TOKEN")
-        .env_remove("IDPSIM_SERVE_TOKEN")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    cmd
-}
+mod common;
+use common::idpsim as bin;
 
 fn text(o: &Output) -> String {
     format!(

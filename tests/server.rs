@@ -1236,26 +1236,52 @@ mod quirks {
         )
     }
 
+    // One test per quirk, each on a server with that quirk alone, so a failure names the
+    // behaviour that broke.
+
     #[tokio::test]
-    async fn listing_quirks() {
+    async fn case_sensitive_username_filter_misses_another_case() {
         let t = server_with(&[Q::CaseSensitiveUsernameFilter]).await;
         t.user("Alice").await;
         assert_eq!(t.total(&q(r#"userName eq "alice""#)).await, 0);
         assert_eq!(t.total(&q(r#"userName eq "Alice""#)).await, 1);
+    }
 
-        let t = server_with(&[Q::StringCounters, Q::OmitEmptyResources]).await;
+    #[tokio::test]
+    async fn string_counters_quote_the_list_numbers() {
+        let t = server_with(&[Q::StringCounters]).await;
         let r = t.get(&q(r#"userName eq "x""#)).await;
         assert_eq!(r.body["totalResults"], "0");
         assert_eq!(r.body["startIndex"], "1");
-        assert!(r.body.get("Resources").is_none());
+    }
 
-        let t = server_with(&[Q::FilterMiss404, Q::ItemsPerPageIsCount]).await;
+    #[tokio::test]
+    async fn omit_empty_resources_drops_the_empty_list() {
+        let t = server_with(&[Q::OmitEmptyResources]).await;
+        let r = t.get(&q(r#"userName eq "x""#)).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.get("Resources").is_none());
+    }
+
+    #[tokio::test]
+    async fn filter_miss_404_answers_a_miss_with_not_found() {
+        let t = server_with(&[Q::FilterMiss404]).await;
         t.user("bob").await;
         assert_eq!(t.get(&q(r#"userName eq "x""#)).await.status, 404);
+        assert_eq!(t.get(&q(r#"userName eq "bob""#)).await.status, 200);
+    }
+
+    #[tokio::test]
+    async fn items_per_page_is_count_past_the_end() {
+        let t = server_with(&[Q::ItemsPerPageIsCount]).await;
+        t.user("bob").await;
         let r = t.get("/Users?startIndex=101&count=100").await;
         assert_eq!(r.body["itemsPerPage"], 100);
         assert_eq!(r.body["Resources"], json!([]));
+    }
 
+    #[tokio::test]
+    async fn hide_inactive_users_from_filters_only() {
         let t = server_with(&[Q::HideInactiveUsers]).await;
         let id = t.user("carol").await;
         t.patch(
@@ -1265,7 +1291,10 @@ mod quirks {
         .await;
         assert_eq!(t.total(&q(r#"userName eq "carol""#)).await, 0);
         assert_eq!(t.get(&format!("/Users/{id}")).await.status, 200);
+    }
 
+    #[tokio::test]
+    async fn ignore_excluded_attributes_returns_members_anyway() {
         let t = server_with(&[Q::IgnoreExcludedAttributes]).await;
         let u = t.user("dave").await;
         let gid = t.group("g", &[&u]).await;
@@ -1278,25 +1307,36 @@ mod quirks {
     }
 
     #[tokio::test]
-    async fn response_shape_quirks() {
-        let t = server_with(&[
-            Q::CreateReturns200,
-            Q::JsonContentType,
-            Q::ErrorStatusInteger,
-        ])
-        .await;
+    async fn create_returns_200_instead_of_201() {
+        let t = server_with(&[Q::CreateReturns200]).await;
+        assert_eq!(t.post("/Users", json!({"userName": "x"})).await.status, 200);
+    }
+
+    #[tokio::test]
+    async fn json_content_type_instead_of_scim() {
+        let t = server_with(&[Q::JsonContentType]).await;
         let r = t.post("/Users", json!({"userName": "x"})).await;
-        assert_eq!(r.status, 200);
         assert_eq!(r.ctype(), "application/json");
+    }
+
+    #[tokio::test]
+    async fn error_status_integer_instead_of_string() {
+        let t = server_with(&[Q::ErrorStatusInteger]).await;
         let r = t.get("/Users/missing").await;
         assert_eq!(r.body["status"], 404);
+    }
 
+    #[tokio::test]
+    async fn html_404_for_a_missing_resource() {
         let t = server_with(&[Q::Html404]).await;
         let r = t.get("/Users/missing").await;
         assert_eq!(r.status, 404);
         assert!(r.ctype().starts_with("text/html"));
         assert!(r.text.contains("<html>"));
+    }
 
+    #[tokio::test]
+    async fn reject_scim_accept_takes_only_application_json() {
         let t = server_with(&[Q::RejectScimAccept]).await;
         assert_eq!(t.get("/Users").await.status, 406);
         let r = t
@@ -1308,7 +1348,10 @@ mod quirks {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
+    }
 
+    #[tokio::test]
+    async fn require_accept_header_refuses_a_request_without_one() {
         let t = server_with(&[Q::RequireAcceptHeader]).await;
         // reqwest always adds `Accept: */*`, so speak raw HTTP to send none (like Entra).
         assert!(raw_get_status_line(&t, "/Users").await.contains(" 406 "));
@@ -1316,7 +1359,7 @@ mod quirks {
     }
 
     #[tokio::test]
-    async fn write_quirks() {
+    async fn no_duplicate_check_creates_twins() {
         let t = server_with(&[Q::NoDuplicateCheck]).await;
         t.user("dup").await;
         assert_eq!(
@@ -1328,7 +1371,10 @@ mod quirks {
             t.post("/Groups", json!({"displayName": "G"})).await.status,
             201
         );
+    }
 
+    #[tokio::test]
+    async fn deactivate_deletes_user() {
         let t = server_with(&[Q::DeactivateDeletesUser]).await;
         let id = t.user("gone").await;
         let r = t
@@ -1339,7 +1385,10 @@ mod quirks {
             .await;
         assert_eq!(r.status, 200);
         assert_eq!(t.get(&format!("/Users/{id}")).await.status, 404);
+    }
 
+    #[tokio::test]
+    async fn reject_readonly_on_put_refuses_the_echoed_resource() {
         let t = server_with(&[Q::RejectReadonlyOnPut]).await;
         let id = t.user("ro").await;
         let got = t.get(&format!("/Users/{id}")).await.body;
@@ -1357,7 +1406,10 @@ mod quirks {
             .status,
             200
         );
+    }
 
+    #[tokio::test]
+    async fn reject_string_booleans_in_patch() {
         let t = server_with(&[Q::RejectStringBooleans]).await;
         let id = t.user("sb").await;
         let r = t
@@ -1377,7 +1429,7 @@ mod quirks {
     }
 
     #[tokio::test]
-    async fn patch_quirks() {
+    async fn ignore_pathless_patch_answers_200_and_changes_nothing() {
         let t = server_with(&[Q::IgnorePathlessPatch]).await;
         let id = t.user("pl").await;
         let r = t
@@ -1388,7 +1440,10 @@ mod quirks {
             .await;
         assert_eq!(r.status, 200);
         assert_eq!(r.body["active"], true);
+    }
 
+    #[tokio::test]
+    async fn patch_noop_204_drops_the_change() {
         let t = server_with(&[Q::PatchNoop204]).await;
         let id = t.user("noop").await;
         let r = t
@@ -1404,8 +1459,11 @@ mod quirks {
             .body
             .get("title")
             .is_none());
+    }
 
-        let t = server_with(&[Q::RenameWipesMembers, Q::RejectIdInPatchValue]).await;
+    #[tokio::test]
+    async fn reject_id_in_patch_value() {
+        let t = server_with(&[Q::RejectIdInPatchValue]).await;
         let u = t.user("m").await;
         let gid = t.group("G", &[&u]).await;
         let r = t
@@ -1415,6 +1473,14 @@ mod quirks {
             )
             .await;
         assert_scim_error(&r, 400, Some("mutability"));
+        assert_eq!(t.members(&gid).await, vec![u.clone()]);
+    }
+
+    #[tokio::test]
+    async fn rename_wipes_members() {
+        let t = server_with(&[Q::RenameWipesMembers]).await;
+        let u = t.user("m").await;
+        let gid = t.group("G", &[&u]).await;
         let r = t
             .patch(
                 &format!("/Groups/{gid}"),
@@ -1423,7 +1489,10 @@ mod quirks {
             .await;
         assert_eq!(r.status, 204);
         assert!(t.members(&gid).await.is_empty());
+    }
 
+    #[tokio::test]
+    async fn ignore_filtered_member_remove_keeps_the_member() {
         let t = server_with(&[Q::IgnoreFilteredMemberRemove]).await;
         let u = t.user("m").await;
         let gid = t.group("G", &[&u]).await;
@@ -1435,32 +1504,42 @@ mod quirks {
             .await;
         assert_eq!(r.status, 204);
         assert_eq!(t.members(&gid).await, vec![u.clone()]);
+    }
 
-        let remove = |u: &str| {
-            patch_body(json!([{"op": "Remove", "path": "members", "value": [{"value": u}]}]))
-        };
+    /// Entra's member removal: `Remove` on `members` with the member in `value`.
+    fn entra_remove(u: &str) -> Value {
+        patch_body(json!([{"op": "Remove", "path": "members", "value": [{"value": u}]}]))
+    }
+
+    #[tokio::test]
+    async fn reject_entra_member_remove() {
         let t = server_with(&[Q::RejectEntraMemberRemove]).await;
         let (a, b) = (t.user("a").await, t.user("b").await);
         let gid = t.group("G", &[&a, &b]).await;
         assert_scim_error(
-            &t.patch(&format!("/Groups/{gid}"), remove(&a)).await,
+            &t.patch(&format!("/Groups/{gid}"), entra_remove(&a)).await,
             400,
             Some("invalidValue"),
         );
         assert_eq!(t.members(&gid).await.len(), 2);
+    }
 
+    #[tokio::test]
+    async fn rfc_literal_member_remove_removes_every_member() {
         let t = server_with(&[Q::RfcLiteralMemberRemove]).await;
         let (a, b) = (t.user("a").await, t.user("b").await);
         let gid = t.group("G", &[&a, &b]).await;
         assert_eq!(
-            t.patch(&format!("/Groups/{gid}"), remove(&a)).await.status,
+            t.patch(&format!("/Groups/{gid}"), entra_remove(&a))
+                .await
+                .status,
             204
         );
         assert!(t.members(&gid).await.is_empty());
     }
 
     #[tokio::test]
-    async fn race_quirks_lose_writes_and_duplicate() {
+    async fn lose_concurrent_writes_acknowledges_and_drops() {
         let t = server_with(&[Q::LoseConcurrentWrites]).await;
         let futs = (0..10).map(|i| {
             let t = &t;
@@ -1476,7 +1555,10 @@ mod quirks {
             t.total("/Users").await < 10,
             "acknowledged creates were lost"
         );
+    }
 
+    #[tokio::test]
+    async fn duplicate_on_race_creates_twins_concurrently_only() {
         let t = server_with(&[Q::DuplicateOnRace]).await;
         let futs = (0..5).map(|_| {
             let t = &t;

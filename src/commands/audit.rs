@@ -7,9 +7,10 @@ use crate::audit::read::{self, ReadError};
 use crate::audit::{compare, AuditReport, Expected, Options};
 use crate::cli::target::WithoutTarget;
 use crate::cli::AuditArgs;
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::report::console::Console;
 use crate::support::styles::Styles;
+use crate::verdict::Verdict;
 
 pub async fn audit(args: AuditArgs, styles: Styles) -> Result<Verdict> {
     let target = args.target.parse()?;

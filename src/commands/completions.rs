@@ -3,7 +3,8 @@
 use clap::CommandFactory;
 
 use crate::cli::Cli;
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
+use crate::verdict::Verdict;
 
 /// `idpsim completions SHELL`: the completion script, generated from this very definition.
 pub fn completions(shell: clap_complete::Shell) -> Result<Verdict> {

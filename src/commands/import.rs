@@ -1,8 +1,9 @@
 //! `idpsim import FILE`: a HAR file or a JSON-lines capture becomes a replayable scenario.
 
 use crate::cli::ImportArgs;
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::support::out::say;
+use crate::verdict::Verdict;
 
 pub fn import(args: ImportArgs) -> Result<Verdict> {
     let output = args

@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::InitArgs;
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
+use crate::verdict::Verdict;
 
 /// The placeholders of docs/ci/*.yml that `--git` and `--rev` replace.
 const GIT_PLACEHOLDER: &str = "\"<idpsim git URL>\"";

@@ -1,8 +1,9 @@
 //! `idpsim list [PATHS]`: the scenarios with their IdP, profile, tags and description.
 
 use crate::cli::ListArgs;
-use crate::error::{Result, Verdict};
+use crate::error::Result;
 use crate::support::out::say;
+use crate::verdict::Verdict;
 
 pub fn list(args: ListArgs) -> Result<Verdict> {
     let (scenarios, _) = super::load_scenarios(&args.paths)?;

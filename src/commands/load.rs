@@ -3,9 +3,10 @@
 
 use crate::cli::target::WithoutTarget;
 use crate::cli::LoadArgs;
-use crate::error::{Result, Verdict};
+use crate::error::Result;
 use crate::load::LoadPlan;
 use crate::support::styles::Styles;
+use crate::verdict::Verdict;
 
 /// Exit 0 for a clean audit, 1 for audit or operation failures, the signal's code when one
 /// stopped it.

@@ -1,6 +1,6 @@
 //! One file per subcommand. Each turns its flags into calls on the modules below (scenario →
 //! run → check → outcome → gate → report; `load`, `record`, `audit`, `server`) and returns a
-//! `Verdict` or an `Error`; `error::exit_code` alone turns that into the process's exit code.
+//! `Verdict` or an `Error`; `verdict::exit_code` alone turns that into the process's exit code.
 
 pub mod audit;
 pub mod completions;
@@ -16,10 +16,11 @@ pub mod validate;
 use std::io::{IsTerminal, Write};
 
 use crate::cli::{Cli, Command, SelectArgs};
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::scenario::load::{self as scenario_files, Selection, SourceFile};
 use crate::scenario::Scenario;
 use crate::support::styles::Styles;
+use crate::verdict::Verdict;
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
@@ -46,7 +47,7 @@ pub async fn main(cli: Cli) -> i32 {
     if let Err(err) = &result {
         report_error(err, &stderr_styles);
     }
-    crate::error::exit_code(&result)
+    crate::verdict::exit_code(&result)
 }
 
 fn report_error(err: &Error, styles: &Styles) {

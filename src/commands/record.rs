@@ -1,8 +1,9 @@
 //! `idpsim record`: a reverse proxy that writes the traffic through it as a replayable scenario.
 
 use crate::cli::RecordArgs;
-use crate::error::{Result, Verdict};
+use crate::error::Result;
 use crate::record::proxy;
+use crate::verdict::Verdict;
 
 pub async fn record(args: RecordArgs) -> Result<Verdict> {
     proxy::run(proxy::ProxyConfig {

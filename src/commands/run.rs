@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::cli::target::{start_builtin, WithoutTarget};
 use crate::cli::values::{parse_duration, parse_vars};
 use crate::cli::{OutputFormat, RunArgs};
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::gate::GateOptions;
 use crate::outcome::{RunReport, ScenarioResult, Severity, Target, Tool, REPORT_VERSION};
 use crate::report::console::Console;
@@ -21,6 +21,7 @@ use crate::support::out::{say_raw, write_file};
 use crate::support::signal::Signal;
 use crate::support::styles::Styles;
 use crate::transport::{without_secrets, Auth, Transport, TransportConfig};
+use crate::verdict::Verdict;
 
 /// Prints each scenario's line as it finishes, under the progress bar when there is one.
 struct LiveConsole {

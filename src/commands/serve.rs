@@ -2,9 +2,10 @@
 
 use crate::cli::values::parse_duration;
 use crate::cli::ServeArgs;
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::server;
 use crate::support::out::say;
+use crate::verdict::Verdict;
 
 pub async fn serve(args: ServeArgs) -> Result<Verdict> {
     if args.list_quirks {

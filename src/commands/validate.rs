@@ -1,9 +1,10 @@
 //! `idpsim validate [PATHS]`: parse and check scenario files; nothing is sent.
 
 use crate::cli::ValidateArgs;
-use crate::error::{Result, Verdict};
+use crate::error::Result;
 use crate::support::out::say;
 use crate::support::styles::Styles;
+use crate::verdict::Verdict;
 
 pub fn validate(args: ValidateArgs, styles: Styles) -> Result<Verdict> {
     let (scenarios, _) = super::load_scenarios(&args.paths)?;

@@ -34,11 +34,12 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
 use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 use crate::support::diagnostic::{Diagnostic, Pos};
 use crate::support::signal::Signal;
+use crate::verdict::Verdict;
 
 /// The baseline format version this idpsim reads and writes.
 pub const BASELINE_VERSION: i64 = 1;
@@ -400,7 +401,12 @@ fn entry_status(report: &RunReport, e: &Entry) -> EntryStatus {
         ));
     }
     let steps: Vec<&StepResult> = sc.steps.iter().filter(|s| e.matches_step(s)).collect();
-    if !steps.is_empty() && steps.iter().all(|s| s.outcome == Outcome::Skipped) {
+    // A step not run (it needed what a failed step did not produce) proves nothing either way.
+    if !steps.is_empty()
+        && steps
+            .iter()
+            .all(|s| matches!(s.outcome, Outcome::Skipped | Outcome::NotRun))
+    {
         let why = steps
             .iter()
             .find_map(|s| s.skip_reason.clone())

@@ -78,7 +78,7 @@ pub fn decide(s: &Scenario, unsupported: &[&'static str]) -> Decision {
             format!("The server says {list} is unsupported (/ServiceProviderConfig), but Okta does not read that document: {what}."),
         )
         .impact("Okta provisions as if every capability were there; requests the server cannot serve fail the assignment or push.")
-        .reference("Okta: SCIM FAQ (ServiceProviderConfig is not used); reference/okta.md §1.4");
+        .reference("Okta, SCIM concepts and requirements FAQ (/ServiceProviderConfig is not used): https://developer.okta.com/docs/concepts/scim/faqs/");
         return Decision::RunAndWarn(finding);
     }
     Decision::Skip(format!(
@@ -134,6 +134,7 @@ pub fn attach(result: &mut ScenarioResult, finding: Finding, spc: Option<&Exchan
             exchanges,
             findings: vec![finding],
             skip_reason: None,
+            needs: None,
         },
     );
     if result.outcome != Outcome::Skipped {

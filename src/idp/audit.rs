@@ -83,6 +83,22 @@ pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     out
 }
 
+/// Inline entries become the IdP's belief about those objects (later steps read `users.ann`).
+pub fn dependencies(action: &ActionStep) -> crate::scenario::Dependencies {
+    use crate::scenario::Dep;
+    let mut out = crate::scenario::Dependencies::default();
+    for (kind, dep) in [
+        ("users", Dep::user as fn(&str) -> Dep),
+        ("groups", Dep::group),
+    ] {
+        if let Some(entries) = action.args.get(kind).and_then(|n| n.as_map()) {
+            out.produces
+                .extend(entries.iter().map(|(k, _)| dep(&k.name)));
+        }
+    }
+    out
+}
+
 /// Merges inline entries into the IdP's bookkeeping (later steps and `--write-state` see them).
 fn remember(table: &mut Map<String, Value>, inline: &Value) {
     for (k, v) in inline.as_object().into_iter().flatten() {

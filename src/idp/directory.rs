@@ -188,6 +188,34 @@ pub fn validate(scenario: &Scenario) -> Vec<(Pos, String)> {
     out
 }
 
+/// The member keys a directory group declares.
+pub fn members(scenario: &Scenario, group: &str) -> Vec<String> {
+    scenario
+        .directory
+        .as_ref()
+        .and_then(|d| d.get("groups"))
+        .and_then(|g| g.get(group))
+        .and_then(|g| g.get("members"))
+        .map(|m| match &m.kind {
+            NodeKind::Seq(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default()
+}
+
+/// A directory key as the dependency on its server id: a group when `directory.groups` has
+/// it, else a user.
+pub fn linked(scenario: &Scenario, key: &str) -> crate::scenario::Dep {
+    if scenario.directory_keys("groups").iter().any(|k| k == key) {
+        crate::scenario::Dep::group(key)
+    } else {
+        crate::scenario::Dep::user(key)
+    }
+}
+
 /// Checks that an action argument names a directory user (or group).
 pub fn check_key(scenario: &Scenario, kind: &str, key: &str, pos: Pos) -> Option<(Pos, String)> {
     let found = scenario

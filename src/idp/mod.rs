@@ -14,7 +14,7 @@ pub mod state;
 
 use crate::idp::context::{ActionCtx, ScenarioState};
 use crate::outcome::{Finding, Severity};
-use crate::scenario::{ActionStep, Idp, Scenario};
+use crate::scenario::{ActionStep, Dependencies, Idp, Scenario};
 use crate::support::diagnostic::Pos;
 
 /// The IdP profiles as the scenario grammar sees them: `scenario::parse` checks profiles,
@@ -43,6 +43,25 @@ impl crate::scenario::Profiles for Catalogue {
             // Entra's settings and the generic profile's are not checked key by key.
             Idp::Generic | Idp::Entra => None,
         }
+    }
+    fn dependencies(&self, scenario: &Scenario, action: &ActionStep) -> Dependencies {
+        dependencies(scenario, action)
+    }
+}
+
+/// What an action needs from earlier steps and produces for later ones, as its IdP works: an
+/// action that addresses an object by its server id needs the step that linked it; an action
+/// the IdP would carry out anyway (Entra retries an object it could not provision on the next
+/// cycle) needs nothing.
+pub fn dependencies(scenario: &Scenario, action: &ActionStep) -> Dependencies {
+    match action.name.as_str() {
+        "expect_server" => state::dependencies(scenario, action),
+        "audit" => audit::dependencies(action),
+        _ => match scenario.idp {
+            Idp::Generic => Dependencies::default(),
+            Idp::Okta => crate::idp::okta::dependencies(action),
+            Idp::Entra => crate::idp::entra::dependencies(scenario, action),
+        },
     }
 }
 
@@ -181,4 +200,112 @@ pub fn adopt(
         None => reference.to_string(),
     });
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::parse::parse_scenario;
+    use crate::scenario::{Dep, Need, Scenario};
+
+    fn parse(text: &str) -> Result<Scenario, Vec<String>> {
+        parse_scenario("t.yaml", text, &super::Catalogue)
+            .map_err(|ds| ds.into_iter().map(|d| d.message).collect())
+    }
+
+    const OKTA: &str = r#"name: deps
+idp: okta
+directory:
+  users:
+    alice: { login: "alice-{{ run }}@example.com", firstName: A, lastName: L, email: "alice-{{ run }}@example.com" }
+    bob: { login: "bob-{{ run }}@example.com", firstName: B, lastName: L, email: "bob-{{ run }}@example.com" }
+  groups:
+    eng: { displayName: "Eng {{ run }}", members: [alice] }
+steps:
+  - assign: alice
+  - deactivate: alice
+  - request: { method: GET, path: "/Users/{{ users.alice.id }}" }
+    capture: { seen: /id }
+  - push_group: eng
+  - add_members: eng
+    users: [alice, bob]
+  - request: { method: GET, path: "/Users/{{ seen }}" }
+  - name: counts on alice being there
+    needs: alice
+    request: { method: GET, path: "/Users?count=1" }
+cleanup:
+  - request: { method: DELETE, path: "/Users/{{ seen }}" }
+"#;
+
+    fn need(dep: Dep, from: usize) -> Need {
+        Need { dep, from }
+    }
+
+    #[test]
+    fn what_each_step_needs_and_produces_is_worked_out_at_load_time() {
+        let s = parse(OKTA).expect("valid");
+        let steps: Vec<_> = s.steps.iter().chain(&s.cleanup).collect();
+        assert_eq!(steps[0].needs, []);
+        assert_eq!(steps[0].produces, [Dep::user("alice")]);
+        // `deactivate: alice` needs the id `assign: alice` linked.
+        assert_eq!(steps[1].needs, [need(Dep::user("alice"), 0)]);
+        // A read-back of alice needs her id and checks what the deactivation did.
+        assert_eq!(steps[2].needs, [need(Dep::user("alice"), 0)]);
+        assert_eq!(steps[2].verifies, [need(Dep::user("alice"), 1)]);
+        assert_eq!(steps[2].produces, [Dep::Value("seen".into())]);
+        // bob was never assigned: no step can fail to produce him, so he is not a need.
+        assert_eq!(
+            steps[4].needs,
+            [need(Dep::group("eng"), 3), need(Dep::user("alice"), 0)]
+        );
+        assert_eq!(steps[5].needs, [need(Dep::Value("seen".into()), 2)]);
+        assert_eq!(steps[6].needs, [need(Dep::user("alice"), 0)]);
+        assert_eq!(steps[7].needs, [need(Dep::Value("seen".into()), 2)]);
+    }
+
+    #[test]
+    fn a_declared_need_nothing_produces_is_a_load_time_error() {
+        let text = OKTA.replace("needs: alice", "needs: nobody");
+        let errors = parse(&text).expect_err("invalid");
+        assert!(
+            errors.iter().any(|e| e.contains("`needs: nobody`")),
+            "{errors:?}"
+        );
+        let text = OKTA.replace("needs: alice", "needs: bob");
+        let errors = parse(&text).expect_err("invalid");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("no earlier step provisions the server id of user `bob`")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn entra_retries_what_it_could_not_provision_so_a_cycle_needs_nothing() {
+        let text = r#"name: entra deps
+idp: entra
+directory:
+  users:
+    alice: { userPrincipalName: "alice-{{ run }}@example.com", mail: "alice-{{ run }}@example.com", displayName: A }
+  groups:
+    eng: { displayName: "Eng {{ run }}", members: [alice] }
+steps:
+  - assign: eng
+  - update: alice
+    set: { displayName: Alicia }
+  - soft_delete: alice
+  - expect_server: { user: alice, active: false }
+  - remove_member: { group: eng, user: alice }
+"#;
+        let s = parse(text).expect("valid");
+        // Assigning a group provisions its members too.
+        assert_eq!(s.steps[0].produces, [Dep::user("alice"), Dep::group("eng")]);
+        assert_eq!(s.steps[1].needs, []);
+        assert_eq!(s.steps[2].needs, [need(Dep::user("alice"), 1)]);
+        assert_eq!(s.steps[3].verifies, [need(Dep::user("alice"), 2)]);
+        assert_eq!(
+            s.steps[4].needs,
+            [need(Dep::group("eng"), 0), need(Dep::user("alice"), 1)]
+        );
+    }
 }

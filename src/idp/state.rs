@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::check::expect::match_pattern;
 use crate::idp::context::ActionCtx;
 use crate::outcome::{DiffEntry, Finding};
-use crate::scenario::{parse, ActionStep, Idp, Node};
+use crate::scenario::{parse, ActionStep, Dep, Dependencies, Idp, Node};
 use crate::support::diagnostic::Pos;
 use crate::transport::OutgoingRequest;
 
@@ -48,6 +48,39 @@ pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
                 members.pos,
                 "`members` takes a list of directory keys".into(),
             ));
+        }
+    }
+    out
+}
+
+/// Reading an object back needs its server id, and so do the members it lists; `exists: false`
+/// needs nothing (an object never linked is not on the server either). Either way it verifies
+/// the object: after a failed step on it, there is nothing sound to check.
+pub fn dependencies(scenario: &crate::scenario::Scenario, action: &ActionStep) -> Dependencies {
+    let mut out = Dependencies::default();
+    let args = &action.args;
+    let absent = matches!(
+        args.get("exists").map(|n| &n.kind),
+        Some(crate::scenario::yaml::NodeKind::Bool(false))
+    );
+    let object = match (
+        args.get("user").and_then(Node::as_str),
+        args.get("group").and_then(Node::as_str),
+    ) {
+        (Some(user), _) => Some(Dep::user(user)),
+        (None, Some(group)) => Some(Dep::group(group)),
+        (None, None) => None,
+    };
+    // Whatever it expects, it checks what the latest step on the object did.
+    out.verifies.extend(object.clone());
+    if absent {
+        return out;
+    }
+    out.needs.extend(object);
+    if let Some(crate::scenario::yaml::NodeKind::Seq(items)) = args.get("members").map(|m| &m.kind)
+    {
+        for m in items.iter().filter_map(Node::as_str) {
+            out.needs.push(crate::idp::directory::linked(scenario, m));
         }
     }
     out

@@ -42,10 +42,10 @@ impl Policy {
     pub fn describe(self) -> String {
         match self {
             Policy::Okta => format!(
-                "Okta (okta.md §1.5): wait Retry-After if an integer, else 5 min, doubling on each further 429; {OKTA_MAX_ATTEMPTS} attempts at most"
+                "Okta (Understanding SCIM, rate limits: https://developer.okta.com/docs/concepts/scim/): wait Retry-After if an integer, else 5 min, doubling on each further 429; {OKTA_MAX_ATTEMPTS} attempts at most"
             ),
             Policy::Entra { retries } => format!(
-                "Entra (entra.md §7.4-7.5): the whole job pauses for Retry-After, then retries; {retries} retries at most"
+                "Entra (TooManyRequests is retried: https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs): the whole job pauses for Retry-After, then retries; {retries} retries at most"
             ),
         }
     }

@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::support::diagnostic::SourceRef;
 use crate::transport::exchange::Exchange;
 
-/// Version 2 added `problems` (findings grouped into distinct problems).
+/// Version 2 added `problems` (findings grouped into distinct problems), the `not-run` outcome
+/// with `needs`, and `summary.not_run`.
 pub const REPORT_VERSION: &str = "2";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -22,6 +23,10 @@ pub const REPORT_VERSION: &str = "2";
 pub enum Outcome {
     Passed,
     Skipped,
+    /// The step needed something an earlier step failed to produce (or the IdP itself would
+    /// have stopped before it): it proves nothing either way and is not counted as a failure.
+    #[serde(rename = "not-run")]
+    NotRun,
     Warned,
     Failed,
 }
@@ -39,6 +44,7 @@ impl Outcome {
         match self {
             Outcome::Passed => "PASS",
             Outcome::Skipped => "SKIP",
+            Outcome::NotRun => "NOT RUN",
             Outcome::Warned => "WARN",
             Outcome::Failed => "FAIL",
         }
@@ -87,6 +93,8 @@ pub struct Summary {
     pub failed: usize,
     pub skipped: usize,
     pub steps: usize,
+    /// Steps not run because they needed what a failed step did not produce.
+    pub not_run: usize,
     pub exchanges: usize,
     pub errors: usize,
     pub warnings: usize,
@@ -132,8 +140,45 @@ pub struct StepResult {
     pub duration_ms: u64,
     pub exchanges: Vec<Exchange>,
     pub findings: Vec<Finding>,
+    /// Why the step was skipped or not run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// A step not run: the failed step it needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs: Option<StepRef>,
+}
+
+/// Whether a step is one of a scenario's steps or of its cleanup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Step,
+    Cleanup,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Step => "step",
+            Phase::Cleanup => "cleanup",
+        }
+    }
+}
+
+/// A step of a scenario by phase and 1-based index: `step 3`, `cleanup step 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StepRef {
+    pub phase: Phase,
+    pub index: usize,
+}
+
+impl std::fmt::Display for StepRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.phase {
+            Phase::Step => write!(f, "step {}", self.index),
+            Phase::Cleanup => write!(f, "cleanup step {}", self.index),
+        }
+    }
 }
 
 impl RunReport {
@@ -148,10 +193,13 @@ impl RunReport {
                 Outcome::Passed => s.passed += 1,
                 Outcome::Warned => s.warned += 1,
                 Outcome::Failed => s.failed += 1,
-                Outcome::Skipped => s.skipped += 1,
+                // A scenario's outcome is its worst step's; "not run" never is the worst of
+                // a scenario that ran (the step it needed failed).
+                Outcome::Skipped | Outcome::NotRun => s.skipped += 1,
             }
             for step in sc.steps.iter().chain(&sc.cleanup) {
                 s.steps += usize::from(sc.steps.iter().any(|x| std::ptr::eq(x, step)));
+                s.not_run += usize::from(step.outcome == Outcome::NotRun);
                 s.exchanges += step.exchanges.len();
                 for f in &step.findings {
                     match f.severity {

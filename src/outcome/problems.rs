@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use super::{Finding, ScenarioResult, Severity, StepResult};
+use super::{Finding, Phase, ScenarioResult, Severity, StepResult};
 use crate::support::diagnostic::SourceRef;
 
 /// One distinct problem and everywhere it showed.
@@ -47,23 +47,6 @@ pub struct Problem {
 pub struct Consequence {
     pub idp: &'static str,
     pub impact: String,
-}
-
-/// Whether a finding is in a scenario's steps or in its cleanup.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    Step,
-    Cleanup,
-}
-
-impl Phase {
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::Step => "step",
-            Phase::Cleanup => "cleanup",
-        }
-    }
 }
 
 /// One step a problem showed in.
@@ -384,10 +367,7 @@ fn fold_explained_expectations(mut findings: Vec<Finding>) -> Vec<Finding> {
         let severity = f.severity;
         f.diff.retain(|d| {
             let by = judged.iter().find(|(_, e, p, a)| {
-                *e == ex
-                    && *p == d.pointer
-                    && *a == d.actual
-                    && same_value_other_type(&d.expected, &d.actual)
+                *e == ex && *p == d.pointer && restates(&d.expected, &d.actual, a)
             });
             if let Some((i, ..)) = by {
                 raise.push((*i, severity));
@@ -414,6 +394,16 @@ fn fold_explained_expectations(mut findings: Vec<Finding>) -> Vec<Finding> {
         .filter(|(at, _)| !emptied.contains(at))
         .map(|(_, f)| f)
         .collect()
+}
+
+/// Whether an expectation's diff says only what the rule's diff at the same pointer says:
+/// the same value in another type (`expected 0 — actual "0"`), or a type the value lacks
+/// (`expected a integer — actual "0" (string)`, from `!type integer`).
+fn restates(expected: &str, actual: &str, rule_actual: &str) -> bool {
+    let same_value = actual == rule_actual && same_value_other_type(expected, actual);
+    let type_claim = (expected.starts_with("a ") || expected.starts_with("an "))
+        && actual.starts_with(rule_actual);
+    same_value || type_claim
 }
 
 /// `0` and `"0"`, `false` and `"False"`: the same value, only its JSON type differs.

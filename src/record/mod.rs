@@ -100,7 +100,7 @@ pub fn recognise(ex: &Captured) -> Recognition {
         if ua.to_ascii_lowercase().contains("okta") {
             return Recognition {
                 idp: Idp::Okta,
-                evidence: format!("User-Agent `{ua}` (okta.md §1.1)"),
+                evidence: format!("User-Agent `{ua}` (Okta and SCIM Version 2.0: https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)"),
                 strength: 2,
             };
         }
@@ -112,7 +112,7 @@ pub fn recognise(ex: &Captured) -> Recognition {
     }
     let mut signs = Vec::new();
     if ex.path.contains("aadOptscim062020") {
-        signs.push("`aadOptscim062020` in the query (entra.md §4)");
+        signs.push("`aadOptscim062020` in the query (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility)");
     }
     if let Some(body) = ex.request_body.as_ref().and_then(Body::json) {
         let capitalised = body
@@ -126,17 +126,17 @@ pub fn recognise(ex: &Captured) -> Recognition {
                 })
             });
         if capitalised {
-            signs.push("capitalised PATCH ops (entra.md §4.2)");
+            signs.push("capitalised PATCH ops (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility)");
         }
         if body
             .to_string()
             .contains("schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM")
         {
-            signs.push("the ADSCIM group schema (entra.md §3.9)");
+            signs.push("the ADSCIM group schema (Create Group, https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
         }
     }
     if is_guid_filter(&ex.path) {
-        signs.push("the Test Connection filter on a random GUID (entra.md §2)");
+        signs.push("the Test Connection filter on a random GUID (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
     }
     let who = if replayed {
         "idpsim's User-Agent (a replay)"
@@ -151,7 +151,9 @@ pub fn recognise(ex: &Captured) -> Recognition {
         },
         (true, false) => Recognition {
             idp: Idp::Entra,
-            evidence: format!("{who} (Entra sends none; entra.md §1.2)"),
+            evidence: format!(
+                "{who} (Entra sends none: https://github.com/kortix-ai/suna/pull/7297)"
+            ),
             strength: 1,
         },
         (false, _) => Recognition {

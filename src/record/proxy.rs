@@ -19,9 +19,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::{Body, Captured, Meta, Recorder};
-use crate::error::{Error, Result, Verdict};
+use crate::error::{Error, Result};
+use crate::support::out::say;
 use crate::support::signal::Signal;
 use crate::transport::{header_pairs, tls_config, BaseUrl, BODY_LIMIT};
+use crate::verdict::Verdict;
 
 /// Request headers that belong to one connection, not to the exchange (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] = &[
@@ -105,16 +107,13 @@ pub async fn run(config: ProxyConfig) -> Result<Verdict> {
             async move { forward(&shared, req).await }
         }
     });
-    // Written without println!: a closed stdout (a parent that stopped reading) must not panic
-    // the recorder.
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stdout(),
+    // Pipe-safe: a closed stdout (a parent that stopped reading) must not panic the recorder.
+    say!(
         "idpsim record: listening on http://{addr} → {}; writing {} (Ctrl-C to stop)",
         shared.upstream.display(),
         config.output.display()
     );
-    let _ = std::io::stdout().flush();
+    crate::support::out::flush();
     // The first SIGINT/SIGTERM stops accepting and lets the exchanges in flight finish (each is
     // bounded by --timeout and written before its answer goes out), so the file is complete;
     // a second signal quits at once, and the file is still valid: every exchange already
@@ -150,8 +149,7 @@ pub async fn run(config: ProxyConfig) -> Result<Verdict> {
         .as_ref()
         .map(|r| format!("; client recognised as {} ({})", r.idp.name(), r.evidence))
         .unwrap_or_default();
-    let _ = writeln!(
-        std::io::stdout(),
+    say!(
         "idpsim record: {} exchange(s) written to {}{idp}",
         rec.exchanges,
         config.output.display()

@@ -25,7 +25,7 @@ impl Console {
             Outcome::Passed => self.styles.pass.paint(label),
             Outcome::Warned => self.styles.warn.paint(label),
             Outcome::Failed => self.styles.fail.paint(label),
-            Outcome::Skipped => self.styles.dim.paint(label),
+            Outcome::Skipped | Outcome::NotRun => self.styles.dim.paint(label),
         }
     }
 
@@ -65,9 +65,15 @@ impl Console {
                 .map(|s| ("step", s))
                 .chain(r.cleanup.iter().map(|s| ("cleanup", s)));
             for (label, step) in labelled {
+                let why = match (step.outcome, &step.skip_reason) {
+                    (Outcome::NotRun, Some(why)) => {
+                        self.styles.dim.paint(&format!(" — not run: {why}"))
+                    }
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "     {} {label} {}: {}",
+                    "     {} {label} {}: {}{why}",
                     self.outcome(step.outcome),
                     step.index,
                     step.name
@@ -114,7 +120,7 @@ impl Console {
                 .map(|s| ("step", s))
                 .chain(sc.cleanup.iter().map(|s| ("cleanup", s)));
             for (label, step) in labelled {
-                if step.findings.is_empty() {
+                if step.findings.is_empty() && step.outcome != Outcome::NotRun {
                     continue;
                 }
                 out.push_str(&self.step_detail(label, step, &report.problems, &mut detailed));
@@ -179,6 +185,13 @@ impl Console {
             step.name,
             self.styles.dim.paint(&format!("({})", step.source))
         );
+        if let (Outcome::NotRun, Some(why)) = (step.outcome, &step.skip_reason) {
+            let _ = writeln!(
+                out,
+                "    {}",
+                self.styles.dim.paint(&format!("not run: {why}"))
+            );
+        }
         let mut findings: Vec<&Finding> = step.findings.iter().collect();
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         // Decided before printing, so an exchange shows its bodies when any finding on it is
@@ -374,8 +387,13 @@ impl Console {
         } else {
             self.styles.pass.paint("PASSED")
         };
+        let not_run = if s.not_run > 0 {
+            format!(" ({} not run)", s.not_run)
+        } else {
+            String::new()
+        };
         let mut out = format!(
-            "{verdict}: {} scenario(s): {}; {} step(s), {} exchange(s); {} distinct problem(s): {} error(s), {} warning(s)\n",
+            "{verdict}: {} scenario(s): {}; {} step(s){not_run}, {} exchange(s); {} distinct problem(s): {} error(s), {} warning(s)\n",
             s.scenarios,
             parts.join(", "),
             s.steps,

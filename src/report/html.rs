@@ -32,7 +32,7 @@ details>summary{cursor:pointer;padding:8px 12px;list-style-position:inside}
 details details{margin:6px 12px}
 .scenario>summary{font-weight:600}
 .badge{display:inline-block;min-width:44px;text-align:center;font-size:11px;font-weight:700;padding:1px 6px;border-radius:4px;color:#fff;margin-right:6px}
-.badge.failed{background:var(--fail)}.badge.warned{background:var(--warn)}.badge.passed{background:var(--pass)}.badge.skipped{background:var(--skip)}
+.badge.failed{background:var(--fail)}.badge.warned{background:var(--warn)}.badge.passed{background:var(--pass)}.badge.skipped,.badge.not-run{background:var(--skip)}
 .file{color:var(--muted);font-weight:400;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;margin-left:6px}
 .body{padding:0 12px 10px}
 .finding{border-left:4px solid var(--line);padding:6px 10px;margin:8px 0;background:var(--code)}
@@ -147,7 +147,7 @@ pub fn render(report: &RunReport, gate: &Gate) -> String {
         Outcome::Failed => 0,
         Outcome::Warned => 1,
         Outcome::Passed => 2,
-        Outcome::Skipped => 3,
+        Outcome::NotRun | Outcome::Skipped => 3,
     });
     for sc in scenarios {
         scenario(&mut out, sc, gate);
@@ -162,6 +162,7 @@ fn outcome_class(o: Outcome) -> &'static str {
         Outcome::Warned => "warned",
         Outcome::Failed => "failed",
         Outcome::Skipped => "skipped",
+        Outcome::NotRun => "not-run",
     }
 }
 
@@ -230,7 +231,12 @@ fn step(out: &mut String, st: &StepResult, gate: &Gate, kind: &str) {
         esc(&st.source.to_string())
     );
     if let Some(r) = &st.skip_reason {
-        let _ = writeln!(out, "<p class=\"skipnote\">skipped: {}</p>", esc(r));
+        let what = if st.outcome == Outcome::NotRun {
+            "not run"
+        } else {
+            "skipped"
+        };
+        let _ = writeln!(out, "<p class=\"skipnote\">{what}: {}</p>", esc(r));
     }
     let mut findings: Vec<&Finding> = st.findings.iter().collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));

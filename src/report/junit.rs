@@ -30,7 +30,9 @@ pub fn render(report: &RunReport) -> String {
             let name = format!("{kind} {}: {}", step.index, step.name);
             let status = match step.outcome {
                 Outcome::Passed | Outcome::Warned => TestCaseStatus::success(),
-                Outcome::Skipped => {
+                // Not run: it needed what a failed step did not produce. Not a failure of its
+                // own (the failed step is one), and not a pass either.
+                Outcome::Skipped | Outcome::NotRun => {
                     let mut s = TestCaseStatus::skipped();
                     if let Some(r) = &step.skip_reason {
                         s.set_message(r.clone());

@@ -216,7 +216,7 @@ fn ordered(report: &RunReport) -> Vec<&ScenarioResult> {
         Outcome::Failed => 0,
         Outcome::Warned => 1,
         Outcome::Passed => 2,
-        Outcome::Skipped => 3,
+        Outcome::NotRun | Outcome::Skipped => 3,
     });
     v
 }
@@ -227,6 +227,7 @@ fn badge(o: Outcome) -> &'static str {
         Outcome::Warned => "⚠️ WARN",
         Outcome::Failed => "❌ FAIL",
         Outcome::Skipped => "⏭️ SKIP",
+        Outcome::NotRun => "⏸️ NOT RUN",
     }
 }
 

@@ -9,11 +9,13 @@ use serde_json::Value;
 use crate::check::{self, rules};
 use crate::idp::context::{send_or_simulate, ActionCtx, ScenarioState};
 use crate::outcome::{Finding, Severity};
-use crate::outcome::{Outcome, ScenarioResult, StepResult};
-use crate::scenario::{template, CaptureFrom, RequestStep, Scenario, Step, StepKind};
+use crate::outcome::{Outcome, Phase, ScenarioResult, StepRef, StepResult};
+use crate::scenario::{
+    template, CaptureFrom, Collection, Dep, RequestStep, Scenario, Step, StepKind,
+};
 use crate::support::diagnostic::Pos;
 use crate::support::signal::Signal;
-use crate::transport::exchange::Exchange;
+use crate::transport::exchange::{Exchange, TransportErrorKind};
 use crate::transport::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
 
 /// The default `--grace-period`: long enough for a few DELETEs against a slow server, short
@@ -141,6 +143,7 @@ impl Runner {
             ScenarioState::new(template::random_hex(8), self.transport.base().display());
         let mut steps: Vec<StepResult> = Vec::new();
         let mut skip_reason = None;
+        let mut ledger = Ledger::new(scenario.steps.len());
 
         if self.interrupt.is_set() {
             skip_reason = Some("interrupted before it started".to_string());
@@ -155,28 +158,41 @@ impl Runner {
                 0,
             ));
         } else {
-            let mut stopped: Option<String> = None;
+            // Carry on like the IdP: a failed step ends the scenario only where the IdP
+            // itself could not go on (`idp_stops`); a step that needs what a failed step did
+            // not produce is "not run"; everything else still runs, so one fault never hides
+            // another.
+            let mut interrupted = false;
+            let mut stopped: Option<(String, StepRef)> = None;
             for (i, step) in scenario.steps.iter().enumerate() {
                 let source = scenario.source_ref(step.pos);
                 let kind = step_kind(step);
-                if let Some(reason) = &stopped {
-                    steps.push(skipped_step(
-                        i + 1,
-                        step.label(),
-                        kind,
-                        source,
-                        reason.clone(),
-                    ));
-                    continue;
-                }
-                if self.interrupt.is_set() {
-                    stopped = Some("interrupted".into());
+                let here = StepRef {
+                    phase: Phase::Step,
+                    index: i + 1,
+                };
+                if interrupted || self.interrupt.is_set() {
+                    interrupted = true;
+                    ledger.push(Outcome::Skipped, None);
                     steps.push(skipped_step(
                         i + 1,
                         step.label(),
                         kind,
                         source,
                         "interrupted".into(),
+                    ));
+                    continue;
+                }
+                let blocked = stopped.clone().or_else(|| ledger.blocked(step, &state));
+                if let Some((reason, root)) = blocked {
+                    ledger.push(Outcome::NotRun, Some(root));
+                    steps.push(not_run_step(
+                        i + 1,
+                        step.label(),
+                        kind,
+                        source,
+                        reason,
+                        root,
                     ));
                     continue;
                 }
@@ -191,7 +207,8 @@ impl Runner {
                     _ = self.interrupt.triggered() => None,
                 };
                 let Some((exchanges, findings)) = ran else {
-                    stopped = Some("interrupted".into());
+                    interrupted = true;
+                    ledger.push(Outcome::Skipped, None);
                     steps.push(skipped_step(
                         i + 1,
                         step.label(),
@@ -212,9 +229,34 @@ impl Runner {
                     findings,
                     t.elapsed().as_millis() as u64,
                 );
+                // A step that sent nothing and could not be carried out as written (a template
+                // that reads a missing value, an audit with nothing to audit) after an earlier
+                // failure is that failure's consequence, whatever the load-time analysis saw.
+                let result = match ledger.latest_failure() {
+                    Some(root) if unrunnable(&result) => not_run_step(
+                        i + 1,
+                        result.name,
+                        result.kind,
+                        result.source,
+                        format!(
+                            "needs {root}: this step could not be carried out after it failed ({})",
+                            result.findings.first().map_or("", |f| f.message.as_str())
+                        ),
+                        root,
+                    ),
+                    _ => result,
+                };
                 if result.outcome == Outcome::Failed {
-                    stopped = Some(format!("step {} failed", i + 1));
+                    if let Some(why) = idp_stops(step, &result) {
+                        stopped = Some((format!("needs {here}: {why}"), here));
+                    }
                 }
+                let root = match result.outcome {
+                    Outcome::Failed => Some(here),
+                    Outcome::NotRun => result.needs,
+                    _ => None,
+                };
+                ledger.push(result.outcome, root);
                 steps.push(result);
             }
         }
@@ -228,7 +270,7 @@ impl Runner {
         let cleanup = if skip_reason.is_some() {
             Vec::new()
         } else {
-            self.cleanup(scenario, &mut state).await
+            self.cleanup(scenario, &mut state, &mut ledger).await
         };
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped
@@ -327,13 +369,17 @@ impl Runner {
             );
             if let Some(resp) = &exchange.response {
                 let ctx = state.template_context();
-                findings.extend(
-                    check::expect::check(&step.expect, resp, scenario, &ctx)
-                        .into_iter()
-                        .map(|f| f.at_exchange(0)),
-                );
+                let mut expected = check::expect::check(&step.expect, resp, scenario, &ctx);
+                // The wrong status is the fact: the body and headers of an answer of another
+                // kind (an error instead of the resource) differ from the expectation because
+                // of it, and say nothing more.
+                if expected.iter().any(|f| f.rule == "expect.status") {
+                    expected.retain(|f| f.rule == "expect.status");
+                }
+                findings.extend(expected.into_iter().map(|f| f.at_exchange(0)));
             }
         }
+        let wrong_status = findings.iter().any(|f| f.rule == "expect.status");
         state.track(&req.method, &req.path, &raw);
         if exchange.response.is_some() {
             for c in &step.capture {
@@ -341,6 +387,9 @@ impl Runner {
                     Some(v) => {
                         state.values.insert(c.name.clone(), v);
                     }
+                    // Nothing to capture from the wrong kind of answer; the steps that need it
+                    // are "not run", naming this one.
+                    None if wrong_status => {}
                     None => findings.push(
                         Finding::error(
                             "scenario.capture",
@@ -364,12 +413,31 @@ impl Runner {
     ///
     /// After a signal, cleanup still runs, but only until the grace period is over; what is
     /// still on the server then is reported as left behind, by URL, for deletion by hand.
-    async fn cleanup(&self, scenario: &Scenario, state: &mut ScenarioState) -> Vec<StepResult> {
+    async fn cleanup(
+        &self,
+        scenario: &Scenario,
+        state: &mut ScenarioState,
+        ledger: &mut Ledger,
+    ) -> Vec<StepResult> {
         let mut out = Vec::new();
         let mut expired = false;
         for (i, step) in scenario.cleanup.iter().enumerate() {
             let source = scenario.source_ref(step.pos);
             let t = Instant::now();
+            // A cleanup step that addresses what was never created (`DELETE /Users/{{ id }}`
+            // after the create failed) has nothing to do.
+            if let Some((reason, root)) = ledger.blocked(step, state) {
+                ledger.push(Outcome::NotRun, Some(root));
+                out.push(not_run_step(
+                    i + 1,
+                    step.label(),
+                    step_kind(step),
+                    source,
+                    reason,
+                    root,
+                ));
+                continue;
+            }
             let ran = if expired {
                 None
             } else {
@@ -381,6 +449,7 @@ impl Runner {
             };
             let Some((exchanges, findings)) = ran else {
                 expired = true;
+                ledger.push(Outcome::Skipped, None);
                 out.push(skipped_step(
                     i + 1,
                     step.label(),
@@ -391,7 +460,7 @@ impl Runner {
                 continue;
             };
             let findings = findings.into_iter().map(downgrade).collect();
-            out.push(step_result(
+            let result = step_result(
                 i + 1,
                 step.label(),
                 step_kind(step),
@@ -399,7 +468,26 @@ impl Runner {
                 exchanges,
                 findings,
                 t.elapsed().as_millis() as u64,
-            ));
+            );
+            // Cleanup findings are warnings, but what a cleanup step failed to produce is as
+            // missing as a step's.
+            let failed = result
+                .findings
+                .iter()
+                .any(|f| f.severity >= Severity::Warning);
+            let here = StepRef {
+                phase: Phase::Cleanup,
+                index: i + 1,
+            };
+            ledger.push(
+                if failed {
+                    Outcome::Failed
+                } else {
+                    result.outcome
+                },
+                failed.then_some(here),
+            );
+            out.push(result);
         }
         if !scenario.auto_cleanup || self.simulator.is_some() {
             return out;
@@ -561,6 +649,7 @@ fn step_result(
         exchanges,
         findings,
         skip_reason: None,
+        needs: None,
     }
 }
 
@@ -581,7 +670,184 @@ fn skipped_step(
         exchanges: Vec::new(),
         findings: Vec::new(),
         skip_reason: Some(reason),
+        needs: None,
     }
+}
+
+/// A step that needed what a failed step did not produce, or came after the IdP stopped.
+fn not_run_step(
+    index: usize,
+    name: String,
+    kind: &'static str,
+    source: crate::support::diagnostic::SourceRef,
+    reason: String,
+    needs: StepRef,
+) -> StepResult {
+    StepResult {
+        outcome: Outcome::NotRun,
+        needs: Some(needs),
+        ..skipped_step(index, name, kind, source, reason)
+    }
+}
+
+/// What each step of a scenario (steps, then cleanup steps) came to, so later steps can tell
+/// whether what they need was never produced because its producer failed.
+struct Ledger {
+    steps: usize,
+    /// Per step in order: its outcome and, for a failed or not-run step, the failed step at
+    /// the root of it.
+    outcomes: Vec<(Outcome, Option<StepRef>)>,
+}
+
+impl Ledger {
+    fn new(steps: usize) -> Self {
+        Ledger {
+            steps,
+            outcomes: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, outcome: Outcome, root: Option<StepRef>) {
+        self.outcomes.push((outcome, root));
+    }
+
+    /// The latest failed step so far.
+    fn latest_failure(&self) -> Option<StepRef> {
+        self.outcomes
+            .iter()
+            .rev()
+            .find(|(o, _)| *o == Outcome::Failed)
+            .and_then(|(_, root)| *root)
+    }
+
+    fn step_ref(&self, position: usize) -> StepRef {
+        if position < self.steps {
+            StepRef {
+                phase: Phase::Step,
+                index: position + 1,
+            }
+        } else {
+            StepRef {
+                phase: Phase::Cleanup,
+                index: position - self.steps + 1,
+            }
+        }
+    }
+
+    /// The reason a step cannot run and the failed step it needs: something it needs is
+    /// missing, and the step that should have produced it failed or did not run. A need that
+    /// is missing although its producer passed is left to the step itself to report (the IdP
+    /// acts on what it has).
+    fn blocked(&self, step: &Step, state: &ScenarioState) -> Option<(String, StepRef)> {
+        for check in &step.verifies {
+            let Some((outcome, root)) = self.outcomes.get(check.from) else {
+                continue;
+            };
+            if matches!(outcome, Outcome::Failed | Outcome::NotRun) {
+                let actor = self.step_ref(check.from);
+                let root = root.unwrap_or(actor);
+                let what = match &check.dep {
+                    Dep::Linked { collection, key } => format!("{} `{key}`", collection.noun()),
+                    other => other.describe(),
+                };
+                let reason = if actor == root {
+                    format!("needs {root}: it failed on {what}, so checking {what} now would only restate that failure")
+                } else {
+                    format!("needs {root}: {actor} acts on {what} and did not run")
+                };
+                return Some((reason, root));
+            }
+        }
+        for need in &step.needs {
+            if available(&need.dep, state) {
+                continue;
+            }
+            let Some((outcome, root)) = self.outcomes.get(need.from) else {
+                continue;
+            };
+            if !matches!(outcome, Outcome::Failed | Outcome::NotRun) {
+                continue;
+            }
+            let producer = self.step_ref(need.from);
+            let root = root.unwrap_or(producer);
+            let what = need.dep.describe();
+            let reason = if producer == root {
+                format!("needs {root}: {what}, which it did not produce")
+            } else {
+                format!("needs {root}: {what} ({producer} would have produced it, and did not run)")
+            };
+            return Some((reason, root));
+        }
+        None
+    }
+}
+
+/// A step that sent nothing and whose only findings say the scenario could not be carried out
+/// as written (`scenario.template`, `scenario.audit`).
+fn unrunnable(result: &StepResult) -> bool {
+    result.exchanges.is_empty()
+        && !result.findings.is_empty()
+        && result
+            .findings
+            .iter()
+            .all(|f| matches!(f.rule.as_str(), "scenario.template" | "scenario.audit"))
+}
+
+/// Whether the scenario's state holds what a step needs.
+fn available(dep: &Dep, state: &ScenarioState) -> bool {
+    match dep {
+        Dep::Value(name) => state.values.contains_key(name),
+        Dep::Linked { collection, key } => {
+            let table = match collection {
+                Collection::Users => &state.users,
+                Collection::Groups => &state.groups,
+            };
+            table
+                .get(key)
+                .and_then(|o| o.get("id"))
+                .and_then(Value::as_str)
+                .is_some_and(|id| !id.is_empty())
+        }
+    }
+}
+
+/// Where the IdP itself cannot go on after a failed step, in words: the server refused the
+/// run's credentials (Okta's app and Entra's job stop provisioning with an authentication
+/// error; Entra quarantines the job), or could not be reached at all. Any other failure is one
+/// operation failing, and the IdP goes on with the next.
+fn idp_stops(step: &Step, result: &StepResult) -> Option<String> {
+    // A request step that sends its own Authorization header, or none, tests the server's
+    // answer to bad credentials: its 401 is the answer under test, not a refusal of the run.
+    let run_credentials = match &step.kind {
+        StepKind::Request(r) => {
+            !r.no_auth
+                && !r
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        }
+        StepKind::Action(_) => true,
+    };
+    for ex in &result.exchanges {
+        if run_credentials && ex.response.as_ref().is_some_and(|r| r.status == 401) {
+            return Some(
+                "the server refused the run's credentials (401 Unauthorized), and the IdP \
+                 stops provisioning there"
+                    .into(),
+            );
+        }
+        if let Some(e) = ex
+            .error
+            .as_ref()
+            .filter(|e| e.kind == TransportErrorKind::Connect)
+        {
+            return Some(format!(
+                "the server could not be reached ({}), and the IdP stops there",
+                e.message
+            ));
+        }
+    }
+    None
 }
 
 /// Renders a raw request step. Defaults: `Accept: application/scim+json`, a SCIM JSON

@@ -34,6 +34,78 @@ pub trait Profiles {
     fn action_options(&self, idp: Idp, action: &str) -> Option<&'static [&'static str]>;
     /// The `settings:` keys the IdP reads, when it checks them (for the scenario schema).
     fn settings_keys(&self, idp: Idp) -> Option<&'static [&'static str]>;
+    /// What an action needs from earlier steps (the server ids of the directory objects it
+    /// addresses) and what it produces for later ones (the ids it links), as the IdP does it.
+    fn dependencies(&self, scenario: &Scenario, action: &ActionStep) -> Dependencies {
+        let _ = (scenario, action);
+        Dependencies::default()
+    }
+}
+
+/// Something a step produces and a later step may need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dep {
+    /// A value captured by an earlier step, by name (`{{ user_id }}`).
+    Value(String),
+    /// The server id the IdP linked to a directory object (`users.alice.id`).
+    Linked { collection: Collection, key: String },
+}
+
+impl Dep {
+    pub fn user(key: &str) -> Dep {
+        Dep::Linked {
+            collection: Collection::Users,
+            key: key.to_string(),
+        }
+    }
+    pub fn group(key: &str) -> Dep {
+        Dep::Linked {
+            collection: Collection::Groups,
+            key: key.to_string(),
+        }
+    }
+    /// In words, for "not run" reasons: "`user_id`", "the server id of user `alice`".
+    pub fn describe(&self) -> String {
+        match self {
+            Dep::Value(name) => format!("`{name}`"),
+            Dep::Linked { collection, key } => {
+                format!("the server id of {} `{key}`", collection.noun())
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collection {
+    Users,
+    Groups,
+}
+
+impl Collection {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Collection::Users => "user",
+            Collection::Groups => "group",
+        }
+    }
+}
+
+/// An action's dependencies as its IdP profile states them.
+#[derive(Clone, Debug, Default)]
+pub struct Dependencies {
+    pub needs: Vec<Dep>,
+    pub produces: Vec<Dep>,
+    /// The objects it checks rather than acts on (see `Step::verifies`).
+    pub verifies: Vec<Dep>,
+}
+
+/// A dependency of a step on an earlier one, worked out at load time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Need {
+    pub dep: Dep,
+    /// The latest earlier step that produces it: its 0-based position in the scenario's steps
+    /// followed by its cleanup steps.
+    pub from: usize,
 }
 
 /// Which identity provider a scenario speaks for.
@@ -97,6 +169,16 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The keys of `directory.users` or `directory.groups` (`kind`), as declared.
+    pub fn directory_keys(&self, kind: &str) -> Vec<String> {
+        self.directory
+            .as_ref()
+            .and_then(|d| d.get(kind))
+            .and_then(|m| m.as_map())
+            .map(|m| m.iter().map(|(k, _)| k.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
     pub fn source_ref(&self, pos: Pos) -> SourceRef {
         SourceRef {
             file: self.file.clone(),
@@ -111,6 +193,17 @@ pub struct Step {
     pub name: Option<String>,
     pub pos: Pos,
     pub kind: StepKind,
+    /// What this step needs from earlier steps (captures read by its templates, the server ids
+    /// its action addresses). A need whose producer failed makes the step "not run".
+    pub needs: Vec<Need>,
+    /// What this step produces for later ones (its captures, the ids its action links).
+    pub produces: Vec<Dep>,
+    /// The names its `needs:` lists, while the scenario is read (resolved into `needs`).
+    pub declared: Vec<(String, Pos)>,
+    /// For a step that checks what earlier steps did to an object (`expect_server`, a read-back
+    /// GET): the latest earlier step that acted on it. When that step failed, the check would
+    /// only restate its failure, and the step is not run.
+    pub verifies: Vec<Need>,
 }
 
 impl Step {

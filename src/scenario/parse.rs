@@ -21,6 +21,7 @@ pub fn parse_scenario(
         file,
         lines: text.lines().collect(),
         diags: Vec::new(),
+        reads: Vec::new(),
     };
     let scenario = p.scenario(&root, profiles);
     match scenario {
@@ -53,7 +54,7 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "cleanup",
     "auto_cleanup",
 ];
-pub(crate) const STEP_KEYS: &[&str] = &["name", "request", "expect", "capture"];
+pub(crate) const STEP_KEYS: &[&str] = &["name", "request", "expect", "capture", "needs"];
 pub(crate) const REQUEST_KEYS: &[&str] = &["method", "path", "headers", "body", "raw_body", "auth"];
 pub(crate) const EXPECT_KEYS: &[&str] = &["status", "headers", "body"];
 pub(crate) const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -63,6 +64,8 @@ struct Parser<'a> {
     /// The file's lines, to put carets on the exact word inside a string.
     lines: Vec<&'a str>,
     diags: Vec<Diagnostic>,
+    /// The dotted paths the templates of the step being parsed read (`users.alice.id`).
+    reads: Vec<String>,
 }
 
 impl Parser<'_> {
@@ -251,6 +254,8 @@ impl Parser<'_> {
         for (pos, msg) in profiles.validate_scenario(&scenario) {
             self.err(pos, msg);
         }
+        let mut scenario = scenario;
+        self.resolve_needs(&mut scenario, profiles);
         Some(scenario)
     }
 
@@ -316,7 +321,9 @@ impl Parser<'_> {
         profiles: &dyn Profiles,
         known: &mut HashSet<String>,
     ) -> Option<Step> {
+        self.reads.clear();
         let entries = self.map(node, "a step")?;
+        let declared = self.declared_needs(node.get("needs"));
         let name = node
             .get("name")
             .and_then(|n| self.string(n, "a step's `name`"));
@@ -327,10 +334,19 @@ impl Parser<'_> {
         if let Some(req) = node.get("request") {
             self.check_keys(entries, STEP_KEYS, "a request step");
             let request = self.request(req, node.get("expect"), node.get("capture"), known)?;
+            let produces = request
+                .capture
+                .iter()
+                .map(|c| Dep::Value(c.name.clone()))
+                .collect();
             return Some(Step {
                 name,
                 pos: node.pos,
                 kind: StepKind::Request(Box::new(request)),
+                needs: self.read_needs(),
+                produces,
+                declared,
+                verifies: Vec::new(),
             });
         }
         let Some((key, args)) = action_keys.first().map(|(k, v)| (k, v)) else {
@@ -342,7 +358,7 @@ impl Parser<'_> {
         };
         let options: Vec<(Key, Node)> = entries
             .iter()
-            .filter(|(k, _)| k.name != key.name && k.name != "name")
+            .filter(|(k, _)| k.name != key.name && k.name != "name" && k.name != "needs")
             .cloned()
             .collect();
         let action = ActionStep {
@@ -380,7 +396,177 @@ impl Parser<'_> {
             name,
             pos: node.pos,
             kind: StepKind::Action(action),
+            needs: self.read_needs(),
+            produces: Vec::new(),
+            declared,
+            verifies: Vec::new(),
         })
+    }
+
+    /// Works out, for every step, which earlier step produces each thing it needs: the latest one
+    /// before it (steps, then cleanup steps, in order). IdP actions add what their profile says
+    /// they need and produce. Needs that no step produces (built-ins, variables, what the profile
+    /// sets up before the first step) are dropped: nothing in the run can fail to produce them.
+    fn resolve_needs(&mut self, scenario: &mut Scenario, profiles: &dyn Profiles) {
+        let deps: Vec<crate::scenario::Dependencies> = scenario
+            .steps
+            .iter()
+            .chain(&scenario.cleanup)
+            .map(|step| match &step.kind {
+                StepKind::Action(a) => profiles.dependencies(scenario, a),
+                StepKind::Request(_) => Default::default(),
+            })
+            .collect();
+        let groups = scenario.directory_keys("groups");
+        let users = scenario.directory_keys("users");
+        // What earlier steps produce, and which steps act on which objects (need or produce
+        // their ids), each with the step's position.
+        let mut produced: Vec<(Dep, usize)> = Vec::new();
+        let mut acted: Vec<(Dep, usize)> = Vec::new();
+        let all = scenario.steps.iter_mut().chain(scenario.cleanup.iter_mut());
+        for (i, (step, extra)) in all.zip(deps).enumerate() {
+            let mut needs = std::mem::take(&mut step.needs);
+            for (name, pos) in std::mem::take(&mut step.declared) {
+                let captured = Dep::Value(name.clone());
+                let dep = if produced.iter().any(|(d, _)| *d == captured) {
+                    captured
+                } else if groups.contains(&name) {
+                    Dep::group(&name)
+                } else if users.contains(&name) {
+                    Dep::user(&name)
+                } else {
+                    self.err(
+                        pos,
+                        format!("`needs: {name}`: no earlier step captures `{name}`, and the directory has no user or group `{name}`"),
+                    );
+                    continue;
+                };
+                if !produced.iter().any(|(d, _)| *d == dep) {
+                    self.err(
+                        pos,
+                        format!(
+                            "`needs: {name}`: no earlier step provisions {}",
+                            dep.describe()
+                        ),
+                    );
+                    continue;
+                }
+                if !needs.iter().any(|n| n.dep == dep) {
+                    needs.push(Need {
+                        dep,
+                        from: usize::MAX,
+                    });
+                }
+            }
+            for dep in extra.needs {
+                if !needs.iter().any(|n| n.dep == dep) {
+                    needs.push(Need {
+                        dep,
+                        from: usize::MAX,
+                    });
+                }
+            }
+            // A read-back GET checks the objects it reads; an action says what it checks.
+            let reads_back = matches!(&step.kind, StepKind::Request(r) if r.method == "GET");
+            let mut verifies = extra.verifies;
+            if reads_back {
+                verifies.extend(
+                    needs
+                        .iter()
+                        .filter(|n| matches!(n.dep, Dep::Linked { .. }))
+                        .map(|n| n.dep.clone()),
+                );
+            }
+            step.verifies = verifies
+                .into_iter()
+                .filter_map(|dep| {
+                    let from = acted.iter().rev().find(|(d, _)| *d == dep)?.1;
+                    Some(Need { dep, from })
+                })
+                .collect();
+            step.needs = needs
+                .into_iter()
+                .filter_map(|n| {
+                    let from = produced.iter().rev().find(|(d, _)| *d == n.dep)?.1;
+                    Some(Need { dep: n.dep, from })
+                })
+                .collect();
+            for dep in extra.produces {
+                if !step.produces.contains(&dep) {
+                    step.produces.push(dep);
+                }
+            }
+            // Checks do not act: a failed check is not a reason to skip the next one.
+            if !reads_back && step.verifies.is_empty() {
+                acted.extend(
+                    step.needs
+                        .iter()
+                        .map(|n| &n.dep)
+                        .chain(&step.produces)
+                        .filter(|d| matches!(d, Dep::Linked { .. }))
+                        .map(|d| (d.clone(), i)),
+                );
+            }
+            produced.extend(step.produces.iter().map(|d| (d.clone(), i)));
+        }
+    }
+
+    /// `needs: seed` or `needs: [seed, user_id]`: what a step needs that its templates do not
+    /// show — typically what is on the server (a user an earlier step provisioned, which a
+    /// list query counts on). Names are resolved once the scenario is read.
+    fn declared_needs(&mut self, node: Option<&Node>) -> Vec<(String, Pos)> {
+        let Some(node) = node else {
+            return Vec::new();
+        };
+        let items: Vec<&Node> = match &node.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item.as_str() {
+                Some(name) if !name.is_empty() => out.push((name.to_string(), item.pos)),
+                _ => self.err(
+                    item.pos,
+                    "`needs` takes a directory key or a capture name, or a list of them",
+                ),
+            }
+        }
+        out
+    }
+
+    /// What the step's templates read from earlier steps: captures by name, and the server
+    /// ids of directory objects (`users.alice.id`). Which earlier step produces each is worked
+    /// out once the whole scenario is read (`resolve_needs`); built-ins and variables have no
+    /// producer and drop out there.
+    fn read_needs(&mut self) -> Vec<Need> {
+        let mut reads = std::mem::take(&mut self.reads);
+        reads.sort();
+        reads.dedup();
+        let mut out: Vec<Need> = Vec::new();
+        for path in reads {
+            let mut parts = path.split('.');
+            let Some(head) = parts.next() else { continue };
+            let dep = match head {
+                // Any attribute of a directory object: a step that reads `users.alice.userName`
+                // is about the user an earlier step provisioned (a read-back, a lookup), even
+                // when the value itself was known before the run.
+                "users" | "groups" => match parts.next() {
+                    Some(key) if head == "users" => Dep::user(key),
+                    Some(key) => Dep::group(key),
+                    None => continue,
+                },
+                _ if template::BUILTINS.contains(&head) => continue,
+                _ => Dep::Value(head.to_string()),
+            };
+            if !out.iter().any(|n| n.dep == dep) {
+                out.push(Need {
+                    dep,
+                    from: usize::MAX,
+                });
+            }
+        }
+        out
     }
 
     fn request(
@@ -701,6 +887,7 @@ impl Parser<'_> {
     }
 
     fn template(&mut self, src: &str, pos: Pos, known: &HashSet<String>) {
+        self.reads.extend(template::paths(src));
         match template::analyze(src) {
             Ok(names) => {
                 let mut names: Vec<_> = names.into_iter().filter(|n| !known.contains(n)).collect();
@@ -756,6 +943,7 @@ pub fn parse_pattern(
         file,
         lines: Vec::new(),
         diags: Vec::new(),
+        reads: Vec::new(),
     };
     match p.pattern(node, known) {
         Some(pattern) if p.diags.is_empty() => Ok(pattern),
@@ -773,6 +961,7 @@ pub fn parse_expect(
         file,
         lines: Vec::new(),
         diags: Vec::new(),
+        reads: Vec::new(),
     };
     let e = p.expect(node, known);
     if p.diags.is_empty() {

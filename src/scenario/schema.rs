@@ -304,6 +304,13 @@ fn step_key(key: &str) -> Value {
         "request" => reference("request"),
         "expect" => reference("expect"),
         "capture" => reference("capture"),
+        "needs" => described(
+            json!({ "anyOf": [
+                { "type": "string" },
+                { "type": "array", "items": { "type": "string" } },
+            ] }),
+            "What the step needs that its templates do not show: directory keys or capture names of earlier steps; when the step producing one failed, this step is not run.",
+        ),
         _ => json!({}),
     }
 }
@@ -327,6 +334,7 @@ fn step(idp: Idp, profiles: &dyn Profiles) -> Value {
     for action in profiles.actions(idp) {
         let mut properties = Map::new();
         properties.insert("name".into(), step_key("name"));
+        properties.insert("needs".into(), step_key("needs"));
         properties.insert(
             action.to_string(),
             described(

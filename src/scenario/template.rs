@@ -53,6 +53,19 @@ pub fn analyze(src: &str) -> Result<HashSet<String>, String> {
     Ok(tmpl.undeclared_variables(false))
 }
 
+/// The dotted paths a (valid) template reads: `{{ users.alice.id }}` reads `users.alice.id`,
+/// `{{ user_id | lower }}` reads `user_id`. Empty for text that is not a template or does not
+/// parse (`analyze` reports those).
+pub fn paths(src: &str) -> HashSet<String> {
+    if !is_template(src) {
+        return HashSet::new();
+    }
+    env()
+        .template_from_str(src)
+        .map(|t| t.undeclared_variables(true))
+        .unwrap_or_default()
+}
+
 /// Renders with the given context (a JSON object).
 pub fn render(src: &str, ctx: &serde_json::Value) -> Result<String, String> {
     if !is_template(src) {
@@ -161,6 +174,14 @@ mod tests {
         let names = analyze("{{ a }}-{{ b.c }}-{{ uuid() }}").expect("valid");
         assert!(names.contains("a") && names.contains("b"));
         assert!(analyze("{{ a ").is_err());
+    }
+
+    #[test]
+    fn paths_name_what_a_template_reads() {
+        let p = paths("/Users/{{ users.alice.id }}?x={{ user_id | lower }}");
+        assert!(p.contains("users.alice.id"), "{p:?}");
+        assert!(p.contains("user_id"), "{p:?}");
+        assert!(paths("plain").is_empty());
     }
 
     #[test]

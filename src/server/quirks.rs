@@ -33,7 +33,7 @@ pub struct QuirkInfo {
 quirks! {
     CaseSensitiveUsernameFilter => "case-sensitive-username-filter",
         summary: "Filters compare strings case-sensitively, so `userName eq` misses a user whose stored userName differs only in case.",
-        source: "zulip/zulip#21758 https://github.com/zulip/zulip/issues/21758; Okta SPEC test #9 (okta.md §4.1)",
+        source: "zulip/zulip#21758 https://github.com/zulip/zulip/issues/21758; Okta SCIM 2.0 SPEC test, step 9 \"Username Case Sensitivity Check\" https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json",
         breaks: "Okta's lookup misses the existing user, POSTs and gets 409 (devforum 27262); Entra creates duplicates or fails matching.";
     CreateReturns200 => "create-returns-200",
         summary: "POST answers 200 OK instead of 201 Created.",
@@ -41,7 +41,7 @@ quirks! {
         breaks: "Okta's SPEC/CRUD tests fail the create step; strict clients treat the create as not performed.";
     StringCounters => "string-counters",
         summary: "ListResponse totalResults/startIndex/itemsPerPage are JSON strings (\"1\") instead of integers.",
-        source: "Okta community KB-Q-STR https://support.okta.com/help/s/question/0D54z0000A4i091CQA/scim-provisioning-error-with-okta-scim-api?language=en_US",
+        source: "Okta community question \"SCIM provisioning error with Okta SCIM API\" https://support.okta.com/help/s/question/0D54z0000A4i091CQA/scim-provisioning-error-with-okta-scim-api?language=en_US",
         breaks: "Okta aborts the push after the lookup with only `application.provision.user.sync FAILURE`; imports fail.";
     OmitEmptyResources => "omit-empty-resources",
         summary: "A ListResponse with no matches has no `Resources` key.",
@@ -61,7 +61,7 @@ quirks! {
         breaks: "Okta sends the rename PATCH with every membership change, so pushed groups are emptied repeatedly.";
     DeactivateDeletesUser => "deactivate-deletes-user",
         summary: "Setting active=false hard-deletes the user; the next GET is 404.",
-        source: "okta.md §6 #20; Okta CRUD test https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-CRUD-Test.json",
+        source: "Okta and SCIM Version 2.0, \"Update a specific User (PATCH)\": deactivation is a PATCH of active:false, never a DELETE https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20; Okta CRUD test (reads the user after deactivating) https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-CRUD-Test.json",
         breaks: "Okta reactivation and profile pushes 404 and stop; Entra restore fails and re-creates the user.";
     NoDuplicateCheck => "no-duplicate-check",
         summary: "Duplicate userName (Users) or displayName (Groups) is accepted with 201.",
@@ -73,7 +73,7 @@ quirks! {
         breaks: "Okta and Entra record success; deactivations and membership changes never happen.";
     RejectEntraMemberRemove => "reject-entra-member-remove",
         summary: "`Remove` with path `members` plus a `value` array is rejected with 400 invalidValue, as strictly-RFC servers (e.g. scim2-server) do.",
-        source: "entra.md §3.14 / §9 #5; https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility",
+        source: "Microsoft Entra SCIM tutorial, \"Update Group [Remove Members]\" https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups; \"Known issues and resolutions with SCIM 2.0 protocol compliance\" (aadOptscim062020) https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility",
         breaks: "Entra default-mode member removal fails; the user stays in the group and the error escrows.";
     RfcLiteralMemberRemove => "rfc-literal-member-remove",
         summary: "`Remove` with path `members` ignores `value` and removes every member (RFC 7644 §3.5.2.2 read literally).",
@@ -93,7 +93,7 @@ quirks! {
         breaks: "Okta reassign: lookup finds nothing, POST gets 409; Entra reports InvalidAnchor or POSTs a duplicate.";
     RejectReadonlyOnPut => "reject-readonly-on-put",
         summary: "PUT bodies carrying readOnly `id`, `meta` or `groups` are rejected with 400 mutability.",
-        source: "okta.md §6 #14; https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20 (PUT body is the GET response echoed)",
+        source: "Okta and SCIM Version 2.0, \"Update a specific User (PUT)\": the PUT body is the GET response echoed https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20; raw captures in oktadeveloper/okta-blog-archive#1956 https://github.com/oktadeveloper/okta-blog-archive/pull/1956",
         breaks: "Every Okta profile push (GET then full PUT) fails.";
     RejectIdInPatchValue => "reject-id-in-patch-value",
         summary: "A path-less replace whose value contains `id` is rejected with 400 mutability.",
@@ -117,11 +117,11 @@ quirks! {
         breaks: "Microsoft's SCIM Validator aborts the whole suite; strict clients reject the media type.";
     ErrorStatusInteger => "error-status-integer",
         summary: "Error bodies carry `status` as a JSON number instead of the string RFC 7644 §3.12 requires.",
-        source: "RFC 7644 §3.12; Okta's own doc examples use `\"status\": 409` (okta.md §2.2)",
+        source: "RFC 7644 §3.12 (status is a string); Okta and SCIM Version 2.0, \"Create the User\": its 409 example answers `\"status\": 409` https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20",
         breaks: "Strict SCIM clients/validators that type `status` as a string fail to parse the error.";
     IgnoreExcludedAttributes => "ignore-excluded-attributes",
         summary: "`excludedAttributes` is ignored (e.g. `excludedAttributes=members` still returns members).",
-        source: "entra.md §3.10; https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs",
+        source: "Microsoft Entra SCIM tutorial, \"Get Group\" (excludedAttributes=members) https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups; provisioning logs error SystemForCrossDomainIdentityManagementMultipleEntriesInResponse https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs",
         breaks: "Entra logs SystemForCrossDomainIdentityManagementMultipleEntriesInResponse; huge group payloads.";
     RequireAcceptHeader => "require-accept-header",
         summary: "Requests without an Accept header are answered 406 (like a Rails app defaulting to HTML).",

@@ -27,7 +27,7 @@ use crate::idp::context::{ActionCtx, ScenarioState};
 use crate::idp::directory::check_key;
 use crate::outcome::Finding;
 use crate::scenario::yaml::NodeKind;
-use crate::scenario::{ActionStep, Node, Scenario, StepKind};
+use crate::scenario::{ActionStep, Dep, Dependencies, Node, Scenario, StepKind};
 use crate::support::diagnostic::Pos;
 use config::Mode;
 use sync::{Engine, Kind, Trigger};
@@ -187,6 +187,73 @@ pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
                 ));
             }
         }
+    }
+    out
+}
+
+/// What an Entra action needs and produces. Entra keeps an object it could not provision in
+/// escrow and retries it on the next cycle, so actions that run a cycle over an object
+/// (`update`, `restore`, `enable`, adding a member, provisioning on demand) need nothing: they
+/// do what Entra does, the retry included. Actions that only make sense for a provisioned
+/// object — disabling it (`soft_delete`, `disable`), deleting it (`unassign`, `hard_delete`),
+/// removing a member, adding members to a group — need its server id; without it Entra sends
+/// nothing, and the step would prove nothing.
+pub fn dependencies(scenario: &Scenario, action: &ActionStep) -> Dependencies {
+    use crate::idp::directory;
+    let mut out = Dependencies::default();
+    let args = &action.args;
+    // Keys that are templates are resolved at run time; they cannot be followed here.
+    let plain = |node: &Node| -> Vec<String> {
+        arg_keys(node)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| !k.contains("{{"))
+            .collect()
+    };
+    let linked = |k: &str| directory::linked(scenario, k);
+    match action.name.as_str() {
+        "provision" | "assign" | "provision_on_demand" => {
+            let keys = if matches!(args.kind, NodeKind::Null) {
+                let mut all = scenario.directory_keys("users");
+                all.extend(scenario.directory_keys("groups"));
+                all
+            } else {
+                plain(args)
+            };
+            for k in keys {
+                // Assigning a group brings its members into scope: they are provisioned too.
+                for m in directory::members(scenario, &k) {
+                    out.produces.push(linked(&m));
+                }
+                out.produces.push(linked(&k));
+            }
+        }
+        // A cycle over an object Entra holds in escrow retries its create: it may link it.
+        "update" | "restore" | "enable" => {
+            out.produces.extend(plain(args).iter().map(|k| linked(k)));
+        }
+        "unassign" | "hard_delete" | "soft_delete" | "disable" => {
+            out.needs.extend(plain(args).iter().map(|k| linked(k)));
+        }
+        "add_member" | "remove_member" => {
+            if let Some(g) = args.get("group").and_then(Node::as_str) {
+                out.needs.push(Dep::group(g));
+            }
+            for field in ["user", "users"] {
+                let Some(node) = args.get(field) else {
+                    continue;
+                };
+                let members = plain(node).into_iter().map(|k| linked(&k));
+                if action.name == "remove_member" {
+                    out.needs.extend(members);
+                } else {
+                    // Joining an assigned group brings a user into scope: Entra provisions it.
+                    out.produces.extend(members);
+                }
+            }
+        }
+        _ => {}
     }
     out
 }
@@ -366,12 +433,15 @@ async fn run(e: &mut Engine<'_, '_>, action: &ActionStep) -> sync::Flow {
             assign(e, targets).await
         }
         "unassign" => {
+            // Each object on its own: one that fails waits in escrow, the others go on.
+            let mut flow = Ok(());
             for (key, kind) in keys(e.ctx, args).ok_or(())? {
-                e.unassign(kind, &key).await?;
+                flow = flow.and(e.unassign(kind, &key).await);
             }
-            Ok(())
+            flow
         }
         "soft_delete" | "restore" | "disable" | "enable" => {
+            let mut flow = Ok(());
             for (key, _) in keys(e.ctx, args).ok_or(())? {
                 match action.name.as_str() {
                     "soft_delete" => e.obj_mut(Kind::User, &key).soft_deleted = true,
@@ -383,19 +453,23 @@ async fn run(e: &mut Engine<'_, '_>, action: &ActionStep) -> sync::Flow {
                         }
                     }
                 }
-                e.sync(Kind::User, &key, Trigger::Cycle).await?;
+                flow = flow.and(e.sync(Kind::User, &key, Trigger::Cycle).await);
             }
-            Ok(())
+            flow
         }
         "hard_delete" => {
+            let mut flow = Ok(());
             for (key, kind) in keys(e.ctx, args).ok_or(())? {
-                e.delete(kind, &key).await?;
+                if e.delete(kind, &key).await.is_err() {
+                    flow = Err(());
+                    continue;
+                }
                 // Gone from Entra: drop it from its groups in the directory.
                 for (_, g) in e.ctx.state.directory.groups.iter_mut() {
                     g.members.retain(|m| m != &key);
                 }
             }
-            Ok(())
+            flow
         }
         "update" => {
             let (key, kind) = keys(e.ctx, args).ok_or(())?.into_iter().next().ok_or(())?;
@@ -458,11 +532,14 @@ async fn run(e: &mut Engine<'_, '_>, action: &ActionStep) -> sync::Flow {
             }
             // Joining an assigned group brings a user into scope (§7.2): it is provisioned first.
             if adding && e.obj(Kind::Group, &group).assigned {
+                let mut flow = Ok(());
                 for (m, kind) in &members {
                     e.obj_mut(*kind, m).assigned = true;
                     e.obj_mut(*kind, m).managed = true;
-                    e.sync(*kind, m, Trigger::Scope).await?;
+                    flow = flow.and(e.sync(*kind, m, Trigger::Scope).await);
                 }
+                // Members that could not be provisioned have no id: the group gets the others.
+                return flow.and(e.sync_members(&group, Trigger::Cycle).await);
             }
             e.sync_members(&group, Trigger::Cycle).await
         }
@@ -520,15 +597,21 @@ async fn assign(e: &mut Engine<'_, '_>, targets: Vec<(String, Kind)>) -> sync::F
             }
         }
     }
+    // One object that fails does not stop the cycle: Entra escrows it (retries it on the next
+    // cycle) and goes on with the others; references to it stay unset meanwhile.
+    let mut flow = Ok(());
     for u in &users {
-        e.sync(Kind::User, u, Trigger::Scope).await?;
+        flow = flow.and(e.sync(Kind::User, u, Trigger::Scope).await);
     }
     for u in &users {
-        e.sync_manager(u).await?;
+        flow = flow.and(e.sync_manager(u).await);
     }
     for g in &groups {
-        e.sync(Kind::Group, g, Trigger::Scope).await?;
-        e.sync_members(g, Trigger::Scope).await?;
+        if e.sync(Kind::Group, g, Trigger::Scope).await.is_err() {
+            flow = Err(());
+            continue;
+        }
+        flow = flow.and(e.sync_members(g, Trigger::Scope).await);
     }
-    Ok(())
+    flow
 }

@@ -20,7 +20,7 @@ use crate::idp::context::{ActionCtx, ScenarioState};
 use crate::idp::directory::check_key;
 use crate::outcome::Finding;
 use crate::scenario::yaml::NodeKind;
-use crate::scenario::{ActionStep, Node, Scenario, StepKind};
+use crate::scenario::{ActionStep, Dep, Dependencies, Node, Scenario, StepKind};
 use crate::support::diagnostic::Pos;
 use settings::Settings;
 
@@ -194,6 +194,45 @@ pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
             action.name_pos,
             "`rename_group` needs `to:` (the new name)".into(),
         ));
+    }
+    out
+}
+
+/// What an Okta action needs and produces. Okta updates only app users and app groups it has
+/// created or linked: every user action but `assign` needs the id `assign` linked (reactivation
+/// too: its lookup must find the user `assign` created), and every group action but
+/// `push_group` needs the pushed group; the users a membership change names must be linked as
+/// well. `push_group` pushes whichever members are linked, so it needs none of them.
+pub fn dependencies(action: &ActionStep) -> Dependencies {
+    let mut out = Dependencies::default();
+    let Some((arg, _)) = spec(&action.name) else {
+        return out;
+    };
+    let key = action.args.as_str().unwrap_or_default();
+    match (arg, action.name.as_str()) {
+        (Arg::User, "assign") => {
+            // Expecting the app to hold the user already (`exists`, `linked`, `conflict`)
+            // counts on the step that put it there.
+            if matches!(
+                opt(action, "expect").and_then(Node::as_str),
+                Some("exists" | "linked" | "conflict")
+            ) {
+                out.needs.push(Dep::user(key));
+            }
+            out.produces.push(Dep::user(key));
+        }
+        (Arg::User, "reactivate") => {
+            out.needs.push(Dep::user(key));
+            out.produces.push(Dep::user(key));
+        }
+        (Arg::User, _) => out.needs.push(Dep::user(key)),
+        (Arg::Group, "push_group") => out.produces.push(Dep::group(key)),
+        (Arg::Group, _) => out.needs.push(Dep::group(key)),
+        (Arg::None | Arg::Import, _) => {}
+    }
+    for option in ["users", "add", "remove", "expect_users"] {
+        out.needs
+            .extend(opt_keys(action, option).iter().map(|u| Dep::user(u)));
     }
     out
 }
