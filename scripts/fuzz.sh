@@ -71,6 +71,9 @@ for target in "${targets[@]}"; do
     # characters, and nesting bugs only show near that length.
     max_len=()
     [ "$target" = entra_expression ] && max_len=(-max_len=10240)
+    # The loader amplifies a prefixed input to megabytes itself (src/fuzzing/scenario_loader.rs);
+    # 64 KiB leaves room for whole scenarios and for the text being repeated or nested.
+    [ "$target" = scenario_loader ] && max_len=(-max_len=65536)
     log="fuzz/logs/$target.log"
     echo "fuzzing $target for ${seconds}s (log: $log)"
     # -rss_limit_mb: a parser that balloons on one input is a bug; -timeout: so is one input

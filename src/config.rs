@@ -12,6 +12,8 @@
 //! [target]
 //! url = "https://staging.example.com/scim/v2"
 //! token_env = "SCIM_TOKEN"
+//! # or OAuth 2.0 (docs/AUTH.md): auth = "oauth-client-credentials" and
+//! # [target.oauth] token_url = "…", client_id = "…", client_secret_env = "SCIM_CLIENT_SECRET"
 //! [select]
 //! idp = ["okta"]
 //! [run]
@@ -64,12 +66,39 @@ pub struct TargetConfig {
     pub basic_env: Option<Spanned<String>>,
     /// Present only to be refused with a clear message: secrets do not belong in the file.
     token: Option<Spanned<toml::Value>>,
+    /// `--auth`: the auth mode.
+    pub auth: Option<Spanned<String>>,
+    /// The environment variable holding the Authorization value of the header mode.
+    pub auth_header_env: Option<Spanned<String>>,
+    /// `--auth-expire-after`: requests (`3`) or a duration (`"30s"`).
+    pub expire_after: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    pub oauth: OAuthConfig,
     #[serde(default)]
     pub headers: Vec<String>,
     pub timeout: Option<String>,
     pub cacert: Option<PathBuf>,
     #[serde(default)]
     pub insecure: bool,
+}
+
+/// `[target.oauth]`: an OAuth 2.0 client. The secret and a refresh token come from variables.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_env: Option<Spanned<String>>,
+    pub scope: Option<String>,
+    pub resource: Option<String>,
+    pub client_auth: Option<Spanned<String>>,
+    pub authorize_url: Option<String>,
+    pub redirect_port: Option<u16>,
+    pub refresh_token_env: Option<Spanned<String>>,
+    pub refresh_token_file: Option<PathBuf>,
+    /// Present only to be refused: secrets do not belong in the file.
+    client_secret: Option<Spanned<toml::Value>>,
+    refresh_token: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,7 +170,7 @@ pub fn locate(args: &RunArgs) -> Option<PathBuf> {
 }
 
 pub fn load(path: &Path) -> Result<Loaded> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
+    let text = crate::support::input::read_text(path).map_err(|e| Error::io(path.display(), e))?;
     let display = path.display().to_string();
     let config = parse(&display, &text)?;
     let dir = path
@@ -175,9 +204,70 @@ pub fn parse(display: &str, text: &str) -> Result<Config> {
             Some("name the environment variable that holds it: token_env = \"SCIM_TOKEN\"".into()),
         ));
     }
-    for env in [&config.target.token_env, &config.target.basic_env]
-        .into_iter()
-        .flatten()
+    for (secret, env_key) in [
+        (
+            &config.target.oauth.client_secret,
+            "client_secret_env = \"SCIM_CLIENT_SECRET\"",
+        ),
+        (
+            &config.target.oauth.refresh_token,
+            "refresh_token_env = \"SCIM_REFRESH_TOKEN\", or refresh_token_file = \"…\"",
+        ),
+    ] {
+        if let Some(t) = secret {
+            return Err(at(
+                t.span(),
+                "secrets do not belong in idpsim.toml".into(),
+                Some(format!(
+                    "name the environment variable that holds it: {env_key}"
+                )),
+            ));
+        }
+    }
+    if let Some(a) = &config.target.auth {
+        if crate::transport::AuthMode::from_name(a.get_ref()).is_none() {
+            let names: Vec<&str> = crate::transport::AuthMode::ALL
+                .iter()
+                .map(|m| m.name())
+                .collect();
+            return Err(at(
+                a.span(),
+                format!("auth `{}` is not an auth mode", a.get_ref()),
+                Some(format!("expected one of: {}", names.join(", "))),
+            ));
+        }
+    }
+    if let Some(c) = &config.target.oauth.client_auth {
+        if crate::transport::auth::ClientAuth::from_str(c.get_ref(), true).is_err() {
+            return Err(at(
+                c.span(),
+                format!(
+                    "client_auth `{}` is not a client authentication method",
+                    c.get_ref()
+                ),
+                Some("expected one of: client-secret-basic, client-secret-post".into()),
+            ));
+        }
+    }
+    if let Some(e) = &config.target.expire_after {
+        let text = match e.get_ref() {
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::String(s) => s.clone(),
+            _ => String::new(),
+        };
+        if let Err(why) = crate::transport::Lapse::parse(&text) {
+            return Err(at(e.span(), why, None));
+        }
+    }
+    for env in [
+        &config.target.token_env,
+        &config.target.basic_env,
+        &config.target.auth_header_env,
+        &config.target.oauth.client_secret_env,
+        &config.target.oauth.refresh_token_env,
+    ]
+    .into_iter()
+    .flatten()
     {
         let name = env.get_ref();
         if name.is_empty() || name.contains(['=', '\0']) {
@@ -248,6 +338,63 @@ impl Loaded {
                 target.token = Some(self.env(env)?);
             } else if let Some(env) = &c.target.basic_env {
                 target.basic = Some(self.env(env)?);
+            }
+        }
+        if target.auth.is_none() {
+            target.auth = c
+                .target
+                .auth
+                .as_ref()
+                .and_then(|a| crate::transport::AuthMode::from_name(a.get_ref()));
+        }
+        if target.auth_header.is_none() {
+            if let Some(env) = &c.target.auth_header_env {
+                target.auth_header = Some(self.env(env)?);
+            }
+        }
+        if target.auth_expire_after.is_none() {
+            target.auth_expire_after = c.target.expire_after.as_ref().map(|e| match e.get_ref() {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        }
+        let o = &c.target.oauth;
+        for (arg, file) in [
+            (&mut target.oauth_token_url, &o.token_url),
+            (&mut target.oauth_client_id, &o.client_id),
+            (&mut target.oauth_scope, &o.scope),
+            (&mut target.oauth_resource, &o.resource),
+            (&mut target.oauth_authorize_url, &o.authorize_url),
+        ] {
+            if arg.is_none() {
+                arg.clone_from(file);
+            }
+        }
+        if target.oauth_client_auth.is_none() {
+            target.oauth_client_auth = o
+                .client_auth
+                .as_ref()
+                .and_then(|c| crate::transport::auth::ClientAuth::from_str(c.get_ref(), true).ok());
+        }
+        if target.oauth_redirect_port.is_none() {
+            target.oauth_redirect_port = o.redirect_port;
+        }
+        if target.oauth_refresh_token_file.is_none() {
+            target.oauth_refresh_token_file = o.refresh_token_file.as_deref().map(|p| self.path(p));
+        }
+        if target.oauth_client_secret.is_none() {
+            if let Some(env) = &o.client_secret_env {
+                target.oauth_client_secret = Some(self.env(env)?);
+            }
+        }
+        if target.oauth_refresh_token.is_none() {
+            if let Some(env) = &o.refresh_token_env {
+                // A refresh token file may stand in for it; an unset variable is fine then.
+                match std::env::var(env.get_ref()) {
+                    Ok(v) if !v.is_empty() => target.oauth_refresh_token = Some(v),
+                    _ if target.oauth_refresh_token_file.is_some() => {}
+                    _ => target.oauth_refresh_token = Some(self.env(env)?),
+                }
             }
         }
         if target.headers.is_empty() {
@@ -340,6 +487,20 @@ impl Loaded {
     }
 
     fn env(&self, name: &Spanned<String>) -> Result<String> {
+        if !crate::support::redact::is_variable_name(name.get_ref()) {
+            // A value that is no variable's name is most likely the secret pasted in: say so
+            // without repeating it (the quoted line masks it too).
+            return Err(usage_diag(
+                Diagnostic::new(
+                    &self.display,
+                    offset_pos(&self.text, name.span().start),
+                    "this names no environment variable (capitals, digits and `_`); if it is the secret itself, it does not belong in idpsim.toml".to_string(),
+                )
+                .width(name.span().len().clamp(1, 60))
+                .help("put the secret in a variable (a CI secret) and name it here: token_env = \"SCIM_TOKEN\""),
+                &self.text,
+            ));
+        }
         match std::env::var(name.get_ref()) {
             Ok(v) if !v.is_empty() => Ok(v),
             _ => Err(usage_diag(

@@ -1,10 +1,12 @@
 //! idpsim plays the identity provider for SCIM 2.0.
 //!
-//! Data flows one way: `scenario` (read YAML into a validated model) → `run` (send requests,
-//! drive IdP actions through `idp`) → `check` (judge every exchange) → `report` (console, JSON,
-//! JUnit). `server` is the built-in reference SCIM server; `okta` and `entra` are the IdP
-//! profiles. `app` glues the commands of `cli` to these modules; `error` maps failures to exit
-//! codes. See docs/ARCHITECTURE.md.
+//! Data flows one way: `scenario` (parse YAML into a validated model) → `run` (steps in order,
+//! IdP actions through `idp`, whose profiles build the requests) → `transport` (send) → `check`
+//! (judge every exchange) → `outcome` (what the run produced) → `gate` (the verdict) and
+//! `report` (console, JSON, JUnit, Markdown, HTML). `commands` holds one file per subcommand,
+//! `cli` their flags, and `verdict` alone turns a command's end into an exit code. `server` is
+//! the built-in reference SCIM server. Imports point the same way (tests/architecture.rs); see
+//! docs/ARCHITECTURE.md.
 
 pub mod audit;
 pub mod check;
@@ -16,6 +18,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod gate;
 pub mod idp;
+pub mod idplog;
 pub mod load;
 pub mod outcome;
 pub mod record;

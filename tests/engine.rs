@@ -409,15 +409,21 @@ fn the_json_report_follows_its_schema_and_junit_is_valid_xml() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .count();
-    assert_eq!(cases, steps, "one testcase per step");
+    let problems = report["problems"].as_array().map_or(0, Vec::len);
+    assert!(problems > 0, "the failing scenario is a problem");
+    assert_eq!(
+        cases,
+        steps + problems,
+        "one testcase per step, and one per distinct problem"
+    );
     let suites = doc
         .descendants()
         .filter(|n| n.has_tag_name("testsuite"))
         .count();
     assert_eq!(
         suites,
-        report["scenarios"].as_array().map_or(0, Vec::len),
-        "one testsuite per scenario"
+        report["scenarios"].as_array().map_or(0, Vec::len) + 1,
+        "one testsuite per scenario, after the distinct problems"
     );
     assert!(
         doc.descendants().any(|n| n.has_tag_name("failure")),
@@ -494,7 +500,7 @@ fn the_shipped_scenarios_catch_generic_server_bugs() {
         ("html-404", "rfc7644.error.json"),
         ("no-duplicate-check", "expect.status"),
         ("filter-miss-404", "expect.status"),
-        ("items-per-page-is-count", "expect.body"),
+        ("items-per-page-is-count", "rfc7644.list.items-per-page"),
         ("json-content-type", "expect.header"),
         ("error-status-integer", "rfc7644.error.status-string"),
         ("ignore-excluded-attributes", "expect.body"),

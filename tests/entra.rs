@@ -5,23 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use idpsim::server::{self, Quirk, ServerConfig};
+use idpsim::server::Quirk;
 use serde_json::Value;
 
 mod common;
 use common::{root, run_async as idpsim};
 
 const TOKEN: &str = "entra-test-token";
-
-async fn start(quirks: Vec<Quirk>) -> server::RunningServer {
-    server::start(ServerConfig {
-        quirks,
-        token: Some(TOKEN.into()),
-        ..Default::default()
-    })
-    .await
-    .expect("start the built-in server")
-}
 
 /// Runs the shipped Entra scenarios against `target`; returns the exit code and the report.
 async fn run_entra(target: &str, extra: &[&str]) -> (i32, Value) {
@@ -73,7 +63,7 @@ fn error_rules(report: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_scenarios_pass_in_both_modes_against_the_clean_server() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     for target in [
         srv.base_url(),
         format!("{}?aadOptscim062020", srv.base_url()),
@@ -112,7 +102,7 @@ async fn each_entra_quirk_is_caught() {
     ];
     for (quirk, rule) in cases {
         let q = Quirk::from_name(quirk).expect("known quirk");
-        let srv = start(vec![q]).await;
+        let srv = common::start_server(TOKEN, vec![q]).await;
         let (code, report) = run_entra(&srv.base_url(), &[]).await;
         srv.shutdown().await;
         let rules = error_rules(&report);
@@ -134,7 +124,7 @@ async fn each_entra_quirk_is_caught() {
 /// with the flag.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_member_removal_finding_explains_the_flag() {
-    let srv = start(vec![Quirk::RejectEntraMemberRemove]).await;
+    let srv = common::start_server(TOKEN, vec![Quirk::RejectEntraMemberRemove]).await;
     let (code, report) = run_entra(&srv.base_url(), &["--profile", "default"]).await;
     srv.shutdown().await;
     assert_eq!(code, 1);
@@ -148,7 +138,7 @@ async fn default_member_removal_finding_explains_the_flag() {
     });
     insta::assert_snapshot!(serde_json::to_string_pretty(&shown).expect("json"));
     // The flag-mode lifecycle passes on the same server: the flag is the fix.
-    let srv = start(vec![Quirk::RejectEntraMemberRemove]).await;
+    let srv = common::start_server(TOKEN, vec![Quirk::RejectEntraMemberRemove]).await;
     let (code, report) = run_entra(&srv.base_url(), &["--profile", "aadOptscim062020"]).await;
     srv.shutdown().await;
     assert_eq!(code, 0, "{:?}", error_rules(&report));

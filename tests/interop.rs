@@ -64,8 +64,16 @@ fn scim2_cli_test_passes_against_idpsim_serve() {
     };
     let port = free_port();
     let token = "interop-token-7c1e";
+    // scim2-tester runs create/replace/delete on every resource type it discovers and needs
+    // one resource type per schema; the roles/entitlements catalogue is read-only (Okta only
+    // reads it) and serves two types on Okta's one Entitlement schema. The catalogue has its
+    // own tests (tests/entitlements.rs); here the core server meets an independent tester.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let no_catalogue = dir.path().join("catalogue.json");
+    std::fs::write(&no_catalogue, r#"{"types":[]}"#).expect("write the empty catalogue");
     let server = common::idpsim()
         .args(["serve", "--port", &port.to_string(), "--token", token])
+        .args(["--catalog", no_catalogue.to_str().expect("utf-8")])
         .stdout(Stdio::null())
         .spawn()
         .expect("idpsim serve starts");

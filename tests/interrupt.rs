@@ -695,3 +695,101 @@ fn a_bad_grace_period_is_a_usage_error_before_anything_is_sent() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("run.grace_period"), "{err}");
 }
+
+/// A scenario whose first request is a create (the one in flight when the signal lands).
+const CREATE_FIRST: &str = "name: create in flight\nsteps:\n  - name: create\n    request: { method: POST, path: /Users, body: { schemas: [\"urn:ietf:params:scim:schemas:core:2.0:User\"], userName: in-flight@example.test } }\n  - name: never sent\n    request: { method: GET, path: /Users/u-1 }\n";
+
+/// A server that creates `u-1` after `create_delay` and deletes at once.
+fn slow_create_server(rt: &tokio::runtime::Runtime, create_delay: Duration) -> MockServer {
+    rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/Users"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_raw(user("u-1").to_string(), "application/scim+json")
+                    .insert_header("Location", "/Users/u-1")
+                    .set_delay(create_delay),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&server)
+            .await;
+        server
+    })
+}
+
+#[test]
+fn a_create_in_flight_at_the_signal_is_reported_as_sent_and_its_user_cleaned_up() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // The answer comes well within half the grace period: the run waits for it.
+    let server = slow_create_server(&rt, Duration::from_millis(1500));
+    let mut run = spawn_run(CREATE_FIRST, &server.uri(), &["--grace-period", "60s"]);
+    wait_for_requests(&rt, &server, &mut run, "the create", |r| {
+        count(r, "POST", "/Users") == 1
+    });
+    signal(&run.child, libc::SIGINT);
+    assert_eq!(wait(&mut run), 130, "stderr:\n{}", run.stderr());
+    let received = rt.block_on(server.received_requests()).unwrap_or_default();
+    assert_eq!(
+        count(&received, "DELETE", "/Users/u-1"),
+        1,
+        "cleanup deleted the user the create in flight made: {received:?}"
+    );
+    assert_eq!(
+        count(&received, "GET", "/Users/u-1"),
+        0,
+        "nothing new was sent"
+    );
+    let report = run.report();
+    let steps = report["scenarios"][0]["steps"].as_array().expect("steps");
+    assert_ne!(
+        steps[0]["outcome"], "skipped",
+        "the create was sent: {}",
+        steps[0]
+    );
+    assert_eq!(steps[0]["exchanges"][0]["request"]["method"], "POST");
+    assert_eq!(
+        steps[0]["exchanges"][0]["response"]["status"], 201,
+        "{}",
+        steps[0]
+    );
+    assert_eq!(steps[1]["outcome"], "skipped");
+}
+
+#[test]
+fn a_create_never_answered_before_the_grace_period_is_listed_as_left_behind() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = slow_create_server(&rt, Duration::from_secs(600));
+    let mut run = spawn_run(CREATE_FIRST, &server.uri(), &["--grace-period", "1s"]);
+    wait_for_requests(&rt, &server, &mut run, "the create", |r| {
+        count(r, "POST", "/Users") == 1
+    });
+    signal(&run.child, libc::SIGINT);
+    assert_eq!(wait(&mut run), 130, "stderr:\n{}", run.stderr());
+    let report = run.report();
+    let step = &report["scenarios"][0]["steps"][0];
+    assert_eq!(step["outcome"], "failed", "sent, fate unknown: {step}");
+    assert_eq!(step["exchanges"][0]["request"]["method"], "POST", "{step}");
+    let reason = step["skip_reason"].as_str().unwrap_or("");
+    assert!(
+        reason.starts_with("left behind: POST ") && reason.contains("in-flight@example.test"),
+        "{reason}"
+    );
+    assert!(
+        step["findings"][0]["rule"] == "cleanup.left-behind",
+        "{step}"
+    );
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("left behind") && stderr.contains("in-flight@example.test"),
+        "stderr lists what may need deleting by hand: {stderr}"
+    );
+    assert!(
+        run.stdout().contains("in-flight@example.test"),
+        "the console summary lists it too: {}",
+        run.stdout()
+    );
+}

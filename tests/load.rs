@@ -1,23 +1,13 @@
 //! `idpsim load` end to end: the real binary against the built-in server (clean and with the
 //! race quirks), against a throttling proxy, and the seed's reproducibility.
 
-use idpsim::server::{self, Quirk, ServerConfig};
+use idpsim::server::Quirk;
 use serde_json::Value;
 
 mod common;
 use common::run_async as idpsim;
 
 const TOKEN: &str = "load-test-token";
-
-async fn start(quirks: Vec<Quirk>) -> server::RunningServer {
-    server::start(ServerConfig {
-        quirks,
-        token: Some(TOKEN.into()),
-        ..Default::default()
-    })
-    .await
-    .expect("start the built-in server")
-}
 
 /// Runs `idpsim load` against `target`; returns exit code, report and stdout.
 async fn load(target: &str, extra: &[&str]) -> (i32, Value, String) {
@@ -59,7 +49,7 @@ fn count(report: &Value, ptr: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_and_okta_cycles_pass_the_audit_against_the_clean_server() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     // A seed per run: the same seed again would find every user and link instead of create.
     for (idp, profile, seed) in [
         ("entra", "default", "11"),
@@ -112,7 +102,7 @@ async fn entra_and_okta_cycles_pass_the_audit_against_the_clean_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_names_users_lost_by_concurrent_writes() {
-    let srv = start(vec![Quirk::LoseConcurrentWrites]).await;
+    let srv = common::start_server(TOKEN, vec![Quirk::LoseConcurrentWrites]).await;
     let (code, r, stdout) = load(
         &srv.base_url(),
         &[
@@ -145,7 +135,7 @@ async fn the_audit_names_users_lost_by_concurrent_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_names_users_duplicated_by_a_create_race() {
-    let srv = start(vec![Quirk::DuplicateOnRace]).await;
+    let srv = common::start_server(TOKEN, vec![Quirk::DuplicateOnRace]).await;
     let (code, r, stdout) = load(
         &srv.base_url(),
         &[
@@ -265,7 +255,7 @@ async fn throttling_proxy(upstream: String) -> (String, tokio::task::JoinHandle<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_is_honoured_per_idp_and_the_audit_still_passes() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let (proxy, task) = throttling_proxy(srv.base_url()).await;
     for idp in ["entra", "okta"] {
         let (code, r, stdout) = load(
@@ -315,7 +305,7 @@ async fn retry_after_is_honoured_per_idp_and_the_audit_still_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_seed_gives_the_same_directory_and_the_report_reads_well() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let args = |seed: &'static str| {
         [
             "--idp",

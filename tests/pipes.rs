@@ -9,8 +9,6 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use idpsim::server::{self, ServerConfig};
-
 const TOKEN: &str = "pipes-test-token-2b7d";
 
 /// Runs the command with its stdout's reader already gone; returns the exit code and stderr.
@@ -30,12 +28,7 @@ fn with_closed_stdout(mut cmd: Command) -> (Option<i32>, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_command_survives_a_closed_stdout() {
-    let srv = server::start(ServerConfig {
-        token: Some(TOKEN.into()),
-        ..ServerConfig::default()
-    })
-    .await
-    .expect("server starts");
+    let srv = common::start_server(TOKEN, Vec::new()).await;
     let url = srv.base_url();
     let dir = tempfile::tempdir().expect("tempdir");
     // A user the server does not hold: the audit finds drift (exit 1) and prints it.
@@ -118,12 +111,7 @@ async fn every_command_survives_a_closed_stdout() {
 /// line and idpsim's own exit code (1: drift) comes through `pipefail`.
 #[tokio::test(flavor = "multi_thread")]
 async fn audit_into_head_prints_one_line_and_keeps_its_exit_code() {
-    let srv = server::start(ServerConfig {
-        token: Some(TOKEN.into()),
-        ..ServerConfig::default()
-    })
-    .await
-    .expect("server starts");
+    let srv = common::start_server(TOKEN, Vec::new()).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state.yaml");
     let users: String = (0..2000)

@@ -5,24 +5,13 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use idpsim::server::{self, Quirk, ServerConfig};
+use idpsim::server::Quirk;
 use serde_json::{json, Value};
 
 mod common;
 use common::{idpsim as bin, root};
 
 const TOKEN: &str = "rec-test-token-5f1e2d3c4b5a69788796";
-
-async fn start(quirks: Vec<Quirk>) -> server::RunningServer {
-    server::start(ServerConfig {
-        port: 0,
-        token: Some(TOKEN.into()),
-        quirks,
-        ..ServerConfig::default()
-    })
-    .await
-    .expect("server starts")
-}
 
 /// Runs the binary off the async runtime's threads (the server under test lives on them).
 async fn output(mut cmd: Command) -> std::process::Output {
@@ -116,7 +105,7 @@ fn findings(report: &Value) -> Vec<(String, String, String)> {
 /// fresh built-in server, pass; the recordings name the IdP and hold no token or password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_okta_and_entra_traffic_replays_on_a_fresh_server() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     for (scenario, idp) in [
         (
@@ -171,7 +160,7 @@ async fn recorded_okta_and_entra_traffic_replays_on_a_fresh_server() {
 /// the file is a valid scenario.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_recorder_leaves_every_forwarded_exchange() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("killed.yaml");
     let (mut child, proxy) = spawn_recorder(&srv.base_url(), &out);
@@ -203,7 +192,7 @@ async fn a_killed_recorder_leaves_every_forwarded_exchange() {
 /// The proxy forwards bodies and statuses unchanged (gzip included) and passes errors through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_forwards_unchanged() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("fwd.yaml");
     let (mut child, proxy) = spawn_recorder(&srv.base_url(), &out);
@@ -311,7 +300,7 @@ fn rules(rep: &Value) -> Vec<String> {
 /// its rule; 130 users prove full pagination; the report is what a person reads (snapshot).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_reports_clean_then_every_drift_made_behind_the_idps_back() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let base = srv.base_url();
     let c = reqwest::Client::new();
     let post = |path: &str, body: Value| {
@@ -471,7 +460,7 @@ async fn the_audit_step_finds_drift_seeded_with_quirks() {
     ];
     let dir = tempfile::tempdir().expect("tmp");
     for (i, (scenario, quirk, rule)) in cases.into_iter().enumerate() {
-        let srv = start(vec![quirk]).await;
+        let srv = common::start_server(TOKEN, vec![quirk]).await;
         let json = dir.path().join(format!("r{i}.json"));
         let mut cmd = bin();
         cmd.arg("run")
@@ -505,7 +494,7 @@ async fn the_audit_step_finds_drift_seeded_with_quirks() {
 /// the run, drift once the nested member is removed behind its back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_state_feeds_audit() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     let state = dir.path().join("believed.yaml");
     let mut cmd = bin();
@@ -559,7 +548,7 @@ async fn write_state_feeds_audit() {
 /// file whose audit is clean; the deleted objects carry `exists: false`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_state_marks_what_the_idp_deleted_as_absent() {
-    let srv = start(vec![]).await;
+    let srv = common::start_server(TOKEN, vec![]).await;
     let dir = tempfile::tempdir().expect("tmp");
     for scenario in [
         "scenarios/okta/lifecycle-oin.yaml",

@@ -275,7 +275,9 @@ mod protocol {
             s.body["schemas"][0],
             "urn:ietf:params:scim:api:messages:2.0:ListResponse"
         );
-        assert_eq!(s.body["totalResults"], 3);
+        // Core, Group, enterprise, the custom extension, and the entitlement catalogue's
+        // (tests/entitlements.rs covers those).
+        assert_eq!(s.body["totalResults"], 7);
         let one = t
             .get("/Schemas/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
             .await;
@@ -286,7 +288,8 @@ mod protocol {
             .iter()
             .any(|a| a["name"] == "manager"));
         let rt = t.get("/ResourceTypes").await;
-        assert_eq!(rt.body["totalResults"], 2);
+        assert_eq!(rt.body["Resources"][0]["id"], "User");
+        assert_eq!(rt.body["Resources"][1]["id"], "Group");
         let u = t.get("/ResourceTypes/User").await;
         assert_eq!(
             u.body["schemaExtensions"][0]["schema"],
@@ -1127,12 +1130,30 @@ mod abuse {
         // A connection that never sends a request head is closed, with nothing sent.
         let mut idle = TcpStream::connect(t.server.addr()).await.unwrap();
         assert_eq!(read_until_closed(&mut idle).await, "");
-        // Half a request head: closed as well.
+        // Half a request head: a SCIM 408, then the connection closes.
         let mut half = TcpStream::connect(t.server.addr()).await.unwrap();
         half.write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n")
             .await
             .unwrap();
-        assert_eq!(read_until_closed(&mut half).await, "");
+        let answer = read_until_closed(&mut half).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(
+            answer.contains("request head did not arrive within 1 s"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("urn:ietf:params:scim:api:messages:2.0:Error"),
+            "{answer}"
+        );
+        // A kept-alive connection idle after its answer closes without a stray 408 (a client
+        // would read it as the answer to its next request).
+        let mut kept = TcpStream::connect(t.server.addr()).await.unwrap();
+        kept.write_all(raw_request("GET", "/ServiceProviderConfig", "", "").as_bytes())
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut kept).await;
+        assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{answer}");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         // A head whose body never finishes: a SCIM 408.
         let mut slow = TcpStream::connect(t.server.addr()).await.unwrap();
         let req = raw_request(
@@ -1587,5 +1608,185 @@ mod quirks {
             assert_eq!(Quirk::from_name(info.name), Some(info.quirk));
             assert!(info.source.contains("http") || info.source.contains("RFC"));
         }
+    }
+}
+
+/// `--data` that cannot be written: the write is refused (500) and leaves no trace — not in
+/// memory (a retry is no conflict, a read does not find it), not in a later write's file — and
+/// the answer does not name the server's file.
+mod failed_writes {
+    use super::*;
+
+    fn user_body(name: &str) -> Value {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "active": true})
+    }
+
+    /// Makes the data file unwritable whoever runs the test (root included): the atomic
+    /// rename onto a non-empty directory fails.
+    fn block(file: &std::path::Path) {
+        let _ = std::fs::remove_file(file);
+        std::fs::create_dir_all(file.join("blocker")).expect("mkdir");
+    }
+    fn unblock(file: &std::path::Path) {
+        std::fs::remove_dir_all(file).expect("rmdir");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_no_trace_and_names_no_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("store.json");
+        let t = server_cfg(ServerConfig {
+            token: Some(TOKEN.into()),
+            data: Some(file.clone()),
+            ..ServerConfig::default()
+        })
+        .await;
+        let kept = t.user("kept").await;
+
+        block(&file);
+        let r = t.post("/Users", user_body("refused")).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text);
+        assert!(
+            !r.text.contains(dir.path().to_str().expect("utf-8")) && !r.text.contains("store.json"),
+            "the 500 names no path: {}",
+            r.text
+        );
+        // An update and a delete that cannot be stored are not made either.
+        let r = t
+            .patch(
+                &format!("/Users/{kept}"),
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": "displayName", "value": "Changed"}]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text);
+        let r = t.delete(&format!("/Users/{kept}")).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text);
+        let r = t.get("/Users?filter=userName%20eq%20%22refused%22").await;
+        assert_eq!(
+            r.body["totalResults"], 0,
+            "the refused user is not in memory: {}",
+            r.text
+        );
+        let r = t.get(&format!("/Users/{kept}")).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "the refused delete did not happen"
+        );
+        assert!(
+            r.body.get("displayName").is_none(),
+            "the refused PATCH did not happen: {}",
+            r.text
+        );
+
+        unblock(&file);
+        t.user("later").await;
+        let stored = std::fs::read_to_string(&file).expect("the data file");
+        assert!(stored.contains("later") && stored.contains("kept"));
+        assert!(
+            !stored.contains("refused") && !stored.contains("Changed"),
+            "a later write persists nothing the client was told failed: {stored}"
+        );
+        // The retry of the refused create is a create, not a conflict.
+        let r = t.post("/Users", user_body("refused")).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+}
+
+/// What one PATCH may make the server do: at most 1000 operations and 10,000 values, refused
+/// whole beyond (nothing applied); PATCHes applied with the store unlocked lose nothing to each
+/// other.
+mod patch_work {
+    use super::*;
+
+    const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+    #[tokio::test]
+    async fn a_patch_beyond_the_limits_is_refused_whole() {
+        let t = server().await;
+        let id = t.user("bounded").await;
+        let ops = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"op": "replace", "path": "displayName", "value": format!("Name {i}")}))
+                .collect()
+        };
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                json!({"schemas": [PATCH_OP], "Operations": ops(1001)}),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("invalidValue"));
+        assert!(
+            r.text.contains("1001 operations") && r.text.contains("at most 1000"),
+            "{}",
+            r.text
+        );
+        assert!(t
+            .get(&format!("/Users/{id}"))
+            .await
+            .body
+            .get("displayName")
+            .is_none());
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                json!({"schemas": [PATCH_OP], "Operations": ops(1000)}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["displayName"], "Name 999");
+
+        let group = t.group("big", &[]).await;
+        let members: Vec<Value> = (0..10_001)
+            .map(|i| json!({"value": format!("m-{i}")}))
+            .collect();
+        let r = t
+            .patch(
+                &format!("/Groups/{group}"),
+                json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": members}]}),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("invalidValue"));
+        assert!(r.text.contains("10001 values"), "{}", r.text);
+        t.server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_patches_of_one_group_lose_no_member() {
+        let t = server().await;
+        let mut users = Vec::new();
+        for i in 0..24 {
+            users.push(t.user(&format!("member-{i}")).await);
+        }
+        let group = t.group("shared", &[]).await;
+        let t = std::sync::Arc::new(t);
+        let mut tasks = Vec::new();
+        for u in users.clone() {
+            let t = std::sync::Arc::clone(&t);
+            let path = format!("/Groups/{group}");
+            tasks.push(tokio::spawn(async move {
+                t.patch(
+                    &path,
+                    json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": u}]}]}),
+                )
+                .await
+                .status
+            }));
+        }
+        for task in tasks {
+            assert!(task.await.expect("task").is_success());
+        }
+        let r = t.get(&format!("/Groups/{group}")).await;
+        let held: std::collections::BTreeSet<String> = r.body["members"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m["value"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(held, users.into_iter().collect(), "{}", r.text);
     }
 }

@@ -142,7 +142,7 @@ steps:
 /// A server that ignores filters (every query returns the same other user), accepts duplicate
 /// userNames and fails group creates: each fault is its own problem, and the step that needs
 /// the group's id is not run rather than failed.
-async fn broken_server() -> wiremock::MockServer {
+async fn broken_server(read_returns_someone_else: bool) -> wiremock::MockServer {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let server = MockServer::start().await;
@@ -172,9 +172,25 @@ async fn broken_server() -> wiremock::MockServer {
         )
         .mount(&server)
         .await;
+    let read = if read_returns_someone_else {
+        someone.clone()
+    } else {
+        created
+    };
+    // Read once by the one scenario, then gone once cleanup deleted it; the server that
+    // returns someone else keeps doing so (and so never seems to delete).
+    let read = Mock::given(method("GET"))
+        .and(path("/Users/u-new"))
+        .respond_with(scim(200, read));
+    let read = if read_returns_someone_else {
+        read
+    } else {
+        read.up_to_n_times(1)
+    };
+    read.mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/Users/u-new"))
-        .respond_with(scim(200, created))
+        .respond_with(scim(404, serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "404"})))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -209,7 +225,7 @@ async fn broken_server() -> wiremock::MockServer {
 #[test]
 fn independent_faults_after_a_failure_are_all_reported() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let server = rt.block_on(broken_server());
+    let server = rt.block_on(broken_server(false));
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write_scenario(dir.path(), "two-faults.yaml", TWO_FAULTS);
     let report = dir.path().join("r.json");
@@ -298,10 +314,12 @@ fn refused_credentials_stop_the_scenario_where_the_idp_stops() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let server = rt.block_on(async {
         let server = wiremock::MockServer::start().await;
-        let unauthorized = ResponseTemplate::new(401).set_body_raw(
-            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401","detail":"bad token"}"#,
-            "application/scim+json",
-        );
+        let unauthorized = ResponseTemplate::new(401)
+            .insert_header("WWW-Authenticate", "Bearer realm=\"test\"")
+            .set_body_raw(
+                r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401","detail":"bad token"}"#,
+                "application/scim+json",
+            );
         Mock::given(method("GET"))
             .and(header_exists("authorization"))
             .and(wiremock::matchers::path("/ServiceProviderConfig"))
@@ -352,7 +370,363 @@ steps:
     assert_eq!(outcomes, ["passed", "failed", "not-run"], "{steps:#?}");
     assert_eq!(
         steps[2]["skip_reason"],
-        "needs step 2: the server refused the run's credentials (401 Unauthorized), and the IdP stops provisioning there"
+        "needs step 2: the client cannot go on: the server answered 401 to credentials idpsim holds as valid"
     );
     assert!(steps[2]["exchanges"].as_array().is_some_and(Vec::is_empty));
+}
+
+/// Every report carries the same grouping: JUnit's `distinct problems` suite, the Markdown and
+/// HTML problems tables first, and one GitHub annotation per problem listing its other places.
+#[test]
+fn every_report_format_opens_with_the_distinct_problems() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // Reading the created user back returns another one: a built-in rule's finding in both
+    // scenarios, so one problem with two places.
+    let server = rt.block_on(broken_server(true));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = write_scenario(dir.path(), "a.yaml", TWO_FAULTS);
+    let second = write_scenario(
+        dir.path(),
+        "b.yaml",
+        &TWO_FAULTS.replace("Two independent faults", "The same faults again"),
+    );
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let out = idpsim(&[
+        "run",
+        first.to_str().expect("utf-8"),
+        second.to_str().expect("utf-8"),
+        "--target",
+        &server.uri(),
+        "--report-junit",
+        &path("r.xml"),
+        "--report-md",
+        &path("r.md"),
+        "--report-html",
+        &path("r.html"),
+        "--format",
+        "github",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let clean = |t: &str| stable(&t.replace(&*dir.path().to_string_lossy(), "DIR"));
+
+    let annotations: String = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with("::"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("problems_github", clean(&annotations));
+
+    let xml = std::fs::read_to_string(path("r.xml")).expect("junit");
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed JUnit");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some("distinct problems"))
+        .expect("a distinct problems testsuite");
+    // Two scenarios' expectations (their own lines: three problems each), the shared
+    // read-back fault, and the resource the server never deletes (a warning: not a failure).
+    assert_eq!(suite.attribute("tests"), Some("8"));
+    assert_eq!(suite.attribute("failures"), Some("7"));
+    let not_run = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("skipped"))
+        .filter_map(|n| n.attribute("message"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        not_run,
+        [
+            "not run: needs step 4: `group_id`, which it did not produce",
+            "not run: needs step 4: `group_id`, which it did not produce"
+        ]
+    );
+    let problems_xml = &xml[suite.range()];
+    insta::assert_snapshot!("problems_junit", clean(problems_xml));
+
+    let md = std::fs::read_to_string(path("r.md")).expect("markdown");
+    let table: String = md
+        .lines()
+        .skip_while(|l| !l.starts_with("### "))
+        .take_while(|l| !l.starts_with("| Outcome"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("problems_markdown", clean(&table));
+    assert!(md.contains("Not run: needs step 4"), "{md}");
+
+    let html = std::fs::read_to_string(path("r.html")).expect("html");
+    let start = html
+        .find("<section class=\"problems\">")
+        .expect("a problems section");
+    let end = html[start..].find("</section>").expect("its end") + start;
+    assert!(
+        start < html.find("<main>").expect("the scenarios"),
+        "problems come first"
+    );
+    insta::assert_snapshot!("problems_html", clean(&html[start..end]));
+}
+
+/// Cleanup verifies its deletes: a server that answers DELETE with 204 but only deactivates
+/// keeps the resource, and the report lists it as left behind with what the server did. For
+/// Okta, which never deletes users, that is a note; for a generic (RFC) scenario, a warning.
+/// Neither fails the run: the scenarios' own steps passed.
+#[test]
+fn a_delete_that_only_deactivates_is_reported_as_left_behind() {
+    use wiremock::matchers::{method, path, query_param_contains};
+    use wiremock::{Mock, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        let scim = |status: u16, body: serde_json::Value| {
+            ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/scim+json")
+        };
+        let user = |active: bool| {
+            serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "id": "u-soft", "userName": "soft.delete@example.com", "active": active,
+                "name": { "givenName": "Soft", "familyName": "Delete" },
+                "emails": [{ "value": "soft.delete@example.com", "primary": true }],
+                "meta": { "resourceType": "User" }
+            })
+        };
+        Mock::given(method("GET"))
+            .and(path("/Users"))
+            .and(query_param_contains("filter", "userName"))
+            .respond_with(scim(
+                200,
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                    "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []
+                }),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/Users"))
+            .respond_with(
+                scim(201, user(true))
+                    .insert_header("Location", format!("{}/Users/u-soft", server.uri())),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&server)
+            .await;
+        // The DELETE "succeeded"; the user is still there, deactivated.
+        Mock::given(method("GET"))
+            .and(path("/Users/u-soft"))
+            .respond_with(scim(200, user(false)))
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let generic = write_scenario(
+        dir.path(),
+        "generic.yaml",
+        r#"name: Create a user (RFC)
+steps:
+  - request:
+      method: POST
+      path: /Users
+      body: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: soft.delete@example.com }
+    expect: { status: 201 }
+"#,
+    );
+    let okta = write_scenario(
+        dir.path(),
+        "okta.yaml",
+        r#"name: Okta assigns a user
+idp: okta
+profile: oin
+directory:
+  users:
+    soft: { login: soft.delete@example.com, firstName: Soft, lastName: Delete, email: soft.delete@example.com }
+steps:
+  - assign: soft
+"#,
+    );
+    let report = dir.path().join("r.json");
+    let out = idpsim(&[
+        "run",
+        generic.to_str().expect("utf-8"),
+        okta.to_str().expect("utf-8"),
+        "--target",
+        &server.uri(),
+        "-j",
+        "1",
+        "--report-json",
+        report.to_str().expect("utf-8"),
+    ]);
+    let text = stable(&stdout(&out).replace(&*dir.path().to_string_lossy(), "DIR"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "cleanup never fails a run:\n{text}"
+    );
+    let summary: String = text
+        .lines()
+        .skip_while(|l| !l.contains("distinct problem(s):") || l.starts_with("PASSED"))
+        .take_while(|l| !l.is_empty())
+        .chain(text.lines().skip_while(|l| !l.starts_with("PASSED")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("soft_delete_left_behind", summary);
+
+    let json = report_json(&report);
+    let cleanup = |i: usize| json["scenarios"][i]["cleanup"][0].clone();
+    for (i, severity) in [(0, "warning"), (1, "info")] {
+        let step = cleanup(i);
+        assert_eq!(
+            step["skip_reason"],
+            format!("left behind: {}/Users/u-soft", server.uri()),
+            "{step:#}"
+        );
+        let finding = &step["findings"][0];
+        assert_eq!(finding["rule"], "cleanup.not-deleted");
+        assert_eq!(finding["severity"], severity, "{finding:#}");
+        assert_eq!(
+            finding["message"],
+            "left behind: DELETE /Users/u-soft answered 204, but GET still returns it with active=false: the server only deactivated it"
+        );
+        // The DELETE and idpsim's read-back.
+        let methods: Vec<&str> = step["exchanges"]
+            .as_array()
+            .expect("exchanges")
+            .iter()
+            .filter_map(|e| e["request"]["method"].as_str())
+            .collect();
+        assert_eq!(methods, ["DELETE", "GET"]);
+    }
+    assert_eq!(json["scenarios"][0]["outcome"], "warned");
+    assert_eq!(json["scenarios"][1]["outcome"], "passed");
+    // Okta's note is not a problem; the RFC's 404-after-DELETE is one.
+    let problems = json["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0]["rule"], "cleanup.not-deleted");
+}
+
+/// A failed list query that depends on one parameter names it: the server answers 500 only
+/// when `count` is present, and 400 only with Entra's `?aadOptscim062020`. idpsim re-sends the
+/// query once without each parameter, after the step, and keeps those probes apart from the
+/// IdP's exchanges.
+#[test]
+fn a_failure_that_depends_on_one_parameter_names_it() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, Request, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        let scim = |status: u16, body: serde_json::Value| {
+            ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/scim+json")
+        };
+        let error = |status: &str, detail: &str| {
+            serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": status, "detail": detail
+            })
+        };
+        let has = |param: &'static str| {
+            move |r: &Request| {
+                r.url
+                    .query()
+                    .is_some_and(|q| q.split('&').any(|p| p.split('=').next() == Some(param)))
+            }
+        };
+        Mock::given(method("GET"))
+            .and(path("/Users"))
+            .and(has("count"))
+            .respond_with(scim(500, error("500", "NullPointerException")))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/Users"))
+            .and(has("aadOptscim062020"))
+            .respond_with(scim(400, error("400", "unknown parameter")))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/Users"))
+            .respond_with(scim(
+                200,
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                    "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []
+                }),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/ServiceProviderConfig"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let generic = write_scenario(
+        dir.path(),
+        "paged.yaml",
+        r#"name: A filtered page
+steps:
+  - name: filter with a page size
+    request: { method: GET, path: "/Users?filter=userName%20eq%20%22nobody%40example.com%22&count=10" }
+    expect: { status: 200 }
+"#,
+    );
+    let entra = write_scenario(
+        dir.path(),
+        "entra.yaml",
+        r#"name: Entra tests the connection
+idp: entra
+profile: aadOptscim062020
+steps:
+  - test_connection:
+"#,
+    );
+    let report = dir.path().join("r.json");
+    let out = idpsim(&[
+        "run",
+        generic.to_str().expect("utf-8"),
+        entra.to_str().expect("utf-8"),
+        "--target",
+        &server.uri(),
+        "-j",
+        "1",
+        "--report-json",
+        report.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stable(&stdout(&out).replace(&*dir.path().to_string_lossy(), "DIR"));
+    insta::assert_snapshot!("trigger_probes", problems_block(&text));
+
+    let json = report_json(&report);
+    let step = |i: usize| json["scenarios"][i]["steps"][0].clone();
+    let trigger_of = |s: &serde_json::Value| {
+        s["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .flat_map(|f| f["triggers"].as_array().cloned().unwrap_or_default())
+            .map(|t| t["parameter"].as_str().unwrap_or_default().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let paged = step(0);
+    assert_eq!(trigger_of(&paged), ["count".to_string()].into());
+    let entra_step = step(1);
+    assert_eq!(
+        trigger_of(&entra_step),
+        ["aadOptscim062020".to_string()].into()
+    );
+    for s in [&paged, &entra_step] {
+        // The IdP's exchanges are what they were; the probes sit apart, all GETs.
+        assert_eq!(s["exchanges"].as_array().map(Vec::len), Some(1), "{s:#}");
+        let probes = s["probes"].as_array().expect("probes");
+        assert!(!probes.is_empty());
+        assert!(probes.iter().all(|p| p["request"]["method"] == "GET"));
+    }
+    assert!(
+        paged["findings"][0]["message"].as_str().is_some_and(
+            |m| m.contains("it fails only with `count`: without it the same query answers 200")
+        ),
+        "{paged:#}"
+    );
 }

@@ -9,9 +9,9 @@
 //! State file (YAML; docs/RECORD-AND-AUDIT.md):
 //! ```yaml
 //! users:
-//!   alice: { userName: alice@example.test, active: true, name: { givenName: Alice } }
+//!   alice: { userName: alice@example.com, active: true, name: { givenName: Alice } }
 //!   bob:   { id: 2819c223, active: false }
-//!   carol: { userName: carol@example.test, exists: false }   # the IdP removed her
+//!   carol: { userName: carol@example.com, exists: false }   # the IdP removed her
 //! groups:
 //!   eng:   { displayName: Engineering, members: [alice, bob] }
 //! ```
@@ -205,7 +205,7 @@ impl Expected {
     pub fn load(path: &std::path::Path) -> crate::error::Result<Expected> {
         use crate::error::Error;
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(&display, e))?;
+        let text = crate::support::input::read_text(path).map_err(|e| Error::io(&display, e))?;
         let node = crate::scenario::yaml::parse_document(&text).map_err(|e| {
             Error::Usage(format!(
                 "{display}:{}:{}: {}",

@@ -210,6 +210,20 @@ pub fn match_pattern(p: &Pattern, actual: Option<&Value>, ptr: &str, ctx: &Value
                 match_pattern(sub, Some(actual), &format!("{ptr}/{i}"), ctx, out);
             }
         }
+        PatternKind::First(inner) => {
+            let Some(v) = actual else { return };
+            let Some(arr) = v.as_array() else {
+                push("an array".into(), show(v));
+                return;
+            };
+            match arr.first() {
+                Some(el) => match_pattern(inner, Some(el), &format!("{ptr}/0"), ctx, out),
+                None => push(
+                    format!("a first element matching {}", describe(inner, ctx)),
+                    "[]".into(),
+                ),
+            }
+        }
         PatternKind::Contains(inner) => {
             let Some(v) = actual else { return };
             let Some(arr) = v.as_array() else {
@@ -289,6 +303,9 @@ pub fn describe(p: &Pattern, ctx: &Value) -> String {
         PatternKind::Any => "present".into(),
         PatternKind::Absent => "absent".into(),
         PatternKind::Contains(inner) => format!("an array containing {}", describe(inner, ctx)),
+        PatternKind::First(inner) => {
+            format!("an array whose first element is {}", describe(inner, ctx))
+        }
         PatternKind::CaseInsensitive(s) => format!("\"{s}\" (ignoring case)"),
     }
 }

@@ -1,6 +1,7 @@
 //! Judging answers: the scenario's own expectations (`expect`) and the rules built into every
 //! exchange (`rules`). Both produce `Finding`s; nothing here does I/O.
 
+pub mod auth;
 pub mod expect;
 pub mod rules;
 
@@ -19,3 +20,6 @@ pub fn show(v: &serde_json::Value) -> String {
 pub fn pointer_token(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
+
+#[cfg(test)]
+mod tests;

@@ -45,8 +45,12 @@ pub enum Command {
     Load(Box<LoadArgs>),
     /// Record traffic through a reverse proxy into a replayable scenario.
     Record(RecordArgs),
-    /// Turn a HAR file or a JSON-lines capture into a replayable scenario.
+    /// Turn a HAR file, a JSON-lines capture, or an IdP's logs (Entra provisioning logs, Okta
+    /// System Log) into a replayable scenario (and, for logs, the state the IdP believed).
     Import(ImportArgs),
+    /// Entra's timeline for the failures in provisioning logs or a run's JSON report: escrow,
+    /// retries, whether and when the job is quarantined, and the schedule in quarantine.
+    Timeline(TimelineArgs),
     /// Compare what the IdP believes (a state file) with what the server holds; exit 1 on drift.
     Audit(AuditArgs),
     /// Print a shell completion script to stdout, e.g. `idpsim completions bash > /etc/bash_completion.d/idpsim`.
@@ -111,8 +115,9 @@ pub struct RunArgs {
     pub target: TargetArgs,
 
     /// After SIGINT (Ctrl-C) or SIGTERM, how long cleanup may take (the scenarios' cleanup steps
-    /// and deleting what they created), e.g. 10s (default) or 500ms. What is not deleted by then
-    /// is reported as left behind, by URL. A second signal quits at once.
+    /// and deleting what they created), e.g. 10s (default) or 500ms; a write in flight at the
+    /// signal is awaited for half of it. What is not deleted by then, or was sent and never
+    /// answered, is reported as left behind. A second signal quits at once.
     #[arg(long, value_name = "DURATION")]
     pub grace_period: Option<String>,
 
@@ -221,8 +226,18 @@ pub struct RecordArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A HAR file (.har) or a JSON-lines exchange file (.jsonl; see docs/RECORD-AND-AUDIT.md).
+    /// A HAR file (.har), a JSON-lines exchange file (.jsonl), or an IdP log: Entra provisioning
+    /// logs (Graph or portal JSON, the portal's CSV download) or an Okta System Log export (JSON
+    /// or CSV); see docs/IDP-LOGS.md.
     pub input: PathBuf,
+    /// More files of the same log: further pages of a Graph listing (`@odata.nextLink`), or the
+    /// other two files of an Entra CSV download (found beside the first anyway).
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
+    /// IdP logs: where to write the state the IdP believed at the end, for `idpsim audit
+    /// --expect` (default: the output with .state.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// The scenario file to write (default: the input with .yaml).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -232,6 +247,20 @@ pub struct ImportArgs {
     /// The scenario's name (default: "Imported from FILE").
     #[arg(long)]
     pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Entra provisioning logs (as for `import`), or the JSON report of `idpsim run
+    /// --report-json` (its Entra scenarios).
+    pub input: PathBuf,
+    /// More files of the same log (further Graph pages).
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
+    /// Objects in the tenant's provisioning scope (users + groups + members), to scale the
+    /// input's failure rate to the escrow thresholds (default: the objects in the input).
+    #[arg(long, value_name = "N")]
+    pub objects: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +320,37 @@ pub struct ServeArgs {
     /// Require this bearer token (without it, no authentication is required).
     #[arg(long, env = "IDPSIM_SERVE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Also accept this exact Authorization value (the header mode), from the environment.
+    #[arg(
+        long,
+        env = "IDPSIM_SERVE_AUTH_HEADER",
+        hide_env_values = true,
+        value_name = "VALUE"
+    )]
+    pub auth_header: Option<String>,
+    /// Also accept HTTP Basic with USER:PASSWORD, from the environment.
+    #[arg(
+        long,
+        env = "IDPSIM_SERVE_BASIC",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
+    pub basic: Option<String>,
+    /// Play an OAuth 2.0 authorization server for this client id: /oauth2/token (client
+    /// credentials, authorization code, refresh with rotation) and /oauth2/authorize (approves at
+    /// once, redirects to a loopback URI). The secret comes from IDPSIM_SERVE_OAUTH_CLIENT_SECRET.
+    #[arg(long, value_name = "ID")]
+    pub oauth_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "IDPSIM_SERVE_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub oauth_client_secret: Option<String>,
+    /// How long issued access tokens live (their expires_in), e.g. 60m (default) or 30s.
+    #[arg(long, default_value = "60m", value_name = "DURATION")]
+    pub token_lifetime: String,
     /// URL path the SCIM endpoints live under.
     #[arg(long, default_value = "/scim/v2")]
     pub base: String,
@@ -300,6 +360,10 @@ pub struct ServeArgs {
     /// Keep the store in this file across restarts.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// Serve these roles and entitlements (JSON; see scenarios/okta/README.md) instead of the
+    /// built-in set.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
     /// Connections served at once; further clients wait until one closes.
     #[arg(long, default_value_t = 512, value_name = "N")]
     pub max_connections: usize,
@@ -310,6 +374,22 @@ pub struct ServeArgs {
     /// List the quirks and exit.
     #[arg(long)]
     pub list_quirks: bool,
+    /// The request log on stdout: text (a line per request: time, method, path, status,
+    /// duration), json (one JSON object per request; the banner goes to stderr), or off.
+    /// Headers are never logged; secrets in paths and bodies are masked.
+    #[arg(long, value_enum, default_value_t = ServeLog::Text, value_name = "FORMAT")]
+    pub log: ServeLog,
+    /// Log the request and response bodies too.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// `idpsim serve --log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServeLog {
+    Text,
+    Json,
+    Off,
 }
 
 #[derive(Debug, Args)]

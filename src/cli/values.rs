@@ -6,32 +6,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 
 pub fn parse_duration(text: &str) -> Result<Duration> {
-    let t = text.trim();
-    let (num, unit) = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map(|i| t.split_at(i))
-        .unwrap_or((t, "s"));
-    let value: f64 = num.parse().map_err(|_| {
-        Error::Usage(format!(
-            "`{text}` is not a duration; use e.g. 60s, 500ms or 2m"
-        ))
-    })?;
-    let secs = match unit {
-        "ms" => value / 1000.0,
-        "s" | "" => value,
-        "m" => value * 60.0,
-        _ => {
-            return Err(Error::Usage(format!(
-                "`{text}`: unknown unit `{unit}`; use ms, s or m"
-            )))
-        }
-    };
-    if !(secs > 0.0 && secs < 86_400.0) {
-        return Err(Error::Usage(format!(
-            "`{text}`: a duration must be positive and under a day"
-        )));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    crate::support::text::parse_duration(text).map_err(Error::Usage)
 }
 
 pub fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>> {

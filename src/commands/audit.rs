@@ -57,7 +57,7 @@ pub async fn audit(args: AuditArgs, styles: Styles) -> Result<Verdict> {
         crate::report::write_json(path, &report)?;
     }
     let mut sources = HashMap::new();
-    if let Ok(text) = std::fs::read_to_string(&args.expect) {
+    if let Ok(text) = crate::support::input::read_text(&args.expect) {
         sources.insert(display, text);
     }
     let console = Console {

@@ -14,12 +14,19 @@ pub fn list(args: ListArgs) -> Result<Verdict> {
             .as_deref()
             .map(|p| format!(" {p}"))
             .unwrap_or_default();
-        say!("{}  [{}{}]  {}", s.name, s.idp.name(), profile, s.file);
+        use crate::support::text::{printable, printable_line};
+        say!(
+            "{}  [{}{}]  {}",
+            printable_line(&s.name),
+            s.idp.name(),
+            printable_line(&profile),
+            printable_line(&s.file)
+        );
         if !s.tags.is_empty() {
-            say!("    tags: {}", s.tags.join(", "));
+            say!("    tags: {}", printable_line(&s.tags.join(", ")));
         }
         if let Some(d) = &s.description {
-            say!("    {}", d.trim().replace('\n', "\n    "));
+            say!("    {}", printable(&d.trim().replace('\n', "\n    ")));
         }
     }
     Ok(Verdict::Passed)

@@ -11,6 +11,7 @@ pub mod load;
 pub mod record;
 pub mod run;
 pub mod serve;
+pub mod timeline;
 pub mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -34,6 +35,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Load(args) => load::load(*args, stdout_styles).await,
         Command::Record(args) => record::record(args).await,
         Command::Import(args) => import::import(args),
+        Command::Timeline(args) => timeline::timeline(args),
         Command::Audit(args) => audit::audit(args, stdout_styles).await,
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
@@ -73,7 +75,14 @@ fn report_error(err: &Error, styles: &Styles) {
             );
         }
         other => {
-            let _ = writeln!(stderr, "{}: {other}", styles.error.paint("error"));
+            let _ = writeln!(
+                stderr,
+                "{}: {}",
+                styles.error.paint("error"),
+                // Last line of defence: whatever built the message, a URL's credentials in it are
+                // masked (a cause quoted from a library may repeat the URL it was handed).
+                crate::support::text::printable(&crate::support::redact::scrub(&other.to_string()))
+            );
         }
     }
 }
@@ -84,7 +93,7 @@ fn source_text(display: &str) -> Option<String> {
         .into_iter()
         .find(|f| f.display == display)
         .map(|f| f.text)
-        .or_else(|| std::fs::read_to_string(display).ok())
+        .or_else(|| crate::support::input::read_text(std::path::Path::new(display)).ok())
 }
 
 pub(crate) fn selection(s: &SelectArgs) -> Selection {

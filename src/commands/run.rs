@@ -69,6 +69,7 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         ));
     }
     let target = args.target.parse()?;
+    let auth_mode = target.mode;
     let timeout = target.timeout;
     let insecure = target.insecure;
     let grace = match args.grace_period.as_deref() {
@@ -88,6 +89,21 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         return Err(Error::Usage(
             "no scenario matches the selection (see `idpsim list`)".into(),
         ));
+    }
+    // Each IdP authenticates only as it can: asking Okta for client credentials is a usage error,
+    // found before anything is sent. Scenarios with their own `auth:` were checked at load.
+    if let Some(mode) = auth_mode {
+        for s in scenarios.iter().filter(|s| s.auth.is_none()) {
+            crate::idp::auth::check_mode(s.idp, mode).map_err(|why| {
+                Error::Usage(format!(
+                    "--auth {}: {why}
+(scenario {} is for {}; select others with --idp, or pick one of these modes)",
+                    mode.name(),
+                    s.file,
+                    s.idp.name()
+                ))
+            })?;
+        }
     }
     for (name, _) in &vars {
         if !scenarios
@@ -111,8 +127,12 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         }
     };
     let connection = target.connect(without).await?;
-    let (transport, target_url, builtin) =
-        (connection.transport, connection.url, connection.builtin);
+    let (transport, target_url, builtin, builtin_auth) = (
+        connection.transport,
+        connection.url,
+        connection.builtin,
+        connection.builtin_auth,
+    );
     // Listening starts before the first request, so a signal at any point after this is handled
     // (before it, the default applies: nothing has been sent, so nothing needs cleaning up).
     let interrupt = Arc::new(Interrupt::new(grace));
@@ -195,6 +215,9 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         interrupt: Arc::clone(&interrupt),
         time_scale,
         write_state: args.write_state.is_some(),
+        auth: crate::run::RunAuth {
+            builtin: builtin_auth,
+        },
     });
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -247,7 +270,7 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         let left = crate::run::left_behind(&report.scenarios);
         if !left.is_empty() {
             eprintln!(
-                "idpsim: {} resource(s) left behind on the server (the grace period of {:?} ran out); delete them by hand:",
+                "idpsim: {} resource(s) left behind on the server (not deleted before the grace period of {:?} ran out, or created by a request the signal left unanswered); delete them by hand:",
                 left.len(),
                 interrupt.grace()
             );

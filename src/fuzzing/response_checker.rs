@@ -40,7 +40,7 @@ const TRANSPORT_ERRORS: &[Option<TransportErrorKind>] = &[
 const EXPECTATIONS: &str = r#"
 name: fuzz expectations
 variables:
-  user_name: "ann-{{ run }}@example.test"
+  user_name: "ann-{{ run }}@example.com"
 steps:
   - request: { method: GET, path: /Users }
     expect:
@@ -200,7 +200,7 @@ pub fn run(data: &[u8]) {
         }
     }
     if let Some(scenario) = expectations() {
-        let ctx = json!({"run": "fz01", "user_name": "ann-fz01@example.test"});
+        let ctx = json!({"run": "fz01", "user_name": "ann-fz01@example.com"});
         for step in &scenario.steps {
             if let StepKind::Request(request) = &step.kind {
                 let _ = expect::check(&request.expect, &response, scenario, &ctx);

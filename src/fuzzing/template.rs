@@ -13,7 +13,7 @@ fn context() -> &'static Value {
             "run": "fz01",
             "base_url": "https://scim.test/scim/v2",
             "user_id": "42",
-            "users": {"alice": {"id": "7", "userName": "alice@example.test", "emails": ["a@x", "b@y"]}},
+            "users": {"alice": {"id": "7", "userName": "alice@example.com", "emails": ["a@x", "b@y"]}},
             "groups": {"eng": {"id": "g1", "members": []}},
             "n": 3,
             "flag": true,

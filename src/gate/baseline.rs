@@ -104,7 +104,7 @@ impl Entry {
 
 /// Reads and checks a baseline file; problems are usage errors (exit 2) with file:line:col.
 pub fn load(path: &Path) -> Result<Baseline> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
+    let text = crate::support::input::read_text(path).map_err(|e| Error::io(path.display(), e))?;
     parse(&path.display().to_string(), &text)
 }
 
@@ -212,6 +212,17 @@ pub enum EntryStatus {
     NotRun,
 }
 
+/// What the gate makes of a distinct problem.
+#[derive(Debug, PartialEq)]
+pub enum ProblemVerdict<'a> {
+    /// It fails the run.
+    New,
+    /// It would fail the run, but the baseline accepts every finding of it (these entries).
+    Known(Vec<&'a Entry>),
+    /// It does not fail the run: below `--fail-on`, or in cleanup.
+    Tolerated,
+}
+
 /// What the gate decided about a run.
 #[derive(Debug)]
 pub struct Gate<'a> {
@@ -260,6 +271,33 @@ impl<'a> Gate<'a> {
         self.failures
             .iter()
             .any(|f| std::ptr::eq(f.finding, finding) && f.known.is_none())
+    }
+
+    /// What the gate makes of a distinct problem (by its key): new when any of its failing
+    /// findings is new, known when the baseline accepts all of them, else tolerated (below
+    /// `--fail-on`, or only in cleanup, which never fails a run).
+    pub fn problem_verdict(&self, key: &str) -> ProblemVerdict<'_> {
+        let mut known = Vec::new();
+        let mut any = false;
+        for f in &self.failures {
+            if crate::outcome::problems::key(f.finding) != key {
+                continue;
+            }
+            any = true;
+            match f.known.and_then(|i| self.entries.get(i)) {
+                None => return ProblemVerdict::New,
+                Some((e, _)) => {
+                    if !known.contains(&e) {
+                        known.push(e);
+                    }
+                }
+            }
+        }
+        if any {
+            ProblemVerdict::Known(known)
+        } else {
+            ProblemVerdict::Tolerated
+        }
     }
 
     pub fn passed(&self) -> bool {

@@ -4,8 +4,9 @@
 //! A scenario needs a capability when it says so (`requires: [patch, filter]`) or carries a tag
 //! of the same name (`tags: [patch]`). When the server's document says `"supported": false` for
 //! it, the scenario is skipped with a reason, in the console and every report — except for Okta,
-//! which never reads that document (reference/okta.md §1.4: "Okta does not read
-//! /ServiceProviderConfig"; declaring `patch.supported: true` changes nothing). Okta sends its
+//! which never reads that document (Okta's SCIM FAQ lists `/ServiceProviderConfig` among the
+//! endpoints it does not use, https://developer.okta.com/docs/concepts/scim/faqs/; declaring
+//! `patch.supported: true` changes nothing). Okta sends its
 //! PATCH and filter requests anyway, so its scenarios run, and a warning
 //! (`okta.capability.ignored`) says that the server's claim will not protect it.
 //!
@@ -135,6 +136,7 @@ pub fn attach(result: &mut ScenarioResult, finding: Finding, spc: Option<&Exchan
             findings: vec![finding],
             skip_reason: None,
             needs: None,
+            probes: Vec::new(),
         },
     );
     if result.outcome != Outcome::Skipped {

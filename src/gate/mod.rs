@@ -67,7 +67,7 @@ pub fn write_baseline(
         return Ok(());
     };
     let previous = baseline.map(|(_, b)| b.clone()).or_else(|| {
-        std::fs::read_to_string(path)
+        crate::support::input::read_text(path)
             .ok()
             .and_then(|t| baseline::parse(&path.display().to_string(), &t).ok())
     });

@@ -121,6 +121,44 @@ pub fn believed(state: &ScenarioState) -> Value {
     Value::Object(out)
 }
 
+/// What `run --write-state` writes for a scenario: the profiles' belief, and for a generic
+/// scenario (a recording, raw requests) also what its raw writes created and changed
+/// (`traffic`), which is the recorded client's belief.
+pub fn for_state_file(scenario: &crate::scenario::Scenario, state: &ScenarioState) -> Value {
+    let mut v = believed(state);
+    if scenario.idp != crate::scenario::Idp::Generic {
+        return v;
+    }
+    let (users, groups) = super::traffic::believed(state);
+    if let Some(root) = v.as_object_mut() {
+        for (kind, extra) in [("users", users), ("groups", groups)] {
+            if extra.is_empty() {
+                continue;
+            }
+            let t = root
+                .entry(kind)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(t) = t.as_object_mut() {
+                for (k, e) in extra {
+                    let mut e = e;
+                    if kind == "users" {
+                        e = Value::Object(entry(&e, USER_ATTRIBUTES, None));
+                    } else {
+                        let members = e.get("members").cloned();
+                        let mut g = entry(&e, GROUP_ATTRIBUTES, None);
+                        if let Some(m) = members {
+                            g.insert("members".into(), m);
+                        }
+                        e = Value::Object(g);
+                    }
+                    t.entry(k).or_insert(e);
+                }
+            }
+        }
+    }
+    v
+}
+
 /// The Entra profile keeps its fuller bookkeeping in `state.entra` (sync.rs `Obj`): `last`
 /// holds the values it last flowed (`active`). Deletes need no overlay: both profiles mark what
 /// they DELETEd `exists: false` in `state.users/groups` themselves.

@@ -57,6 +57,9 @@ impl ScenarioState {
         ctx.insert("users".into(), Value::Object(self.users.clone()));
         ctx.insert("groups".into(), Value::Object(self.groups.clone()));
         ctx.insert("base_url".into(), json!(self.base_url));
+        // The base without its query (`?aadOptscim062020`), to build resource URLs from.
+        let href = self.base_url.split('?').next().unwrap_or(&self.base_url);
+        ctx.insert("base_href".into(), json!(href.trim_end_matches('/')));
         Value::Object(ctx)
     }
 
@@ -117,8 +120,13 @@ pub struct ActionCtx<'a> {
     pub step_pos: Pos,
     pub exchanges: Vec<Exchange>,
     pub findings: Vec<Finding>,
+    /// The requests behind `exchanges`, as built (unredacted), for idpsim's trigger probes.
+    pub sent: Vec<OutgoingRequest>,
     /// `--time-scale`: multiplies every IdP wait (Retry-After, back-off) so tests stay fast.
     pub time_scale: f64,
+    /// Set when the server refused the IdP's credentials: why the IdP cannot go on, and how
+    /// many findings there were then (what the profile adds later is a consequence, not news).
+    pub stopped: Option<(String, usize)>,
 }
 
 impl<'a> ActionCtx<'a> {
@@ -137,7 +145,9 @@ impl<'a> ActionCtx<'a> {
             step_pos,
             exchanges: Vec::new(),
             findings: Vec::new(),
+            sent: Vec::new(),
             time_scale: 1.0,
+            stopped: None,
         }
     }
 
@@ -156,18 +166,54 @@ impl<'a> ActionCtx<'a> {
 
     /// Sends a request (or, in a dry run, records it and simulates a fresh server's answer),
     /// runs the built-in rules on it, and returns the unredacted answer and the exchange index.
+    ///
+    /// The IdP authenticates as it does (getting or renewing a token on the way; those token
+    /// exchanges are recorded and judged too). Once the server has refused its credentials the
+    /// IdP sends nothing more: later sends answer status 0 without a request.
     pub async fn send(&mut self, req: OutgoingRequest) -> (usize, RawResponse) {
-        let (exchange, raw) = send_or_simulate(self.transport, self.simulator, &req).await;
-        let index = self.exchanges.len();
-        if self.simulator.is_none() {
-            let intent = Intent::infer(&req.method, &req.path);
-            for f in rules::check_exchange(&exchange, &intent) {
-                self.findings.push(f.at_exchange(index));
-            }
+        if self.stopped.is_some() {
+            return (
+                self.exchanges.len().saturating_sub(1),
+                RawResponse::default(),
+            );
         }
-        self.state.track(&req.method, &req.path, &raw);
-        self.exchanges.push(exchange);
-        (index, raw)
+        let sent = send_judged(
+            self.transport,
+            self.simulator,
+            self.scenario.idp,
+            &req,
+            self.exchanges.len(),
+        )
+        .await;
+        self.state.track(&req.method, &req.path, &sent.raw);
+        let index = sent
+            .answer
+            .unwrap_or(self.exchanges.len() + sent.exchanges.len().saturating_sub(1));
+        self.exchanges.extend(sent.exchanges);
+        self.sent.extend(sent.requests);
+        self.findings.extend(sent.findings);
+        if let Some(reason) = sent.stopped {
+            self.stopped = Some((reason, self.findings.len()));
+        }
+        (index, sent.raw)
+    }
+
+    /// What the step sent and found, without what the profile concluded after the IdP had
+    /// stopped; and why it stopped.
+    #[allow(clippy::type_complexity)]
+    pub fn into_results(
+        mut self,
+    ) -> (
+        Vec<Exchange>,
+        Vec<Finding>,
+        Vec<OutgoingRequest>,
+        Option<String>,
+    ) {
+        let stopped = self.stopped.take().map(|(reason, kept)| {
+            self.findings.truncate(kept);
+            reason
+        });
+        (self.exchanges, self.findings, self.sent, stopped)
     }
 
     pub fn finding(&mut self, f: Finding) {
@@ -192,6 +238,100 @@ impl<'a> ActionCtx<'a> {
         self.findings
             .iter()
             .any(|f| f.severity == crate::outcome::Severity::Error)
+    }
+}
+
+/// One request as the IdP sends it, judged: its exchanges (token requests, the request, a
+/// renewal and the retry), the findings on them (indexed from `offset`), the answer to act on
+/// and, when the server refused the IdP's credentials, why it cannot go on.
+pub struct Judged {
+    pub exchanges: Vec<Exchange>,
+    /// The request behind each exchange, as built (token requests as recorded): trigger
+    /// probing re-sends the SCIM ones.
+    pub requests: Vec<OutgoingRequest>,
+    pub findings: Vec<Finding>,
+    /// Index (from `offset`) of the answer; `None` when no request could be sent.
+    pub answer: Option<usize>,
+    pub raw: RawResponse,
+    pub stopped: Option<String>,
+}
+
+/// Sends as `idp` does and judges every exchange: SCIM answers by the built-in rules and the
+/// auth rules, token answers by RFC 6749's. A dry run simulates the answer and judges nothing.
+pub async fn send_judged(
+    transport: &Transport,
+    simulator: Option<&Transport>,
+    idp: crate::scenario::Idp,
+    req: &OutgoingRequest,
+    offset: usize,
+) -> Judged {
+    use crate::transport::auth::Leg;
+    if simulator.is_some() {
+        let (exchange, raw) = send_or_simulate(transport, simulator, req).await;
+        return Judged {
+            exchanges: vec![exchange],
+            requests: vec![req.clone()],
+            findings: Vec::new(),
+            answer: Some(offset),
+            raw,
+            stopped: None,
+        };
+    }
+    let policy = crate::idp::auth::policy(idp);
+    let renews = policy.renew_on_401 && transport.session().renewable();
+    let sent = transport.send_as(req, policy).await;
+    let crate::transport::Sent {
+        exchanges: legs,
+        raw,
+        answer,
+        refused,
+    } = sent;
+    let mut findings = Vec::new();
+    let mut exchanges = Vec::with_capacity(legs.len());
+    let mut requests = Vec::with_capacity(legs.len());
+    for (i, (exchange, leg)) in legs.into_iter().enumerate() {
+        requests.push(match leg {
+            Leg::Scim { .. } => req.clone(),
+            // Not a SCIM request: described by what was recorded, never re-sent.
+            Leg::Token(_) | Leg::Authorize => {
+                OutgoingRequest::to_url(&exchange.request.method, &exchange.request.url)
+            }
+        });
+        let at = offset + i;
+        let judged = match leg {
+            Leg::Scim { credential } => {
+                let mut out =
+                    rules::check_exchange(&exchange, &Intent::infer(&req.method, &req.path));
+                out.extend(crate::check::auth::check_scim_answer(
+                    &exchange, credential, idp, renews,
+                ));
+                out
+            }
+            Leg::Token(call) => {
+                // Transport failures only: a token answer is not SCIM.
+                let mut out = if exchange.response.is_none() {
+                    rules::check_exchange(&exchange, &Intent::Other)
+                } else {
+                    Vec::new()
+                };
+                out.extend(crate::check::auth::check_token_answer(&exchange, call, idp));
+                out
+            }
+            Leg::Authorize => Vec::new(),
+        };
+        findings.extend(judged.into_iter().map(|f| f.at_exchange(at)));
+        exchanges.push(exchange);
+    }
+    let stopped = refused.map(|r| {
+        crate::idp::auth::stop(idp, transport.session().mode(), &r, &mut findings, offset)
+    });
+    Judged {
+        exchanges,
+        requests,
+        findings,
+        answer: answer.map(|a| a + offset),
+        raw,
+        stopped,
     }
 }
 

@@ -5,7 +5,7 @@
 //! ```yaml
 //! directory:
 //!   users:
-//!     alice: { login: "alice-{{ run }}@example.test", firstName: Alice, lastName: Smith }
+//!     alice: { login: "alice-{{ run }}@example.com", firstName: Alice, lastName: Smith }
 //!   groups:
 //!     eng: { displayName: "Engineering {{ run }}", members: [alice] }
 //! ```

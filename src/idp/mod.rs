@@ -5,12 +5,15 @@
 //! what the server holds) are shared by both.
 
 pub mod audit;
+pub mod auth;
 pub mod believed;
 pub mod context;
+pub mod custom;
 pub mod directory;
 pub mod entra;
 pub mod okta;
 pub mod state;
+pub mod traffic;
 
 use crate::idp::context::{ActionCtx, ScenarioState};
 use crate::outcome::{Finding, Severity};
@@ -66,7 +69,7 @@ pub fn dependencies(scenario: &Scenario, action: &ActionStep) -> Dependencies {
 }
 
 /// Actions every IdP understands.
-pub const COMMON_ACTIONS: &[&str] = &["expect_server", "audit"];
+pub const COMMON_ACTIONS: &[&str] = &["expect_server", "audit", "expire_token"];
 
 /// Profiles (personalities or modes) each IdP accepts.
 pub fn profiles(idp: Idp) -> &'static [&'static str] {
@@ -80,7 +83,7 @@ pub fn profiles(idp: Idp) -> &'static [&'static str] {
 /// The action names a scenario of this IdP may use as steps.
 pub fn actions(idp: Idp) -> &'static [&'static str] {
     match idp {
-        Idp::Generic => &["audit"],
+        Idp::Generic => &["audit", "expire_token"],
         Idp::Okta => with_common(crate::idp::okta::ACTIONS, &OKTA_ACTIONS),
         Idp::Entra => with_common(crate::idp::entra::ACTIONS, &ENTRA_ACTIONS),
     }
@@ -122,6 +125,18 @@ pub fn validate_action(idp: Idp, action: &ActionStep) -> Vec<(Pos, String)> {
     if action.name == "audit" {
         return audit::validate(action);
     }
+    if action.name == "expire_token" {
+        let empty = matches!(&action.args.kind, crate::scenario::yaml::NodeKind::Null)
+            || action.args.as_map().is_some_and(|m| m.is_empty());
+        return if empty {
+            Vec::new()
+        } else {
+            vec![(
+                action.args.pos,
+                "`expire_token` takes no arguments: `- expire_token: {}`".into(),
+            )]
+        };
+    }
     match idp {
         Idp::Generic => Vec::new(),
         Idp::Okta => crate::idp::okta::validate_action(action),
@@ -132,6 +147,11 @@ pub fn validate_action(idp: Idp, action: &ActionStep) -> Vec<(Pos, String)> {
 /// Checks the IdP-specific parts of a scenario (directory, mappings, settings).
 pub fn validate_scenario(scenario: &Scenario) -> Vec<(Pos, String)> {
     let mut out = directory::validate(scenario);
+    if let Some(a) = &scenario.auth {
+        if let Err(why) = auth::check_mode(scenario.idp, a.mode) {
+            out.push((a.pos, why));
+        }
+    }
     out.extend(match scenario.idp {
         Idp::Generic => Vec::new(),
         Idp::Okta => crate::idp::okta::validate_scenario(scenario),
@@ -157,6 +177,12 @@ pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
     }
     if action.name == "audit" {
         return audit::run(ctx, action).await;
+    }
+    if action.name == "expire_token" {
+        // The credential lapses now, as when its hour is up: the IdP does not know until the
+        // server says so.
+        ctx.transport.session().expire_now().await;
+        return;
     }
     match ctx.scenario.idp {
         Idp::Generic => {

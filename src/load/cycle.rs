@@ -449,7 +449,7 @@ pub async fn provision_group(ctx: Arc<Ctx>, g: u32) {
     };
     ctx.groups.set(g, &id);
     if let Wire::Okta(OktaProfile::Oin) = ctx.wire {
-        // "immediately after each create" (okta.md §2.10.3).
+        // "immediately after each create" (Okta and SCIM Version 2.0, SCIM Group operations: the PATCH after a create).
         rename(&ctx, &id, g).await;
     }
 }
@@ -471,7 +471,7 @@ async fn rename(ctx: &Ctx, gid: &str, g: u32) {
     }
 }
 
-/// Members per PATCH: Entra's setting (entra.md §4.5), Okta's batch, or the whole group for
+/// Members per PATCH: Entra's setting (the default-mode PATCH rules on Entra's SCIM compliance known-issues page), Okta's batch, or the whole group for
 /// Okta AIW (one PUT per group).
 pub fn batch_size(ctx: &Ctx) -> usize {
     match &ctx.wire {
@@ -550,7 +550,7 @@ pub async fn push_members(ctx: Arc<Ctx>, item: usize) {
     }
 }
 
-/// AIW: GET the group, then PUT it with the complete member list (okta.md §2.10.6).
+/// AIW: GET the group, then PUT it with the complete member list (Okta and SCIM Version 2.0: AIW apps PUT the group).
 async fn aiw_put_group(ctx: &Ctx, g: u32, gid: &str, members: &[(String, String)]) {
     let gr = ctx.dir.group(g);
     let a = ctx.send(Op::GroupRead, &ctx.wire.read("Groups", gid)).await;
@@ -587,7 +587,7 @@ pub async fn update_user(ctx: Arc<Ctx>, i: u32) {
     let disabled = ctx.dir.is_disabled(i);
     match &ctx.wire {
         Wire::Entra(e) => {
-            // Entra reads the object before it diffs and PATCHes (entra.md §7.1).
+            // Entra reads the object before it diffs and PATCHes ("How Application Provisioning works", Microsoft Learn).
             let a = ctx.send(Op::UserRead, &ctx.wire.read("Users", &id)).await;
             if !a.ok() {
                 return ctx.fail(
@@ -617,7 +617,7 @@ pub async fn update_user(ctx: Arc<Ctx>, i: u32) {
         }
         Wire::Okta(profile) => {
             let updated = ctx.dir.is_updated(i);
-            // Profile push is GET then PUT for both personalities (okta.md §2.4); AIW also
+            // Profile push is GET then PUT for both personalities (Okta and SCIM Version 2.0, "Update a specific User (PUT)"); AIW also
             // deactivates by GET+PUT, OIN by PATCH (§2.5).
             if updated || *profile == OktaProfile::Aiw {
                 let a = ctx

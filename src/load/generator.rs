@@ -94,9 +94,9 @@ pub struct User {
     pub family_name: String,
     pub display_name: String,
     pub department: String,
-    /// Okta's user id (`00u…`, 20 characters), sent as externalId (okta.md §2.2).
+    /// Okta's user id (`00u…`, 20 characters), sent as externalId (Okta and SCIM Version 2.0, "Create the User").
     pub okta_id: String,
-    /// Okta's placeholder password: 8 characters, different per user (okta.md §2.2).
+    /// Okta's placeholder password: 8 characters, different per user (Okta and SCIM Version 2.0, "Create the User").
     pub password: String,
 }
 

@@ -2,7 +2,7 @@
 //! an audit that every user and membership is on the server exactly once (issue 8).
 //!
 //! * `generator` — the reproducible synthetic directory (stateless per index; `--seed`).
-//! * `wire` — the requests per IdP (Entra through `entra::wire`; Okta per okta.md).
+//! * `wire` — the requests per IdP (Entra through `entra::wire`; Okta through `idp::okta::wire`).
 //! * `cycle` — workers, phases, sending with pacing and 429 policy, the compact id table.
 //! * `throttle` — each IdP's 429 policy, Entra's job-wide pause, `--rate` pacing.
 //! * `metrics` — per-operation HdrHistograms and counters (bounded memory).

@@ -1,9 +1,9 @@
 //! 429 handling as each IdP does it, and the client-side pacing of `--rate`.
 //!
-//! * Okta (okta.md §1.5): the task pauses; the first retry waits `Retry-After` seconds when it
+//! * Okta ("Understanding SCIM", rate limits, developer.okta.com/docs/concepts/scim): the task pauses; the first retry waits `Retry-After` seconds when it
 //!   is an integer, otherwise 5 minutes; each further 429 doubles the wait; after 10 attempts
 //!   the task fails for good. Other tasks carry on.
-//! * Entra (entra.md §7.4–7.5): `TooManyRequests` is retried automatically after the
+//! * Entra (the provisioning logs' error table, Microsoft Learn): `TooManyRequests` is retried automatically after the
 //!   `Retry-After` period, during which Entra "suspend[s] all provisioning activities … for that
 //!   particular client": the pause is job-wide, so every worker waits. Without a usable
 //!   Retry-After the same back-off as the scenario engine applies (`entra::sync`: 2^n seconds);
@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use crate::scenario::Idp;
 
-/// Okta's documented cap on attempts (okta.md §1.5).
+/// Okta's documented cap on attempts ("Understanding SCIM", rate limits, developer.okta.com/docs/concepts/scim).
 pub const OKTA_MAX_ATTEMPTS: u32 = 10;
-/// Okta's wait when Retry-After is absent or not an integer (okta.md §1.5).
+/// Okta's wait when Retry-After is absent or not an integer ("Understanding SCIM", rate limits, developer.okta.com/docs/concepts/scim).
 pub const OKTA_DEFAULT_WAIT: Duration = Duration::from_secs(5 * 60);
 /// Longest Retry-After honoured as given; longer values are capped so a run always ends.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);

@@ -15,7 +15,7 @@ use crate::idp::okta::wire as okta;
 use crate::load::generator::{Group, User};
 use crate::transport::OutgoingRequest;
 
-/// The Okta personality (okta.md §1.4): `oin` PATCHes active and memberships, `aiw` PUTs.
+/// The Okta personality (Okta and SCIM Version 2.0 and Okta's SCIM FAQ): `oin` PATCHes active and memberships, `aiw` PUTs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OktaProfile {
     Oin,
@@ -46,7 +46,7 @@ impl Wire {
 
     pub fn lookup_group(&self, display_name: &str) -> OutgoingRequest {
         match self {
-            // Entra never wants members back on its group reads (entra.md §3.10).
+            // Entra never wants members back on its group reads (Entra's SCIM tutorial, "Get Group").
             Wire::Entra(e) => e.get(
                 "/Groups",
                 &[
@@ -114,7 +114,7 @@ impl EntraWire {
         self.req("GET", path, params, None)
     }
 
-    /// The source object Entra evaluates the mappings over (entra.md §5.1, §6).
+    /// The source object Entra evaluates the mappings over ("Customize user provisioning attribute-mappings" and the expression reference, Microsoft Learn).
     fn user_source(u: &User, display_name: &str, soft_deleted: bool) -> Map<String, Json> {
         let mut m = Map::new();
         m.insert("mail".into(), json!(u.user_name));
@@ -222,17 +222,17 @@ impl EntraWire {
 
 // ----- Okta: requests, headers and filters from crate::idp::okta::wire; bodies from the synthetic directory
 
-/// Members per PATCH in Okta's group push: undocumented (okta.md §2.10 shows one `add` op with
+/// Members per PATCH in Okta's group push: undocumented (Okta and SCIM Version 2.0, SCIM Group operations show one `add` op with
 /// all values); 100 keeps bodies moderate and matches Okta's page size.
 pub const OKTA_MEMBER_BATCH: usize = 100;
 
 /// Okta's requests are built by the Okta profile's own wire module, so the load sends exactly
-/// what the scenarios send (headers of okta.md §1.1 and Appendix A, `%20` filters of §1.2).
+/// what the scenarios send (the headers of Okta's raw captures in oktadeveloper/okta-blog-archive#1956, the `%20` filters of Okta and SCIM Version 2.0).
 fn okta_body(method: &str, path: String, body: Json) -> OutgoingRequest {
     crate::idp::okta::wire::request(method, path, Some(body))
 }
 
-/// `filter=userName%20eq%20%22…%22&startIndex=1&count=100` (okta.md §1.2, §2.2, §2.10.1).
+/// `filter=userName%20eq%20%22…%22&startIndex=1&count=100` (Okta and SCIM Version 2.0, "Determine if the User already exists").
 fn okta_lookup(collection: &str, attr: &str, value: &str) -> OutgoingRequest {
     let path = crate::idp::okta::wire::filter_query(
         collection,
@@ -243,7 +243,7 @@ fn okta_lookup(collection: &str, attr: &str, value: &str) -> OutgoingRequest {
     crate::idp::okta::wire::request("GET", path, None)
 }
 
-/// POST /Users: the body the Okta profile builds for a scenario's user (okta.md §2.2), from the
+/// POST /Users: the body the Okta profile builds for a scenario's user (Okta and SCIM Version 2.0, "Create the User"), from the
 /// synthetic user's Okta profile under Okta's default settings.
 pub fn okta_create_user(u: &User) -> OutgoingRequest {
     let mut profile = Map::new();
@@ -260,7 +260,7 @@ pub fn okta_create_user(u: &User) -> OutgoingRequest {
     )
 }
 
-/// Profile push (okta.md §2.4): the server's own GET answer, changed, PUT back whole.
+/// Profile push (Okta and SCIM Version 2.0, "Update a specific User (PUT)"): the server's own GET answer, changed, PUT back whole.
 pub fn okta_put_user(id: &str, current: Json, display_name: &str, active: bool) -> OutgoingRequest {
     let changes = [
         ("displayName".to_string(), json!(display_name)),
@@ -273,7 +273,7 @@ pub fn okta_put_user(id: &str, current: Json, display_name: &str, active: bool) 
     )
 }
 
-/// OIN deactivation (okta.md §2.5): path-less replace with `{"active": false}`.
+/// OIN deactivation (Okta and SCIM Version 2.0, "Update a specific User (PATCH)"): path-less replace with `{"active": false}`.
 pub fn okta_deactivate(id: &str) -> OutgoingRequest {
     okta_body(
         "PATCH",
@@ -282,7 +282,7 @@ pub fn okta_deactivate(id: &str) -> OutgoingRequest {
     )
 }
 
-/// Group push create (okta.md §2.10.2): displayName and `members: []`; members follow by PATCH.
+/// Group push create (Okta and SCIM Version 2.0, SCIM Group operations: create): displayName and `members: []`; members follow by PATCH.
 pub fn okta_create_group(g: &Group) -> OutgoingRequest {
     okta_body(
         "POST",
@@ -292,7 +292,7 @@ pub fn okta_create_group(g: &Group) -> OutgoingRequest {
 }
 
 /// The rename/metadata PATCH Okta sends after each create and with every membership change
-/// (okta.md §2.10.3–2.10.4), carrying the readOnly `id` inside `value`.
+/// (Okta and SCIM Version 2.0, SCIM Group operations: rename and membership PATCHes), carrying the readOnly `id` inside `value`.
 pub fn okta_rename_group(id: &str, g: &Group) -> OutgoingRequest {
     okta_body(
         "PATCH",
@@ -303,7 +303,7 @@ pub fn okta_rename_group(id: &str, g: &Group) -> OutgoingRequest {
     )
 }
 
-/// Membership delta (okta.md §2.10.5): one `remove` per leaving member by filter path, then one
+/// Membership delta (Okta and SCIM Version 2.0, SCIM Group operations: membership PATCH): one `remove` per leaving member by filter path, then one
 /// `add` with the joining members as `{value, display}`.
 pub fn okta_members_delta(
     gid: &str,
@@ -321,7 +321,7 @@ pub fn okta_members_delta(
     )
 }
 
-/// AIW membership update (okta.md §2.10.6): the whole group PUT with its complete member list.
+/// AIW membership update (Okta and SCIM Version 2.0: AIW apps PUT the group): the whole group PUT with its complete member list.
 pub fn okta_put_group(gid: &str, g: &Group, members: &[(String, String)]) -> OutgoingRequest {
     okta_body(
         "PUT",

@@ -46,6 +46,20 @@ pub struct Finding {
     /// Index of the exchange (within the step) the finding is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<usize>,
+    /// Query parameters without which the failed query succeeds, found by idpsim's probes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
+}
+
+/// A query parameter without which a failed list query succeeds (see `run::probe`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    /// The parameter's name (`count`, `aadOptscim062020`).
+    pub parameter: String,
+    /// The answer's status without it.
+    pub status: u16,
+    /// The probe that showed it, by index in the step's `probes`.
+    pub probe: usize,
 }
 
 impl Finding {
@@ -59,6 +73,7 @@ impl Finding {
             diff: Vec::new(),
             source: None,
             exchange: None,
+            triggers: Vec::new(),
         }
     }
     pub fn error(rule: impl Into<String>, message: impl Into<String>) -> Self {

@@ -7,7 +7,7 @@
 mod finding;
 pub mod problems;
 
-pub use finding::{DiffEntry, Finding, Severity};
+pub use finding::{DiffEntry, Finding, Severity, Trigger};
 
 use serde::Serialize;
 
@@ -146,6 +146,10 @@ pub struct StepResult {
     /// A step not run: the failed step it needed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs: Option<StepRef>,
+    /// idpsim's diagnostic re-sends of a failed query without one parameter each (never the
+    /// IdP's traffic, never a change of state); findings name what they showed (`triggers`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<Exchange>,
 }
 
 /// Whether a step is one of a scenario's steps or of its cleanup.

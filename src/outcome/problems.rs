@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use super::{Finding, Phase, ScenarioResult, Severity, StepResult};
+use super::{DiffEntry, Finding, Phase, ScenarioResult, Severity, StepResult};
 use crate::support::diagnostic::SourceRef;
 
 /// One distinct problem and everywhere it showed.
@@ -36,6 +36,9 @@ pub struct Problem {
     pub first: Place,
     /// Every step it showed in, in run order (the first one included).
     pub places: Vec<Place>,
+    /// Query parameters idpsim's probes found the failure to depend on (`run::probe`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<String>,
     /// How many scenarios, steps and findings it covers.
     pub scenarios: usize,
     pub steps: usize,
@@ -108,6 +111,38 @@ pub fn key(f: &Finding) -> String {
     }
 }
 
+/// Every finding of a problem, with its scenario and step, in run order.
+pub fn findings_of<'a>(
+    scenarios: &'a [ScenarioResult],
+    key_of: &str,
+) -> Vec<(&'a ScenarioResult, Phase, &'a StepResult, &'a Finding)> {
+    let mut out = Vec::new();
+    for sc in scenarios {
+        let phases = sc
+            .steps
+            .iter()
+            .map(|s| (Phase::Step, s))
+            .chain(sc.cleanup.iter().map(|s| (Phase::Cleanup, s)));
+        for (phase, step) in phases {
+            for f in step.findings.iter().filter(|f| counts(f)) {
+                if key(f) == key_of {
+                    out.push((sc, phase, step, f));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The 1-based number of the problem a finding belongs to, as reports list them.
+pub fn number(problems: &[Problem], f: &Finding) -> Option<usize> {
+    if !counts(f) {
+        return None;
+    }
+    let k = key(f);
+    problems.iter().position(|p| p.key == k).map(|i| i + 1)
+}
+
 /// Whether a finding counts as (part of) a problem: errors and warnings do, info does not.
 pub fn counts(f: &Finding) -> bool {
     f.severity >= Severity::Warning
@@ -138,6 +173,7 @@ pub fn group(scenarios: &[ScenarioResult]) -> Vec<Problem> {
                             reference: f.reference.clone(),
                             first: place,
                             places: Vec::new(),
+                            triggers: Vec::new(),
                             scenarios: 0,
                             steps: 0,
                             findings: 0,
@@ -182,6 +218,11 @@ fn add(p: &mut Problem, sc: &ScenarioResult, phase: Phase, step: &StepResult, f:
     }
     if p.reference.is_none() {
         p.reference = f.reference.clone();
+    }
+    for t in &f.triggers {
+        if !p.triggers.contains(&t.parameter) {
+            p.triggers.push(t.parameter.clone());
+        }
     }
     if let Some(impact) = &f.impact {
         if !p.consequences.iter().any(|c| c.idp == sc.idp) {
@@ -340,16 +381,13 @@ fn adopt_same_facts(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 fn fold_explained_expectations(mut findings: Vec<Finding>) -> Vec<Finding> {
-    let judged: Vec<(usize, usize, String, String)> = findings
+    // Every diff of a rule's finding, with the finding's position and exchange.
+    let judged: Vec<(usize, usize, DiffEntry)> = findings
         .iter()
         .enumerate()
         .filter(|(_, f)| !f.rule.starts_with("expect."))
         .filter_map(|(i, f)| Some((i, f.exchange?, f)))
-        .flat_map(|(i, ex, f)| {
-            f.diff
-                .iter()
-                .map(move |d| (i, ex, d.pointer.clone(), d.actual.clone()))
-        })
+        .flat_map(|(i, ex, f)| f.diff.iter().map(move |d| (i, ex, d.clone())))
         .collect();
     if judged.is_empty() {
         return findings;
@@ -366,9 +404,9 @@ fn fold_explained_expectations(mut findings: Vec<Finding>) -> Vec<Finding> {
         let before = f.diff.len();
         let severity = f.severity;
         f.diff.retain(|d| {
-            let by = judged.iter().find(|(_, e, p, a)| {
-                *e == ex && *p == d.pointer && restates(&d.expected, &d.actual, a)
-            });
+            let by = judged
+                .iter()
+                .find(|(_, e, rule)| *e == ex && rule.pointer == d.pointer && restates(d, rule));
             if let Some((i, ..)) = by {
                 raise.push((*i, severity));
             }
@@ -396,14 +434,17 @@ fn fold_explained_expectations(mut findings: Vec<Finding>) -> Vec<Finding> {
         .collect()
 }
 
-/// Whether an expectation's diff says only what the rule's diff at the same pointer says:
-/// the same value in another type (`expected 0 — actual "0"`), or a type the value lacks
-/// (`expected a integer — actual "0" (string)`, from `!type integer`).
-fn restates(expected: &str, actual: &str, rule_actual: &str) -> bool {
-    let same_value = actual == rule_actual && same_value_other_type(expected, actual);
+/// Whether an expectation's diff says only what the rule's diff at the same pointer says: the
+/// same diff (`status: expected 201 — actual 200` twice), the same value in another type
+/// (`expected 0 — actual "0"`), or a type the value lacks (`expected a integer — actual "0"
+/// (string)`, from `!type integer`).
+fn restates(expectation: &DiffEntry, rule: &DiffEntry) -> bool {
+    let (expected, actual) = (expectation.expected.as_str(), expectation.actual.as_str());
+    let same_diff = expected == rule.expected && actual == rule.actual;
+    let same_value = actual == rule.actual && same_value_other_type(expected, actual);
     let type_claim = (expected.starts_with("a ") || expected.starts_with("an "))
-        && actual.starts_with(rule_actual);
-    same_value || type_claim
+        && actual.starts_with(rule.actual.as_str());
+    same_diff || same_value || type_claim
 }
 
 /// `0` and `"0"`, `false` and `"False"`: the same value, only its JSON type differs.
@@ -423,7 +464,6 @@ fn same_value_other_type(expected: &str, actual: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::DiffEntry;
 
     fn at(rule: &str, ex: usize, msg: &str) -> Finding {
         Finding::error(rule, msg).at_exchange(ex)

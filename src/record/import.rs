@@ -43,7 +43,10 @@ pub fn import(
     base: Option<&str>,
     name: Option<String>,
 ) -> Result<Imported> {
-    let text = std::fs::read_to_string(input).map_err(|e| Error::io(input.display(), e))?;
+    let text =
+        crate::support::input::read_bytes_up_to(input, crate::support::input::MAX_CAPTURE_BYTES)
+            .and_then(crate::support::input::utf8)
+            .map_err(|e| Error::io(input.display(), e))?;
     let ext = input
         .extension()
         .and_then(|e| e.to_str())
@@ -56,11 +59,14 @@ pub fn import(
         _ => serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("log").is_some()),
     };
     let base_path = base.map(base_path_of).transpose()?;
-    let (captured, skipped) = if is_har {
+    let (captured, skipped, mut bases) = if is_har {
         parse_har(input, &text, base_path.as_deref())?
     } else {
         parse_jsonl(input, &text, base_path.as_deref())?
     };
+    if let Some(b) = base.filter(|b| b.contains("://")) {
+        bases.push(b.to_string());
+    }
     let file_name = input
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -73,6 +79,9 @@ pub fn import(
         },
     )
     .map_err(|e| Error::io(output.display(), e))?;
+    for b in &bases {
+        rec.add_base(b);
+    }
     for c in &captured {
         rec.add(c).map_err(|e| Error::io(output.display(), e))?;
     }
@@ -193,11 +202,27 @@ fn headers(h: Vec<HarHeader>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn parse_har(file: &Path, text: &str, base: Option<&str>) -> Result<(Vec<Captured>, Vec<String>)> {
+/// The SCIM base of an absolute URL whose path relative to the base is `rel`:
+/// `https://up.test/scim/v2/Users/1?x` with `/Users/1?x` → `https://up.test/scim/v2`.
+fn base_of(url: &str, rel: &str) -> Option<String> {
+    if !url.contains("://") {
+        return None;
+    }
+    let url = url.split('?').next().unwrap_or(url);
+    let rel = rel.split('?').next().unwrap_or(rel);
+    url.strip_suffix(rel)
+        .map(|b| b.trim_end_matches('/').to_string())
+}
+
+/// Captured exchanges, what was skipped, and the SCIM base URLs the capture addressed.
+type Parsed = (Vec<Captured>, Vec<String>, Vec<String>);
+
+fn parse_har(file: &Path, text: &str, base: Option<&str>) -> Result<Parsed> {
     let har: Har =
         serde_json::from_str(text).map_err(|e| position_error(file, &e, 0, "HAR file"))?;
     let mut out = Vec::new();
     let mut skipped = Vec::new();
+    let mut bases = Vec::new();
     for (i, entry) in har.log.entries.into_iter().enumerate() {
         let Some(path) = relative(&entry.request.url, base) else {
             skipped.push(format!(
@@ -213,6 +238,7 @@ fn parse_har(file: &Path, text: &str, base: Option<&str>) -> Result<(Vec<Capture
             ));
             continue;
         }
+        bases.extend(base_of(&entry.request.url, &path));
         let response_body = entry.response.content.and_then(|c| {
             let t = c.text?;
             if c.encoding.as_deref() == Some("base64") {
@@ -235,7 +261,7 @@ fn parse_har(file: &Path, text: &str, base: Option<&str>) -> Result<(Vec<Capture
             response_body,
         });
     }
-    Ok((out, skipped))
+    Ok((out, skipped, bases))
 }
 
 // ----- JSON lines -----
@@ -307,13 +333,10 @@ fn line_body(v: Option<Value>) -> Option<Body> {
     }
 }
 
-fn parse_jsonl(
-    file: &Path,
-    text: &str,
-    base: Option<&str>,
-) -> Result<(Vec<Captured>, Vec<String>)> {
+fn parse_jsonl(file: &Path, text: &str, base: Option<&str>) -> Result<Parsed> {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
+    let mut bases = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') || t.starts_with("//") {
@@ -336,6 +359,9 @@ fn parse_jsonl(
             skipped.push(format!("line {}: not a SCIM endpoint", n + 1));
             continue;
         };
+        if let Some(u) = &parsed.request.url {
+            bases.extend(base_of(u, &path));
+        }
         out.push(Captured {
             method: parsed.request.method.to_ascii_uppercase(),
             path,
@@ -354,7 +380,7 @@ fn parse_jsonl(
             response_body: line_body(parsed.response.body),
         });
     }
-    Ok((out, skipped))
+    Ok((out, skipped, bases))
 }
 
 #[cfg(test)]

@@ -238,6 +238,38 @@ pub struct Recorder {
     /// The verdict the header was written with.
     first_recognition: Option<Recognition>,
     pub exchanges: usize,
+    /// The credential the recorded client authenticates with: the first one the server did not
+    /// refuse. Kept in memory only, to tell a request made with another credential (or none),
+    /// which is replayed as such (`auth: invalid` / `auth: none`); never written.
+    credential: Option<String>,
+    /// URLs the recording knows as the SCIM base (the upstream, the proxy's own address), longest
+    /// first: in request bodies and headers they become `{{ base_href }}`, so a replay does not
+    /// send a member's `$ref` or an echoed `meta.location` pointing at the recorded host.
+    bases: Vec<String>,
+}
+
+/// How a recorded request authenticated, compared with the recording's credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialUse {
+    /// The recording's credential: the replay sends the run's.
+    Usual,
+    /// No credential at all: the replay sends none (`auth: none`).
+    Missing,
+    /// Another credential, refused by the server: the replay sends an invalid one (`auth: invalid`).
+    Other,
+}
+
+/// The credential a request carries (the value of its first credential header).
+fn credential_of(headers: &[(String, String)]) -> Option<String> {
+    headers
+        .iter()
+        .find(|(k, _)| {
+            matches!(
+                k.to_ascii_lowercase().as_str(),
+                "authorization" | "x-api-key" | "api-key" | "x-auth-token"
+            )
+        })
+        .map(|(_, v)| v.trim().to_string())
 }
 
 impl Recorder {
@@ -267,6 +299,38 @@ impl Recorder {
             recognition: None,
             first_recognition: None,
             exchanges: 0,
+            credential: None,
+            bases: Vec::new(),
+        }
+    }
+
+    /// Adds a URL the recording knows as the SCIM base (see `bases`).
+    pub fn add_base(&mut self, url: &str) {
+        let url = url.split('?').next().unwrap_or(url).trim_end_matches('/');
+        if url.contains("://") && !self.bases.iter().any(|b| b == url) {
+            self.bases.push(url.to_string());
+            self.bases.sort_by_key(|b| std::cmp::Reverse(b.len()));
+        }
+    }
+
+    /// Classifies the request's credential. A request without one that the server refused is
+    /// replayed without; a different credential the server refused is replayed with an invalid
+    /// one. A different credential the
+    /// server accepted (a rotated token) is replayed with the run's, like the usual one.
+    fn credential_use(&mut self, ex: &Captured) -> CredentialUse {
+        let refused = matches!(ex.status, 401 | 403);
+        match (credential_of(&ex.request_headers), &self.credential) {
+            // Accepted without a credential: the run's is accepted as well (and captures often
+            // strip Authorization), so only a refused request replays without one.
+            (None, _) if refused => CredentialUse::Missing,
+            (None, _) => CredentialUse::Usual,
+            (Some(c), Some(usual)) if c == *usual => CredentialUse::Usual,
+            (Some(_), _) if refused => CredentialUse::Other,
+            (Some(c), None) => {
+                self.credential = Some(c);
+                CredentialUse::Usual
+            }
+            (Some(_), Some(_)) => CredentialUse::Usual,
         }
     }
 
@@ -296,14 +360,33 @@ impl Recorder {
             }
         }
         self.exchanges += 1;
+        let credential = self.credential_use(ex);
         text.push_str(&format!(
-            "  # exchange {}: {} {} → {}\n",
+            "  # exchange {}: {} {} → {}{}\n",
             self.exchanges,
             ex.method,
             self.redactor().text(&ex.path),
-            ex.status
+            ex.status,
+            match credential {
+                CredentialUse::Usual => "",
+                CredentialUse::Missing => " (sent without a credential: replayed without one)",
+                CredentialUse::Other => " (sent with another credential, refused: replayed with an invalid one; none is kept)",
+            }
         ));
-        let step = self.step(ex);
+        let mut step = self.step(ex);
+        if let Y::Map(entries) = &mut step {
+            if let Some((_, Y::Map(request))) = entries.iter_mut().find(|(k, _)| k == "request") {
+                match credential {
+                    CredentialUse::Usual => {}
+                    CredentialUse::Missing => {
+                        request.push(("auth".into(), Y::Plain("none".into())))
+                    }
+                    CredentialUse::Other => {
+                        request.push(("auth".into(), Y::Plain("invalid".into())))
+                    }
+                }
+            }
+        }
         let mut list = String::new();
         emit::write_block(&mut list, &Y::Seq(vec![step]), 2);
         text.push_str(&list);
@@ -420,8 +503,19 @@ impl Recorder {
     }
 
     /// Replaces known server-assigned ids in a string by their capture templates.
+    /// Recorded base URLs → `{{ base_href }}` (in text already escaped for templates).
+    fn rebase(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        for base in &self.bases {
+            if out.contains(base.as_str()) {
+                out = out.replace(base.as_str(), "{{ base_href }}");
+            }
+        }
+        out
+    }
+
     fn templatize(&self, s: &str) -> String {
-        let mut out = escape_template(s);
+        let mut out = self.rebase(&escape_template(s));
         for (id, name) in &self.ids {
             let t = format!("{{{{ {name} }}}}");
             if out == *id {
@@ -470,7 +564,7 @@ impl Recorder {
             .headers(&ex.request_headers)
             .into_iter()
             .filter(|(k, _)| !DROPPED_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
-            .map(|(k, v)| (k, Y::Str(escape_template(&v))))
+            .map(|(k, v)| (k, Y::Str(self.rebase(&escape_template(&v)))))
             .collect();
         if !headers.is_empty() {
             request = request.with("headers", Y::Map(headers));
@@ -654,7 +748,7 @@ fn collection_of(path: &str) -> String {
 }
 
 /// Literal `{{`, `{%` and `{#` in recorded data would be read as templates on replay.
-fn escape_template(s: &str) -> String {
+pub fn escape_template(s: &str) -> String {
     if !s.contains("{{") && !s.contains("{%") && !s.contains("{#") {
         return s.to_string();
     }

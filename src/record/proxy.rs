@@ -13,16 +13,13 @@ use std::time::Duration;
 use axum::body::Body as AxumBody;
 use axum::extract::Request;
 use axum::response::Response;
-use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use super::{Body, Captured, Meta, Recorder};
 use crate::error::{Error, Result};
 use crate::support::out::say;
 use crate::support::signal::Signal;
-use crate::transport::{header_pairs, tls_config, BaseUrl, BODY_LIMIT};
+use crate::transport::{header_pairs, https_client, tls_config, BaseUrl, HttpsClient, BODY_LIMIT};
 use crate::verdict::Verdict;
 
 /// Request headers that belong to one connection, not to the exchange (RFC 9110 §7.6.1).
@@ -39,11 +36,6 @@ const HOP_BY_HOP: &[&str] = &[
     "host",
     "content-length",
 ];
-
-type HttpsClient = Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    Full<Bytes>,
->;
 
 pub struct ProxyConfig {
     pub listen: SocketAddr,
@@ -62,15 +54,19 @@ struct Shared {
 
 /// Runs the proxy until SIGINT/SIGTERM; the verdict says which signal stopped it.
 pub async fn run(config: ProxyConfig) -> Result<Verdict> {
-    let upstream = BaseUrl::parse(&config.upstream)
-        .map_err(|e| Error::Usage(format!("--upstream {}: {e}", config.upstream)))?;
+    let upstream = BaseUrl::parse(&config.upstream).map_err(|e| {
+        Error::Usage(format!(
+            "--upstream {}: {e}",
+            crate::support::redact::url(&config.upstream)
+        ))
+    })?;
     let name = config.name.clone().unwrap_or_else(|| {
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         format!("Recording of {} ({now})", upstream.display())
     });
-    let recorder = Recorder::create(
+    let mut recorder = Recorder::create(
         &config.output,
         Meta {
             name,
@@ -84,16 +80,16 @@ pub async fn run(config: ProxyConfig) -> Result<Verdict> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Usage(format!("--listen {}: {e}", config.listen)))?;
+    // Bodies that name the upstream or the proxy itself (a member's `$ref`, Okta's PUT echoing
+    // `meta.location`) are replayed against the replay's target, not these hosts.
+    recorder.add_base(&format!("{}{}", upstream.origin, upstream.path));
+    for host in [addr.to_string(), format!("localhost:{}", addr.port())] {
+        recorder.add_base(&format!("http://{host}{}", upstream.path));
+        recorder.add_base(&format!("http://{host}"));
+    }
     // The transport's roots, so an upstream behind a private CA in the system store is reached
     // by `record` as by `run` (only Mozilla's bundled roots were used here before).
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls_config(false, None)?)
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector);
+    let client = https_client(tls_config(false, None)?);
     let shared = Arc::new(Shared {
         client,
         upstream,

@@ -9,6 +9,7 @@ use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult, Summary};
 use crate::support::diagnostic::{Diagnostic, Pos};
 use crate::support::styles::Styles;
+use crate::support::text::{printable, printable_line};
 use crate::transport::exchange::Exchange;
 
 pub struct Console {
@@ -47,15 +48,17 @@ impl Console {
             out,
             "{} {} {}{}",
             self.outcome(r.outcome),
-            self.styles.dim.paint(&r.file),
-            r.name,
-            profile
+            self.styles.dim.paint(&printable_line(&r.file)),
+            printable_line(&r.name),
+            printable_line(&profile)
         );
         if let (Outcome::Skipped, Some(why)) = (r.outcome, &r.skip_reason) {
             let _ = writeln!(
                 out,
                 "     {}",
-                self.styles.dim.paint(&format!("skipped: {why}"))
+                self.styles
+                    .dim
+                    .paint(&format!("skipped: {}", printable_line(why)))
             );
         }
         if self.verbose {
@@ -76,7 +79,7 @@ impl Console {
                     "     {} {label} {}: {}{why}",
                     self.outcome(step.outcome),
                     step.index,
-                    step.name
+                    printable_line(&step.name)
                 );
                 for ex in &step.exchanges {
                     out.push_str(&indent(&self.exchange(ex, true), 8));
@@ -108,11 +111,16 @@ impl Console {
                 out,
                 "\n{} {}: {}",
                 self.outcome(sc.outcome),
-                sc.file,
-                self.styles.bold.paint(&sc.name)
+                printable_line(&sc.file),
+                self.styles.bold.paint(&printable_line(&sc.name))
             );
             if let Some(src) = &sc.source {
-                let _ = writeln!(out, "  {} {src}", self.styles.dim.paint("source:"));
+                let _ = writeln!(
+                    out,
+                    "  {} {}",
+                    self.styles.dim.paint("source:"),
+                    printable_line(src)
+                );
             }
             let labelled = sc
                 .steps
@@ -128,6 +136,37 @@ impl Console {
         }
         out.push('\n');
         out.push_str(&self.summary(&report.summary, report.interrupted));
+        out.push_str(&self.left_behind(report));
+        out
+    }
+
+    /// What the run created and is still on the server, by URL, with what the server did: a
+    /// person deletes these by hand.
+    fn left_behind(&self, report: &RunReport) -> String {
+        let left: Vec<(&str, Option<&Finding>)> = report
+            .scenarios
+            .iter()
+            .flat_map(|sc| sc.steps.iter().chain(&sc.cleanup))
+            .filter_map(|step| {
+                let url = step.skip_reason.as_deref()?.strip_prefix("left behind: ")?;
+                Some((url, step.findings.first()))
+            })
+            .collect();
+        if left.is_empty() {
+            return String::new();
+        }
+        let mut out = format!(
+            "{} resource(s) the run created are left behind on the server; delete them by hand:\n",
+            left.len()
+        );
+        for (url, finding) in left {
+            let why = finding
+                .map(|f| f.message.trim_start_matches("left behind: "))
+                .unwrap_or_default();
+            // The grace-period note names the URL itself.
+            let why = why.strip_prefix(url).map_or(why, str::trim_start);
+            let _ = writeln!(out, "  {url}  {}", self.styles.dim.paint(why));
+        }
         out
     }
 
@@ -156,7 +195,7 @@ impl Console {
                 i + 1,
                 self.severity(p.severity),
                 p.rule,
-                one_line(&p.message),
+                printable_line(&headline(p)),
                 p.scenarios,
                 plural(p.scenarios, "scenario", "scenarios"),
                 p.steps,
@@ -182,8 +221,10 @@ impl Console {
             "  {} {label} {}: {}  {}",
             self.outcome(step.outcome),
             step.index,
-            step.name,
-            self.styles.dim.paint(&format!("({})", step.source))
+            printable_line(&step.name),
+            self.styles
+                .dim
+                .paint(&format!("({})", printable_line(&step.source.to_string())))
         );
         if let (Outcome::NotRun, Some(why)) = (step.outcome, &step.skip_reason) {
             let _ = writeln!(
@@ -244,7 +285,7 @@ impl Console {
             "{}[{}]: {}  {}",
             self.severity(f.severity),
             f.rule,
-            f.message,
+            printable(&f.message),
             self.styles
                 .dim
                 .paint(&format!("({n}, shown in full above)"))
@@ -253,9 +294,9 @@ impl Console {
             let _ = writeln!(
                 out,
                 "  {}: expected {} — actual {}",
-                self.styles.bold.paint(&d.pointer),
-                self.styles.expected.paint(&d.expected),
-                self.styles.actual.paint(&d.actual)
+                self.styles.bold.paint(&printable(&d.pointer)),
+                self.styles.expected.paint(&printable(&d.expected)),
+                self.styles.actual.paint(&printable(&d.actual))
             );
         }
         out
@@ -272,7 +313,7 @@ impl Console {
     pub fn finding(&self, f: &Finding) -> String {
         let mut out = String::new();
         let sev = self.severity(f.severity);
-        let _ = writeln!(out, "{sev}[{}]: {}", f.rule, f.message);
+        let _ = writeln!(out, "{sev}[{}]: {}", f.rule, printable(&f.message));
         if let Some(src) = &f.source {
             let d = Diagnostic {
                 file: src.file.clone(),
@@ -298,16 +339,21 @@ impl Console {
             let _ = writeln!(
                 out,
                 "  {}: expected {} — actual {}",
-                self.styles.bold.paint(&d.pointer),
-                self.styles.expected.paint(&d.expected),
-                self.styles.actual.paint(&d.actual)
+                self.styles.bold.paint(&printable(&d.pointer)),
+                self.styles.expected.paint(&printable(&d.expected)),
+                self.styles.actual.paint(&printable(&d.actual))
             );
         }
         if let Some(r) = &f.reference {
-            let _ = writeln!(out, "  {} {r}", self.styles.dim.paint("= see"));
+            let _ = writeln!(out, "  {} {}", self.styles.dim.paint("= see"), printable(r));
         }
         if let Some(i) = &f.impact {
-            let _ = writeln!(out, "  {} {i}", self.styles.dim.paint("= IdP:"));
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                self.styles.dim.paint("= IdP:"),
+                printable(i)
+            );
         }
         out
     }
@@ -320,12 +366,18 @@ impl Console {
             out,
             "{} {} {}{sim}",
             self.styles.dim.paint(">"),
-            ex.request.method,
-            ex.request.url
+            printable_line(&ex.request.method),
+            printable_line(&ex.request.url)
         );
         if self.verbose {
             for (k, v) in &ex.request.headers {
-                let _ = writeln!(out, "{} {k}: {v}", self.styles.dim.paint(">"));
+                let _ = writeln!(
+                    out,
+                    "{} {}: {}",
+                    self.styles.dim.paint(">"),
+                    printable_line(k),
+                    printable_line(v)
+                );
             }
         }
         if bodies {
@@ -346,7 +398,13 @@ impl Console {
                 );
                 if self.verbose {
                     for (k, v) in &r.headers {
-                        let _ = writeln!(out, "{} {k}: {v}", self.styles.dim.paint("<"));
+                        let _ = writeln!(
+                            out,
+                            "{} {}: {}",
+                            self.styles.dim.paint("<"),
+                            printable_line(k),
+                            printable_line(v)
+                        );
                     }
                 }
                 if bodies {
@@ -362,7 +420,7 @@ impl Console {
                     out,
                     "{} no answer: {}",
                     self.styles.dim.paint("<"),
-                    e.message
+                    printable(&e.message)
                 );
             }
             (None, None) => {}
@@ -417,7 +475,7 @@ fn prefixed(text: &str, prefix: &str, max_lines: usize, styles: &Styles) -> Stri
     let mut out = String::new();
     let total = text.lines().count();
     for line in text.lines().take(max_lines) {
-        let _ = writeln!(out, "{}{line}", styles.dim.paint(prefix));
+        let _ = writeln!(out, "{}{}", styles.dim.paint(prefix), printable(line));
     }
     if total > max_lines {
         let _ = writeln!(
@@ -467,4 +525,23 @@ pub fn one_line(text: &str) -> String {
     } else {
         line
     }
+}
+
+/// A problem's message on one line, with the trigger its probes found kept in view: the
+/// probe's sentence is replaced by a short note that a cut cannot hide.
+fn headline(p: &Problem) -> String {
+    if p.triggers.is_empty() {
+        return one_line(&p.message);
+    }
+    let cut = [" — it fails only with ", " — without any one of "]
+        .iter()
+        .filter_map(|m| p.message.find(m))
+        .min()
+        .unwrap_or(p.message.len());
+    let names: Vec<String> = p.triggers.iter().map(|t| format!("`{t}`")).collect();
+    format!(
+        "{} [depends on {}]",
+        one_line(&p.message[..cut]),
+        names.join(", ")
+    )
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use super::console::pretty;
 use crate::outcome::ScenarioResult;
 use crate::support::styles::Styles;
+use crate::support::text::{printable, printable_line};
 
 pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
     let mut out = String::new();
@@ -12,8 +13,8 @@ pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
         out,
         "{} {}: {}",
         styles.bold.paint("#"),
-        r.file,
-        styles.bold.paint(&r.name)
+        printable_line(&r.file),
+        styles.bold.paint(&printable_line(&r.name))
     );
     for step in r.steps.iter().chain(&r.cleanup) {
         let _ = writeln!(
@@ -21,18 +22,23 @@ pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
             "{} step {}: {}",
             styles.dim.paint("##"),
             step.index,
-            step.name
+            printable_line(&step.name)
         );
         for ex in &step.exchanges {
             let req = &ex.request;
-            let _ = writeln!(out, "{} {}", req.method, req.url);
+            let _ = writeln!(
+                out,
+                "{} {}",
+                printable_line(&req.method),
+                printable_line(&req.url)
+            );
             for (k, v) in &req.headers {
-                let _ = writeln!(out, "{k}: {v}");
+                let _ = writeln!(out, "{}: {}", printable_line(k), printable_line(v));
             }
             if let Some(b) = &req.body {
-                let _ = writeln!(out, "\n{}", pretty(b));
+                let _ = writeln!(out, "\n{}", printable(&pretty(b)));
             } else if let Some(raw) = &req.raw_body {
-                let _ = writeln!(out, "\n{raw}");
+                let _ = writeln!(out, "\n{}", printable(raw));
             }
             out.push('\n');
         }
@@ -42,7 +48,7 @@ pub fn readable(r: &ScenarioResult, styles: &Styles) -> String {
                 "{} [{}] {}",
                 styles.warn.paint("note:"),
                 f.rule,
-                f.message
+                printable(&f.message)
             );
         }
     }

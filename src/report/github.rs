@@ -1,66 +1,134 @@
 //! GitHub Actions annotations (`--format github`): workflow commands on stdout that GitHub turns
 //! into annotations on the scenario line of each finding.
 //!
-//! Failures that fail the run are `::error`; failures the baseline accepts are `::notice`
-//! (visible, but not alarming); findings below `--fail-on` are `::warning` (warnings) or
-//! skipped (info); baseline entries that no longer fail and capability-skipped scenarios are
-//! `::notice`. Values are escaped as the runner expects (`%`, CR, LF; and `:`/`,` in
+//! One annotation per distinct problem (`outcome::problems`), at the scenario line of its first
+//! place, with the consequence for each IdP it showed with and the list of the other places.
+//! Problems that fail the run are `::error`; problems the baseline accepts are `::notice`
+//! (visible, but not alarming); problems below `--fail-on` (and cleanup's) are `::warning`;
+//! baseline entries that no longer fail and capability-skipped scenarios are `::notice`. Values are escaped as the runner expects (`%`, CR, LF; and `:`/`,` in
 //! properties), so a message can never end the command early or forge another.
 
 use std::fmt::Write as _;
 
-use crate::gate::baseline::Gate;
-use crate::outcome::{Finding, Severity};
+use crate::gate::baseline::{Gate, ProblemVerdict};
+use crate::outcome::problems;
+use crate::outcome::Finding;
 use crate::outcome::{Outcome, RunReport};
+
+/// How many other places one annotation lists; the JSON report has them all.
+const MAX_LISTED: usize = 20;
 
 pub fn render(report: &RunReport, gate: &Gate) -> String {
     let mut out = String::new();
-    for sc in &report.scenarios {
-        if sc.outcome == Outcome::Skipped {
-            let reason = sc.skip_reason.as_deref().unwrap_or("skipped");
-            command(
-                &mut out,
-                "notice",
-                &sc.file,
-                sc.line,
-                None,
-                &format!("skipped: {}", sc.name),
-                reason,
-            );
-            continue;
-        }
-        for step in &sc.steps {
-            for f in &step.findings {
-                let (level, tag) = if gate.is_new_failure(f) {
-                    ("error", String::new())
-                } else if let Some(e) = gate.known_entry(f) {
-                    let why = e
-                        .reason
-                        .as_deref()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default();
-                    ("notice", format!(" (known failure, in the baseline{why})"))
-                } else if f.severity == Severity::Warning || f.severity >= gate.fail_on {
-                    ("warning", String::new())
+    for sc in report
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome == Outcome::Skipped)
+    {
+        let reason = sc.skip_reason.as_deref().unwrap_or("skipped");
+        command(
+            &mut out,
+            "notice",
+            &sc.file,
+            sc.line,
+            None,
+            &format!("skipped: {}", sc.name),
+            reason,
+        );
+    }
+    // One annotation per distinct problem, at the first place it showed, listing the others:
+    // a fault that shows in 30 scenarios is one thing to fix, not 30 annotations.
+    for (n, p) in report.problems.iter().enumerate() {
+        let (level, tag) = match gate.problem_verdict(&p.key) {
+            ProblemVerdict::New => ("error", String::new()),
+            ProblemVerdict::Known(entries) => {
+                let why: Vec<&str> = entries.iter().filter_map(|e| e.reason.as_deref()).collect();
+                let why = if why.is_empty() {
+                    String::new()
                 } else {
-                    continue;
+                    format!(": {}", why.join("; "))
                 };
-                let src = f.source.as_ref().unwrap_or(&step.source);
-                let title = format!(
-                    "{}{tag}: {} — step {}: {}",
-                    f.rule, sc.name, step.index, step.name
-                );
-                command(
-                    &mut out,
-                    level,
-                    &src.file,
-                    src.line,
-                    Some(src.column),
-                    &title,
-                    &message(f),
+                ("notice", format!(" (known failure, in the baseline{why})"))
+            }
+            ProblemVerdict::Tolerated => ("warning", String::new()),
+        };
+        let places = problems::findings_of(&report.scenarios, &p.key);
+        let Some((_, _, _, first)) = places
+            .iter()
+            .find(|(sc, phase, step, _)| {
+                sc.file == p.first.file
+                    && sc.name == p.first.scenario
+                    && *phase == p.first.phase
+                    && step.index == p.first.step
+            })
+            .or(places.first())
+        else {
+            continue;
+        };
+        let title = format!(
+            "problem {}: {}{tag} — {} {}, {} {}",
+            n + 1,
+            p.rule,
+            p.scenarios,
+            if p.scenarios == 1 {
+                "scenario"
+            } else {
+                "scenarios"
+            },
+            p.steps,
+            if p.steps == 1 { "step" } else { "steps" },
+        );
+        let src = &p.first.source;
+        let mut msg = message(first);
+        // Each IdP's own consequence, when the first place spoke for only one.
+        for c in &p.consequences {
+            if first.impact.as_deref() != Some(c.impact.as_str()) {
+                let _ = write!(msg, "\n{}: {}", c.idp, c.impact);
+            }
+        }
+        let others: Vec<String> = p
+            .places
+            .iter()
+            .filter(|pl| {
+                !(pl.file == p.first.file
+                    && pl.scenario == p.first.scenario
+                    && pl.phase == p.first.phase
+                    && pl.step == p.first.step)
+            })
+            .map(|pl| {
+                format!(
+                    "{}:{} — {} — {} {}: {}",
+                    pl.source.file,
+                    pl.source.line,
+                    pl.scenario,
+                    pl.phase.name(),
+                    pl.step,
+                    pl.step_name
+                )
+            })
+            .collect();
+        if !others.is_empty() {
+            let _ = write!(msg, "\nAlso in {} other step(s):", others.len());
+            for o in others.iter().take(MAX_LISTED) {
+                let _ = write!(msg, "\n- {o}");
+            }
+            if others.len() > MAX_LISTED {
+                let _ = write!(
+                    msg,
+                    "\n- … and {} more (see the JSON report's `problems`)",
+                    others.len() - MAX_LISTED
                 );
             }
         }
+        command(
+            &mut out,
+            level,
+            &src.file,
+            src.line,
+            Some(src.column),
+            &title,
+            &msg,
+        );
     }
     for e in gate.fixed() {
         let line = report
@@ -117,12 +185,19 @@ fn command(
     msg: &str,
 ) {
     let col = col.map(|c| format!(",col={c}")).unwrap_or_default();
+    // Control characters are escaped before the runner's own escaping: an ESC or a bidi
+    // override in a scenario name must reach neither the log nor the annotation as itself.
+    let (file, title, msg) = (
+        crate::support::text::printable_line(file),
+        crate::support::text::printable_line(title),
+        crate::support::text::printable(msg),
+    );
     let _ = writeln!(
         out,
         "::{level} file={},line={line}{col},title={}::{}",
-        property(file),
-        property(title),
-        data(msg)
+        property(&file),
+        property(&title),
+        data(&msg)
     );
 }
 

@@ -11,7 +11,8 @@
 use std::fmt::Write as _;
 
 use super::markdown::http_text;
-use crate::gate::baseline::Gate;
+use crate::gate::baseline::{Gate, ProblemVerdict};
+use crate::outcome::problems::{self, Problem};
 use crate::outcome::Finding;
 use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 
@@ -48,6 +49,10 @@ pre{background:var(--code);border:1px solid var(--line);border-radius:6px;paddin
 .exchange{display:grid;grid-template-columns:1fr 1fr;gap:8px}
 @media (max-width:800px){.exchange{grid-template-columns:1fr}}
 .skipnote{color:var(--muted);padding:0 12px 10px}
+table.problems{border-collapse:collapse;margin:8px 0 16px;width:100%}
+table.problems td,table.problems th{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
+table.problems details{border:0;margin:0}table.problems details>summary{padding:0}
+h2{font-size:16px;margin:14px 0 4px}
 [hidden]{display:none!important}
 "#;
 
@@ -110,8 +115,8 @@ pub fn render(report: &RunReport, gate: &Gate) -> String {
     );
     let _ = writeln!(
         out,
-        "<div class=\"counts\"><span><b>{}</b> scenario(s)</span><span>{} passed</span><span>{} warned</span><span>{} failed</span><span>{} skipped</span><span>{} step(s)</span><span>{} exchange(s)</span><span>{} error(s)</span><span>{} warning(s)</span></div>",
-        s.scenarios, s.passed, s.warned, s.failed, s.skipped, s.steps, s.exchanges, s.errors, s.warnings
+        "<div class=\"counts\"><span><b>{}</b> scenario(s)</span><span>{} passed</span><span>{} warned</span><span>{} failed</span><span>{} skipped</span><span>{} step(s)</span><span>{} not run</span><span>{} exchange(s)</span><span><b>{}</b> distinct problem(s)</span><span>{} error(s)</span><span>{} warning(s)</span></div>",
+        s.scenarios, s.passed, s.warned, s.failed, s.skipped, s.steps, s.not_run, s.exchanges, s.problems, s.errors, s.warnings
     );
     if let Some(path) = &gate.baseline_path {
         let _ = writeln!(
@@ -138,6 +143,7 @@ pub fn render(report: &RunReport, gate: &Gate) -> String {
             "<p><b>Interrupted</b>: unfinished scenarios are reported as they stood.</p>\n",
         );
     }
+    problems_table(&mut out, report, gate);
     out.push_str("<div class=\"toolbar\"><input id=\"filter\" type=\"search\" placeholder=\"Filter by scenario, file, step, rule or message…\" aria-label=\"Filter\">");
     out.push_str("<label><input id=\"only-failing\" type=\"checkbox\"> failures only</label>");
     out.push_str("<button id=\"expand\" type=\"button\">Expand all</button><button id=\"collapse\" type=\"button\">Collapse all</button><span id=\"count\"></span></div>\n<main>\n");
@@ -150,10 +156,81 @@ pub fn render(report: &RunReport, gate: &Gate) -> String {
         Outcome::NotRun | Outcome::Skipped => 3,
     });
     for sc in scenarios {
-        scenario(&mut out, sc, gate);
+        scenario(&mut out, sc, &report.problems, gate);
     }
     let _ = writeln!(out, "</main>\n<script>{JS}</script>\n</body>\n</html>");
     out
+}
+
+/// The distinct problems first, one row each, with every place it showed folded beneath: the
+/// first screen says what to fix, not nine copies of one fault.
+fn problems_table(out: &mut String, report: &RunReport, gate: &Gate) {
+    if report.problems.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section class=\"problems\"><h2>{} distinct problem(s)</h2><table class=\"problems\"><tr><th>#</th><th>severity</th><th>rule</th><th>problem</th><th>IdP consequence</th><th>affects</th><th>first shown</th></tr>",
+        report.problems.len()
+    );
+    for (i, p) in report.problems.iter().enumerate() {
+        let n = i + 1;
+        let status = match (gate.baseline_path.is_some(), gate.problem_verdict(&p.key)) {
+            (true, ProblemVerdict::New) => "<span class=\"tag new\">new</span>",
+            (_, ProblemVerdict::Known(_)) => "<span class=\"tag\">known (baseline)</span>",
+            _ => "",
+        };
+        let consequences: String = p
+            .consequences
+            .iter()
+            .map(|c| format!("<div><b>{}</b>: {}</div>", esc(c.idp), esc(&c.impact)))
+            .collect();
+        let consequences = if consequences.is_empty() {
+            "—".to_string()
+        } else {
+            consequences
+        };
+        let first = match &p.first.exchange {
+            Some(ex) => format!(
+                "{} {} {}<br><code>{}</code>",
+                esc(&p.first.file),
+                p.first.phase.name(),
+                p.first.step,
+                esc(&ex.line())
+            ),
+            None => format!(
+                "{} {} {}",
+                esc(&p.first.file),
+                p.first.phase.name(),
+                p.first.step
+            ),
+        };
+        let mut places = String::new();
+        for pl in &p.places {
+            let _ = write!(
+                places,
+                "<li>{} — {} — {} {}: {} <span class=\"file\">{}</span></li>",
+                esc(&pl.file),
+                esc(&pl.scenario),
+                pl.phase.name(),
+                pl.step,
+                esc(&pl.step_name),
+                esc(&pl.source.to_string())
+            );
+        }
+        let _ = writeln!(
+            out,
+            "<tr id=\"problem-{n}\" class=\"{}\"><td>{n}</td><td><span class=\"badge {}\">{}</span>{status}</td><td class=\"rule\">{}</td><td>{}</td><td>{consequences}</td><td><details><summary>{} scenario(s), {} step(s)</summary><ul>{places}</ul></details></td><td>{first}</td></tr>",
+            p.severity.name(),
+            if p.severity == crate::outcome::Severity::Error { "failed" } else { "warned" },
+            p.severity.name(),
+            esc(&p.rule),
+            esc(&p.message),
+            p.scenarios,
+            p.steps,
+        );
+    }
+    out.push_str("</table></section>\n");
 }
 
 fn outcome_class(o: Outcome) -> &'static str {
@@ -166,7 +243,7 @@ fn outcome_class(o: Outcome) -> &'static str {
     }
 }
 
-fn scenario(out: &mut String, sc: &ScenarioResult, gate: &Gate) {
+fn scenario(out: &mut String, sc: &ScenarioResult, problems: &[Problem], gate: &Gate) {
     let mut search = format!("{} {} {} {}", sc.name, sc.file, sc.idp, sc.tags.join(" "));
     for st in sc.steps.iter().chain(&sc.cleanup) {
         let _ = write!(search, " {}", st.name);
@@ -207,15 +284,15 @@ fn scenario(out: &mut String, sc: &ScenarioResult, gate: &Gate) {
         let _ = writeln!(out, "<p class=\"ref\">source: {}</p>", esc(src));
     }
     for st in &sc.steps {
-        step(out, st, gate, "step");
+        step(out, st, problems, gate, "step");
     }
     for st in &sc.cleanup {
-        step(out, st, gate, "cleanup");
+        step(out, st, problems, gate, "cleanup");
     }
     out.push_str("</div></details>\n");
 }
 
-fn step(out: &mut String, st: &StepResult, gate: &Gate, kind: &str) {
+fn step(out: &mut String, st: &StepResult, problems: &[Problem], gate: &Gate, kind: &str) {
     let open = if st.outcome == Outcome::Failed {
         " open"
     } else {
@@ -241,7 +318,7 @@ fn step(out: &mut String, st: &StepResult, gate: &Gate, kind: &str) {
     let mut findings: Vec<&Finding> = st.findings.iter().collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in findings {
-        finding(out, f, gate);
+        finding(out, f, problems, gate);
     }
     for (i, ex) in st.exchanges.iter().enumerate() {
         let (req, resp) = http_text(ex);
@@ -265,7 +342,7 @@ fn step(out: &mut String, st: &StepResult, gate: &Gate, kind: &str) {
     out.push_str("</div></details>\n");
 }
 
-fn finding(out: &mut String, f: &Finding, gate: &Gate) {
+fn finding(out: &mut String, f: &Finding, problems: &[Problem], gate: &Gate) {
     let tag = if gate.baseline_path.is_some() && gate.is_new_failure(f) {
         "<span class=\"tag new\">new</span>".to_string()
     } else if let Some(e) = gate.known_entry(f) {
@@ -279,9 +356,12 @@ fn finding(out: &mut String, f: &Finding, gate: &Gate) {
     } else {
         String::new()
     };
+    let problem = problems::number(problems, f)
+        .map(|n| format!(" <a class=\"tag\" href=\"#problem-{n}\">problem {n}</a>"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<div class=\"finding {}\"><div>{} <span class=\"rule\">{}</span>{tag}: {}</div>",
+        "<div class=\"finding {}\"><div>{} <span class=\"rule\">{}</span>{tag}: {}{problem}</div>",
         f.severity.name(),
         f.severity.name(),
         esc(&f.rule),
@@ -320,6 +400,9 @@ fn finding(out: &mut String, f: &Finding, gate: &Gate) {
 
 /// Escapes text for HTML content and double- or single-quoted attributes.
 pub fn esc(s: &str) -> String {
+    // Control characters are invalid in HTML text and can reach a terminal when the report is
+    // printed; they are shown escaped, line breaks and tabs kept.
+    let s = crate::support::text::printable(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

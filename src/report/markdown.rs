@@ -1,6 +1,7 @@
 //! The Markdown summary (`--report-md FILE`), fit for a pull-request comment or a support ticket:
-//! a verdict line, a table of every scenario (failures first), then each failing or warning
-//! step with its findings — rule, message, diff, what the IdP does, the scenario line — and the
+//! a verdict line, the distinct problems (a table, most consequential first: the consequence for
+//! each IdP, where it showed first, how many scenarios and steps), a table of every scenario
+//! (failures first), then each failing or warning step (and each step not run) with its findings — rule, message, diff, what the IdP does, the scenario line — and the
 //! exchanges folded in `<details>`. Known failures (baseline) are marked as such; fixed and
 //! skipped ones are listed at the end.
 //!
@@ -12,7 +13,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::console::{pretty, reason};
-use crate::gate::baseline::Gate;
+use crate::gate::baseline::{Gate, ProblemVerdict};
+use crate::outcome::problems;
 use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 use crate::transport::exchange::Exchange;
@@ -32,12 +34,14 @@ pub fn render(report: &RunReport, gate: &Gate, sources: &HashMap<String, String>
     );
     let _ = writeln!(
         out,
-        "Target: {}{} · idpsim {} · {} step(s), {} exchange(s), {} error(s), {} warning(s) · fails on: {}",
+        "Target: {}{} · idpsim {} · {} step(s){}, {} exchange(s), {} distinct problem(s): {} error(s), {} warning(s) · fails on: {}",
         code(&report.target.url),
         if report.target.builtin { " (built-in reference server)" } else { "" },
         report.tool.version,
         s.steps,
+        if s.not_run > 0 { format!(" ({} not run)", s.not_run) } else { String::new() },
         s.exchanges,
+        s.problems,
         s.errors,
         s.warnings,
         gate.fail_on.name()
@@ -57,6 +61,8 @@ pub fn render(report: &RunReport, gate: &Gate, sources: &HashMap<String, String>
     if report.interrupted {
         out.push_str("\n**Interrupted**: unfinished scenarios are reported as they stood.\n");
     }
+
+    problems_table(&mut out, report, gate);
 
     out.push_str("\n| Outcome | Scenario | IdP | File | Findings |\n|---|---|---|---|---|\n");
     for sc in ordered(report) {
@@ -99,10 +105,10 @@ pub fn render(report: &RunReport, gate: &Gate, sources: &HashMap<String, String>
             let _ = writeln!(out, "Source: {}\n", text(src));
         }
         for step in sc.steps.iter().chain(&sc.cleanup) {
-            if step.findings.is_empty() {
+            if step.findings.is_empty() && step.outcome != Outcome::NotRun {
                 continue;
             }
-            step_detail(&mut out, step, gate, sources);
+            step_detail(&mut out, step, report, gate, sources);
         }
     }
 
@@ -131,9 +137,67 @@ pub fn render(report: &RunReport, gate: &Gate, sources: &HashMap<String, String>
     out
 }
 
+/// `### N distinct problem(s)` and a row per problem: what a person fixes, before where it showed.
+fn problems_table(out: &mut String, report: &RunReport, gate: &Gate) {
+    if report.problems.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### {} distinct problem(s)\n\n| # | Severity | Rule | Problem | IdP consequence | Affects | First shown |\n|---|---|---|---|---|---|---|",
+        report.problems.len()
+    );
+    for (i, p) in report.problems.iter().enumerate() {
+        let severity = match p.severity {
+            Severity::Error => "❌ error",
+            _ => "⚠️ warning",
+        };
+        let status = match (gate.baseline_path.is_some(), gate.problem_verdict(&p.key)) {
+            (true, ProblemVerdict::New) => " **new**",
+            (_, ProblemVerdict::Known(_)) => " *known (baseline)*",
+            _ => "",
+        };
+        let consequence = p
+            .consequences
+            .iter()
+            .map(|c| format!("**{}**: {}", c.idp, cell(&c.impact)))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        let consequence = if consequence.is_empty() {
+            "—".to_string()
+        } else {
+            consequence
+        };
+        let first = match &p.first.exchange {
+            Some(ex) => format!(
+                "{} {} {}",
+                code(&p.first.source.to_string()),
+                text(&format!("{} {}:", p.first.phase.name(), p.first.step)),
+                code(&ex.line())
+            ),
+            None => format!(
+                "{} {}",
+                code(&p.first.source.to_string()),
+                text(&format!("{} {}", p.first.phase.name(), p.first.step))
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {severity}{status} | {} | {} | {} | {} scenario(s), {} step(s) | {first} |",
+            i + 1,
+            code(&p.rule),
+            cell(&p.message),
+            consequence,
+            p.scenarios,
+            p.steps,
+        );
+    }
+}
+
 fn step_detail(
     out: &mut String,
     step: &StepResult,
+    report: &RunReport,
     gate: &Gate,
     sources: &HashMap<String, String>,
 ) {
@@ -145,6 +209,9 @@ fn step_detail(
         text(&step.name),
         code(&step.source.to_string())
     );
+    if let (Outcome::NotRun, Some(why)) = (step.outcome, &step.skip_reason) {
+        let _ = writeln!(out, "Not run: {}\n", text(why));
+    }
     let mut findings: Vec<&Finding> = step.findings.iter().collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in findings {
@@ -163,9 +230,12 @@ fn step_detail(
             Severity::Warning => "warning",
             Severity::Info => "info",
         };
+        let problem = problems::number(&report.problems, f)
+            .map(|n| format!(" (problem {n})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "- {sev} {}{status}: {}",
+            "- {sev} {}{status}: {}{problem}",
             code(&f.rule),
             text(&f.message)
         );
@@ -284,6 +354,7 @@ pub fn http_text(ex: &Exchange) -> (String, String) {
 /// Inline code that no backtick inside can close early.
 fn code(s: &str) -> String {
     let s = s.replace(['\n', '\r'], " ");
+    let s = crate::support::text::printable_line(&s).into_owned();
     let longest = longest_run(&s, '`');
     let ticks = "`".repeat(longest + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
@@ -297,7 +368,7 @@ fn code(s: &str) -> String {
 /// A fenced block with a fence longer than any backtick run in the text.
 fn fenced(lang: &str, body: &str) -> String {
     let fence = "`".repeat(longest_run(body, '`').max(2) + 1);
-    let body = body.trim_end_matches('\n');
+    let body = crate::support::text::printable(body.trim_end_matches('\n'));
     format!("{fence}{lang}\n{body}\n{fence}\n")
 }
 
@@ -316,6 +387,8 @@ fn longest_run(s: &str, c: char) -> usize {
 
 /// Text in a paragraph or list: HTML and Markdown specials escaped, one line.
 fn text(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    let s = crate::support::text::printable_line(&s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

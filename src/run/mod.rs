@@ -1,22 +1,26 @@
 //! Running scenarios: steps in order within a scenario, scenarios concurrently (`-j`), cleanup
 //! always (after a failure and after Ctrl-C too), and every exchange judged as it happens.
 
+mod probe;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::check::{self, rules};
-use crate::idp::context::{send_or_simulate, ActionCtx, ScenarioState};
+use crate::check;
+use crate::idp::context::{send_judged, ActionCtx, ScenarioState};
 use crate::outcome::{Finding, Severity};
 use crate::outcome::{Outcome, Phase, ScenarioResult, StepRef, StepResult};
 use crate::scenario::{
-    template, CaptureFrom, Collection, Dep, RequestStep, Scenario, Step, StepKind,
+    template, CaptureFrom, Collection, Dep, Idp, RequestStep, Scenario, Step, StepKind,
 };
 use crate::support::diagnostic::Pos;
 use crate::support::signal::Signal;
 use crate::transport::exchange::{Exchange, TransportErrorKind};
-use crate::transport::{OutgoingBody, OutgoingRequest, RawResponse, Transport};
+use crate::transport::{
+    Auth, AuthMode, Lapse, OutgoingBody, OutgoingRequest, RawResponse, Transport,
+};
 
 /// The default `--grace-period`: long enough for a few DELETEs against a slow server, short
 /// enough that a CI runner's own kill timeout (often 10–30 s after SIGTERM) does not hit first.
@@ -78,6 +82,16 @@ impl Interrupt {
         let _ = rx.wait_for(|set| *set).await;
     }
 
+    /// Resolves when half the grace period after the interrupt is over: how long a write that
+    /// was already sent is waited for (its answer names what cleanup must delete), leaving the
+    /// other half to cleanup.
+    pub async fn answer_awaited(&self) {
+        self.triggered().await;
+        if let Some((_, deadline)) = self.fired.get() {
+            tokio::time::sleep_until(*deadline - self.grace / 2).await;
+        }
+    }
+
     /// Resolves when the grace period after the interrupt is over; never without an interrupt.
     pub async fn grace_expired(&self) {
         self.triggered().await;
@@ -98,7 +112,21 @@ pub struct Runner {
     pub time_scale: f64,
     /// `--write-state`: each result carries what the IdP believes, taken before cleanup.
     pub write_state: bool,
+    /// How scenarios that play their own auth mode get their credentials.
+    pub auth: RunAuth,
 }
+
+/// The credentials scenarios with an `auth:` block get.
+#[derive(Default)]
+pub struct RunAuth {
+    /// Against the built-in server: credentials for every mode it was set up with, so each
+    /// scenario plays its own mode whatever the run's.
+    pub builtin: Option<std::collections::HashMap<AuthMode, Auth>>,
+}
+
+/// An action that makes the scenario's credential lapse; a scenario that has one plays its own
+/// app instance, so the lapse is its alone.
+const EXPIRE_TOKEN: &str = "expire_token";
 
 /// Called as each scenario finishes (for live console output and the progress bar).
 pub trait Progress: Send + Sync {
@@ -139,14 +167,22 @@ impl Runner {
 
     pub async fn run_scenario(&self, scenario: &Scenario) -> ScenarioResult {
         let started = Instant::now();
-        let mut state =
-            ScenarioState::new(template::random_hex(8), self.transport.base().display());
+        let mut state = ScenarioState::new(template::random_hex(8), self.transport.base().full());
         let mut steps: Vec<StepResult> = Vec::new();
         let mut skip_reason = None;
         let mut ledger = Ledger::new(scenario.steps.len());
 
-        if self.interrupt.is_set() {
+        let transport = match self.transport_for(scenario) {
+            Ok(t) => t,
+            Err(reason) => {
+                skip_reason = Some(reason);
+                self.transport.clone()
+            }
+        };
+        if skip_reason.is_none() && self.interrupt.is_set() {
             skip_reason = Some("interrupted before it started".to_string());
+        } else if skip_reason.is_some() {
+            // Not runnable with this run's credentials: nothing is sent.
         } else if let Err(f) = self.prepare(scenario, &mut state) {
             steps.push(step_result(
                 0,
@@ -197,30 +233,44 @@ impl Runner {
                     continue;
                 }
                 let t = Instant::now();
-                // A step in flight when the signal comes is cancelled rather than awaited: its
-                // request may be a slow one held for the whole --timeout, and the grace period
-                // belongs to cleanup. The cost: a create the server received but never answered
-                // leaves a resource idpsim cannot name, which the step's reason says.
-                let ran = tokio::select! {
+                // A step in flight when the signal comes sends nothing more. A read on the wire
+                // is abandoned at once (it may be a slow one held for the whole --timeout, and
+                // the grace period belongs to cleanup); a write already sent is waited for, for
+                // half the grace period, since its answer names what cleanup must delete.
+                let flight = Arc::new(crate::transport::inflight::InFlight::default());
+                let step_run = flight.scoped(self.run_step(scenario, &mut state, step, &transport));
+                tokio::pin!(step_run);
+                let mut ran = tokio::select! {
                     biased;
-                    ran = self.run_step(scenario, &mut state, step) => Some(ran),
+                    ran = &mut step_run => Some(ran),
                     _ = self.interrupt.triggered() => None,
                 };
-                let Some((exchanges, findings)) = ran else {
+                if ran.is_none() {
                     interrupted = true;
-                    ledger.push(Outcome::Skipped, None);
-                    steps.push(skipped_step(
+                    flight.stop_new();
+                    if flight.write_unanswered() {
+                        ran = tokio::select! {
+                            biased;
+                            ran = &mut step_run => Some(ran),
+                            _ = self.interrupt.answer_awaited() => None,
+                        };
+                    }
+                }
+                let Some((exchanges, findings, sent, auth_stop)) = ran else {
+                    let result = self.unanswered_step(
                         i + 1,
                         step.label(),
                         kind,
                         source,
-                        "interrupted while its request was in flight: its answer was not awaited, \
-                         so the server may have acted on it"
-                            .into(),
-                    ));
+                        &flight.unanswered(),
+                        t,
+                    );
+                    let root = (result.outcome == Outcome::Failed).then_some(here);
+                    ledger.push(result.outcome, root);
+                    steps.push(result);
                     continue;
                 };
-                let result = step_result(
+                let mut result = step_result(
                     i + 1,
                     step.label(),
                     kind,
@@ -229,6 +279,10 @@ impl Runner {
                     findings,
                     t.elapsed().as_millis() as u64,
                 );
+                // Between steps, so the IdP's own sequence is untouched; not after a signal.
+                if self.simulator.is_none() && !self.interrupt.is_set() {
+                    probe::probe(&self.transport, &sent, &mut result).await;
+                }
                 // A step that sent nothing and could not be carried out as written (a template
                 // that reads a missing value, an audit with nothing to audit) after an earlier
                 // failure is that failure's consequence, whatever the load-time analysis saw.
@@ -246,8 +300,12 @@ impl Runner {
                     ),
                     _ => result,
                 };
-                if result.outcome == Outcome::Failed {
-                    if let Some(why) = idp_stops(step, &result) {
+                if let Some(why) = auth_stop {
+                    // A refused credential is where the IdP cannot go on, even when the refusal
+                    // was the server being right (a lapse the scenario played).
+                    stopped = Some((format!("needs {here}: {why}"), here));
+                } else if result.outcome == Outcome::Failed {
+                    if let Some(why) = idp_stops(&result) {
                         stopped = Some((format!("needs {here}: {why}"), here));
                     }
                 }
@@ -264,13 +322,17 @@ impl Runner {
         // `--write-state`: what the IdP believes, before cleanup deletes it.
         let believed = self
             .write_state
-            .then(|| crate::idp::believed::believed(&state));
+            .then(|| crate::idp::believed::for_state_file(scenario, &state));
         // A scenario the signal stopped before it started created nothing, and its cleanup
         // steps would be new requests after the signal: it has nothing to clean up.
         let cleanup = if skip_reason.is_some() {
             Vec::new()
         } else {
-            self.cleanup(scenario, &mut state, &mut ledger).await
+            // Cleanup is idpsim's, not the IdP's: a lapse the scenario played (idpsim sending
+            // the token as expired) does not stop it deleting what the scenario created.
+            let transport = transport.unlapsed().await;
+            self.cleanup(scenario, &mut state, &mut ledger, &transport)
+                .await
         };
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped
@@ -303,20 +365,65 @@ impl Runner {
 
     /// Renders variables (`--var` wins) and lets the IdP profile set up its directory.
     fn prepare(&self, scenario: &Scenario, state: &mut ScenarioState) -> Result<(), Box<Finding>> {
+        // One context, grown as each variable is rendered: building it afresh per variable made
+        // a file of 100,000 variables quadratic.
+        let mut ctx = state.template_context();
         for (name, node) in &scenario.variables {
             let value = match self.vars.iter().find(|(k, _)| k == name) {
                 Some((_, v)) => Value::String(v.clone()),
-                None => template::render_value(&node.to_json(), &state.template_context())
-                    .map_err(|e| {
-                        Box::new(
-                            Finding::error("scenario.template", format!("variable `{name}`: {e}"))
-                                .source(scenario.source_ref(node.pos)),
-                        )
-                    })?,
+                None => template::render_value(&node.to_json(), &ctx).map_err(|e| {
+                    Box::new(
+                        Finding::error("scenario.template", format!("variable `{name}`: {e}"))
+                            .source(scenario.source_ref(node.pos)),
+                    )
+                })?,
             };
+            if let Value::Object(map) = &mut ctx {
+                map.insert(name.clone(), value.clone());
+            }
             state.values.insert(name.clone(), value);
         }
         crate::idp::prepare(scenario, state)
+    }
+
+    /// The transport a scenario sends through: the run's, or — for a scenario that plays its own
+    /// auth mode or lets its credential lapse — its own app instance. `Err` says why the scenario
+    /// cannot run with this run's credentials.
+    fn transport_for(&self, scenario: &Scenario) -> Result<Transport, String> {
+        if self.simulator.is_some() {
+            return Ok(self.transport.clone());
+        }
+        let Some(auth) = &scenario.auth else {
+            let expires = scenario
+                .steps
+                .iter()
+                .any(|s| matches!(&s.kind, StepKind::Action(a) if a.name == EXPIRE_TOKEN));
+            return Ok(if expires {
+                self.transport.sibling(Lapse::default())
+            } else {
+                self.transport.clone()
+            });
+        };
+        if let Some(modes) = &self.auth.builtin {
+            return match modes.get(&auth.mode) {
+                Some(creds) => Ok(self.transport.with_auth(creds.clone(), auth.lapse)),
+                None => Err(format!(
+                    "it plays auth mode {}, which the built-in server was not set up for",
+                    auth.mode.name()
+                )),
+            };
+        }
+        let run_mode = self.transport.session().mode();
+        if run_mode == auth.mode {
+            Ok(self.transport.sibling(auth.lapse))
+        } else {
+            Err(format!(
+                "it plays auth mode {} (its `auth:`), and this run authenticates with {}; run it with --auth {} and that mode's credentials",
+                auth.mode.name(),
+                run_mode.name(),
+                auth.mode.name()
+            ))
+        }
     }
 
     async fn run_step(
@@ -324,20 +431,21 @@ impl Runner {
         scenario: &Scenario,
         state: &mut ScenarioState,
         step: &Step,
-    ) -> (Vec<Exchange>, Vec<Finding>) {
+        transport: &Transport,
+    ) -> Ran {
         match &step.kind {
-            StepKind::Request(req) => self.request_step(scenario, state, req).await,
+            StepKind::Request(req) => self.request_step(scenario, state, req, transport).await,
             StepKind::Action(action) => {
                 let mut ctx = ActionCtx::new(
                     scenario,
                     state,
-                    &self.transport,
+                    transport,
                     self.simulator.as_ref(),
                     step.pos,
                 );
                 ctx.time_scale = self.time_scale;
                 crate::idp::run_action(&mut ctx, action).await;
-                (ctx.exchanges, ctx.findings)
+                ctx.into_results()
             }
         }
     }
@@ -347,28 +455,27 @@ impl Runner {
         scenario: &Scenario,
         state: &mut ScenarioState,
         step: &RequestStep,
-    ) -> (Vec<Exchange>, Vec<Finding>) {
+        transport: &Transport,
+    ) -> Ran {
         let req = match build_request(state, step) {
             Ok(r) => r,
             Err((pos, msg)) => {
                 let f = Finding::error("scenario.template", msg)
                     .source(scenario.source_ref(pos))
                     .impact("idpsim could not build this request, usually because an earlier capture is missing.");
-                return (Vec::new(), vec![f]);
+                return (Vec::new(), vec![f], Vec::new(), None);
             }
         };
-        let (exchange, raw) =
-            send_or_simulate(&self.transport, self.simulator.as_ref(), &req).await;
-        let mut findings = Vec::new();
-        if self.simulator.is_none() {
-            let intent = rules::Intent::infer(&req.method, &req.path);
-            findings.extend(
-                rules::check_exchange(&exchange, &intent)
-                    .into_iter()
-                    .map(|f| f.at_exchange(0)),
-            );
-            if let Some(resp) = &exchange.response {
+        let sent = send_judged(transport, self.simulator.as_ref(), scenario.idp, &req, 0).await;
+        let mut findings = sent.findings;
+        let raw = sent.raw;
+        let answer = sent.answer.and_then(|i| sent.exchanges.get(i));
+        // When the server refused the credentials, the refusal is the finding: expectations
+        // written for an authenticated answer would only repeat it.
+        if self.simulator.is_none() && sent.stopped.is_none() {
+            if let Some(resp) = answer.and_then(|e| e.response.as_ref()) {
                 let ctx = state.template_context();
+                let at = sent.answer.unwrap_or(0);
                 let mut expected = check::expect::check(&step.expect, resp, scenario, &ctx);
                 // The wrong status is the fact: the body and headers of an answer of another
                 // kind (an error instead of the resource) differ from the expectation because
@@ -376,12 +483,13 @@ impl Runner {
                 if expected.iter().any(|f| f.rule == "expect.status") {
                     expected.retain(|f| f.rule == "expect.status");
                 }
-                findings.extend(expected.into_iter().map(|f| f.at_exchange(0)));
+                findings.extend(expected.into_iter().map(|f| f.at_exchange(at)));
             }
         }
         let wrong_status = findings.iter().any(|f| f.rule == "expect.status");
         state.track(&req.method, &req.path, &raw);
-        if exchange.response.is_some() {
+        crate::idp::traffic::observe(state, &req, &raw);
+        if answer.is_some_and(|e| e.response.is_some()) && sent.stopped.is_none() {
             for c in &step.capture {
                 match capture(&c.from, &raw) {
                     Some(v) => {
@@ -400,12 +508,12 @@ impl Runner {
                             ),
                         )
                         .source(scenario.source_ref(c.pos))
-                        .at_exchange(0),
+                        .at_exchange(sent.answer.unwrap_or(0)),
                     ),
                 }
             }
         }
-        (vec![exchange], findings)
+        (sent.exchanges, findings, sent.requests, sent.stopped)
     }
 
     /// The scenario's own cleanup steps, then deletion of whatever it created and did not delete.
@@ -418,6 +526,7 @@ impl Runner {
         scenario: &Scenario,
         state: &mut ScenarioState,
         ledger: &mut Ledger,
+        transport: &Transport,
     ) -> Vec<StepResult> {
         let mut out = Vec::new();
         let mut expired = false;
@@ -443,11 +552,11 @@ impl Runner {
             } else {
                 tokio::select! {
                     biased;
-                    ran = self.run_step(scenario, state, step) => Some(ran),
+                    ran = self.run_step(scenario, state, step, transport) => Some(ran),
                     _ = self.interrupt.grace_expired() => None,
                 }
             };
-            let Some((exchanges, findings)) = ran else {
+            let Some((exchanges, findings, _, _)) = ran else {
                 expired = true;
                 ledger.push(Outcome::Skipped, None);
                 out.push(skipped_step(
@@ -505,7 +614,7 @@ impl Runner {
             } else {
                 tokio::select! {
                     biased;
-                    sent = self.transport.send(&req) => Some(sent),
+                    sent = transport.send(&req) => Some(sent),
                     _ = self.interrupt.grace_expired() => None,
                 }
             };
@@ -515,6 +624,13 @@ impl Runner {
                 continue;
             };
             let mut findings = Vec::new();
+            let mut exchanges = Vec::new();
+            let mut kept = None;
+            let deleted = exchange
+                .response
+                .as_ref()
+                .filter(|r| (200..300).contains(&r.status))
+                .map(|r| r.status);
             match (&exchange.response, &exchange.error) {
                 (Some(r), _) if (200..300).contains(&r.status) || r.status == 404 => {}
                 (Some(r), _) => findings.push(Finding::warning(
@@ -530,17 +646,136 @@ impl Runner {
                 )),
                 (None, None) => {}
             }
-            out.push(step_result(
+            exchanges.push(exchange);
+            // After a signal, cleanup sends only its DELETEs: the grace period is for them.
+            if let (Some(status), false) = (deleted, expired || self.interrupt.is_set()) {
+                match self
+                    .verify_deleted(scenario, &c.path, status, transport)
+                    .await
+                {
+                    Some(verified) => {
+                        exchanges.push(verified.exchange);
+                        findings.extend(verified.finding.map(|f| f.at_exchange(1)));
+                        kept = verified.kept;
+                    }
+                    None => expired = true,
+                }
+            }
+            let mut result = step_result(
                 out.len() + 1,
                 format!("delete {}", c.path),
                 "cleanup",
                 scenario.source_ref(scenario.pos),
-                vec![exchange],
+                exchanges,
                 findings,
                 t.elapsed().as_millis() as u64,
-            ));
+            );
+            result.skip_reason = kept.map(|url| format!("left behind: {url}"));
+            out.push(result);
         }
         out
+    }
+
+    /// Reads a resource back after its DELETE answered `status` (2xx): a server that only
+    /// deactivates, or ignores the DELETE, still returns it. idpsim's own read (neutral
+    /// headers), bounded by the grace period after a signal (None when it ran out).
+    ///
+    /// What it means depends on who would send that DELETE. Okta never deletes users (it
+    /// deactivates them), so for an Okta user the note is information, not a fault of the
+    /// server; Okta does delete groups (unlink with delete), and Entra deletes users and groups
+    /// (hard delete, unassignment set to delete) and takes them as gone — for those, and by
+    /// RFC 7644 §3.6 (a deleted resource answers 404 from then on), it is a warning. Cleanup
+    /// findings never fail a scenario; a scenario that asserts deletion checks it in its steps.
+    async fn verify_deleted(
+        &self,
+        scenario: &Scenario,
+        path: &str,
+        status: u16,
+        transport: &Transport,
+    ) -> Option<DeleteCheck> {
+        let req =
+            OutgoingRequest::new("GET", path.to_string()).header("Accept", "application/scim+json");
+        let (exchange, raw) = tokio::select! {
+            biased;
+            sent = transport.send(&req) => sent,
+            _ = self.interrupt.grace_expired() => return None,
+        };
+        let mut check = DeleteCheck {
+            exchange,
+            finding: None,
+            kept: None,
+        };
+        match check.exchange.response.as_ref().map(|r| r.status) {
+            Some(404 | 410) => {}
+            Some(200..=299) => {
+                let base = self.transport.base();
+                let url =
+                    self.transport
+                        .redactor()
+                        .text(&format!("{}{}", base.origin, base.join(path)));
+                let how = match raw.body.as_ref().and_then(|b| b.get("active")) {
+                    Some(serde_json::Value::Bool(false)) => {
+                        " with active=false: the server only deactivated it".to_string()
+                    }
+                    Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => {
+                        format!(" with active={s:?}: the server only deactivated it")
+                    }
+                    _ => ": the server kept it".to_string(),
+                };
+                let users = path.starts_with("/Users");
+                let (severity, impact) = match scenario.idp {
+                    Idp::Okta if users => (
+                        Severity::Info,
+                        "Okta never deletes users (it deactivates them), so Okta does not depend \
+                         on this; the run's test user stays on the server: delete it by hand.",
+                    ),
+                    Idp::Okta => (
+                        Severity::Warning,
+                        "Okta deletes an app group when it is unlinked with delete and takes it as \
+                         gone; the server keeps it, so a later push of the same name links the old \
+                         group, members and all.",
+                    ),
+                    Idp::Entra => (
+                        Severity::Warning,
+                        "Entra's hard delete (and unassignment set to delete) sends this DELETE and \
+                         takes the object as gone; the server keeps it, so the account stays in \
+                         the app and Entra's next match by the same attribute finds it again.",
+                    ),
+                    Idp::Generic => (
+                        Severity::Warning,
+                        "RFC 7644 §3.6: a service provider may keep a deleted resource but must \
+                         answer 404 for it from then on; an IdP that deleted it finds it again.",
+                    ),
+                };
+                check.finding = Some(
+                    Finding::new(
+                        NOT_DELETED_RULE,
+                        severity,
+                        format!(
+                            "left behind: DELETE {path} answered {status}, but GET still returns it{how}"
+                        ),
+                    )
+                    .impact(impact)
+                    .reference("RFC 7644 §3.6"),
+                );
+                check.kept = Some(url);
+            }
+            other => {
+                let why = match (other, &check.exchange.error) {
+                    (Some(code), _) => format!("GET answered {code}"),
+                    (None, Some(e)) => e.message.clone(),
+                    (None, None) => "no answer".into(),
+                };
+                check.finding = Some(Finding::new(
+                    "cleanup.delete",
+                    Severity::Info,
+                    format!(
+                        "could not read {path} back after its DELETE ({why}): whether it is gone is unknown"
+                    ),
+                ));
+            }
+        }
+        Some(check)
     }
 
     fn grace_expired_reason(&self) -> String {
@@ -548,6 +783,93 @@ impl Runner {
             "the grace period ({}) after the signal ran out before this cleanup step finished",
             humane(self.interrupt.grace())
         )
+    }
+
+    /// A step the signal cut off with requests sent and unanswered: it ran (it is not
+    /// "skipped"), and a write among them may have created something nobody can name, so each
+    /// is listed as possibly left behind, with what identifies it (its `userName`,
+    /// `displayName` or `externalId`).
+    fn unanswered_step(
+        &self,
+        index: usize,
+        name: String,
+        kind: &'static str,
+        source: crate::support::diagnostic::SourceRef,
+        unanswered: &[crate::transport::exchange::RecordedRequest],
+        started: Instant,
+    ) -> StepResult {
+        let exchanges: Vec<Exchange> = unanswered
+            .iter()
+            .map(|request| Exchange {
+                request: request.clone(),
+                response: None,
+                error: Some(crate::transport::exchange::TransportError {
+                    kind: crate::transport::exchange::TransportErrorKind::Timeout,
+                    message: "sent; the run was interrupted before its answer came".into(),
+                }),
+                simulated: false,
+            })
+            .collect();
+        let writes: Vec<String> = unanswered
+            .iter()
+            .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD"))
+            .map(|r| {
+                let named = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| {
+                        ["userName", "displayName", "externalId"]
+                            .iter()
+                            .find_map(|k| {
+                                b.get(*k)
+                                    .and_then(serde_json::Value::as_str)
+                                    .map(|v| format!(" ({k} {v:?})"))
+                            })
+                    })
+                    .unwrap_or_default();
+                format!("{} {}{named}", r.method, r.url)
+            })
+            .collect();
+        let findings = writes
+            .iter()
+            .map(|w| {
+                Finding::warning(
+                    LEFT_BEHIND_RULE,
+                    format!(
+                        "left behind: {w} was sent when the signal came and not answered: the server may have acted on it"
+                    ),
+                )
+                .impact(
+                    "The run cannot tell whether this request created or changed something: look for it on the server and delete it by hand.",
+                )
+            })
+            .collect();
+        let mut result = step_result(
+            index,
+            name,
+            kind,
+            source,
+            exchanges,
+            findings,
+            started.elapsed().as_millis() as u64,
+        );
+        match writes.first() {
+            // A write whose fate is unknown: the step did not do what it was for.
+            Some(w) => {
+                result.outcome = Outcome::Failed;
+                result.skip_reason = Some(format!("left behind: {w}"));
+            }
+            // A read changed nothing: the step proves nothing either way.
+            None => {
+                result.outcome = Outcome::Skipped;
+                result.skip_reason = Some(
+                    "interrupted while its request was in flight: it was sent and its answer \
+                     was not awaited"
+                        .into(),
+                );
+            }
+        }
+        result
     }
 
     /// A resource the run created and could not delete before the grace period ran out: a
@@ -593,11 +915,32 @@ impl Runner {
 /// The rule id of a resource that cleanup could not delete in time after a signal.
 pub const LEFT_BEHIND_RULE: &str = "cleanup.left-behind";
 
+/// What a step sent and what it found: the recorded exchanges, the findings, the requests as
+/// built (unredacted; only trigger probing re-sends them), and, when the server refused the
+/// IdP's credentials, why the IdP cannot go on.
+type Ran = (
+    Vec<Exchange>,
+    Vec<Finding>,
+    Vec<OutgoingRequest>,
+    Option<String>,
+);
+
+/// The rule id of a resource the server still returns after answering its DELETE with 2xx.
+pub const NOT_DELETED_RULE: &str = "cleanup.not-deleted";
+
+/// What reading a resource back after its DELETE showed.
+struct DeleteCheck {
+    exchange: Exchange,
+    finding: Option<Finding>,
+    /// The full URL (redacted) of a resource the server kept.
+    kept: Option<String>,
+}
+
 /// The resources the results report as left behind (full URLs), for the final note on stderr.
 pub fn left_behind(results: &[ScenarioResult]) -> Vec<String> {
     results
         .iter()
-        .flat_map(|r| &r.cleanup)
+        .flat_map(|r| r.steps.iter().chain(&r.cleanup))
         .filter_map(|s| s.skip_reason.as_deref()?.strip_prefix("left behind: "))
         .map(str::to_string)
         .collect()
@@ -650,6 +993,7 @@ fn step_result(
         findings,
         skip_reason: None,
         needs: None,
+        probes: Vec::new(),
     }
 }
 
@@ -671,6 +1015,7 @@ fn skipped_step(
         findings: Vec::new(),
         skip_reason: Some(reason),
         needs: None,
+        probes: Vec::new(),
     }
 }
 
@@ -811,43 +1156,22 @@ fn available(dep: &Dep, state: &ScenarioState) -> bool {
     }
 }
 
-/// Where the IdP itself cannot go on after a failed step, in words: the server refused the
-/// run's credentials (Okta's app and Entra's job stop provisioning with an authentication
-/// error; Entra quarantines the job), or could not be reached at all. Any other failure is one
-/// operation failing, and the IdP goes on with the next.
-fn idp_stops(step: &Step, result: &StepResult) -> Option<String> {
-    // A request step that sends its own Authorization header, or none, tests the server's
-    // answer to bad credentials: its 401 is the answer under test, not a refusal of the run.
-    let run_credentials = match &step.kind {
-        StepKind::Request(r) => {
-            !r.no_auth
-                && !r
-                    .headers
-                    .iter()
-                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        }
-        StepKind::Action(_) => true,
-    };
-    for ex in &result.exchanges {
-        if run_credentials && ex.response.as_ref().is_some_and(|r| r.status == 401) {
-            return Some(
-                "the server refused the run's credentials (401 Unauthorized), and the IdP \
-                 stops provisioning there"
-                    .into(),
-            );
-        }
-        if let Some(e) = ex
-            .error
+/// Where the IdP itself cannot go on after a failed step, besides a refused credential (which
+/// the engine's judged send reports, with the IdP's own reaction: `crate::idp::auth`): the server
+/// could not be reached at all. Any other failure is one operation failing, and the IdP goes on
+/// with the next.
+fn idp_stops(result: &StepResult) -> Option<String> {
+    result.exchanges.iter().find_map(|ex| {
+        ex.error
             .as_ref()
             .filter(|e| e.kind == TransportErrorKind::Connect)
-        {
-            return Some(format!(
-                "the server could not be reached ({}), and the IdP stops there",
-                e.message
-            ));
-        }
-    }
-    None
+            .map(|e| {
+                format!(
+                    "the server could not be reached ({}), and the IdP stops there",
+                    e.message
+                )
+            })
+    })
 }
 
 /// Renders a raw request step. Defaults: `Accept: application/scim+json`, a SCIM JSON
@@ -860,7 +1184,13 @@ fn build_request(
     let path =
         template::render(&step.path, &ctx).map_err(|e| (step.path_pos, format!("path: {e}")))?;
     let mut req = OutgoingRequest::new(&step.method, path);
-    req.with_auth = !step.no_auth;
+    req.with_auth = !step.no_auth && !step.invalid_auth;
+    if step.invalid_auth {
+        req.headers.push((
+            "Authorization".into(),
+            "Bearer idpsim-invalid-credential".into(),
+        ));
+    }
     for (k, v) in &step.headers {
         let value =
             template::render(v, &ctx).map_err(|e| (step.path_pos, format!("header {k}: {e}")))?;

@@ -9,6 +9,7 @@ use super::parse::parse_scenario;
 use super::{Idp, Profiles, Scenario};
 use crate::error::{Error, Result};
 use crate::support::diagnostic::Diagnostic;
+use crate::support::input;
 
 /// The shipped scenarios, so that an installed idpsim runs them from any directory.
 static SHIPPED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");
@@ -21,17 +22,43 @@ pub struct SourceFile {
 }
 
 /// Where scenarios come from.
+///
+/// Only regular files are read (a FIFO, a device or a socket named `*.yaml` is refused, not
+/// waited on), each real file once however many links or arguments name it; symbolic links are
+/// followed, and one that leads back into a folder that contains it is refused as a loop.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
     if paths.is_empty() {
         return Ok(shipped());
     }
     let mut out = Vec::new();
+    let mut walker = Walker::default();
     for path in paths {
-        if path.is_dir() {
-            let mut files = Vec::new();
-            walk(path, &mut files).map_err(|e| Error::io(path.display(), e))?;
+        let meta = match input::metadata(path) {
+            Ok(meta) => meta,
+            Err(_) if std::fs::symlink_metadata(path).is_err() => {
+                // `idpsim list` shows shipped scenarios as scenarios/…; those names work from
+                // any directory, from the copy inside the binary.
+                if let Some(embedded) = embedded_match(path) {
+                    out.extend(embedded);
+                    continue;
+                }
+                return Err(Error::Usage(format!(
+                    "{}: no such file or folder",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(Error::io(path.display(), e.message)),
+        };
+        if meta.is_dir() {
+            let (before, found) = (walker.files.len(), walker.found);
+            if !walker.enter(path, &meta)? {
+                continue;
+            }
+            walker.walk(path)?;
+            walker.leave();
+            let mut files = walker.files.split_off(before);
             files.sort();
-            if files.is_empty() {
+            if walker.found == found {
                 return Err(Error::Usage(format!(
                     "{}: no scenario files (*.yaml, *.yml) in this folder",
                     path.display()
@@ -40,20 +67,133 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
             for f in files {
                 out.push(read(&f)?);
             }
-        } else if path.exists() {
-            out.push(read(path)?);
-        } else if let Some(embedded) = embedded_match(path) {
-            // `idpsim list` shows shipped scenarios as scenarios/…; those names work from any
-            // directory, from the copy inside the binary.
-            out.extend(embedded);
+        } else if meta.is_file() {
+            if walker.first_time(&meta, path) {
+                out.push(read(path)?);
+            }
         } else {
-            return Err(Error::Usage(format!(
-                "{}: no such file or folder",
-                path.display()
-            )));
+            return Err(Error::io(
+                path.display(),
+                format!(
+                    "{}, not a regular file: idpsim reads scenarios only from regular files",
+                    input::kind_of(&meta.file_type())
+                ),
+            ));
         }
     }
     Ok(out)
+}
+
+/// The identity of a file or folder on disk, whatever the path that reached it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum FileId {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    #[cfg_attr(unix, allow(dead_code))]
+    Path(PathBuf),
+}
+
+fn file_id(meta: &std::fs::Metadata, path: &Path) -> FileId {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = path;
+        FileId::Inode(meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        FileId::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+    }
+}
+
+/// Walks scenario folders: every real file once, every folder once, loops refused.
+#[derive(Default)]
+struct Walker {
+    files: Vec<PathBuf>,
+    seen_files: std::collections::HashSet<FileId>,
+    seen_dirs: std::collections::HashSet<FileId>,
+    /// The folders being walked, outermost first, with the path that reached each.
+    open: Vec<(FileId, PathBuf)>,
+    /// Scenario files met, counting those already loaded through another path.
+    found: usize,
+}
+
+impl Walker {
+    fn first_time(&mut self, meta: &std::fs::Metadata, path: &Path) -> bool {
+        self.seen_files.insert(file_id(meta, path))
+    }
+
+    /// Starts walking a folder; false when it was walked already (through another link).
+    fn enter(&mut self, path: &Path, meta: &std::fs::Metadata) -> Result<bool> {
+        let id = file_id(meta, path);
+        if let Some((_, outer)) = self.open.iter().find(|(open, _)| *open == id) {
+            return Err(Error::Usage(format!(
+                "{}: a symbolic link back to {}, which contains it; following it would loop \
+                 forever (remove the link, or point it outside that folder)",
+                path.display(),
+                outer.display()
+            )));
+        }
+        let new = self.seen_dirs.insert(id.clone());
+        if new {
+            self.open.push((id, path.to_path_buf()));
+        }
+        Ok(new)
+    }
+
+    fn leave(&mut self) {
+        self.open.pop();
+    }
+
+    fn walk(&mut self, dir: &Path) -> Result<()> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir.display(), e))?;
+        let mut paths: Vec<(PathBuf, bool)> = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
+            let file_type = entry
+                .file_type()
+                .map_err(|e| Error::io(entry.path().display(), e))?;
+            paths.push((entry.path(), file_type.is_symlink()));
+        }
+        paths.sort();
+        for (path, is_link) in paths {
+            let meta = if is_link {
+                match input::metadata(&path) {
+                    Ok(meta) => meta,
+                    // A dangling link (or a loop of links) where a scenario should be is an
+                    // error; one among other files is none of idpsim's business.
+                    Err(e) if is_scenario(&path) => {
+                        return Err(Error::io(path.display(), e.message))
+                    }
+                    Err(_) => continue,
+                }
+            } else {
+                std::fs::symlink_metadata(&path).map_err(|e| Error::io(path.display(), e))?
+            };
+            if meta.is_dir() {
+                if self.enter(&path, &meta)? {
+                    self.walk(&path)?;
+                    self.leave();
+                }
+            } else if is_scenario(&path) {
+                if !meta.is_file() {
+                    return Err(Error::io(
+                        path.display(),
+                        format!(
+                            "{}, not a regular file: idpsim reads scenarios only from regular files",
+                            input::kind_of(&meta.file_type())
+                        ),
+                    ));
+                }
+                self.found += 1;
+                if self.first_time(&meta, &path) {
+                    self.files.push(path);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Shipped scenarios named by a path that does not exist on disk: `scenarios/okta/x.yaml` or
@@ -97,24 +237,13 @@ fn is_scenario(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if is_scenario(&path) {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 fn read(path: &Path) -> Result<SourceFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
-    Ok(SourceFile {
-        display: display_path(path),
-        text,
-    })
+    let display = display_path(path);
+    let text = input::read_text(path).map_err(|e| match e.pos {
+        Some(pos) => Error::InvalidScenarios(vec![Diagnostic::new(&display, pos, e.message)]),
+        None => Error::io(&display, e.message),
+    })?;
+    Ok(SourceFile { display, text })
 }
 
 fn display_path(path: &Path) -> String {

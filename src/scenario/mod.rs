@@ -166,6 +166,19 @@ pub struct Scenario {
     pub cleanup: Vec<Step>,
     /// Whether idpsim deletes the resources the scenario created (default true).
     pub auto_cleanup: bool,
+    /// The auth mode this scenario plays as its own app instance, and when its credential lapses.
+    pub auth: Option<ScenarioAuth>,
+}
+
+/// `auth: { mode: oauth-code, expire_after: 3 }`: the scenario is its own IdP app instance with
+/// this auth mode (against the built-in server idpsim sets the mode up; against a target the run
+/// must authenticate with the same mode), whose credential lapses after N requests or T.
+#[derive(Clone, Debug)]
+pub struct ScenarioAuth {
+    pub mode: crate::transport::AuthMode,
+    /// Where `mode` is written, for diagnostics.
+    pub pos: Pos,
+    pub lapse: crate::transport::Lapse,
 }
 
 impl Scenario {
@@ -242,6 +255,9 @@ pub struct RequestStep {
     pub raw_body: Option<String>,
     /// Send without the run's Authorization header (to test 401 handling).
     pub no_auth: bool,
+    /// Send an Authorization header that is not the run's credential (a recorded request made
+    /// with another credential, refused by the server; the recording keeps no secret).
+    pub invalid_auth: bool,
     pub expect: Expect,
     pub capture: Vec<Capture>,
 }
@@ -303,6 +319,9 @@ pub enum PatternKind {
     Absent,
     /// `!contains …`: an array with at least one element matching.
     Contains(Box<Pattern>),
+    /// `!first …`: an array whose first element matches (the `emails[0].value` of Okta's
+    /// Runscope assertions), whatever follows it.
+    First(Box<Pattern>),
     /// `!ci '…'`: a string equal ignoring case.
     CaseInsensitive(String),
 }
@@ -371,3 +390,6 @@ pub enum CaptureFrom {
     Header(String),
     Status,
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,12 +17,7 @@ pub fn parse_scenario(
 ) -> Result<Scenario, Vec<Diagnostic>> {
     let root =
         yaml::parse_document(text).map_err(|e| vec![Diagnostic::new(file, e.pos, e.message)])?;
-    let mut p = Parser {
-        file,
-        lines: text.lines().collect(),
-        diags: Vec::new(),
-        reads: Vec::new(),
-    };
+    let mut p = Parser::new(file, text.lines().collect());
     let scenario = p.scenario(&root, profiles);
     match scenario {
         Some(s) if p.diags.is_empty() => Ok(s),
@@ -53,7 +48,9 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "steps",
     "cleanup",
     "auto_cleanup",
+    "auth",
 ];
+const AUTH_KEYS: &[&str] = &["mode", "expire_after"];
 pub(crate) const STEP_KEYS: &[&str] = &["name", "request", "expect", "capture", "needs"];
 pub(crate) const REQUEST_KEYS: &[&str] = &["method", "path", "headers", "body", "raw_body", "auth"];
 pub(crate) const EXPECT_KEYS: &[&str] = &["status", "headers", "body"];
@@ -64,11 +61,23 @@ struct Parser<'a> {
     /// The file's lines, to put carets on the exact word inside a string.
     lines: Vec<&'a str>,
     diags: Vec<Diagnostic>,
+    /// Template steps left for the trial renders of this file (`template::FILE_CHECK_FUEL`).
+    check_fuel: u64,
     /// The dotted paths the templates of the step being parsed read (`users.alice.id`).
     reads: Vec<String>,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(file: &'a str, lines: Vec<&'a str>) -> Self {
+        Parser {
+            file,
+            lines,
+            diags: Vec::new(),
+            check_fuel: template::FILE_CHECK_FUEL,
+            reads: Vec::new(),
+        }
+    }
+
     fn err(&mut self, pos: Pos, msg: impl Into<String>) {
         self.diags.push(Diagnostic::new(self.file, pos, msg));
     }
@@ -211,6 +220,8 @@ impl Parser<'_> {
             }
         };
 
+        let auth = get("auth").and_then(|n| self.scenario_auth(n));
+
         // Names a template may read: built-ins, variables, then captures as steps declare them.
         let mut known: HashSet<String> = template::BUILTINS.iter().map(|s| s.to_string()).collect();
         for (name, node) in &variables {
@@ -250,6 +261,7 @@ impl Parser<'_> {
             steps,
             cleanup,
             auto_cleanup,
+            auth,
         };
         for (pos, msg) in profiles.validate_scenario(&scenario) {
             self.err(pos, msg);
@@ -257,6 +269,65 @@ impl Parser<'_> {
         let mut scenario = scenario;
         self.resolve_needs(&mut scenario, profiles);
         Some(scenario)
+    }
+
+    /// `auth: oauth-code` or `auth: { mode: oauth-code, expire_after: 3 }`.
+    fn scenario_auth(&mut self, node: &Node) -> Option<ScenarioAuth> {
+        use crate::transport::{AuthMode, Lapse};
+        let (mode_node, lapse_node) = match &node.kind {
+            NodeKind::Map(entries) => {
+                self.check_keys(entries, AUTH_KEYS, "`auth`");
+                match node.get("mode") {
+                    Some(m) => (m, node.get("expire_after")),
+                    None => {
+                        self.err(node.pos, "`auth` needs a `mode`");
+                        return None;
+                    }
+                }
+            }
+            _ => (node, None),
+        };
+        let name = self.string(mode_node, "`auth.mode`")?;
+        let Some(mode) = AuthMode::from_name(&name) else {
+            let names: Vec<&str> = AuthMode::ALL.iter().map(|m| m.name()).collect();
+            let d = Diagnostic::new(
+                self.file,
+                mode_node.pos,
+                format!("unknown auth mode `{name}`"),
+            )
+            .width(name.chars().count())
+            .help(format!("expected one of: {}", names.join(", ")));
+            self.diags.push(d);
+            return None;
+        };
+        let lapse = match lapse_node {
+            None => Lapse::default(),
+            Some(n) => {
+                let text = match &n.kind {
+                    NodeKind::Int(i) => Some(i.to_string()),
+                    _ => n.as_str().map(str::to_string),
+                };
+                match text.as_deref().map(Lapse::parse) {
+                    Some(Ok(l)) => l,
+                    Some(Err(e)) => {
+                        self.err(n.pos, e);
+                        Lapse::default()
+                    }
+                    None => {
+                        self.err(
+                            n.pos,
+                            "`expire_after` takes a number of requests (3) or a duration (30s)",
+                        );
+                        Lapse::default()
+                    }
+                }
+            }
+        };
+        Some(ScenarioAuth {
+            mode,
+            pos: mode_node.pos,
+            lapse,
+        })
     }
 
     /// `requires: [patch, filter]`: capability names as `/ServiceProviderConfig` spells them.
@@ -603,6 +674,7 @@ impl Parser<'_> {
             }
         };
         let path = self.string(path_node, "`path`")?;
+        self.request_target(&path, path_node.pos);
         self.template(&path, path_node.pos, known);
         let mut headers = Vec::new();
         if let Some(h) = node.get("headers") {
@@ -626,6 +698,18 @@ impl Parser<'_> {
                             );
                             continue;
                         }
+                        // RFC 9110 §5.5: no control characters but HTAB in a field value.
+                        if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+                            self.err(
+                                v.pos,
+                                format!(
+                                    "the value of header `{}` contains the control character {}",
+                                    k.name,
+                                    crate::support::text::char_name(c)
+                                ),
+                            );
+                            continue;
+                        }
                         self.template(&value, v.pos, known);
                         headers.push((k.name.clone(), value));
                     }
@@ -645,14 +729,20 @@ impl Parser<'_> {
                 self.err(n.pos, "a request has `body` or `raw_body`, not both");
             }
         }
-        let no_auth = match node.get("auth") {
-            None => false,
+        // `none`: no Authorization header; `invalid`: one that is not the run's credential (a
+        // recorded request that carried another credential, which the server refused).
+        let (no_auth, invalid_auth) = match node.get("auth") {
+            None => (false, false),
             Some(n) if n.as_str() == Some("none") || matches!(n.kind, NodeKind::Bool(false)) => {
-                true
+                (true, false)
             }
+            Some(n) if n.as_str() == Some("invalid") => (false, true),
             Some(n) => {
-                self.err(n.pos, "`auth` takes `none` (send no Authorization header)");
-                false
+                self.err(
+                    n.pos,
+                    "`auth` takes `none` (send no Authorization header) or `invalid` (send one that is not the run's credential)",
+                );
+                (false, false)
             }
         };
         let expect = match expect {
@@ -671,6 +761,7 @@ impl Parser<'_> {
             body,
             raw_body,
             no_auth,
+            invalid_auth,
             expect,
             capture,
         })
@@ -683,23 +774,36 @@ impl Parser<'_> {
         };
         self.check_keys(entries, EXPECT_KEYS, "`expect`");
         if let Some(s) = node.get("status") {
-            let codes: Vec<u16> = match &s.kind {
-                NodeKind::Int(i) => vec![*i as u16],
-                NodeKind::Seq(items) => items
-                    .iter()
-                    .filter_map(|i| match i.kind {
-                        NodeKind::Int(c) => Some(c as u16),
-                        _ => None,
-                    })
-                    .collect(),
+            let items: Vec<&Node> = match &s.kind {
+                NodeKind::Int(_) => vec![s],
+                NodeKind::Seq(items) => items.iter().collect(),
                 _ => Vec::new(),
             };
-            if codes.is_empty() || codes.iter().any(|c| !(100..=599).contains(c)) {
+            if items.is_empty() {
                 self.err(
                     s.pos,
                     "`status` takes an HTTP status code or a list of them, e.g. 201 or [200, 204]",
                 );
-            } else {
+            }
+            let (mut codes, mut bad) = (Vec::new(), false);
+            for item in items {
+                bad |= !matches!(item.kind, NodeKind::Int(100..=599));
+                match item.kind {
+                    NodeKind::Int(c) if (100..=599).contains(&c) => codes.push(c as u16),
+                    NodeKind::Int(c) => self.err(
+                        item.pos,
+                        format!("`status` {c} is not an HTTP status code (100 to 599)"),
+                    ),
+                    _ => self.err(
+                        item.pos,
+                        format!(
+                            "`status` takes HTTP status codes (integers 100 to 599), found {}",
+                            item.kind_name()
+                        ),
+                    ),
+                }
+            }
+            if !codes.is_empty() && !bad {
                 out.status = Some(StatusExpect { codes, pos: s.pos });
             }
         }
@@ -765,7 +869,11 @@ impl Parser<'_> {
                 NodeKind::Map(entries) => PatternKind::Object {
                     fields: entries
                         .iter()
-                        .filter_map(|(k, v)| self.pattern(v, known).map(|p| (k.name.clone(), p)))
+                        .filter_map(|(k, v)| {
+                            // Keys are rendered too when the answer is matched.
+                            self.template(&k.name, k.pos, known);
+                            self.pattern(v, known).map(|p| (k.name.clone(), p))
+                        })
                         .collect(),
                     exact: false,
                 },
@@ -833,6 +941,13 @@ impl Parser<'_> {
                 };
                 PatternKind::Contains(Box::new(self.pattern(&untagged, known)?))
             }
+            Some("!first") => {
+                let untagged = Node {
+                    tag: None,
+                    ..node.clone()
+                };
+                PatternKind::First(Box::new(self.pattern(&untagged, known)?))
+            }
             Some("!ci") => match node.as_str() {
                 Some(s) => {
                     self.template(s, pos, known);
@@ -846,7 +961,7 @@ impl Parser<'_> {
             Some(other) => {
                 let d = Diagnostic::new(self.file, pos, format!("unknown matcher `{other}`"))
                     .width(other.chars().count())
-                    .help("matchers: !exact, !type, !regex, !any, !absent, !contains, !ci");
+                    .help("matchers: !exact, !type, !regex, !any, !absent, !contains, !first, !ci");
                 self.diags.push(d);
                 return None;
             }
@@ -854,16 +969,55 @@ impl Parser<'_> {
         Some(Pattern { pos, kind })
     }
 
-    /// Checks every template in a node tree.
+    /// Checks every template in a node tree, keys included: bodies, variables and the
+    /// directory are rendered key and value alike.
     fn templates_in(&mut self, node: &Node, known: &HashSet<String>) {
         match &node.kind {
             NodeKind::Str(s) => self.template(s, node.pos, known),
             NodeKind::Seq(items) => items.iter().for_each(|i| self.templates_in(i, known)),
-            NodeKind::Map(entries) => entries
-                .iter()
-                .for_each(|(_, v)| self.templates_in(v, known)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| {
+                self.template(&k.name, k.pos, known);
+                self.templates_in(v, known);
+            }),
             _ => {}
         }
+    }
+
+    /// A request target goes on the request line as written: characters that cannot be in
+    /// one (RFC 9112 §3.2, RFC 3986 §2) would fail only once the run is under way, so they
+    /// are found here, outside the template tags (what a template renders is the run's).
+    fn request_target(&mut self, path: &str, pos: Pos) {
+        let literal = template::literal_text(path);
+        let Some(c) = literal
+            .chars()
+            .find(|c| c.is_control() || matches!(c, ' ' | '"' | '<' | '>' | '`'))
+        else {
+            return;
+        };
+        let what = match c {
+            '\r' | '\n' => "a line break".to_string(),
+            ' ' => "a space".to_string(),
+            c if c.is_control() => format!(
+                "the control character {}",
+                crate::support::text::char_name(c)
+            ),
+            c => format!("`{c}`"),
+        };
+        let at = if c.is_control() {
+            pos
+        } else {
+            self.locate(pos, &c.to_string())
+        };
+        let encoded: String = c.to_string().bytes().map(|b| format!("%{b:02X}")).collect();
+        let d = Diagnostic::new(
+            self.file,
+            at,
+            format!("`path` contains {what}, which cannot be sent in a request line"),
+        )
+        .help(format!(
+            "percent-encode it as {encoded} (or render it with `| urlencode` in a template)"
+        ));
+        self.diags.push(d);
     }
 
     /// Where `word` appears on the node's line, at or after the node's column; the node's own
@@ -888,10 +1042,12 @@ impl Parser<'_> {
 
     fn template(&mut self, src: &str, pos: Pos, known: &HashSet<String>) {
         self.reads.extend(template::paths(src));
-        match template::analyze(src) {
+        let undefined = match template::analyze(src) {
             Ok(names) => {
                 let mut names: Vec<_> = names.into_iter().filter(|n| !known.contains(n)).collect();
                 names.sort();
+                // Rendering a template that reads an undefined name would only say so again.
+                let undefined = !names.is_empty();
                 for name in names {
                     let at = self.locate(pos, &name);
                     let d = Diagnostic::new(self.file, at, format!("undefined variable `{name}`"))
@@ -902,8 +1058,30 @@ impl Parser<'_> {
                     );
                     self.diags.push(d);
                 }
+                undefined
             }
-            Err(e) => self.err(pos, format!("invalid template: {e}")),
+            Err(e) => {
+                self.err(pos, format!("invalid template: {e}"));
+                return;
+            }
+        };
+        if self.check_fuel == 0 || undefined {
+            return;
+        }
+        let trial = template::trial(src, known);
+        if let Some(e) = trial.error {
+            self.err(pos, format!("invalid template: {e}"));
+        }
+        self.check_fuel = self.check_fuel.saturating_sub(trial.fuel);
+        if self.check_fuel == 0 {
+            self.err(
+                pos,
+                format!(
+                    "checking the templates of this file takes more than {} template steps in \
+                     all, idpsim's limit for one file; this template is where it ran out",
+                    template::FILE_CHECK_FUEL
+                ),
+            );
         }
     }
 }
@@ -939,12 +1117,7 @@ pub fn parse_pattern(
     node: &Node,
     known: &HashSet<String>,
 ) -> Result<Pattern, Vec<Diagnostic>> {
-    let mut p = Parser {
-        file,
-        lines: Vec::new(),
-        diags: Vec::new(),
-        reads: Vec::new(),
-    };
+    let mut p = Parser::new(file, Vec::new());
     match p.pattern(node, known) {
         Some(pattern) if p.diags.is_empty() => Ok(pattern),
         _ => Err(p.diags),
@@ -957,12 +1130,7 @@ pub fn parse_expect(
     node: &Node,
     known: &HashSet<String>,
 ) -> Result<Expect, Vec<Diagnostic>> {
-    let mut p = Parser {
-        file,
-        lines: Vec::new(),
-        diags: Vec::new(),
-        reads: Vec::new(),
-    };
+    let mut p = Parser::new(file, Vec::new());
     let e = p.expect(node, known);
     if p.diags.is_empty() {
         Ok(e)

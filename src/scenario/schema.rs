@@ -121,6 +121,27 @@ fn scenario_key(key: &str, profiles: &dyn Profiles) -> Value {
             json!({ "type": "boolean" }),
             "Delete what the run created (default true).",
         ),
+        "auth" => {
+            let modes: Vec<&str> = crate::transport::AuthMode::ALL
+                .iter()
+                .map(|m| m.name())
+                .collect();
+            described(
+                json!({ "anyOf": [
+                    { "enum": modes },
+                    {
+                        "type": "object",
+                        "required": ["mode"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "mode": { "enum": modes },
+                            "expire_after": { "type": ["integer", "string"] },
+                        },
+                    },
+                ] }),
+                "The auth mode the scenario plays as its own app instance, and `expire_after` (requests, or a duration such as 30s) when its credential lapses (docs/AUTH.md).",
+            )
+        }
         // A key the loader learnt that has no value schema here yet: allowed, any value.
         _ => json!({}),
     }
@@ -236,8 +257,8 @@ fn request_key(key: &str) -> Value {
             "A body sent as text, instead of `body`.",
         ),
         "auth" => described(
-            json!({ "enum": ["none", false] }),
-            "`none`: send no Authorization header.",
+            json!({ "enum": ["none", "invalid", false] }),
+            "`none`: send no Authorization header; `invalid`: send one that is not the run's credential.",
         ),
         _ => json!({}),
     }
@@ -271,7 +292,7 @@ fn expect_key(key: &str) -> Value {
         ),
         "body" => described(
             json!({}),
-            "A subset match; tags !exact !type !regex !any !absent !contains !ci change it.",
+            "A subset match; tags !exact !type !regex !any !absent !contains !first !ci change it.",
         ),
         _ => json!({}),
     }

@@ -2,9 +2,13 @@
 //!
 //! serde-based YAML crates lose positions once a value is deserialized, but idpsim points at the
 //! scenario line of every failed expectation, so scenarios are read into this tree (from saphyr's
-//! marked nodes) and converted to the model by hand in `parse.rs`.
+//! parser's events, with limits checked as it is read) and converted to the model by hand in
+//! `parse.rs`.
 
-use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
+use std::collections::HashSet;
+
+use saphyr::{ScalarOwned, ScalarStyle, Tag};
+use saphyr_parser::{Event, Span};
 
 use crate::support::diagnostic::Pos;
 
@@ -103,89 +107,276 @@ pub struct YamlError {
     pub message: String,
 }
 
+/// How deeply mappings and lists may nest in one file: 64 levels. A scenario needs about ten
+/// (its steps, a request, a SCIM body with an extension); every walk over the tree (to JSON,
+/// templates, matchers, reports) recurses, and thousands of levels overflowed the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// How many YAML nodes (every key, value and list item) one file may hold: 500,000. The shipped
+/// scenarios hold a few hundred each, a long recording tens of thousands; the limit keeps the
+/// tree of one 8 MiB file within a few hundred MiB.
+pub const MAX_NODES: usize = 500_000;
+
 /// Parses one YAML document. An empty file is an error: a scenario needs content.
+///
+/// The tree is built from saphyr's parser events rather than its own loader, so that every limit
+/// is checked as the text is read, before anything deep or large exists: nesting past
+/// [`MAX_DEPTH`], more than [`MAX_NODES`] nodes, and duplicate keys (found with a hash set per
+/// mapping, so 200,000 keys cost 200,000 lookups, not 20 billion comparisons).
 pub fn parse_document(text: &str) -> Result<Node, YamlError> {
-    let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| {
-        let m = e.marker();
-        YamlError {
-            pos: Pos::new(m.line(), m.col() + 1),
-            message: e.info().to_string(),
-        }
-    })?;
-    let mut docs = docs.into_iter();
-    let Some(first) = docs.next() else {
-        return Err(YamlError {
-            pos: Pos::new(1, 1),
-            message: "the file is empty".into(),
-        });
-    };
-    if let Some(second) = docs.next() {
-        let p = second.span.start;
-        return Err(YamlError {
-            pos: Pos::new(p.line(), p.col() + 1),
-            message: "a scenario file holds one YAML document; found a second one".into(),
-        });
+    let mut builder = Builder::default();
+    for event in saphyr_parser::Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| {
+            let m = e.marker();
+            YamlError {
+                pos: Pos::new(m.line(), m.col() + 1),
+                message: e.info().to_string(),
+            }
+        })?;
+        builder.event(event, span)?;
     }
-    convert(first, None)
+    builder.root.ok_or_else(|| YamlError {
+        pos: Pos::new(1, 1),
+        message: "the file is empty".into(),
+    })
 }
 
-fn convert(node: MarkedYamlOwned, tag: Option<String>) -> Result<Node, YamlError> {
-    let pos = Pos::new(node.span.start.line(), node.span.start.col() + 1);
-    let kind = match node.data {
-        YamlDataOwned::Value(scalar) => scalar_kind(scalar),
-        YamlDataOwned::Representation(text, _, _) => {
-            scalar_kind(ScalarOwned::parse_from_cow(text.into()))
-        }
-        YamlDataOwned::Sequence(items) => NodeKind::Seq(
-            items
-                .into_iter()
-                .map(|n| convert(n, None))
-                .collect::<Result<_, _>>()?,
-        ),
-        YamlDataOwned::Mapping(map) => {
-            let mut entries: Vec<(Key, Node)> = Vec::with_capacity(map.len());
-            for (k, v) in map {
-                let kpos = Pos::new(k.span.start.line(), k.span.start.col() + 1);
-                let name = match &k.data {
-                    YamlDataOwned::Value(s) => scalar_text(s),
-                    YamlDataOwned::Representation(t, _, _) => t.clone(),
-                    _ => {
+/// A mapping or list being read: its own position and tag, what it holds so far.
+enum Open {
+    Seq {
+        pos: Pos,
+        tag: Option<String>,
+        items: Vec<Node>,
+    },
+    Map {
+        pos: Pos,
+        tag: Option<String>,
+        entries: Vec<(Key, Node)>,
+        names: HashSet<String>,
+        /// The key read, waiting for its value.
+        key: Option<Key>,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    /// The open mappings and lists, outermost first; its length is the current depth.
+    stack: Vec<Open>,
+    root: Option<Node>,
+    documents: usize,
+    nodes: usize,
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        let pos = Pos::new(span.start.line(), span.start.col() + 1);
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => Ok(()),
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(YamlError {
+                        pos,
+                        message: "a scenario file holds one YAML document; found a second one"
+                            .into(),
+                    });
+                }
+                Ok(())
+            }
+            Event::Alias(_) => Err(YamlError {
+                pos,
+                message: "YAML aliases are not supported in scenarios".into(),
+            }),
+            Event::Scalar(value, style, _anchor, tag) => {
+                let (kind, tag) = scalar(value, style, tag.as_deref(), pos)?;
+                self.insert(Node { pos, kind, tag })
+            }
+            Event::SequenceStart(_anchor, tag) => {
+                self.open(pos)?;
+                self.stack.push(Open::Seq {
+                    pos,
+                    tag: tag.as_deref().and_then(own_tag),
+                    items: Vec::new(),
+                });
+                Ok(())
+            }
+            Event::MappingStart(_anchor, tag) => {
+                self.open(pos)?;
+                self.stack.push(Open::Map {
+                    pos,
+                    tag: tag.as_deref().and_then(own_tag),
+                    entries: Vec::new(),
+                    names: HashSet::new(),
+                    key: None,
+                });
+                Ok(())
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let node = match self.stack.pop() {
+                    Some(Open::Seq { pos, tag, items }) => Node {
+                        pos,
+                        kind: NodeKind::Seq(items),
+                        tag,
+                    },
+                    Some(Open::Map {
+                        pos, tag, entries, ..
+                    }) => Node {
+                        pos,
+                        kind: NodeKind::Map(entries),
+                        tag,
+                    },
+                    // The parser balances its events; an end without a start is not YAML.
+                    None => {
                         return Err(YamlError {
-                            pos: kpos,
-                            message: "mapping keys must be plain strings".into(),
+                            pos,
+                            message: "invalid YAML: a mapping or list ends that never started"
+                                .into(),
                         })
                     }
                 };
-                if entries.iter().any(|(existing, _)| existing.name == name) {
-                    return Err(YamlError {
-                        pos: kpos,
-                        message: format!("duplicate key `{name}`"),
-                    });
-                }
-                entries.push((Key { name, pos: kpos }, convert(v, None)?));
+                self.insert(node)
             }
-            NodeKind::Map(entries)
         }
-        YamlDataOwned::Tagged(t, inner) => {
-            let tag_text = format!("{}{}", t.handle, t.suffix);
-            let mut inner = convert(*inner, Some(tag_text))?;
-            inner.pos = pos;
-            return Ok(inner);
-        }
-        YamlDataOwned::Alias(_) => {
+    }
+
+    /// A mapping or list starts at `pos`: it may not be a key, nor nest too deep.
+    fn open(&mut self, pos: Pos) -> Result<(), YamlError> {
+        if let Some(Open::Map { key: None, .. }) = self.stack.last() {
             return Err(YamlError {
                 pos,
-                message: "YAML aliases are not supported in scenarios".into(),
-            })
+                message: "mapping keys must be plain strings".into(),
+            });
         }
-        YamlDataOwned::BadValue => {
+        if self.stack.len() >= MAX_DEPTH {
             return Err(YamlError {
                 pos,
-                message: "invalid YAML value".into(),
-            })
+                message: format!(
+                    "mappings and lists nest more than {MAX_DEPTH} levels deep here, idpsim's \
+                     limit for a scenario file"
+                ),
+            });
         }
+        self.count(pos)
+    }
+
+    fn count(&mut self, pos: Pos) -> Result<(), YamlError> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(YamlError {
+                pos,
+                message: format!(
+                    "the file holds more than {MAX_NODES} YAML nodes (keys, values and list \
+                     items), idpsim's limit for a scenario file"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, node: Node) -> Result<(), YamlError> {
+        // Containers were counted when they opened; scalars (keys too) are counted here.
+        if !matches!(node.kind, NodeKind::Seq(_) | NodeKind::Map(_)) {
+            self.count(node.pos)?;
+        }
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(node);
+                Ok(())
+            }
+            Some(Open::Seq { items, .. }) => {
+                items.push(node);
+                Ok(())
+            }
+            Some(Open::Map {
+                entries,
+                names,
+                key,
+                ..
+            }) => match key.take() {
+                Some(k) => {
+                    entries.push((k, node));
+                    Ok(())
+                }
+                None => {
+                    let name = match (&node.kind, &node.tag) {
+                        (NodeKind::Seq(_) | NodeKind::Map(_), _) | (_, Some(_)) => None,
+                        (kind, None) => key_text(kind),
+                    };
+                    let Some(name) = name else {
+                        return Err(YamlError {
+                            pos: node.pos,
+                            message: "mapping keys must be plain strings".into(),
+                        });
+                    };
+                    if !names.insert(name.clone()) {
+                        return Err(YamlError {
+                            pos: node.pos,
+                            message: format!("duplicate key `{name}`"),
+                        });
+                    }
+                    *key = Some(Key {
+                        name,
+                        pos: node.pos,
+                    });
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+/// A tag as scenarios write it (`!regex`); the YAML core schema's own tags (`!!str`) are not
+/// kept, they only steer how the scalar is read.
+fn own_tag(tag: &Tag) -> Option<String> {
+    (!tag.is_yaml_core_schema()).then(|| format!("{}{}", tag.handle, tag.suffix))
+}
+
+/// A scalar's value, resolved as saphyr's loader resolves it: quoted is a string, plain is
+/// guessed (null, bool, int, float, string), a core-schema tag forces the type, any other tag
+/// is kept beside the plainly resolved value.
+fn scalar(
+    value: std::borrow::Cow<'_, str>,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    pos: Pos,
+) -> Result<(NodeKind, Option<String>), YamlError> {
+    let (resolved, kept) = match tag {
+        Some(t) if !t.is_yaml_core_schema() => (
+            ScalarOwned::parse_from_cow_and_metadata(value, style, None),
+            own_tag(t),
+        ),
+        Some(t) => (
+            ScalarOwned::parse_from_cow_and_metadata(
+                value,
+                style,
+                Some(&std::borrow::Cow::Borrowed(t)),
+            ),
+            None,
+        ),
+        None => (
+            ScalarOwned::parse_from_cow_and_metadata(value, style, None),
+            None,
+        ),
     };
-    Ok(Node { pos, kind, tag })
+    match resolved {
+        Some(s) => Ok((scalar_kind(s), kept)),
+        None => Err(YamlError {
+            pos,
+            message: "invalid YAML value".into(),
+        }),
+    }
+}
+
+/// A key's name: scalars only, written as text (`1` and `true` are the keys "1" and "true").
+fn key_text(kind: &NodeKind) -> Option<String> {
+    Some(match kind {
+        NodeKind::Null => "null".into(),
+        NodeKind::Bool(b) => b.to_string(),
+        NodeKind::Int(i) => i.to_string(),
+        NodeKind::Float(f) => f.to_string(),
+        NodeKind::Str(s) => s.clone(),
+        NodeKind::Seq(_) | NodeKind::Map(_) => return None,
+    })
 }
 
 fn scalar_kind(s: ScalarOwned) -> NodeKind {
@@ -195,16 +386,6 @@ fn scalar_kind(s: ScalarOwned) -> NodeKind {
         ScalarOwned::Integer(i) => NodeKind::Int(i),
         ScalarOwned::FloatingPoint(f) => NodeKind::Float(f.into_inner()),
         ScalarOwned::String(s) => NodeKind::Str(s),
-    }
-}
-
-fn scalar_text(s: &ScalarOwned) -> String {
-    match s {
-        ScalarOwned::Null => "null".into(),
-        ScalarOwned::Boolean(b) => b.to_string(),
-        ScalarOwned::Integer(i) => i.to_string(),
-        ScalarOwned::FloatingPoint(f) => f.to_string(),
-        ScalarOwned::String(s) => s.clone(),
     }
 }
 

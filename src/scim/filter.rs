@@ -646,7 +646,7 @@ fn compare(
             _ => false,
         },
         // Tolerate `active eq "true"` and stored "True" strings: clients and servers both
-        // produce string booleans in the wild (entra.md §4).
+        // produce string booleans in the wild (Entra's SCIM compliance known-issues page: `"False"` in default mode).
         (Value::Bool(a), Value::String(e)) | (Value::String(e), Value::Bool(a)) => {
             match (crate::support::text::parse_bool(e), op) {
                 (Some(e), CompareOp::Eq) => *a == e,

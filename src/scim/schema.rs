@@ -14,6 +14,13 @@ pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// URN of the enterprise User extension (RFC 7643 §4.3).
 pub const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// The custom User extension the reference server ships with, named after Microsoft's own
+/// example ("Customize user provisioning attribute-mappings": the attribute name pattern
+/// `urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:CustomAttribute`), so
+/// the shipped Entra and Okta custom-attribute scenarios have a server that stores, returns
+/// and advertises it.
+pub const CUSTOM_EXTENSION_URN: &str =
+    "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
 /// ListResponse message URN (RFC 7644 §3.4.2).
 pub const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// Error message URN (RFC 7644 §3.12).
@@ -433,7 +440,7 @@ const MEMBER_SUBS: &[AttrDef] = &[
         .refs(&["User", "Group"])
         .mutability(M::Immutable),
     // `display` is not in the RFC's Group schema, but Okta sends it on every member and
-    // strict validators that reject it break Okta's group push (okta.md §6 #16).
+    // strict validators that reject it break Okta's group push (SimpleIdServer/SimpleIdServer#292).
     s("display", "The member's userName or displayName.").mutability(M::ReadOnly),
     s("type", "The type of member.")
         .canon(&["User", "Group"])
@@ -475,6 +482,19 @@ pub const ENTERPRISE_ATTRS: &[AttrDef] = &[
     s("division", "Identifies the name of a division."),
     s("department", "Identifies the name of a department."),
     AttrDef::new("manager", T::Complex, "The User's manager.").subs(MANAGER_SUBS),
+];
+
+/// The reference server's custom extension (see [`CUSTOM_EXTENSION_URN`]): single-valued
+/// strings, the only kind Entra maps to a custom SCIM attribute outside gallery apps (CUST:
+/// "Custom attributes can't be referential attributes, multi-value or complex-typed").
+pub const CUSTOM_EXTENSION_ATTRS: &[AttrDef] = &[
+    s("CustomAttribute", "Microsoft's example custom attribute."),
+    s(
+        "tag",
+        "A free-form tag (Microsoft's example: extensionAttribute1 → tag).",
+    ),
+    s("costCode", "A cost code the app bills by."),
+    s("badgeNumber", "The person's badge number."),
 ];
 
 const META_SUBS: &[AttrDef] = &[
@@ -535,9 +555,29 @@ pub static ENTERPRISE_SCHEMA: SchemaDef = SchemaDef {
     attributes: ENTERPRISE_ATTRS,
 };
 
-/// All schemas the reference server knows.
-pub fn all_schemas() -> [&'static SchemaDef; 3] {
-    [&USER_SCHEMA, &GROUP_SCHEMA, &ENTERPRISE_SCHEMA]
+pub static CUSTOM_EXTENSION_SCHEMA: SchemaDef = SchemaDef {
+    id: CUSTOM_EXTENSION_URN,
+    name: "CustomExtensionName",
+    description: "Custom User attributes",
+    attributes: CUSTOM_EXTENSION_ATTRS,
+};
+
+/// All resource schemas the reference server knows (its entitlement catalogue adds its own in
+/// `/Schemas`).
+pub fn all_schemas() -> [&'static SchemaDef; 4] {
+    [
+        &USER_SCHEMA,
+        &GROUP_SCHEMA,
+        &ENTERPRISE_SCHEMA,
+        &CUSTOM_EXTENSION_SCHEMA,
+    ]
+}
+
+/// Whether `urn` is an extension other than the RFC's enterprise one (a "custom" extension, in
+/// the IdPs' words).
+pub fn is_custom_extension(urn: &str) -> bool {
+    let u = urn.to_ascii_lowercase();
+    u.starts_with("urn:") && u.contains(":extension:") && !u.eq_ignore_ascii_case(ENTERPRISE_URN)
 }
 
 /// A schema by URN (case-insensitive, RFC 7643 §2.1 applies to URNs used as attribute
@@ -564,7 +604,7 @@ impl ResourceKind {
     }
     /// Extension schemas allowed on this resource type.
     pub fn extensions(self) -> &'static [&'static SchemaDef] {
-        static USER_EXT: [&SchemaDef; 1] = [&ENTERPRISE_SCHEMA];
+        static USER_EXT: [&SchemaDef; 2] = [&ENTERPRISE_SCHEMA, &CUSTOM_EXTENSION_SCHEMA];
         match self {
             ResourceKind::User => &USER_EXT,
             ResourceKind::Group => &[],

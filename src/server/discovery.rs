@@ -4,16 +4,17 @@
 
 use serde_json::{json, Value};
 
+use super::entitlements::{self, Catalog};
 use super::handlers::MAX_COUNT;
 use super::quirks::{Quirk, Quirks};
 use super::response::ScimError;
 use crate::scim::schema::{
-    all_schemas, schema_by_urn, ResourceKind, ENTERPRISE_URN, LIST_URN, RESOURCE_TYPE_URN,
-    SERVICE_PROVIDER_CONFIG_URN,
+    all_schemas, is_custom_extension, schema_by_urn, ResourceKind, ENTERPRISE_URN, LIST_URN,
+    RESOURCE_TYPE_URN, SERVICE_PROVIDER_CONFIG_URN,
 };
 
-pub(crate) fn service_provider_config(base_url: &str) -> Value {
-    json!({
+pub(crate) fn service_provider_config(base_url: &str, catalog: &Catalog) -> Value {
+    let mut spc = json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_URN],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch": {"supported": true},
@@ -33,7 +34,14 @@ pub(crate) fn service_provider_config(base_url: &str) -> Value {
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base_url}/ServiceProviderConfig")
         }
-    })
+    });
+    // draft-ietf-scim-roles-entitlements-01 §3.1: a server that implements /Roles or
+    // /Entitlements MUST advertise them here; one that serves neither says nothing, so a
+    // strict RFC 7643 client (which rejects the draft's unkeyed attribute) still reads it.
+    if !catalog.types.is_empty() {
+        spc["RolesAndEntitlements"] = entitlements::service_provider_config(catalog);
+    }
+    spc
 }
 
 fn list_of(items: Vec<Value>, quirks: &Quirks) -> Value {
@@ -54,23 +62,49 @@ fn list_of(items: Vec<Value>, quirks: &Quirks) -> Value {
     })
 }
 
-pub(crate) fn schemas(base_url: &str, quirks: &Quirks) -> Value {
-    list_of(
-        all_schemas().iter().map(|s| s.to_json(base_url)).collect(),
-        quirks,
-    )
+/// `custom-extension-not-advertised` hides the custom User extension from discovery.
+fn advertised(urn: &str, quirks: &Quirks) -> bool {
+    !(quirks.has(Quirk::CustomExtensionNotAdvertised) && is_custom_extension(urn))
 }
 
-pub(crate) fn schema(base_url: &str, id: &str) -> Result<Value, ScimError> {
-    schema_by_urn(id)
+fn all_schema_json(base_url: &str, catalog: &Catalog, quirks: &Quirks) -> Vec<Value> {
+    let mut out: Vec<Value> = all_schemas()
+        .iter()
+        .filter(|s| advertised(s.id, quirks))
         .map(|s| s.to_json(base_url))
+        .collect();
+    out.extend(entitlements::schemas_json(catalog, base_url, quirks));
+    out
+}
+
+pub(crate) fn schemas(base_url: &str, catalog: &Catalog, quirks: &Quirks) -> Value {
+    list_of(all_schema_json(base_url, catalog, quirks), quirks)
+}
+
+pub(crate) fn schema(
+    base_url: &str,
+    catalog: &Catalog,
+    quirks: &Quirks,
+    id: &str,
+) -> Result<Value, ScimError> {
+    if let Some(s) = schema_by_urn(id).filter(|s| advertised(s.id, quirks)) {
+        return Ok(s.to_json(base_url));
+    }
+    all_schema_json(base_url, catalog, quirks)
+        .into_iter()
+        .find(|s| {
+            s.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|i| i.eq_ignore_ascii_case(id))
+        })
         .ok_or_else(|| ScimError::resource_not_found("Schema", id))
 }
 
-fn resource_type_json(kind: ResourceKind, base_url: &str) -> Value {
+fn resource_type_json(kind: ResourceKind, base_url: &str, quirks: &Quirks) -> Value {
     let extensions: Vec<Value> = kind
         .extensions()
         .iter()
+        .filter(|e| advertised(e.id, quirks))
         .map(|e| json!({"schema": e.id, "required": false}))
         .collect();
     let mut v = json!({
@@ -94,20 +128,31 @@ fn resource_type_json(kind: ResourceKind, base_url: &str) -> Value {
     v
 }
 
-pub(crate) fn resource_types(base_url: &str, quirks: &Quirks) -> Value {
-    list_of(
-        [ResourceKind::User, ResourceKind::Group]
-            .iter()
-            .map(|k| resource_type_json(*k, base_url))
-            .collect(),
-        quirks,
-    )
+fn all_resource_types(base_url: &str, catalog: &Catalog, quirks: &Quirks) -> Vec<Value> {
+    let mut out: Vec<Value> = [ResourceKind::User, ResourceKind::Group]
+        .iter()
+        .map(|k| resource_type_json(*k, base_url, quirks))
+        .collect();
+    out.extend(catalog.types.iter().map(|t| t.resource_type_json(base_url)));
+    out
 }
 
-pub(crate) fn resource_type(base_url: &str, id: &str) -> Result<Value, ScimError> {
-    [ResourceKind::User, ResourceKind::Group]
+pub(crate) fn resource_types(base_url: &str, catalog: &Catalog, quirks: &Quirks) -> Value {
+    list_of(all_resource_types(base_url, catalog, quirks), quirks)
+}
+
+pub(crate) fn resource_type(
+    base_url: &str,
+    catalog: &Catalog,
+    quirks: &Quirks,
+    id: &str,
+) -> Result<Value, ScimError> {
+    all_resource_types(base_url, catalog, quirks)
         .into_iter()
-        .find(|k| k.name().eq_ignore_ascii_case(id))
-        .map(|k| resource_type_json(k, base_url))
+        .find(|t| {
+            t.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|i| i.eq_ignore_ascii_case(id))
+        })
         .ok_or_else(|| ScimError::resource_not_found("ResourceType", id))
 }

@@ -12,6 +12,9 @@ use axum::http::{header, HeaderMap, Method, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::discovery;
+use super::entitlements::{self, Catalog};
+use super::extensions;
+use super::manager;
 use super::patch;
 use super::quirks::{Quirk, Quirks};
 use super::resource::{self, RenderCtx, Wanted};
@@ -31,7 +34,13 @@ pub(crate) const MAX_COUNT: usize = 1000;
 pub(crate) struct App {
     pub store: Store,
     pub quirks: Quirks,
+    /// The roles and entitlements served at their own endpoints (`entitlements`).
+    pub catalog: Catalog,
     pub token: Option<String>,
+    /// Header, Basic and OAuth credentials besides the static token.
+    pub auth: super::auth::ServerAuth,
+    /// Access and refresh tokens and codes issued by the token endpoint.
+    pub tokens: super::auth::Tokens,
     /// Normalised path prefix ("" or "/scim/v2").
     pub base_path: String,
     /// Absolute base URL used in `meta.location` and `$ref`.
@@ -43,36 +52,12 @@ pub(crate) struct App {
 type Result<T> = std::result::Result<T, ScimError>;
 
 pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
+    if super::auth::is_oauth_path(&app, req.uri().path()) {
+        return super::auth::handle(&app, req).await;
+    }
     match dispatch(&app, req).await {
         Ok(reply) => render_reply(reply, &app.quirks),
         Err(e) => render_error(&e, &app.quirks),
-    }
-}
-
-/// Constant-time equality so response timing does not reveal how much of a guessed token was
-/// right. Length is not hidden (it is not secret in practice).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn authorized(app: &App, headers: &HeaderMap) -> bool {
-    let Some(token) = &app.token else { return true };
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let value = value.trim();
-    // RFC 6750 §2.1: the scheme name is case-insensitive.
-    match value.split_once(' ') {
-        Some((scheme, cred)) if scheme.eq_ignore_ascii_case("bearer") => {
-            ct_eq(cred.trim().as_bytes(), token.as_bytes())
-        }
-        _ => false,
     }
 }
 
@@ -98,12 +83,9 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
             "application/scim+json is not acceptable",
         ));
     }
-    if !authorized(app, headers) {
-        return Err(ScimError::new(
-            StatusCode::UNAUTHORIZED,
-            None,
-            "missing or invalid bearer token",
-        ));
+    let access = super::auth::check(app, headers);
+    if access != super::auth::Access::Granted {
+        return Err(super::auth::refuse(app, &access));
     }
 
     let path = parts.uri.path();
@@ -161,21 +143,26 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
     match (&method, seg.as_slice()) {
         (&Method::GET, ["ServiceProviderConfig"]) => Ok(Reply::json(
             StatusCode::OK,
-            discovery::service_provider_config(&app.base_url),
+            discovery::service_provider_config(&app.base_url, &app.catalog),
         )),
         (&Method::GET, ["Schemas"]) => Ok(Reply::json(
             StatusCode::OK,
-            discovery::schemas(&app.base_url, &app.quirks),
+            discovery::schemas(&app.base_url, &app.catalog, &app.quirks),
         )),
         (&Method::GET, ["Schemas", id]) => {
-            discovery::schema(&app.base_url, id).map(|v| Reply::json(StatusCode::OK, v))
+            discovery::schema(&app.base_url, &app.catalog, &app.quirks, id)
+                .map(|v| Reply::json(StatusCode::OK, v))
         }
         (&Method::GET, ["ResourceTypes"]) => Ok(Reply::json(
             StatusCode::OK,
-            discovery::resource_types(&app.base_url, &app.quirks),
+            discovery::resource_types(&app.base_url, &app.catalog, &app.quirks),
         )),
         (&Method::GET, ["ResourceTypes", id]) => {
-            discovery::resource_type(&app.base_url, id).map(|v| Reply::json(StatusCode::OK, v))
+            discovery::resource_type(&app.base_url, &app.catalog, &app.quirks, id)
+                .map(|v| Reply::json(StatusCode::OK, v))
+        }
+        (m, [seg, rest @ ..]) if rest.len() <= 1 && app.catalog.by_segment(seg).is_some() => {
+            catalog_request(app, m, seg, rest.first().copied(), &query)
         }
         (&Method::POST, [".search"]) => {
             let params = ListParams::from_body(Some(&json()?))?;
@@ -209,6 +196,39 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
     }
 }
 
+/// The read-only entitlement endpoints: list and read; every write is a 405 (the draft's
+/// schemas make every attribute readOnly; Okta only reads them).
+fn catalog_request(
+    app: &App,
+    method: &Method,
+    segment: &str,
+    id: Option<&str>,
+    query: &[(String, String)],
+) -> Result<Reply> {
+    let Some(t) = app.catalog.by_segment(segment) else {
+        return Err(ScimError::not_found(format!(
+            "no such endpoint: /{segment}"
+        )));
+    };
+    if method != Method::GET {
+        return Err(method_not_allowed(method));
+    }
+    let body = match id {
+        Some(id) => t.get(id, &app.base_url)?,
+        None => {
+            let params = ListParams::from_query(query)?;
+            t.list(
+                params.start_index,
+                params.count,
+                params.filter.is_some(),
+                &app.base_url,
+                &app.quirks,
+            )?
+        }
+    };
+    Ok(Reply::json(StatusCode::OK, body))
+}
+
 fn payload_too_large() -> ScimError {
     ScimError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -226,7 +246,7 @@ fn method_not_allowed(m: &Method) -> ScimError {
 }
 
 /// Reads a request body of at most [`BODY_LIMIT`] bytes that must arrive within `deadline`.
-async fn read_body(body: Body, deadline: std::time::Duration) -> Result<bytes::Bytes> {
+pub(super) async fn read_body(body: Body, deadline: std::time::Duration) -> Result<bytes::Bytes> {
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
         Err(_) => Err(ScimError::new(
             StatusCode::REQUEST_TIMEOUT,
@@ -276,7 +296,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value> {
 }
 
 /// Query parameters with lower-cased names: Okta has been seen sending `startindex`
-/// (okta.md §2.9), and RFC 7644 parameter names are compared case-insensitively here.
+/// (Okta and SCIM Version 2.0, "Retrieve Users"), and RFC 7644 parameter names are compared case-insensitively here.
 fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
     let Some(q) = q else { return vec![] };
     q.split('&')
@@ -383,8 +403,11 @@ async fn race_window() {
 
 async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<Reply> {
     let obj = body_object(body)?;
-    let attrs = resource::ingest(kind, obj, &app.quirks)?;
+    extensions::check_listed(&app.quirks, obj)?;
+    let mut attrs = resource::ingest(kind, obj, &app.quirks)?;
+    extensions::strip(&app.quirks, &mut attrs);
     resource::check_required(kind, &attrs)?;
+    entitlements::check_assignable(&app.catalog, None, &attrs)?;
     let unique_value = attrs
         .get(Data::unique_attr(kind))
         .and_then(Value::as_str)
@@ -410,9 +433,10 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         race_window().await;
         table.push(res);
         let mut data = app.store.lock().await;
+        let before = app.store.before_write(&data);
         *data.table_mut(kind) = table;
         data.reindex();
-        data
+        (data, before)
     } else if app.quirks.has(Quirk::DuplicateOnRace) {
         // Check, release the lock, wait, insert without re-checking.
         if check_unique && app.store.lock().await.is_taken(kind, &unique_value, None) {
@@ -420,17 +444,20 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         }
         race_window().await;
         let mut data = app.store.lock().await;
+        let before = app.store.before_write(&data);
         data.insert(res);
-        data
+        (data, before)
     } else {
         let mut data = app.store.lock().await;
         if check_unique && data.is_taken(kind, &unique_value, None) {
             return Err(unique_violation(kind, &res.attrs));
         }
+        let before = app.store.before_write(&data);
         data.insert(res);
-        data
+        (data, before)
     };
-    app.store.persist(&data).await?;
+    let (mut data, before) = data;
+    app.store.persist(&mut data, before).await?;
     let Some(r) = data.get(kind, &id) else {
         return Err(ScimError::internal("created resource vanished"));
     };
@@ -514,6 +541,7 @@ async fn finish_update(
             }
         }
     }
+    let before = app.store.before_write(&data);
     let Some(r) = data.get_mut(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
@@ -535,7 +563,7 @@ async fn finish_update(
     if deactivated && app.quirks.has(Quirk::DeactivateDeletesUser) {
         data.remove(kind, id);
     }
-    app.store.persist(&data).await?;
+    app.store.persist(&mut data, before).await?;
     drop(data);
     reply_updated(app, kind, rendered, query, status)
 }
@@ -597,13 +625,21 @@ async fn replace(
             }
         }
     }
+    extensions::check_listed(&app.quirks, obj)?;
     let mut attrs = resource::ingest(kind, obj, &app.quirks)?;
+    extensions::strip(&app.quirks, &mut attrs);
     let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
     let data = app.store.lock().await;
     let Some(r) = data.get(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
     check_if_match(headers, r)?;
+    if kind == ResourceKind::User {
+        if app.quirks.has(Quirk::DropAssignmentsOnPut) {
+            entitlements::keep_stored_assignments(&r.attrs, &mut attrs);
+        }
+        entitlements::check_assignable(&app.catalog, Some(&r.attrs), &attrs)?;
+    }
     // The write-only password survives a PUT that omits it: Okta's PUT is its GET echoed, and
     // the GET never contains the password.
     if let Some(p) = r.attrs.get("password") {
@@ -638,74 +674,111 @@ async fn patch_one(
     query: &[(String, String)],
 ) -> Result<Reply> {
     let body = body.ok_or_else(|| ScimError::bad("invalidSyntax", "PATCH needs a body"))?;
-    let data = app.store.lock().await;
-    let Some(r) = data.get(kind, id) else {
-        return Err(ScimError::resource_not_found(kind.name(), id));
-    };
-    check_if_match(headers, r)?;
-    if app.quirks.has(Quirk::PatchNoop204) {
-        return Ok(Reply::empty(StatusCode::NO_CONTENT));
-    }
-    // Entra wants 204 for Groups PATCH (entra.md §1.5) unless the client asked for a
+    patch::check_size(body)?;
+    extensions::check_patch(&app.quirks, body)?;
+    manager::check_patch(&app.quirks, body)?;
+    let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
+    let group = kind == ResourceKind::Group;
+    // Entra wants 204 for Groups PATCH (Entra's SCIM tutorial, what Entra requires of responses) unless the client asked for a
     // representation via attributes/excludedAttributes; Users get 200 with the resource.
     let wants_body =
         qget(query, "attributes").is_some() || qget(query, "excludedattributes").is_some();
-    let status = if kind == ResourceKind::Group && !wants_body {
+    let status = if group && !wants_body {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::OK
     };
-    let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
-    let group = kind == ResourceKind::Group;
     // The IdPs' membership pushes change a few members of a group that may hold thousands:
-    // applied in place and indexed by the ids that changed, they cost by the change. (With a
-    // --data file every write serialises the whole store, and the general path keeps the
-    // change on a copy until it is written.)
-    let members_listed = matches!(r.attrs.get("members"), None | Some(Value::Array(_)));
-    if group && members_listed && !lossy && !app.store.persistent() {
-        if let Some(edits) = patch::member_edits(body, &app.quirks) {
-            let mut data = data;
-            if !data.edit_members(id, edits) {
-                return Err(ScimError::resource_not_found(kind.name(), id));
-            }
-            if let Some(r) = data.get_mut(kind, id) {
-                r.version += 1;
-                r.last_modified = now();
-            }
-            let rendered = rendered(app, kind, id, &data, status);
-            drop(data);
-            return reply_updated(app, kind, rendered, query, status);
-        }
-    }
+    // applied in place and indexed by the ids that changed, they cost by the change (at most
+    // `patch::check_size`'s values), so they are done under the lock, with no copy. (With a
+    // --data file every write serialises the whole store anyway, and the general path keeps
+    // the change on a copy until it is written.)
+    let edits = (group && !lossy && !app.store.persistent())
+        .then(|| patch::member_edits(body, &app.quirks))
+        .flatten();
     // A PATCH that leaves the members alone (Okta's rename, a displayName change) works on a
     // copy of the group without them.
-    let members =
-        if group && !app.quirks.has(Quirk::RenameWipesMembers) && !patch::touches_members(body) {
-            Members::Kept
-        } else {
-            Members::Rewritten
-        };
-    let mut attrs = match members {
-        Members::Kept => r
-            .attrs
-            .iter()
-            .filter(|(k, _)| k.as_str() != "members")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        Members::Rewritten => r.attrs.clone(),
-    };
-    patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
-    let data = if lossy {
-        // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to the
-        // same resource is overwritten.
-        drop(data);
-        race_window().await;
-        app.store.lock().await
+    let members = if group
+        && !lossy
+        && !app.quirks.has(Quirk::RenameWipesMembers)
+        && !patch::touches_members(body)
+    {
+        Members::Kept
     } else {
-        data
+        Members::Rewritten
+    };
+    // The operations are applied to a copy with the store unlocked: their work grows with the
+    // request, and every other client waits while the store is held. The copy is written back
+    // only if the resource is still the version it was copied from; else it is redone on the
+    // newer one (a concurrent PATCH is never lost), a bounded number of times.
+    let mut attempts = 0;
+    let mut edits = edits;
+    let (attrs, data) = loop {
+        attempts += 1;
+        let mut data = app.store.lock().await;
+        let Some(r) = data.get(kind, id) else {
+            return Err(ScimError::resource_not_found(kind.name(), id));
+        };
+        check_if_match(headers, r)?;
+        if app.quirks.has(Quirk::PatchNoop204) {
+            return Ok(Reply::empty(StatusCode::NO_CONTENT));
+        }
+        if matches!(r.attrs.get("members"), None | Some(Value::Array(_))) {
+            if let Some(edits) = edits.take() {
+                if !data.edit_members(id, edits) {
+                    return Err(ScimError::resource_not_found(kind.name(), id));
+                }
+                if let Some(r) = data.get_mut(kind, id) {
+                    r.version += 1;
+                    r.last_modified = now();
+                }
+                let rendered = rendered(app, kind, id, &data, status);
+                drop(data);
+                return reply_updated(app, kind, rendered, query, status);
+            }
+        }
+        let version = r.version;
+        let mut attrs: Map<String, Value> = match members {
+            Members::Kept => r
+                .attrs
+                .iter()
+                .filter(|(k, _)| k.as_str() != "members")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            Members::Rewritten => r.attrs.clone(),
+        };
+        let stored = (kind == ResourceKind::User).then(|| r.attrs.clone());
+        drop(data);
+        patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
+        extensions::strip(&app.quirks, &mut attrs);
+        if let Some(stored) = &stored {
+            entitlements::check_assignable(&app.catalog, Some(stored), &attrs)?;
+        }
+        if lossy {
+            // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to
+            // the same resource is overwritten.
+            race_window().await;
+            break (attrs, app.store.lock().await);
+        }
+        let data = app.store.lock().await;
+        match data.get(kind, id) {
+            None => return Err(ScimError::resource_not_found(kind.name(), id)),
+            Some(r) if r.version == version => break (attrs, data),
+            Some(_) if attempts >= PATCH_ATTEMPTS => {
+                return Err(ScimError::new(
+                    StatusCode::CONFLICT,
+                    None,
+                    "the resource kept changing while this PATCH was applied; retry it",
+                ))
+            }
+            Some(_) => continue,
+        }
     };
     finish_update(app, kind, id, attrs, data, query, status, members).await
 }
+
+/// How many times a PATCH is redone on a resource that changed while it was being applied.
+const PATCH_ATTEMPTS: u32 = 8;
 
 async fn delete(app: &App, kind: ResourceKind, id: &str, headers: &HeaderMap) -> Result<Reply> {
     let mut data = app.store.lock().await;
@@ -713,8 +786,9 @@ async fn delete(app: &App, kind: ResourceKind, id: &str, headers: &HeaderMap) ->
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
     check_if_match(headers, r)?;
+    let before = app.store.before_write(&data);
     data.remove(kind, id);
-    app.store.persist(&data).await?;
+    app.store.persist(&mut data, before).await?;
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
@@ -974,7 +1048,13 @@ async fn list(app: &App, kinds: &[ResourceKind], p: &ListParams) -> Result<Reply
         .into_iter()
         .skip(skip)
         .take(requested)
-        .map(|(k, v)| {
+        .map(|(k, mut v)| {
+            if k == ResourceKind::User && app.quirks.has(Quirk::ListOmitsAssignments) {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("roles");
+                    o.remove("entitlements");
+                }
+            }
             let (inc, exc) = projection(k, app, p.attributes.as_deref(), p.excluded.as_deref());
             resource::project(v, k, &inc, &exc)
         })

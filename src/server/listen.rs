@@ -135,6 +135,10 @@ pub(crate) async fn serve(
             _ = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
+        let Ok((stream, unanswered, spare)) = with_answer_handle(stream) else {
+            continue;
+        };
+        let head_limit = limits.header_timeout;
         let activity = Arc::new(Activity::default());
         let service = {
             let inner = TowerToHyperService::new(router.clone());
@@ -160,7 +164,13 @@ pub(crate) async fn serve(
             // connection's result is dropped either way.
             let finished = loop {
                 let close = tokio::select! {
-                    _ = conn.as_mut() => break true,
+                    served = conn.as_mut() => {
+                        let timed_out = served.as_ref().is_err_and(|e| e.is_timeout());
+                        if timed_out && unanswered.load(Ordering::SeqCst) > 0 {
+                            answer_head_timeout(spare, head_limit);
+                        }
+                        break true;
+                    }
                     changed = asked.changed() => {
                         changed.is_err() || should_close(*asked.borrow_and_update(), &activity)
                     }
@@ -183,4 +193,91 @@ pub(crate) async fn serve(
     // Every connection returns its permit when it ends: holding them all means all are done.
     let all = u32::try_from(max).unwrap_or(1 << 20);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, permits.acquire_many(all)).await;
+}
+
+/// The connection's socket, counting what arrived since the last answer went out: when hyper
+/// gives up waiting for a request head, a count above zero means a client sent part of one
+/// (a 408 is owed), zero that a kept-alive connection merely sat idle (closed in silence: a
+/// 408 there would be read as the answer to the client's next request).
+struct Counted {
+    stream: tokio::net::TcpStream,
+    unanswered: Arc<AtomicUsize>,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.stream).poll_read(cx, buf);
+        let got = buf.filled().len() - before;
+        if got > 0 {
+            self.unanswered.fetch_add(got, Ordering::SeqCst);
+        }
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.stream).poll_write(cx, buf);
+        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.unanswered.store(0, Ordering::SeqCst);
+        }
+        polled
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// Splits an accepted connection into what hyper serves and a second handle on the same
+/// socket, kept to answer 408 once hyper has given up on a half-sent head (it closes such a
+/// connection without a word).
+fn with_answer_handle(
+    stream: tokio::net::TcpStream,
+) -> std::io::Result<(Counted, Arc<AtomicUsize>, std::net::TcpStream)> {
+    let std = stream.into_std()?;
+    let spare = std.try_clone()?;
+    let unanswered = Arc::new(AtomicUsize::new(0));
+    Ok((
+        Counted {
+            stream: tokio::net::TcpStream::from_std(std)?,
+            unanswered: Arc::clone(&unanswered),
+        },
+        unanswered,
+        spare,
+    ))
+}
+
+/// The 408 for a request head that did not arrive in time, as a SCIM error, then the
+/// connection's end. The socket is non-blocking; the answer is small enough for any send
+/// buffer, and a client that has gone is nobody's loss.
+fn answer_head_timeout(mut spare: std::net::TcpStream, limit: Duration) {
+    use std::io::Write as _;
+    let body = format!(
+        "{{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],\"status\":\"408\",\"detail\":\"the request head did not arrive within {} s\"}}",
+        limit.as_secs_f64()
+    );
+    let answer = format!(
+        "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = spare.write_all(answer.as_bytes());
+    let _ = spare.shutdown(std::net::Shutdown::Both);
 }

@@ -19,9 +19,14 @@
 //!   prefers) unless `attributes`/`excludedAttributes` ask for a representation.
 //! - Quirks (`quirks`) are independent flags; with none the server aims to be RFC-clean.
 
+pub mod access_log;
+pub mod auth;
 mod discovery;
+pub mod entitlements;
+mod extensions;
 mod handlers;
 mod listen;
+mod manager;
 mod patch;
 mod persist;
 mod quirks;
@@ -36,6 +41,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use auth::{OAuthClientReg, ServerAuth};
 pub use listen::Limits;
 pub use quirks::{Quirk, QuirkInfo};
 
@@ -46,8 +52,11 @@ pub struct ServerConfig {
     pub bind: IpAddr,
     /// Port; 0 picks an ephemeral port.
     pub port: u16,
-    /// Required bearer token; `None` disables auth.
+    /// Required bearer token; `None` disables auth (unless `auth` configures other credentials).
     pub token: Option<String>,
+    /// Other credentials it accepts: the header mode's value, HTTP Basic, an OAuth 2.0 client
+    /// (which turns on the token and authorization endpoints).
+    pub auth: ServerAuth,
     /// URL path prefix, default "/scim/v2"; "" or "/" serves at the root.
     pub base: String,
     /// Active quirks (empty = clean server).
@@ -56,6 +65,10 @@ pub struct ServerConfig {
     pub data: Option<PathBuf>,
     /// Connection and request-time bounds.
     pub limits: Limits,
+    /// Log each request (`idpsim serve`); `None` logs nothing (the embedded server of `run`).
+    pub log: Option<access_log::RequestLog>,
+    /// Roles and entitlements served at their own endpoints (default: the built-in set).
+    pub catalog: entitlements::Catalog,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -64,10 +77,13 @@ impl std::fmt::Debug for ServerConfig {
             .field("bind", &self.bind)
             .field("port", &self.port)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("auth", &self.auth)
             .field("base", &self.base)
             .field("quirks", &self.quirks)
             .field("data", &self.data)
             .field("limits", &self.limits)
+            .field("log", &self.log)
+            .field("catalog_types", &self.catalog.types.len())
             .finish()
     }
 }
@@ -78,10 +94,13 @@ impl Default for ServerConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             token: None,
+            auth: ServerAuth::default(),
             base: "/scim/v2".to_string(),
             quirks: Vec::new(),
             data: None,
             limits: Limits::default(),
+            log: None,
+            catalog: entitlements::Catalog::builtin(),
         }
     }
 }
@@ -133,6 +152,23 @@ impl RunningServer {
     /// e.g. "http://127.0.0.1:41234/scim/v2" (no trailing slash).
     pub fn base_url(&self) -> String {
         self.base_url.clone()
+    }
+
+    /// The OAuth 2.0 token endpoint, e.g. "http://127.0.0.1:41234/oauth2/token".
+    pub fn token_url(&self) -> String {
+        format!("{}{}", self.origin(), auth::TOKEN_PATH)
+    }
+
+    /// The OAuth 2.0 authorization endpoint.
+    pub fn authorize_url(&self) -> String {
+        format!("{}{}", self.origin(), auth::AUTHORIZE_PATH)
+    }
+
+    fn origin(&self) -> String {
+        match self.addr.ip() {
+            IpAddr::V6(ip) => format!("http://[{ip}]:{}", self.addr.port()),
+            IpAddr::V4(ip) => format!("http://{ip}:{}", self.addr.port()),
+        }
     }
 
     /// Stops accepting, lets in-flight requests finish, and returns when the server is down.
@@ -190,14 +226,23 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let app = Arc::new(handlers::App {
         store: store::Store::new(data, config.data.clone()),
         quirks: quirks::Quirks::new(&config.quirks),
+        catalog: config.catalog.clone(),
         token: config.token.clone(),
+        auth: config.auth.clone(),
+        tokens: Default::default(),
         base_path,
         base_url: base_url.clone(),
         body_timeout: config.limits.body_timeout,
     });
-    let router = axum::Router::new()
+    let mut router = axum::Router::new()
         .fallback(handlers::handle)
         .with_state(app);
+    if let Some(log) = config.log.clone() {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            access_log::Ctx::new(log, config.token.clone()),
+            access_log::log,
+        ));
+    }
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(listen::serve(listener, router, config.limits, rx));
     Ok(RunningServer {

@@ -27,6 +27,53 @@ enum Op {
     Remove,
 }
 
+/// Most operations one PATCH may carry. Entra sends group members in batches of a few, Okta
+/// one change per operation; a thousand leaves room for any IdP while bounding what one request
+/// can make the server do (RFC 7644 §3.12 lets a server refuse what it will not process).
+pub(crate) const MAX_OPERATIONS: usize = 1000;
+
+/// Most values (array elements of the operations' `value`s, counted together) one PATCH may
+/// carry: one `add` of 40,000 members is as much work as 40,000 operations.
+pub(crate) const MAX_VALUES: usize = 10_000;
+
+/// Refuses, before any work, a PATCH with more operations or values than [`MAX_OPERATIONS`]
+/// and [`MAX_VALUES`].
+pub(crate) fn check_size(body: &Value) -> Result<(), ScimError> {
+    let Some(Value::Array(ops)) = body.as_object().and_then(|o| get_ci(o, "Operations")) else {
+        return Ok(());
+    };
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::bad(
+            "invalidValue",
+            format!(
+                "this PATCH has {} operations; the server applies at most {MAX_OPERATIONS} per request: send the rest in further requests",
+                ops.len()
+            ),
+        ));
+    }
+    let values: usize = ops
+        .iter()
+        .filter_map(|op| op.as_object().and_then(|o| get_ci(o, "value")))
+        .map(|v| match v {
+            Value::Array(items) => items.len(),
+            Value::Object(members) => members
+                .values()
+                .map(|m| m.as_array().map_or(1, Vec::len))
+                .sum(),
+            _ => 1,
+        })
+        .sum();
+    if values > MAX_VALUES {
+        return Err(ScimError::bad(
+            "invalidValue",
+            format!(
+                "this PATCH carries {values} values; the server applies at most {MAX_VALUES} per request: send the rest in further requests"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Applies a PatchOp request body to `attrs` (the resource's stored attributes).
 pub(crate) fn apply(
     kind: ResourceKind,
@@ -259,7 +306,7 @@ impl Patcher<'_> {
                 continue;
             }
             if k.eq_ignore_ascii_case("id") {
-                // Okta's group rename carries the group's own id (okta.md §2.10.4): ignore it;
+                // Okta's group rename carries the group's own id (Okta and SCIM Version 2.0, SCIM Group operations: the rename PATCH): ignore it;
                 // a different id is an attempt to change a readOnly attribute.
                 if v.as_str() == Some(self.id) {
                     continue;
@@ -348,6 +395,20 @@ impl Patcher<'_> {
         let def = match ext {
             Some(e) => e.attr(&path.attr),
             None => self.kind.attr(None, &path.attr),
+        };
+        // An unqualified name that only an extension defines: Entra removes the manager with
+        // `manager[value eq "…"]` (thomaspoignant/scim-patch#453), no URN.
+        let (ext, def) = match (ext, def, path.urn.as_deref()) {
+            (None, None, None) => match self
+                .kind
+                .extensions()
+                .iter()
+                .find_map(|e| e.attr(&path.attr).map(|d| (*e, d)))
+            {
+                Some((e, d)) => (Some(e), Some(d)),
+                None => (None, None),
+            },
+            (ext, def, _) => (ext, def),
         };
         match def {
             Some(def) => Ok(Target::Attr { ext, def }),
@@ -485,7 +546,7 @@ impl Patcher<'_> {
                         if self.is_members(def) && self.quirks.has(Quirk::RfcLiteralMemberRemove) {
                             c.remove(def.name);
                         } else {
-                            // Entra default mode: remove only the listed elements (entra.md §3.14).
+                            // Entra default mode: remove only the listed elements (Entra's SCIM tutorial, "Update Group [Remove Members]").
                             remove_listed(c, def, list);
                         }
                     }

@@ -24,6 +24,19 @@ struct FileV1 {
 
 /// Loads the store; a missing file is an empty store.
 pub(crate) fn load(path: &Path) -> Result<Data, ServerError> {
+    // A FIFO or a device given as --data would block the read (or never end); the store can be
+    // larger than the scenario-file limit, so only the kind of file is checked.
+    if let Ok(meta) = fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(ServerError::DataRead {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(format!(
+                    "{}, not a regular file",
+                    crate::support::input::kind_of(&meta.file_type())
+                )),
+            });
+        }
+    }
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Data::default()),

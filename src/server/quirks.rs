@@ -127,6 +127,46 @@ quirks! {
         summary: "Requests without an Accept header are answered 406 (like a Rails app defaulting to HTML).",
         source: "MicrosoftDocs/azure-docs#94189 https://github.com/MicrosoftDocs/azure-docs/issues/94189",
         breaks: "Entra's Test Connection (no Accept header) fails.";
+    CatalogIgnoresCount => "catalog-ignores-count",
+        summary: "Entitlement endpoints (/Roles, /Licenses, …) ignore `count`: every value comes back and itemsPerPage says 100.",
+        source: "Okta's own entitlements workshop server (reads `recordLimit`, sets itemsPerPage to it): https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop",
+        breaks: "Okta's SCIM 2.0 Entitlements Test fails its `count=1&startIndex=1` probe (itemsPerPage must be 1), which blocks the OIN submission.";
+    CatalogListWrongSchemas => "catalog-list-wrong-schemas",
+        summary: "Entitlement endpoints answer a list whose `schemas` names the entitlement schemas instead of the ListResponse URN.",
+        source: "Okta's entitlements workshop `/Characteristics` handler: https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop",
+        breaks: "Okta's SCIM 2.0 Entitlements Test fails (`schemas` must contain urn:ietf:params:scim:api:messages:2.0:ListResponse); Okta's runtime discovery tolerates it.";
+    ResourceTypeSchemaMissing => "resource-type-schema-missing",
+        summary: "/ResourceTypes declares an entitlement type with a schema extension that /Schemas does not serve.",
+        source: "Okta guide \"Build a SCIM 2.0 server with entitlements\" (/Schemas must define every extension unknown to Okta) https://developer.okta.com/docs/guides/scim-with-entitlements/main/; RFC 7643 §6 (schemaExtensions name schemas the server defines)",
+        breaks: "Okta's user schema discovery cannot read the extension's attributes: the custom entitlement properties never reach Okta.";
+    DropAssignmentsOnPut => "drop-assignments-on-put",
+        summary: "PUT /Users/{id} keeps the stored `roles` and `entitlements` whatever the body says, and answers 200.",
+        source: "Okta's entitlements workshop PUT handler before roles were added (`const { name, emails } = updatedUserRequest`): https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop; Okta writes grants with a PUT of the user (same post)",
+        breaks: "Okta grants and revokes entitlements with a PUT: the server acknowledges and keeps the old access, so Okta Identity Governance shows grants the app never applied.";
+    ListOmitsAssignments => "list-omits-assignments",
+        summary: "User lists (GET /Users, filtered or paged) leave out `roles` and `entitlements`; GET /Users/{id} still returns them.",
+        source: "wso2/product-is#13851 https://github.com/wso2/product-is/issues/13851 (a list leaves out attributes the single GET returns); wso2/product-is#11379 https://github.com/wso2/product-is/issues/11379 (roles dropped from user responses for performance); Okta reads assignments from imported users: https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop (Syncing user entitlements)",
+        breaks: "Okta's import shows every app user without the roles and entitlements the app holds: access reviews and certifications miss them.";
+    StripCustomExtension => "strip-custom-extension",
+        summary: "Attributes of custom extension schemas are accepted and silently dropped (create, PUT and PATCH answer 2xx).",
+        source: "simpleidserver/SimpleIdServer#138 https://github.com/simpleidserver/SimpleIdServer/issues/138; pond/scimitar#155 https://github.com/pond/scimitar/issues/155",
+        breaks: "Entra and Okta record the attribute as provisioned; the app never holds it and Entra re-sends it on every change.";
+    RejectUnlistedExtension => "reject-unlisted-extension",
+        summary: "A POST/PUT body with an extension attribute whose schema URN is not in `schemas` is refused with 400.",
+        source: "MicrosoftDocs/azure-docs#65648 https://github.com/MicrosoftDocs/azure-docs/issues/65648 (Entra sends custom extension attributes without listing the namespace); RFC 7643 §3",
+        breaks: "Entra never lists a custom extension in `schemas`: every create of a user with a custom attribute fails.";
+    RejectCustomUrnPatch => "reject-custom-urn-patch",
+        summary: "PATCH operations that address a custom extension attribute by URN (path or path-less value key) are refused with 400 invalidPath.",
+        source: "wso2/product-is#6015 https://github.com/wso2/product-is/issues/6015; SAP-archive/scimono#44 https://github.com/SAP-archive/scimono/issues/44; elimity-com/scim#204 https://github.com/elimity-com/scim/issues/204",
+        breaks: "Entra's updates of custom attributes fail in both PATCH modes; the attribute stays stale and the errors escrow.";
+    CustomExtensionNotAdvertised => "custom-extension-not-advertised",
+        summary: "The custom extension is stored and returned but absent from /Schemas and from the User ResourceType's schemaExtensions.",
+        source: "AzureAD/SCIMReferenceCode Logic App Schema_Discoverability_Test https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIM-Validation-Test-Overview.md; Okta guide https://developer.okta.com/docs/guides/scim-with-entitlements/main/ (user schema discovery reads /Schemas)",
+        breaks: "Microsoft's gallery onboarding test fails on every mapped custom attribute; Okta's user schema discovery never adds the attribute to the app profile.";
+    RejectManagerFilterRemove => "reject-manager-filter-remove",
+        summary: "`remove` with path `manager[value eq \"…\"]` is refused with 400 invalidFilter (value filters only on multi-valued attributes).",
+        source: "thomaspoignant/scim-patch#453 https://github.com/thomaspoignant/scim-patch/issues/453",
+        breaks: "Entra's manager removal in that form fails: the app keeps the old manager and the error escrows.";
     LoseConcurrentWrites => "lose-concurrent-writes",
         summary: "Writes do read-modify-write outside the lock with a short delay, so concurrent acknowledged writes are silently lost.",
         source: "Synthetic lost-update race (unlocked read-modify-write, https://en.wikipedia.org/wiki/Write%E2%80%93write_conflict); proves a load-test audit catches lost writes",
@@ -135,6 +175,26 @@ quirks! {
         summary: "The uniqueness check and the insert are not atomic (a short sleep between them), so parallel creates of one userName can all succeed.",
         source: "Synthetic race; Entra DuplicateTargetEntries https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs",
         breaks: "Duplicate users; Entra matching later fails with DuplicateTargetEntries, Okta links the wrong account. Found by `idpsim load`'s audit (racing creates), not by the functional scenarios.";
+    AuthNoWwwAuthenticate => "auth-no-www-authenticate",
+        summary: "A 401 carries no WWW-Authenticate challenge.",
+        source: "RFC 7235 §3.1, §4.1; RFC 6750 §3; LionC/express-basic-auth#51 https://github.com/LionC/express-basic-auth/issues/51; funcool/buddy-auth#83 https://github.com/funcool/buddy-auth/issues/83",
+        breaks: "Neither Okta nor Entra reads the challenge, so both carry on; generic OAuth clients cannot tell an expired token (error=\"invalid_token\") from a missing one.";
+    Auth403InvalidToken => "auth-403-invalid-token",
+        summary: "An expired, revoked or unknown access token is answered 403 Forbidden instead of 401.",
+        source: "RFC 6750 §3.1 (invalid_token: 401); bratkartoffel/security-jwt#450 https://github.com/bratkartoffel/security-jwt/issues/450; hzlmn/aiohttp-jwt#128 https://github.com/hzlmn/aiohttp-jwt/issues/128",
+        breaks: "Okta refreshes an OAuth token on 401 only: on 403 it does not, and the task fails until the admin re-authenticates; Entra logs InsufficientRights and quarantines the job either way.";
+    TokenFormEncoded => "token-form-encoded",
+        summary: "The token endpoint answers application/x-www-form-urlencoded (access_token=…&token_type=bearer) even when asked for JSON.",
+        source: "RFC 6749 §5.1 (application/json); GitHub's token endpoint answers form-encoded by default: googleworkspace/apps-script-oauth2#6 https://github.com/googleworkspace/apps-script-oauth2/issues/6",
+        breaks: "The IdP cannot read the token: Okta's \"Authenticate\" fails and Entra cannot authorize, so no request is ever sent.";
+    TokenNoExpiresIn => "token-no-expires-in",
+        summary: "Token answers carry no expires_in.",
+        source: "RFC 6749 §5.1 (expires_in RECOMMENDED); wso2/product-apim#11366 https://github.com/wso2/product-apim/issues/11366; Microsoft's gallery validation checks token validity of 60–360 minutes (AzureAD/SCIMReferenceCode Microsoft.SCIM.LogicAppValidationTemplate)",
+        breaks: "The IdP cannot renew before expiry and meets the lapse as a 401 mid-cycle; Microsoft's gallery credential test cannot check the token's validity.";
+    RefreshRevokedWithoutReplacement => "refresh-revoked-without-replacement",
+        summary: "A refresh invalidates the refresh token used but the answer carries no new one.",
+        source: "RFC 6749 §6; bshaffer/oauth2-server-php#575 https://github.com/bshaffer/oauth2-server-php/issues/575",
+        breaks: "The first refresh works; at the next expiry Okta's refresh fails with invalid_grant and the app shows an error until the admin re-authenticates (Okta KB \"Use OAuth2 with Refresh Token - SCIM Integration\").";
 }
 
 impl Quirk {

@@ -14,7 +14,7 @@ use super::response::ScimError;
 use super::store::{Index, Resource};
 use crate::scim::filter::get_ci;
 use crate::scim::path::AttrPath;
-use crate::scim::schema::{AttrDef, AttrType, Mutability, ResourceKind, Returned, ENTERPRISE_URN};
+use crate::scim::schema::{AttrDef, AttrType, Mutability, ResourceKind, Returned};
 
 /// Normalises one value against its definition. `Ok(None)` means "unassigned".
 pub(crate) fn normalize(
@@ -57,7 +57,7 @@ fn normalize_single(
     if def.ty == AttrType::Complex {
         let obj = match v {
             Value::Object(o) => o.clone(),
-            // Entra sends the manager as a bare id string (entra.md §4.4); a plain string for a
+            // Entra sends the manager as a bare id string (MicrosoftDocs/azure-docs#11784); a plain string for a
             // multi-valued complex element (`emails: ["a@b"]`) is read the same way.
             Value::String(s) if s.is_empty() => return Ok(None),
             Value::String(_) | Value::Number(_) => {
@@ -125,7 +125,7 @@ fn normalize_single(
             ),
         )),
         // Strings, references, binaries, dateTimes: stored exactly as sent (Entra: "store
-        // values exactly as sent", entra.md §1.5).
+        // values exactly as sent", Entra's SCIM tutorial, what Entra requires of responses).
         _ => Ok(Some(v.clone())),
     }
 }
@@ -234,8 +234,10 @@ pub(crate) struct RenderCtx<'a> {
 pub(crate) fn render(r: &Resource, ctx: &RenderCtx<'_>) -> Value {
     let mut out = Map::new();
     let mut schemas = vec![json!(r.kind.core().id)];
-    if r.kind == ResourceKind::User && r.attrs.contains_key(ENTERPRISE_URN) {
-        schemas.push(json!(ENTERPRISE_URN));
+    for ext in r.kind.extensions() {
+        if r.attrs.contains_key(ext.id) {
+            schemas.push(json!(ext.id));
+        }
     }
     out.insert("schemas".into(), Value::Array(schemas));
     out.insert("id".into(), json!(r.id));

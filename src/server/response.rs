@@ -17,6 +17,8 @@ pub(crate) struct ScimError {
     pub detail: String,
     /// Set for "no such resource" so the `html-404` quirk can target exactly those.
     pub resource_missing: bool,
+    /// The `WWW-Authenticate` challenge of a 401 (RFC 7235 §4.1).
+    pub challenge: Option<String>,
 }
 
 impl ScimError {
@@ -30,6 +32,7 @@ impl ScimError {
             scim_type,
             detail: detail.into(),
             resource_missing: false,
+            challenge: None,
         }
     }
     pub fn bad(scim_type: &'static str, detail: impl Into<String>) -> Self {
@@ -145,12 +148,9 @@ pub(crate) fn render_error(err: &ScimError, quirks: &Quirks) -> Response<Body> {
         obj.insert("detail".into(), json!(err.detail));
     }
     let mut headers = vec![];
-    if err.status == StatusCode::UNAUTHORIZED {
-        // RFC 6750 §3: a bearer-protected resource names its scheme on 401.
-        headers.push((
-            header::WWW_AUTHENTICATE,
-            "Bearer realm=\"idpsim\"".to_string(),
-        ));
+    if let Some(challenge) = &err.challenge {
+        // RFC 7235 §4.1, RFC 6750 §3: a 401 names the schemes that would be accepted.
+        headers.push((header::WWW_AUTHENTICATE, challenge.clone()));
     }
     build(
         err.status,

@@ -335,7 +335,7 @@ impl Data {
 
     /// The attribute whose value must be unique per resource type, compared
     /// case-insensitively: userName (RFC 7643 §4.1.1 caseExact=false, uniqueness=server) and,
-    /// by Entra's requirement (entra.md §1.5), Group displayName.
+    /// by Entra's requirement (Entra's SCIM tutorial, what Entra requires of responses), Group displayName.
     pub fn unique_attr(kind: ResourceKind) -> &'static str {
         match kind {
             ResourceKind::User => "userName",
@@ -516,19 +516,46 @@ impl Store {
         self.data.lock().await
     }
 
+    /// What to put back should the write that follows fail to persist: a copy of the state
+    /// when there is a data file (the write costs a serialisation of the whole store anyway),
+    /// nothing without one (memory cannot fail to take a write).
+    pub fn before_write(&self, data: &Data) -> Option<Data> {
+        self.file.as_ref().map(|_| data.clone())
+    }
+
     /// Persists the locked state before the write is acknowledged. Called with the guard
-    /// held, so files are written in the same order as the changes they record.
-    pub async fn persist(&self, data: &Data) -> Result<(), ScimError> {
+    /// held, so files are written in the same order as the changes they record. When the file
+    /// cannot be written, the state is put back as it was (`before`, from [`Self::before_write`]):
+    /// the client is told the write failed, so no trace of it may remain — no user that a retry
+    /// would meet as a conflict, none that a later write would persist. The answer does not
+    /// name the file (a client has no business knowing the server's paths); stderr does.
+    pub async fn persist(&self, data: &mut Data, before: Option<Data>) -> Result<(), ScimError> {
         let Some(path) = self.file.clone() else {
             return Ok(());
         };
-        let bytes = persist::serialize(data)
-            .map_err(|e| ScimError::internal(format!("cannot serialise store: {e}")))?;
-        let shown = path.display().to_string();
-        tokio::task::spawn_blocking(move || persist::write_atomic(&path, &bytes))
-            .await
-            .map_err(|e| ScimError::internal(format!("persistence task failed: {e}")))?
-            .map_err(|e| ScimError::internal(format!("cannot write data file {shown}: {e}")))
+        let written = match persist::serialize(data) {
+            Ok(bytes) => {
+                let shown = path.display().to_string();
+                match tokio::task::spawn_blocking(move || persist::write_atomic(&path, &bytes))
+                    .await
+                {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(format!("cannot write the data file {shown}: {e}")),
+                    Err(e) => Err(format!("the persistence task failed: {e}")),
+                }
+            }
+            Err(e) => Err(format!("cannot serialise the store: {e}")),
+        };
+        let Err(why) = written else {
+            return Ok(());
+        };
+        if let Some(before) = before {
+            *data = before;
+        }
+        eprintln!("idpsim serve: {why}; the write was refused and undone");
+        Err(ScimError::internal(
+            "the server could not store this change; it was not made",
+        ))
     }
 }
 

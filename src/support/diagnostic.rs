@@ -78,7 +78,9 @@ impl Diagnostic {
             out,
             "{}: {}",
             styles.error.paint("error"),
-            styles.bold.paint(&self.message)
+            styles
+                .bold
+                .paint(&crate::support::text::printable(&self.message))
         );
         let gutter = self.pos.line.to_string().len();
         let pad = " ".repeat(gutter);
@@ -86,7 +88,7 @@ impl Diagnostic {
             out,
             "{pad}{} {}:{}:{}",
             styles.dim.paint("-->"),
-            self.file,
+            crate::support::text::printable_line(&self.file),
             self.pos.line,
             self.pos.col
         );
@@ -99,7 +101,7 @@ impl Diagnostic {
                 "{} {} {}",
                 styles.dim.paint(&self.pos.line.to_string()),
                 styles.dim.paint("|"),
-                crate::support::redact::source_line(text)
+                crate::support::text::printable_line(&crate::support::redact::source_line(text))
             );
             let indent = " ".repeat(self.pos.col.saturating_sub(1) as usize);
             let carets = "^".repeat(self.width);
@@ -115,10 +117,14 @@ impl Diagnostic {
                 styles.error.paint(&format!("{carets}{label}"))
             );
         } else if let Some(label) = &self.label {
-            let _ = writeln!(out, "{pad} = {label}");
+            let _ = writeln!(out, "{pad} = {}", crate::support::text::printable(label));
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "{pad} = help: {help}");
+            let _ = writeln!(
+                out,
+                "{pad} = help: {}",
+                crate::support::text::printable(help)
+            );
         }
         out
     }

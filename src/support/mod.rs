@@ -1,8 +1,9 @@
 //! The leaves every layer may use, and which use nothing of idpsim above them: secret redaction,
-//! terminal styles, `file:line:col` diagnostics, signal handling, small text codecs and
-//! pipe-safe output.
+//! terminal styles, `file:line:col` diagnostics, signal handling, small text codecs,
+//! pipe-safe output and reading the files a person hands idpsim (`input`).
 
 pub mod diagnostic;
+pub mod input;
 pub mod out;
 pub mod redact;
 pub mod signal;

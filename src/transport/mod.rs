@@ -13,7 +13,11 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+pub mod auth;
 pub mod exchange;
+pub mod inflight;
+
+pub use auth::{Auth, AuthMode, AuthPolicy, AuthSession, Lapse, Leg, Refusal, Sent};
 
 use crate::error::Error;
 use crate::support::redact::Redactor;
@@ -21,32 +25,6 @@ use crate::transport::exchange::*;
 
 /// Responses larger than this are cut (a finding says so); decompressed bodies too.
 pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
-
-#[derive(Clone, Debug)]
-pub enum Auth {
-    None,
-    Bearer(String),
-    Basic { user: String, password: String },
-}
-
-impl Auth {
-    /// The credentials of `--token` (bearer; an empty token means none) or `--basic USER:PASSWORD`.
-    pub fn from_flags(token: Option<&str>, basic: Option<&str>) -> Result<Auth, Error> {
-        match (token, basic) {
-            (Some(t), _) if !t.is_empty() => Ok(Auth::Bearer(t.to_string())),
-            (_, Some(b)) => {
-                let (user, password) = b
-                    .split_once(':')
-                    .ok_or_else(|| Error::Usage("--basic takes USER:PASSWORD".into()))?;
-                Ok(Auth::Basic {
-                    user: user.into(),
-                    password: password.into(),
-                })
-            }
-            _ => Ok(Auth::None),
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct TransportConfig {
@@ -73,6 +51,9 @@ pub struct OutgoingRequest {
     /// Whether the base URL's query (e.g. `aadOptscim062020`) is appended. An IdP profile that
     /// places such flags itself (Entra: before or after `filter=`) turns this off.
     pub base_query: bool,
+    /// An absolute URL that replaces the base URL and `path` (the OAuth token and authorization
+    /// endpoints live outside the SCIM base).
+    pub url: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +71,15 @@ impl OutgoingRequest {
             body: None,
             with_auth: true,
             base_query: true,
+            url: None,
+        }
+    }
+    /// A request to an absolute URL, without the run's credentials.
+    pub fn to_url(method: &str, url: &str) -> Self {
+        OutgoingRequest {
+            with_auth: false,
+            url: Some(url.to_string()),
+            ..OutgoingRequest::new(method, url)
         }
     }
     /// Sends the path exactly as given, without the base URL's query.
@@ -143,19 +133,33 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     serde_json::from_slice(bytes).ok()
 }
 
-type HttpsClient = Client<
+/// The HTTP/1.1 client over rustls (or plain HTTP) that the transport and the record proxy use.
+pub type HttpsClient = Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Full<Bytes>,
 >;
 
+/// The client for `tls` (see `tls_config`): HTTP/1.1 only, idle connections kept 30 s.
+pub fn https_client(tls: rustls::ClientConfig) -> HttpsClient {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector)
+}
+
 #[derive(Clone)]
 pub struct Transport {
     client: HttpsClient,
-    /// The Authorization header value the credentials give, built once.
-    auth_header: Option<Arc<str>>,
     base: BaseUrl,
     config: Arc<TransportConfig>,
     redactor: Arc<Redactor>,
+    /// The credentials and what they were issued; scenarios that play their own app instance
+    /// get their own (`with_session`).
+    session: Arc<AuthSession>,
 }
 
 /// The target URL split so that request paths can be appended and the base query carried along.
@@ -216,63 +220,91 @@ impl BaseUrl {
         target
     }
 
-    pub fn display(&self) -> String {
+    /// The whole URL, credentials and all: for templates (`{{ base_url }}`), never for display.
+    pub fn full(&self) -> String {
         match &self.query {
             Some(q) => format!("{}{}?{}", self.origin, self.path, q),
             None => format!("{}{}", self.origin, self.path),
         }
     }
+
+    /// The URL as it may be shown (banners, reports, errors): its user-info password and
+    /// credential-named query parameters masked.
+    pub fn display(&self) -> String {
+        crate::support::redact::url(&self.full())
+    }
 }
 
 impl Transport {
     pub fn new(config: TransportConfig) -> Result<Self, Error> {
-        let base = BaseUrl::parse(&config.base_url)
-            .map_err(|e| Error::Usage(format!("--target {}: {e}", config.base_url)))?;
+        let base = BaseUrl::parse(&config.base_url).map_err(|e| {
+            Error::Usage(format!(
+                "--target {}: {e}",
+                crate::support::redact::url(&config.base_url)
+            ))
+        })?;
         // A plain-http target (the embedded server is one) never does a TLS handshake: loading
         // and parsing the system's CA bundle for it would only cost time and memory.
-        let tls = if base.origin.starts_with("http://") && config.cacert.is_none() {
+        let tls = if plain_http_only(&base, &config) {
             plain_http_tls_config()?
         } else {
             tls_config(config.insecure, config.cacert.as_deref())?
         };
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-        let mut secrets = Vec::new();
-        match &config.auth {
-            Auth::Bearer(t) => secrets.push(t.clone()),
-            Auth::Basic { user, password } => {
-                secrets.push(password.clone());
-                secrets.push(crate::support::text::base64(
-                    format!("{user}:{password}").as_bytes(),
-                ));
-            }
-            Auth::None => {}
-        }
+        let client = https_client(tls);
+        let mut secrets = config.auth.secrets();
         secrets.extend(url_secrets(&config.base_url));
-        let auth_header = match &config.auth {
-            Auth::Bearer(t) => Some(format!("Bearer {t}").into()),
-            Auth::Basic { user, password } => Some(
-                format!(
-                    "Basic {}",
-                    crate::support::text::base64(format!("{user}:{password}").as_bytes())
-                )
-                .into(),
-            ),
-            Auth::None => None,
-        };
+        for (name, value) in &config.headers {
+            secrets.extend(crate::support::redact::header_secrets(name, value));
+        }
+        if let Auth::OAuth(c) = &config.auth {
+            secrets.extend(url_secrets(&c.token_url));
+        }
         Ok(Transport {
             client,
-            auth_header,
             base,
             redactor: Arc::new(Redactor::new(secrets)),
+            session: Arc::new(AuthSession::new(config.auth.clone(), Lapse::default())),
             config: Arc::new(config),
         })
+    }
+
+    /// The same target with its credential lapsing as `lapse` says (`--auth-expire-after`).
+    pub fn with_lapse(mut self, lapse: Lapse) -> Self {
+        self.session = Arc::new(self.session.sibling(lapse));
+        self
+    }
+
+    /// The same target and connection pool, as another app instance: its own token (and lapse),
+    /// the same client and refresh token.
+    pub fn sibling(&self, lapse: Lapse) -> Self {
+        Transport {
+            session: Arc::new(self.session.sibling(lapse)),
+            ..self.clone()
+        }
+    }
+
+    /// The same target with other credentials (a scenario that plays its own auth mode against
+    /// the built-in server); their secrets are redacted like the run's.
+    pub fn with_auth(&self, auth: Auth, lapse: Lapse) -> Self {
+        for secret in auth.secrets() {
+            self.redactor.add_secret(&secret);
+        }
+        Transport {
+            session: Arc::new(AuthSession::new(auth, lapse)),
+            ..self.clone()
+        }
+    }
+
+    /// This transport as idpsim's own cleanup uses it: the current credential, not lapsed.
+    pub async fn unlapsed(&self) -> Self {
+        Transport {
+            session: Arc::new(self.session.unlapsed().await),
+            ..self.clone()
+        }
+    }
+
+    pub fn session(&self) -> &AuthSession {
+        &self.session
     }
 
     pub fn base(&self) -> &BaseUrl {
@@ -285,53 +317,158 @@ impl Transport {
         self.config.timeout
     }
 
-    /// The headers that will go on the wire, in order: the request's, then `--header`s, then auth.
-    pub fn wire_headers(&self, req: &OutgoingRequest) -> Vec<(String, String)> {
+    /// The headers that will go on the wire, in order: the request's, then `--header`s (not on
+    /// requests to another URL: the token endpoint), then the credential.
+    fn headers_with(
+        &self,
+        req: &OutgoingRequest,
+        authorization: Option<&str>,
+    ) -> Vec<(String, String)> {
         let mut headers = req.headers.clone();
-        for (k, v) in &self.config.headers {
-            headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
-            headers.push((k.clone(), v.clone()));
+        if req.url.is_none() {
+            for (k, v) in &self.config.headers {
+                headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+                headers.push((k.clone(), v.clone()));
+            }
         }
-        if req.with_auth
-            && !headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        {
-            if let Some(value) = &self.auth_header {
+        if let Some(value) = authorization {
+            if req.with_auth
+                && !headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            {
                 headers.push(("Authorization".into(), value.to_string()));
             }
         }
         headers
     }
 
+    /// The headers as they would go on the wire now (the current credential, or a placeholder
+    /// for a token not issued yet).
+    pub fn wire_headers(&self, req: &OutgoingRequest) -> Vec<(String, String)> {
+        let current = self.session.current_header();
+        self.headers_with(req, current.as_deref())
+    }
+
+    /// Where a request goes: `scheme://host:port` and the target (path and query).
+    fn locate(&self, req: &OutgoingRequest) -> (String, String) {
+        if let Some(url) = &req.url {
+            if let Ok(b) = BaseUrl::parse(url) {
+                let mut target = if b.path.is_empty() {
+                    "/".to_string()
+                } else {
+                    b.path
+                };
+                if let Some(q) = b.query {
+                    target.push('?');
+                    target.push_str(&q);
+                }
+                return (b.origin, target);
+            }
+        }
+        (self.base.origin.clone(), self.base.join_request(req))
+    }
+
     /// Records the request as it would go out, without sending it.
     pub fn record_request(&self, req: &OutgoingRequest) -> RecordedRequest {
-        let target = self.base.join_request(req);
-        let headers = self.wire_headers(req);
+        self.record_with(req, &self.wire_headers(req))
+    }
+
+    fn record_with(&self, req: &OutgoingRequest, headers: &[(String, String)]) -> RecordedRequest {
+        let (origin, target) = self.locate(req);
         let (body, raw_body) = match &req.body {
             Some(OutgoingBody::Json(v)) => (Some(self.redactor.json(v)), None),
-            Some(OutgoingBody::Raw(s)) => (None, Some(self.redactor.text(s))),
+            Some(OutgoingBody::Raw(s)) => (None, Some(self.redactor.raw(s))),
             None => (None, None),
         };
         RecordedRequest {
             method: req.method.clone(),
-            url: self
-                .redactor
-                .text(&format!("{}{}", self.base.origin, target)),
+            url: self.redactor.text(&format!("{origin}{target}")),
             target: self.redactor.text(&target),
-            headers: self.redactor.headers(&headers),
+            headers: self.redactor.headers(headers),
             body,
             raw_body,
         }
     }
 
-    /// Sends one request. Never fails: transport problems are recorded in the exchange.
+    /// Sends one request with the run's credential (getting a token first when needed), as a
+    /// client that does not renew on a 401. Never fails: transport problems are recorded in the
+    /// exchange, and a request that could not be authenticated is not sent (its exchange says
+    /// why). Token requests it took are not returned; the run engine uses `send_as`.
     pub async fn send(&self, req: &OutgoingRequest) -> (Exchange, RawResponse) {
-        let recorded = self.record_request(req);
+        let sent = self.send_as(req, AuthPolicy::default()).await;
+        self.answer_of(req, sent)
+    }
+
+    /// The exchange a caller of `send` wants from a [`Sent`]: its answer, or the request marked
+    /// as not sent, with the reason.
+    fn answer_of(&self, req: &OutgoingRequest, sent: Sent) -> (Exchange, RawResponse) {
+        let Sent {
+            mut exchanges,
+            raw,
+            answer,
+            refused,
+        } = sent;
+        if let Some(i) = answer {
+            let (exchange, _) = exchanges.swap_remove(i);
+            return (exchange, raw);
+        }
+        let why = match refused.map(|r| r.kind) {
+            Some(auth::RefusalKind::Token { call, why }) => {
+                format!("not sent: {} {why}", call.describe())
+            }
+            Some(auth::RefusalKind::NoGrant { why }) => format!("not sent: {why}"),
+            _ => "not sent: no credential".to_string(),
+        };
+        let exchange = Exchange {
+            request: self.record_request(req),
+            response: None,
+            error: Some(TransportError {
+                kind: TransportErrorKind::Request,
+                message: self.redactor.text(&why),
+            }),
+            simulated: false,
+        };
+        (exchange, RawResponse::default())
+    }
+
+    /// Sends one request with this Authorization value (or none), exactly once.
+    pub(crate) async fn send_with(
+        &self,
+        req: &OutgoingRequest,
+        authorization: Option<String>,
+    ) -> (Exchange, RawResponse) {
+        let headers = self.headers_with(req, authorization.as_deref());
+        let recorded = self.record_with(req, &headers);
+        // Inside a step the runner watches: registered while on the wire, refused after a signal.
+        let ticket = match inflight::current() {
+            Some(flight) => match flight.register(&recorded) {
+                Some(ticket) => Some(ticket),
+                None => {
+                    let exchange = Exchange {
+                        request: recorded,
+                        response: None,
+                        error: Some(TransportError {
+                            kind: TransportErrorKind::Request,
+                            message: "not sent: the run was interrupted".into(),
+                        }),
+                        simulated: false,
+                    };
+                    return (exchange, RawResponse::default());
+                }
+            },
+            None => None,
+        };
         let started = Instant::now();
         let progress = Progress::default();
-        let result =
-            tokio::time::timeout(self.config.timeout, self.send_inner(req, &progress)).await;
+        let result = tokio::time::timeout(
+            self.config.timeout,
+            self.send_inner(req, &headers, &progress),
+        )
+        .await;
+        if let Some(ticket) = ticket {
+            ticket.answered();
+        }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let fail = |kind, message: String| Exchange {
             request: recorded.clone(),
@@ -376,9 +513,16 @@ impl Transport {
     /// is nothing to redact, so none of the recording's copies and scans are made. The same
     /// guards apply (timeout, body limit, decoding); `parse_body` applies the JSON ones.
     pub async fn send_raw(&self, req: &OutgoingRequest) -> RawAnswer {
+        let Ok(authorization) = self.raw_credential(req).await else {
+            return RawAnswer::default();
+        };
+        let headers = self.headers_with(req, authorization.as_deref());
         let progress = Progress::default();
-        let Ok(Ok(wire)) =
-            tokio::time::timeout(self.config.timeout, self.send_inner(req, &progress)).await
+        let Ok(Ok(wire)) = tokio::time::timeout(
+            self.config.timeout,
+            self.send_inner(req, &headers, &progress),
+        )
+        .await
         else {
             return RawAnswer::default();
         };
@@ -394,13 +538,15 @@ impl Transport {
     async fn send_inner(
         &self,
         req: &OutgoingRequest,
+        headers: &[(String, String)],
         progress: &Progress,
     ) -> Result<WireResponse, (TransportErrorKind, String)> {
-        let url = format!("{}{}", self.base.origin, self.base.join_request(req));
+        let (origin, target) = self.locate(req);
+        let url = format!("{origin}{target}");
         let method = http::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| (TransportErrorKind::Request, format!("invalid method: {e}")))?;
         let mut builder = http::Request::builder().method(method).uri(&url);
-        for (k, v) in self.wire_headers(req) {
+        for (k, v) in headers {
             builder = builder.header(k, v);
         }
         let body = match &req.body {
@@ -502,7 +648,9 @@ impl Transport {
     pub async fn preflight(&self) -> Result<Exchange, Error> {
         let req = OutgoingRequest::new("GET", "/ServiceProviderConfig")
             .header("Accept", "application/scim+json");
-        let (exchange, _) = self.send(&req).await;
+        // No token is fetched for this: the run's first scenario does that, so the token
+        // exchange is judged and reported with it.
+        let (exchange, _) = self.send_with(&req, self.session.issued_header()).await;
         match &exchange.error {
             // Only a failed connection (refused, DNS, TLS) means unreachable; a slow server is
             // reachable, and its timeouts become findings on the steps that meet them.
@@ -856,11 +1004,47 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = s.source();
     }
     let chain = parts.join(": ");
-    if tls {
-        format!("TLS handshake failed: {chain}")
-    } else {
-        chain
+    match find_rustls(e).and_then(tls_explanation) {
+        // rustls' own words are then a Rust value, which says nothing more.
+        Some(why) => format!("TLS handshake failed: {why}"),
+        None if tls => format!("TLS handshake failed: {chain}"),
+        None => chain,
     }
+}
+
+/// The rustls error in this error's chain, including inside (nested) `io::Error`s.
+fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = cur {
+        if let Some(found) = s.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        if let Some(inner) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(found) = find_rustls(inner) {
+                return Some(found);
+            }
+        }
+        cur = s.source();
+    }
+    None
+}
+
+/// What a certificate refusal means and what to do, where rustls' words are a Rust value
+/// (`Other(OtherError(CaUsedAsEndEntity))`).
+fn tls_explanation(e: &rustls::Error) -> Option<&'static str> {
+    let rustls::Error::InvalidCertificate(cert) = e else {
+        return None;
+    };
+    // webpki's reason comes wrapped in `Other`; its name is the only stable handle on it.
+    if format!("{cert:?}").contains("CaUsedAsEndEntity") {
+        return Some(
+            "the server presents a CA certificate (basicConstraints CA:TRUE) as its own certificate, which certificate verification refuses even when that CA is trusted with --cacert; give the server a certificate without CA:TRUE (for example one signed by that CA, and pass the CA with --cacert), or use --insecure for a test server",
+        );
+    }
+    None
 }
 
 /// Whether a rustls error hides in this error, including inside (nested) `io::Error`s, whose
@@ -889,6 +1073,11 @@ pub(crate) fn tls_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Usage(format!("TLS setup: {e}")))?;
     if insecure {
+        // A --cacert that cannot be read is a mistake whether or not it is used: the same
+        // command without --insecure would fail on it.
+        if cacert.is_some() {
+            root_store(cacert)?;
+        }
         return Ok(builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
@@ -896,6 +1085,26 @@ pub(crate) fn tls_config(
     }
     let (roots, _) = root_store(cacert)?;
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Whether every URL this transport may call is plain http: the target and, for OAuth, the
+/// token and authorization endpoints (requested through the same client). `--cacert` is
+/// checked whatever the scheme, so a bad file is an error either way.
+fn plain_http_only(base: &BaseUrl, config: &TransportConfig) -> bool {
+    let http = |url: &str| url.trim_start().to_ascii_lowercase().starts_with("http://");
+    let oauth_http = match &config.auth {
+        Auth::OAuth(c) => {
+            http(&c.token_url)
+                && match &c.grant {
+                    auth::Grant::AuthorizationCode(g) => {
+                        g.authorize_url.as_deref().is_none_or(http)
+                    }
+                    auth::Grant::ClientCredentials => true,
+                }
+        }
+        _ => true,
+    };
+    base.origin.starts_with("http://") && config.cacert.is_none() && oauth_http
 }
 
 /// The TLS settings of a client that only speaks plain HTTP: no roots, so any handshake fails.
@@ -1040,7 +1249,7 @@ pub fn without_secrets(err: Error, transport: &Transport) -> Error {
 /// `--insecure` is printed on every run, on stderr (stdout may be a report a machine reads): a
 /// setting copied from a test job into production should not go unnoticed.
 pub fn warn_insecure(target: &str) {
-    let shown = Redactor::new(url_secrets(target)).text(target);
+    let shown = crate::support::redact::url(target);
     eprintln!(
         "warning: --insecure: TLS certificate verification is OFF for {shown}; anyone on the network path can impersonate the server and read the token"
     );

@@ -22,10 +22,30 @@ pub fn idpsim() -> Command {
     cmd.env_remove("IDPSIM_TOKEN")
         .env_remove("IDPSIM_SERVE_TOKEN")
         .env_remove("SCIM_TOKEN")
+        .env_remove("IDPSIM_BASIC")
+        .env_remove("IDPSIM_AUTH_HEADER")
+        .env_remove("IDPSIM_OAUTH_CLIENT_ID")
+        .env_remove("IDPSIM_OAUTH_CLIENT_SECRET")
+        .env_remove("IDPSIM_OAUTH_REFRESH_TOKEN")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .current_dir(root());
     cmd
+}
+
+/// The built-in reference server on a free loopback port, requiring `token`, with `quirks`.
+pub async fn start_server(
+    token: &str,
+    quirks: Vec<idpsim::server::Quirk>,
+) -> idpsim::server::RunningServer {
+    idpsim::server::start(idpsim::server::ServerConfig {
+        port: 0,
+        token: Some(token.into()),
+        quirks,
+        ..idpsim::server::ServerConfig::default()
+    })
+    .await
+    .expect("the reference server starts")
 }
 
 /// Runs `idpsim ARGS` to its end.

@@ -74,6 +74,17 @@ pub struct Settings {
     /// replay the retry (with `--time-scale` to shorten the wait).
     pub retry_5xx: u32,
     pub retry_5xx_delay_secs: u64,
+    /// How a cleared manager goes on the wire (`manager`).
+    pub manager_removal: ManagerRemoval,
+}
+
+/// The two manager-removal forms (see `entra::manager`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManagerRemoval {
+    /// `replace` with `""` (Microsoft's onboarding tests).
+    EmptyString,
+    /// `remove` with path `manager[value eq "…"]` (field report).
+    Filter,
 }
 
 impl Default for Settings {
@@ -89,6 +100,7 @@ impl Default for Settings {
             retry_429: 4,
             retry_5xx: 0,
             retry_5xx_delay_secs: 40 * 60,
+            manager_removal: ManagerRemoval::EmptyString,
         }
     }
 }
@@ -104,6 +116,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "retry_429",
     "retry_5xx",
     "retry_5xx_delay_secs",
+    "manager_removal",
 ];
 
 impl Settings {
@@ -146,6 +159,14 @@ impl Settings {
                     Some("disable") => s.unassign = UnassignAction::Disable,
                     Some("delete") => s.unassign = UnassignAction::Delete,
                     _ => errs.push((v.pos, "`unassign` is `disable` or `delete`".into())),
+                },
+                "manager_removal" => match v.as_str() {
+                    Some("empty_string") => s.manager_removal = ManagerRemoval::EmptyString,
+                    Some("filter") => s.manager_removal = ManagerRemoval::Filter,
+                    _ => errs.push((
+                        v.pos,
+                        "`manager_removal` is `empty_string` (replace with \"\") or `filter` (remove manager[value eq …])".into(),
+                    )),
                 },
                 "member_ref_null" => {
                     if let Some(b) = bool_of(&mut errs) {
@@ -334,8 +355,7 @@ fn parse_object(
         if k.name.eq_ignore_ascii_case("id") {
             errs.push((
                 k.pos,
-                "`id` is the server's primary key and cannot be a mapping target (entra.md §6.5)"
-                    .into(),
+                "`id` is the server's primary key and cannot be a mapping target".into(),
             ));
             continue;
         }
@@ -468,7 +488,7 @@ pub fn expression_pos(text: Option<&str>, pos: Pos, column: usize) -> Pos {
 
 /// Parses settings and mappings of a scenario, for `validate_scenario` and at run time.
 pub fn load(scenario: &Scenario) -> (Settings, Mappings, Vec<(Pos, String)>) {
-    let text = std::fs::read_to_string(&scenario.file).ok();
+    let text = crate::support::input::read_text(std::path::Path::new(&scenario.file)).ok();
     let (settings, mut errs) = Settings::parse(scenario.settings.as_ref());
     let (mappings, more) = Mappings::parse(scenario.mappings.as_ref(), text.as_deref());
     errs.extend(more);

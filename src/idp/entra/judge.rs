@@ -46,14 +46,14 @@ pub fn member_remove_rejected(mode: Mode, resp: &RawResponse) -> Finding {
             resp,
         )
         .impact("Without ?aadOptscim062020 Entra sends this Remove form; servers that reject it keep stale members: the user stays in the group while Entra escrows the change and retries it every cycle. Accept the form (remove only the listed values) or add ?aadOptscim062020 to the Tenant URL so Entra sends `remove` with path members[value eq \"…\"].")
-        .reference("entra.md §3.14, §4.2; RFC 7644 §3.5.2.2"),
+        .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility); RFC 7644 §3.5.2.2"),
         Mode::Flag => failed(
             "entra.patch.remove-member",
             "Entra's member removal (`remove` with path members[value eq \"…\"])",
             "204",
             resp,
         )
-        .reference("entra.md §4.2; RFC 7644 §3.5.2.2"),
+        .reference("Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility); RFC 7644 §3.5.2.2"),
     }
 }
 
@@ -66,7 +66,7 @@ pub fn string_boolean_rejected(resp: &RawResponse) -> Finding {
         resp,
     )
     .impact("Without ?aadOptscim062020 Entra sends booleans as the strings \"True\"/\"False\" in PATCH. This server rejects them, so disables and restores never apply: the user stays active in the app, the errors escrow and the job ends in quarantine. Parse boolean strings case-insensitively, or add ?aadOptscim062020 to the Tenant URL.")
-    .reference("entra.md §4.2, §9 #3; AzureAD/SCIMReferenceCode#21")
+    .reference("Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility); AzureAD/SCIMReferenceCode#21")
 }
 
 /// Whether a response's media type is what Entra requires (entra.md §1.5).
@@ -98,6 +98,6 @@ pub fn media_type_finding(resp: &RawResponse) -> Option<Finding> {
             if ct.is_empty() { "absent" } else { ct },
         ))
         .impact("Microsoft requires application/scim+json on all responses; its SCIM Validator aborts the whole run on application/json and gallery onboarding fails.")
-        .reference("entra.md §1.5; MicrosoftDocs/azure-docs#104859")
+        .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); MicrosoftDocs/azure-docs#104859")
     })
 }

@@ -16,8 +16,10 @@
 //! (COMPAT, entra.md §4.1).
 
 pub mod config;
+pub mod custom;
 pub mod expr;
 pub mod judge;
+pub mod manager;
 pub mod sync;
 pub mod wire;
 
@@ -47,6 +49,7 @@ pub const ACTIONS: &[&str] = &[
     "add_member",
     "remove_member",
     "provision_on_demand",
+    "check_schema",
     "expect_server",
 ];
 
@@ -179,6 +182,11 @@ pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
             }
         }
         "expect_server" => {}
+        "check_schema" => {
+            if !matches!(args.kind, NodeKind::Null) {
+                out.push((args.pos, "`check_schema` takes no argument".into()));
+            }
+        }
         _ => {
             if arg_keys(args).is_none() {
                 out.push((
@@ -277,7 +285,7 @@ pub fn validate_scenario(scenario: &Scenario) -> Vec<(Pos, String)> {
         };
         let mut keys: Vec<(String, Pos, &[&str])> = Vec::new();
         match a.name.as_str() {
-            "test_connection" | "expect_server" => {}
+            "test_connection" | "expect_server" | "check_schema" => {}
             "add_member" | "remove_member" => {
                 if let Some(g) = a.args.get("group") {
                     if let Some(s) = g.as_str() {
@@ -419,6 +427,7 @@ async fn run(e: &mut Engine<'_, '_>, action: &ActionStep) -> sync::Flow {
             );
             e.test_connection(groups).await
         }
+        "check_schema" => e.check_schema().await,
         "provision" | "assign" => {
             let targets = if matches!(args.kind, NodeKind::Null) {
                 let dir = &e.ctx.state.directory;

@@ -201,7 +201,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     format!("429 Too Many Requests: Entra waits {}s (Retry-After) and retries (attempt {n429})", wait.as_secs()),
                 )
                 .impact("Entra logs TooManyRequests and suspends this job's requests for the Retry-After period, then retries only the failed request.")
-                .reference("entra.md §7.4, §7.5")
+                .reference("Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs); Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)")
                 .at_exchange(i);
                 self.error(f, None);
                 self.ctx.wait(wait).await;
@@ -218,7 +218,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     ),
                 )
                 .impact(judge::status_impact(r.status))
-                .reference("entra.md §7.4")
+                .reference("Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs)")
                 .at_exchange(i);
                 self.error(f, None);
                 self.ctx
@@ -233,7 +233,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     "2xx",
                     &r,
                 )
-                .reference("entra.md §7.5");
+                .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)");
                 self.error(f, Some(i));
             }
             return (i, r);
@@ -304,7 +304,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     format!("evaluating the mappings of {} `{key}` failed: {}", kind.noun(), e.message),
                 )
                 .impact("Entra cannot compute the target values; the object is skipped with an error in the provisioning logs.")
-                .reference("entra.md §6");
+                .reference("Microsoft Learn: Reference for writing expressions for attribute mappings (https://learn.microsoft.com/entra/identity/app-provisioning/functions-for-customizing-application-data)");
                 self.error(f, None);
                 Err(())
             }
@@ -366,7 +366,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     )
                     .diff(DiffEntry::new("/totalResults", "0", total.map(|t| t.to_string()).unwrap_or_else(|| "absent".into())))
                     .impact("Test Connection expects 200 and an empty ListResponse; a server that ignores the filter makes Entra match the wrong account.")
-                    .reference("entra.md §2");
+                    .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
                     self.error(f, Some(i));
                     return Err(());
                 }
@@ -383,7 +383,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     "200",
                     &r,
                 )
-                .reference("entra.md §2, §9 #2");
+                .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
                 if s == 406 || s == 415 {
                     f = f.impact("Entra's Test Connection sends no Accept and no User-Agent header; a server that negotiates content answers 406 and the admin sees \"You appear to have entered invalid credentials\". Entra expects 200 and an empty ListResponse here.");
                 } else if s == 401 || s == 403 {
@@ -445,7 +445,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     "200",
                     &r,
                 )
-                .reference("entra.md §7.1");
+                .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)");
                 self.error(f, Some(i));
                 return Err(());
             }
@@ -472,7 +472,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     )
                     .diff(DiffEntry::new("/totalResults", "0 or 1", many.len().to_string()))
                     .impact("Entra logs DuplicateTargetEntries and cannot link the object; it stays unprovisioned until the duplicates are removed.")
-                    .reference("entra.md §7.1, §9 #14");
+                    .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)");
                     self.error(f, Some(i));
                     return Err(());
                 }
@@ -484,7 +484,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                 format!("{} `{key}` has no value for any matching attribute", kind.noun()),
             )
             .impact("Entra logs ImportSkipped: the object is never provisioned (every object needs a value for a matching attribute).")
-            .reference("entra.md §6.5, §7.4");
+            .reference("Microsoft Learn: Reference for writing expressions for attribute mappings (https://learn.microsoft.com/entra/identity/app-provisioning/functions-for-customizing-application-data); Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs)");
             self.error(f, None);
             return Err(());
         }
@@ -504,7 +504,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     return Ok(());
                 }
             } else if obj.id.is_none() && kind == Kind::User && self.is_soft_deleted(kind, key) {
-                self.info("entra.cycle.skipped", format!("user `{key}` is disabled or soft-deleted: Entra does not provision a user that was never active (entra.md §5.3)"));
+                self.info("entra.cycle.skipped", format!("user `{key}` is disabled or soft-deleted: Entra does not provision a user that was never active"));
                 return Ok(());
             }
             let vals = self.evaluate(kind, key, Operation::Create)?;
@@ -519,7 +519,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                 }
             }
         } else if !obj.managed {
-            self.info("entra.cycle.skipped", format!("{} `{key}` left scope and was already deprovisioned: Entra sends nothing for it (entra.md §5.3, §9 #16)", kind.noun()));
+            self.info("entra.cycle.skipped", format!("{} `{key}` left scope and was already deprovisioned: Entra sends nothing for it", kind.noun()));
             return Ok(());
         }
         self.update(kind, key, trigger).await?;
@@ -536,10 +536,15 @@ impl<'c, 'a> Engine<'c, 'a> {
             Kind::User => wire::create_user_body(&vals),
             Kind::Group => wire::create_group_body(&vals),
         };
+        let sent = body.clone();
         let (i, r) = self
             .send("POST", &format!("/{}", kind.collection()), &[], Some(body))
             .await;
         if r.status == 0 {
+            return Err(());
+        }
+        if crate::idp::custom::refusal_blames_custom(&sent, &r) {
+            crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's create");
             return Err(());
         }
         if r.status == 409 {
@@ -550,7 +555,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                 &r,
             )
             .impact("Entra's matching query found no object, yet the create conflicts: the server hides an existing object from filters (for example an inactive user) but still enforces uniqueness. Entra logs Conflict/EntryConflict, retries every cycle and never links the account. Entra expects inactive users to stay findable by filter.")
-            .reference("entra.md §7.1, §9 #6; Metatavu/keycloak-scim-server#74");
+            .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works); Metatavu/keycloak-scim-server#74");
             self.error(f, Some(i));
             return Err(());
         }
@@ -561,7 +566,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                 "201",
                 &r,
             )
-            .reference("entra.md §3.1, §3.9");
+            .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
             self.error(f, Some(i));
             return Err(());
         }
@@ -580,6 +585,9 @@ impl<'c, 'a> Engine<'c, 'a> {
         o.last = stored(&vals);
         o.members.clear();
         o.manager = None;
+        if kind == Kind::User {
+            self.verify_custom(&id, &vals, None, "Entra's create").await;
+        }
         Ok(())
     }
 
@@ -615,7 +623,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                         &r,
                     )
                     .impact("Entra logs InvalidAnchor: the account it linked is gone from the app. Provisioning on demand (or a restart) re-matches and re-creates it.")
-                    .reference("entra.md §7.1, §7.4");
+                    .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works); Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs)");
                     self.error(f, Some(i));
                     return Err(());
                 }
@@ -661,8 +669,13 @@ impl<'c, 'a> Engine<'c, 'a> {
             .collect();
         if !changes.is_empty() {
             let body = wire::update_body(self.mode, &changes);
+            let sent = body.clone();
             let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
             if r.status == 0 {
+                return Err(());
+            }
+            if crate::idp::custom::refusal_blames_custom(&sent, &r) {
+                crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's update");
                 return Err(());
             }
             if !(200..300).contains(&r.status) {
@@ -677,10 +690,18 @@ impl<'c, 'a> Engine<'c, 'a> {
                         "200 or 204",
                         &r,
                     )
-                    .reference("entra.md §4.2, §4.5")
+                    .reference("Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility)")
                 };
                 self.error(f, Some(i));
                 return Err(());
+            }
+            if kind == Kind::User {
+                let flowed: Vec<(String, Value)> = changes
+                    .iter()
+                    .map(|c| (c.target.clone(), c.value.clone()))
+                    .collect();
+                self.verify_custom(&id, &flowed, held.as_ref(), "Entra's update")
+                    .await;
             }
         }
         self.obj_mut(kind, key).last = now;
@@ -711,7 +732,15 @@ impl<'c, 'a> Engine<'c, 'a> {
         ) else {
             return Ok(());
         };
-        let Some(reference) = vals.first().and_then(|(_, v)| scalar(v)) else {
+        let Some(reference) = vals
+            .first()
+            .and_then(|(_, v)| scalar(v))
+            .filter(|r| !r.is_empty())
+        else {
+            // The source has no manager any more: clear the one Entra wrote (entra::manager).
+            if let Some(old) = obj.manager.clone() {
+                return self.remove_manager(key, &id, &old).await;
+            }
             return Ok(());
         };
         let Some(manager_key) = self.resolve_user(&reference) else {
@@ -719,7 +748,7 @@ impl<'c, 'a> Engine<'c, 'a> {
         };
         let m = self.obj(Kind::User, &manager_key);
         let Some(manager_id) = m.id.clone().filter(|_| !m.hard_deleted) else {
-            self.info("entra.reference.unresolved", format!("the manager of `{key}` (`{manager_key}`) is not provisioned: Entra leaves the reference unset until a restart (entra.md §9 #12)"));
+            self.info("entra.reference.unresolved", format!("the manager of `{key}` (`{manager_key}`) is not provisioned: Entra leaves the reference unset until a restart"));
             return Ok(());
         };
         if obj.manager.as_deref() == Some(manager_id.as_str()) {
@@ -735,7 +764,7 @@ impl<'c, 'a> Engine<'c, 'a> {
         if !(200..300).contains(&r.status) {
             let f = judge::failed("entra.patch.manager-rejected", &format!("the manager reference of `{key}` (a bare id string on the enterprise manager path)"), "200 or 204", &r)
                 .impact("Entra writes manager as a bare string on urn:…:enterprise:2.0:User:manager; a server expecting the complex form rejects it. This is a reference failure: Entra retries it every cycle and the manager never converges.")
-                .reference("entra.md §4.4, §9 #8");
+                .reference("RFC 7643 §4.3 (manager is complex); Entra sends the bare id: Captain-P-Goldfish/SCIM-SDK#541 (default mode), Captain-P-Goldfish/SCIM-SDK#686 (aadOptscim062020); AzureAD/SCIMReferenceCode Logic App validation, SCIMTests_Workflow.json, SCIM_Update_Manager_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIMTests_Workflow.json)");
             self.error(f, Some(i));
             return Err(());
         }
@@ -811,7 +840,7 @@ impl<'c, 'a> Engine<'c, 'a> {
             if !(200..300).contains(&r.status) {
                 let f = judge::failed("entra.patch.add-members", &format!("adding members to group `{key}`"), "204", &r)
                     .impact("A reference failure: the users stay out of the group in the app; Entra retries on later cycles.")
-                    .reference("entra.md §3.13, §7.2");
+                    .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)");
                 self.error(f, Some(i));
                 return Err(());
             }
@@ -875,7 +904,7 @@ impl<'c, 'a> Engine<'c, 'a> {
             ),
         )
         .impact("Entra believes the other members are still in the group and never re-adds them (it does not re-read groups): they lose the app group's access until a restart or provisioning on demand. Fix: accept this form and remove only the listed values, or add ?aadOptscim062020 to the Tenant URL so Entra sends `members[value eq \"…\"]`.")
-        .reference("entra.md §4.2, §9 #5; Microsoft Learn: Known issues … SCIM 2.0 protocol compliance (aadOptscim062020)");
+        .reference("Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility); Microsoft Learn: Known issues … SCIM 2.0 protocol compliance (aadOptscim062020)");
         for id in vanished {
             f = f.diff(DiffEntry::new(
                 "/members",
@@ -900,7 +929,7 @@ impl<'c, 'a> Engine<'c, 'a> {
             return Ok(());
         };
         if !obj.managed || obj.hard_deleted {
-            self.info("entra.delete.not-sent", format!("{} `{key}` left scope earlier: Entra sends no DELETE, so the account stays in the app as an orphan (entra.md §5.3, §9 #16)", kind.noun()));
+            self.info("entra.delete.not-sent", format!("{} `{key}` left scope earlier: Entra sends no DELETE, so the account stays in the app as an orphan", kind.noun()));
             return Ok(());
         }
         if !self.settings.delete_enabled {
@@ -926,7 +955,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                 "204",
                 &r,
             )
-            .reference("entra.md §3.8, §3.15");
+            .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
             self.error(f, Some(i));
             return Err(());
         }
@@ -1041,7 +1070,7 @@ fn not_found_404(attr: &str) -> Finding {
     )
     .diff(DiffEntry::new("status", "200 with an empty ListResponse", "404"))
     .impact("Entra expects 200 and an empty ListResponse here; a 404 on this lookup sends the job to quarantine (\"An HTTP/404 Not Found response was returned rather than the expected HTTP/200 OK response\").")
-    .reference("entra.md §2, §7.4, §9 #1; RFC 7644 §3.4.2")
+    .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs); RFC 7644 §3.4.2")
 }
 
 fn members_returned() -> Finding {
@@ -1051,5 +1080,8 @@ fn members_returned() -> Finding {
     )
     .diff(DiffEntry::new("/members", "absent", "present"))
     .impact("Entra logs SystemForCrossDomainIdentityManagementMultipleEntriesInResponse and fails the group; large groups also make every read huge.")
-    .reference("entra.md §3.10, §9 #10; RFC 7644 §3.4.2.5")
+    .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); RFC 7644 §3.4.2.5")
 }
+
+#[cfg(test)]
+mod tests;

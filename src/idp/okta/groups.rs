@@ -147,7 +147,7 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
         if expect == "created" {
             let f = Finding::error("okta.group.linked-existing", format!("an app group named \"{name}\" already exists"))
                 .impact("Okta links the existing app group instead of creating one, then overwrites its membership.")
-                .reference("okta.md §2.10.1")
+                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
                 .source(ctx.here());
             ctx.finding(f);
             return;
@@ -163,7 +163,7 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
             ),
         )
         .impact("Okta creates a second group, or the create answers 409 and the push fails.")
-        .reference("okta.md §2.10.1, §8 #6")
+        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
         .source(ctx.here());
         ctx.finding(f);
         return;
@@ -185,7 +185,7 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
     if raw.status == 409 {
         let f = Finding::error("okta.group.conflict", format!("the create answered 409: an app group named \"{name}\" exists"))
             .impact("Okta marks the push Error. Recovery (HELP-GP): unlink with \"Leave the group in the target app\", import groups, then link.")
-            .reference("okta.md §6 #6")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
             .source(ctx.here())
             .at_exchange(i);
         ctx.finding(f);
@@ -197,7 +197,7 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
         &raw,
         "okta.group.create-failed",
         PUSH_ERROR,
-        "okta.md §2.10.2",
+        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
     ) {
         return;
     }
@@ -217,14 +217,14 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
             "rfc7644.create.id",
             crate::outcome::Severity::Error,
             NO_ID,
-            "okta.md §2.10.2",
+            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
         ) {
             let f = Finding::error(
                 "okta.group.no-id",
                 "the group create answered without an `id`",
             )
             .impact(NO_ID)
-            .reference("okta.md §2.10.2")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
             .source(ctx.here())
             .at_exchange(i);
             ctx.finding(f);
@@ -248,7 +248,7 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
                 &raw,
                 "okta.group.membership-failed",
                 PUSH_ERROR,
-                "okta.md §2.10.3",
+                "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
             ) {
                 return;
             }
@@ -279,7 +279,7 @@ async fn rename_patch(ctx: &mut ActionCtx<'_>, s: &Settings, id: &str, name: &st
     if raw.status == 400 {
         let f = Finding::error("okta.group.rename-rejected", "the server rejected Okta's group rename PATCH (path-less replace with `id` and `displayName`)")
             .impact("Okta marks the push Error and stops pushing memberships for this group; because Okta sends this rename with every membership change, no membership update gets through (keycloak-scim-server#113).")
-            .reference("okta.md §2.10.4, §6 #2")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
             .source(ctx.here())
             .at_exchange(i);
         ctx.finding(f);
@@ -291,7 +291,7 @@ async fn rename_patch(ctx: &mut ActionCtx<'_>, s: &Settings, id: &str, name: &st
         &raw,
         "okta.group.rename-failed",
         PUSH_ERROR,
-        "okta.md §2.10.4",
+        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
     )
 }
 
@@ -311,7 +311,7 @@ async fn put_members(
         &raw,
         "okta.group.read-failed",
         PUSH_ERROR,
-        "okta.md §2.10.8, §6 #6",
+        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
     ) {
         return false;
     }
@@ -327,7 +327,7 @@ async fn put_members(
         &raw,
         "okta.group.put-failed",
         PUSH_ERROR,
-        "okta.md §2.10.6, §6 #15",
+        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
     )
 }
 
@@ -408,7 +408,7 @@ pub async fn change_members(
                 &raw,
                 "okta.group.membership-failed",
                 PUSH_ERROR,
-                "okta.md §2.10.5",
+                "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
             ) {
                 return;
             }
@@ -464,7 +464,7 @@ pub async fn push_now(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: 
             &raw,
             "okta.group.push-now-failed",
             PUSH_ERROR,
-            "okta.md §2.10.6",
+            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
         )
     } else {
         put_members(ctx, s, &id, &name, &members).await
@@ -509,7 +509,7 @@ pub async fn unlink(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &A
         &raw,
         "okta.group.delete-failed",
         "Okta shows the unlink as failed; the group stays in the app with its members' access.",
-        "okta.md §2.10.7",
+        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
     );
 }
 
@@ -532,7 +532,7 @@ async fn verify(ctx: &mut ActionCtx<'_>, key: &str, id: &str, name: &str, remove
         let f = Finding::error("okta.group.rename-not-applied", "the app group's name differs from Okta's")
             .diff(DiffEntry::new("/displayName", name, body.get("displayName").map(|v| v.to_string()).unwrap_or_else(|| "absent".into())))
             .impact("Okta believes the group is renamed; the app shows the old name. Servers that ignore Okta's path-less PATCH do this.")
-            .reference("okta.md §2.10.4, §6 #1")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
             .source(here.clone())
             .at_exchange(i);
         ctx.finding(f);
@@ -553,7 +553,7 @@ async fn verify(ctx: &mut ActionCtx<'_>, key: &str, id: &str, name: &str, remove
     if !still.is_empty() {
         let mut f = Finding::error("okta.group.remove-ignored", "the server acknowledged Okta's `remove members[value eq \"…\"]` but the members are still in the group")
             .impact("Okta reports the removal as successful; the removed users keep the app group's access (authentik#25686).")
-            .reference("okta.md §2.10.5, §6 #4")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
             .source(here.clone())
             .at_exchange(i);
         for k in still {
@@ -582,7 +582,7 @@ async fn verify(ctx: &mut ActionCtx<'_>, key: &str, id: &str, name: &str, remove
         };
         let mut f = Finding::error(rule, "the app group does not hold the members Okta pushed")
             .impact(impact)
-            .reference("okta.md §2.10.4, §2.10.5, §6 #3")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
             .source(here)
             .at_exchange(i);
         for (k, _) in missing {

@@ -6,7 +6,6 @@ use serde_json::Value;
 use crate::check::show;
 use crate::idp::context::ActionCtx;
 use crate::outcome::{DiffEntry, Finding};
-use crate::scim::schema::ENTERPRISE_URN;
 use crate::transport::RawResponse;
 
 /// A ListResponse as Okta reads it.
@@ -52,7 +51,7 @@ pub fn list(ctx: &mut ActionCtx<'_>, what: &str, index: usize, raw: &RawResponse
         )
         .diff(DiffEntry::new("status", "200", raw.status.to_string()))
         .impact(list_impact(what))
-        .reference("okta.md §2.1, §2.2, §4.1 SPEC #1/#3/#5")
+        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json)")
         .source(ctx.here())
         .at_exchange(index);
         ctx.finding(f);
@@ -61,7 +60,7 @@ pub fn list(ctx: &mut ActionCtx<'_>, what: &str, index: usize, raw: &RawResponse
     let Some(body) = raw.body.as_ref().filter(|b| b.is_object()) else {
         let f = Finding::error(rule("not-json"), "the query answer is not a JSON object")
             .impact(list_impact(what))
-            .reference("okta.md §1.5 (Okta parses with Jackson)")
+            .reference("Okta: Understanding SCIM (https://developer.okta.com/docs/concepts/scim/)")
             .source(ctx.here())
             .at_exchange(index);
         ctx.finding(f);
@@ -97,7 +96,7 @@ pub fn list(ctx: &mut ActionCtx<'_>, what: &str, index: usize, raw: &RawResponse
             "lookup" => "A string startIndex makes Okta abort the sync silently: the System Log shows only `application.provision.user.sync FAILURE` (KB-Q-STR).",
             _ => list_impact(what),
         })
-        .reference("okta.md §2.2, §2.9 (\"must be integers\"); KB-Q-STR")
+        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta community: string startIndex (https://support.okta.com/help/s/question/0D54z0000A4i091CQA/scim-provisioning-error-with-okta-scim-api?language=en_US)")
         .source(ctx.here())
         .at_exchange(index);
         for d in bad {
@@ -120,7 +119,7 @@ pub fn list(ctx: &mut ActionCtx<'_>, what: &str, index: usize, raw: &RawResponse
                 other.map(show).unwrap_or_else(|| "absent".into()),
             ))
             .impact(list_impact(what))
-            .reference("okta.md §2.2 (Return `\"Resources\": []`; elimity-com/scim#78)")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); elimity-com/scim#78; elimity-com/scim#78)")
             .source(ctx.here())
             .at_exchange(index);
             ctx.finding(f);
@@ -135,7 +134,7 @@ pub fn list(ctx: &mut ActionCtx<'_>, what: &str, index: usize, raw: &RawResponse
             )
             .diff(DiffEntry::new("/itemsPerPage", resources.len().to_string(), ipp.to_string()))
             .impact("Okta's OIN review (GET startIndex=101&count=100 on a small data set) rejects the integration; Okta's pager miscounts pages.")
-            .reference("okta.md §2.9, §6 #11 (ory/polis#4054)")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); ory/polis#4054")
             .source(ctx.here())
             .at_exchange(index);
             ctx.finding(f);
@@ -155,7 +154,7 @@ pub fn accept_rejected(ctx: &mut ActionCtx<'_>, index: usize, status: u16) {
         format!("the server answered {status} to Okta's headers (Accept: application/scim+json, Content-Type: application/scim+json; charset=utf-8)"),
     )
     .impact("Every Okta request fails silently: the admin sees only \"Sync user in external application — FAILURE\".")
-    .reference("okta.md §1.1, §6 #12 (KB-HDR)")
+    .reference("Okta KB: SCIM provisioning returning Sync user in external application failure (https://support.okta.com/help/s/article/scim-provisioning-returning-sync-user-in-external-application-failure); Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
     .source(ctx.here())
     .at_exchange(index);
     ctx.finding(f);
@@ -199,8 +198,8 @@ pub fn write_failed(
 
 /// The value at a dotted path (`name.givenName`) or `urn:…:attr` path of a SCIM resource.
 pub fn get_path<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
-    if let Some(attr) = path.strip_prefix(&format!("{}:", ENTERPRISE_URN)) {
-        return body.get(ENTERPRISE_URN).and_then(|e| e.get(attr));
+    if let Some((schema, attr)) = super::wire::split_extension(path) {
+        return body.get(schema).and_then(|e| e.get(attr));
     }
     path.split('.').try_fold(body, |cur, p| cur.get(p))
 }

@@ -8,6 +8,7 @@
 //! compared), `judge` (answers graded as Okta grades them), `users` and `groups` (the actions).
 //! The scenario-facing documentation with examples is `scenarios/okta/README.md`.
 
+pub mod entitlements;
 mod groups;
 mod judge;
 pub mod settings;
@@ -42,6 +43,10 @@ pub const ACTIONS: &[&str] = &[
     "change_members",
     "push_now",
     "unlink_group",
+    "discover_entitlements",
+    "test_entitlements",
+    "grant",
+    "revoke",
 ];
 
 /// The option keys an Okta action reads (`None` for the shared actions, checked elsewhere);
@@ -65,6 +70,9 @@ fn spec(name: &str) -> Option<(Arg, &'static [&'static str])> {
         "change_members" => (Arg::Group, &["add", "remove", "verify"]),
         "push_now" => (Arg::Group, &["members", "verify"]),
         "unlink_group" => (Arg::Group, &["delete"]),
+        "discover_entitlements" => (Arg::None, &["count", "expect_types"]),
+        "test_entitlements" => (Arg::None, &["endpoints"]),
+        "grant" | "revoke" => (Arg::User, &["values", "verify"]),
         _ => return None,
     })
 }
@@ -165,7 +173,12 @@ pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
             ("push_group", "expect") => matches!(v.as_str(), Some("created" | "linked")),
             (_, "lookup" | "verify" | "past_end" | "delete") => matches!(v.kind, NodeKind::Bool(_)),
             (_, "count") => matches!(v.kind, NodeKind::Int(i) if (1..=1000).contains(&i)),
-            (_, "set") => v.as_map().is_some(),
+            (_, "set" | "values") => v.as_map().is_some(),
+            (_, "expect_types" | "endpoints") => match &v.kind {
+                NodeKind::Seq(items) => items.iter().all(|i| i.as_str().is_some()),
+                NodeKind::Str(_) => true,
+                _ => false,
+            },
             (_, "to" | "password") => v.as_str().is_some_and(|s| !s.is_empty()),
             (_, "users" | "add" | "remove" | "members" | "expect_users") => match &v.kind {
                 NodeKind::Seq(items) => items.iter().all(|i| i.as_str().is_some()),
@@ -180,6 +193,9 @@ pub fn validate_action(action: &ActionStep) -> Vec<(Pos, String)> {
                 "expect" => "created or linked",
                 "count" => "an integer from 1 to 1000",
                 "set" => "a mapping of Okta attributes to new values",
+                "values" => "a mapping of entitlement type names to value ids, e.g. `{ Role: [role-admin] }`",
+                "expect_types" => "a list of entitlement type names, e.g. [Role, License]",
+                "endpoints" => "a list of endpoints, e.g. [/Roles, /Licenses]",
                 "to" | "password" => "a non-empty string",
                 "users" | "add" | "remove" | "members" | "expect_users" => {
                     "a list of directory keys"
@@ -225,9 +241,19 @@ pub fn dependencies(action: &ActionStep) -> Dependencies {
             out.needs.push(Dep::user(key));
             out.produces.push(Dep::user(key));
         }
+        (Arg::User, "grant" | "revoke") => {
+            out.needs.push(Dep::user(key));
+            out.needs
+                .push(Dep::Value(entitlements::DISCOVERED.to_string()));
+        }
         (Arg::User, _) => out.needs.push(Dep::user(key)),
         (Arg::Group, "push_group") => out.produces.push(Dep::group(key)),
         (Arg::Group, _) => out.needs.push(Dep::group(key)),
+        // Discovery (also run by the connector test of a Governance app) yields the catalogue
+        // grants choose from.
+        (Arg::None, "discover_entitlements" | "test_connector") => out
+            .produces
+            .push(Dep::Value(entitlements::DISCOVERED.to_string())),
         (Arg::None | Arg::Import, _) => {}
     }
     for option in ["users", "add", "remove", "expect_users"] {
@@ -302,7 +328,17 @@ pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
     let settings = Settings::of(ctx.scenario);
     let key = action.args.as_str().unwrap_or_default().to_string();
     match action.name.as_str() {
-        "test_connector" => users::test_connector(ctx, &settings).await,
+        "test_connector" => {
+            users::test_connector(ctx, &settings).await;
+            // Enabling provisioning on a Governance app starts the discovery sequence.
+            if settings.governance && !ctx.failed() {
+                entitlements::discover(ctx, &settings, None).await;
+            }
+        }
+        "discover_entitlements" => entitlements::discover(ctx, &settings, Some(action)).await,
+        "test_entitlements" => entitlements::test(ctx, &settings, action).await,
+        "grant" => entitlements::change(ctx, &settings, &key, action, true).await,
+        "revoke" => entitlements::change(ctx, &settings, &key, action, false).await,
         "import" => users::import(ctx, &settings, action).await,
         "assign" => users::assign(ctx, &settings, &key, action).await,
         "push_profile" => users::push_profile(ctx, &settings, &key, action).await,
@@ -335,3 +371,6 @@ pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

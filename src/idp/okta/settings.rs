@@ -14,6 +14,8 @@
 //!   enterprise_extension: false    # list the enterprise URN in `schemas` even with no values
 //!   retry_max_attempts: 10         # 429 policy (okta.md §1.5)
 //!   retry_default_seconds: 300
+//!   governance: false              # Okta Identity Governance: test_connector also discovers
+//!                                  # roles and entitlements (scim-with-entitlements guide)
 //! ```
 
 use crate::scenario::yaml::NodeKind;
@@ -54,6 +56,8 @@ pub struct Settings {
     pub enterprise_extension: bool,
     pub retry_max_attempts: u32,
     pub retry_default_seconds: u64,
+    /// Entitlement management (Okta Identity Governance) is on for the app.
+    pub governance: bool,
 }
 
 /// The settings an Okta scenario may set (the scenario JSON Schema lists these too).
@@ -69,6 +73,7 @@ pub const KEYS: &[&str] = &[
     "enterprise_extension",
     "retry_max_attempts",
     "retry_default_seconds",
+    "governance",
 ];
 
 impl Settings {
@@ -126,6 +131,7 @@ impl Settings {
             enterprise_extension: flag("enterprise_extension", false),
             retry_max_attempts: int("retry_max_attempts", 10).min(50) as u32,
             retry_default_seconds: int("retry_default_seconds", 300).min(86_400) as u64,
+            governance: flag("governance", false),
         }
     }
 

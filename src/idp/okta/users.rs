@@ -201,7 +201,7 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
                         if !l.resources.is_empty() {
                             let f = Finding::error("okta.import.past-end", format!("a page past the end (startIndex {beyond}, totalResults {}) still returns {} resources", list.total, l.resources.len()))
                                 .impact("Okta's pager never ends or imports duplicates: it relies on `startIndex` being honoured.")
-                                .reference("okta.md §2.9, §6 #11")
+                                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
                                 .source(ctx.here());
                             ctx.finding(f);
                         }
@@ -215,6 +215,7 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
             cache_groups(ctx, &all);
             continue;
         }
+        super::entitlements::check_imported(ctx, &all);
         let mut inactive = 0;
         // The family-name warning judges only users this scenario provisioned: on a shared
         // server the rest belong to other scenarios (or were there before), whose data idpsim
@@ -244,7 +245,7 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
                 let name = u.get("userName").map(show).unwrap_or_else(|| "?".into());
                 let f = Finding::warning("okta.import.family-name", format!("imported user {name} has no name.familyName"))
                     .impact("Okta skips this user on import unless First/Last name are made optional in the Okta profile.")
-                    .reference("okta.md §2.9 (BLOG-WS)")
+                    .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta blog: Enterprise-Ready Workshop, Manage users with SCIM (https://developer.okta.com/blog/2023/07/28/scim-workshop)")
                     .source(ctx.here());
                 ctx.finding(f);
             }
@@ -276,7 +277,7 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
             if !found {
                 let f = Finding::error("okta.import.missing-user", format!("the import did not return `{key}` ({want})"))
                     .impact("Okta's import does not see this app user: it cannot match it to an Okta user, and profile-sourced attributes stop flowing.")
-                    .reference("okta.md §2.9")
+                    .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
                     .source(ctx.here());
                 ctx.finding(f);
             }
@@ -293,7 +294,7 @@ async fn lookup(ctx: &mut ActionCtx<'_>, s: &Settings, value: &str) -> Option<Op
         // The docs accept a 404 Error here; the Spec test (#3, #5) wants 200 + totalResults 0.
         let f = Finding::warning("okta.lookup.404", "the lookup of an absent user answered 404 instead of 200 with totalResults 0")
             .impact("Okta's runtime treats it as not found and creates the user, but Okta's SCIM 2.0 Spec test (#3, #5) fails.")
-            .reference("okta.md §2.2, §4.1 SPEC #3/#5")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json)")
             .source(ctx.here())
             .at_exchange(i);
         ctx.finding(f);
@@ -320,7 +321,7 @@ async fn lookup(ctx: &mut ActionCtx<'_>, s: &Settings, value: &str) -> Option<Op
             show(&json!(got)),
         ))
         .impact("Okta links the first result: the Okta user is tied to someone else's app account.")
-        .reference("okta.md §2.2, §5 (filter=userName eq)")
+        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
         .source(ctx.here())
         .at_exchange(i);
         ctx.finding(f);
@@ -336,7 +337,7 @@ async fn lookup(ctx: &mut ActionCtx<'_>, s: &Settings, value: &str) -> Option<Op
             "the user found by the lookup has no `id`",
         )
         .impact("Okta cannot store the app user's id, so every later update of this user fails.")
-        .reference("okta.md §2.2, §5")
+        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
         .source(ctx.here())
         .at_exchange(i);
         ctx.finding(f);
@@ -371,7 +372,7 @@ pub async fn assign(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &A
                 if expect == "created" {
                     let f = Finding::error("okta.assign.linked-existing", format!("the lookup found an existing app user for `{key}`"))
                         .impact("Okta links the existing account instead of creating one (C9335); nothing is created.")
-                        .reference("okta.md §2.2")
+                        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
                         .source(ctx.here());
                     ctx.finding(f);
                     return;
@@ -387,7 +388,7 @@ pub async fn assign(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &A
             (None, "exists" | "linked") => {
                 let f = Finding::error("okta.assign.lookup-missed", format!("Okta's lookup `{} eq \"{value}\"` found nothing although the app holds this user", s.lookup_attribute))
                     .impact("Okta POSTs a new user: the server answers 409 and the assignment fails, or a duplicate account appears (devforum 27262).")
-                    .reference("okta.md §2.2, §6 #9/#10 (case-insensitive userName, RFC 7643 §2.1)")
+                    .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); RFC 7643 §2.1")
                     .source(ctx.here());
                 ctx.finding(f);
                 return;
@@ -416,12 +417,17 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
         .and_then(Value::as_str)
         .unwrap_or(key)
         .to_string();
+    let sent = body.clone();
     let (i, raw) = wire::send(ctx, s, wire::request("POST", "/Users", Some(body))).await;
+    if crate::idp::custom::refusal_blames_custom(&sent, &raw) {
+        crate::idp::custom::rejected(ctx, &sent, &raw, i, "Okta's create");
+        return;
+    }
     if raw.status == 409 {
         if expect != "conflict" {
             let f = Finding::error("okta.assign.conflict", "the create answered 409: the app already holds this userName")
                 .impact("Okta fails the assignment and stops the job (\"User already exists\"); the Okta user stays unlinked until an admin fixes it.")
-                .reference("okta.md §2.2 (409), §6 #9")
+                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
                 .source(ctx.here())
                 .at_exchange(i);
             ctx.finding(f);
@@ -432,7 +438,7 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
         let f = Finding::error("okta.create.duplicate-accepted", format!("the server created a second user with userName {}", show(&sent_name)))
             .diff(DiffEntry::new("status", "409", raw.status.to_string()))
             .impact("Okta's SCIM 2.0 Spec test fails step 8 (\"Expect failure when recreating user with same values\"); in production a second account for the same person appears.")
-            .reference("okta.md §2.2, §4.1 SPEC #8")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json)")
             .source(ctx.here())
             .at_exchange(i);
         ctx.finding(f);
@@ -451,13 +457,13 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
     }
     if judge::write_failed(ctx, i, &raw, "okta.assign.failed",
         &format!("Okta fails the assignment: \"Automatic provisioning of user to app failed: Error while creating user {display}\"; the task waits in Dashboard → Tasks."),
-        "okta.md §2.2") {
+        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)") {
         return;
     }
     let Some(created) = raw.body.as_ref().filter(|b| b.is_object()) else {
         let f = Finding::error("okta.create.empty-user", "the create answered without a user in the body")
             .impact(format!("Okta fails the assignment: \"Error while creating user {display}: Create new user returned empty user.\""))
-            .reference("okta.md §2.2 (O-SCIM20)")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
             .source(ctx.here())
             .at_exchange(i);
         ctx.finding(f);
@@ -475,7 +481,7 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
             "rfc7644.create.status",
             Severity::Error,
             STATUS_IMPACT,
-            "okta.md §2.2, §4.1 SPEC #6",
+            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json)",
         )
     {
         let f = Finding::error(
@@ -484,7 +490,7 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
         )
         .diff(DiffEntry::new("status", "201", raw.status.to_string()))
         .impact(STATUS_IMPACT)
-        .reference("okta.md §2.2, §4.1 SPEC #6")
+        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json)")
         .source(ctx.here())
         .at_exchange(i);
         ctx.finding(f);
@@ -501,25 +507,31 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
             "rfc7644.create.id",
             Severity::Error,
             NO_ID,
-            "okta.md §2.2, §5",
+            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)",
         ) {
             let f = Finding::error("okta.create.no-id", "the created user has no `id`")
                 .impact(NO_ID)
-                .reference("okta.md §2.2, §5")
+                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
                 .source(ctx.here())
                 .at_exchange(i);
             ctx.finding(f);
         }
         return;
     };
+    let id = id.to_string();
     set_user_state(ctx, key, "id", json!(id));
     set_user_state(ctx, key, "active", json!(true));
+    let custom: Vec<(String, Value)> = wire::mapped_attributes(s, &extra, &user)
+        .into_iter()
+        .filter(|(p, _)| crate::idp::custom::is_custom(p))
+        .collect();
+    crate::idp::custom::verify(ctx, &id, &custom, "Okta's create").await;
     if let (Some(got), Some(want)) = (created.get("userName"), sent_name.as_str()) {
         if got.as_str() != Some(want) {
             let f = Finding::error("okta.create.username-case", "the created user's userName differs from what Okta sent")
                 .diff(DiffEntry::new("/userName", show(&sent_name), show(got)))
                 .impact("Okta's Spec test fails step 6 (userName must be stored exactly as sent, case preserved); Okta's next lookup may miss the user.")
-                .reference("okta.md §4.1 SPEC #6, §5 (PostHog#42253)")
+                .reference("Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json); Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
                 .source(ctx.here())
                 .at_exchange(i);
             ctx.finding(f);
@@ -542,7 +554,7 @@ async fn get_then_put(
     if raw.status == 404 {
         let f = Finding::error(format!("{rule}.user-gone"), "GET /Users/{id} answered 404: the app user is gone")
             .impact("Okta stops: the task shows \"profile updates have errors\"; it neither searches nor re-creates the user, and Retry repeats the GET.")
-            .reference("okta.md §2.4, §6 #7 (KR-CAPTURE)")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
             .source(ctx.here())
             .at_exchange(i);
         ctx.finding(f);
@@ -554,7 +566,7 @@ async fn get_then_put(
         &raw,
         &format!("{rule}.read-failed"),
         impact,
-        "okta.md §2.3, §2.4",
+        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)",
     ) {
         return None;
     }
@@ -564,7 +576,7 @@ async fn get_then_put(
             "GET /Users/{id} answered without a user body",
         )
         .impact("Okta has nothing to modify and send back: the update fails.")
-        .reference("okta.md §2.4")
+        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
         .source(ctx.here())
         .at_exchange(i);
         ctx.finding(f);
@@ -575,7 +587,7 @@ async fn get_then_put(
     if raw.status == 400 {
         let f = Finding::error(format!("{rule}.put-rejected"), "the server rejected Okta's PUT of its own GET answer")
             .impact("Every Okta update of this user fails: Okta echoes the server's own representation (id, meta, groups, …) in the PUT, so a server that rejects read-only attributes on PUT never accepts an Okta update.")
-            .reference("okta.md §2.4, §6 #14")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
             .source(ctx.here())
             .at_exchange(i);
         ctx.finding(f);
@@ -587,7 +599,7 @@ async fn get_then_put(
         &raw,
         &format!("{rule}.failed"),
         impact,
-        "okta.md §2.4",
+        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)",
     ) {
         return None;
     }
@@ -633,11 +645,24 @@ fn applied(
 ) {
     let mut f = Finding::error(rule, "the server acknowledged Okta's update but does not hold the new values")
         .impact("Okta records the push as successful and will not resend these attributes: the app user stays out of sync.")
-        .reference("okta.md §2.4, O-CONCEPTS (out-of-sync attributes)")
+        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta: Understanding SCIM (https://developer.okta.com/docs/concepts/scim/)")
         .source(ctx.here())
         .at_exchange(index);
+    // Custom extension attributes are judged under their own rule (`idp::custom`), shared
+    // with Entra — when the rest of the update landed. When nothing landed, the update as a
+    // whole was not applied, and this rule reports every attribute.
+    let others_landed = changes
+        .iter()
+        .filter(|(p, _)| !crate::idp::custom::is_custom(p))
+        .all(|(p, want)| get_path(body, p) == Some(want));
+    if others_landed {
+        crate::idp::custom::check_held(ctx, body, changes, index, "Okta's update");
+    }
     let mut any = false;
-    for (path, want) in changes {
+    for (path, want) in changes
+        .iter()
+        .filter(|(p, _)| !(others_landed && crate::idp::custom::is_custom(p)))
+    {
         let got = get_path(body, path);
         if got != Some(want) {
             any = true;
@@ -686,7 +711,7 @@ async fn activate_request(
         if raw.status == 501 {
             let f = Finding::error(format!("{rule}.patch-unsupported"), "the server answered 501 to Okta's PATCH")
                 .impact("Okta does not fall back to PUT: the attempt fails and a Deprovision task waits for an admin.")
-                .reference("okta.md §2.5 (okta-blog-archive#1956)")
+                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
                 .source(ctx.here())
                 .at_exchange(i);
             ctx.finding(f);
@@ -698,7 +723,7 @@ async fn activate_request(
             &raw,
             &format!("{rule}.failed"),
             &impact,
-            "okta.md §2.5, §2.6, §6 #1",
+            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)",
         ) {
             return None;
         }
@@ -743,7 +768,7 @@ fn not_applied(ctx: &mut ActionCtx<'_>, key: &str, active: bool, index: usize, b
             .unwrap_or_else(|| "absent".into()),
     ))
     .impact(impact)
-    .reference("okta.md §2.5, §2.6, §3, §6 #1")
+    .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
     .source(ctx.here())
     .at_exchange(index);
     ctx.finding(f);
@@ -775,7 +800,7 @@ async fn verify_active(ctx: &mut ActionCtx<'_>, key: &str, id: &str, active: boo
         )
         .diff(DiffEntry::new("status", "200", "404"))
         .impact(impact)
-        .reference("okta.md §4.2 CRUD #8/#13, §6 #20")
+        .reference("Okta SCIM 2.0 CRUD test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-CRUD-Test.json)")
         .source(ctx.here())
         .at_exchange(i);
         ctx.finding(f);
@@ -822,7 +847,7 @@ pub async fn reactivate(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
     let Some(existing) = found else {
         let f = Finding::error("okta.reactivate.lookup-missed", format!("Okta's lookup `{} eq \"{value}\"` does not find the deactivated user", s.lookup_attribute))
             .impact("Okta treats the user as new and POSTs it: the server answers 409 and the reactivation fails (devforum 27262), or a second account appears. Servers that hide inactive users from filters do this.")
-            .reference("okta.md §2.6, §6 #9")
+            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
             .source(ctx.here());
         ctx.finding(f);
         return;
@@ -860,7 +885,7 @@ pub async fn sync_password(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, act
             wire::request("PATCH", format!("/Users/{id}"), Some(patch)),
         )
         .await;
-        judge::write_failed(ctx, i, &raw, "okta.password.failed", impact, "okta.md §2.7");
+        judge::write_failed(ctx, i, &raw, "okta.password.failed", impact, "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)");
     } else {
         get_then_put(
             ctx,

@@ -85,14 +85,24 @@ fn text(user: &Map<String, Value>, attr: &str) -> Option<Value> {
     }
 }
 
-/// Sets `a.b` or `urn:…:User:attr` in a SCIM body; extension attributes add their URN to
-/// `schemas` (KR-CAPTURE, okta.md §2.2).
+/// `urn:…:2.0:User:attr` → (`urn:…:2.0:User`, `attr`): the enterprise extension, or the custom
+/// namespace an Okta admin gives an attribute in the Profile Editor ("External namespace").
+pub fn split_extension(path: &str) -> Option<(&str, &str)> {
+    if !path.to_ascii_lowercase().starts_with("urn:") {
+        return None;
+    }
+    let (schema, attr) = path.rsplit_once(':')?;
+    (schema.to_ascii_lowercase().ends_with(":user") && !attr.is_empty()).then_some((schema, attr))
+}
+
+/// Sets `a.b` or `urn:…:User:attr` in a SCIM body; extension attributes (enterprise or custom)
+/// add their URN to `schemas` (KR-CAPTURE, okta.md §2.2).
 fn set_path(body: &mut Map<String, Value>, path: &str, value: Value) {
     let (target, rest): (&mut Map<String, Value>, &str) =
-        if let Some(attr) = path.strip_prefix(&format!("{ENTERPRISE_URN}:")) {
-            add_schema(body, ENTERPRISE_URN);
+        if let Some((schema, attr)) = split_extension(path) {
+            add_schema(body, schema);
             let ext = body
-                .entry(ENTERPRISE_URN)
+                .entry(schema)
                 .or_insert_with(|| Value::Object(Map::new()));
             if !ext.is_object() {
                 *ext = Value::Object(Map::new());
@@ -276,7 +286,7 @@ pub async fn send(
                 format!("the server answered 429 to all {attempt} attempts"),
             )
             .impact("Okta gives up after 10 attempts and fails the task permanently; an admin has to retry it from the Tasks page.")
-            .reference("okta.md §1.5 (O-CONCEPTS: 429 handling)")
+            .reference("Okta: Understanding SCIM (https://developer.okta.com/docs/concepts/scim/)")
             .source(ctx.here())
             .at_exchange(index);
             ctx.finding(f);
@@ -299,7 +309,7 @@ pub async fn send(
                         },
                     )
                     .impact("Okta pauses the task for 5 minutes, then doubles the wait with every further 429.")
-                    .reference("okta.md §1.5 (O-CONCEPTS)")
+                    .reference("Okta: Understanding SCIM (https://developer.okta.com/docs/concepts/scim/)")
                     .source(ctx.here())
                     .at_exchange(index);
                     ctx.finding(f);

@@ -1,0 +1,351 @@
+//! Custom extension attributes (`urn:ietf:params:scim:schemas:extension:<Name>:2.0:User:<attr>`),
+//! judged the same way whichever IdP sent them: the server must store them, return them, and —
+//! for the IdPs that read it — advertise them in `/Schemas`. Servers strip them, fail to
+//! advertise them, or reject them (see the quirks in `server::extensions`).
+//!
+//! Both profiles call in here, so one fault carries one rule id whoever saw it:
+//! `scim.custom-attribute.not-stored`, `scim.custom-attribute.not-advertised`,
+//! `scim.custom-attribute.unlisted-rejected` (POST/PUT refused: extension not in `schemas`),
+//! `scim.custom-attribute.patch-rejected` (PATCH by URN refused), and
+//! `scim.custom-attribute.rejected` (any other refusal of a body with custom attributes).
+
+use serde_json::Value;
+
+use crate::check::show;
+use crate::idp::context::ActionCtx;
+use crate::outcome::{DiffEntry, Finding};
+use crate::scenario::Idp;
+use crate::transport::{OutgoingRequest, RawResponse};
+
+/// Where the IdP documents how it sends custom extension attributes.
+fn idp_source(idp: Idp) -> &'static str {
+    match idp {
+        Idp::Entra => "Microsoft Learn, Customize user provisioning attribute-mappings, Provisioning a custom extension attribute to a SCIM compliant application (https://learn.microsoft.com/entra/identity/app-provisioning/customize-application-attributes)",
+        _ => "Okta guide, Build a SCIM 2.0 server with entitlements, User with entitlements and roles (https://developer.okta.com/docs/guides/scim-with-entitlements/main/); Okta KB, Custom SCIM attribute is not available to map and is not sent to SCIM (https://support.okta.com/help/s/article/custom-scim-attribute-is-not-available-to-map-and-is-not-sent-to-scim)",
+    }
+}
+
+/// `urn:…:2.0:User:attr` → (`urn:…:2.0:User`, `attr`) for extensions other than the RFC's
+/// enterprise one.
+pub fn split_custom(path: &str) -> Option<(&str, &str)> {
+    let (schema, attr) = path.rsplit_once(':')?;
+    (crate::scim::schema::is_custom_extension(schema)
+        && schema.to_ascii_lowercase().ends_with(":user")
+        && !attr.is_empty())
+    .then_some((schema, attr))
+}
+
+pub fn is_custom(path: &str) -> bool {
+    split_custom(path).is_some()
+}
+
+fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let o = v.as_object()?;
+    o.get(key).or_else(|| {
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// The value a resource holds for a custom path, nested (`{"urn:…:User": {"attr": …}}`) or, as
+/// some servers answer, flat under the full path.
+pub fn held<'a>(resource: &'a Value, path: &str) -> Option<&'a Value> {
+    let (schema, attr) = split_custom(path)?;
+    get_ci(resource, schema)
+        .and_then(|ext| get_ci(ext, attr))
+        .or_else(|| get_ci(resource, path))
+        .filter(|v| !v.is_null())
+}
+
+/// Values compare by their text: Entra sends strings, a server may answer a number.
+fn same(a: &Value, b: &Value) -> bool {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    text(a) == text(b)
+}
+
+fn not_stored_impact(idp: Idp) -> &'static str {
+    match idp {
+        Idp::Entra => "Entra records the attribute as provisioned; the app never holds it. Entra re-sends it with every later change of the user and the app stays out of sync (FlowWhenChanged compares with what Entra flowed, not with the app).",
+        _ => "Okta records the push as successful and will not resend the attribute until it changes in Okta: the app user stays out of sync.",
+    }
+}
+
+/// Reports the custom attributes `resource` does not hold as sent. Returns whether all are held.
+pub fn check_held(
+    ctx: &mut ActionCtx<'_>,
+    resource: &Value,
+    expected: &[(String, Value)],
+    exchange: usize,
+    who: &str,
+) -> bool {
+    let mut f = Finding::error(
+        "scim.custom-attribute.not-stored",
+        format!("the server acknowledged {who} but does not hold its custom extension attributes"),
+    )
+    .impact(not_stored_impact(ctx.scenario.idp))
+    .reference(format!(
+        "{}; RFC 7643 §3.3 (extension attributes); simpleidserver/SimpleIdServer#138; pond/scimitar#155",
+        idp_source(ctx.scenario.idp)
+    ))
+    .source(ctx.here())
+    .at_exchange(exchange);
+    let mut missing = false;
+    for (path, want) in expected.iter().filter(|(p, _)| is_custom(p)) {
+        let got = held(resource, path);
+        if !got.is_some_and(|g| same(g, want)) {
+            missing = true;
+            f = f.diff(DiffEntry::new(
+                format!("/{path}"),
+                show(want),
+                got.map(show).unwrap_or_else(|| "absent".into()),
+            ));
+        }
+    }
+    if missing {
+        ctx.finding(f);
+    }
+    !missing
+}
+
+/// idpsim's own read-back of a user after a write (neutral headers, not IdP traffic), checking
+/// the custom attributes the IdP sent.
+pub async fn verify(
+    ctx: &mut ActionCtx<'_>,
+    user_id: &str,
+    expected: &[(String, Value)],
+    who: &str,
+) {
+    if ctx.dry_run() || !expected.iter().any(|(p, _)| is_custom(p)) {
+        return;
+    }
+    let path = format!("/Users/{}", crate::support::text::path_segment(user_id));
+    let (i, raw) = ctx
+        .send(OutgoingRequest::new("GET", path).header("Accept", "application/scim+json"))
+        .await;
+    if let Some(body) = raw
+        .body
+        .as_ref()
+        .filter(|b| b.is_object() && (200..300).contains(&raw.status))
+    {
+        let body = body.clone();
+        check_held(ctx, &body, expected, i, who);
+    }
+}
+
+/// Which refusal it is: a PATCH addressing custom attributes by URN, a POST/PUT whose custom
+/// extension is not listed in `schemas` (Entra never lists it), or another refusal of a body
+/// with custom attributes.
+fn rejection_rule(sent: &Value) -> &'static str {
+    let Some(o) = sent.as_object() else {
+        return "scim.custom-attribute.rejected";
+    };
+    if o.contains_key("Operations") {
+        return "scim.custom-attribute.patch-rejected";
+    }
+    let listed: Vec<String> = o
+        .get("schemas")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let unlisted = o.keys().any(|k| {
+        let urn = split_custom(k).map(|(u, _)| u).unwrap_or(k);
+        crate::scim::schema::is_custom_extension(urn) && !listed.contains(&urn.to_ascii_lowercase())
+    });
+    if unlisted {
+        "scim.custom-attribute.unlisted-rejected"
+    } else {
+        "scim.custom-attribute.rejected"
+    }
+}
+
+/// A write refused while the body carried custom attributes: the finding names that, with the
+/// server's own words, instead of a generic failure.
+pub fn rejected(
+    ctx: &mut ActionCtx<'_>,
+    sent: &Value,
+    raw: &RawResponse,
+    exchange: usize,
+    what: &str,
+) {
+    let detail = raw
+        .body
+        .as_ref()
+        .and_then(|b| b.get("detail"))
+        .and_then(Value::as_str)
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
+    let rule = rejection_rule(sent);
+    let impact = match (ctx.scenario.idp, rule) {
+        (Idp::Entra, "scim.custom-attribute.unlisted-rejected") => "Entra never lists a custom extension in `schemas` (Microsoft Learn: the custom extension schema header isn't sent): every create of a user with a custom attribute fails, is retried every cycle, and persistent failures escrow and quarantine the job.",
+        (Idp::Entra, "scim.custom-attribute.patch-rejected") => "Entra addresses custom attributes by URN path (default mode) or as URN keys of a path-less value map (aadOptscim062020): every update of them fails and is retried every cycle; the app keeps the stale value.",
+        (Idp::Entra, _) => "Entra fails the object and retries it every cycle; persistent failures escrow and quarantine the job.",
+        _ => "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks and the app user is not created or updated.",
+    };
+    let f = Finding::error(
+        rule,
+        format!(
+            "the server refused {what}, which carries custom extension attributes ({}{detail})",
+            raw.status
+        ),
+    )
+    .diff(DiffEntry::new("status", "2xx", raw.status.to_string()))
+    .impact(impact)
+    .reference(match ctx.scenario.idp {
+        Idp::Entra => format!(
+            "{}; MicrosoftDocs/azure-docs#65648; wso2/product-is#6015; elimity-com/scim#204",
+            idp_source(Idp::Entra)
+        ),
+        idp => format!("{}; RFC 7643 §3.3", idp_source(idp)),
+    })
+    .source(ctx.here())
+    .at_exchange(exchange);
+    ctx.finding(f);
+}
+
+/// Whether a refusal is about the custom attributes the request carried: a 400 whose `detail`
+/// names a URN, a schema, an extension or a path (a 400 about something else keeps its own rule).
+pub fn refusal_blames_custom(body_sent: &Value, raw: &RawResponse) -> bool {
+    if raw.status != 400 || !body_has_custom(body_sent) {
+        return false;
+    }
+    let detail = raw
+        .body
+        .as_ref()
+        .and_then(|b| b.get("detail"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    ["urn:", "schema", "extension", "path", "attribute"]
+        .iter()
+        .any(|w| detail.contains(w))
+}
+
+/// Whether a request body names a custom attribute (nested object, URN path or URN key).
+pub fn body_has_custom(body: &Value) -> bool {
+    let Some(o) = body.as_object() else {
+        return false;
+    };
+    if o.keys()
+        .any(|k| crate::scim::schema::is_custom_extension(k) || is_custom(k))
+    {
+        return true;
+    }
+    o.get("Operations")
+        .and_then(Value::as_array)
+        .is_some_and(|ops| {
+            ops.iter().any(|op| {
+                op.get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(is_custom)
+                    || op.get("value").is_some_and(body_has_custom)
+            })
+        })
+}
+
+/// `<schema id>:<attr>` for every attribute `/Schemas` advertises (Microsoft's
+/// Schema_Discoverability_Test flattens it this way), lower-cased.
+pub fn advertised(schemas_list: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let resources = schemas_list
+        .get("Resources")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for s in &resources {
+        let Some(id) = s.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        for a in s
+            .get("attributes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = a.get("name").and_then(Value::as_str) {
+                out.push(format!("{id}:{name}").to_ascii_lowercase());
+            }
+        }
+    }
+    out
+}
+
+/// Reports the custom targets a `/Schemas` answer does not advertise.
+pub fn check_advertised(
+    ctx: &mut ActionCtx<'_>,
+    schemas_list: &Value,
+    targets: &[String],
+    exchange: usize,
+) {
+    let have = advertised(schemas_list);
+    let missing: Vec<&String> = targets
+        .iter()
+        .filter(|t| is_custom(t) && !have.contains(&t.to_ascii_lowercase()))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let impact = match ctx.scenario.idp {
+        Idp::Entra => "Microsoft's gallery onboarding validation (Schema_Discoverability_Test) fails for every mapped attribute /Schemas does not list; Entra's provisioning itself still sends the attribute.",
+        _ => "With user schema discovery (Okta Identity Governance), Okta builds the app user profile from /Schemas: an attribute it does not list is not in the profile, so Okta never maps or sends it.",
+    };
+    let mut f = Finding::new(
+        "scim.custom-attribute.not-advertised",
+        if ctx.scenario.idp == Idp::Entra {
+            crate::outcome::Severity::Warning
+        } else {
+            crate::outcome::Severity::Error
+        },
+        format!(
+            "/Schemas does not advertise {} mapped custom attribute(s)",
+            missing.len()
+        ),
+    )
+    .impact(impact)
+    .reference("RFC 7643 §7; AzureAD/SCIMReferenceCode Logic App validation, Schema_Discoverability_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIM-Validation-Test-Overview.md); Okta guide, Build a SCIM 2.0 server with entitlements, /Schemas (https://developer.okta.com/docs/guides/scim-with-entitlements/main/)")
+    .source(ctx.here())
+    .at_exchange(exchange);
+    for t in missing {
+        f = f.diff(DiffEntry::new("/Schemas", format!("defines {t}"), "absent"));
+    }
+    ctx.finding(f);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const P: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag";
+
+    #[test]
+    fn custom_paths_exclude_the_enterprise_extension() {
+        assert!(is_custom(P));
+        assert!(!is_custom(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+        ));
+        assert!(!is_custom("name.givenName"));
+    }
+
+    #[test]
+    fn held_reads_nested_and_flat_forms() {
+        let nested = json!({"urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User": {"Tag": "x"}});
+        assert_eq!(held(&nested, P), Some(&json!("x")));
+        let flat = json!({ P: "y" });
+        assert_eq!(held(&flat, P), Some(&json!("y")));
+        assert_eq!(held(&json!({}), P), None);
+    }
+
+    #[test]
+    fn advertised_attributes_are_flattened_like_microsofts_test() {
+        let list = json!({"Resources": [{"id": "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User",
+            "attributes": [{"name": "tag"}]}]});
+        assert_eq!(advertised(&list), vec![P.to_ascii_lowercase()]);
+    }
+}

@@ -1,0 +1,115 @@
+//! Custom extension attributes as Entra sends them. A mapping target
+//! `urn:ietf:params:scim:schemas:extension:<Name>:2.0:User:<attr>` (Microsoft Learn, "Customize
+//! user provisioning attribute-mappings": the only form Entra accepts for a custom SCIM
+//! attribute) goes out
+//!
+//! - on create, nested in the extension's object, the extension not listed in `schemas`
+//!   ("the custom extension schema header … isn't sent in requests from the Microsoft Entra
+//!   SCIM client");
+//! - on update, by its URN path in default mode (`{"op":"Replace","path":"urn:…:User:attr"}`),
+//!   and in `aadOptscim062020` mode by path when it is the only change, else as a URN key of the
+//!   path-less value map (`wire::update_body`).
+//!
+//! `check_schema` is Microsoft's Schema_Discoverability_Test (gallery onboarding Logic App):
+//! every mapped custom attribute must be in `/Schemas`. The judging is shared with Okta
+//! (`idp::custom`).
+
+use serde_json::Value as Json;
+
+use super::expr::Value;
+use super::sync::{Engine, Flow};
+use super::wire;
+use crate::idp::custom;
+
+impl Engine<'_, '_> {
+    fn custom_targets(&self) -> Vec<String> {
+        self.mappings
+            .user
+            .iter()
+            .map(|m| m.target.clone())
+            .filter(|t| custom::is_custom(t))
+            .collect()
+    }
+
+    /// `GET /Schemas` as Entra sends it, then every mapped custom target must be advertised.
+    pub async fn check_schema(&mut self) -> Flow {
+        let (i, r) = self.send("GET", "/Schemas", &[], None).await;
+        if r.status == 0 {
+            return Err(());
+        }
+        if r.status == 406 {
+            // Entra sends no Accept header; the fault is the content negotiation, not the schema.
+            let f = crate::idp::entra::judge::failed(
+                "http.accept.required",
+                "GET /Schemas without an Accept header (as Entra sends it)",
+                "200",
+                &r,
+            )
+            .impact("Entra sends no Accept header: a server that requires one answers 406 to every Entra read (Test Connection fails with \"You appear to have entered invalid credentials\").")
+            .reference("MicrosoftDocs/azure-docs#94189 (Entra's requests carry no JSON Accept header; a server that requires one answers 406)")
+            .source(self.ctx.here())
+            .at_exchange(i);
+            self.ctx.finding(f);
+            return Err(());
+        }
+        let body = r
+            .body
+            .clone()
+            .filter(|_| r.status == 200)
+            .unwrap_or(Json::Null);
+        let targets = self.custom_targets();
+        custom::check_advertised(self.ctx, &body, &targets, i);
+        Ok(())
+    }
+
+    /// idpsim's read-back after a write that carried custom attributes. When the other
+    /// attributes of the same write did not land either, the write as a whole was not applied:
+    /// that is the generic fault's to report (`expect_server`, the PATCH rules), not a custom one.
+    pub async fn verify_custom(
+        &mut self,
+        id: &str,
+        values: &[(String, Value)],
+        before: Option<&Json>,
+        who: &str,
+    ) {
+        if self.ctx.dry_run() || !values.iter().any(|(t, _)| custom::is_custom(t)) {
+            return;
+        }
+        let path = format!("/Users/{}", crate::support::text::path_segment(id));
+        let (i, r) = self
+            .ctx
+            .send(
+                crate::transport::OutgoingRequest::new("GET", path)
+                    .header("Accept", "application/scim+json"),
+            )
+            .await;
+        let Some(body) = r
+            .body
+            .filter(|b| b.is_object() && (200..300).contains(&r.status))
+        else {
+            return;
+        };
+        let others_landed = values
+            .iter()
+            .filter(|(t, _)| !custom::is_custom(t) && !wire::is_boolean_target(t))
+            .all(|(t, v)| wire::same_value(wire::get_target(&body, t).as_ref(), v));
+        // The version (or lastModified) did not move: the server wrote nothing at all.
+        let stamp = |b: &Json| {
+            b.get("meta")
+                .and_then(|m| m.get("version").or_else(|| m.get("lastModified")))
+                .cloned()
+        };
+        let untouched = before
+            .and_then(stamp)
+            .is_some_and(|v| Some(v) == stamp(&body));
+        if !others_landed || untouched {
+            return;
+        }
+        let expected: Vec<(String, Json)> = values
+            .iter()
+            .filter(|(t, _)| custom::is_custom(t))
+            .map(|(t, v)| (t.clone(), wire::to_json(t, v, true)))
+            .collect();
+        custom::check_held(self.ctx, &body, &expected, i, who);
+    }
+}
