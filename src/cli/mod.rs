@@ -95,7 +95,11 @@ pub struct InitArgs {
 #[command(after_help = EXPR_EXAMPLES)]
 pub struct ExprArgs {
     /// The expression, e.g. 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'.
-    #[arg(value_name = "EXPRESSION", required_unless_present = "file", conflicts_with = "file")]
+    #[arg(
+        value_name = "EXPRESSION",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
     pub expression: Option<String>,
     /// Read the expression from FILE instead (it may span lines; no shell quoting needed).
     #[arg(long, short = 'f', value_name = "FILE")]

@@ -76,9 +76,15 @@ fn read_input(path: &Path) -> std::result::Result<String, String> {
 
 /// Parses, checks that every attribute read is given, evaluates.
 fn evaluate(args: &ExprArgs, text: &str, display: &str) -> Result<Outcome> {
-    let fail = |column: usize, message: String| Error::Expression {
-        text: text.to_string(),
-        diagnostics: vec![Diagnostic::new(display, pos_of(text, column), message)],
+    let fail = |column: usize, message: String| {
+        // The end of the expression is shown just after its last character, not on the empty
+        // line a file's final newline starts.
+        let column = column.min(text.trim_end().chars().count() + 1);
+        Error::Expression {
+            text: text.to_string(),
+            diagnostics: vec![Diagnostic::new(display, pos_of(text, column), message)
+                .width(word_at(text, column))],
+        }
     };
     let parsed = expr::parse(text).map_err(|e| fail(e.column, e.message))?;
     let source = source(args)?;
@@ -94,6 +100,14 @@ fn evaluate(args: &ExprArgs, text: &str, display: &str) -> Result<Outcome> {
         );
     }
     Ok(outcome)
+}
+
+/// How many characters the name at `column` spans (a function's name), so the carets cover it.
+fn word_at(text: &str, column: usize) -> usize {
+    text.chars()
+        .skip(column.saturating_sub(1))
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .count()
 }
 
 /// The 1-based line and column of character `column` (1-based) of `text`.
@@ -161,10 +175,7 @@ fn source(args: &ExprArgs) -> Result<Map<String, Json>> {
             )));
         };
         check_name(name, "--attr", a)?;
-        match given
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
+        match given.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             Some((_, values)) => values.push(value.to_string()),
             None => given.push((name.to_string(), vec![value.to_string()])),
         }
@@ -205,11 +216,7 @@ fn read_source(path: &Path) -> Result<Map<String, Json>> {
     let looks_json = text.trim_start().starts_with(['{', '[']);
     let value = if looks_json {
         serde_json::from_str::<Json>(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{display}:{}:{}: {e}",
-                e.line(),
-                e.column().max(1)
-            ))
+            Error::Usage(format!("{display}:{}:{}: {e}", e.line(), e.column().max(1)))
         })?
     } else {
         crate::scenario::yaml::parse_document(&text)
@@ -373,10 +380,16 @@ mod tests {
     fn rendering_tells_empty_null_and_ignored_apart() {
         assert_eq!(render(&Outcome::Value(Value::str(""))), "\"\"");
         assert_eq!(
-            render(&Outcome::Value(Value::Multi(vec!["a".into(), "b\"".into()]))),
+            render(&Outcome::Value(Value::Multi(vec![
+                "a".into(),
+                "b\"".into()
+            ]))),
             r#"["a", "b\""]"#
         );
-        assert_eq!(render(&Outcome::Value(Value::str("\u{1b}[2J"))), r#""\u001b[2J""#);
+        assert_eq!(
+            render(&Outcome::Value(Value::str("\u{1b}[2J"))),
+            r#""\u001b[2J""#
+        );
         assert!(render(&Outcome::Value(Value::Null)).starts_with("null (no value"));
         assert!(render(&Outcome::IgnoreFlow).starts_with("null (IgnoreFlowIfNullOrEmpty"));
     }
