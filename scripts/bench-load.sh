@@ -1,43 +1,146 @@
 #!/usr/bin/env bash
-# Benchmarks `idpsim load` against the built-in server (`idpsim serve`, its own process, release
-# build) and, in the same run, wrk on the same GET endpoint (the userName lookup every IdP sends
-# before a create), and prints idpsim's throughput as a ratio of wrk's. Then the suite table of
-# scripts/bench-suite.sh.
+# The load client against wrk, and membership changes against user creates, on the built-in
+# server (`idpsim serve`, release build, its own process, a fresh one for every run).
 #
-# wrk, not oha: `apt-get install wrk` takes seconds here, `cargo install oha` compiles for minutes.
+# 1. Client: `idpsim load` and wrk in alternating pairs (idpsim first in odd pairs, wrk first in
+#    even ones), each on a fresh server, on the same request mix: Entra's user provisioning,
+#    per user a userName lookup that finds nothing (`GET /Users?filter=userName+eq+"…"`) and
+#    the create (`POST /Users`, Entra's headers and a body of the same attributes). idpsim's
+#    rate is that of its `initial: users` phase, which is exactly that mix (`--groups 0
+#    --overlap 0`); wrk replays it from a Lua script. Client CPU per request is user + sys time
+#    (/usr/bin/time) over all requests the client sent (idpsim's run also has its incremental
+#    and audit phases; it is the whole run's CPU over the whole run's requests).
+# 2. Server: an Entra cycle with 500-member groups; the `initial: members` phase (PATCHes of 10
+#    member adds, Entra's batch) against the `initial: users` phase of the same run.
 #
-# Usage: scripts/bench-load.sh [USERS] [CONCURRENCY]   (default 10000 16)
+# Instruction counts, which do not depend on what else runs on the machine, come from
+# valgrind (see the README's Performance section for the command).
+#
+# Usage: scripts/bench-load.sh [PAIRS] [USERS] [CONCURRENCY] [WRK_SECONDS]   (default 5 30000 8 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-USERS="${1:-10000}"
-C="${2:-16}"
+PAIRS="${1:-5}"
+USERS="${2:-30000}"
+C="${3:-8}"
+SECS="${4:-4}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet
-BIN=target/release/idpsim
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# IDPSIM_BENCH_BIN=path measures another build (e.g. an older one, alternately with this one).
+BIN=${IDPSIM_BENCH_BIN:-target/release/idpsim}
+[ -n "${IDPSIM_BENCH_BIN:-}" ] || cargo build --release --quiet
 TOKEN="bench-$RANDOM$RANDOM"
-"$BIN" serve --port "$PORT" --token "$TOKEN" >/dev/null &
-SERVER=$!
 OUT=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$OUT"' EXIT
-for _ in $(seq 1 50); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
-URL="http://127.0.0.1:$PORT/scim/v2"
+SERVER=""
+trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; rm -rf "$OUT"' EXIT
 
-/usr/bin/time -v "$BIN" load --idp entra --users "$USERS" --groups 20 --members 500 -c "$C" --seed 1 \
-  --target "$URL" --token "$TOKEN" --report-json "$OUT/load.json" >"$OUT/load.txt" 2>"$OUT/time.txt" || true
-read -r WALL RPS AUDIT < <(python3 -c "import json;r=json.load(open('$OUT/load.json'));print(r['duration_ms']/1000, r['requests_per_second'], 'PASS' if r['audit']['passed'] else 'FAIL')")
-RSS=$(awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}' "$OUT/time.txt")
-# The same lookup idpsim sends, against the same server holding the same users.
-# A lookup that matches nothing, as every IdP lookup before a create (an indexed lookup).
-LOOKUP="/scim/v2/Users?filter=userName+eq+%22nobody%40contoso.test%22"
-WRK=$(wrk -t2 -c"$C" -d10s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$LOOKUP" | awk '/Requests\/sec/ {print $2}')
-RATIO=$(python3 -c "print(f'{$RPS/$WRK:.2f}')")
-echo "| measure (2 cores, $USERS users, concurrency $C) | value |"
-echo "|---|---|"
-echo "| Entra initial + incremental cycle + audit, wall time | ${WALL} s, audit ${AUDIT} |"
-echo "| idpsim load throughput (all requests) | ${RPS} req/s |"
-echo "| wrk on the same userName lookup, same server state | ${WRK} req/s |"
-echo "| idpsim / wrk | ${RATIO} |"
-echo "| idpsim load peak RSS | ${RSS} KiB |"
+start_server() {
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$BIN" serve --port "$PORT" --token "$TOKEN" >/dev/null 2>&1 &
+  SERVER=$!
+  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break; sleep 0.05; done
+  URL="http://127.0.0.1:$PORT/scim/v2"
+}
+stop_server() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; SERVER=""; }
+
+# wrk's side of the mix: per user the lookup, then the create, with Entra's headers.
+cat >"$OUT/entra-users.lua" <<'LUA'
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+local n, auth = 0, nil
+function init(args) auth = "Bearer " .. args[1] end
+local function enc(s)
+  return (s:gsub("[^%w%.%-_~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+local body = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],'
+  .. '"userName":"%s","active":true,"displayName":"Wrk User %d","emails":[{"type":"work","value":"%s"}],'
+  .. '"name":{"givenName":"Wrk","familyName":"User"},'
+  .. '"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Engineering"},'
+  .. '"meta":{"resourceType":"User"}}'
+request = function()
+  n = n + 1
+  local i = math.floor((n + 1) / 2)
+  local name = string.format("wrk.user.%d.%d.a1b2@contoso.test", tid, i)
+  if n % 2 == 1 then
+    return wrk.format("GET", wrk.path .. "/Users?filter=" .. enc('userName eq "' .. name .. '"'):gsub("%%20", "+"),
+      { ["Authorization"] = auth })
+  end
+  return wrk.format("POST", wrk.path .. "/Users",
+    { ["Authorization"] = auth, ["Content-Type"] = "application/scim+json; charset=utf-8" },
+    string.format(body, name, i, name))
+end
+LUA
+
+cpu_of() { awk '{printf "%.3f", $1 + $2}' "$1"; }
+
+run_idpsim() { # → "rps requests cpu_seconds"
+  start_server
+  /usr/bin/time -f '%U %S' -o "$OUT/t" "$BIN" load --idp entra --users "$USERS" --groups 0 --members 0 \
+    --overlap 0 -c "$C" --seed "$1" --target "$URL" --token "$TOKEN" --report-json "$OUT/load.json" >/dev/null 2>&1 || true
+  stop_server
+  python3 - "$OUT/load.json" "$(cpu_of "$OUT/t")" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+p = next(p for p in r["phases"] if p["name"] == "initial: users")
+assert r["audit"]["passed"], "audit failed"
+print(p["requests_per_second"], r["requests"], sys.argv[2])
+PY
+}
+
+run_wrk() {
+  start_server
+  /usr/bin/time -f '%U %S' -o "$OUT/t" wrk -t2 -c"$C" -d"${SECS}s" -s "$OUT/entra-users.lua" "$URL" -- "$TOKEN" >"$OUT/wrk.txt"
+  stop_server
+  local rps reqs
+  rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
+  reqs=$(awk '/requests in/ {print $1}' "$OUT/wrk.txt")
+  grep -q "Non-2xx" "$OUT/wrk.txt" && { echo "wrk saw non-2xx answers:" >&2; cat "$OUT/wrk.txt" >&2; }
+  echo "$rps $reqs $(cpu_of "$OUT/t")"
+}
+
+echo "machine: $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-scripts/bench-suite.sh 3
+echo "| pair | idpsim load req/s | wrk req/s | ratio | idpsim CPU µs/req | wrk CPU µs/req |"
+echo "|---|---|---|---|---|---|"
+ratios=(); icpu=(); wcpu=()
+for p in $(seq 1 "$PAIRS"); do
+  if [ $((p % 2)) -eq 1 ]; then
+    read -r irps ireq isec < <(run_idpsim "$p"); read -r wrps wreq wsec < <(run_wrk)
+  else
+    read -r wrps wreq wsec < <(run_wrk); read -r irps ireq isec < <(run_idpsim "$p")
+  fi
+  ratio=$(python3 -c "print(f'{$irps/$wrps:.2f}')")
+  ic=$(python3 -c "print(f'{$isec*1e6/$ireq:.1f}')")
+  wc=$(python3 -c "print(f'{$wsec*1e6/$wreq:.1f}')")
+  ratios+=("$ratio"); icpu+=("$ic"); wcpu+=("$wc")
+  echo "| $p | $irps | $wrps | $ratio | $ic | $wc |"
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo
+echo "median ratio idpsim/wrk: $(median "${ratios[@]}"); client CPU per request: idpsim $(median "${icpu[@]}") µs, wrk $(median "${wcpu[@]}") µs"
+
+echo
+echo "| run (Entra, 10,000 users, 20 groups × 500 members, -c $C) | user phase req/s | member phase req/s | members / users |"
+echo "|---|---|---|---|"
+mratios=()
+for p in $(seq 1 "$PAIRS"); do
+  start_server
+  "$BIN" load --idp entra --users 10000 --groups 20 --members 500 -c "$C" --seed "$p" \
+    --target "$URL" --token "$TOKEN" --report-json "$OUT/m.json" >/dev/null 2>&1 || true
+  stop_server
+  read -r urps mrps mr < <(python3 - "$OUT/m.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["audit"]["passed"], "audit failed"
+ph = {p["name"]: p["requests_per_second"] for p in r["phases"]}
+u, m = ph["initial: users"], ph["initial: members"]
+print(u, m, f"{m/u:.2f}")
+PY
+)
+  mratios+=("$mr")
+  echo "| $p | $urps | $mrps | $mr |"
+done
+echo
+echo "median member-phase / user-phase rate: $(median "${mratios[@]}")"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

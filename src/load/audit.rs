@@ -109,7 +109,7 @@ pub async fn user(ctx: Arc<Ctx>, res: Shared, i: u32) {
     }
     let found = a.resources();
     let linked = ctx.users.get(i);
-    with(&res, |r| match found.as_slice() {
+    with(&res, |r| match found {
         [] => r.lost_users.push(u.user_name.clone()),
         [one] => {
             if linked.is_some() && str_of(one, "id") != linked.as_deref() {

@@ -509,16 +509,26 @@ async fn get_one(
     )
 }
 
+/// Whether an update rewrote a group's member list (refile its members in the index) or left
+/// it as stored (move the stored list over, refile nothing).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Members {
+    Rewritten,
+    Kept,
+}
+
 /// Common tail of PUT and PATCH: validate, bump version, persist, apply
 /// `deactivate-deletes-user`, and render.
+#[allow(clippy::too_many_arguments)]
 async fn finish_update(
     app: &App,
     kind: ResourceKind,
     id: &str,
-    new_attrs: Map<String, Value>,
+    mut new_attrs: Map<String, Value>,
     mut data: tokio::sync::MutexGuard<'_, Data>,
     query: &[(String, String)],
     status: StatusCode,
+    members: Members,
 ) -> Result<Reply> {
     resource::check_required(kind, &new_attrs)?;
     if !app.quirks.has(Quirk::NoDuplicateCheck) {
@@ -535,29 +545,58 @@ async fn finish_update(
     let Some(r) = data.get_mut(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
+    if members == Members::Kept {
+        if let Some(list) = r.attrs.remove("members") {
+            new_attrs.insert("members".into(), list);
+        }
+    }
     r.attrs = new_attrs;
     r.version += 1;
     r.last_modified = now();
     let deactivated =
         kind == ResourceKind::User && r.attrs.get("active") == Some(&Value::Bool(false));
-    data.rekey(kind, id);
-    let rendered = data.get(kind, id).map(|r| {
-        (
-            resource::render(r, &render_ctx(app, &data.index_for(&[r]))),
-            r.etag(),
-        )
-    });
+    match members {
+        Members::Rewritten => data.rekey(kind, id),
+        Members::Kept => data.rekey_unique(kind, id),
+    }
+    let rendered = rendered(app, kind, id, &data, status);
     if deactivated && app.quirks.has(Quirk::DeactivateDeletesUser) {
         data.remove(kind, id);
     }
     app.store.persist(&mut data, before).await?;
     drop(data);
+    reply_updated(app, kind, rendered, query, status)
+}
+
+/// The updated resource's representation (none for a 204, which carries no body) and ETag,
+/// taken while the lock is held.
+fn rendered(
+    app: &App,
+    kind: ResourceKind,
+    id: &str,
+    data: &Data,
+    status: StatusCode,
+) -> Option<(Option<Value>, String)> {
+    data.get(kind, id).map(|r| {
+        let body = (status != StatusCode::NO_CONTENT)
+            .then(|| resource::render(r, &render_ctx(app, &data.index_for(&[r]))));
+        (body, r.etag())
+    })
+}
+
+fn reply_updated(
+    app: &App,
+    kind: ResourceKind,
+    rendered: Option<(Option<Value>, String)>,
+    query: &[(String, String)],
+    status: StatusCode,
+) -> Result<Reply> {
     let Some((full, etag)) = rendered else {
         return Err(ScimError::internal("updated resource vanished"));
     };
-    if status == StatusCode::NO_CONTENT {
+    let Some(full) = full else {
         return Ok(Reply::empty(status).header(header::ETAG, etag));
-    }
+    };
     let (inc, exc) = projection(
         kind,
         app,
@@ -613,7 +652,17 @@ async fn replace(
     } else {
         data
     };
-    finish_update(app, kind, id, attrs, data, query, StatusCode::OK).await
+    finish_update(
+        app,
+        kind,
+        id,
+        attrs,
+        data,
+        query,
+        StatusCode::OK,
+        Members::Rewritten,
+    )
+    .await
 }
 
 async fn patch_one(
@@ -629,14 +678,44 @@ async fn patch_one(
     extensions::check_patch(&app.quirks, body)?;
     manager::check_patch(&app.quirks, body)?;
     let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
+    let group = kind == ResourceKind::Group;
+    // Entra wants 204 for Groups PATCH (Entra's SCIM tutorial, what Entra requires of responses) unless the client asked for a
+    // representation via attributes/excludedAttributes; Users get 200 with the resource.
+    let wants_body =
+        qget(query, "attributes").is_some() || qget(query, "excludedattributes").is_some();
+    let status = if group && !wants_body {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    // The IdPs' membership pushes change a few members of a group that may hold thousands:
+    // applied in place and indexed by the ids that changed, they cost by the change (at most
+    // `patch::check_size`'s values), so they are done under the lock, with no copy. (With a
+    // --data file every write serialises the whole store anyway, and the general path keeps
+    // the change on a copy until it is written.)
+    let edits = (group && !lossy && !app.store.persistent())
+        .then(|| patch::member_edits(body, &app.quirks))
+        .flatten();
+    // A PATCH that leaves the members alone (Okta's rename, a displayName change) works on a
+    // copy of the group without them.
+    let members = if group
+        && !lossy
+        && !app.quirks.has(Quirk::RenameWipesMembers)
+        && !patch::touches_members(body)
+    {
+        Members::Kept
+    } else {
+        Members::Rewritten
+    };
     // The operations are applied to a copy with the store unlocked: their work grows with the
     // request, and every other client waits while the store is held. The copy is written back
     // only if the resource is still the version it was copied from; else it is redone on the
     // newer one (a concurrent PATCH is never lost), a bounded number of times.
     let mut attempts = 0;
+    let mut edits = edits;
     let (attrs, data) = loop {
         attempts += 1;
-        let data = app.store.lock().await;
+        let mut data = app.store.lock().await;
         let Some(r) = data.get(kind, id) else {
             return Err(ScimError::resource_not_found(kind.name(), id));
         };
@@ -644,12 +723,36 @@ async fn patch_one(
         if app.quirks.has(Quirk::PatchNoop204) {
             return Ok(Reply::empty(StatusCode::NO_CONTENT));
         }
-        let (mut attrs, stored, version) = (r.attrs.clone(), r.attrs.clone(), r.version);
+        if matches!(r.attrs.get("members"), None | Some(Value::Array(_))) {
+            if let Some(edits) = edits.take() {
+                if !data.edit_members(id, edits) {
+                    return Err(ScimError::resource_not_found(kind.name(), id));
+                }
+                if let Some(r) = data.get_mut(kind, id) {
+                    r.version += 1;
+                    r.last_modified = now();
+                }
+                let rendered = rendered(app, kind, id, &data, status);
+                drop(data);
+                return reply_updated(app, kind, rendered, query, status);
+            }
+        }
+        let version = r.version;
+        let mut attrs: Map<String, Value> = match members {
+            Members::Kept => r
+                .attrs
+                .iter()
+                .filter(|(k, _)| k.as_str() != "members")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            Members::Rewritten => r.attrs.clone(),
+        };
+        let stored = (kind == ResourceKind::User).then(|| r.attrs.clone());
         drop(data);
         patch::apply(kind, id, &mut attrs, body, &app.quirks)?;
         extensions::strip(&app.quirks, &mut attrs);
-        if kind == ResourceKind::User {
-            entitlements::check_assignable(&app.catalog, Some(&stored), &attrs)?;
+        if let Some(stored) = &stored {
+            entitlements::check_assignable(&app.catalog, Some(stored), &attrs)?;
         }
         if lossy {
             // Modify a copy outside the lock, then write it back whole: a concurrent PATCH to
@@ -671,16 +774,7 @@ async fn patch_one(
             Some(_) => continue,
         }
     };
-    // Entra wants 204 for Groups PATCH (Entra's SCIM tutorial, what Entra requires of responses) unless the client asked for a
-    // representation via attributes/excludedAttributes; Users get 200 with the resource.
-    let wants_body =
-        qget(query, "attributes").is_some() || qget(query, "excludedattributes").is_some();
-    let status = if kind == ResourceKind::Group && !wants_body {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::OK
-    };
-    finish_update(app, kind, id, attrs, data, query, status).await
+    finish_update(app, kind, id, attrs, data, query, status, members).await
 }
 
 /// How many times a PATCH is redone on a resource that changed while it was being applied.

@@ -8,11 +8,14 @@
 //! `add`/`replace` on a filtered path with no matching element creates the element from the
 //! filter's `eq` terms (Entra's `emails[type eq "work"].value` on a user without a work email).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::quirks::{Quirk, Quirks};
 use super::resource::normalize;
 use super::response::ScimError;
+use super::store::MemberEdit;
 use crate::scim::filter::{get_ci, CompareOp, EvalOptions, Filter};
 use crate::scim::path::{AttrPath, PatchPath};
 use crate::scim::schema::{AttrDef, AttrType, Mutability, ResourceKind, SchemaDef};
@@ -108,6 +111,116 @@ pub(crate) fn apply(
         })?;
     }
     Ok(())
+}
+
+/// The PatchOp's operations, or `None` when the body is not a PatchOp (`apply` says why).
+fn operations(body: &Value) -> Option<&Vec<Value>> {
+    match get_ci(body.as_object()?, "Operations")? {
+        Value::Array(ops) => Some(ops),
+        _ => None,
+    }
+}
+
+/// Whether any operation may read or write a group's `members` (conservatively: a path or a
+/// path-less key that mentions them, or a body `apply` would reject). When none does, the
+/// handler patches a copy of the group without its member list.
+pub(crate) fn touches_members(body: &Value) -> bool {
+    let Some(ops) = operations(body) else {
+        return true;
+    };
+    ops.iter().any(|op| {
+        let Some(o) = op.as_object() else {
+            return true;
+        };
+        let mentions = |s: &str| s.to_ascii_lowercase().contains("members");
+        match get_ci(o, "path").and_then(Value::as_str) {
+            Some(p) if !p.trim().is_empty() => mentions(p),
+            _ => match get_ci(o, "value") {
+                Some(Value::Object(m)) => m.iter().any(|(k, v)| {
+                    mentions(k)
+                        || (k.starts_with("urn:")
+                            && v.is_object()
+                            && v.to_string().to_ascii_lowercase().contains("members"))
+                }),
+                _ => false,
+            },
+        }
+    })
+}
+
+/// A group PATCH whose every operation adds members (`add` on `members`) or removes them by id
+/// (`members[value eq "…"]`, or Entra's `remove` on `members` with a `value` list), as Okta's
+/// and Entra's membership pushes are, turned into edits that `Data::edit_members` applies in
+/// place with exactly `apply`'s result. `None` for anything else, and under the quirks that
+/// change these operations: the handler then takes the general path.
+pub(crate) fn member_edits(body: &Value, quirks: &Quirks) -> Option<Vec<MemberEdit>> {
+    if [
+        Quirk::RejectEntraMemberRemove,
+        Quirk::RfcLiteralMemberRemove,
+        Quirk::IgnoreFilteredMemberRemove,
+    ]
+    .iter()
+    .any(|q| quirks.has(*q))
+    {
+        return None;
+    }
+    let def = ResourceKind::Group.attr(None, "members")?;
+    let ops = operations(body)?;
+    let mut edits = Vec::with_capacity(ops.len());
+    for op in ops {
+        let o = op.as_object()?;
+        let name = get_ci(o, "op")?.as_str()?.to_ascii_lowercase();
+        let path = get_ci(o, "path")?.as_str()?.trim();
+        let value = get_ci(o, "value");
+        match name.as_str() {
+            "add" if path.eq_ignore_ascii_case("members") => {
+                let Value::Array(items) = normalize(def, value?, quirks).ok()?? else {
+                    return None;
+                };
+                let plain = items.iter().all(|m| {
+                    m.get("value").is_some_and(Value::is_string)
+                        && m.get("primary") != Some(&Value::Bool(true))
+                });
+                if !plain {
+                    return None;
+                }
+                edits.push(MemberEdit::Add(items));
+            }
+            "remove" if path.eq_ignore_ascii_case("members") => {
+                // Entra's default mode: the listed members only (entra.md §3.14).
+                let ids = value?
+                    .as_array()?
+                    .iter()
+                    .map(|m| m.get("value")?.as_str().map(str::to_string))
+                    .collect::<Option<HashSet<String>>>()?;
+                edits.push(MemberEdit::Remove(ids));
+            }
+            "remove" => {
+                let pp = PatchPath::parse(path).ok()?;
+                let is_members = pp.attr.urn.is_none()
+                    && pp.attr.sub.is_none()
+                    && pp.attr.attr.eq_ignore_ascii_case("members");
+                if !is_members || pp.filter_sub.is_some() {
+                    return None;
+                }
+                // `value` is caseExact (RFC 7643 §4.2), so `eq` is string equality.
+                let Some(Filter::Compare {
+                    path: fp,
+                    op: CompareOp::Eq,
+                    value: Value::String(id),
+                }) = &pp.filter
+                else {
+                    return None;
+                };
+                if fp.urn.is_some() || fp.sub.is_some() || !fp.attr.eq_ignore_ascii_case("value") {
+                    return None;
+                }
+                edits.push(MemberEdit::Remove(HashSet::from([id.clone()])));
+            }
+            _ => return None,
+        }
+    }
+    Some(edits)
 }
 
 struct Patcher<'a> {

@@ -4,7 +4,7 @@
 //! what issue 3 §4 demands (N parallel creates of one userName → exactly one 201). The
 //! `lose-concurrent-writes` and `duplicate-on-race` quirks deliberately step outside it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -58,9 +58,22 @@ struct Keys {
     key_of: [HashMap<String, String>; 2],
     /// id → position in the table.
     pos: [HashMap<String, usize>; 2],
-    /// member id → ids of the groups listing it, and group id → its member ids (to unfile).
+    /// member id → ids of the groups listing it, and group id → its member ids (to unfile,
+    /// and to tell in O(1) whether a group lists an id, so a membership PATCH costs by the
+    /// change rather than by the group's size).
     member_of: HashMap<String, Vec<String>>,
-    members_in: HashMap<String, Vec<String>>,
+    members_in: HashMap<String, HashSet<String>>,
+}
+
+/// One step of a membership PATCH applied in place by `Data::edit_members`, with the semantics
+/// `patch::apply` gives the same operation (the handler only builds these when it does).
+#[derive(Debug)]
+pub(crate) enum MemberEdit {
+    /// `add` on `members`: normalised elements, each with a string `value`.
+    Add(Vec<Value>),
+    /// `remove` of the members with these ids (`members[value eq "…"]`, or Entra's `remove`
+    /// with a `value` list).
+    Remove(HashSet<String>),
 }
 
 fn member_ids(r: &Resource) -> Vec<String> {
@@ -123,6 +136,7 @@ impl Data {
     }
 
     fn file_members(&mut self, group: &str, members: Vec<String>) {
+        let members: HashSet<String> = members.into_iter().collect();
         for m in &members {
             self.keys
                 .member_of
@@ -131,6 +145,103 @@ impl Data {
                 .push(group.to_string());
         }
         self.keys.members_in.insert(group.to_string(), members);
+    }
+
+    /// Applies membership edits to a group in place, updating the member index by the ids that
+    /// changed: no copy of the group, no scan of its members for an add (a remove is one pass
+    /// over them). Returns false, changing nothing, when there is no such group. The caller
+    /// bumps the version.
+    pub fn edit_members(&mut self, group: &str, edits: Vec<MemberEdit>) -> bool {
+        let Some(at) = self.keys.pos[slot(ResourceKind::Group)].get(group).copied() else {
+            return false;
+        };
+        let Some(g) = self.groups.get_mut(at).filter(|g| g.id == group) else {
+            return false;
+        };
+        let mut items = match g.attrs.remove("members") {
+            Some(Value::Array(items)) => Some(items),
+            None => None,
+            // Not an array: the caller checked; keep what is there.
+            Some(other) => {
+                g.attrs.insert("members".into(), other);
+                return false;
+            }
+        };
+        let listed = self.keys.members_in.entry(group.to_string()).or_default();
+        let mut touched: Vec<String> = Vec::new();
+        for edit in edits {
+            match edit {
+                MemberEdit::Add(new) => match &mut items {
+                    // As `patch::apply`: an add to an absent attribute sets it as given.
+                    None => {
+                        for n in &new {
+                            if let Some(v) = n.get("value").and_then(Value::as_str) {
+                                listed.insert(v.to_string());
+                                touched.push(v.to_string());
+                            }
+                        }
+                        items = Some(new);
+                    }
+                    Some(old) => {
+                        for n in new {
+                            let Some(v) = n.get("value").and_then(Value::as_str) else {
+                                continue;
+                            };
+                            if listed.insert(v.to_string()) {
+                                touched.push(v.to_string());
+                                old.push(n);
+                            }
+                        }
+                    }
+                },
+                MemberEdit::Remove(ids) => {
+                    let Some(old) = &mut items else { continue };
+                    if ids.iter().any(|id| listed.contains(id)) {
+                        old.retain(|m| {
+                            !m.get("value")
+                                .and_then(Value::as_str)
+                                .is_some_and(|v| ids.contains(v))
+                        });
+                        for id in ids {
+                            if listed.remove(&id) {
+                                touched.push(id);
+                            }
+                        }
+                    }
+                    // As `patch::apply`: a members list left empty is removed.
+                    if old.is_empty() {
+                        items = None;
+                    }
+                }
+            }
+        }
+        if let Some(items) = items {
+            g.attrs.insert("members".into(), Value::Array(items));
+        }
+        for id in touched {
+            let now_member = listed.contains(&id);
+            let groups = self.keys.member_of.entry(id.clone()).or_default();
+            let filed = groups.iter().any(|x| x == group);
+            if now_member && !filed {
+                groups.push(group.to_string());
+            } else if !now_member && filed {
+                groups.retain(|x| x != group);
+                if groups.is_empty() {
+                    self.keys.member_of.remove(&id);
+                }
+            }
+        }
+        true
+    }
+
+    /// Re-files a resource whose unique attribute may have changed but whose members did not.
+    pub fn rekey_unique(&mut self, kind: ResourceKind, id: &str) {
+        let key = self
+            .get(kind, id)
+            .and_then(|r| r.str_attr(Self::unique_attr(kind)))
+            .map(fold);
+        self.unfile_key(kind, id);
+        self.file_key(kind, id, key);
     }
 
     fn unfile_members(&mut self, group: &str) {
@@ -256,7 +367,7 @@ impl Data {
             // The removed resource leaves every group that listed it (done below on the data).
             for g in self.keys.member_of.remove(id).unwrap_or_default() {
                 if let Some(ms) = self.keys.members_in.get_mut(&g) {
-                    ms.retain(|m| m != id);
+                    ms.remove(id);
                 }
             }
             let k = slot(kind);
@@ -394,6 +505,11 @@ impl Store {
             data: Mutex::new(data),
             file,
         }
+    }
+
+    /// Whether writes go to a `--data` file (each then serialises the whole store anyway).
+    pub fn persistent(&self) -> bool {
+        self.file.is_some()
     }
 
     pub async fn lock(&self) -> MutexGuard<'_, Data> {
@@ -569,5 +685,149 @@ mod membership_tests {
         d.remove(ResourceKind::User, "u2");
         let g1 = d.get(ResourceKind::Group, "g1").cloned().expect("g1");
         assert!(d.index_for(&[&g1]).user_names.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod member_edit_tests {
+    use super::*;
+    use crate::server::patch;
+    use crate::server::quirks::Quirks;
+    use serde_json::json;
+
+    fn group(members: Option<Value>) -> Data {
+        let mut d = Data::default();
+        for (id, name) in [("u1", "ann"), ("u2", "bob"), ("u3", "cy"), ("u4", "di")] {
+            let mut attrs = Map::new();
+            attrs.insert("userName".into(), json!(name));
+            d.insert(Resource {
+                id: id.into(),
+                kind: ResourceKind::User,
+                attrs,
+                created: now(),
+                last_modified: now(),
+                version: 1,
+            });
+        }
+        let mut attrs = Map::new();
+        attrs.insert("displayName".into(), json!("Eng"));
+        if let Some(m) = members {
+            attrs.insert("members".into(), m);
+        }
+        d.insert(Resource {
+            id: "g".into(),
+            kind: ResourceKind::Group,
+            attrs,
+            created: now(),
+            last_modified: now(),
+            version: 1,
+        });
+        d
+    }
+
+    fn groups_of(d: &Data, user: &str) -> Vec<String> {
+        let u = d.get(ResourceKind::User, user).cloned().expect("user");
+        d.index_for(&[&u])
+            .memberships
+            .get(user)
+            .map(|gs| gs.iter().map(|(g, _)| g.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The in-place edit gives what `patch::apply` gives on a copy, member list and index alike.
+    #[test]
+    fn in_place_member_edits_match_the_general_patch() {
+        let two = json!([{ "value": "u1" }, { "value": "u2", "display": "bob" }]);
+        let add = |ids: &[&str]| {
+            json!({ "op": "add", "path": "members",
+                    "value": ids.iter().map(|i| json!({ "value": i })).collect::<Vec<_>>() })
+        };
+        let okta_remove =
+            |id: &str| json!({ "op": "remove", "path": format!("members[value eq \"{id}\"]") });
+        let entra_remove = |ids: &[&str]| {
+            json!({ "op": "Remove", "path": "members",
+                    "value": ids.iter().map(|i| json!({ "value": i })).collect::<Vec<_>>() })
+        };
+        let cases: Vec<(Option<Value>, Vec<Value>)> = vec![
+            (Some(two.clone()), vec![add(&["u3", "u1", "u3"])]),
+            (None, vec![add(&["u3", "u3"])]),
+            (Some(json!([])), vec![add(&["u1", "u1"])]),
+            (Some(two.clone()), vec![entra_remove(&["u2", "u4"])]),
+            (
+                Some(two.clone()),
+                vec![okta_remove("u1"), okta_remove("u9"), add(&["u4", "u1"])],
+            ),
+            (
+                Some(two.clone()),
+                vec![entra_remove(&["u1", "u2"]), add(&["u2", "u2"])],
+            ),
+            (Some(two.clone()), vec![add(&["u3"]), okta_remove("u3")]),
+            (None, vec![okta_remove("u1")]),
+        ];
+        let quirks = Quirks::default();
+        for (i, (members, ops)) in cases.into_iter().enumerate() {
+            let body = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops });
+            let mut general = group(members.clone());
+            let mut attrs = general
+                .get(ResourceKind::Group, "g")
+                .expect("g")
+                .attrs
+                .clone();
+            patch::apply(ResourceKind::Group, "g", &mut attrs, &body, &quirks).expect("applies");
+            if let Some(g) = general.get_mut(ResourceKind::Group, "g") {
+                g.attrs = attrs;
+            }
+            general.rekey(ResourceKind::Group, "g");
+
+            let mut fast = group(members);
+            let edits = patch::member_edits(&body, &quirks).expect("a membership PATCH");
+            assert!(fast.edit_members("g", edits), "case {i}");
+            let stored = |d: &Data| {
+                d.get(ResourceKind::Group, "g")
+                    .expect("g")
+                    .attrs
+                    .get("members")
+                    .cloned()
+            };
+            assert_eq!(stored(&fast), stored(&general), "case {i}: member lists");
+            for u in ["u1", "u2", "u3", "u4"] {
+                assert_eq!(
+                    groups_of(&fast, u),
+                    groups_of(&general, u),
+                    "case {i}: groups of {u}"
+                );
+            }
+            assert_eq!(
+                fast.keys.members_in.get("g").cloned().unwrap_or_default(),
+                general
+                    .keys
+                    .members_in
+                    .get("g")
+                    .cloned()
+                    .unwrap_or_default(),
+                "case {i}: index"
+            );
+        }
+    }
+
+    #[test]
+    fn other_patches_take_the_general_path() {
+        let quirks = Quirks::default();
+        for ops in [
+            json!([{ "op": "replace", "value": { "id": "g", "displayName": "Ops" } }]),
+            json!([{ "op": "replace", "path": "members", "value": [{ "value": "u1" }] }]),
+            json!([{ "op": "remove", "path": "members" }]),
+            json!([{ "op": "remove", "path": "members[display eq \"ann\"]" }]),
+        ] {
+            let body = json!({ "Operations": ops });
+            assert!(patch::member_edits(&body, &quirks).is_none(), "{ops}");
+        }
+        assert!(!patch::touches_members(
+            &json!({ "Operations": [{ "op": "replace", "value": { "id": "g", "displayName": "Ops" } }] })
+        ));
+        assert!(patch::touches_members(
+            &json!({ "Operations": [{ "op": "replace", "value": { "members": [] } }] })
+        ));
+        assert!(patch::touches_members(&json!({ "Operations": "nope" })));
     }
 }

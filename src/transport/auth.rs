@@ -688,6 +688,21 @@ impl Transport {
         }
     }
 
+    /// The Authorization value for a request sent without recording (`send_raw`), taken as
+    /// `send_as` takes it — a token fetched first when there is none, the use counted, a lapse
+    /// played — or none when the request carries its own or none at all. `Err` when no
+    /// credential could be had (the token endpoint refused): the request is not sent.
+    pub(crate) async fn raw_credential(&self, req: &OutgoingRequest) -> Result<Option<String>, ()> {
+        if !req.with_auth || req.has_header("authorization") {
+            return Ok(None);
+        }
+        let mut legs = Vec::new();
+        match self.credential(&self.session, &mut legs).await {
+            Ok(c) => Ok(c.header),
+            Err(_) => Err(()),
+        }
+    }
+
     /// The credential for the next request: counting the use, letting it lapse when told, and
     /// getting a token first when there is none or the server's `expires_in` has run out.
     async fn credential(

@@ -110,6 +110,29 @@ pub struct RawResponse {
     pub body: Option<serde_json::Value>,
 }
 
+/// An answer as `Transport::send_raw` returns it: nothing parsed, nothing recorded.
+#[derive(Clone, Debug, Default)]
+pub struct RawAnswer {
+    /// 0 when there was no (complete) answer.
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// The decoded body; `None` when it was cut at the size limit or did not decode.
+    pub body: Option<Vec<u8>>,
+}
+
+/// A JSON body parsed into `T`, under the same guards as every recorded body (nesting depth,
+/// parse cost): `None` when it is empty, not JSON, too costly, or not of `T`'s shape.
+pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let (cost, too_deep) = parse_cost(bytes);
+    if too_deep || cost > MAX_JSON_COST {
+        return None;
+    }
+    serde_json::from_slice(bytes).ok()
+}
+
 /// The HTTP/1.1 client over rustls (or plain HTTP) that the transport and the record proxy use.
 pub type HttpsClient = Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
@@ -172,26 +195,25 @@ impl BaseUrl {
 
     /// Joins a request path, with the base query unless the request opted out.
     pub fn join_request(&self, req: &OutgoingRequest) -> String {
-        if req.base_query {
-            self.join(&req.path)
-        } else {
-            BaseUrl {
-                query: None,
-                ..self.clone()
-            }
-            .join(&req.path)
-        }
+        self.join_with(&req.path, req.base_query)
     }
 
     /// Joins a relative request path; the base query goes after the request's own parameters.
     pub fn join(&self, rel: &str) -> String {
-        let rel = if rel.starts_with('/') || rel.is_empty() {
-            rel.to_string()
-        } else {
-            format!("/{rel}")
-        };
-        let mut target = format!("{}{}", self.path, rel);
-        if let Some(q) = &self.query {
+        self.join_with(rel, true)
+    }
+
+    fn join_with(&self, rel: &str, with_query: bool) -> String {
+        let query = self.query.as_deref().filter(|_| with_query);
+        let mut target = String::with_capacity(
+            self.path.len() + rel.len() + 1 + query.map_or(0, |q| q.len() + 1),
+        );
+        target.push_str(&self.path);
+        if !(rel.starts_with('/') || rel.is_empty()) {
+            target.push('/');
+        }
+        target.push_str(rel);
+        if let Some(q) = query {
             target.push(if target.contains('?') { '&' } else { '?' });
             target.push_str(q);
         }
@@ -221,7 +243,13 @@ impl Transport {
                 crate::support::redact::url(&config.base_url)
             ))
         })?;
-        let tls = tls_config(config.insecure, config.cacert.as_deref())?;
+        // A plain-http target (the embedded server is one) never does a TLS handshake: loading
+        // and parsing the system's CA bundle for it would only cost time and memory.
+        let tls = if plain_http_only(&base, &config) {
+            plain_http_tls_config()?
+        } else {
+            tls_config(config.insecure, config.cacert.as_deref())?
+        };
         let client = https_client(tls);
         let mut secrets = config.auth.secrets();
         secrets.extend(url_secrets(&config.base_url));
@@ -479,6 +507,34 @@ impl Transport {
         }
     }
 
+    /// Sends one request and returns only the answer's status, headers and (decoded) body
+    /// bytes — status 0: no answer — recording nothing. For `idpsim load`, which keeps of each
+    /// answer a few members of its body and shows none of it: with no exchange recorded there
+    /// is nothing to redact, so none of the recording's copies and scans are made. The same
+    /// guards apply (timeout, body limit, decoding); `parse_body` applies the JSON ones.
+    pub async fn send_raw(&self, req: &OutgoingRequest) -> RawAnswer {
+        let Ok(authorization) = self.raw_credential(req).await else {
+            return RawAnswer::default();
+        };
+        let headers = self.headers_with(req, authorization.as_deref());
+        let progress = Progress::default();
+        let Ok(Ok(wire)) = tokio::time::timeout(
+            self.config.timeout,
+            self.send_inner(req, &headers, &progress),
+        )
+        .await
+        else {
+            return RawAnswer::default();
+        };
+        let decoded = decode(wire.bytes, wire.truncated, &wire.headers);
+        RawAnswer {
+            status: wire.status,
+            headers: wire.headers,
+            // A cut or undecodable body is not parsed, as on the recorded path.
+            body: (!decoded.truncated && decoded.decode_error.is_none()).then_some(decoded.bytes),
+        }
+    }
+
     async fn send_inner(
         &self,
         req: &OutgoingRequest,
@@ -541,30 +597,13 @@ impl Transport {
         wire: WireResponse,
         elapsed_ms: u64,
     ) -> (RecordedResponse, RawResponse, Option<String>) {
-        let encoding = wire
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
-            .map(|(_, v)| v.trim().to_ascii_lowercase())
-            .filter(|v| v != "identity");
-        let mut truncated = wire.truncated;
-        let mut decode_error = None;
         let size = wire.bytes.len();
-        let bytes = match encoding.as_deref() {
-            Some(enc @ ("gzip" | "x-gzip" | "deflate")) => match decompress(enc, &wire.bytes) {
-                Ok((b, cut)) => {
-                    truncated |= cut;
-                    b
-                }
-                Err(e) => {
-                    decode_error = Some(format!(
-                        "the body says Content-Encoding: {enc} but does not decode: {e}"
-                    ));
-                    wire.bytes
-                }
-            },
-            _ => wire.bytes,
-        };
+        let Decoded {
+            bytes,
+            truncated,
+            encoding,
+            decode_error,
+        } = decode(wire.bytes, wire.truncated, &wire.headers);
         let (json, json_error) = if bytes.is_empty() || truncated {
             (None, None)
         } else {
@@ -624,6 +663,46 @@ impl Transport {
             }),
             _ => Ok(exchange),
         }
+    }
+}
+
+/// A body as received, decompressed when its Content-Encoding says so.
+struct Decoded {
+    bytes: Vec<u8>,
+    truncated: bool,
+    /// `gzip` or `deflate` when the body was compressed on the wire.
+    encoding: Option<String>,
+    decode_error: Option<String>,
+}
+
+fn decode(raw: Vec<u8>, truncated: bool, headers: &[(String, String)]) -> Decoded {
+    let encoding = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase())
+        .filter(|v| v != "identity");
+    let mut truncated = truncated;
+    let mut decode_error = None;
+    let bytes = match encoding.as_deref() {
+        Some(enc @ ("gzip" | "x-gzip" | "deflate")) => match decompress(enc, &raw) {
+            Ok((b, cut)) => {
+                truncated |= cut;
+                b
+            }
+            Err(e) => {
+                decode_error = Some(format!(
+                    "the body says Content-Encoding: {enc} but does not decode: {e}"
+                ));
+                raw
+            }
+        },
+        _ => raw,
+    };
+    Decoded {
+        bytes,
+        truncated,
+        encoding,
+        decode_error,
     }
 }
 
@@ -1006,6 +1085,36 @@ pub(crate) fn tls_config(
     }
     let (roots, _) = root_store(cacert)?;
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Whether every URL this transport may call is plain http: the target and, for OAuth, the
+/// token and authorization endpoints (requested through the same client). `--cacert` is
+/// checked whatever the scheme, so a bad file is an error either way.
+fn plain_http_only(base: &BaseUrl, config: &TransportConfig) -> bool {
+    let http = |url: &str| url.trim_start().to_ascii_lowercase().starts_with("http://");
+    let oauth_http = match &config.auth {
+        Auth::OAuth(c) => {
+            http(&c.token_url)
+                && match &c.grant {
+                    auth::Grant::AuthorizationCode(g) => {
+                        g.authorize_url.as_deref().is_none_or(http)
+                    }
+                    auth::Grant::ClientCredentials => true,
+                }
+        }
+        _ => true,
+    };
+    base.origin.starts_with("http://") && config.cacert.is_none() && oauth_http
+}
+
+/// The TLS settings of a client that only speaks plain HTTP: no roots, so any handshake fails.
+fn plain_http_tls_config() -> Result<rustls::ClientConfig, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Usage(format!("TLS setup: {e}")))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
 }
 
 /// Secrets a target URL can carry: the userinfo password (`https://user:pw@host`) and the values
