@@ -2,7 +2,8 @@
 //!
 //! * `config` — `settings:` and `mappings:` of a scenario (parsed and checked at load time).
 //! * `expr` — the attribute-mapping expression language (done separately; not edited here).
-//! * `wire` — what goes on the wire: query encoding, headers, create and PATCH bodies.
+//! * `wire` — what goes on the wire: query encoding, headers, create and PATCH bodies;
+//!   `roles` — the app-role bodies of Microsoft's "Provisioning a role to a SCIM app".
 //! * `sync` — the engine: scope, IsSoftDeleted, matching, create, FlowWhenChanged updates,
 //!   references, deletes, retries.
 //! * `judge` — Entra's reading of failures (provisioning-log codes, escrow, quarantine).
@@ -20,6 +21,7 @@ pub mod custom;
 pub mod expr;
 pub mod judge;
 pub mod manager;
+pub mod roles;
 pub mod sync;
 pub mod wire;
 

@@ -17,6 +17,7 @@ use crate::idp::entra::expr::{
     evaluate_mappings, matching_order, AttributeMapping, EvalContext, Operation, Value,
 };
 use crate::idp::entra::judge;
+use crate::idp::entra::roles::{self, RoleTargets};
 use crate::idp::entra::wire::{self, Change, UrlPlan};
 use crate::outcome::{DiffEntry, Finding, Severity};
 use crate::transport::{OutgoingRequest, RawResponse};
@@ -533,7 +534,7 @@ impl<'c, 'a> Engine<'c, 'a> {
 
     async fn create(&mut self, kind: Kind, key: &str, vals: Vec<(String, Value)>) -> Flow {
         let body = match kind {
-            Kind::User => wire::create_user_body(&vals),
+            Kind::User => wire::create_user_body(&vals, &RoleTargets::of(&self.mappings.user)),
             Kind::Group => wire::create_group_body(&vals),
         };
         let sent = body.clone();
@@ -647,15 +648,25 @@ impl<'c, 'a> Engine<'c, 'a> {
         } else {
             None
         };
+        let role_targets = match kind {
+            Kind::User => RoleTargets::of(&self.mappings.user),
+            Kind::Group => RoleTargets::default(),
+        };
         let changes: Vec<Change> = vals
             .iter()
             .filter_map(|(t, v)| {
-                let (same, had) = match &held {
-                    Some(body) => {
+                let role = role_targets.get(t);
+                let (same, had) = match (&held, role) {
+                    // App roles: compared by role value as `entra::roles` (choice 3) says.
+                    (Some(body), Some(f)) => {
+                        let cur = wire::get_target(body, roles::attribute(t).0);
+                        (roles::held_matches(f, cur.as_ref(), v), cur.is_some())
+                    }
+                    (Some(body), None) => {
                         let cur = wire::get_target(body, t);
                         (wire::same_value(cur.as_ref(), v), cur.is_some())
                     }
-                    None => (
+                    (None, _) => (
                         obj.last.get(t) == Some(&stored_value(v)),
                         obj.last.contains_key(t),
                     ),
@@ -664,11 +675,12 @@ impl<'c, 'a> Engine<'c, 'a> {
                     target: t.clone(),
                     value: v.clone(),
                     had_value: had,
+                    role,
                 })
             })
             .collect();
         if !changes.is_empty() {
-            let body = wire::update_body(self.mode, &changes);
+            let body = wire::update_body(self.mode, &changes, self.settings.flag_role_patch);
             let sent = body.clone();
             let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
             if r.status == 0 {

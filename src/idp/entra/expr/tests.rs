@@ -137,8 +137,8 @@ const CASES: &[(&str, &str, Want, &str)] = &[
     (r#"Item([proxyAddresses], 3)"#, r#"{"proxyAddresses": ["a", "b"]}"#, Null, "§6.4 Item out of range"),
     (r#"RemoveDuplicates([proxyAddresses])"#, r#"{"proxyAddresses": ["a", "b", "a"]}"#, M(&["a", "b"]), "§6.4 RemoveDuplicates"),
     (r#"ToUpper([proxyAddresses])"#, r#"{"proxyAddresses": ["a", "b"]}"#, EvalErr("multi-valued"), "§6.3 multi in string position (choice 9)"),
-    (r#"SingleAppRoleAssignment([appRoleAssignments])"#, r#"{"appRoleAssignments": [{"id": "06b0", "value": "25", "displayName": "Role1234"}]}"#, S("25"), "§4.4 roles (choice 12)"),
-    (r#"AppRoleAssignmentsComplex([appRoleAssignments])"#, r#"{"appRoleAssignments": ["Admin"]}"#, M(&[r#"{"primary":false,"type":"WindowsAzureActiveDirectoryRole","display":"Admin","value":"Admin"}"#]), "§4.4 roles (choice 12)"),
+    (r#"SingleAppRoleAssignment([appRoleAssignments])"#, r#"{"appRoleAssignments": [{"id": "06b0", "value": "25", "displayName": "Role1234"}]}"#, S(r#"{"id":"06b0","value":"25","displayName":"Role1234"}"#), "CUST role PATCH text (choice 12)"),
+    (r#"AppRoleAssignmentsComplex([appRoleAssignments])"#, r#"{"appRoleAssignments": ["Admin"]}"#, M(&[r#"{"id":"aae1c70e-168b-85b4-a8b7-3188e41e9120","value":"Admin","displayName":"Admin"}"#]), "CUST role PATCH text (choice 12)"),
     // --- Replace ------------------------------------------------------------------------------
     (r#"Replace([BusinessTitle],"Product Developer", , , "Software Engineer", , )"#, r#"{"BusinessTitle": "Product Developer"}"#, S("Software Engineer"), "FUNC Replace example 1"),
     (r#"Replace([UserID],"<username>", , , , , "<username>@contoso.com")"#, r#"{"UserID": "jsmith"}"#, S("jsmith@contoso.com"), "FUNC Replace example 2"),
