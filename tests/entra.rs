@@ -99,6 +99,7 @@ async fn each_entra_quirk_is_caught() {
         ("require-accept-header", "entra.test-connection.failed"),
         ("patch-noop-204", "entra.state.active"),
         ("ignore-filtered-member-remove", "entra.state.members"),
+        ("strict-role-subattributes", "entra.roles.rejected"),
     ];
     for (quirk, rule) in cases {
         let q = Quirk::from_name(quirk).expect("known quirk");
