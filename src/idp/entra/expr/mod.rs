@@ -71,7 +71,8 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use builtins::Function;
+pub use builtins::{closest, Function};
+pub use dates::parse_date;
 pub use eval::{evaluate, evaluate_outcome, EvalContext, EvalError, Outcome};
 pub use lexer::CmpOp;
 pub use mapping::{

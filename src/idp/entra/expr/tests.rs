@@ -553,3 +553,27 @@ fn fuzz_no_panics() {
         let _ = evaluate(&parse(e).unwrap(), &src, &c);
     }
 }
+
+/// An evaluation error names the column of the innermost call that failed, and attribute
+/// references keep their columns: what `idpsim expr` points at.
+#[test]
+fn evaluation_errors_and_attributes_carry_columns() {
+    let src = obj(r#"{"a": "abc", "m": ["x", "y"]}"#);
+    let e = parse(r#"Append(Mid([a], 0, 1), "x")"#).unwrap();
+    let err = evaluate(&e, &src, &ctx()).unwrap_err();
+    assert_eq!(err.column, Some(8), "{err:?}");
+    assert!(err.message.starts_with("Mid:"), "{err}");
+    let e = parse(r#"Join(",", ToLower(ToUpper([m])))"#).unwrap();
+    let err = evaluate(&e, &src, &ctx()).unwrap_err();
+    assert_eq!(err.column, Some(19), "the innermost call, ToUpper: {err:?}");
+    let e = parse(r#"Coalesce([b], [a], [b])"#).unwrap();
+    assert_eq!(
+        e.attribute_refs(),
+        vec![("b".to_string(), 10), ("a".to_string(), 15)]
+    );
+    assert_eq!(
+        closest("givneName", ["surname", "givenName"]),
+        Some("givenName")
+    );
+    assert_eq!(closest("department", ["surname", "givenName"]), None);
+}
