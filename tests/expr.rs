@@ -711,10 +711,17 @@ fn source_from_a_json_file_with_booleans_lists_nulls_and_objects() {
     );
     assert_eq!(eval("Count([proxyAddresses])", &[]), "\"2\"\n");
     assert_eq!(eval("CStr([employeeId])", &[]), "\"701984\"\n");
-    // The page's POST sends roles[primary eq "True"].value "Admin" for the one role.
+    // The function yields the one assignment as the page's default-mode PATCH carries it, as
+    // JSON text; the POST sends its `value` ("Admin") as roles[primary eq "True"].value.
     assert_eq!(
         eval("SingleAppRoleAssignment([appRoleAssignments])", &[]),
-        "\"Admin\"\n"
+        format!(
+            "{}\n",
+            serde_json::Value::String(
+                r#"{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"Admin","displayName":"Admin"}"#
+                    .into()
+            )
+        )
     );
     // --attr and --null override the file, whatever the case of the name.
     assert_eq!(
