@@ -685,7 +685,7 @@ fn source_from_a_json_file_with_booleans_lists_nulls_and_objects() {
   "proxyAddresses": ["SMTP:alias@contoso.com", "smtp:alias@contoso.OnMicrosoft.com"],
   "mail": null,
   "employeeId": 701984,
-  "appRoleAssignments": [{"id": "06b07648-ecfe-589f-9d2f-6325724a46ee", "value": "Admin", "displayName": "Admin"}]
+  "appRoleAssignments": [{"id": "06b07648-ecfe-589f-9d2f-6325724a46ee", "value": "25", "displayName": "Role1234"}]
 }"#,
     )
     .expect("write");
@@ -711,16 +711,16 @@ fn source_from_a_json_file_with_booleans_lists_nulls_and_objects() {
     );
     assert_eq!(eval("Count([proxyAddresses])", &[]), "\"2\"\n");
     assert_eq!(eval("CStr([employeeId])", &[]), "\"701984\"\n");
-    // The function yields the one assignment as the page's default-mode PATCH carries it, as
-    // JSON text; the POST sends its `value` ("Admin") as roles[primary eq "True"].value.
+    // The role as the page's default-mode PATCH carries it: JSON text with id, value and
+    // displayName, in that order (the profile turns it into each documented body).
     assert_eq!(
         eval("SingleAppRoleAssignment([appRoleAssignments])", &[]),
         format!(
             "{}\n",
-            serde_json::Value::String(
-                r#"{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"Admin","displayName":"Admin"}"#
-                    .into()
+            serde_json::to_string(
+                r#"{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"25","displayName":"Role1234"}"#
             )
+            .expect("string")
         )
     );
     // --attr and --null override the file, whatever the case of the name.
