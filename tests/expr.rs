@@ -685,7 +685,7 @@ fn source_from_a_json_file_with_booleans_lists_nulls_and_objects() {
   "proxyAddresses": ["SMTP:alias@contoso.com", "smtp:alias@contoso.OnMicrosoft.com"],
   "mail": null,
   "employeeId": 701984,
-  "appRoleAssignments": [{"id": "06b07648-ecfe-589f-9d2f-6325724a46ee", "value": "Admin", "displayName": "Admin"}]
+  "appRoleAssignments": [{"id": "06b07648-ecfe-589f-9d2f-6325724a46ee", "value": "25", "displayName": "Role1234"}]
 }"#,
     )
     .expect("write");
@@ -711,10 +711,17 @@ fn source_from_a_json_file_with_booleans_lists_nulls_and_objects() {
     );
     assert_eq!(eval("Count([proxyAddresses])", &[]), "\"2\"\n");
     assert_eq!(eval("CStr([employeeId])", &[]), "\"701984\"\n");
-    // The page's POST sends roles[primary eq "True"].value "Admin" for the one role.
+    // The role as the page's default-mode PATCH carries it: JSON text with id, value and
+    // displayName, in that order (the profile turns it into each documented body).
     assert_eq!(
         eval("SingleAppRoleAssignment([appRoleAssignments])", &[]),
-        "\"Admin\"\n"
+        format!(
+            "{}\n",
+            serde_json::to_string(
+                r#"{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"25","displayName":"Role1234"}"#
+            )
+            .expect("string")
+        )
     );
     // --attr and --null override the file, whatever the case of the name.
     assert_eq!(
