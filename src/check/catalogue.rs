@@ -1584,6 +1584,13 @@ pub static RULES: &[Rule] = &[
         ..BLANK
     },
     Rule {
+        id: "entra.roles.rejected",
+        title: "App roles are accepted in the form Microsoft documents for the role functions",
+        sources: &[RFC7643_4_1_2, ENTRA_ROLES],
+        entra: Some(c(E, "Entra sends this form for every user the role mapping covers: each one fails, is retried every cycle and escrows (persistent failures quarantine the job), and no user gets the role in the app. Accept the roles as the page prints them: `display` or `displayName` beside `value`, `type` and `primary`, and in default mode an element whose `value` is the assignment as JSON text (use its `value`).", &[ENTRA_ROLES, ENTRA_QUARANTINE])),
+        ..BLANK
+    },
+    Rule {
         id: "scim.custom-attribute.unlisted-rejected",
         title: "A body with custom extension attributes whose URN is not in `schemas` is accepted",
         sources: &[RFC7643_3],

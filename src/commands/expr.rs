@@ -29,14 +29,20 @@ pub fn expr(args: ExprArgs) -> Result<Verdict> {
     };
     match evaluate(&args, &text.0, &text.1) {
         Ok(outcome) => {
+            let to = args.to.as_deref();
             if json {
                 crate::support::out::stdout(&format!(
                     "{}\n",
-                    serde_json::to_string_pretty(&outcome_json(&text.0, &outcome))
+                    serde_json::to_string_pretty(&outcome_json(&text.0, &outcome, to))
                         .unwrap_or_default()
                 ));
             } else {
-                crate::support::out::stdout(&format!("{}\n", render(&outcome)));
+                let mut shown = render(&outcome);
+                if let Some(line) = to.and_then(|t| render_wire(t, &outcome)) {
+                    shown.push('\n');
+                    shown.push_str(&line);
+                }
+                crate::support::out::stdout(&format!("{shown}\n"));
             }
             Ok(Verdict::Passed)
         }
@@ -309,7 +315,45 @@ pub fn render(outcome: &Outcome) -> String {
     }
 }
 
-fn outcome_json(text: &str, outcome: &Outcome) -> Json {
+/// The value as Entra puts it into `target`: on a create, in a default-mode PATCH and in an
+/// `aadOptscim062020` PATCH (`idp::entra::wire`, the bodies the Entra scenarios send). `None`
+/// when nothing flows.
+fn wire_forms(target: &str, outcome: &Outcome) -> Option<[(&'static str, Json); 3]> {
+    let Outcome::Value(value) = outcome else {
+        return None;
+    };
+    if value.is_null() {
+        return None;
+    }
+    use crate::idp::entra::wire::to_json;
+    Some([
+        ("create", to_json(target, value, true)),
+        ("patch", to_json(target, value, false)),
+        ("patchAadOptscim062020", to_json(target, value, true)),
+    ])
+}
+
+fn render_wire(target: &str, outcome: &Outcome) -> Option<String> {
+    let shown = |j: &Json| crate::support::text::printable_line(&j.to_string()).into_owned();
+    let name = crate::support::text::printable_line(target).into_owned();
+    let forms = match wire_forms(target, outcome) {
+        None => return Some(format!("to {name}: nothing is sent")),
+        Some(f) => f,
+    };
+    let [(_, create), (_, patch), (_, flag)] = &forms;
+    Some(if create == patch {
+        format!("to {name}: {} on create and in PATCH", shown(create))
+    } else {
+        format!(
+            "to {name}: {} on create, {} in PATCH, {} in PATCH with ?aadOptscim062020",
+            shown(create),
+            shown(patch),
+            shown(flag)
+        )
+    })
+}
+
+fn outcome_json(text: &str, outcome: &Outcome, to: Option<&str>) -> Json {
     let value = match outcome {
         Outcome::Value(Value::Str(s)) => Json::String(s.clone()),
         Outcome::Value(Value::Multi(items)) => {
@@ -324,6 +368,14 @@ fn outcome_json(text: &str, outcome: &Outcome) -> Json {
     });
     if matches!(outcome, Outcome::IgnoreFlow) {
         out["ignoreFlow"] = Json::Bool(true);
+    }
+    if let Some(target) = to {
+        let sent: Map<String, Json> = wire_forms(target, outcome)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        out["target"] = json!({ "attribute": target, "sent": sent });
     }
     out
 }
