@@ -207,7 +207,10 @@ fn shape_matches(shape: &Json, actual: Option<&Json>) -> Result<(), String> {
             let re = Regex::new(&s[3..]).map_err(|e| e.to_string())?;
             match actual.as_str() {
                 Some(a) if re.is_match(a) => Ok(()),
-                _ => Err(format!("expected a string matching {}, got {actual}", &s[3..])),
+                _ => Err(format!(
+                    "expected a string matching {}, got {actual}",
+                    &s[3..]
+                )),
             }
         }
         Json::Object(members) => {
@@ -278,7 +281,9 @@ fn mismatch(req: &Request, base_path: &str, exchange: &Json) -> Option<String> {
     }
     if let Some(q) = &req.query {
         if !Regex::new(q).ok()?.is_match(query) {
-            return Some(format!("{method} {path}: query `{query}` does not match `{q}`"));
+            return Some(format!(
+                "{method} {path}: query `{query}` does not match `{q}`"
+            ));
         }
     }
     if let Some(f) = &req.filter {
@@ -345,10 +350,9 @@ fn run_scenarios(files: &BTreeSet<String>) -> Ran {
         common::stdout(&out),
         common::stderr(&out)
     );
-    let report: Json = serde_json::from_str(
-        &std::fs::read_to_string(&json).expect("the JSON report is written"),
-    )
-    .expect("the report is JSON");
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report is written"))
+            .expect("the report is JSON");
     let url = report["target"]["url"].as_str().unwrap_or("").to_string();
     let base_path = url
         .split_once("://")
@@ -387,7 +391,10 @@ fn traffic_problems(t: &Table, ran: &Ran) -> (Vec<String>, BTreeMap<(String, usi
             }
             let p = personality(sc);
             if p != s.personality {
-                out.push(format!("{at}: the scenario runs as `{p}`, not `{}`", s.personality));
+                out.push(format!(
+                    "{at}: the scenario runs as `{p}`, not `{}`",
+                    s.personality
+                ));
             }
             let Some(step) = sc["steps"]
                 .as_array()
@@ -512,7 +519,11 @@ fn render(t: &Table, lines: &BTreeMap<(String, usize), usize>) -> String {
 fn every_documented_form_is_sent_by_its_step() {
     let t = load();
     let problems = table_problems(&t);
-    assert!(problems.is_empty(), "docs/coverage.toml:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "docs/coverage.toml:\n{}",
+        problems.join("\n")
+    );
     let files: BTreeSet<String> = t
         .form
         .iter()
@@ -564,9 +575,7 @@ fn the_shape_matcher_rejects_what_differs() {
         headers_absent: vec!["Accept".into()],
         headers: BTreeMap::new(),
     };
-    let ex = |target: &str, headers: Json| {
-        json!({"request": {"method": "GET", "target": target, "headers": headers}})
-    };
+    let ex = |target: &str, headers: Json| json!({"request": {"method": "GET", "target": target, "headers": headers}});
     let good = ex("/scim/v2/Users?filter=userName+eq+%22a%40b%22", json!([]));
     assert_eq!(mismatch(&req, "/scim/v2", &good), None);
     let accept = ex(
