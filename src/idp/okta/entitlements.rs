@@ -945,13 +945,7 @@ pub async fn change(
             // The built-in `http.accept.*`/`http.content-type.*` rules named it.
             return;
         }
-        let detail = raw
-            .body
-            .as_ref()
-            .and_then(|b| b.get("detail"))
-            .and_then(Value::as_str)
-            .map(|d| format!(": {d}"))
-            .unwrap_or_default();
+        let detail = raw.detail_suffix();
         let readonly = detail.to_ascii_lowercase().contains("readonly");
         if readonly && raw.status == 400 {
             // The server refuses the echo of its own GET (id, meta, groups): the same fault as
