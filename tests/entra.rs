@@ -79,38 +79,70 @@ async fn entra_scenarios_pass_in_both_modes_against_the_clean_server() {
 /// the problem in Entra's terms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_entra_quirk_is_caught() {
+    // (quirk, the rule that names it, its severity for Entra: an error where Entra fails or
+    // drifts, a warning where it carries on).
     let cases = [
         (
             "reject-entra-member-remove",
             "entra.patch.remove-member-default-mode",
+            "error",
         ),
         (
             "rfc-literal-member-remove",
             "entra.patch.remove-member-emptied-group",
+            "error",
         ),
         (
             "reject-string-booleans",
             "entra.patch.string-boolean-rejected",
+            "error",
         ),
-        ("hide-inactive-users", "entra.create.conflict"),
-        ("filter-miss-404", "entra.lookup.not-found-404"),
-        ("json-content-type", "rfc7644.response.media-type"),
-        ("ignore-excluded-attributes", "entra.group.members-returned"),
-        ("require-accept-header", "entra.test-connection.failed"),
-        ("patch-noop-204", "entra.state.active"),
-        ("ignore-filtered-member-remove", "entra.state.members"),
-        ("strict-role-subattributes", "entra.roles.rejected"),
+        ("hide-inactive-users", "scim.inactive.filter-hides", "error"),
+        ("filter-miss-404", "rfc7644.filter.no-match-404", "error"),
+        (
+            "json-content-type",
+            "rfc7644.response.media-type",
+            "warning",
+        ),
+        (
+            "ignore-excluded-attributes",
+            "rfc7644.query.excluded-attributes",
+            "error",
+        ),
+        ("require-accept-header", "http.accept.required", "error"),
+        ("patch-noop-204", "rfc7644.patch.not-applied", "error"),
+        (
+            "ignore-filtered-member-remove",
+            "rfc7644.patch.not-applied",
+            "error",
+        ),
+        ("strict-role-subattributes", "entra.roles.rejected", "error"),
     ];
-    for (quirk, rule) in cases {
+    for (quirk, rule, severity) in cases {
         let q = Quirk::from_name(quirk).expect("known quirk");
         let srv = common::start_server(TOKEN, vec![q]).await;
         let (code, report) = run_entra(&srv.base_url(), &[]).await;
         srv.shutdown().await;
-        let rules = error_rules(&report);
-        assert_eq!(code, 1, "{quirk}: expected failures, got {rules:?}");
+        let rules: Vec<String> = findings(&report)
+            .iter()
+            .filter(|f| f["severity"] != "info")
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f["rule"].as_str().unwrap_or("?"),
+                    f["severity"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        assert_eq!(
+            code,
+            i32::from(severity == "error"),
+            "{quirk}: exit code, findings {rules:?}"
+        );
+        // One quirk, one problem: every finding names it, at Entra's severity.
         assert!(
-            rules.iter().any(|r| r == rule),
-            "{quirk}: expected {rule} among {rules:?}"
+            !rules.is_empty() && rules.iter().all(|r| *r == format!("{rule}:{severity}")),
+            "{quirk}: expected only {rule} ({severity}), got {rules:?}"
         );
         // One problem, one finding: the profile's mirror of a built-in rule stays silent when
         // the built-in rule already judged the exchange (it carries Entra's impact instead).

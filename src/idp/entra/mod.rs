@@ -384,7 +384,7 @@ fn keys(ctx: &mut ActionCtx<'_>, node: &Node) -> Option<Vec<(String, Kind)>> {
         let key = match ctx.render(&raw) {
             Ok(k) => k,
             Err(e) => {
-                let f = Finding::error("scenario.template", e).source(ctx.here());
+                let f = ctx.rule("scenario.template", e);
                 ctx.finding(f);
                 return None;
             }
@@ -392,11 +392,10 @@ fn keys(ctx: &mut ActionCtx<'_>, node: &Node) -> Option<Vec<(String, Kind)>> {
         match kind_of(ctx, &key) {
             Some(kind) => out.push((key, kind)),
             None => {
-                let f = Finding::error(
+                let f = ctx.rule(
                     "scenario.action",
                     format!("`{key}` is not in the directory"),
-                )
-                .source(ctx.here());
+                );
                 ctx.finding(f);
                 return None;
             }
@@ -489,7 +488,7 @@ async fn run(e: &mut Engine<'_, '_>, action: &ActionStep) -> sync::Flow {
                     Ok(Json::Object(m)) => m,
                     Ok(_) => Default::default(),
                     Err(err) => {
-                        let f = Finding::error("scenario.template", err).source(e.ctx.here());
+                        let f = e.ctx.rule("scenario.template", err);
                         e.ctx.finding(f);
                         return Err(());
                     }

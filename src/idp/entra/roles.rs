@@ -146,7 +146,7 @@ pub fn rejected(
         .iter()
         .map(|f| f.form(mode, flag, patch))
         .collect();
-    judge::failed(
+    judge::failed_as(
         "entra.roles.rejected",
         &format!(
             "{what}, which carries app roles as Microsoft documents them for {} ({}),",
@@ -156,8 +156,6 @@ pub fn rejected(
         if patch { "200 or 204" } else { "201" },
         resp,
     )
-    .impact("Entra sends this form for every user the role mapping covers: each one fails, is retried every cycle and escrows (persistent failures quarantine the job), and no user gets the role in the app. Accept the roles as the page prints them: `display` or `displayName` beside `value`, `type` and `primary`, and in default mode an element whose `value` is the assignment as JSON text (use its `value`).")
-    .reference(SOURCE)
 }
 
 /// The targets of a mapping list that a role function feeds.
