@@ -993,3 +993,45 @@ fn to_a_target_shows_what_each_request_carries() {
         "nothing flows: {v}"
     );
 }
+
+/// `--to` a role target: the role objects on create and the one PATCH operation of each mode,
+/// as Microsoft Learn prints them ("Customize user provisioning attribute-mappings" →
+/// "Provisioning a role to a SCIM app"), the bodies the Entra scenarios send.
+#[test]
+fn to_a_role_target_shows_the_documented_role_bodies() {
+    let role =
+        r#"{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"25","displayName":"Role1234"}"#;
+    let (code, v) = json_of(&[
+        "SingleAppRoleAssignment([appRoleAssignments])",
+        "-a",
+        &format!("appRoleAssignments={role}"),
+        "--to",
+        r#"roles[primary eq "True"].value"#,
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["target"]["sent"],
+        serde_json::json!({
+            "create": [{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "25"}],
+            "patch": {"op": "Add", "path": "roles", "value": [{"value": role}]},
+            "patchAadOptscim062020": {"op": "add", "path": "roles", "value": [
+                {"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "25"}]}
+        })
+    );
+    let out = expr(&[
+        "AssertiveAppRoleAssignmentsComplex([appRoleAssignments])",
+        "-a",
+        "appRoleAssignments=User",
+        "--to",
+        "roles",
+    ]);
+    let elements = r#"[{"primary":false,"type":"WindowsAzureActiveDirectoryRole","display":"User","value":"User"}]"#;
+    let patch = format!(r#"{{"op":"replace","path":"roles","value":{elements}}}"#);
+    assert!(
+        common::stdout(&out).ends_with(&format!(
+            "\nto roles: roles {elements} on create; the PATCH operation {patch}, with ?aadOptscim062020 {patch}\n"
+        )),
+        "{}",
+        common::stdout(&out)
+    );
+}

@@ -125,7 +125,8 @@ pub struct ExprArgs {
     pub seed: Option<u64>,
     /// The SCIM attribute the mapping writes, e.g. active or emails[type eq "work"].value: also
     /// show the value as Entra puts it there on a create (POST) and in a PATCH of each mode (a
-    /// Boolean target gets true/false, except in default-mode PATCH, which sends "True"/"False").
+    /// Boolean target gets true/false, except in default-mode PATCH, which sends "True"/"False";
+    /// an app-role function gives the role objects and the PATCH operation Microsoft documents).
     #[arg(long, value_name = "TARGET")]
     pub to: Option<String>,
     /// Print the result (or the errors) as one JSON object on stdout.

@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value as Json};
 use crate::cli::ExprArgs;
 use crate::error::{Error, Result};
 use crate::idp::entra::expr::{self, EvalContext, Expr, Function, Outcome, Value};
+use crate::idp::entra::roles::RoleFn;
 use crate::support::diagnostic::{Diagnostic, Pos};
 use crate::verdict::Verdict;
 
@@ -30,15 +31,20 @@ pub fn expr(args: ExprArgs) -> Result<Verdict> {
     match evaluate(&args, &text.0, &text.1) {
         Ok(outcome) => {
             let to = args.to.as_deref();
+            // A role function's value goes on the wire as the role bodies of
+            // `idp::entra::roles`, not as the value itself.
+            let role = expr::parse(&text.0)
+                .ok()
+                .and_then(|e| crate::idp::entra::roles::RoleFn::of_expr(&e));
             if json {
                 crate::support::out::stdout(&format!(
                     "{}\n",
-                    serde_json::to_string_pretty(&outcome_json(&text.0, &outcome, to))
+                    serde_json::to_string_pretty(&outcome_json(&text.0, &outcome, to, role))
                         .unwrap_or_default()
                 ));
             } else {
                 let mut shown = render(&outcome);
-                if let Some(line) = to.and_then(|t| render_wire(t, &outcome)) {
+                if let Some(line) = to.and_then(|t| render_wire(t, &outcome, role)) {
                     shown.push('\n');
                     shown.push_str(&line);
                 }
@@ -318,12 +324,26 @@ pub fn render(outcome: &Outcome) -> String {
 /// The value as Entra puts it into `target`: on a create, in a default-mode PATCH and in an
 /// `aadOptscim062020` PATCH (`idp::entra::wire`, the bodies the Entra scenarios send). `None`
 /// when nothing flows.
-fn wire_forms(target: &str, outcome: &Outcome) -> Option<[(&'static str, Json); 3]> {
+/// For a role function the create's value is the role objects and each PATCH form is the one
+/// operation Microsoft's "Provisioning a role to a SCIM app" prints (`idp::entra::roles`).
+fn wire_forms(
+    target: &str,
+    outcome: &Outcome,
+    role: Option<RoleFn>,
+) -> Option<[(&'static str, Json); 3]> {
     let Outcome::Value(value) = outcome else {
         return None;
     };
     if value.is_null() {
         return None;
+    }
+    if let Some(f) = role {
+        let [create, patch, flag] = crate::idp::entra::roles::forms(f, target, value);
+        return Some([
+            ("create", create),
+            ("patch", patch),
+            ("patchAadOptscim062020", flag),
+        ]);
     }
     use crate::idp::entra::wire::to_json;
     Some([
@@ -333,14 +353,25 @@ fn wire_forms(target: &str, outcome: &Outcome) -> Option<[(&'static str, Json); 
     ])
 }
 
-fn render_wire(target: &str, outcome: &Outcome) -> Option<String> {
+fn render_wire(target: &str, outcome: &Outcome, role: Option<RoleFn>) -> Option<String> {
     let shown = |j: &Json| crate::support::text::printable_line(&j.to_string()).into_owned();
     let name = crate::support::text::printable_line(target).into_owned();
-    let forms = match wire_forms(target, outcome) {
+    let forms = match wire_forms(target, outcome, role) {
         None => return Some(format!("to {name}: nothing is sent")),
         Some(f) => f,
     };
     let [(_, create), (_, patch), (_, flag)] = &forms;
+    if role.is_some() {
+        let attr =
+            crate::support::text::printable_line(crate::idp::entra::roles::attribute(target).0)
+                .into_owned();
+        return Some(format!(
+            "to {name}: {attr} {} on create; the PATCH operation {}, with ?aadOptscim062020 {}",
+            shown(create),
+            shown(patch),
+            shown(flag)
+        ));
+    }
     Some(if create == patch {
         format!("to {name}: {} on create and in PATCH", shown(create))
     } else {
@@ -353,7 +384,7 @@ fn render_wire(target: &str, outcome: &Outcome) -> Option<String> {
     })
 }
 
-fn outcome_json(text: &str, outcome: &Outcome, to: Option<&str>) -> Json {
+fn outcome_json(text: &str, outcome: &Outcome, to: Option<&str>, role: Option<RoleFn>) -> Json {
     let value = match outcome {
         Outcome::Value(Value::Str(s)) => Json::String(s.clone()),
         Outcome::Value(Value::Multi(items)) => {
@@ -370,7 +401,7 @@ fn outcome_json(text: &str, outcome: &Outcome, to: Option<&str>) -> Json {
         out["ignoreFlow"] = Json::Bool(true);
     }
     if let Some(target) = to {
-        let sent: Map<String, Json> = wire_forms(target, outcome)
+        let sent: Map<String, Json> = wire_forms(target, outcome, role)
             .into_iter()
             .flatten()
             .map(|(k, v)| (k.to_string(), v))

@@ -41,7 +41,7 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::idp::entra::config::Mode;
 use crate::idp::entra::expr::roles::{AppRole, ROLE_TYPE};
-use crate::idp::entra::expr::{AttributeMapping, ExprKind, Function, MappingSource, Value};
+use crate::idp::entra::expr::{AttributeMapping, Expr, ExprKind, Function, MappingSource, Value};
 use crate::idp::entra::judge;
 use crate::outcome::Finding;
 use crate::transport::RawResponse;
@@ -63,6 +63,11 @@ impl RoleFn {
         let MappingSource::Expression(e) = &m.source else {
             return None;
         };
+        RoleFn::of_expr(e)
+    }
+
+    /// The role function an expression is (its outermost call), if any.
+    pub fn of_expr(e: &Expr) -> Option<RoleFn> {
         match &e.kind {
             ExprKind::Call { function, .. } => match function {
                 Function::SingleAppRoleAssignment => Some(RoleFn::Single),
@@ -283,6 +288,23 @@ pub fn patch_op(mode: Mode, flag: FlagRolePatch, g: &Group<'_>) -> Json {
             json!({"op": "add", "path": g.attr, "value": create_value(g)})
         }
     }
+}
+
+/// What one role target carries (for `idpsim expr --to`): the attribute's value on create, and
+/// the PATCH operation in the default mode and with `aadOptscim062020` (choice 1's default).
+pub fn forms(f: RoleFn, target: &str, value: &Value) -> [Json; 3] {
+    let (attr, sub) = attribute(target);
+    let g = Group {
+        attr,
+        f,
+        value,
+        with_display: sub.eq_ignore_ascii_case("display"),
+    };
+    [
+        create_value(&g),
+        patch_op(Mode::Default, FlagRolePatch::PostForm, &g),
+        patch_op(Mode::Flag, FlagRolePatch::PostForm, &g),
+    ]
 }
 
 /// The role values a server holds in a role attribute: each element's `value`, and for a
