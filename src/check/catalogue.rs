@@ -758,6 +758,28 @@ pub static RULES: &[Rule] = &[
         ..BLANK
     },
     Rule {
+        id: "rfc7644.filter.attribute-case",
+        title: "Attribute names in a filter match whatever their case",
+        sources: &[RFC7644_3_4_2_2],
+        okta: Some(c(W, "An RFC rule Okta does not depend on: it names `userName` and `displayName` as its reference prints them.", &[OKTA_LOOKUP])),
+        entra: Some(c(W, "Entra names `ID` in capitals in its manager check (the tutorial's reference check): a server that refuses it fails that check, and what Entra does then is not documented.", &[ENTRA_TUT_REFERENCE_CHECK])),
+        ..BLANK
+    },
+    Rule {
+        id: "rfc7644.patch.add-no-target",
+        title: "An `add` on a filtered path whose filter matches no element creates that element",
+        sources: &[RFC7644_3_5_2_1, BUG_FILTERED_ADD, BUG_FILTERED_ADD_ENTRA],
+        entra: Some(c(E, "Entra sends `Add` on `emails[type eq \"work\"].value` (and other filtered paths) for a value the user does not have yet: refused, the change escrows and is retried every cycle, and the app never gets the value.", &[ENTRA_COMPAT, ENTRA_LOGS])),
+        ..BLANK
+    },
+    Rule {
+        id: "rfc7643.null-unassigned",
+        title: "A create with explicit `null` attributes is accepted (null means unassigned)",
+        sources: &[RFC7643_2_5],
+        entra: Some(c(W, "Microsoft's tutorial prints Entra's create with `null` for unmapped attributes: a server that refuses it fails that create, though the current engine skips null attributes.", &[ENTRA_TUT_PROVISION_NULLS, ENTRA_KNOWN_ISSUES_NULLS])),
+        ..BLANK
+    },
+    Rule {
         id: "rfc7644.query.excluded-attributes",
         title: "`excludedAttributes=members` leaves members out",
         sources: &[RFC7644_3_4_2_5],
@@ -1223,6 +1245,13 @@ pub static RULES: &[Rule] = &[
         id: "entra.patch.manager-rejected",
         title: "Entra's manager PATCH (a bare id string on the enterprise manager path) is accepted",
         entra: Some(c(E, "A reference failure: Entra retries it every cycle and the manager never converges in the app.", &[ENTRA_MANAGER_STRING, ENTRA_QUARANTINE])),
+        ..BLANK
+    },
+    Rule {
+        id: "entra.manager.check-failed",
+        title: "Entra's manager check (`ID eq … and manager eq …`) answers a ListResponse",
+        sources: &[ENTRA_TUT_REFERENCE_CHECK],
+        entra: Some(c(I, "Entra reads the manager before it writes one; what it does when that query fails is not documented: idpsim writes the manager anyway.", &[ENTRA_TUT_REFERENCE_CHECK])),
         ..BLANK
     },
     Rule {

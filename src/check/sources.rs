@@ -45,6 +45,7 @@ rfc7644!(RFC7644_3_4_2_4, "3.4.2.4");
 rfc7644!(RFC7644_3_4_2_5, "3.4.2.5");
 rfc7644!(RFC7644_3_5_1, "3.5.1");
 rfc7644!(RFC7644_3_5_2, "3.5.2");
+rfc7644!(RFC7644_3_5_2_1, "3.5.2.1");
 rfc7644!(RFC7644_3_5_2_2, "3.5.2.2");
 rfc7644!(RFC7644_3_6, "3.6");
 rfc7644!(RFC7644_3_8, "3.8");
@@ -52,6 +53,7 @@ rfc7644!(RFC7644_3_12, "3.12");
 rfc7644!(RFC7644_2, "2");
 rfc7644!(RFC7644_4, "4");
 rfc7643!(RFC7643_2_1, "2.1");
+rfc7643!(RFC7643_2_5, "2.5");
 rfc7643!(RFC7643_3, "3");
 rfc7643!(RFC7643_3_1, "3.1");
 rfc7643!(RFC7643_3_3, "3.3");
@@ -240,6 +242,21 @@ src!(
     "https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups"
 );
 src!(
+    ENTRA_TUT_REFERENCE_CHECK,
+    "Microsoft Learn: Tutorial — Develop and plan provisioning for a SCIM endpoint — Handling provisioning and deprovisioning of users → Example 4. Query the value of a reference attribute to be updated",
+    "https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups"
+);
+src!(
+    ENTRA_TUT_PROVISION_NULLS,
+    "Microsoft Learn: Tutorial — Develop and plan provisioning for a SCIM endpoint — Handling provisioning and deprovisioning of users → Example 2. Provision a user",
+    "https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups"
+);
+src!(
+    ENTRA_KNOWN_ISSUES_NULLS,
+    "Microsoft Learn: Known issues for provisioning — null attributes are skipped",
+    "https://learn.microsoft.com/entra/identity/app-provisioning/known-issues"
+);
+src!(
     ENTRA_TUT_USERS,
     "Microsoft Learn: Tutorial — Develop and plan provisioning for a SCIM endpoint — User Operations",
     "https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups"
@@ -390,6 +407,16 @@ src!(
     BUG_EMPTY_RESOURCES,
     "elimity-com/scim#78 (Okta's tests fail when Resources is null rather than [])",
     "https://github.com/elimity-com/scim/pull/78"
+);
+src!(
+    BUG_FILTERED_ADD,
+    "thomaspoignant/scim-patch#176 (an add on a filtered path that matches no element is refused)",
+    "https://github.com/thomaspoignant/scim-patch/issues/176"
+);
+src!(
+    BUG_FILTERED_ADD_ENTRA,
+    "Captain-P-Goldfish/scim-for-keycloak#73 (noTarget for Entra's emails[type eq \"work\"].value)",
+    "https://github.com/Captain-P-Goldfish/scim-for-keycloak/issues/73"
 );
 src!(
     BUG_DUPLICATE_CREATE,

@@ -566,15 +566,22 @@ fn resolve<'a>(
     };
     let (container, def) = match scope {
         Scope::Resource(kind) => {
-            let container = if path.is_core(kind) {
-                Some(obj)
+            if let Some((ext, def)) = unqualified_extension_attr(path, kind) {
+                // RFC 7644 §3.10 lets clients omit the schema URN; Entra does for `manager`
+                // ("ID eq … and manager eq …", the tutorial's reference check).
+                let container = get_ci(obj, ext).and_then(Value::as_object);
+                (container, Some(def))
             } else {
-                path.urn
-                    .as_deref()
-                    .and_then(|u| get_ci(obj, u))
-                    .and_then(Value::as_object)
-            };
-            (container, path.attr_def(kind))
+                let container = if path.is_core(kind) {
+                    Some(obj)
+                } else {
+                    path.urn
+                        .as_deref()
+                        .and_then(|u| get_ci(obj, u))
+                        .and_then(Value::as_object)
+                };
+                (container, path.attr_def(kind))
+            }
         }
         Scope::Element(parent) => (Some(obj), parent.and_then(|p| p.sub(&path.attr))),
     };
@@ -585,11 +592,15 @@ fn resolve<'a>(
         return (vec![], def);
     };
     let sub_name = path.sub.clone().or_else(|| {
-        let complex_multi = match def {
-            Some(d) => d.multi_valued && d.ty == AttrType::Complex,
+        // A complex attribute compared as a whole compares its `value`: multi-valued ones
+        // (RFC 7644 §3.4.2.2, "emails co …") and single-valued references such as `manager`.
+        let by_value = match def {
+            Some(d) => {
+                d.ty == AttrType::Complex && (d.multi_valued || d.sub("value").is_some())
+            }
             None => matches!(top, Value::Array(a) if a.iter().any(Value::is_object)),
         };
-        (for_compare && complex_multi).then(|| "value".to_string())
+        (for_compare && by_value).then(|| "value".to_string())
     });
     match sub_name {
         None => (vec![top], def),
@@ -606,6 +617,23 @@ fn resolve<'a>(
             (vals, sub_def)
         }
     }
+}
+
+/// An attribute named without a schema URN that the core schema does not define, but exactly
+/// one of the resource type's extensions does: that extension's URN and definition.
+fn unqualified_extension_attr(
+    path: &AttrPath,
+    kind: ResourceKind,
+) -> Option<(&'static str, &'static AttrDef)> {
+    if path.urn.is_some() || kind.attr(None, &path.attr).is_some() {
+        return None;
+    }
+    let mut found = kind
+        .extensions()
+        .iter()
+        .filter_map(|s| s.attr(&path.attr).map(|d| (s.id, d)));
+    let one = found.next()?;
+    found.next().is_none().then_some(one)
 }
 
 fn compare(
@@ -809,6 +837,18 @@ mod tests {
             ResourceKind::User,
             EvalOptions::default(),
         )
+    }
+
+    #[test]
+    fn entra_reference_check_names_manager_without_its_schema() {
+        // Microsoft's tutorial, "Example 4. Query the value of a reference attribute to be
+        // updated": `ID eq … and manager eq …`, attribute names in any case (RFC 7644 §3.4.2.2).
+        assert!(eval(r#"ID eq "2819c223" and manager eq "26118915""#));
+        assert!(!eval(r#"ID eq "2819c223" and manager eq "someone-else""#));
+        assert!(eval(r#"MANAGER.VALUE eq "26118915""#));
+        assert!(eval(r#"USERNAME eq "BJENSEN""#));
+        // `name` has no `value`: comparing the complex attribute whole still matches nothing.
+        assert!(!eval(r#"name eq "Ms. Barbara J Jensen III""#));
     }
 
     #[test]

@@ -715,6 +715,13 @@ impl Patcher<'_> {
                 }
                 (_, Some(sd)) => {
                     let n = normalize(sd, value.unwrap_or(&Value::Null), self.quirks)?;
+                    if hits.is_empty() && op == Op::Add && self.quirks.has(Quirk::FilteredAddNoTarget)
+                    {
+                        return Err(ScimError::bad(
+                            "noTarget",
+                            format!("no element of '{}' matches the path filter", def.name),
+                        ));
+                    }
                     if hits.is_empty() {
                         // Create the element the filter describes (Entra adds
                         // `emails[type eq "work"].value` to users without a work email).

@@ -163,6 +163,10 @@ quirks! {
         summary: "The custom extension is stored and returned but absent from /Schemas and from the User ResourceType's schemaExtensions.",
         source: "AzureAD/SCIMReferenceCode Logic App Schema_Discoverability_Test https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIM-Validation-Test-Overview.md; Okta guide https://developer.okta.com/docs/guides/scim-with-entitlements/main/ (user schema discovery reads /Schemas)",
         breaks: "Microsoft's gallery onboarding test fails on every mapped custom attribute; Okta's user schema discovery never adds the attribute to the app profile.";
+    FilteredAddNoTarget => "filtered-add-no-target",
+        summary: "An `add` on a filtered path (`emails[type eq \"work\"].value`) whose filter matches no element is refused with 400 noTarget instead of creating the element.",
+        source: "thomaspoignant/scim-patch#176 https://github.com/thomaspoignant/scim-patch/issues/176; Captain-P-Goldfish/scim-for-keycloak#73 https://github.com/Captain-P-Goldfish/scim-for-keycloak/issues/73",
+        breaks: "Entra's Add of a work email (or any filtered value) for a user who has none fails every cycle; the app never gets it.";
     RejectManagerFilterRemove => "reject-manager-filter-remove",
         summary: "`remove` with path `manager[value eq \"…\"]` is refused with 400 invalidFilter (value filters only on multi-valued attributes).",
         source: "thomaspoignant/scim-patch#453 https://github.com/thomaspoignant/scim-patch/issues/453",

@@ -741,7 +741,26 @@ impl<'c, 'a> Engine<'c, 'a> {
             if !(200..300).contains(&r.status) {
                 let has_string_bool = self.mode == Mode::Default
                     && changes.iter().any(|c| wire::is_boolean_target(&c.target));
-                let f = if r.status == 400 && has_string_bool {
+                let filtered_add = changes
+                    .iter()
+                    .any(|c| !c.had_value && wire::FilteredPath::parse(&c.target).is_some());
+                let no_target = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("scimType"))
+                    .and_then(Json::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("noTarget"));
+                let f = if r.status == 400 && filtered_add && no_target {
+                    judge::failed(
+                        "rfc7644.patch.add-no-target",
+                        &format!(
+                            "the update of {} `{key}` (an Add on a filtered path for a value it has none of)",
+                            kind.noun()
+                        ),
+                        "200 or 204",
+                        &r,
+                    )
+                } else if r.status == 400 && has_string_bool {
                     judge::string_boolean_rejected(&r)
                 } else {
                     judge::failed(
@@ -813,6 +832,10 @@ impl<'c, 'a> Engine<'c, 'a> {
         if obj.manager.as_deref() == Some(manager_id.as_str()) {
             return Ok(());
         }
+        if self.manager_already_set(key, &id, &manager_id).await? {
+            self.obj_mut(Kind::User, key).manager = Some(manager_id);
+            return Ok(());
+        }
         let body = wire::manager_body(self.mode, &manager_id, obj.manager.is_some());
         let (i, r) = self
             .send("PATCH", &format!("/Users/{id}"), &[], Some(body))
@@ -827,6 +850,64 @@ impl<'c, 'a> Engine<'c, 'a> {
         }
         self.obj_mut(Kind::User, key).manager = Some(manager_id);
         Ok(())
+    }
+
+    /// Entra's reference check before it writes a manager (Microsoft's SCIM tutorial, "Example 4.
+    /// Query the value of a reference attribute to be updated": filter `ID eq … and manager eq
+    /// …`, requested attribute `ID`; "only the manager attribute is checked first"). `Ok(true)`:
+    /// the server says the user already has this manager, so Entra sends no PATCH.
+    async fn manager_already_set(
+        &mut self,
+        key: &str,
+        user_id: &str,
+        manager_id: &str,
+    ) -> Result<bool, ()> {
+        let params = vec![
+            wire::reference_check_param(user_id, "manager", manager_id),
+            "attributes=ID".to_string(),
+        ];
+        let (i, r) = self.send("GET", "/Users", &params, None).await;
+        if r.status == 0 || self.ctx.root_caused(i) {
+            return Err(());
+        }
+        if !(200..300).contains(&r.status) {
+            // What Entra does then is not documented: idpsim writes the manager anyway, as if
+            // the check had found nothing.
+            let f = self
+                .ctx
+                .rule(
+                    "entra.manager.check-failed",
+                    format!(
+                        "the server answered {} to Entra's manager check for `{key}` (ID eq \"…\" and manager eq \"…\"); idpsim writes the manager anyway",
+                        r.status
+                    ),
+                )
+                .at_exchange(i);
+            self.ctx.finding(f);
+            return Ok(false);
+        }
+        if self.ctx.failed_at(i) {
+            return Err(());
+        }
+        let Some(list) = resources(&r) else {
+            return Err(());
+        };
+        match list.as_slice() {
+            [] => Ok(false),
+            [one] if one.get("id").and_then(Json::as_str) == Some(user_id) => Ok(true),
+            other => {
+                if !self.ctx.judged(i, "rfc7644.filter.ignored") {
+                    let f = Finding::judged(
+                        "rfc7644.filter.ignored",
+                        Idp::Entra,
+                        format!("Entra's manager check for `{key}` (ID eq \"{user_id}\" and manager eq \"{manager_id}\") matched {} other resource(s)", other.len()),
+                    )
+                    .diff(DiffEntry::new("/Resources", format!("[] or the user {user_id}"), format!("{} resource(s)", other.len())));
+                    self.error(f, Some(i));
+                }
+                Err(())
+            }
+        }
     }
 
     /// A reference value names a directory user by key, or by objectId / userPrincipalName / mail.

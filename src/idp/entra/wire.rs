@@ -42,6 +42,21 @@ pub fn filter_param(attr: &str, value: &str) -> String {
     )
 }
 
+/// Entra's reference check (Microsoft's SCIM tutorial, "Example 4. Query the value of a
+/// reference attribute to be updated"): `filter=ID+eq+%22<user>%22+and+<attr>+eq+%22<value>%22`,
+/// `ID` in capitals as the tutorial's parsed attribute path names it.
+pub fn reference_check_param(user_id: &str, attr: &str, value: &str) -> String {
+    let q = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        "filter={}",
+        form_encode(&format!(
+            "ID eq \"{}\" and {attr} eq \"{}\"",
+            q(user_id),
+            q(value)
+        ))
+    )
+}
+
 /// How request URLs carry the Tenant URL's query.
 #[derive(Clone, Debug)]
 pub struct UrlPlan {
@@ -529,6 +544,14 @@ mod tests {
         assert_eq!(
             filter_param("displayName", "a@b c"),
             "filter=displayName+eq+%22a%40b+c%22"
+        );
+    }
+
+    #[test]
+    fn reference_check_is_the_tutorials() {
+        assert_eq!(
+            reference_check_param("u1", "manager", "m\"1"),
+            "filter=ID+eq+%22u1%22+and+manager+eq+%22m%5C%221%22"
         );
     }
 
