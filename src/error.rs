@@ -19,6 +19,13 @@ pub enum Error {
     /// A file could not be read or written.
     #[error("{path}: {cause}")]
     Io { path: String, cause: String },
+    /// An Entra attribute-mapping expression that does not parse, reads attributes it was not
+    /// given, or fails to evaluate (`idpsim expr`): each diagnostic points into `text`.
+    #[error("{}", .diagnostics.first().map_or("invalid expression", |d| d.message.as_str()))]
+    Expression {
+        text: String,
+        diagnostics: Vec<Diagnostic>,
+    },
     /// The built-in server could not start.
     #[error("built-in server: {0}")]
     Server(String),

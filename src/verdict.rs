@@ -68,7 +68,7 @@ pub fn exit_code(result: &Result<Verdict>) -> i32 {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) | Error::InvalidScenarios(_) => exit::USAGE,
+            Error::Usage(_) | Error::InvalidScenarios(_) | Error::Expression { .. } => exit::USAGE,
             Error::Unreachable { .. } => exit::UNREACHABLE,
             Error::Io { .. } | Error::Server(_) => exit::USAGE,
         }

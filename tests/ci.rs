@@ -55,7 +55,7 @@ async fn baseline_accepts_known_failures_fails_on_new_ones_and_strict_fails_on_f
     let dir = tempfile::tempdir().expect("tempdir");
     let base = dir.path().join("baseline.toml");
     let base_s = base.to_str().expect("utf-8 path");
-    let known = server(&[Quirk::CreateReturns200]).await;
+    let known = server(&[Quirk::DeactivateDeletesUser]).await;
     let mut args = target_args(&known);
     args.extend(["--name".into(), LIFECYCLE.into()]);
 
@@ -65,15 +65,19 @@ async fn baseline_accepts_known_failures_fails_on_new_ones_and_strict_fails_on_f
     let o = idpsim(&rec, dir.path(), &[]).await;
     assert_eq!(code(&o), 1, "{}{}", out(&o), err(&o));
     let text = std::fs::read_to_string(&base).expect("baseline written");
-    // The scenario's `status: 201` restates the RFC rule on the same answer: one finding.
-    assert!(text.contains("rule = \"rfc7644.create.status\""), "{text}");
+    // The scenario's `status: 200` on the read after the deactivation restates the rule on the
+    // same answer: one finding.
+    assert!(
+        text.contains("rule = \"scim.deactivate.deletes\""),
+        "{text}"
+    );
     assert!(!text.contains("rule = \"expect.status\""), "{text}");
     assert!(!text.contains(TOKEN));
 
     // A person adds a reason; the gate now passes on the same failures.
     let with_reason = text.replacen(
-        "rule = \"rfc7644.create.status\"\n",
-        "rule = \"rfc7644.create.status\"\nreason = \"our server answers 200 to a create (ticket SCIM-42)\"\n",
+        "rule = \"scim.deactivate.deletes\"\n",
+        "rule = \"scim.deactivate.deletes\"\nreason = \"our server deletes a deactivated user (ticket SCIM-42)\"\n",
         1,
     );
     std::fs::write(&base, &with_reason).expect("edit baseline");
@@ -82,7 +86,7 @@ async fn baseline_accepts_known_failures_fails_on_new_ones_and_strict_fails_on_f
     let o = idpsim(&gated, dir.path(), &[]).await;
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
     assert!(
-        out(&o).contains("0 new failure(s), 1 known failure(s), 0 fixed"),
+        out(&o).contains("0 new failure(s), 2 known failure(s), 0 fixed"),
         "{}",
         out(&o)
     );
@@ -103,7 +107,7 @@ async fn baseline_accepts_known_failures_fails_on_new_ones_and_strict_fails_on_f
         text.contains("NEW       scenarios/generic/users-lifecycle.yaml"),
         "{text}"
     );
-    // Its creates answer 201 again: the known failures are reported fixed, with their reason.
+    // It keeps deactivated users: the known failures are reported fixed, with their reason.
     assert!(
         text.contains("FIXED") && text.contains("ticket SCIM-42"),
         "{text}"
@@ -120,7 +124,7 @@ async fn baseline_accepts_known_failures_fails_on_new_ones_and_strict_fails_on_f
     ]);
     let o = idpsim(&strs(&args3), dir.path(), &[]).await;
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
-    assert!(out(&o).contains("1 fixed"), "{}", out(&o));
+    assert!(out(&o).contains("2 fixed"), "{}", out(&o));
     args3.push("--baseline-strict".into());
     let o = idpsim(&strs(&args3), dir.path(), &[]).await;
     assert_eq!(code(&o), 1, "{}{}", out(&o), err(&o));
@@ -132,7 +136,7 @@ async fn baseline_accepts_known_failures_fails_on_new_ones_and_strict_fails_on_f
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
     let text = std::fs::read_to_string(&base).expect("baseline rewritten");
     assert!(
-        text.contains("reason = \"our server answers 200 to a create (ticket SCIM-42)\""),
+        text.contains("reason = \"our server deletes a deactivated user (ticket SCIM-42)\""),
         "{text}"
     );
 
@@ -175,7 +179,7 @@ async fn a_broken_baseline_stops_the_run_with_its_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn markdown_and_github_reports_read_well_and_hold_no_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let srv = server(&[Quirk::CreateReturns200]).await;
+    let srv = server(&[Quirk::DeactivateDeletesUser]).await;
     let md = dir.path().join("r/summary.md");
     let html = dir.path().join("r/report.html");
     let mut args = target_args(&srv);
@@ -229,7 +233,7 @@ async fn html_report_renders_in_headless_chromium_with_the_failing_diff() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let srv = server(&[Quirk::CreateReturns200]).await;
+    let srv = server(&[Quirk::DeactivateDeletesUser]).await;
     let html = dir.path().join("report.html");
     let mut args = target_args(&srv);
     args.extend(["--report-html".into(), html.display().to_string()]);
@@ -269,14 +273,16 @@ async fn html_report_renders_in_headless_chromium_with_the_failing_diff() {
         "the page script did not finish:\n{dom}"
     );
     assert!(dom.contains("6 of 6 scenario(s) shown") || dom.contains(" scenario(s) shown"));
-    // The failing step's finding is there in the rendered DOM: the RFC rule (the scenario's own
+    // The failing step's finding is there in the rendered DOM: the rule (the scenario's own
     // status expectation folds into it, so the problem is told once), its message and its diff.
     assert!(
-        dom.contains("<span class=\"rule\">rfc7644.create.status</span>: a create answers 201 Created; got 200"),
+        dom.contains("<span class=\"rule\">scim.deactivate.deletes</span>: /Users/"),
         "{dom}"
     );
     assert!(
-        dom.contains("<td class=\"exp\">201</td><td class=\"act\">200</td>"),
+        dom.contains(
+            "<td class=\"exp\">200 (the user, active: false)</td><td class=\"act\">404</td>"
+        ),
         "diff table missing"
     );
     assert!(!dom.contains(TOKEN));
@@ -411,7 +417,7 @@ async fn requires_names_known_capabilities() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_file_drives_the_run_and_flags_override_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let srv = server(&[Quirk::CreateReturns200]).await;
+    let srv = server(&[Quirk::DeactivateDeletesUser]).await;
     std::fs::write(
         dir.path().join("idpsim.toml"),
         format!(

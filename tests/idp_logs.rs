@@ -135,7 +135,7 @@ async fn the_vendor_faq_cases_reproduce_from_logs_alone() {
         (
             "okta/group-out-of-sync.json",
             Quirk::RenameWipesMembers,
-            "okta.group.members-wiped",
+            "rfc7644.patch.replace-empties-members",
             None,
         ),
         // "If you removed an Okta user but their Astro account remains" — the deactivate PATCH
@@ -143,7 +143,7 @@ async fn the_vendor_faq_cases_reproduce_from_logs_alone() {
         (
             "okta/user-removed-account-remains.json",
             Quirk::IgnorePathlessPatch,
-            "okta.deactivate.not-applied",
+            "rfc7644.patch.not-applied",
             Some("audit.user.active"),
         ),
         // "What if an Azure user or group is out of sync" — the default-mode member removal read
@@ -243,7 +243,7 @@ async fn logged_failures_point_at_their_replay_step_and_quirks() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(
-        t.contains("step 6") && t.contains("entra.group.members-returned"),
+        t.contains("step 6") && t.contains("rfc7644.query.excluded-attributes"),
         "the failure shows at the step the import named:\n{t}"
     );
     srv.shutdown().await;

@@ -89,6 +89,8 @@ async fn every_command_survives_a_closed_stdout() {
             0,
         ),
         (vec!["serve", "--list-quirks"], 0),
+        (vec!["expr", "Left(\"John Doe\", 3)"], 0),
+        (vec!["expr", "Split(\"a,b\", \",\")", "--json"], 0),
         (vec!["completions", "bash"], 0),
         (vec!["man"], 0),
     ];

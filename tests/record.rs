@@ -431,35 +431,46 @@ async fn a_bad_state_file_is_a_usage_error() {
 /// and the repair leaves the final audit clean.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_step_finds_drift_seeded_with_quirks() {
+    // (scenario, quirk, the rule the audit's drift is reported under — the fault that caused it,
+    // when the run saw the write fail — and whether the scenario's repair fixes it).
     let cases = [
         (
             "okta-group-out-of-sync-push-now",
             Quirk::RenameWipesMembers,
-            "audit.group.members",
+            "rfc7644.patch.replace-empties-members",
+            true,
         ),
         (
             "okta-group-out-of-sync-push-now",
             Quirk::IgnoreFilteredMemberRemove,
-            "audit.group.members",
+            "rfc7644.patch.not-applied",
+            true,
         ),
         (
             "okta-user-removed-account-remains",
             Quirk::PatchNoop204,
-            "audit.user.active",
+            "rfc7644.patch.not-applied",
+            true,
         ),
+        // Not the FAQ's fault but a worse one: the deactivation deleted the account, which
+        // breaks Okta's reactivation (an error), and the app admin's DELETE finds nothing.
         (
             "okta-user-removed-account-remains",
             Quirk::DeactivateDeletesUser,
-            "audit.user.missing",
+            "scim.deactivate.deletes",
+            false,
         ),
+        // Provisioning on demand sends the same default-mode removal, which this server again
+        // reads as "remove every member": the repair cannot fix it, and the final check fails.
         (
             "entra-out-of-sync-provision-on-demand",
             Quirk::RfcLiteralMemberRemove,
-            "audit.group.members",
+            "entra.patch.remove-member-emptied-group",
+            false,
         ),
     ];
     let dir = tempfile::tempdir().expect("tmp");
-    for (i, (scenario, quirk, rule)) in cases.into_iter().enumerate() {
+    for (i, (scenario, quirk, rule, repaired)) in cases.into_iter().enumerate() {
         let srv = common::start_server(TOKEN, vec![quirk]).await;
         let json = dir.path().join(format!("r{i}.json"));
         let mut cmd = bin();
@@ -475,14 +486,23 @@ async fn the_audit_step_finds_drift_seeded_with_quirks() {
             .arg(&json);
         let o = output(cmd).await;
         let f = findings(&report(&json));
+        // The drift is reported as a warning by the audit step (the run goes on to the repair).
         assert!(
             f.iter().any(|(_, r, sev)| r == rule && sev == "warning"),
             "{scenario} with {quirk:?}: no {rule}: {f:?}\n{}",
             text(&o)
         );
-        // The repair step fixes it: nothing fails (the drift stays a warning).
+        // One fault, one problem: every finding names it.
         assert!(
+            f.iter()
+                .filter(|(_, _, sev)| sev != "info")
+                .all(|(_, r, _)| r == rule),
+            "{scenario} with {quirk:?}: {f:?}"
+        );
+        // The repair step fixes it: nothing fails (the drift stays a warning).
+        assert_eq!(
             o.status.success(),
+            repaired,
             "{scenario} with {quirk:?}: {}",
             text(&o)
         );

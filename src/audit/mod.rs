@@ -467,25 +467,6 @@ pub struct Options {
     pub idp: Idp,
 }
 
-fn impact(idp: Idp, what: &str) -> &'static str {
-    match (idp, what) {
-        (Idp::Okta, "missing") => "Okta believes the account exists; its next profile push fails with \"Not Found\" and the user stays out of sync until it is unassigned and reassigned.",
-        (Idp::Okta, "extra") => "Okta no longer manages this account (deleting a deactivated Okta user sends nothing); it stays in the app until someone deletes it there.",
-        (Idp::Okta, "active") => "Okta believes the app account is in this state; it will not resend it until the assignment changes.",
-        (Idp::Okta, "members") => "The Okta group and the app's group are out of sync; Push Groups → Push now overwrites the membership from Okta.",
-        (Idp::Okta, "group-missing") => "Okta believes the group is pushed; membership pushes fail until the group is unlinked and pushed again.",
-        (Idp::Okta, _) => "Okta believes the app holds this value; it stays out of sync until the next push of this attribute.",
-        (Idp::Entra, "missing") => "Entra believes the account exists (its anchor); the next cycle fails with InvalidAnchor.",
-        (Idp::Entra, "extra") => "Entra no longer manages this account; it remains in the app as an orphan.",
-        (Idp::Entra, "members") => "Entra believes these are the members and does not re-read the group; the drift persists until provisioning on demand or a restart.",
-        (Idp::Entra, "group-missing") => "Entra believes the group exists (its anchor); membership updates fail until the group is provisioned again.",
-        (Idp::Entra, _) => "Entra will not resend this value until the source changes (FlowWhenChanged); provision on demand to repair it.",
-        (_, "missing" | "group-missing") => "The IdP believes this object exists on the server.",
-        (_, "extra") => "The server holds an object the IdP does not manage.",
-        _ => "The server's state differs from what the IdP believes.",
-    }
-}
-
 /// Every drift between what the IdP believes and what the server holds.
 pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -512,21 +493,22 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
         match (u.exists, found) {
             (false, None) => {}
             (false, Some(a)) => out.push(with_source(
-                Finding::error(
+                Finding::judged(
                     "audit.user.extra",
+                    opts.idp,
                     format!("{label} is still on the server, but the IdP removed it"),
                 )
                 .diff(DiffEntry::new(
                     pointer_of(a),
                     "absent",
                     format!("present{}", active_note(a)),
-                ))
-                .impact(impact(opts.idp, "extra")),
+                )),
                 &u.source,
             )),
             (true, None) => out.push(with_source(
-                Finding::error(
+                Finding::judged(
                     "audit.user.missing",
+                    opts.idp,
                     format!("{label} is not on the server"),
                 )
                 .diff(DiffEntry::new(
@@ -536,8 +518,7 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
                     },
                     "present",
                     "absent",
-                ))
-                .impact(impact(opts.idp, "missing")),
+                )),
                 &u.source,
             )),
             (true, Some(a)) => {
@@ -547,8 +528,9 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
                     let have = a.get("active").and_then(as_bool).unwrap_or(true);
                     if have != want {
                         out.push(with_source(
-                            Finding::error(
+                            Finding::judged(
                                 "audit.user.active",
+                                opts.idp,
                                 format!(
                                     "{label} is {} on the server; the IdP believes it is {}",
                                     if have { "active" } else { "inactive" },
@@ -559,8 +541,7 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
                                 format!("{p}/active"),
                                 want.to_string(),
                                 a.get("active").map(show).unwrap_or_else(|| "absent".into()),
-                            ))
-                            .impact(impact(opts.idp, "active")),
+                            )),
                             &u.source,
                         ));
                     }
@@ -592,11 +573,11 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
                         .collect::<std::collections::BTreeSet<_>>()
                         .into_iter()
                         .collect();
-                    let mut f = Finding::error(
+                    let mut f = Finding::judged(
                         "audit.user.attribute",
+                        opts.idp,
                         format!("{label} differs on the server in {}", names.join(", ")),
-                    )
-                    .impact(impact(opts.idp, "attribute"));
+                    );
                     for d in diffs {
                         f = f.diff(d);
                     }
@@ -641,24 +622,25 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
             (false, None) => continue,
             (false, Some(a)) => {
                 out.push(with_source(
-                    Finding::error(
+                    Finding::judged(
                         "audit.group.extra",
+                        opts.idp,
                         format!("{label} is still on the server, but the IdP removed it"),
                     )
                     .diff(DiffEntry::new(
                         format!("/Groups/{}", id_of(a).unwrap_or("?")),
                         "absent",
                         "present",
-                    ))
-                    .impact(impact(opts.idp, "extra")),
+                    )),
                     &g.source,
                 ));
                 continue;
             }
             (true, None) => {
                 out.push(with_source(
-                    Finding::error(
+                    Finding::judged(
                         "audit.group.missing",
+                        opts.idp,
                         format!("{label} is not on the server"),
                     )
                     .diff(DiffEntry::new(
@@ -668,8 +650,7 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
                         },
                         "present",
                         "absent",
-                    ))
-                    .impact(impact(opts.idp, "group-missing")),
+                    )),
                     &g.source,
                 ));
                 continue;
@@ -690,11 +671,11 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
         }
         subset(&Value::Object(g.attributes.clone()), a, &p, &mut diffs);
         if !diffs.is_empty() {
-            let mut f = Finding::error(
+            let mut f = Finding::judged(
                 "audit.group.attribute",
+                opts.idp,
                 format!("{label} differs on the server"),
-            )
-            .impact(impact(opts.idp, "attribute"));
+            );
             for d in diffs {
                 f = f.diff(d);
             }
@@ -717,11 +698,11 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
             })
             .collect();
         let have: Vec<String> = crate::scim::member_values(a.get("members"));
-        let mut f = Finding::error(
+        let mut f = Finding::judged(
             "audit.group.members",
+            opts.idp,
             format!("{label}: the members on the server differ from the IdP's"),
-        )
-        .impact(impact(opts.idp, "members"));
+        );
         let mut drift = false;
         for (key, id) in &want {
             match id {
@@ -765,16 +746,16 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
             if !matched_users.contains(id) {
                 let name = str_ci(a, "userName").unwrap_or_default();
                 out.push(
-                    Finding::error(
+                    Finding::judged(
                         "audit.user.extra",
+                        opts.idp,
                         format!("user {name} ({id}) is on the server but not in the IdP's state"),
                     )
                     .diff(DiffEntry::new(
                         format!("/Users/{id}"),
                         "absent",
                         format!("present{}", active_note(a)),
-                    ))
-                    .impact(impact(opts.idp, "extra")),
+                    )),
                 );
             }
         }
@@ -783,12 +764,16 @@ pub fn compare(expected: &Expected, actual: &Actual, opts: Options) -> Vec<Findi
             if !matched_groups.contains(id) {
                 let name = str_ci(a, "displayName").unwrap_or_default();
                 out.push(
-                    Finding::error(
+                    Finding::judged(
                         "audit.group.extra",
+                        opts.idp,
                         format!("group {name} ({id}) is on the server but not in the IdP's state"),
                     )
-                    .diff(DiffEntry::new(format!("/Groups/{id}"), "absent", "present"))
-                    .impact(impact(opts.idp, "extra")),
+                    .diff(DiffEntry::new(
+                        format!("/Groups/{id}"),
+                        "absent",
+                        "present",
+                    )),
                 );
             }
         }

@@ -113,6 +113,8 @@ const fn c(severity: Severity, impact: &'static str) -> Consequence {
 const OKTA_CANNOT_AUTHORIZE: &str = "Okta cannot get a token: \"Authenticate\" fails on the Provisioning tab and no provisioning task runs until it does.";
 const ENTRA_CANNOT_AUTHORIZE: &str = "Entra cannot get a token: the job fails to authorize, goes to quarantine (EncounteredQuarantineException, invalid credentials) and the admin gets the quarantine email.";
 
+const OKTA_CANNOT_RENEW: &str = "Okta cannot renew a header or Basic credential: the task fails either way, and the admin reads \"Forbidden\" where \"Unauthorized\" would say what to fix.";
+
 pub const WWW_AUTHENTICATE: &str = "rfc7235.www-authenticate";
 pub const INVALID_TOKEN_STATUS: &str = "rfc6750.invalid-token-status";
 pub const TOKEN_JSON: &str = "rfc6749.token.json";
@@ -246,9 +248,22 @@ pub fn check_scim_answer(
         if idp == Idp::Okta && !renews {
             // Okta's header and Basic modes cannot renew: 401 or 403, the task fails the same.
             f.severity = Severity::Warning;
-            f.impact = Some(
-                "Okta cannot renew a header or Basic credential: the task fails either way, and the admin reads \"Forbidden\" where \"Unauthorized\" would say what to fix.".into(),
-            );
+            f.impact = Some(OKTA_CANNOT_RENEW.into());
+        }
+        out.push(f);
+    }
+    if resp.status == 403 && credential == CredentialSent::Foreign {
+        // The step's own credential (Okta's Spec test #11 sends `Authorization: non-token`):
+        // nothing renews it, so the refusal's status only tells the admin what to fix.
+        let mut f = by_id(INVALID_TOKEN_STATUS)
+            .finding(
+                idp,
+                "a credential the server refused was answered 403 Forbidden; RFC 6750 §3.1 says 401 (error=\"invalid_token\")",
+            )
+            .diff(DiffEntry::new("status", "401", "403"));
+        if idp == Idp::Okta {
+            f.severity = Severity::Warning;
+            f.impact = Some(OKTA_CANNOT_RENEW.into());
         }
         out.push(f);
     }
@@ -567,6 +582,21 @@ mod tests {
         );
         // A 403 to valid credentials is an authorization answer, not this rule's business.
         assert!(check_scim_answer(&fail, CredentialSent::Valid, Idp::Okta, true).is_empty());
+    }
+
+    #[test]
+    fn a_steps_own_refused_credential_is_401_not_403() {
+        // Okta's Spec test #11 sends `Authorization: non-token` and expects 401.
+        let pass = answer(401, &[("WWW-Authenticate", "Bearer")], None, None);
+        assert!(check_scim_answer(&pass, CredentialSent::Foreign, Idp::Okta, false).is_empty());
+        let fail = answer(403, &[], None, None);
+        let okta = check_scim_answer(&fail, CredentialSent::Foreign, Idp::Okta, false);
+        assert_eq!(rules_of(&okta), vec![INVALID_TOKEN_STATUS]);
+        // Nothing renews a step's own credential: for Okta only the admin's message suffers.
+        assert_eq!(okta[0].severity, Severity::Warning);
+        assert_eq!(okta[0].diff[0].pointer, "status");
+        let ok = answer(200, &[], None, None);
+        assert!(check_scim_answer(&ok, CredentialSent::Foreign, Idp::Okta, false).is_empty());
     }
 
     #[test]

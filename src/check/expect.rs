@@ -1,12 +1,17 @@
 //! Matches a response against a step's `expect:` block and explains every mismatch with a JSON
 //! pointer and the scenario position of the expectation that failed.
+//!
+//! An expectation is the scenario's own check; where a built-in rule already judged the same
+//! part of the same answer, the expectation's mismatch folds into that rule's finding (one
+//! problem, one finding), and where the expectation names its rule (`rule:`), the mismatch is
+//! reported under that rule, with its severity and the IdP's consequence (`fold`).
 
 use serde_json::Value;
 
 use super::{pointer_token, show};
-use crate::outcome::{DiffEntry, Finding};
+use crate::outcome::{DiffEntry, Finding, Severity};
 use crate::scenario::template;
-use crate::scenario::{Expect, JsonType, Pattern, PatternKind, Scenario};
+use crate::scenario::{Expect, Idp, JsonType, Pattern, PatternKind, Scenario};
 use crate::transport::exchange::RecordedResponse;
 
 /// Checks status, headers and body. `ctx` is the template context (captures so far).
@@ -26,8 +31,9 @@ pub fn check(
                 .collect::<Vec<_>>()
                 .join(" or ");
             findings.push(
-                Finding::error(
+                Finding::judged(
                     "expect.status",
+                    scenario.idp,
                     format!("expected status {expected}, got {}", response.status),
                 )
                 .diff(DiffEntry::new(
@@ -53,8 +59,9 @@ pub fn check(
         );
         if let Some(first) = diffs.first() {
             findings.push(
-                Finding::error(
+                Finding::judged(
                     "expect.header",
+                    scenario.idp,
                     format!("header `{}` does not match", h.name),
                 )
                 .diff(first.0.clone())
@@ -80,8 +87,9 @@ pub fn check(
         }
         if !diffs.is_empty() {
             let first_pos = diffs[0].1;
-            let mut f = Finding::error(
+            let mut f = Finding::judged(
                 "expect.body",
+                scenario.idp,
                 if diffs.len() == 1 {
                     "the body does not match the expectation".to_string()
                 } else {
@@ -102,6 +110,89 @@ pub fn check(
 }
 
 type Diffs = Vec<(DiffEntry, crate::support::diagnostic::Pos)>;
+
+/// Adds the expectation's mismatches (`expected`) to the exchange's findings (`findings`, the
+/// built-in rules' so far) so that one problem stays one finding:
+///
+/// - a mismatch at a pointer a rule's finding on this exchange already covers (the same
+///   pointer, or a part of what it judged — a rule about the whole body covers every member)
+///   is dropped: the rule has said it, with the IdP's consequence;
+/// - what is left, when the expectation names its rule (`rule:`), joins that rule's finding on
+///   this exchange, or becomes one — with that rule's severity and consequence;
+/// - otherwise it stays an `expect.*` finding: the scenario's own expectation.
+pub fn fold(
+    findings: &mut Vec<Finding>,
+    expected: Vec<Finding>,
+    expect: &Expect,
+    response: &RecordedResponse,
+    idp: Idp,
+    exchange: usize,
+) {
+    let failed = response.status >= 300;
+    // When the status is not the expected one, the body and headers the expectation describes
+    // belong to another answer: the status mismatch is the problem, the rest its consequence.
+    let status_wrong = expected.iter().any(|e| e.rule == "expect.status");
+    for mut e in expected {
+        if status_wrong && e.rule != "expect.status" {
+            continue;
+        }
+        let covering: Vec<String> = findings
+            .iter()
+            .filter(|f| f.exchange == Some(exchange) && f.severity >= Severity::Warning)
+            .flat_map(|f| f.diff.iter().map(|d| d.pointer.clone()))
+            .collect();
+        e.diff
+            .retain(|d| !covering.iter().any(|c| covers(c, &d.pointer, failed)));
+        if e.diff.is_empty() {
+            continue;
+        }
+        let bound = match e.rule.as_str() {
+            "expect.status" => expect.rules.status.as_deref(),
+            "expect.header" => expect.rules.headers.as_deref(),
+            _ => expect.rules.body.as_deref(),
+        };
+        let Some(rule) = bound else {
+            findings.push(e.at_exchange(exchange));
+            continue;
+        };
+        if let Some(existing) = findings
+            .iter_mut()
+            .find(|f| f.exchange == Some(exchange) && f.rule == rule)
+        {
+            existing.diff.append(&mut e.diff);
+            if existing.source.is_none() {
+                existing.source = e.source;
+            }
+            continue;
+        }
+        findings.push(e.rebind(rule, idp).at_exchange(exchange));
+    }
+}
+
+/// Whether a rule's diff at pointer `rule` already judges the expectation's pointer `exp`:
+/// the same place, or inside it (`` and `/` are the whole body; headers by name in any case).
+/// A rule that judged a failed status judges the whole answer (`failed`): the body and headers
+/// of an error answer are not the resource the expectation describes.
+fn covers(rule: &str, exp: &str, failed: bool) -> bool {
+    let norm = |p: &str| {
+        if p == "/" {
+            String::new()
+        } else {
+            p.to_string()
+        }
+    };
+    let (rule, exp) = (norm(rule), norm(exp));
+    if rule == "status" && failed {
+        return true;
+    }
+    if rule.starts_with("header:") || exp.starts_with("header:") {
+        return rule.eq_ignore_ascii_case(&exp);
+    }
+    if exp == "status" {
+        return rule == "status";
+    }
+    rule.is_empty() || rule == exp || exp.starts_with(&format!("{rule}/"))
+}
 
 /// Matches `actual` (None = absent) against the pattern; pushes differences.
 pub fn match_pattern(p: &Pattern, actual: Option<&Value>, ptr: &str, ctx: &Value, out: &mut Diffs) {

@@ -1,14 +1,23 @@
 //! Rules built into every exchange: what a careful reader of RFC 7643/7644 expects of an answer,
-//! whatever the scenario says. Each rule has a stable id and cites its section.
+//! and what every IdP needs of it, whatever the scenario says. Each rule's id, severity per IdP,
+//! consequence and sources are in `catalogue`; here is only when it fires and what it saw.
 //!
 //! The rules look at the request's *intent* (create, read, list, …), derived from the method and
-//! path, so that a raw scenario step and an IdP action are judged the same way.
+//! path, so that a raw scenario step and an IdP action are judged the same way. Where an answer
+//! has a root cause (credentials refused, a header refused, a filter that matches nothing
+//! answered 404, a deactivated user gone), that one finding is the exchange's only one: the
+//! body-shape rules would only repeat it.
+//!
+//! A finding's diff pointers say which part of the answer it judges; an expectation of the
+//! scenario at the same pointer adds nothing and folds into it (see `run`).
 
 use serde_json::Value;
 
+use super::history::{resource_key, History};
 use super::show;
-use crate::outcome::{DiffEntry, Finding, Severity};
-use crate::scim::schema::{ERROR_URN, LIST_URN};
+use crate::outcome::{DiffEntry, Finding};
+use crate::scenario::Idp;
+use crate::scim::schema::{ERROR_URN as ERROR_SCHEMA, LIST_URN as LIST_RESPONSE};
 use crate::transport::exchange::{Exchange, RecordedResponse, TransportErrorKind};
 
 /// What a request means, for the rules.
@@ -101,32 +110,77 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// What the rules need beyond the exchange: whose judgement it is, and what came before.
+#[derive(Clone, Copy)]
+pub struct Judging<'a> {
+    pub idp: Idp,
+    /// The request carried the run's own credentials (not a step's own `Authorization` header,
+    /// not `auth: none`): a 401 or 403 then means the server refuses what it was configured with.
+    pub run_credentials: bool,
+    pub history: &'a History,
+}
+
+impl Judging<'static> {
+    /// No history, the run's credentials: how a lone exchange is judged (tests, fuzzing).
+    pub fn alone(idp: Idp) -> Self {
+        static EMPTY: std::sync::OnceLock<History> = std::sync::OnceLock::new();
+        Judging {
+            idp,
+            run_credentials: true,
+            history: EMPTY.get_or_init(History::default),
+        }
+    }
+}
+
+/// The query parameters the rules read, decoded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Query {
+    pub filter: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+impl Query {
+    pub fn parse(target: &str) -> Query {
+        let Some((_, query)) = target.split_once('?') else {
+            return Query::default();
+        };
+        let mut q = Query::default();
+        for kv in query.split('&') {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let decoded = percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned();
+            if k.eq_ignore_ascii_case("filter") {
+                q.filter = Some(decoded);
+            } else if k.eq_ignore_ascii_case("excludedAttributes") {
+                q.excluded_attributes = Some(decoded);
+            }
+        }
+        q
+    }
+
+    fn excludes(&self, attr: &str) -> bool {
+        self.excluded_attributes
+            .as_deref()
+            .is_some_and(|list| list.split(',').any(|a| a.trim().eq_ignore_ascii_case(attr)))
+    }
+}
+
 /// Runs every built-in rule on one exchange.
-pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
+pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_>) -> Vec<Finding> {
+    let idp = judging.idp;
     let mut out = Vec::new();
     if let Some(err) = &exchange.error {
-        let (rule, impact) = match err.kind {
-            TransportErrorKind::Timeout => (
-                "transport.timeout",
-                "Okta gives up after 60 seconds and marks the task failed; Entra logs a Timeout and retries in 40 minutes.",
-            ),
-            TransportErrorKind::Connect => ("transport.connect", "The IdP cannot reach the endpoint; Entra quarantines the job."),
-            TransportErrorKind::Reset => ("transport.reset", "The IdP sees a failed request and retries later."),
-            TransportErrorKind::Decode => (
-                "transport.content-encoding",
-                "The IdP cannot read the answer; Entra reports SystemForCrossDomainIdentityManagementServiceIncompatible.",
-            ),
-            TransportErrorKind::Request => ("transport.request", "idpsim could not build this request."),
-            TransportErrorKind::Protocol => (
-                "transport.protocol",
-                "The IdP's HTTP client rejects an answer that is not valid HTTP; the request fails and is retried later.",
-            ),
-            TransportErrorKind::Truncated => (
-                "transport.truncated",
-                "The IdP cannot read an incomplete answer; the request fails and is retried later.",
-            ),
+        let rule = match err.kind {
+            TransportErrorKind::Timeout => "transport.timeout",
+            TransportErrorKind::Connect => "transport.connect",
+            TransportErrorKind::Reset => "transport.reset",
+            TransportErrorKind::Decode => "transport.content-encoding",
+            TransportErrorKind::Request => "transport.request",
+            TransportErrorKind::Protocol => "transport.protocol",
+            TransportErrorKind::Truncated => "transport.truncated",
         };
-        out.push(Finding::error(rule, err.message.clone()).impact(impact));
+        out.push(Finding::judged(rule, idp, err.message.clone()));
         if exchange.response.is_none() {
             return out;
         }
@@ -148,15 +202,16 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
             ),
             None => format!("the response body exceeds {limit} MiB and was cut"),
         };
-        out.push(
-            Finding::error("transport.body-too-large", message)
-                .impact("IdPs read whole bodies; an answer this large times out or exhausts them."),
-        );
+        out.push(Finding::judged("transport.body-too-large", idp, message));
     }
-    status_code(resp, &mut out);
-    media_type(resp, &mut out);
+    status_code(resp, idp, &mut out);
+    let query = Query::parse(&exchange.request.target);
+    if root_cause(exchange, resp, intent, &query, judging, &mut out) {
+        return out;
+    }
+    media_type(resp, idp, &mut out);
     if resp.status >= 400 {
-        error_body(resp, &mut out);
+        error_body(resp, idp, &mut out);
         return out;
     }
     if resp.status >= 300 {
@@ -170,22 +225,22 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
             format!("a redirect to {target}")
         };
         out.push(
-            Finding::error(
+            Finding::judged(
                 "http.redirect",
+                idp,
                 format!(
                     "answered {} ({whither}) instead of handling the request; idpsim does not follow redirects",
                     resp.status
                 ),
             )
-            .impact("IdP provisioning clients do not follow redirects; the operation fails.")
-            .reference("RFC 7644 §3.2"),
+            .diff(DiffEntry::new("status", "2xx", resp.status.to_string())),
         );
         return out;
     }
     match intent {
-        Intent::Create { resource } => create(resp, resource, &mut out),
-        Intent::Read { id, .. } => {
-            resource_body(resp, "a read", &mut out);
+        Intent::Create { resource } => create(resp, resource, idp, &mut out),
+        Intent::Read { id, resource } => {
+            resource_body(resp, "a read", idp, &mut out);
             if let Some(body_id) = resp
                 .body
                 .as_ref()
@@ -194,72 +249,216 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent) -> Vec<Finding> {
             {
                 if body_id != id {
                     out.push(
-                        Finding::error(
+                        Finding::judged(
                             "rfc7644.read.id-mismatch",
+                            idp,
                             "the resource returned is not the one asked for",
                         )
                         .diff(DiffEntry::new(
                             "/id",
                             show(&Value::String(id.clone())),
                             show(&Value::String(body_id.into())),
-                        ))
-                        .reference("RFC 7644 §3.4.1")
-                        .impact("The IdP links the wrong record or rejects the answer."),
+                        )),
                     );
                 }
             }
+            if let Some(body) = resp.body.as_ref() {
+                excluded_members(resource, &query, body, "", idp, &mut out);
+            }
         }
         Intent::List {
-            start_index, count, ..
-        } => list(resp, *start_index, *count, &mut out),
+            start_index,
+            count,
+            resource,
+        } => list(resp, resource, &query, *start_index, *count, idp, &mut out),
         Intent::Replace { .. } => {
             if resp.status != 200 {
                 out.push(
-                    Finding::warning(
+                    Finding::judged(
                         "rfc7644.replace.status",
+                        idp,
                         format!(
                             "a successful PUT answers 200 with the resource; got {}",
                             resp.status
                         ),
                     )
-                    .reference("RFC 7644 §3.5.1"),
+                    .diff(DiffEntry::new(
+                        "status",
+                        "200",
+                        resp.status.to_string(),
+                    )),
                 );
             }
-            resource_body(resp, "a PUT", &mut out);
+            match &resp.body {
+                Some(body) if body.is_object() => {}
+                Some(other) => out.push(Finding::judged(
+                    "rfc7644.replace.body",
+                    idp,
+                    format!("the PUT answered {} instead of the resource", show(other)),
+                )),
+                None if resp.status == 200 => out.push(Finding::judged(
+                    "rfc7644.replace.body",
+                    idp,
+                    format!("the PUT answered without the resource: {}", not_json(resp)),
+                )),
+                None => {}
+            }
         }
         Intent::Patch { .. } => {
             if resp.status == 200 && !resp.has_body() {
-                out.push(
-                    Finding::warning("rfc7644.patch.empty-200", "answered 200 with no body; a PATCH answers 200 with the resource or 204 No Content")
-                        .reference("RFC 7644 §3.5.2"),
-                );
+                out.push(Finding::judged(
+                    "rfc7644.patch.empty-200",
+                    idp,
+                    "answered 200 with no body; a PATCH answers 200 with the resource or 204 No Content",
+                ));
             } else if resp.status != 200 && resp.status != 204 {
                 out.push(
-                    Finding::warning(
+                    Finding::judged(
                         "rfc7644.patch.status",
+                        idp,
                         format!("a successful PATCH answers 200 or 204; got {}", resp.status),
                     )
-                    .reference("RFC 7644 §3.5.2"),
+                    .diff(DiffEntry::new(
+                        "status",
+                        "200 or 204",
+                        resp.status.to_string(),
+                    )),
                 );
             }
         }
         Intent::Delete { .. } => {
             if resp.status != 204 {
                 out.push(
-                    Finding::warning(
+                    Finding::judged(
                         "rfc7644.delete.status",
+                        idp,
                         format!(
                             "a successful DELETE answers 204 No Content; got {}",
                             resp.status
                         ),
                     )
-                    .reference("RFC 7644 §3.6"),
+                    .diff(DiffEntry::new(
+                        "status",
+                        "204",
+                        resp.status.to_string(),
+                    )),
                 );
             }
         }
         Intent::Discovery | Intent::Other => {}
     }
     out
+}
+
+/// Answers whose cause is plain from the request and the run so far. Returns true when one was
+/// reported: it is then the exchange's only finding.
+fn root_cause(
+    exchange: &Exchange,
+    resp: &RecordedResponse,
+    intent: &Intent,
+    query: &Query,
+    judging: &Judging<'_>,
+    out: &mut Vec<Finding>,
+) -> bool {
+    let idp = judging.idp;
+    let status_diff = |expected: &str| DiffEntry::new("status", expected, resp.status.to_string());
+    let header = |name: &str| {
+        exchange
+            .request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let finding = match resp.status {
+        // A 401 to the run's credentials is the auth path's (`auth.refused`, with what the IdP
+        // does next, check/auth.rs): nothing else about this answer matters.
+        401 if judging.run_credentials => return true,
+        403 if judging.run_credentials => Some(
+            Finding::judged(
+                "http.auth.rejected",
+                idp,
+                format!(
+                    "answered {} to a request carrying the run's credentials: the server refuses them{}",
+                    resp.status,
+                    detail(resp)
+                ),
+            )
+            .diff(status_diff("2xx")),
+        ),
+        406 => Some(match header("accept") {
+            None => Finding::judged(
+                "http.accept.required",
+                idp,
+                format!(
+                    "answered 406 to a request without an Accept header (as Entra sends them){}",
+                    detail(resp)
+                ),
+            ),
+            Some(accept) => Finding::judged(
+                "http.accept.rejected",
+                idp,
+                format!("answered 406 to `Accept: {accept}`{}", detail(resp)),
+            ),
+        }
+        .diff(status_diff("2xx"))),
+        415 => Some(
+            Finding::judged(
+                "http.content-type.rejected",
+                idp,
+                format!(
+                    "answered 415 to `Content-Type: {}`{}",
+                    header("content-type").unwrap_or("(none)"),
+                    detail(resp)
+                ),
+            )
+            .diff(status_diff("2xx")),
+        ),
+        404 => {
+            let deactivated = resource_key(intent)
+                .filter(|k| judging.history.was_deactivated(k))
+                .map(|key| {
+                    Finding::judged(
+                        "scim.deactivate.deletes",
+                        idp,
+                        format!(
+                            "{key} answered 404 after this run deactivated it (active: false) and never deleted it: the deactivation deleted the user"
+                        ),
+                    )
+                    .diff(DiffEntry::new("status", "200 (the user, active: false)", "404"))
+                });
+            let no_match = match (intent, &query.filter) {
+                (Intent::List { .. }, Some(filter)) => Some(
+                    Finding::judged(
+                        "rfc7644.filter.no-match-404",
+                        idp,
+                        format!(
+                            "the query `filter={filter}` answered 404 instead of 200 with an empty ListResponse{}",
+                            detail(resp)
+                        ),
+                    )
+                    .diff(status_diff("200 with totalResults 0")),
+                ),
+                _ => None,
+            };
+            deactivated.or(no_match)
+        }
+        _ => None,
+    };
+    match finding {
+        Some(f) => {
+            out.push(f);
+            true
+        }
+        None => false,
+    }
+}
+
+/// `: detail` from a SCIM error body, for messages.
+fn detail(resp: &RecordedResponse) -> String {
+    resp.scim_detail()
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default()
 }
 
 /// The IANA HTTP Status Code Registry's assigned codes (104 and 306 are unused or reserved).
@@ -271,28 +470,20 @@ const REGISTERED_STATUS: &[u16] = &[
 ];
 
 /// A status outside HTTP's range, or one no registry knows, says nothing an IdP can act on.
-fn status_code(resp: &RecordedResponse, out: &mut Vec<Finding>) {
+fn status_code(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
     let status = resp.status;
     if !(100..=599).contains(&status) {
-        out.push(
-            Finding::error(
-                "http.status.unknown",
-                format!("answered status {status}, outside HTTP's range of 100 to 599"),
-            )
-            .reference("RFC 9110 §15")
-            .impact("The IdP's HTTP client treats the answer as a failure or rejects it outright."),
-        );
+        out.push(Finding::judged(
+            "http.status.invalid",
+            idp,
+            format!("answered status {status}, outside HTTP's range of 100 to 599"),
+        ));
     } else if !REGISTERED_STATUS.contains(&status) {
-        out.push(
-            Finding::warning(
-                "http.status.unknown",
-                format!("answered status {status}, which is not a registered HTTP status code"),
-            )
-            .reference("RFC 9110 §15")
-            .impact(
-                "The IdP can only go by the class (the first digit) and cannot tell what happened.",
-            ),
-        );
+        out.push(Finding::judged(
+            "http.status.unknown",
+            idp,
+            format!("answered status {status}, which is not a registered HTTP status code"),
+        ));
     }
 }
 
@@ -311,9 +502,15 @@ fn not_json(resp: &RecordedResponse) -> String {
     }
 }
 
-/// RFC 7644 §3.8: SCIM answers are `application/scim+json`.
-fn media_type(resp: &RecordedResponse, out: &mut Vec<Finding>) {
-    if !resp.has_body() {
+/// The answer's Content-Type, for diffs.
+fn content_type(resp: &RecordedResponse) -> &str {
+    resp.content_type().unwrap_or("absent")
+}
+
+/// RFC 7644 §3.8: SCIM answers are `application/scim+json`. Judged on JSON answers only: an
+/// answer that is not JSON at all is judged by the rule for what it should have been.
+fn media_type(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
+    if resp.body.is_none() {
         return;
     }
     let ct = resp.content_type().unwrap_or("");
@@ -326,117 +523,129 @@ fn media_type(resp: &RecordedResponse, out: &mut Vec<Finding>) {
     if essence == "application/scim+json" {
         return;
     }
-    let f = if essence == "application/json" {
-        Finding::warning("rfc7644.response.media-type", "the answer is `application/json`, not `application/scim+json`")
-            .impact("Okta accepts it; Entra's SCIM Validator aborts, and Entra expects application/scim+json on every response.")
-    } else if ct.is_empty() {
-        Finding::warning(
-            "rfc7644.response.media-type",
-            "the answer has a body but no Content-Type",
-        )
+    let message = if ct.is_empty() {
+        "the JSON answer has no Content-Type".to_string()
     } else {
-        Finding::warning(
-            "rfc7644.response.media-type",
-            format!("the answer is `{ct}`, not `application/scim+json`"),
-        )
+        format!("the answer is `{ct}`, not `application/scim+json`")
     };
-    out.push(f.reference("RFC 7644 §3.8").diff(DiffEntry::new(
-        "header:Content-Type",
-        "application/scim+json",
-        if ct.is_empty() { "absent" } else { ct },
-    )));
+    out.push(
+        Finding::judged("rfc7644.response.media-type", idp, message).diff(DiffEntry::new(
+            "header:Content-Type",
+            "application/scim+json",
+            if ct.is_empty() { "absent" } else { ct },
+        )),
+    );
 }
 
 /// RFC 7644 §3.12: errors are JSON with the Error schema and `status` as a string.
-fn error_body(resp: &RecordedResponse, out: &mut Vec<Finding>) {
+fn error_body(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
     let Some(body) = &resp.body else {
         let what = not_json(resp);
         out.push(
-            Finding::error("rfc7644.error.json", format!("the {} error answer is not a SCIM error object: {what}", resp.status))
-                .reference("RFC 7644 §3.12")
-                .impact("Okta parses errors as JSON and shows the admin a parser error instead of the reason; Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible."),
+            Finding::judged(
+                "rfc7644.error.json",
+                idp,
+                format!(
+                    "the {} error answer is not a SCIM error object: {what}",
+                    resp.status
+                ),
+            )
+            .diff(DiffEntry::new("", "a SCIM Error object (JSON)", what))
+            .diff(DiffEntry::new(
+                "header:Content-Type",
+                "application/scim+json",
+                content_type(resp),
+            )),
         );
         return;
     };
     let schemas_ok = body
         .get("schemas")
         .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(ERROR_URN)));
+        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(ERROR_SCHEMA)));
     if !schemas_ok {
         out.push(
-            Finding::warning(
+            Finding::judged(
                 "rfc7644.error.schema",
+                idp,
                 "the error object does not list the Error schema",
             )
             .diff(DiffEntry::new(
                 "/schemas",
-                format!("[\"{ERROR_URN}\"]"),
+                format!("[\"{ERROR_SCHEMA}\"]"),
                 body.get("schemas")
                     .map(show)
                     .unwrap_or_else(|| "absent".into()),
-            ))
-            .reference("RFC 7644 §3.12"),
+            )),
         );
     }
     match body.get("status") {
         Some(Value::String(s)) if s == &resp.status.to_string() => {}
         Some(Value::String(s)) => out.push(
-            Finding::warning(
+            Finding::judged(
                 "rfc7644.error.status-mismatch",
+                idp,
                 format!(
                     "the error says status {s} but the HTTP status is {}",
                     resp.status
                 ),
             )
-            .reference("RFC 7644 §3.12"),
+            .diff(DiffEntry::new(
+                "/status",
+                format!("\"{}\"", resp.status),
+                format!("\"{s}\""),
+            )),
         ),
         Some(Value::Number(n)) => out.push(
-            Finding::warning(
+            Finding::judged(
                 "rfc7644.error.status-string",
+                idp,
                 "the error's `status` is a JSON number; RFC 7644 makes it a string",
             )
             .diff(DiffEntry::new(
                 "/status",
                 format!("\"{}\"", resp.status),
                 n.to_string(),
-            ))
-            .reference("RFC 7644 §3.12")
-            .impact("Okta and Entra read either form."),
+            )),
         ),
         other => out.push(
-            Finding::warning(
+            Finding::judged(
                 "rfc7644.error.status-missing",
+                idp,
                 "the error object has no `status`",
             )
             .diff(DiffEntry::new(
                 "/status",
                 format!("\"{}\"", resp.status),
                 other.map(show).unwrap_or_else(|| "absent".into()),
-            ))
-            .reference("RFC 7644 §3.12"),
+            )),
         ),
     }
 }
 
-fn create(resp: &RecordedResponse, resource: &str, out: &mut Vec<Finding>) {
+fn create(resp: &RecordedResponse, resource: &str, idp: Idp, out: &mut Vec<Finding>) {
     if resp.status != 201 {
         out.push(
-            Finding::error(
+            Finding::judged(
                 "rfc7644.create.status",
+                idp,
                 format!("a create answers 201 Created; got {}", resp.status),
             )
-            .diff(DiffEntry::new("status", "201", resp.status.to_string()))
-            .reference("RFC 7644 §3.3"),
+            .diff(DiffEntry::new("status", "201", resp.status.to_string())),
         );
     }
-    let Some(body) = &resp.body else {
+    let Some(body) = resp.body.as_ref().filter(|b| b.is_object()) else {
+        let what = match &resp.body {
+            Some(other) => format!("it answered {}", show(other)),
+            None => not_json(resp),
+        };
         out.push(
-            Finding::error(
+            Finding::judged(
                 "rfc7644.create.body",
-                format!("the create answer has no resource: {}", not_json(resp)),
+                idp,
+                format!("the create answer has no resource: {what}"),
             )
-            .reference("RFC 7644 §3.3")
-            .impact("Okta fails the assignment: \"Create new user returned empty user\"."),
+            .diff(DiffEntry::new("", "the created resource", what)),
         );
         return;
     };
@@ -454,58 +663,76 @@ fn create(resp: &RecordedResponse, resource: &str, out: &mut Vec<Finding>) {
             ),
         };
         out.push(
-            Finding::error("rfc7644.create.id", message)
-                .diff(DiffEntry::new("/id", "a server-assigned id", body.get("id").map(show).unwrap_or_else(|| "absent".into())))
-                .reference("RFC 7643 §3.1, RFC 7644 §3.3")
-                .impact("The IdP cannot link the account: every later update, deactivation and group push fails."),
+            Finding::judged("rfc7644.create.id", idp, message).diff(DiffEntry::new(
+                "/id",
+                "a server-assigned id",
+                body.get("id").map(show).unwrap_or_else(|| "absent".into()),
+            )),
         );
     }
     if resp.header("location").is_none() {
-        out.push(
-            Finding::warning(
-                "rfc7644.create.location",
-                "the create answer has no Location header",
-            )
-            .reference("RFC 7644 §3.3")
-            .impact("Okta and Entra read the id from the body and do not need it."),
-        );
+        out.push(Finding::judged(
+            "rfc7644.create.location",
+            idp,
+            "the create answer has no Location header",
+        ));
     }
-    meta(body, resource, out);
+    meta(body, resource, idp, out);
 }
 
-fn resource_body(resp: &RecordedResponse, what: &str, out: &mut Vec<Finding>) {
+/// A read's answer: a resource object with `id` and `schemas`.
+fn resource_body(resp: &RecordedResponse, what: &str, idp: Idp, out: &mut Vec<Finding>) {
     match &resp.body {
         Some(body) if body.is_object() => {
             if body.get("id").and_then(Value::as_str).is_none() {
                 out.push(
-                    Finding::error("rfc7643.resource.id", format!("the resource returned by {what} has no `id`"))
-                        .reference("RFC 7643 §3.1"),
+                    Finding::judged(
+                        "rfc7643.resource.id",
+                        idp,
+                        format!("the resource returned by {what} has no `id`"),
+                    )
+                    .diff(DiffEntry::new("/id", "the resource's id", "absent")),
                 );
             }
             if body.get("schemas").and_then(Value::as_array).is_none() {
-                out.push(
-                    Finding::warning("rfc7643.resource.schemas", format!("the resource returned by {what} has no `schemas`"))
-                        .reference("RFC 7643 §3"),
-                );
+                out.push(Finding::judged(
+                    "rfc7643.resource.schemas",
+                    idp,
+                    format!("the resource returned by {what} has no `schemas`"),
+                ));
             }
         }
         Some(other) => out.push(
-            Finding::error("rfc7644.response.resource", format!("{what} answered {} instead of a resource object", show(other)))
-                .reference("RFC 7644 §3.4.1"),
+            Finding::judged(
+                "rfc7644.response.resource",
+                idp,
+                format!(
+                    "{what} answered {} instead of a resource object",
+                    show(other)
+                ),
+            )
+            .diff(DiffEntry::new("", "a resource object", show(other))),
         ),
         None if resp.has_body() => out.push(
-            Finding::error("rfc7644.response.json", format!("{what} answered without a resource: {}", not_json(resp)))
-                .reference("RFC 7644 §3.8")
-                .impact("The IdP cannot parse the answer; Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible."),
+            Finding::judged(
+                "rfc7644.response.json",
+                idp,
+                format!("{what} answered without a resource: {}", not_json(resp)),
+            )
+            .diff(DiffEntry::new("", "a resource object", not_json(resp))),
         ),
         None => out.push(
-            Finding::error("rfc7644.response.empty", format!("{what} answered with an empty body"))
-                .reference("RFC 7644 §3.4.1"),
+            Finding::judged(
+                "rfc7644.response.empty",
+                idp,
+                format!("{what} answered with an empty body"),
+            )
+            .diff(DiffEntry::new("", "a resource object", "an empty body")),
         ),
     }
 }
 
-fn meta(body: &Value, resource: &str, out: &mut Vec<Finding>) {
+fn meta(body: &Value, resource: &str, idp: Idp, out: &mut Vec<Finding>) {
     let expected_type = match resource {
         "Users" => "User",
         "Groups" => "Group",
@@ -514,145 +741,233 @@ fn meta(body: &Value, resource: &str, out: &mut Vec<Finding>) {
     match body.get("meta").and_then(|m| m.get("resourceType")) {
         Some(Value::String(t)) if t == expected_type => {}
         other => out.push(
-            Finding::warning(
+            Finding::judged(
                 "rfc7643.meta.resource-type",
+                idp,
                 "the resource's `meta.resourceType` is missing or wrong",
             )
             .diff(DiffEntry::new(
                 "/meta/resourceType",
                 format!("\"{expected_type}\""),
                 other.map(show).unwrap_or_else(|| "absent".into()),
-            ))
-            .reference("RFC 7643 §3.1"),
+            )),
         ),
     }
 }
 
-/// RFC 7644 §3.4.2 and §3.4.2.4: ListResponse shape and pagination counters.
-fn list(
-    resp: &RecordedResponse,
-    start_index: Option<i64>,
-    count: Option<i64>,
+/// `excludedAttributes=members` asked, members returned (RFC 7644 §3.4.2.5): `at` is the
+/// pointer of the resource in the answer (`` for a read, `/Resources/0` in a list).
+fn excluded_members(
+    resource: &str,
+    query: &Query,
+    body: &Value,
+    at: &str,
+    idp: Idp,
     out: &mut Vec<Finding>,
 ) {
-    let Some(body) = &resp.body else {
+    if resource != "Groups" || !query.excludes("members") {
+        return;
+    }
+    if body.get("members").is_some_and(|m| !m.is_null()) {
         out.push(
-            Finding::error("rfc7644.list.json", format!("the query answer is not a JSON ListResponse: {}", not_json(resp)))
-                .reference("RFC 7644 §3.4.2")
-                .impact("The IdP cannot read the result: Okta's import and lookups fail; Entra quarantines the job."),
+            Finding::judged(
+                "rfc7644.query.excluded-attributes",
+                idp,
+                "the group came back with `members` although the request asked for excludedAttributes=members",
+            )
+            .diff(DiffEntry::new(format!("{at}/members"), "absent", "present")),
+        );
+    }
+}
+
+/// RFC 7644 §3.4.2 and §3.4.2.4: ListResponse shape, pagination counters, and that an `eq`
+/// filter was applied.
+fn list(
+    resp: &RecordedResponse,
+    resource: &str,
+    query: &Query,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    idp: Idp,
+    out: &mut Vec<Finding>,
+) {
+    let Some(body) = resp.body.as_ref().filter(|b| b.is_object()) else {
+        let what = match &resp.body {
+            Some(other) => format!("it answered {}", show(other)),
+            None => not_json(resp),
+        };
+        out.push(
+            Finding::judged(
+                "rfc7644.list.json",
+                idp,
+                format!("the query answer is not a JSON ListResponse: {what}"),
+            )
+            .diff(DiffEntry::new("", "a ListResponse object", what)),
         );
         return;
     };
     let has_schema = body
         .get("schemas")
         .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(LIST_URN)));
+        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(LIST_RESPONSE)));
     if !has_schema {
         out.push(
-            Finding::error(
+            Finding::judged(
                 "rfc7644.list.schema",
+                idp,
                 "the query answer does not carry the ListResponse schema",
             )
             .diff(DiffEntry::new(
                 "/schemas",
-                format!("[\"{LIST_URN}\"]"),
+                format!("[\"{LIST_RESPONSE}\"]"),
                 body.get("schemas")
                     .map(show)
                     .unwrap_or_else(|| "absent".into()),
-            ))
-            .reference("RFC 7644 §3.4.2"),
+            )),
         );
     }
-    let total = counter(body, "totalResults", true, out);
-    counter(body, "startIndex", false, out);
-    let items_per_page = counter(body, "itemsPerPage", false, out);
+    let counters = counters(body, idp, out);
+    let (total, items_per_page) = (counters.total, counters.items_per_page);
     let resources = body.get("Resources");
     let len = match resources {
         Some(Value::Array(a)) => Some(a.len() as i64),
         Some(other) => {
             out.push(
-                Finding::error(
+                Finding::judged(
                     "rfc7644.list.resources-array",
-                    "`Resources` is not an array",
+                    idp,
+                    if other.is_null() {
+                        "`Resources` is null".to_string()
+                    } else {
+                        format!("`Resources` is {}, not an array", show(other))
+                    },
                 )
-                .diff(DiffEntry::new("/Resources", "an array", show(other)))
-                .reference("RFC 7644 §3.4.2")
-                .impact("Okta and Entra cannot iterate the result; the lookup or import fails."),
+                .diff(DiffEntry::new("/Resources", "an array", show(other))),
             );
             None
         }
+        // Nothing on this page: no match, `count=0`, or a page past the end.
+        None if total == Some(0)
+            || count == Some(0)
+            || total.is_some_and(|t| start_index.unwrap_or(1) > t) =>
+        {
+            out.push(
+                Finding::judged(
+                    "rfc7644.list.resources-omitted",
+                    idp,
+                    "`Resources` is absent from an empty result",
+                )
+                .diff(DiffEntry::new("/Resources", "[]", "absent")),
+            );
+            Some(0)
+        }
         None => {
-            let empty = total == Some(0) || count == Some(0);
-            let mut f = Finding::new(
-                "rfc7644.list.resources-present",
-                if empty {
-                    Severity::Warning
-                } else {
-                    Severity::Error
-                },
-                if empty {
-                    "`Resources` is absent from an empty result"
-                } else {
-                    "`Resources` is absent although totalResults is not zero"
-                },
-            )
-            .diff(DiffEntry::new("/Resources", "[]", "absent"))
-            .reference("RFC 7644 §3.4.2");
-            f = f.impact(if empty {
-                "RFC 7644 allows it when nothing matched, but Okta's and Entra's documented answer is `\"Resources\": []`; strict clients fail the lookup."
-            } else {
-                "The IdP finds nothing: Okta creates a duplicate or fails the assignment; Entra cannot match the user."
-            });
-            out.push(f);
+            out.push(
+                Finding::judged(
+                    "rfc7644.list.resources-present",
+                    idp,
+                    "`Resources` is absent although totalResults is not zero",
+                )
+                .diff(DiffEntry::new(
+                    "/Resources",
+                    "the matching resources",
+                    "absent",
+                )),
+            );
             Some(0)
         }
     };
+    let items: &[Value] = resources
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let without_id: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.get("id")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if !without_id.is_empty() {
+        let mut f = Finding::judged(
+            "rfc7644.list.resource-id",
+            idp,
+            format!(
+                "{} of the {} resources returned have no `id`",
+                without_id.len(),
+                items.len()
+            ),
+        );
+        for i in without_id.iter().take(3) {
+            f = f.diff(DiffEntry::new(
+                format!("/Resources/{i}/id"),
+                "the resource's id",
+                items[*i]
+                    .get("id")
+                    .map(show)
+                    .unwrap_or_else(|| "absent".into()),
+            ));
+        }
+        out.push(f);
+    }
+    if let Some(f) = filter_ignored(resource, query, items, total, idp) {
+        out.push(f);
+    }
+    for (i, item) in items.iter().enumerate() {
+        let before = out.len();
+        excluded_members(resource, query, item, &format!("/Resources/{i}"), idp, out);
+        if out.len() > before {
+            break; // one finding per exchange: the first group that shows it
+        }
+    }
     if let (Some(len), Some(total)) = (len, total) {
         if len > total {
             out.push(
-                Finding::error(
+                Finding::judged(
                     "rfc7644.list.total-results",
+                    idp,
                     format!("totalResults is {total} but {len} resources were returned"),
                 )
                 .diff(DiffEntry::new(
                     "/totalResults",
                     format!("at least {len}"),
                     total.to_string(),
-                ))
-                .reference("RFC 7644 §3.4.2"),
+                )),
             );
         }
     }
     if let (Some(len), Some(count)) = (len, count) {
         if count >= 0 && len > count {
             out.push(
-                Finding::error(
+                Finding::judged(
                     "rfc7644.list.count",
+                    idp,
                     format!("asked for at most {count} resources, got {len}"),
                 )
                 .diff(DiffEntry::new(
                     "/Resources",
                     format!("at most {count} element(s)"),
                     format!("{len} element(s)"),
-                ))
-                .reference("RFC 7644 §3.4.2.4"),
+                )),
             );
         }
     }
     if let (Some(len), Some(ipp)) = (len, items_per_page) {
         if len != ipp && resources.is_some() {
             out.push(
-                Finding::warning(
+                Finding::judged(
                     "rfc7644.list.items-per-page",
+                    idp,
                     format!("itemsPerPage is {ipp} but the page holds {len} resources"),
                 )
                 .diff(DiffEntry::new(
                     "/itemsPerPage",
                     len.to_string(),
                     ipp.to_string(),
-                ))
-                .reference("RFC 7644 §3.4.2.4")
-                .impact("Okta's OIN review rejects it; paginating clients can stop early or loop."),
+                )),
             );
         }
     }
@@ -660,53 +975,138 @@ fn list(
         let asked = asked.max(1);
         if got.as_i64() != Some(asked) {
             out.push(
-                Finding::warning(
+                Finding::judged(
                     "rfc7644.list.start-index",
+                    idp,
                     format!("asked for startIndex {asked}, the answer says {got}"),
                 )
                 .diff(DiffEntry::new(
                     "/startIndex",
                     asked.to_string(),
                     got.to_string(),
-                ))
-                .reference("RFC 7644 §3.4.2.4"),
+                )),
             );
         }
     }
 }
 
-/// Reads an integer counter; flags strings, floats and (for required ones) absence.
-fn counter(body: &Value, name: &str, required: bool, out: &mut Vec<Finding>) -> Option<i64> {
-    match body.get(name) {
-        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
-        Some(other) => {
-            out.push(
-                Finding::error(
-                    "rfc7644.list.integer-counters",
-                    format!("`{name}` must be an integer, found {}", show(other)),
-                )
-                .diff(DiffEntry::new(
-                    format!("/{name}"),
-                    "an integer",
-                    show(other),
-                ))
-                .reference("RFC 7644 §3.4.2")
-                .impact("Okta aborts the import or sync silently when a counter is a string."),
-            );
-            other.as_str().and_then(|s| s.parse().ok())
+/// A simple filter (`attr op "value"`, the form both IdPs send) whose results do not satisfy
+/// it: the server ignored it. Resources that leave the attribute out (e.g. after `attributes=`)
+/// are not judged.
+fn filter_ignored(
+    resource: &str,
+    query: &Query,
+    items: &[Value],
+    total: Option<i64>,
+    idp: Idp,
+) -> Option<Finding> {
+    use crate::scim::filter::{self, EvalOptions, Filter};
+    use crate::scim::schema::ResourceKind;
+    let text = query.filter.as_deref()?;
+    let kind = match resource {
+        "Users" => ResourceKind::User,
+        "Groups" => ResourceKind::Group,
+        _ => return None,
+    };
+    let parsed = filter::parse(text).ok()?;
+    let Filter::Compare { path, .. } = &parsed else {
+        return None;
+    };
+    if path.urn.is_some() || path.sub.is_some() {
+        return None;
+    }
+    let wrong: Vec<(usize, &Value)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let got = filter::get_ci(r.as_object()?, &path.attr)?;
+            (!parsed.matches(r, kind, EvalOptions::default())).then_some((i, got))
+        })
+        .collect();
+    let (first, got) = wrong.first()?;
+    let mut f = Finding::judged(
+        "rfc7644.filter.ignored",
+        idp,
+        format!(
+            "the query `filter={text}` returned {} resource(s) that do not match it, e.g. {} {}",
+            wrong.len(),
+            path.attr,
+            show(got)
+        ),
+    )
+    .diff(DiffEntry::new(
+        "/Resources",
+        format!("only resources matching `{text}`"),
+        format!(
+            "{} that do not match (first: /Resources/{first})",
+            wrong.len()
+        ),
+    ));
+    let matching = (items.len() - wrong.len()) as i64;
+    if total.is_some_and(|t| t > matching) {
+        f = f.diff(DiffEntry::new(
+            "/totalResults",
+            matching.to_string(),
+            total.map(|t| t.to_string()).unwrap_or_default(),
+        ));
+    }
+    Some(f)
+}
+
+/// The counters as read: `totalResults` (required) and `itemsPerPage`, when integers.
+struct Counters {
+    total: Option<i64>,
+    items_per_page: Option<i64>,
+}
+
+/// One finding for every counter that is missing (`totalResults`) or not a JSON integer: three
+/// string counters on one answer are one problem, listed once.
+fn counters(body: &Value, idp: Idp, out: &mut Vec<Finding>) -> Counters {
+    let mut diffs = Vec::new();
+    let mut read = |name: &str, required: bool| -> Option<i64> {
+        match body.get(name) {
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+            Some(other) => {
+                diffs.push((name.to_string(), show(other)));
+                other.as_str().and_then(|s| s.trim().parse().ok())
+            }
+            None if required => {
+                diffs.push((name.to_string(), "absent".to_string()));
+                None
+            }
+            None => None,
         }
-        None if required => {
-            out.push(
-                Finding::error(
-                    "rfc7644.list.integer-counters",
-                    format!("`{name}` is missing"),
-                )
-                .diff(DiffEntry::new(format!("/{name}"), "an integer", "absent"))
-                .reference("RFC 7644 §3.4.2"),
-            );
-            None
+    };
+    let total = read("totalResults", true);
+    read("startIndex", false);
+    let items_per_page = read("itemsPerPage", false);
+    if !diffs.is_empty() {
+        let names: Vec<String> = diffs
+            .iter()
+            .map(|(n, v)| {
+                if v == "absent" {
+                    format!("`{n}` is missing")
+                } else {
+                    format!("`{n}` is {v}")
+                }
+            })
+            .collect();
+        let mut f = Finding::judged(
+            "rfc7644.list.integer-counters",
+            idp,
+            format!(
+                "the ListResponse counters must be JSON integers: {}",
+                names.join(", ")
+            ),
+        );
+        for (name, v) in diffs {
+            f = f.diff(DiffEntry::new(format!("/{name}"), "an integer", v));
         }
-        None => None,
+        out.push(f);
+    }
+    Counters {
+        total,
+        items_per_page,
     }
 }
 
@@ -751,6 +1151,473 @@ mod tests {
         assert_eq!(Intent::infer("GET", "/Me"), Intent::Other);
     }
 
+    use crate::outcome::Severity;
+    use crate::transport::exchange::RecordedRequest;
+    use serde_json::json;
+
+    /// One exchange: `GET /Users?…` etc. answered `status` with `body` (JSON, or text).
+    fn exchange(method: &str, target: &str, status: u16, body: Option<Value>) -> Exchange {
+        exchange_with(
+            method,
+            target,
+            &[],
+            status,
+            &[("Content-Type", "application/scim+json")],
+            body,
+            None,
+        )
+    }
+
+    fn exchange_with(
+        method: &str,
+        target: &str,
+        request_headers: &[(&str, &str)],
+        status: u16,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+        text: Option<&str>,
+    ) -> Exchange {
+        let size = body
+            .as_ref()
+            .map(|b| b.to_string().len())
+            .or(text.map(str::len))
+            .unwrap_or(0);
+        Exchange {
+            request: RecordedRequest {
+                method: method.into(),
+                url: format!("http://scim.example.com{target}"),
+                target: target.into(),
+                headers: request_headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body: None,
+                raw_body: None,
+            },
+            response: Some(RecordedResponse {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body,
+                text: text.map(str::to_string),
+                size,
+                elapsed_ms: 0,
+                truncated: false,
+                content_encoding: None,
+                json_error: None,
+            }),
+            error: None,
+            simulated: false,
+        }
+    }
+
+    fn rules_for(ex: &Exchange, idp: Idp) -> Vec<(String, Severity)> {
+        let (path, _) = ex
+            .request
+            .target
+            .split_once('?')
+            .unwrap_or((&ex.request.target, ""));
+        let intent = Intent::infer(&ex.request.method, &ex.request.target);
+        let _ = path;
+        check_exchange(ex, &intent, &Judging::alone(idp))
+            .into_iter()
+            .map(|f| (f.rule, f.severity))
+            .collect()
+    }
+
+    fn ids(ex: &Exchange) -> Vec<String> {
+        rules_for(ex, Idp::Okta)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect()
+    }
+
+    fn list_body(total: Value, items: Vec<Value>, ipp: Value) -> Value {
+        json!({
+            "schemas": [LIST_RESPONSE],
+            "totalResults": total,
+            "startIndex": 1,
+            "itemsPerPage": ipp,
+            "Resources": items,
+        })
+    }
+
+    #[test]
+    fn string_counters_are_one_finding_naming_all_three() {
+        let good = exchange(
+            "GET",
+            "/Users?startIndex=1&count=2",
+            200,
+            Some(list_body(json!(0), vec![], json!(0))),
+        );
+        assert!(ids(&good).is_empty(), "{:?}", ids(&good));
+        let bad = exchange(
+            "GET",
+            "/Users?startIndex=1&count=2",
+            200,
+            Some(
+                json!({"schemas": [LIST_RESPONSE], "totalResults": "0", "startIndex": "1", "itemsPerPage": "0", "Resources": []}),
+            ),
+        );
+        let intent = Intent::infer("GET", "/Users?startIndex=1&count=2");
+        let found = check_exchange(&bad, &intent, &Judging::alone(Idp::Entra));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "rfc7644.list.integer-counters");
+        assert_eq!(found[0].diff.len(), 3);
+        // Severity is the IdP's: Okta aborts, Entra carries on.
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(!found[0].impact.as_deref().unwrap_or("").contains("Okta"));
+        assert_eq!(rules_for(&bad, Idp::Okta)[0].1, Severity::Error);
+    }
+
+    #[test]
+    fn items_per_page_is_an_rfc_warning_only() {
+        let page = |ipp| json!({"schemas": [LIST_RESPONSE], "totalResults": 2, "startIndex": 101, "itemsPerPage": ipp, "Resources": []});
+        let good = exchange("GET", "/Users?startIndex=101&count=100", 200, Some(page(0)));
+        assert!(ids(&good).is_empty(), "{:?}", ids(&good));
+        let bad = exchange(
+            "GET",
+            "/Users?startIndex=101&count=100",
+            200,
+            Some(page(100)),
+        );
+        assert_eq!(
+            rules_for(&bad, Idp::Okta),
+            vec![("rfc7644.list.items-per-page".to_string(), Severity::Warning)]
+        );
+    }
+
+    #[test]
+    fn resources_absent_from_an_empty_result_is_a_warning_and_null_an_error() {
+        let ok = exchange(
+            "GET",
+            "/Users?filter=userName%20eq%20%22x%22",
+            200,
+            Some(list_body(json!(0), vec![], json!(0))),
+        );
+        assert!(ids(&ok).is_empty());
+        let omitted = exchange(
+            "GET",
+            "/Users?filter=userName%20eq%20%22x%22",
+            200,
+            Some(json!({"schemas": [LIST_RESPONSE], "totalResults": 0})),
+        );
+        assert_eq!(
+            rules_for(&omitted, Idp::Entra),
+            vec![("rfc7644.list.resources-omitted".into(), Severity::Warning)]
+        );
+        let null = exchange(
+            "GET",
+            "/Users?filter=userName%20eq%20%22x%22",
+            200,
+            Some(json!({"schemas": [LIST_RESPONSE], "totalResults": 0, "Resources": null})),
+        );
+        assert_eq!(
+            rules_for(&null, Idp::Entra),
+            vec![("rfc7644.list.resources-array".into(), Severity::Error)]
+        );
+        let missing = exchange(
+            "GET",
+            "/Users",
+            200,
+            Some(json!({"schemas": [LIST_RESPONSE], "totalResults": 3})),
+        );
+        assert_eq!(ids(&missing), vec!["rfc7644.list.resources-present"]);
+    }
+
+    #[test]
+    fn an_ignored_filter_is_named() {
+        let q = "/Users?filter=userName%20eq%20%22ann%40example.com%22";
+        let matching = exchange(
+            "GET",
+            q,
+            200,
+            Some(list_body(
+                json!(1),
+                vec![json!({"id": "1", "userName": "Ann@Example.com"})],
+                json!(1),
+            )),
+        );
+        assert!(
+            ids(&matching).is_empty(),
+            "userName matches regardless of case: {:?}",
+            ids(&matching)
+        );
+        let ignored = exchange(
+            "GET",
+            q,
+            200,
+            Some(list_body(
+                json!(2),
+                vec![
+                    json!({"id": "1", "userName": "ann@example.com"}),
+                    json!({"id": "2", "userName": "bob@example.com"}),
+                ],
+                json!(2),
+            )),
+        );
+        assert_eq!(ids(&ignored), vec!["rfc7644.filter.ignored"]);
+        // A resource that leaves the attribute out (attributes=id) is not judged.
+        let sparse = exchange(
+            "GET",
+            q,
+            200,
+            Some(list_body(json!(1), vec![json!({"id": "1"})], json!(1))),
+        );
+        assert!(ids(&sparse).is_empty());
+    }
+
+    #[test]
+    fn a_filter_miss_answered_404_is_one_finding_at_each_idps_severity() {
+        let q = "/Users?filter=userName%20eq%20%22nobody%22";
+        let ok = exchange("GET", q, 200, Some(list_body(json!(0), vec![], json!(0))));
+        assert!(ids(&ok).is_empty());
+        // An HTML 404: the body's shape would only repeat the cause.
+        let bad = exchange_with(
+            "GET",
+            q,
+            &[("Accept", "application/scim+json")],
+            404,
+            &[("Content-Type", "text/html")],
+            None,
+            Some("<html>nope</html>"),
+        );
+        assert_eq!(
+            rules_for(&bad, Idp::Okta),
+            vec![("rfc7644.filter.no-match-404".into(), Severity::Warning)]
+        );
+        assert_eq!(
+            rules_for(&bad, Idp::Entra),
+            vec![("rfc7644.filter.no-match-404".into(), Severity::Error)]
+        );
+        // An unknown id is a 404 the RFC wants: only the error body is judged.
+        let unknown = exchange(
+            "GET",
+            "/Users/nope",
+            404,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "404", "detail": "no"})),
+        );
+        assert!(ids(&unknown).is_empty());
+    }
+
+    #[test]
+    fn refused_headers_and_credentials_are_named_once() {
+        let scim = &[("Accept", "application/scim+json")][..];
+        let refused = exchange_with(
+            "GET",
+            "/Users",
+            scim,
+            406,
+            &[("Content-Type", "text/html")],
+            None,
+            Some("<h1>406</h1>"),
+        );
+        assert_eq!(ids(&refused), vec!["http.accept.rejected"]);
+        assert_eq!(
+            rules_for(&refused, Idp::Entra)[0].1,
+            Severity::Warning,
+            "Entra sends no Accept"
+        );
+        let none = exchange_with("GET", "/Users", &[], 406, &[], None, None);
+        assert_eq!(
+            rules_for(&none, Idp::Entra),
+            vec![("http.accept.required".into(), Severity::Error)]
+        );
+        let unsupported = exchange_with(
+            "POST",
+            "/Users",
+            &[("Content-Type", "application/scim+json; charset=utf-8")],
+            415,
+            &[],
+            None,
+            None,
+        );
+        assert_eq!(ids(&unsupported), vec!["http.content-type.rejected"]);
+        let auth = exchange(
+            "GET",
+            "/Users",
+            401,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "401"})),
+        );
+        // A 401 to the run's credentials is the auth path's `auth.refused` (check/auth.rs):
+        // the built-in rules say nothing more about that answer.
+        assert!(ids(&auth).is_empty(), "{:?}", ids(&auth));
+        let forbidden = exchange(
+            "GET",
+            "/Users",
+            403,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "403"})),
+        );
+        assert_eq!(ids(&forbidden), vec!["http.auth.rejected"]);
+        // A 401 the step asked for (its own Authorization, or none) is not the run's credentials.
+        let intent = Intent::infer("GET", "/Users");
+        let own = Judging {
+            run_credentials: false,
+            ..Judging::alone(Idp::Okta)
+        };
+        assert!(check_exchange(&auth, &intent, &own).is_empty());
+    }
+
+    #[test]
+    fn a_404_after_this_run_deactivated_the_user_is_the_deactivation() {
+        let mut history = History::default();
+        let gone = exchange(
+            "GET",
+            "/Users/u1",
+            404,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "404"})),
+        );
+        let intent = Intent::infer("GET", "/Users/u1");
+        let judging = |h: &History| {
+            check_exchange(
+                &gone,
+                &intent,
+                &Judging {
+                    idp: Idp::Okta,
+                    run_credentials: true,
+                    history: h,
+                },
+            )
+        };
+        assert!(judging(&history).is_empty(), "a plain 404 is not a fault");
+        history.observe(
+            "PATCH",
+            "/Users/u1",
+            Some(&json!({"Operations": [{"op": "replace", "value": {"active": false}}]})),
+            204,
+            None,
+        );
+        let found = judging(&history);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, "scim.deactivate.deletes");
+    }
+
+    #[test]
+    fn excluded_members_are_judged_on_reads_and_lists() {
+        let read_ok = exchange(
+            "GET",
+            "/Groups/g1?excludedAttributes=members",
+            200,
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "G"}),
+            ),
+        );
+        assert!(ids(&read_ok).is_empty());
+        let read_bad = exchange(
+            "GET",
+            "/Groups/g1?excludedAttributes=members",
+            200,
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "G", "members": [{"value": "u1"}]}),
+            ),
+        );
+        assert_eq!(
+            rules_for(&read_bad, Idp::Entra),
+            vec![("rfc7644.query.excluded-attributes".into(), Severity::Error)]
+        );
+        let list_bad = exchange(
+            "GET",
+            "/Groups?excludedAttributes=members&filter=displayName+eq+%22G%22",
+            200,
+            Some(list_body(
+                json!(1),
+                vec![json!({"id": "g1", "displayName": "G", "members": []})],
+                json!(1),
+            )),
+        );
+        assert_eq!(ids(&list_bad), vec!["rfc7644.query.excluded-attributes"]);
+    }
+
+    #[test]
+    fn a_create_answered_200_is_a_warning_and_without_a_body_an_error() {
+        let created = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1", "userName": "a", "meta": {"resourceType": "User"}});
+        let ok = exchange_with(
+            "POST",
+            "/Users",
+            &[],
+            201,
+            &[
+                ("Content-Type", "application/scim+json"),
+                ("Location", "/Users/1"),
+            ],
+            Some(created.clone()),
+            None,
+        );
+        assert!(ids(&ok).is_empty());
+        let two_hundred = exchange_with(
+            "POST",
+            "/Users",
+            &[],
+            200,
+            &[
+                ("Content-Type", "application/scim+json"),
+                ("Location", "/Users/1"),
+            ],
+            Some(created),
+            None,
+        );
+        assert_eq!(
+            rules_for(&two_hundred, Idp::Okta),
+            vec![("rfc7644.create.status".into(), Severity::Warning)]
+        );
+        let empty = exchange_with(
+            "POST",
+            "/Users",
+            &[],
+            201,
+            &[("Location", "/Users/1")],
+            None,
+            None,
+        );
+        assert_eq!(
+            rules_for(&empty, Idp::Okta),
+            vec![("rfc7644.create.body".into(), Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn a_numeric_error_status_is_an_rfc_warning_and_html_errors_judge_the_body_once() {
+        let numeric = exchange(
+            "GET",
+            "/Users/x",
+            404,
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": 404})),
+        );
+        assert_eq!(
+            rules_for(&numeric, Idp::Okta),
+            vec![("rfc7644.error.status-string".into(), Severity::Warning)]
+        );
+        let html = exchange_with(
+            "GET",
+            "/Users/x",
+            &[],
+            404,
+            &[("Content-Type", "text/html")],
+            None,
+            Some("<html></html>"),
+        );
+        assert_eq!(
+            rules_for(&html, Idp::Entra),
+            vec![("rfc7644.error.json".into(), Severity::Warning)],
+            "no separate media-type finding for a body that is not JSON"
+        );
+        let json_type = exchange_with(
+            "GET",
+            "/Users/x",
+            &[],
+            404,
+            &[("Content-Type", "application/json")],
+            Some(json!({"schemas": [ERROR_SCHEMA], "status": "404"})),
+            None,
+        );
+        assert_eq!(
+            rules_for(&json_type, Idp::Entra),
+            vec![("rfc7644.response.media-type".into(), Severity::Warning)]
+        );
+    }
+
     #[test]
     fn unknown_status_codes_are_findings() {
         let finding = |status| {
@@ -767,13 +1634,19 @@ mod tests {
                     content_encoding: None,
                     json_error: None,
                 },
+                Idp::Generic,
                 &mut out,
             );
-            out.first().map(|f| (f.severity, f.message.clone()))
+            out.first()
+                .map(|f| (f.rule.clone(), f.severity, f.message.clone()))
         };
         assert_eq!(finding(201), None);
         assert_eq!(finding(429), None);
-        assert!(matches!(finding(599), Some((Severity::Warning, m)) if m.contains("status 599")));
-        assert!(matches!(finding(799), Some((Severity::Error, m)) if m.contains("status 799")));
+        assert!(
+            matches!(finding(599), Some((r, Severity::Warning, m)) if r == "http.status.unknown" && m.contains("status 599"))
+        );
+        assert!(
+            matches!(finding(799), Some((r, Severity::Error, m)) if r == "http.status.invalid" && m.contains("status 799"))
+        );
     }
 }

@@ -6,8 +6,9 @@
 use serde_json::{json, Value};
 
 use super::expect::{json_equal, match_pattern};
-use super::rules::{check_exchange, Intent};
+use super::rules::{check_exchange, Intent, Judging};
 use crate::outcome::Severity;
+use crate::scenario::Idp;
 use crate::transport::exchange::{
     Exchange, RecordedRequest, RecordedResponse, TransportError, TransportErrorKind,
 };
@@ -52,10 +53,14 @@ fn judged(method: &str, path: &str, response: RecordedResponse) -> Vec<(String, 
         error: None,
         simulated: false,
     };
-    let mut out: Vec<(String, Severity)> = check_exchange(&exchange, &Intent::infer(method, path))
-        .into_iter()
-        .map(|f| (f.rule, f.severity))
-        .collect();
+    let mut out: Vec<(String, Severity)> = check_exchange(
+        &exchange,
+        &Intent::infer(method, path),
+        &Judging::alone(Idp::Okta),
+    )
+    .into_iter()
+    .map(|f| (f.rule, f.severity))
+    .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
@@ -118,11 +123,8 @@ fn rules_by_answer() {
                 SCIM,
                 r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":"0","startIndex":"1","itemsPerPage":"0","Resources":[]}"#,
             ),
-            vec![
-                e("rfc7644.list.integer-counters"),
-                e("rfc7644.list.integer-counters"),
-                e("rfc7644.list.integer-counters"),
-            ],
+            // One problem, one finding per exchange: the three counters are one diff each.
+            vec![e("rfc7644.list.integer-counters")],
         ),
         (
             "a list without the ListResponse schema",
@@ -133,14 +135,15 @@ fn rules_by_answer() {
                 SCIM,
                 r#"{"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]}"#,
             ),
-            vec![e("rfc7644.list.schema")],
+            vec![w("rfc7644.list.schema")],
         ),
         (
             "an HTML page instead of a list",
             "GET",
             "/Users?startIndex=1&count=100",
             answer(200, Some("text/html"), "<html>hi</html>"),
-            vec![e("rfc7644.list.json"), w("rfc7644.response.media-type")],
+            // The media type is part of the same problem: no JSON where a list was due.
+            vec![e("rfc7644.list.json")],
         ),
         (
             "a create answered 200 instead of 201",
@@ -148,7 +151,8 @@ fn rules_by_answer() {
             "/Users",
             answer(200, SCIM, USER),
             // The USER answer carries no Location header either.
-            vec![e("rfc7644.create.status"), w("rfc7644.create.location")],
+            // Okta carries on after a 200 (only its SPEC/CRUD test fails): a warning for Okta.
+            vec![w("rfc7644.create.status"), w("rfc7644.create.location")],
         ),
         (
             "an error with an integer status",
@@ -166,7 +170,7 @@ fn rules_by_answer() {
             "GET",
             "/Users/missing",
             answer(404, Some("text/plain"), "Not Found"),
-            vec![e("rfc7644.error.json"), w("rfc7644.response.media-type")],
+            vec![w("rfc7644.error.json")],
         ),
         (
             "a 204 to a delete passes",
@@ -217,7 +221,11 @@ fn transport_failures_are_one_finding_each() {
             }),
             simulated: false,
         };
-        let findings = check_exchange(&exchange, &Intent::infer("GET", "/Users"));
+        let findings = check_exchange(
+            &exchange,
+            &Intent::infer("GET", "/Users"),
+            &Judging::alone(Idp::Generic),
+        );
         let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
         assert_eq!(rules, [rule], "{kind:?}");
         assert_eq!(findings[0].severity, Severity::Error, "{kind:?}");
@@ -419,5 +427,53 @@ fn json_equality_by_pair() {
     for (a, b, equal) in rows {
         assert_eq!(json_equal(&a, &b), equal, "{a} vs {b}");
         assert_eq!(json_equal(&b, &a), equal, "{b} vs {a} (symmetric)");
+    }
+}
+
+/// Pointers through URN-qualified names, and judgements from the catalogue.
+mod pointers_and_judgements {
+    use super::super::attribute_pointer;
+    use crate::outcome::{Finding, Severity};
+    use crate::scenario::Idp;
+
+    #[test]
+    fn attribute_pointers_keep_urns_whole() {
+        assert_eq!(attribute_pointer("name.givenName"), "/name/givenName");
+        assert_eq!(attribute_pointer("active"), "/active");
+        assert_eq!(
+            attribute_pointer(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+            ),
+            "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/department"
+        );
+        assert_eq!(
+            attribute_pointer(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+            ),
+            "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/manager/value"
+        );
+        assert_eq!(attribute_pointer("a/b~c"), "/a~1b~0c");
+        // The pointer finds the value in a resource as serde_json reads RFC 6901.
+        let user = serde_json::json!({
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}
+        });
+        let ptr = attribute_pointer(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        );
+        assert_eq!(user.pointer(&ptr), Some(&serde_json::json!("R&D")));
+    }
+
+    #[test]
+    fn findings_take_their_judgement_from_the_catalogue() {
+        let okta = Finding::judged("rfc7644.list.integer-counters", Idp::Okta, "x");
+        let entra = Finding::judged("rfc7644.list.integer-counters", Idp::Entra, "x");
+        assert_eq!(okta.severity, Severity::Error);
+        assert_eq!(entra.severity, Severity::Warning);
+        assert!(entra.impact.as_deref().is_some_and(|i| !i.contains("Okta")));
+        let bound = Finding::judged("expect.status", Idp::Okta, "expected 409, got 201")
+            .rebind("rfc7644.create.uniqueness", Idp::Okta);
+        assert_eq!(bound.rule, "rfc7644.create.uniqueness");
+        assert_eq!(bound.severity, Severity::Warning);
+        assert_eq!(bound.message, "expected 409, got 201");
     }
 }

@@ -53,6 +53,16 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Compare what the IdP believes (a state file) with what the server holds; exit 1 on drift.
     Audit(AuditArgs),
+    /// Evaluate a Microsoft Entra attribute-mapping expression against source attributes, as the
+    /// portal's expression builder does: try a mapping before writing it into a scenario.
+    ///
+    /// Prints the value the expression gives, as Entra would send it: a "string" (Booleans are
+    /// "True"/"False"), a ["multi", "valued"] list, or null (no value: Entra omits the
+    /// attribute). Every attribute the expression reads must be given: a value (--attr,
+    /// --source) or none (--null). A syntax error, a missing attribute or a failed evaluation is
+    /// shown under its column and exits 2. The language is Microsoft's "Reference for writing
+    /// expressions for attribute mappings in Microsoft Entra ID" (learn.microsoft.com).
+    Expr(Box<ExprArgs>),
     /// Print a shell completion script to stdout, e.g. `idpsim completions bash > /etc/bash_completion.d/idpsim`.
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout, e.g. `idpsim man > idpsim.1`.
@@ -79,6 +89,60 @@ pub struct InitArgs {
     #[arg(long, value_name = "COMMIT")]
     pub rev: Option<String>,
 }
+
+/// The flags of `idpsim expr` (the help text is on `Command::Expr`).
+#[derive(Debug, Args)]
+#[command(after_help = EXPR_EXAMPLES)]
+pub struct ExprArgs {
+    /// The expression, e.g. 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'.
+    #[arg(
+        value_name = "EXPRESSION",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub expression: Option<String>,
+    /// Read the expression from FILE instead (it may span lines; no shell quoting needed).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A source attribute's value (repeatable). Give a name several times for a multi-valued
+    /// attribute (`--attr proxyAddresses=smtp:a@contoso.com --attr proxyAddresses=smtp:b@contoso.com`);
+    /// `--attr mail=` is the empty string, which is a value (unlike --null).
+    #[arg(long = "attr", short = 'a', value_name = "NAME=VALUE")]
+    pub attrs: Vec<String>,
+    /// A source attribute the user has no value for (repeatable): the expression reads null.
+    #[arg(long = "null", value_name = "NAME")]
+    pub nulls: Vec<String>,
+    /// Source attributes from a JSON or YAML object (`-` reads stdin): strings, numbers,
+    /// Booleans (read as "True"/"False"), lists (multi-valued), null (no value), objects (as
+    /// JSON text, e.g. appRoleAssignments). --attr and --null override its entries.
+    #[arg(long, short = 's', value_name = "FILE")]
+    pub source: Option<PathBuf>,
+    /// The time Now() returns, e.g. 2021-07-02T15:33:38Z (default: the current time, UTC).
+    #[arg(long, value_name = "DATETIME")]
+    pub now: Option<String>,
+    /// Seed Guid() and RandomString(), for output that repeats (default: random).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The SCIM attribute the mapping writes, e.g. active or emails[type eq "work"].value: also
+    /// show the value as Entra puts it there on a create (POST) and in a PATCH of each mode (a
+    /// Boolean target gets true/false, except in default-mode PATCH, which sends "True"/"False";
+    /// an app-role function gives the role objects and the PATCH operation Microsoft documents).
+    #[arg(long, value_name = "TARGET")]
+    pub to: Option<String>,
+    /// Print the result (or the errors) as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const EXPR_EXAMPLES: &str = r#"Examples:
+  idpsim expr 'Join(" ", [givenName], [surname])' -a givenName=Ada -a surname=Lovelace
+  idpsim expr 'Switch([IsSoftDeleted], , "False", "True", "True", "False")' -a IsSoftDeleted=False
+  idpsim expr 'Coalesce([mail], [userPrincipalName])' --null mail -a userPrincipalName=ada@x.com
+  idpsim expr 'Split([roles], ",")' -a roles="Admin, Reader" --json
+  idpsim expr 'Not([IsSoftDeleted])' -a IsSoftDeleted=False --to active
+  idpsim expr 'DateAdd("d", 7, Now())' --now 2021-07-02T15:33:38Z
+  idpsim expr -f mapping.txt --source user.json
+"#;
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

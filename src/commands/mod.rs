@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod completions;
+pub mod expr;
 pub mod import;
 pub mod init;
 pub mod list;
@@ -36,6 +37,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Record(args) => record::record(args).await,
         Command::Import(args) => import::import(args),
         Command::Timeline(args) => timeline::timeline(args),
+        Command::Expr(args) => expr::expr(*args),
         Command::Audit(args) => audit::audit(args, stdout_styles).await,
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
@@ -73,6 +75,14 @@ fn report_error(err: &Error, styles: &Styles) {
                 diags.len(),
                 files.len()
             );
+        }
+        Error::Expression { text, diagnostics } => {
+            for (i, d) in diagnostics.iter().enumerate() {
+                if i > 0 {
+                    let _ = writeln!(stderr);
+                }
+                let _ = write!(stderr, "{}", d.render(Some(text), styles));
+            }
         }
         other => {
             let _ = writeln!(

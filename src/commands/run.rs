@@ -106,6 +106,9 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         }
     }
     for (name, _) in &vars {
+        if name == crate::scenario::template::EMAIL_DOMAIN {
+            continue; // a built-in every scenario reads
+        }
         if !scenarios
             .iter()
             .any(|s| s.variables.iter().any(|(v, _)| v == name))

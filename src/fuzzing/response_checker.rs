@@ -192,7 +192,11 @@ pub fn run(data: &[u8]) {
         intents.push(rules::Intent::infer(method, &path));
     }
     for intent in &intents {
-        for finding in rules::check_exchange(&exchange, intent) {
+        for finding in rules::check_exchange(
+            &exchange,
+            intent,
+            &rules::Judging::alone(crate::scenario::Idp::Generic),
+        ) {
             assert!(
                 !finding.message.is_empty(),
                 "a finding without a message: {finding:?}"

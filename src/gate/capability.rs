@@ -74,12 +74,11 @@ pub fn decide(s: &Scenario, unsupported: &[&'static str]) -> Decision {
         } else {
             format!("Okta sends the {list} requests anyway")
         };
-        let finding = Finding::warning(
+        let finding = Finding::judged(
             "okta.capability.ignored",
+            Idp::Okta,
             format!("The server says {list} is unsupported (/ServiceProviderConfig), but Okta does not read that document: {what}."),
-        )
-        .impact("Okta provisions as if every capability were there; requests the server cannot serve fail the assignment or push.")
-        .reference("Okta, SCIM concepts and requirements FAQ (/ServiceProviderConfig is not used): https://developer.okta.com/docs/concepts/scim/faqs/");
+        );
         return Decision::RunAndWarn(finding);
     }
     Decision::Skip(format!(

@@ -129,10 +129,13 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
                     remember(table, &v);
                 }
                 Err(e) => {
-                    ctx.finding(
-                        Finding::error("scenario.template", format!("audit {kind}: {e}"))
-                            .source(ctx.scenario.source_ref(node.pos)),
-                    );
+                    let f = Finding::judged(
+                        "scenario.template",
+                        ctx.scenario.idp,
+                        format!("audit {kind}: {e}"),
+                    )
+                    .source(ctx.scenario.source_ref(node.pos));
+                    ctx.finding(f);
                     return;
                 }
             }
@@ -141,43 +144,40 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
     let expected = match believed::expected_from(ctx.state) {
         Ok(e) => e,
         Err(errors) => {
-            ctx.finding(
-                Finding::error(
-                    "scenario.audit",
-                    format!("the IdP's state cannot be audited: {}", errors.join("; ")),
-                )
-                .source(here),
+            let f = ctx.rule(
+                "scenario.audit",
+                format!("the IdP's state cannot be audited: {}", errors.join("; ")),
             );
+            ctx.finding(f);
             return;
         }
     };
     let expected = with_positions(expected, ctx, args);
     if expected.is_empty() {
-        ctx.finding(
-            Finding::error("scenario.audit", "the IdP knows no users or groups yet, so there is nothing to audit")
-                .source(here)
-                .impact("Add `users:`/`groups:` to the audit step, or audit after the IdP has provisioned something."),
+        let f = ctx.rule(
+            "scenario.audit",
+            "the IdP knows no users or groups yet, so there is nothing to audit",
         );
+        ctx.finding(f);
         return;
     }
     let reading = read::read_server(&mut StepSender(ctx), &expected).await;
     for note in reading.notes {
-        ctx.finding(Finding::warning("audit.read", note).source(here.clone()));
+        let f = ctx.rule("audit.read", note).at_most(Severity::Warning);
+        ctx.finding(f);
     }
     match reading.failure {
         None => {}
         Some(ReadError::Unreadable { exchange, cause }) => {
-            ctx.finding(
-                Finding::error("audit.read", cause)
-                    .source(here.clone())
-                    .at_exchange(exchange),
-            );
+            let f = ctx.rule("audit.read", cause).at_exchange(exchange);
+            ctx.finding(f);
             return;
         }
         // The step's sender reports no transport failure of its own: an exchange without an
         // answer is a page that could not be read, judged above like any other.
         Some(ReadError::NoAnswer(cause)) => {
-            ctx.finding(Finding::error("audit.read", cause).source(here.clone()));
+            let f = ctx.rule("audit.read", cause);
+            ctx.finding(f);
             return;
         }
     }
@@ -187,14 +187,110 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
         idp: ctx.scenario.idp,
     };
     for mut f in compare(&expected, &actual, opts) {
-        if warn_only && f.severity == Severity::Error {
-            f.severity = Severity::Warning;
+        f = by_cause(ctx, f).await;
+        if warn_only {
+            f = f.at_most(Severity::Warning);
         }
         if f.source.is_none() {
             f = f.source(here.clone());
         }
         ctx.finding(f);
     }
+}
+
+/// Drift on a resource this run wrote to is the write not applied, and a missing user this run
+/// deactivated is the deactivation that deleted it (or a list that hides inactive users: a read
+/// by id tells which): the cause's rule, so one fault stays one problem however many steps see it.
+async fn by_cause(ctx: &mut ActionCtx<'_>, f: Finding) -> Finding {
+    let Some(pointer) = f.diff.first().map(|d| d.pointer.clone()) else {
+        return f;
+    };
+    // `/Users/{id}` or `/Users/{id}/active`: the resource is the first two segments.
+    let resource: String = pointer.split('/').take(3).collect::<Vec<_>>().join("/");
+    let idp = ctx.scenario.idp;
+    match f.rule.as_str() {
+        "audit.user.missing" if ctx.state.history.was_deactivated(&resource) => {
+            match crate::idp::diagnose::gone_or_hidden(ctx, &resource).await {
+                Some(rule) => f.rebind(rule, idp),
+                None => f,
+            }
+        }
+        "audit.group.members" => {
+            // Members that are missing because the user itself is missing or hidden.
+            // Members missing because the user itself is not in the list ("not on the server").
+            let missing: Vec<String> = f
+                .diff
+                .iter()
+                .filter(|d| d.actual.contains("not on the server"))
+                .filter_map(|d| member_id(ctx, &d.expected))
+                .collect();
+            let deactivated = !missing.is_empty()
+                && missing
+                    .iter()
+                    .all(|id| ctx.state.history.was_deactivated(&format!("/Users/{id}")));
+            if deactivated {
+                if let Some(rule) =
+                    crate::idp::diagnose::gone_or_hidden(ctx, &format!("/Users/{}", missing[0]))
+                        .await
+                {
+                    return f.rebind(rule, idp);
+                }
+            }
+            use crate::check::history::Members;
+            let missing = f
+                .diff
+                .iter()
+                .filter(|d| d.actual.starts_with("missing"))
+                .count();
+            let members = if missing > 0 && missing == f.diff.len() {
+                Members::Emptied
+            } else if missing > 0 {
+                Members::Missing
+            } else {
+                Members::Kept
+            };
+            let rule = crate::check::history::drift_rule(
+                &ctx.state.history,
+                &resource,
+                "audit.group.members",
+                members,
+            );
+            if rule == f.rule {
+                f
+            } else {
+                f.rebind(rule, idp)
+            }
+        }
+        "audit.user.active" | "audit.user.attribute" | "audit.group.attribute" => {
+            let rule = crate::check::history::drift_rule(
+                &ctx.state.history,
+                &resource,
+                "",
+                crate::check::history::Members::Kept,
+            );
+            if rule.is_empty() {
+                f
+            } else {
+                f.rebind(rule, idp)
+            }
+        }
+        _ => f,
+    }
+}
+
+/// The id of the member a diff names: `contains bob (u-42)`, or `contains bob` (then the id the
+/// IdP linked for `bob`).
+fn member_id(ctx: &ActionCtx<'_>, expected: &str) -> Option<String> {
+    let rest = expected.strip_prefix("contains ")?;
+    if let Some((_, id)) = rest.rsplit_once(" (") {
+        return id.strip_suffix(')').map(str::to_string);
+    }
+    ctx.state
+        .users
+        .get(rest.trim())
+        .and_then(|u| u.get("id"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// Points each inline entry's findings at its line; profile entries point at the step.

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::check::rules::{self, Intent};
+use crate::check::history::History;
+use crate::check::rules::{self, Intent, Judging};
 use crate::outcome::Finding;
 use crate::scenario::{template, Scenario};
 use crate::support::diagnostic::Pos;
@@ -33,6 +34,8 @@ pub struct ScenarioState {
     pub entra: crate::idp::entra::sync::State,
     /// The scenario's source directory, rendered (templates resolved) at the start of the run.
     pub directory: crate::idp::directory::Directory,
+    /// What the run's exchanges did to each resource, for judging later answers by their cause.
+    pub history: History,
 }
 
 impl ScenarioState {
@@ -47,6 +50,7 @@ impl ScenarioState {
             profile: Map::new(),
             entra: Default::default(),
             directory: Default::default(),
+            history: History::default(),
         }
     }
 
@@ -67,8 +71,60 @@ impl ScenarioState {
         template::render(src, &self.template_context())
     }
 
-    /// Notes a successful create so the resource is deleted at the end, and forgets deleted ones.
-    pub fn track(&mut self, method: &str, rel_path: &str, response: &RawResponse) {
+    /// Judges one exchange by the built-in rules, as the IdP of this scenario: `req` is what was
+    /// sent (whose credentials, and what it did to the resource before, matter).
+    pub fn judge(
+        &self,
+        idp: crate::scenario::Idp,
+        req: &OutgoingRequest,
+        exchange: &Exchange,
+    ) -> Vec<Finding> {
+        let intent = Intent::infer(&req.method, &req.path);
+        let judging = Judging {
+            idp,
+            run_credentials: req.with_auth && !req.has_header("authorization"),
+            history: &self.history,
+        };
+        rules::check_exchange(exchange, &intent, &judging)
+    }
+
+    /// Notes a successful create so the resource is deleted at the end, forgets deleted ones,
+    /// and records what the exchange did to the resource (`history`).
+    pub fn track(&mut self, req: &OutgoingRequest, response: &RawResponse) {
+        let body = match &req.body {
+            Some(crate::transport::OutgoingBody::Json(v)) => Some(v),
+            _ => None,
+        };
+        self.history.observe(
+            &req.method,
+            &req.path,
+            body,
+            response.status,
+            response.body.as_ref(),
+        );
+        self.track_created(&req.method, &req.path, response);
+    }
+
+    /// After a step: notes the writes whose exchange an error finding failed, so that later
+    /// checks of those resources report that failure, not a new problem.
+    pub fn note_failures(&mut self, exchanges: &[Exchange], findings: &[Finding]) {
+        for f in findings {
+            let (Some(i), true) = (f.exchange, f.severity == crate::outcome::Severity::Error)
+            else {
+                continue;
+            };
+            let Some(ex) = exchanges.get(i) else { continue };
+            if !matches!(ex.request.method.as_str(), "PATCH" | "PUT") {
+                continue;
+            }
+            let intent = Intent::infer(&ex.request.method, &ex.request.target);
+            if let Some(key) = crate::check::history::resource_key(&intent) {
+                self.history.note_failure(key, &f.rule);
+            }
+        }
+    }
+
+    fn track_created(&mut self, method: &str, rel_path: &str, response: &RawResponse) {
         let path = rel_path
             .split('?')
             .next()
@@ -181,11 +237,12 @@ impl<'a> ActionCtx<'a> {
             self.transport,
             self.simulator,
             self.scenario.idp,
+            &self.state.history,
             &req,
             self.exchanges.len(),
         )
         .await;
-        self.state.track(&req.method, &req.path, &sent.raw);
+        self.state.track(&req, &sent.raw);
         let index = sent
             .answer
             .unwrap_or(self.exchanges.len() + sent.exchanges.len().saturating_sub(1));
@@ -233,6 +290,40 @@ impl<'a> ActionCtx<'a> {
         template::render_value(v, &self.state.template_context())
     }
 
+    /// Whether a built-in rule already judged exchange `index` under `rule`: the profile then
+    /// adds nothing of its own about the same fact (one problem, one finding).
+    pub fn judged(&self, index: usize, rule: &str) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.exchange == Some(index) && f.rule == rule)
+    }
+
+    /// Whether a built-in rule named the cause of exchange `index` failing — no usable answer,
+    /// credentials or headers refused, a filter miss answered 404, a deactivated user gone: the
+    /// profile's own reading of that answer would only repeat it.
+    pub fn root_caused(&self, index: usize) -> bool {
+        self.findings.iter().any(|f| {
+            f.exchange == Some(index)
+                && (f.rule.starts_with("transport.")
+                    || f.rule.starts_with("http.")
+                    || f.rule.starts_with("scim.")
+                    || f.rule == "rfc7644.filter.no-match-404")
+        })
+    }
+
+    /// Whether a finding on exchange `index` is an error for this IdP: the IdP cannot use the
+    /// answer, and what the built-in rule says is the problem.
+    pub fn failed_at(&self, index: usize) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.exchange == Some(index) && f.severity == crate::outcome::Severity::Error)
+    }
+
+    /// A finding of `rule` for this scenario's IdP, at this step's line.
+    pub fn rule(&self, rule: &str, message: impl Into<String>) -> Finding {
+        Finding::judged(rule, self.scenario.idp, message).source(self.here())
+    }
+
     /// Whether any exchange or finding so far failed the step.
     pub fn failed(&self) -> bool {
         self.findings
@@ -262,6 +353,7 @@ pub async fn send_judged(
     transport: &Transport,
     simulator: Option<&Transport>,
     idp: crate::scenario::Idp,
+    history: &crate::check::history::History,
     req: &OutgoingRequest,
     offset: usize,
 ) -> Judged {
@@ -300,8 +392,16 @@ pub async fn send_judged(
         let at = offset + i;
         let judged = match leg {
             Leg::Scim { credential } => {
-                let mut out =
-                    rules::check_exchange(&exchange, &Intent::infer(&req.method, &req.path));
+                let judging = rules::Judging {
+                    idp,
+                    run_credentials: req.with_auth && !req.has_header("authorization"),
+                    history,
+                };
+                let mut out = rules::check_exchange(
+                    &exchange,
+                    &Intent::infer(&req.method, &req.path),
+                    &judging,
+                );
                 out.extend(crate::check::auth::check_scim_answer(
                     &exchange, credential, idp, renews,
                 ));
@@ -310,7 +410,7 @@ pub async fn send_judged(
             Leg::Token(call) => {
                 // Transport failures only: a token answer is not SCIM.
                 let mut out = if exchange.response.is_none() {
-                    rules::check_exchange(&exchange, &Intent::Other)
+                    rules::check_exchange(&exchange, &Intent::Other, &rules::Judging::alone(idp))
                 } else {
                     Vec::new()
                 };

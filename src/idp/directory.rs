@@ -62,7 +62,7 @@ impl Directory {
         let render = |v: &crate::scenario::Node| {
             template::render_value(&v.to_json(), &ctx).map_err(|e| {
                 Box::new(
-                    Finding::error("scenario.template", format!("directory: {e}"))
+                    Finding::judged("scenario.template", scenario.idp, format!("directory: {e}"))
                         .source(scenario.source_ref(v.pos)),
                 )
             })

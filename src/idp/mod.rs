@@ -9,6 +9,7 @@ pub mod auth;
 pub mod believed;
 pub mod context;
 pub mod custom;
+pub mod diagnose;
 pub mod directory;
 pub mod entra;
 pub mod okta;
@@ -16,7 +17,7 @@ pub mod state;
 pub mod traffic;
 
 use crate::idp::context::{ActionCtx, ScenarioState};
-use crate::outcome::{Finding, Severity};
+use crate::outcome::Finding;
 use crate::scenario::{ActionStep, Dependencies, Idp, Scenario};
 use crate::support::diagnostic::Pos;
 
@@ -186,46 +187,15 @@ pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
     }
     match ctx.scenario.idp {
         Idp::Generic => {
-            let f = Finding::error(
+            let f = ctx.rule(
                 "scenario.action",
                 format!("generic scenarios have no action `{}`", action.name),
-            )
-            .source(ctx.here());
+            );
             ctx.finding(f);
         }
         Idp::Okta => crate::idp::okta::run_action(ctx, action).await,
         Idp::Entra => crate::idp::entra::run_action(ctx, action).await,
     }
-}
-
-/// One problem, one finding: when a built-in rule (`rfc7644.*`) already judged this exchange,
-/// the profile adds its IdP's sentence to that finding — its impact, its reference, and its
-/// severity when graver — instead of reporting the same fact a second time. Returns false when
-/// the built-in rule did not fire (e.g. under `--dry-run`); the profile then reports the fact
-/// under its own rule.
-pub fn adopt(
-    ctx: &mut ActionCtx<'_>,
-    exchange: usize,
-    rule: &str,
-    severity: Severity,
-    impact: &str,
-    reference: &str,
-) -> bool {
-    let Some(f) = ctx
-        .findings
-        .iter_mut()
-        .find(|f| f.rule == rule && f.exchange == Some(exchange))
-    else {
-        return false;
-    };
-    f.severity = f.severity.max(severity);
-    f.impact = Some(impact.to_string());
-    f.reference = Some(match f.reference.take() {
-        Some(r) if !r.contains(reference) => format!("{r}; {reference}"),
-        Some(r) => r,
-        None => reference.to_string(),
-    });
-    true
 }
 
 #[cfg(test)]

@@ -15,8 +15,10 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use crate::check::expect::match_pattern;
+use crate::check::history::Members;
+use crate::check::pointer_token;
 use crate::idp::context::ActionCtx;
-use crate::outcome::{DiffEntry, Finding};
+use crate::outcome::DiffEntry;
 use crate::scenario::{parse, ActionStep, Dep, Dependencies, Idp, Node};
 use crate::support::diagnostic::Pos;
 use crate::transport::OutgoingRequest;
@@ -53,6 +55,13 @@ pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     out
 }
 
+/// The rule for a difference between what the IdP believes and what the server holds: a write
+/// to this resource the server acknowledged and did not apply, when the run made one (the
+/// cause), else plain drift (someone changed the app, or the IdP never wrote it).
+fn drift_rule(ctx: &ActionCtx<'_>, path: &str, drift: &'static str) -> &'static str {
+    crate::check::history::drift_rule(&ctx.state.history, path, drift, Members::Kept)
+}
+
 /// Reading an object back needs its server id, and so do the members it lists; `exists: false`
 /// needs nothing (an object never linked is not on the server either). Either way it verifies
 /// the object: after a failed step on it, there is nothing sound to check.
@@ -86,20 +95,7 @@ pub fn dependencies(scenario: &crate::scenario::Scenario, action: &ActionStep) -
     out
 }
 
-/// What the IdP believes goes wrong when the server's state differs, in its own words.
-fn impact(idp: Idp, what: &str) -> String {
-    match (idp, what) {
-        (Idp::Okta, "exists") => "Okta believes the account exists; its next profile push fails with \"Not Found\" and the user drifts out of sync.".into(),
-        (Idp::Okta, "members") => "The Okta group and the app's group are out of sync; in Okta, Push Groups → Push now repairs it.".into(),
-        (Idp::Okta, _) => "Okta believes the app holds this value; the app user is out of sync until the next push of this attribute.".into(),
-        (Idp::Entra, "exists") => "Entra believes the account exists (its anchor); the next cycle fails with InvalidAnchor.".into(),
-        (Idp::Entra, "members") => "Entra believes these are the members; it does not re-read the group, so the drift persists until a restart or provisioning on demand.".into(),
-        (Idp::Entra, _) => "Entra believes the app holds this value and will not resend it until the source attribute changes (FlowWhenChanged).".into(),
-        _ => "The server's state differs from what the IdP believes.".into(),
-    }
-}
-
-pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, idp: Idp) {
+pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, _idp: Idp) {
     let args = &action.args;
     let (kind, collection) = if args.get("user").is_some() {
         ("user", "Users")
@@ -119,54 +115,63 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, idp: Idp) {
         .and_then(|v| v.get("id"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let here = ctx.here();
     let want_exists = !matches!(
         args.get("exists").map(|n| &n.kind),
         Some(crate::scenario::yaml::NodeKind::Bool(false))
     );
     let Some(id) = id else {
         if want_exists {
-            ctx.finding(
-                Finding::error("state.unlinked", format!("the IdP never linked {kind} `{key}` to a server id, so its state cannot be read"))
-                    .source(here),
+            let f = ctx.rule(
+                "state.unlinked",
+                format!("the IdP never linked {kind} `{key}` to a server id, so its state cannot be read"),
             );
+            ctx.finding(f);
         }
         return;
     };
-    let req = OutgoingRequest::new("GET", format!("/{collection}/{id}"))
-        .header("Accept", "application/scim+json");
+    let path = format!("/{collection}/{}", crate::support::text::path_segment(&id));
+    let req = OutgoingRequest::new("GET", path.clone()).header("Accept", "application/scim+json");
     let (index, raw) = ctx.send(req).await;
-    let rule = format!("{}.state", idp.name());
     if raw.status == 404 || (raw.status == 0 && !want_exists) {
-        if want_exists {
-            let f = Finding::error(
-                format!("{rule}.missing"),
-                format!("{kind} `{key}` is gone from the server (GET answered 404)"),
-            )
-            .diff(DiffEntry::new(
-                format!("/{collection}/{id}"),
-                "present",
-                "absent",
-            ))
-            .impact(impact(idp, "exists"))
-            .source(here)
-            .at_exchange(index);
+        // A user the run deactivated and the server deleted: the built-in rule named it.
+        if want_exists && !ctx.root_caused(index) {
+            // Gone after a write to it failed: that failure's consequence.
+            let rule = ctx.state.history.failure(&path).unwrap_or("state.missing");
+            let f = ctx
+                .rule(
+                    rule,
+                    format!("{kind} `{key}` is gone from the server (GET answered 404)"),
+                )
+                .diff(DiffEntry::new(
+                    format!("/{collection}/{id}"),
+                    "present",
+                    "absent",
+                ))
+                .at_exchange(index);
             ctx.finding(f);
         }
         return;
     }
     if !want_exists {
         if (200..300).contains(&raw.status) {
-            let f = Finding::error(format!("{rule}.unexpected"), format!("{kind} `{key}` still exists on the server"))
-                .diff(DiffEntry::new(format!("/{collection}/{id}"), "absent", "present"))
-                .impact(match idp {
-                    Idp::Okta => "Okta no longer manages this account; it stays in the app until someone deletes it there.",
-                    _ => "The IdP no longer manages this account; it stays in the app as an orphan.",
-                })
-                .source(here)
+            let f = ctx
+                .rule(
+                    "state.unexpected",
+                    format!("{kind} `{key}` still exists on the server"),
+                )
+                .diff(DiffEntry::new(
+                    format!("/{collection}/{id}"),
+                    "absent",
+                    "present",
+                ))
                 .at_exchange(index);
             ctx.finding(f);
         }
+        return;
+    }
+    if ctx.root_caused(index) || ctx.failed_at(index) {
+        // The read itself failed (credentials, headers, a body that is not a resource): a
+        // built-in rule said so; there is no state to compare.
         return;
     }
     let Some(body) = raw.body.clone() else { return };
@@ -177,47 +182,59 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, idp: Idp) {
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
     let Some(entries) = args.as_map() else { return };
+    // Every attribute that differs is one finding: one read, one problem.
+    let mut diffs = Vec::new();
+    let mut names = Vec::new();
+    let mut first_pos = None;
     for (k, v) in entries {
         if matches!(k.name.as_str(), "user" | "group" | "exists") {
             continue;
         }
         if k.name == "members" && kind == "group" {
-            check_members(ctx, v, &body, idp, index);
+            check_members(ctx, v, &body, &path, index);
             continue;
         }
         let Ok(pattern) = parse::parse_pattern(&ctx.scenario.file, v, &known) else {
             continue;
         };
-        let mut diffs = Vec::new();
+        let mut found = Vec::new();
         let tctx = ctx.state.template_context();
         // `active: false` also accepts the string "False": judge state, not encoding.
         let actual = body.get(&k.name).map(normalize_bool);
         match_pattern(
             &pattern,
             actual.as_ref(),
-            &format!("/{}", k.name),
+            &format!("/{}", pointer_token(&k.name)),
             &tctx,
-            &mut diffs,
+            &mut found,
         );
-        if !diffs.is_empty() {
-            let mut f = Finding::error(
-                format!("{rule}.{}", k.name),
-                format!(
-                    "the server holds a different `{}` for {kind} `{key}`",
-                    k.name
-                ),
-            )
-            .impact(impact(idp, &k.name))
-            .source(ctx.scenario.source_ref(v.pos))
-            .at_exchange(index);
-            for (d, _) in diffs {
-                f = f.diff(d);
-            }
-            ctx.finding(f);
+        if !found.is_empty() {
+            names.push(format!("`{}`", k.name));
+            first_pos.get_or_insert(v.pos);
+            diffs.extend(found.into_iter().map(|(d, _)| d));
         }
     }
+    if diffs.is_empty() {
+        return;
+    }
+    let rule = drift_rule(ctx, &path, "state.attribute");
+    let mut f = ctx
+        .rule(
+            rule,
+            format!(
+                "the server holds a different {} for {kind} `{key}`",
+                names.join(", ")
+            ),
+        )
+        .at_exchange(index);
+    if let Some(pos) = first_pos {
+        f = f.source(ctx.scenario.source_ref(pos));
+    }
+    for d in diffs {
+        f = f.diff(d);
+    }
+    ctx.finding(f);
 }
-
 fn normalize_bool(v: &Value) -> Value {
     match v.as_str().map(str::to_ascii_lowercase).as_deref() {
         Some("true") => Value::Bool(true),
@@ -226,7 +243,7 @@ fn normalize_bool(v: &Value) -> Value {
     }
 }
 
-fn check_members(ctx: &mut ActionCtx<'_>, expected: &Node, body: &Value, idp: Idp, index: usize) {
+fn check_members(ctx: &mut ActionCtx<'_>, expected: &Node, body: &Value, path: &str, index: usize) {
     let Some(items) = expected.to_json().as_array().cloned() else {
         return;
     };
@@ -263,13 +280,22 @@ fn check_members(ctx: &mut ActionCtx<'_>, expected: &Node, body: &Value, idp: Id
             .map(|(k, _)| format!("{k} ({id})"))
             .unwrap_or_else(|| id.to_string())
     };
-    let mut f = Finding::error(
-        format!("{}.state.members", idp.name()),
-        "the group's members on the server differ from the IdP's",
-    )
-    .impact(impact(idp, "members"))
-    .source(ctx.scenario.source_ref(expected.pos))
-    .at_exchange(index);
+    let members = if !want.is_empty() && missing.len() == want.len() {
+        Members::Emptied
+    } else if !missing.is_empty() {
+        Members::Missing
+    } else {
+        Members::Kept
+    };
+    let rule =
+        crate::check::history::drift_rule(&ctx.state.history, path, "state.members", members);
+    let mut f = ctx
+        .rule(
+            rule,
+            "the group's members on the server differ from the IdP's",
+        )
+        .source(ctx.scenario.source_ref(expected.pos))
+        .at_exchange(index);
     for (key, id) in &missing {
         f = f.diff(DiffEntry::new(
             "/members",

@@ -54,7 +54,7 @@ const ENTRA: &[Entry] = &[
     Entry {
         suffix: "ServiceIncompatible",
         meaning: "Entra could not parse the app's answer (LOGS: \"unable to parse the response from the third party application\")",
-        rules: &["entra.response.media-type", "rfc7644.error.status-string", "rfc7644.list.resources-present", "rfc7644.list.integer-counters"],
+        rules: &["rfc7644.response.media-type", "rfc7644.error.status-string", "rfc7644.list.resources-present", "rfc7644.list.integer-counters"],
         quirks: &["html-404", "json-content-type", "string-counters", "omit-empty-resources", "error-status-integer"],
         retried: Retry::Escrowed,
         credentials: false,
@@ -62,7 +62,7 @@ const ENTRA: &[Entry] = &[
     Entry {
         suffix: "MultipleEntriesInResponse",
         meaning: "a GET for one user or group returned several, e.g. a group read with excludedAttributes=members answered with its members (LOGS)",
-        rules: &["entra.group.members-returned"],
+        rules: &["rfc7644.query.excluded-attributes"],
         quirks: &["ignore-excluded-attributes"],
         retried: Retry::Escrowed,
         credentials: false,
@@ -118,7 +118,7 @@ const ENTRA: &[Entry] = &[
     Entry {
         suffix: "NotFound",
         meaning: "the app answered 404 where Entra expects 200 (a filter with no match must be an empty ListResponse: Test Connection and matching fail, and quarantine follows)",
-        rules: &["entra.lookup.not-found-404", "entra.test-connection.failed", "entra.update.invalid-anchor"],
+        rules: &["rfc7644.filter.no-match-404", "entra.test-connection.failed", "entra.update.invalid-anchor"],
         quirks: &["filter-miss-404", "html-404"],
         retried: Retry::Escrowed,
         credentials: false,
@@ -375,24 +375,24 @@ type OktaPhrase = (
 );
 
 const OKTA: &[OktaPhrase] = &[
-    ("returned empty user", "Okta's create got an answer without the user (\"Create new user returned empty user\")", &["okta.create.empty-user", "okta.create.no-id"], &["create-returns-200"], false),
+    ("returned empty user", "Okta's create got an answer without the user (\"Create new user returned empty user\")", &["rfc7644.create.body", "rfc7644.create.id"], &["create-returns-200"], false),
     ("already exists", "the app refused a create with 409: Okta's lookup did not find the existing user (case-sensitive or inactive-hiding filter)", &["okta.assign.conflict", "okta.assign.lookup-missed"], &["case-sensitive-username-filter", "hide-inactive-users"], false),
     ("409", "the app answered 409 (conflict): Okta's lookup missed an existing object", &["okta.assign.conflict", "okta.group.conflict"], &["case-sensitive-username-filter", "hide-inactive-users"], false),
     ("conflict", "the app answered 409 (conflict): Okta's lookup missed an existing object", &["okta.assign.conflict", "okta.group.conflict"], &["case-sensitive-username-filter", "hide-inactive-users"], false),
-    ("401", "the app refused Okta's credential (401): the API token in the app's Provisioning settings", &["okta.headers.rejected"], &[], true),
-    ("unauthorized", "the app refused Okta's credential: the API token in the app's Provisioning settings", &["okta.headers.rejected"], &[], true),
-    ("403", "the app refused the request (403)", &["okta.headers.rejected"], &[], true),
-    ("404", "the app answered 404: a lookup that should be an empty list, or an object gone from the app", &["okta.lookup.404", "okta.user.unlinked", "okta.profile.user-gone"], &["filter-miss-404", "deactivate-deletes-user", "html-404"], false),
-    ("not found", "the object is gone from the app, or a lookup answered 404", &["okta.lookup.404", "okta.user.unlinked", "okta.group.unlinked"], &["filter-miss-404", "deactivate-deletes-user"], false),
-    ("no user returned", "the app no longer holds the user Okta linked", &["okta.profile.user-gone", "okta.user.unlinked"], &["deactivate-deletes-user"], false),
+    ("401", "the app refused Okta's credential (401): the API token in the app's Provisioning settings", &["http.accept.rejected", "http.content-type.rejected"], &[], true),
+    ("unauthorized", "the app refused Okta's credential: the API token in the app's Provisioning settings", &["http.accept.rejected", "http.content-type.rejected"], &[], true),
+    ("403", "the app refused the request (403)", &["http.accept.rejected", "http.content-type.rejected"], &[], true),
+    ("404", "the app answered 404: a lookup that should be an empty list, or an object gone from the app", &["rfc7644.filter.no-match-404", "okta.user.unlinked", "okta.user.gone"], &["filter-miss-404", "deactivate-deletes-user", "html-404"], false),
+    ("not found", "the object is gone from the app, or a lookup answered 404", &["rfc7644.filter.no-match-404", "okta.user.unlinked", "okta.group.unlinked"], &["filter-miss-404", "deactivate-deletes-user"], false),
+    ("no user returned", "the app no longer holds the user Okta linked", &["okta.user.gone", "okta.user.unlinked"], &["deactivate-deletes-user"], false),
     ("linked group is missing", "the pushed group is gone from the app", &["okta.group.unlinked", "okta.group.read-failed"], &[], false),
-    ("startindex", "the list answer's counters are not JSON integers", &["okta.lookup.integer-counters"], &["string-counters"], false),
-    ("totalresults", "the list answer's counters are not JSON integers", &["okta.lookup.integer-counters"], &["string-counters"], false),
-    ("resources", "the list answer has no `Resources`", &["okta.lookup.resources"], &["omit-empty-resources"], false),
-    ("json", "the app's answer is not the JSON Okta expects", &["okta.lookup.not-json", "okta.connector.not-json"], &["html-404", "json-content-type"], false),
-    ("parse", "the app's answer is not the JSON Okta expects", &["okta.lookup.not-json"], &["html-404", "json-content-type"], false),
-    ("400", "the app refused Okta's request (400): often the PATCH form (`op: replace` with a value map) or read-only attributes echoed in PUT", &["okta.deactivate.patch-unsupported", "okta.profile.put-rejected", "okta.group.rename-rejected"], &["reject-readonly-on-put", "reject-id-in-patch-value", "reject-scim-accept"], false),
-    ("bad request", "the app refused Okta's request (400)", &["okta.deactivate.patch-unsupported", "okta.profile.put-rejected"], &["reject-readonly-on-put", "reject-id-in-patch-value"], false),
+    ("startindex", "the list answer's counters are not JSON integers", &["rfc7644.list.integer-counters"], &["string-counters"], false),
+    ("totalresults", "the list answer's counters are not JSON integers", &["rfc7644.list.integer-counters"], &["string-counters"], false),
+    ("resources", "the list answer has no `Resources`", &["rfc7644.list.resources-present"], &["omit-empty-resources"], false),
+    ("json", "the app's answer is not the JSON Okta expects", &["rfc7644.list.json", "rfc7644.list.json"], &["html-404", "json-content-type"], false),
+    ("parse", "the app's answer is not the JSON Okta expects", &["rfc7644.list.json"], &["html-404", "json-content-type"], false),
+    ("400", "the app refused Okta's request (400): often the PATCH form (`op: replace` with a value map) or read-only attributes echoed in PUT", &["okta.patch.unsupported", "okta.put.readonly-rejected", "okta.group.rename-rejected"], &["reject-readonly-on-put", "reject-id-in-patch-value", "reject-scim-accept"], false),
+    ("bad request", "the app refused Okta's request (400)", &["okta.patch.unsupported", "okta.put.readonly-rejected"], &["reject-readonly-on-put", "reject-id-in-patch-value"], false),
     ("429", "the app throttled Okta (429); Okta retries honouring Retry-After", &["okta.rate-limit.retry-after", "okta.rate-limit.exhausted"], &[], false),
     ("rate limit", "the app throttled Okta; Okta retries honouring Retry-After", &["okta.rate-limit.retry-after", "okta.rate-limit.exhausted"], &[], false),
     ("500", "the app failed with a server error", &[], &[], false),
@@ -417,7 +417,7 @@ pub fn okta(event_type: &str, reason: Option<&str>) -> Explanation {
     // `application.provision.user.sync FAILURE` with nothing else is what Okta logged when a
     // server's lookup answer had string counters (okta.md §2.1, KB-Q-STR).
     let (meaning, rules, quirks): (&str, Vec<&str>, Vec<&str>) = if event_type.ends_with(".sync") {
-        ("Okta's lookup before the create failed; an unreadable list answer (string counters, no Resources) is the documented cause", vec!["okta.lookup.integer-counters", "okta.lookup.resources"], vec!["string-counters", "omit-empty-resources"])
+        ("Okta's lookup before the create failed; an unreadable list answer (string counters, no Resources) is the documented cause", vec!["rfc7644.list.integer-counters", "rfc7644.list.resources-present"], vec!["string-counters", "omit-empty-resources"])
     } else {
         (
             "the reason names no cause idpsim knows; read the replay step's findings",

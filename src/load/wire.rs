@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::idp::entra::config::{FlagPosition, Mappings, Mode, Settings};
 use crate::idp::entra::expr::{evaluate_mappings, EvalContext, Operation, Value};
+use crate::idp::entra::roles::RoleTargets;
 use crate::idp::entra::wire as ew;
 use crate::idp::okta::settings::{Personality, Settings as OktaSettings};
 use crate::idp::okta::wire as okta;
@@ -141,7 +142,15 @@ impl EntraWire {
     pub fn create_user(&self, u: &User) -> Result<OutgoingRequest, String> {
         let src = Self::user_source(u, &u.display_name, false);
         let values = self.user_values(&src, Operation::Create)?;
-        Ok(self.req("POST", "/Users", &[], Some(ew::create_user_body(&values))))
+        Ok(self.req(
+            "POST",
+            "/Users",
+            &[],
+            Some(ew::create_user_body(
+                &values,
+                &RoleTargets::of(&self.mappings.user),
+            )),
+        ))
     }
 
     /// The PATCH of what changed between the initial and the final source (FlowWhenChanged),
@@ -161,11 +170,13 @@ impl EntraWire {
             &Self::user_source(u, final_display, disabled),
             Operation::Update,
         )?;
+        let role_targets = RoleTargets::of(&self.mappings.user);
         let changes: Vec<ew::Change> = after
             .into_iter()
             .filter(|(t, v)| !before.iter().any(|(bt, bv)| bt == t && bv == v))
             .map(|(target, value)| ew::Change {
                 had_value: before.iter().any(|(bt, _)| *bt == target),
+                role: role_targets.get(&target),
                 target,
                 value,
             })
@@ -173,7 +184,7 @@ impl EntraWire {
         if changes.is_empty() {
             return Ok(None);
         }
-        let body = ew::update_body(self.mode, &changes);
+        let body = ew::update_body(self.mode, &changes, self.settings.flag_role_patch);
         Ok(Some(self.req(
             "PATCH",
             &format!("/Users/{}", enc_id(id)),

@@ -245,24 +245,29 @@ impl Runner {
                 // the grace period belongs to cleanup); a write already sent is waited for, for
                 // half the grace period, since its answer names what cleanup must delete.
                 let flight = Arc::new(crate::transport::inflight::InFlight::default());
-                let step_run = flight.scoped(self.run_step(scenario, &mut state, step, &transport));
-                tokio::pin!(step_run);
-                let mut ran = tokio::select! {
-                    biased;
-                    ran = &mut step_run => Some(ran),
-                    _ = self.interrupt.triggered() => None,
-                };
-                if ran.is_none() {
-                    interrupted = true;
-                    flight.stop_new();
-                    if flight.write_unanswered() {
-                        ran = tokio::select! {
-                            biased;
-                            ran = &mut step_run => Some(ran),
-                            _ = self.interrupt.answer_awaited() => None,
-                        };
+                // The step future borrows the state; it ends with this block.
+                let ran = {
+                    let step_run =
+                        flight.scoped(self.run_step(scenario, &mut state, step, &transport));
+                    tokio::pin!(step_run);
+                    let mut ran = tokio::select! {
+                        biased;
+                        ran = &mut step_run => Some(ran),
+                        _ = self.interrupt.triggered() => None,
+                    };
+                    if ran.is_none() {
+                        interrupted = true;
+                        flight.stop_new();
+                        if flight.write_unanswered() {
+                            ran = tokio::select! {
+                                biased;
+                                ran = &mut step_run => Some(ran),
+                                _ = self.interrupt.answer_awaited() => None,
+                            };
+                        }
                     }
-                }
+                    ran
+                };
                 let Some((exchanges, findings, sent, auth_stop)) = ran else {
                     let result = self.unanswered_step(
                         i + 1,
@@ -277,6 +282,7 @@ impl Runner {
                     steps.push(result);
                     continue;
                 };
+                state.note_failures(&exchanges, &findings);
                 let mut result = step_result(
                     i + 1,
                     step.label(),
@@ -372,6 +378,15 @@ impl Runner {
 
     /// Renders variables (`--var` wins) and lets the IdP profile set up its directory.
     fn prepare(&self, scenario: &Scenario, state: &mut ScenarioState) -> Result<(), Box<Finding>> {
+        let domain = self
+            .vars
+            .iter()
+            .find(|(k, _)| k == template::EMAIL_DOMAIN)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or(template::DEFAULT_EMAIL_DOMAIN);
+        state
+            .values
+            .insert(template::EMAIL_DOMAIN.into(), Value::String(domain.into()));
         // One context, grown as each variable is rendered: building it afresh per variable made
         // a file of 100,000 variables quadratic.
         let mut ctx = state.template_context();
@@ -380,8 +395,12 @@ impl Runner {
                 Some((_, v)) => Value::String(v.clone()),
                 None => template::render_value(&node.to_json(), &ctx).map_err(|e| {
                     Box::new(
-                        Finding::error("scenario.template", format!("variable `{name}`: {e}"))
-                            .source(scenario.source_ref(node.pos)),
+                        Finding::judged(
+                            "scenario.template",
+                            scenario.idp,
+                            format!("variable `{name}`: {e}"),
+                        )
+                        .source(scenario.source_ref(node.pos)),
                     )
                 })?,
             };
@@ -464,16 +483,23 @@ impl Runner {
         step: &RequestStep,
         transport: &Transport,
     ) -> Ran {
-        let req = match build_request(state, step) {
+        let req = match build_request(state, step, scenario.idp) {
             Ok(r) => r,
             Err((pos, msg)) => {
-                let f = Finding::error("scenario.template", msg)
-                    .source(scenario.source_ref(pos))
-                    .impact("idpsim could not build this request, usually because an earlier capture is missing.");
+                let f = Finding::judged("scenario.template", scenario.idp, msg)
+                    .source(scenario.source_ref(pos));
                 return (Vec::new(), vec![f], Vec::new(), None);
             }
         };
-        let sent = send_judged(transport, self.simulator.as_ref(), scenario.idp, &req, 0).await;
+        let sent = send_judged(
+            transport,
+            self.simulator.as_ref(),
+            scenario.idp,
+            &state.history,
+            &req,
+            0,
+        )
+        .await;
         let mut findings = sent.findings;
         let raw = sent.raw;
         let answer = sent.answer.and_then(|i| sent.exchanges.get(i));
@@ -483,31 +509,48 @@ impl Runner {
             if let Some(resp) = answer.and_then(|e| e.response.as_ref()) {
                 let ctx = state.template_context();
                 let at = sent.answer.unwrap_or(0);
-                let mut expected = check::expect::check(&step.expect, resp, scenario, &ctx);
-                // The wrong status is the fact: the body and headers of an answer of another
-                // kind (an error instead of the resource) differ from the expectation because
-                // of it, and say nothing more.
-                if expected.iter().any(|f| f.rule == "expect.status") {
-                    expected.retain(|f| f.rule == "expect.status");
-                }
-                findings.extend(expected.into_iter().map(|f| f.at_exchange(at)));
+                let expected = check::expect::check(&step.expect, resp, scenario, &ctx);
+                check::expect::fold(
+                    &mut findings,
+                    expected,
+                    &step.expect,
+                    resp,
+                    scenario.idp,
+                    at,
+                );
             }
         }
-        let wrong_status = findings.iter().any(|f| f.rule == "expect.status");
-        state.track(&req.method, &req.path, &raw);
+        // A read of a resource whose last write failed shows that failure again: its mismatches
+        // are that problem, not a new one.
+        let intent = check::rules::Intent::infer(&req.method, &req.path);
+        if let Some(rule) = check::history::resource_key(&intent)
+            .filter(|_| req.method == "GET")
+            .and_then(|k| state.history.failure(&k))
+        {
+            for f in findings
+                .iter_mut()
+                .filter(|f| DRIFT.contains(&f.rule.as_str()))
+            {
+                *f = f.clone().rebind(rule, scenario.idp);
+            }
+        }
+        state.track(&req, &raw);
         crate::idp::traffic::observe(state, &req, &raw);
-        if answer.is_some_and(|e| e.response.is_some()) && sent.stopped.is_none() {
+        // Nothing to capture from an answer that failed (the wrong status, or a fault a rule
+        // names): the failure is the problem, and the steps that need the value are "not run",
+        // naming this one.
+        let failed = raw.status >= 300 || findings.iter().any(|f| f.severity == Severity::Error);
+        if answer.is_some_and(|e| e.response.is_some()) && sent.stopped.is_none() && !failed {
             for c in &step.capture {
                 match capture(&c.from, &raw) {
                     Some(v) => {
                         state.values.insert(c.name.clone(), v);
                     }
-                    // Nothing to capture from the wrong kind of answer; the steps that need it
-                    // are "not run", naming this one.
-                    None if wrong_status => {}
+                    None if failed => {}
                     None => findings.push(
-                        Finding::error(
+                        Finding::judged(
                             "scenario.capture",
+                            scenario.idp,
                             format!(
                                 "could not capture `{}`: {} is not in the answer",
                                 c.name,
@@ -630,6 +673,14 @@ impl Runner {
                 out.push(self.left_behind(out.len() + 1, scenario, &c.path, t));
                 continue;
             };
+            // A DELETE refused for a reason a built-in rule names (credentials, headers, …) is
+            // that rule's problem again, not a cleanup problem of its own.
+            let judged: Vec<Finding> = state
+                .judge(scenario.idp, &req, &exchange)
+                .into_iter()
+                .filter(|f| f.severity == Severity::Error || f.rule.starts_with("http."))
+                .map(|f| downgrade(f).at_exchange(0))
+                .collect();
             let mut findings = Vec::new();
             let mut exchanges = Vec::new();
             let mut kept = None;
@@ -640,15 +691,18 @@ impl Runner {
                 .map(|r| r.status);
             match (&exchange.response, &exchange.error) {
                 (Some(r), _) if (200..300).contains(&r.status) || r.status == 404 => {}
-                (Some(r), _) => findings.push(Finding::warning(
+                _ if !judged.is_empty() => findings = judged,
+                (Some(r), _) => findings.push(Finding::judged(
                     "cleanup.delete",
+                    scenario.idp,
                     format!(
                         "could not delete {} (status {}); it is left on the server",
                         c.path, r.status
                     ),
                 )),
-                (None, Some(e)) => findings.push(Finding::warning(
+                (None, Some(e)) => findings.push(Finding::judged(
                     "cleanup.delete",
+                    scenario.idp,
                     format!("could not delete {}: {}", c.path, e.message),
                 )),
                 (None, None) => {}
@@ -893,16 +947,13 @@ impl Runner {
             .transport
             .redactor()
             .text(&format!("{}{}", base.origin, base.join(path)));
-        let finding = Finding::warning(
+        let finding = Finding::judged(
             LEFT_BEHIND_RULE,
+            scenario.idp,
             format!(
                 "left behind: {url} was not deleted; the grace period ({}) after the signal ran out",
                 humane(self.interrupt.grace())
             ),
-        )
-        .impact(
-            "The run created this resource and it is still on the server: delete it by hand \
-             (or re-run with a longer --grace-period).",
         );
         StepResult {
             skip_reason: Some(format!("left behind: {url}")),
@@ -918,6 +969,15 @@ impl Runner {
         }
     }
 }
+
+/// Rules whose findings on a read are a write's effect missing: after a failed write to that
+/// resource, they are the failure's consequence.
+const DRIFT: &[&str] = &[
+    "expect.body",
+    "rfc7644.patch.not-applied",
+    "rfc7644.replace.not-applied",
+    "rfc7644.create.not-stored",
+];
 
 /// The rule id of a resource that cleanup could not delete in time after a signal.
 pub const LEFT_BEHIND_RULE: &str = "cleanup.left-behind";
@@ -964,11 +1024,8 @@ fn humane(d: Duration) -> String {
     }
 }
 
-fn downgrade(mut f: Finding) -> Finding {
-    if f.severity == Severity::Error {
-        f.severity = Severity::Warning;
-    }
-    f
+fn downgrade(f: Finding) -> Finding {
+    f.at_most(Severity::Warning)
 }
 
 fn step_kind(step: &Step) -> &'static str {
@@ -1186,6 +1243,7 @@ fn idp_stops(result: &StepResult) -> Option<String> {
 fn build_request(
     state: &ScenarioState,
     step: &RequestStep,
+    idp: crate::scenario::Idp,
 ) -> Result<OutgoingRequest, (Pos, String)> {
     let ctx = state.template_context();
     let path =
@@ -1212,7 +1270,11 @@ fn build_request(
             template::render(raw, &ctx).map_err(|e| (step.path_pos, format!("raw_body: {e}")))?;
         req.body = Some(OutgoingBody::Raw(text));
     }
-    if !req.has_header("accept") {
+    // Entra sends no Accept and no User-Agent (Microsoft Learn's tutorial; MicrosoftDocs/
+    // azure-docs#94189; kortix-ai/suna#7297): a raw step replaying Entra traffic sends what
+    // Entra sends, so a server that needs those headers fails here as it fails with Entra.
+    let entra = idp == crate::scenario::Idp::Entra;
+    if !req.has_header("accept") && !entra {
         req.headers
             .insert(0, ("Accept".into(), "application/scim+json".into()));
     }
@@ -1222,7 +1284,7 @@ fn build_request(
             "application/scim+json; charset=utf-8".into(),
         ));
     }
-    if !req.has_header("user-agent") {
+    if !req.has_header("user-agent") && !entra {
         req.headers.push((
             "User-Agent".into(),
             concat!("idpsim/", env!("CARGO_PKG_VERSION")).into(),

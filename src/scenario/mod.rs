@@ -277,6 +277,17 @@ pub struct Expect {
     pub status: Option<StatusExpect>,
     pub headers: Vec<HeaderExpect>,
     pub body: Option<Pattern>,
+    /// `rule:` — the catalogued rule whose fault a mismatch of each part shows.
+    pub rules: ExpectRules,
+}
+
+/// The rule (from `check::catalogue`) a mismatch of each part of an expectation is reported
+/// under: `rule: id` for all parts, or `rule: { status: id, body: id, headers: id }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpectRules {
+    pub status: Option<String>,
+    pub headers: Option<String>,
+    pub body: Option<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -53,7 +53,7 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
 const AUTH_KEYS: &[&str] = &["mode", "expire_after"];
 pub(crate) const STEP_KEYS: &[&str] = &["name", "request", "expect", "capture", "needs"];
 pub(crate) const REQUEST_KEYS: &[&str] = &["method", "path", "headers", "body", "raw_body", "auth"];
-pub(crate) const EXPECT_KEYS: &[&str] = &["status", "headers", "body"];
+pub(crate) const EXPECT_KEYS: &[&str] = &["status", "headers", "body", "rule"];
 pub(crate) const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 struct Parser<'a> {
@@ -821,6 +821,61 @@ impl<'a> Parser<'a> {
         }
         if let Some(b) = node.get("body") {
             out.body = self.pattern(b, known);
+        }
+        if let Some(r) = node.get("rule") {
+            out.rules = self.expect_rules(r);
+        }
+        out
+    }
+
+    /// `rule: id` or `rule: { status: id, headers: id, body: id }`; every id must be in the
+    /// rule catalogue, so a typo is a load-time error, not a finding without a consequence.
+    fn expect_rules(&mut self, node: &Node) -> crate::scenario::ExpectRules {
+        let mut out = crate::scenario::ExpectRules::default();
+        let known_rule = |p: &mut Self, n: &Node| -> Option<String> {
+            let Some(id) = n.as_str() else {
+                p.err(
+                    n.pos,
+                    "`rule` takes a rule id from docs/RULES.md, e.g. rfc7644.create.uniqueness",
+                );
+                return None;
+            };
+            if crate::check::catalogue::rule(id).is_none() {
+                p.err(
+                    n.pos,
+                    format!("`{id}` is not a rule idpsim knows (see docs/RULES.md)"),
+                );
+                return None;
+            }
+            Some(id.to_string())
+        };
+        match &node.kind {
+            NodeKind::Str(_) => {
+                let id = known_rule(self, node);
+                out.status = id.clone();
+                out.headers = id.clone();
+                out.body = id;
+            }
+            NodeKind::Map(entries) => {
+                for (k, v) in entries {
+                    let id = known_rule(self, v);
+                    match k.name.as_str() {
+                        "status" => out.status = id,
+                        "headers" => out.headers = id,
+                        "body" => out.body = id,
+                        other => self.err(
+                            k.pos,
+                            format!(
+                                "unknown key `{other}` in `rule` (expected status, headers, body)"
+                            ),
+                        ),
+                    }
+                }
+            }
+            _ => self.err(
+                node.pos,
+                "`rule` takes a rule id, or `{ status: id, headers: id, body: id }`",
+            ),
         }
         out
     }

@@ -294,6 +294,26 @@ fn expect_key(key: &str) -> Value {
             json!({}),
             "A subset match; tags !exact !type !regex !any !absent !contains !first !ci change it.",
         ),
+        "rule" => {
+            // The loader accepts only catalogued ids, so the schema lists them (an editor
+            // completes them, and a typo is marked before `validate`).
+            let ids: Vec<&str> = crate::check::catalogue::RULES
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            let id = json!({ "type": "string", "enum": ids });
+            let parts: Map<String, Value> = ["status", "headers", "body"]
+                .iter()
+                .map(|k| (k.to_string(), id.clone()))
+                .collect();
+            described(
+                json!({ "anyOf": [
+                    id,
+                    { "type": "object", "additionalProperties": false, "properties": parts },
+                ] }),
+                "The rule a failed expectation reports (docs/RULES.md), so it is judged by what the IdP does: one id for the whole expectation, or one per part.",
+            )
+        }
         _ => json!({}),
     }
 }

@@ -14,11 +14,20 @@ pub const BUILTINS: &[&str] = &[
     "users",
     "groups",
     "base_url",
+    "email_domain",
     "base_href",
     "uuid",
     "random_hex",
     "okta_id",
 ];
+
+/// The built-in variable holding the domain of the test users' emails and userNames.
+pub const EMAIL_DOMAIN: &str = "email_domain";
+
+/// Its default: a name reserved for examples (RFC 2606) under a real top-level domain, so that
+/// servers validating email addresses the standard way accept it — unlike the special-use
+/// `.test`, `.invalid` or `.local` TLDs, which they reject. `--var email_domain=…` changes it.
+pub const DEFAULT_EMAIL_DOMAIN: &str = "example.com";
 
 /// Template instructions one rendering may execute. Scenario values are short (a name, a path,
 /// a filter); without a budget `{% for i in range(100000) %}{% for j in range(100000) %}…`

@@ -577,7 +577,12 @@ impl Patcher<'_> {
                 };
                 match (new, c.get_mut(def.name)) {
                     (Value::Array(items), Some(Value::Array(old))) => {
-                        add_elements(old, items, self.is_members(def));
+                        // A role is its `value`: Entra's Add re-sends the roles the user already
+                        // holds ("Provisioning a role to a SCIM app", AppRoleAssignmentsComplex),
+                        // in another form than the create's, and they are no change.
+                        let by_value =
+                            self.is_members(def) || (ext.is_none() && def.name == "roles");
+                        add_elements(old, items, by_value);
                     }
                     (Value::Object(new), Some(Value::Object(old))) if !def.multi_valued => {
                         old.extend(new)

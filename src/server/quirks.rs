@@ -167,6 +167,10 @@ quirks! {
         summary: "`remove` with path `manager[value eq \"…\"]` is refused with 400 invalidFilter (value filters only on multi-valued attributes).",
         source: "thomaspoignant/scim-patch#453 https://github.com/thomaspoignant/scim-patch/issues/453",
         breaks: "Entra's manager removal in that form fails: the app keeps the old manager and the error escrows.";
+    StrictRoleSubattributes => "strict-role-subattributes",
+        summary: "A `roles` element with a member other than value, display, type and primary (Entra's `displayName`) is refused with 400 invalidSyntax; Entra's string-encoded role is stored as the text it is.",
+        source: "MicrosoftDocs/azure-docs#50772 https://github.com/MicrosoftDocs/azure-docs/issues/50772 (AppRoleAssignmentsComplex sends `displayName`, RFC 7643 §4.1.2 defines value, display, type, primary); python-scim/scim2-server https://github.com/python-scim/scim2-server ('Extra inputs are not permitted: roles[0].displayName')",
+        breaks: "Entra's creates and flag-mode role PATCHes with AppRoleAssignmentsComplex fail: no user is provisioned with its roles and the errors escrow.";
     LoseConcurrentWrites => "lose-concurrent-writes",
         summary: "Writes do read-modify-write outside the lock with a short delay, so concurrent acknowledged writes are silently lost.",
         source: "Synthetic lost-update race (unlocked read-modify-write, https://en.wikipedia.org/wiki/Write%E2%80%93write_conflict); proves a load-test audit catches lost writes",

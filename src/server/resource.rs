@@ -4,8 +4,8 @@
 //! Ingest is lenient in the ways Okta and Entra need (issue 3 §3): readOnly attributes (`id`,
 //! `meta`, `groups`) and unknown schema URIs are ignored, nulls mean "unassigned"
 //! (RFC 7643 §2.5), `"True"`/`"False"` strings become booleans where the schema says boolean,
-//! and Entra's bare-string `manager` becomes `{"value": …}`. Attributes outside the known
-//! schemas are dropped.
+//! and Entra's bare-string `manager` becomes `{"value": …}`. Entra's app roles are read as Entra
+//! means them (`entra_role`). Attributes outside the known schemas are dropped.
 
 use serde_json::{json, Map, Value};
 
@@ -15,6 +15,41 @@ use super::store::{Index, Resource};
 use crate::scim::filter::get_ci;
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{AttrDef, AttrType, Mutability, ResourceKind, Returned};
+
+/// A role element as Entra sends it (Microsoft Learn, "Customize user provisioning
+/// attribute-mappings" → "Provisioning a role to a SCIM app"): the default-mode PATCH carries
+/// the assignment as JSON text in `value` (`{"value":"{\"id\":…,\"value\":\"Admin\",\"displayName\":\"Admin\"}"}`),
+/// which is stored as the role it names (`value`, `display`); `AppRoleAssignmentsComplex`'s
+/// `displayName` is the role's `display`. Any other element is left as it is.
+fn entra_role(mut obj: Map<String, Value>) -> Map<String, Value> {
+    if obj.len() == 1 {
+        if let Some(Value::String(text)) = get_ci(&obj, "value") {
+            if let Ok(Value::Object(inner)) = serde_json::from_str::<Value>(text) {
+                if let Some(Value::String(v)) = get_ci(&inner, "value") {
+                    let mut role = Map::new();
+                    role.insert("value".into(), Value::String(v.clone()));
+                    if let Some(Value::String(d)) = get_ci(&inner, "displayName") {
+                        role.insert("display".into(), Value::String(d.clone()));
+                    }
+                    return role;
+                }
+            }
+        }
+    }
+    if get_ci(&obj, "display").is_some() {
+        return obj;
+    }
+    std::mem::take(&mut obj)
+        .into_iter()
+        .map(|(k, v)| {
+            if k.eq_ignore_ascii_case("displayName") {
+                ("display".to_string(), v)
+            } else {
+                (k, v)
+            }
+        })
+        .collect()
+}
 
 /// Normalises one value against its definition. `Ok(None)` means "unassigned".
 pub(crate) fn normalize(
@@ -74,6 +109,27 @@ fn normalize_single(
                     format!("attribute '{}' must be a complex object", def.name),
                 ))
             }
+        };
+        // Only Entra's role form is rewritten, on a copy.
+        let rewritten;
+        let obj = match (def.name == "roles", quirks.has(Quirk::StrictRoleSubattributes)) {
+            (true, false) => {
+                rewritten = entra_role(obj.clone());
+                &rewritten
+            }
+            (true, true) => match obj
+                .keys()
+                .find(|k| !["value", "display", "type", "primary"].iter().any(|s| k.eq_ignore_ascii_case(s)))
+            {
+                Some(k) => {
+                    return Err(ScimError::bad(
+                        "invalidSyntax",
+                        format!("roles: unknown sub-attribute '{k}' (RFC 7643 §4.1.2: value, display, type, primary)"),
+                    ))
+                }
+                None => obj,
+            },
+            (false, _) => obj,
         };
         let mut out = Map::new();
         for (k, sv) in obj {

@@ -333,6 +333,9 @@ pub enum CredentialSent {
     Valid,
     /// The credential after idpsim let it lapse: a correct server refuses it with 401.
     Lapsed,
+    /// One the request carries itself, not the run's (a step testing a bad token, `auth:
+    /// invalid`): never counted or renewed; a server that refuses it owes a 401 too.
+    Foreign,
 }
 
 /// What a token-endpoint request was for.
@@ -588,12 +591,12 @@ impl Transport {
         // it is: the session's credential is not used, counted or renewed.
         if !req.with_auth || req.has_header("authorization") {
             let (exchange, raw) = self.send_with(req, None).await;
-            legs.push((
-                exchange,
-                Leg::Scim {
-                    credential: CredentialSent::None,
-                },
-            ));
+            let credential = if req.has_header("authorization") {
+                CredentialSent::Foreign
+            } else {
+                CredentialSent::None
+            };
+            legs.push((exchange, Leg::Scim { credential }));
             return Sent {
                 exchanges: legs,
                 raw,

@@ -76,6 +76,8 @@ pub struct Settings {
     pub retry_5xx_delay_secs: u64,
     /// How a cleared manager goes on the wire (`manager`).
     pub manager_removal: ManagerRemoval,
+    /// How flag-mode PATCHes carry app roles (`entra::roles`, choice 1).
+    pub flag_role_patch: crate::idp::entra::roles::FlagRolePatch,
 }
 
 /// The two manager-removal forms (see `entra::manager`).
@@ -101,6 +103,7 @@ impl Default for Settings {
             retry_5xx: 0,
             retry_5xx_delay_secs: 40 * 60,
             manager_removal: ManagerRemoval::EmptyString,
+            flag_role_patch: crate::idp::entra::roles::FlagRolePatch::PostForm,
         }
     }
 }
@@ -117,6 +120,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "retry_5xx",
     "retry_5xx_delay_secs",
     "manager_removal",
+    "flag_role_patch",
 ];
 
 impl Settings {
@@ -168,6 +172,17 @@ impl Settings {
                         "`manager_removal` is `empty_string` (replace with \"\") or `filter` (remove manager[value eq …])".into(),
                     )),
                 },
+                "flag_role_patch" => {
+                    use crate::idp::entra::roles::FlagRolePatch;
+                    match v.as_str() {
+                        Some("post_form") => s.flag_role_patch = FlagRolePatch::PostForm,
+                        Some("string_encoded") => s.flag_role_patch = FlagRolePatch::StringEncoded,
+                        _ => errs.push((
+                            v.pos,
+                            "`flag_role_patch` is `post_form` (the role objects of the create) or `string_encoded` (as without the flag)".into(),
+                        )),
+                    }
+                }
                 "member_ref_null" => {
                     if let Some(b) = bool_of(&mut errs) {
                         s.member_ref_null = b;

@@ -1,8 +1,10 @@
-//! Entra's judgement of answers, in its own terms: the provisioning-log error codes (LOGS),
-//! escrow and quarantine (QUAR), and the mode-specific explanations (entra.md §4, §7.4, §9).
+//! Entra's judgement of answers, in its own terms: the provisioning-log error codes, escrow and
+//! quarantine (Microsoft Learn: "How to analyze the provisioning logs", "Application
+//! provisioning in quarantine status"), and the mode-specific explanations (aadOptscim062020).
 
 use crate::idp::entra::config::Mode;
 use crate::outcome::{DiffEntry, Finding};
+use crate::scenario::Idp;
 use crate::transport::RawResponse;
 
 /// Entra's reading of a failed status, for the impact sentence.
@@ -22,82 +24,50 @@ pub fn status_impact(status: u16) -> &'static str {
     }
 }
 
-/// A failed operation: `what` says which Entra operation (e.g. "create user alice").
+/// A failed operation: `what` says which Entra operation (e.g. "create user alice"). The
+/// consequence is Entra's reading of the status (its provisioning-log error code).
 pub fn failed(rule: &str, what: &str, expected: &str, resp: &RawResponse) -> Finding {
-    let detail = resp
-        .body
-        .as_ref()
-        .and_then(|b| b.get("detail"))
-        .and_then(|d| d.as_str())
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default();
-    Finding::error(rule, format!("{what} answered {}{detail}", resp.status))
-        .diff(DiffEntry::new("status", expected, resp.status.to_string()))
-        .impact(status_impact(resp.status))
+    failed_as(rule, what, expected, resp).impact(status_impact(resp.status))
 }
 
-/// Default-mode member removal rejected (the headline of issue 5, entra.md §3.14, §9 #5).
+/// A failed operation whose consequence is the rule's own (the catalogue's sentence says more
+/// than the status would: a reference failure, the aadOptscim062020 flag, …).
+pub fn failed_as(rule: &str, what: &str, expected: &str, resp: &RawResponse) -> Finding {
+    let detail = resp.detail_suffix();
+    Finding::judged(
+        rule,
+        Idp::Entra,
+        format!("{what} answered {}{detail}", resp.status),
+    )
+    .diff(DiffEntry::new("status", expected, resp.status.to_string()))
+}
+
+/// Member removal rejected: default mode's `Remove` + `value` form (the form the tutorial
+/// documents and strictly-RFC servers reject), or flag mode's filtered path.
 pub fn member_remove_rejected(mode: Mode, resp: &RawResponse) -> Finding {
     match mode {
-        Mode::Default => failed(
+        Mode::Default => failed_as(
             "entra.patch.remove-member-default-mode",
             "Entra's default-mode member removal (`Remove`, path `members`, a `value` array)",
             "204",
             resp,
-        )
-        .impact("Without ?aadOptscim062020 Entra sends this Remove form; servers that reject it keep stale members: the user stays in the group while Entra escrows the change and retries it every cycle. Accept the form (remove only the listed values) or add ?aadOptscim062020 to the Tenant URL so Entra sends `remove` with path members[value eq \"…\"].")
-        .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility); RFC 7644 §3.5.2.2"),
-        Mode::Flag => failed(
+        ),
+        Mode::Flag => failed_as(
             "entra.patch.remove-member",
             "Entra's member removal (`remove` with path members[value eq \"…\"])",
             "204",
             resp,
-        )
-        .reference("Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility); RFC 7644 §3.5.2.2"),
+        ),
     }
 }
 
-/// A PATCH carrying Entra's string booleans was rejected (entra.md §4.2, §9 #3).
+/// A PATCH carrying Entra's string booleans was rejected (COMPAT: default mode sends
+/// "True"/"False").
 pub fn string_boolean_rejected(resp: &RawResponse) -> Finding {
-    failed(
+    failed_as(
         "entra.patch.string-boolean-rejected",
         "Entra's default-mode PATCH with a string boolean (\"True\"/\"False\")",
         "200 or 204",
         resp,
     )
-    .impact("Without ?aadOptscim062020 Entra sends booleans as the strings \"True\"/\"False\" in PATCH. This server rejects them, so disables and restores never apply: the user stays active in the app, the errors escrow and the job ends in quarantine. Parse boolean strings case-insensitively, or add ?aadOptscim062020 to the Tenant URL.")
-    .reference("Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility); AzureAD/SCIMReferenceCode#21")
-}
-
-/// Whether a response's media type is what Entra requires (entra.md §1.5).
-pub fn media_type_finding(resp: &RawResponse) -> Option<Finding> {
-    resp.body.as_ref()?;
-    let ct = resp
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    (essence != "application/scim+json").then(|| {
-        Finding::error(
-            "entra.response.media-type",
-            format!(
-                "the answer's Content-Type is `{}`; Entra expects application/scim+json on every response",
-                if ct.is_empty() { "absent" } else { ct }
-            ),
-        )
-        .diff(DiffEntry::new(
-            "header:Content-Type",
-            "application/scim+json",
-            if ct.is_empty() { "absent" } else { ct },
-        ))
-        .impact("Microsoft requires application/scim+json on all responses; its SCIM Validator aborts the whole run on application/json and gallery onboarding fails.")
-        .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); MicrosoftDocs/azure-docs#104859")
-    })
 }

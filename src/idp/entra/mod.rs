@@ -2,7 +2,8 @@
 //!
 //! * `config` — `settings:` and `mappings:` of a scenario (parsed and checked at load time).
 //! * `expr` — the attribute-mapping expression language (done separately; not edited here).
-//! * `wire` — what goes on the wire: query encoding, headers, create and PATCH bodies.
+//! * `wire` — what goes on the wire: query encoding, headers, create and PATCH bodies;
+//!   `roles` — the app-role bodies of Microsoft's "Provisioning a role to a SCIM app".
 //! * `sync` — the engine: scope, IsSoftDeleted, matching, create, FlowWhenChanged updates,
 //!   references, deletes, retries.
 //! * `judge` — Entra's reading of failures (provisioning-log codes, escrow, quarantine).
@@ -20,6 +21,7 @@ pub mod custom;
 pub mod expr;
 pub mod judge;
 pub mod manager;
+pub mod roles;
 pub mod sync;
 pub mod wire;
 
@@ -382,7 +384,7 @@ fn keys(ctx: &mut ActionCtx<'_>, node: &Node) -> Option<Vec<(String, Kind)>> {
         let key = match ctx.render(&raw) {
             Ok(k) => k,
             Err(e) => {
-                let f = Finding::error("scenario.template", e).source(ctx.here());
+                let f = ctx.rule("scenario.template", e);
                 ctx.finding(f);
                 return None;
             }
@@ -390,11 +392,10 @@ fn keys(ctx: &mut ActionCtx<'_>, node: &Node) -> Option<Vec<(String, Kind)>> {
         match kind_of(ctx, &key) {
             Some(kind) => out.push((key, kind)),
             None => {
-                let f = Finding::error(
+                let f = ctx.rule(
                     "scenario.action",
                     format!("`{key}` is not in the directory"),
-                )
-                .source(ctx.here());
+                );
                 ctx.finding(f);
                 return None;
             }
@@ -487,7 +488,7 @@ async fn run(e: &mut Engine<'_, '_>, action: &ActionStep) -> sync::Flow {
                     Ok(Json::Object(m)) => m,
                     Ok(_) => Default::default(),
                     Err(err) => {
-                        let f = Finding::error("scenario.template", err).source(e.ctx.here());
+                        let f = e.ctx.rule("scenario.template", err);
                         e.ctx.finding(f);
                         return Err(());
                     }

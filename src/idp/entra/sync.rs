@@ -17,8 +17,10 @@ use crate::idp::entra::expr::{
     evaluate_mappings, matching_order, AttributeMapping, EvalContext, Operation, Value,
 };
 use crate::idp::entra::judge;
+use crate::idp::entra::roles::{self, RoleTargets};
 use crate::idp::entra::wire::{self, Change, UrlPlan};
-use crate::outcome::{DiffEntry, Finding, Severity};
+use crate::outcome::{DiffEntry, Finding};
+use crate::scenario::Idp;
 use crate::transport::{OutgoingRequest, RawResponse};
 
 /// What Entra remembers about one source object.
@@ -92,7 +94,6 @@ pub struct Engine<'c, 'a> {
     pub mode: Mode,
     pub url: UrlPlan,
     pub st: State,
-    media_reported: bool,
 }
 
 impl<'c, 'a> Engine<'c, 'a> {
@@ -115,7 +116,6 @@ impl<'c, 'a> Engine<'c, 'a> {
             mode,
             url,
             st,
-            media_reported: false,
         }
     }
 
@@ -125,7 +125,7 @@ impl<'c, 'a> Engine<'c, 'a> {
     }
 
     fn info(&mut self, rule: &str, message: String) {
-        let f = Finding::new(rule, Severity::Info, message).source(self.ctx.here());
+        let f = self.ctx.rule(rule, message);
         self.ctx.finding(f);
     }
 
@@ -174,34 +174,14 @@ impl<'c, 'a> Engine<'c, 'a> {
         let (mut n429, mut n5xx) = (0u32, 0u32);
         loop {
             let (i, r) = self.ctx.send(req.clone()).await;
-            if !self.media_reported {
-                if let Some(f) = judge::media_type_finding(&r) {
-                    self.media_reported = true;
-                    // rfc7644.response.media-type (a warning) judges the same fact: Entra makes
-                    // it an error with its sentence rather than adding a second finding.
-                    let adopted = crate::idp::adopt(
-                        &mut *self.ctx,
-                        i,
-                        "rfc7644.response.media-type",
-                        Severity::Error,
-                        f.impact.as_deref().unwrap_or(""),
-                        f.reference.as_deref().unwrap_or(""),
-                    );
-                    if !adopted {
-                        self.error(f, Some(i));
-                    }
-                }
-            }
             if r.status == 429 && n429 < self.settings.retry_429 {
                 n429 += 1;
                 let wait = retry_after(&r).unwrap_or(Duration::from_secs(1 << n429.min(8)));
-                let f = Finding::new(
+                let f = Finding::judged(
                     "entra.throttle.retried",
-                    Severity::Info,
+                    Idp::Entra,
                     format!("429 Too Many Requests: Entra waits {}s (Retry-After) and retries (attempt {n429})", wait.as_secs()),
                 )
-                .impact("Entra logs TooManyRequests and suspends this job's requests for the Retry-After period, then retries only the failed request.")
-                .reference("Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs); Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)")
                 .at_exchange(i);
                 self.error(f, None);
                 self.ctx.wait(wait).await;
@@ -209,16 +189,15 @@ impl<'c, 'a> Engine<'c, 'a> {
             }
             if r.status >= 500 && n5xx < self.settings.retry_5xx {
                 n5xx += 1;
-                let f = Finding::new(
+                let f = Finding::judged(
                     "entra.retry.server-error",
-                    Severity::Info,
+                    Idp::Entra,
                     format!(
                         "{}: Entra retries this object in {} seconds (next cycle)",
                         r.status, self.settings.retry_5xx_delay_secs
                     ),
                 )
                 .impact(judge::status_impact(r.status))
-                .reference("Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs)")
                 .at_exchange(i);
                 self.error(f, None);
                 self.ctx
@@ -232,8 +211,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     "the server throttled Entra on every retry; it",
                     "2xx",
                     &r,
-                )
-                .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)");
+                );
                 self.error(f, Some(i));
             }
             return (i, r);
@@ -299,12 +277,15 @@ impl<'c, 'a> Engine<'c, 'a> {
         match evaluate_mappings(&list, &src, op, &EvalContext::default()) {
             Ok(v) => Ok(v),
             Err(e) => {
-                let f = Finding::error(
+                let f = Finding::judged(
                     "entra.mapping.evaluation",
-                    format!("evaluating the mappings of {} `{key}` failed: {}", kind.noun(), e.message),
-                )
-                .impact("Entra cannot compute the target values; the object is skipped with an error in the provisioning logs.")
-                .reference("Microsoft Learn: Reference for writing expressions for attribute mappings (https://learn.microsoft.com/entra/identity/app-provisioning/functions-for-customizing-application-data)");
+                    Idp::Entra,
+                    format!(
+                        "evaluating the mappings of {} `{key}` failed: {}",
+                        kind.noun(),
+                        e.message
+                    ),
+                );
                 self.error(f, None);
                 Err(())
             }
@@ -350,49 +331,52 @@ impl<'c, 'a> Engine<'c, 'a> {
         params.push(wire::filter_param(attr, guid));
         let path = format!("/{}", kind.collection());
         let (i, r) = self.send("GET", &path, &params, None).await;
-        match r.status {
-            0 => Err(()),
-            200 => {
-                let total = r
-                    .body
-                    .as_ref()
-                    .and_then(|b| b.get("totalResults"))
-                    .and_then(Json::as_i64);
-                let n = resources(&r).map(|a| a.len()).unwrap_or(0);
-                if total.unwrap_or(0) != 0 || n != 0 {
-                    let f = Finding::error(
-                        "entra.test-connection.not-empty",
-                        format!("a filter for a random GUID ({attr} eq \"{guid}\") matched something"),
-                    )
-                    .diff(DiffEntry::new("/totalResults", "0", total.map(|t| t.to_string()).unwrap_or_else(|| "absent".into())))
-                    .impact("Test Connection expects 200 and an empty ListResponse; a server that ignores the filter makes Entra match the wrong account.")
-                    .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
-                    self.error(f, Some(i));
-                    return Err(());
-                }
-                Ok(())
-            }
-            404 => {
-                self.error(not_found_404(attr), Some(i));
-                Err(())
-            }
-            s => {
-                let mut f = judge::failed(
-                    "entra.test-connection.failed",
-                    &format!("Test Connection (GET /{}?filter={attr} eq \"<random GUID>\", no Accept, no User-Agent)", kind.collection()),
-                    "200",
-                    &r,
-                )
-                .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
-                if s == 406 || s == 415 {
-                    f = f.impact("Entra's Test Connection sends no Accept and no User-Agent header; a server that negotiates content answers 406 and the admin sees \"You appear to have entered invalid credentials\". Entra expects 200 and an empty ListResponse here.");
-                } else if s == 401 || s == 403 {
-                    f = f.impact("Test Connection fails with \"You appear to have entered invalid credentials\" (CredentialValidationUnavailable); provisioning cannot be started.");
-                }
-                self.error(f, Some(i));
-                Err(())
-            }
+        if r.status == 0 || self.ctx.root_caused(i) || self.ctx.failed_at(i) {
+            // No answer, or a built-in rule named why (a 404 for the miss, no Accept refused,
+            // credentials refused, …) with Entra's consequence.
+            return Err(());
         }
+        if (200..300).contains(&r.status) {
+            let total = r
+                .body
+                .as_ref()
+                .and_then(|b| b.get("totalResults"))
+                .and_then(Json::as_i64);
+            let n = resources(&r).map(|a| a.len()).unwrap_or(0);
+            if (total.unwrap_or(0) != 0 || n != 0) && !self.ctx.judged(i, "rfc7644.filter.ignored")
+            {
+                let f = Finding::judged(
+                    "rfc7644.filter.ignored",
+                    Idp::Entra,
+                    format!("a filter for a random GUID ({attr} eq \"{guid}\") matched something"),
+                )
+                .diff(DiffEntry::new(
+                    "/totalResults",
+                    "0",
+                    total
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "absent".into()),
+                ));
+                self.error(f, Some(i));
+                return Err(());
+            }
+            return if self.ctx.judged(i, "rfc7644.filter.ignored") {
+                Err(())
+            } else {
+                Ok(())
+            };
+        }
+        let f = judge::failed(
+            "entra.test-connection.failed",
+            &format!(
+                "Test Connection (GET /{}?filter={attr} eq \"<random GUID>\", no Accept, no User-Agent)",
+                kind.collection()
+            ),
+            "200",
+            &r,
+        );
+        self.error(f, Some(i));
+        Err(())
     }
 
     /// Finds the target object by the matching attributes, in precedence order (§7.1).
@@ -428,11 +412,9 @@ impl<'c, 'a> Engine<'c, 'a> {
             let (i, r) = self
                 .send("GET", &format!("/{}", kind.collection()), &params, None)
                 .await;
-            if r.status == 0 {
-                return Err(());
-            }
-            if r.status == 404 {
-                self.error(not_found_404(&attr), Some(i));
+            if r.status == 0 || self.ctx.root_caused(i) || self.ctx.failed_at(i) {
+                // No answer, or a built-in rule said why (404 for a miss, members despite
+                // excludedAttributes, a filter ignored, …) with Entra's consequence.
                 return Err(());
             }
             if !(200..300).contains(&r.status) {
@@ -444,8 +426,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     ),
                     "200",
                     &r,
-                )
-                .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)");
+                );
                 self.error(f, Some(i));
                 return Err(());
             }
@@ -456,35 +437,36 @@ impl<'c, 'a> Engine<'c, 'a> {
             match list.as_slice() {
                 [] => continue,
                 [one] => {
-                    if kind == Kind::Group && one.get("members").is_some() {
-                        self.error(members_returned(), Some(i));
-                        return Err(());
-                    }
                     let Some(id) = one.get("id").and_then(Json::as_str) else {
                         return Err(());
                     };
                     return Ok(Some(id.to_string()));
                 }
                 many => {
-                    let f = Finding::error(
+                    let f = Finding::judged(
                         "entra.lookup.duplicate",
+                        Idp::Entra,
                         format!("{} resources match {attr} eq \"{value}\"", many.len()),
                     )
-                    .diff(DiffEntry::new("/totalResults", "0 or 1", many.len().to_string()))
-                    .impact("Entra logs DuplicateTargetEntries and cannot link the object; it stays unprovisioned until the duplicates are removed.")
-                    .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)");
+                    .diff(DiffEntry::new(
+                        "/totalResults",
+                        "0 or 1",
+                        many.len().to_string(),
+                    ));
                     self.error(f, Some(i));
                     return Err(());
                 }
             }
         }
         if !any_value {
-            let f = Finding::error(
+            let f = Finding::judged(
                 "entra.match.no-value",
-                format!("{} `{key}` has no value for any matching attribute", kind.noun()),
-            )
-            .impact("Entra logs ImportSkipped: the object is never provisioned (every object needs a value for a matching attribute).")
-            .reference("Microsoft Learn: Reference for writing expressions for attribute mappings (https://learn.microsoft.com/entra/identity/app-provisioning/functions-for-customizing-application-data); Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs)");
+                Idp::Entra,
+                format!(
+                    "{} `{key}` has no value for any matching attribute",
+                    kind.noun()
+                ),
+            );
             self.error(f, None);
             return Err(());
         }
@@ -533,30 +515,84 @@ impl<'c, 'a> Engine<'c, 'a> {
 
     async fn create(&mut self, kind: Kind, key: &str, vals: Vec<(String, Value)>) -> Flow {
         let body = match kind {
-            Kind::User => wire::create_user_body(&vals),
+            Kind::User => wire::create_user_body(&vals, &RoleTargets::of(&self.mappings.user)),
             Kind::Group => wire::create_group_body(&vals),
         };
         let sent = body.clone();
         let (i, r) = self
             .send("POST", &format!("/{}", kind.collection()), &[], Some(body))
             .await;
-        if r.status == 0 {
+        if r.status == 0 || self.ctx.root_caused(i) {
             return Err(());
         }
         if crate::idp::custom::refusal_blames_custom(&sent, &r) {
             crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's create");
             return Err(());
         }
+        let role_fns = match kind {
+            Kind::User => {
+                let targets = RoleTargets::of(&self.mappings.user);
+                vals.iter().filter_map(|(t, _)| targets.get(t)).collect()
+            }
+            Kind::Group => Vec::new(),
+        };
+        if roles::refusal_blames_roles(!role_fns.is_empty(), &r) {
+            let what = format!("creating user `{key}`");
+            let f = roles::rejected(
+                &role_fns,
+                self.mode,
+                self.settings.flag_role_patch,
+                false,
+                &what,
+                &r,
+            );
+            self.error(f, Some(i));
+            return Err(());
+        }
         if r.status == 409 {
-            let f = judge::failed(
+            let mut f = judge::failed(
                 "entra.create.conflict",
-                &format!("creating {} `{key}` after the matching query found nothing", kind.noun()),
+                &format!(
+                    "creating {} `{key}` after the matching query found nothing",
+                    kind.noun()
+                ),
                 "201",
                 &r,
-            )
-            .impact("Entra's matching query found no object, yet the create conflicts: the server hides an existing object from filters (for example an inactive user) but still enforces uniqueness. Entra logs Conflict/EntryConflict, retries every cycle and never links the account. Entra expects inactive users to stay findable by filter.")
-            .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works); Metatavu/keycloak-scim-server#74");
+            );
+            if kind == Kind::User {
+                // Why did the match miss what the server holds? (case, an inactive user hidden
+                // from filters, a deactivation that deleted the user)
+                let matching = first_matching(&self.mappings.user);
+                let value = matching
+                    .as_ref()
+                    .and_then(|a| vals.iter().find(|(t, _)| t == a))
+                    .and_then(|(_, v)| scalar(v));
+                if let (Some(attr), Some(value)) = (matching, value) {
+                    let linked = self.obj(kind, key).id;
+                    match crate::idp::diagnose::missed_user(
+                        self.ctx,
+                        &attr,
+                        &value,
+                        linked.as_deref(),
+                    )
+                    .await
+                    {
+                        crate::idp::diagnose::Miss::Reported => return Err(()),
+                        crate::idp::diagnose::Miss::Cause(rule, why) => {
+                            f = Finding {
+                                message: format!("{}: {why}", f.message),
+                                ..f
+                            }
+                            .rebind(rule, Idp::Entra);
+                        }
+                        crate::idp::diagnose::Miss::Unknown => {}
+                    }
+                }
+            }
             self.error(f, Some(i));
+            return Err(());
+        }
+        if self.ctx.root_caused(i) {
             return Err(());
         }
         if !(200..300).contains(&r.status) {
@@ -565,8 +601,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                 &format!("creating {} `{key}`", kind.noun()),
                 "201",
                 &r,
-            )
-            .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
+            );
             self.error(f, Some(i));
             return Err(());
         }
@@ -613,17 +648,17 @@ impl<'c, 'a> Engine<'c, 'a> {
                 Kind::User => Vec::new(),
             };
             let (i, r) = self.send("GET", &path, &params, None).await;
+            if r.status == 0 || self.ctx.root_caused(i) {
+                return Err(());
+            }
             match r.status {
-                0 => return Err(()),
                 404 => {
-                    let f = judge::failed(
+                    let f = judge::failed_as(
                         "entra.update.invalid-anchor",
                         &format!("reading linked {} `{key}` ({path})", kind.noun()),
                         "200",
                         &r,
-                    )
-                    .impact("Entra logs InvalidAnchor: the account it linked is gone from the app. Provisioning on demand (or a restart) re-matches and re-creates it.")
-                    .reference("Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works); Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs)");
+                    );
                     self.error(f, Some(i));
                     return Err(());
                 }
@@ -639,23 +674,33 @@ impl<'c, 'a> Engine<'c, 'a> {
                 }
                 _ => {}
             }
-            if kind == Kind::Group && r.body.as_ref().and_then(|b| b.get("members")).is_some() {
-                self.error(members_returned(), Some(i));
+            if self.ctx.failed_at(i) {
+                // e.g. members despite excludedAttributes: the built-in rule reported it.
                 return Err(());
             }
             r.body
         } else {
             None
         };
+        let role_targets = match kind {
+            Kind::User => RoleTargets::of(&self.mappings.user),
+            Kind::Group => RoleTargets::default(),
+        };
         let changes: Vec<Change> = vals
             .iter()
             .filter_map(|(t, v)| {
-                let (same, had) = match &held {
-                    Some(body) => {
+                let role = role_targets.get(t);
+                let (same, had) = match (&held, role) {
+                    // App roles: compared by role value as `entra::roles` (choice 3) says.
+                    (Some(body), Some(f)) => {
+                        let cur = wire::get_target(body, roles::attribute(t).0);
+                        (roles::held_matches(f, cur.as_ref(), v), cur.is_some())
+                    }
+                    (Some(body), None) => {
                         let cur = wire::get_target(body, t);
                         (wire::same_value(cur.as_ref(), v), cur.is_some())
                     }
-                    None => (
+                    (None, _) => (
                         obj.last.get(t) == Some(&stored_value(v)),
                         obj.last.contains_key(t),
                     ),
@@ -664,18 +709,33 @@ impl<'c, 'a> Engine<'c, 'a> {
                     target: t.clone(),
                     value: v.clone(),
                     had_value: had,
+                    role,
                 })
             })
             .collect();
         if !changes.is_empty() {
-            let body = wire::update_body(self.mode, &changes);
+            let body = wire::update_body(self.mode, &changes, self.settings.flag_role_patch);
             let sent = body.clone();
             let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
-            if r.status == 0 {
+            if r.status == 0 || self.ctx.root_caused(i) {
                 return Err(());
             }
             if crate::idp::custom::refusal_blames_custom(&sent, &r) {
                 crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's update");
+                return Err(());
+            }
+            let role_fns: Vec<roles::RoleFn> = changes.iter().filter_map(|c| c.role).collect();
+            if roles::refusal_blames_roles(!role_fns.is_empty(), &r) {
+                let what = format!("the update of user `{key}`");
+                let f = roles::rejected(
+                    &role_fns,
+                    self.mode,
+                    self.settings.flag_role_patch,
+                    true,
+                    &what,
+                    &r,
+                );
+                self.error(f, Some(i));
                 return Err(());
             }
             if !(200..300).contains(&r.status) {
@@ -690,7 +750,6 @@ impl<'c, 'a> Engine<'c, 'a> {
                         "200 or 204",
                         &r,
                     )
-                    .reference("Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility)")
                 };
                 self.error(f, Some(i));
                 return Err(());
@@ -758,13 +817,11 @@ impl<'c, 'a> Engine<'c, 'a> {
         let (i, r) = self
             .send("PATCH", &format!("/Users/{id}"), &[], Some(body))
             .await;
-        if r.status == 0 {
+        if r.status == 0 || self.ctx.root_caused(i) {
             return Err(());
         }
         if !(200..300).contains(&r.status) {
-            let f = judge::failed("entra.patch.manager-rejected", &format!("the manager reference of `{key}` (a bare id string on the enterprise manager path)"), "200 or 204", &r)
-                .impact("Entra writes manager as a bare string on urn:…:enterprise:2.0:User:manager; a server expecting the complex form rejects it. This is a reference failure: Entra retries it every cycle and the manager never converges.")
-                .reference("RFC 7643 §4.3 (manager is complex); Entra sends the bare id: Captain-P-Goldfish/SCIM-SDK#541 (default mode), Captain-P-Goldfish/SCIM-SDK#686 (aadOptscim062020); AzureAD/SCIMReferenceCode Logic App validation, SCIMTests_Workflow.json, SCIM_Update_Manager_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIMTests_Workflow.json)");
+            let f = judge::failed_as("entra.patch.manager-rejected", &format!("the manager reference of `{key}` (a bare id string on the enterprise manager path)"), "200 or 204", &r);
             self.error(f, Some(i));
             return Err(());
         }
@@ -834,13 +891,16 @@ impl<'c, 'a> Engine<'c, 'a> {
         for chunk in adds.chunks(batch) {
             let body = wire::add_members_body(self.mode, chunk, self.settings.member_ref_null);
             let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
-            if r.status == 0 {
+            if r.status == 0 || self.ctx.root_caused(i) {
                 return Err(());
             }
             if !(200..300).contains(&r.status) {
-                let f = judge::failed("entra.patch.add-members", &format!("adding members to group `{key}`"), "204", &r)
-                    .impact("A reference failure: the users stay out of the group in the app; Entra retries on later cycles.")
-                    .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); Microsoft Learn: How Application Provisioning works (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works)");
+                let f = judge::failed_as(
+                    "entra.patch.add-members",
+                    &format!("adding members to group `{key}`"),
+                    "204",
+                    &r,
+                );
                 self.error(f, Some(i));
                 return Err(());
             }
@@ -851,7 +911,7 @@ impl<'c, 'a> Engine<'c, 'a> {
         for chunk in removes.chunks(batch) {
             let body = wire::remove_members_body(self.mode, chunk, self.settings.member_ref_null);
             let (i, r) = self.send("PATCH", &path, &[], Some(body)).await;
-            if r.status == 0 {
+            if r.status == 0 || self.ctx.root_caused(i) {
                 return Err(());
             }
             if !(200..300).contains(&r.status) {
@@ -864,7 +924,8 @@ impl<'c, 'a> Engine<'c, 'a> {
                 .retain(|m| !chunk.contains(m));
         }
         if !removes.is_empty() && self.mode == Mode::Default && !self.ctx.dry_run() {
-            self.check_remove_kept_others(key, &gid, &removes).await;
+            self.check_remove_kept_others(key, &gid, &removes, &adds)
+                .await;
         }
         Ok(())
     }
@@ -872,11 +933,24 @@ impl<'c, 'a> Engine<'c, 'a> {
     /// idpsim's read-back after a default-mode member removal (not Entra traffic: neutral
     /// headers). Entra's `{"op":"Remove","path":"members","value":[…]}` read literally (RFC 7644
     /// §3.5.2.2: no filter, so "remove every member") empties the group; Entra never notices.
-    async fn check_remove_kept_others(&mut self, key: &str, gid: &str, removed: &[String]) {
+    async fn check_remove_kept_others(
+        &mut self,
+        key: &str,
+        gid: &str,
+        removed: &[String],
+        added: &[String],
+    ) {
         let believed = self.obj(Kind::Group, key).members;
         if believed.is_empty() {
             return;
         }
+        // What an earlier read showed the group holding (before this read-back).
+        let seen = self
+            .ctx
+            .state
+            .history
+            .seen_members(&format!("/Groups/{gid}"))
+            .map(<[String]>::to_vec);
         let (i, r) = self
             .ctx
             .send(
@@ -895,16 +969,46 @@ impl<'c, 'a> Engine<'c, 'a> {
         if vanished.is_empty() {
             return;
         }
-        let mut f = Finding::error(
+        // Missing members the server was never seen to hold were never added: those writes
+        // were not applied, the remove did not take them.
+        let never_held = |id: &String| seen.as_ref().is_some_and(|s| !s.contains(id));
+        let only_new = vanished
+            .iter()
+            .all(|id| added.contains(id) || never_held(id));
+        if removed.iter().any(|id| have.contains(id)) || only_new {
+            // The removal itself did not happen, or only members added in this same sync are
+            // missing: Entra's writes were not applied; the remove did not take everyone.
+            let mut f = Finding::judged(
+                "rfc7644.patch.not-applied",
+                Idp::Entra,
+                format!("the server acknowledged Entra's member changes to group `{key}` but does not hold them"),
+            );
+            for id in removed.iter().filter(|id| have.contains(id)) {
+                f = f.diff(DiffEntry::new(
+                    "/members",
+                    format!("without {id}"),
+                    format!("still contains {id}"),
+                ));
+            }
+            for id in &vanished {
+                f = f.diff(DiffEntry::new(
+                    "/members",
+                    format!("contains {id}"),
+                    "missing",
+                ));
+            }
+            self.error(f, Some(i));
+            return;
+        }
+        let mut f = Finding::judged(
             "entra.patch.remove-member-emptied-group",
+            Idp::Entra,
             format!(
                 "removing {} member(s) from group `{key}` also removed {} other member(s): the server read Entra's {{\"op\":\"Remove\",\"path\":\"members\",\"value\":[…]}} as \"remove every member\" (RFC 7644 §3.5.2.2 read literally) — seen by idpsim's own read-back, not Entra traffic",
                 removed.len(),
                 vanished.len()
             ),
-        )
-        .impact("Entra believes the other members are still in the group and never re-adds them (it does not re-read groups): they lose the app group's access until a restart or provisioning on demand. Fix: accept this form and remove only the listed values, or add ?aadOptscim062020 to the Tenant URL so Entra sends `members[value eq \"…\"]`.")
-        .reference("Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility); Microsoft Learn: Known issues … SCIM 2.0 protocol compliance (aadOptscim062020)");
+        );
         for id in vanished {
             f = f.diff(DiffEntry::new(
                 "/members",
@@ -945,17 +1049,16 @@ impl<'c, 'a> Engine<'c, 'a> {
         let (i, r) = self
             .send("DELETE", &format!("/{}/{id}", kind.collection()), &[], None)
             .await;
-        if r.status == 0 {
+        if r.status == 0 || self.ctx.root_caused(i) {
             return Err(());
         }
         if !(200..300).contains(&r.status) && r.status != 404 {
-            let f = judge::failed(
+            let f = judge::failed_as(
                 "entra.delete.failed",
                 &format!("deleting {} `{key}`", kind.noun()),
                 "204",
                 &r,
-            )
-            .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)");
+            );
             self.error(f, Some(i));
             return Err(());
         }
@@ -1061,26 +1164,6 @@ fn retry_after(r: &RawResponse) -> Option<Duration> {
         .parse::<u64>()
         .ok()?;
     Some(Duration::from_secs(v.min(300)))
-}
-
-fn not_found_404(attr: &str) -> Finding {
-    Finding::error(
-        "entra.lookup.not-found-404",
-        format!("a filter on {attr} that matches nothing answered 404"),
-    )
-    .diff(DiffEntry::new("status", "200 with an empty ListResponse", "404"))
-    .impact("Entra expects 200 and an empty ListResponse here; a 404 on this lookup sends the job to quarantine (\"An HTTP/404 Not Found response was returned rather than the expected HTTP/200 OK response\").")
-    .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); Microsoft Learn: Application provisioning in quarantine status (https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status); Microsoft Learn: How to analyze the provisioning logs (https://learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs); RFC 7644 §3.4.2")
-}
-
-fn members_returned() -> Finding {
-    Finding::error(
-        "entra.group.members-returned",
-        "the group came back with `members` although Entra asked for excludedAttributes=members",
-    )
-    .diff(DiffEntry::new("/members", "absent", "present"))
-    .impact("Entra logs SystemForCrossDomainIdentityManagementMultipleEntriesInResponse and fails the group; large groups also make every read huge.")
-    .reference("Microsoft Learn: Tutorial, develop and plan provisioning for a SCIM endpoint (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups); RFC 7644 §3.4.2.5")
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::idp::entra::config::{FlagPosition, Mode, FLAG_TOKENS};
 use crate::idp::entra::expr::Value;
+use crate::idp::entra::roles::{self, FlagRolePatch, RoleFn, RoleTargets};
 use crate::scim::schema::{ENTERPRISE_URN, GROUP_URN, PATCH_URN, USER_URN};
 
 /// The Microsoft schema URI Entra still puts on group creates (entra.md §3.9).
@@ -254,13 +255,25 @@ pub fn set_target(body: &mut Map<String, Json>, target: &str, value: Json) {
             *list = Json::Array(Vec::new());
         }
         if let Json::Array(items) = list {
-            let pos = items
-                .iter()
-                .position(|e| e.get(&fp.key).and_then(Json::as_str) == Some(fp.key_value.as_str()));
+            let pos = items.iter().position(|e| {
+                e.get(&fp.key).is_some_and(|v| match v {
+                    Json::String(s) => *s == fp.key_value,
+                    Json::Bool(b) => crate::support::text::parse_bool(&fp.key_value) == Some(*b),
+                    _ => false,
+                })
+            });
             let idx = match pos {
                 Some(i) => i,
                 None => {
-                    items.push(json!({ fp.key.clone(): fp.key_value.clone() }));
+                    // `roles[primary eq "True"]`: the filter's `primary` is a boolean
+                    // sub-attribute, written as JSON `true` on create like `active`.
+                    let key_value = if is_boolean_target(&format!("{}.{}", fp.attr, fp.key)) {
+                        crate::support::text::parse_bool(&fp.key_value)
+                            .map_or_else(|| Json::String(fp.key_value.clone()), Json::Bool)
+                    } else {
+                        Json::String(fp.key_value.clone())
+                    };
+                    items.push(json!({ fp.key.clone(): key_value }));
                     items.len() - 1
                 }
             };
@@ -291,15 +304,57 @@ pub fn set_target(body: &mut Map<String, Json>, target: &str, value: Json) {
 }
 
 /// POST /Users body (§3.1): both schemas, the mapped attributes, `meta.resourceType`. Booleans
-/// are JSON booleans on create even without the flag.
-pub fn create_user_body(values: &[(String, Value)]) -> Json {
+/// are JSON booleans on create even without the flag. Role targets become the role objects of
+/// "Provisioning a role to a SCIM app" (`entra::roles`), one attribute each. The work email
+/// carries `"primary": true`, as in the tutorial's Create User request (Microsoft Learn,
+/// "Tutorial: Develop and plan provisioning for a SCIM endpoint" → Create User → Request),
+/// unless a mapping sets its `primary`.
+pub fn create_user_body(values: &[(String, Value)], role_targets: &RoleTargets) -> Json {
     let mut body = Map::new();
     body.insert("schemas".into(), json!([USER_URN, ENTERPRISE_URN]));
+    let role_values: Vec<(&str, RoleFn, &Value)> = values
+        .iter()
+        .filter_map(|(t, v)| role_targets.get(t).map(|f| (t.as_str(), f, v)))
+        .collect();
+    let groups = roles::group(role_values);
+    let mut written: Vec<&str> = Vec::new();
     for (t, v) in values {
+        if role_targets.get(t).is_some() {
+            let (attr, _) = roles::attribute(t);
+            if written.iter().any(|w| w.eq_ignore_ascii_case(attr)) {
+                continue;
+            }
+            if let Some(g) = groups.iter().find(|g| g.attr.eq_ignore_ascii_case(attr)) {
+                set_target(&mut body, g.attr, roles::create_value(g));
+                written.push(g.attr);
+            }
+            continue;
+        }
         set_target(&mut body, t, to_json(t, v, true));
     }
+    mark_work_email_primary(&mut body);
     body.insert("meta".into(), json!({"resourceType": "User"}));
     Json::Object(body)
+}
+
+/// `"primary": true` first in the `emails` element of type `work`, where none is set.
+fn mark_work_email_primary(body: &mut Map<String, Json>) {
+    let Some(Json::Array(emails)) = body.get_mut("emails") else {
+        return;
+    };
+    for e in emails.iter_mut() {
+        let Json::Object(o) = e else { continue };
+        let work = o
+            .get("type")
+            .and_then(Json::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("work"));
+        if work && !o.contains_key("primary") {
+            let mut m = Map::new();
+            m.insert("primary".into(), Json::Bool(true));
+            m.extend(std::mem::take(o));
+            *o = m;
+        }
+    }
 }
 
 /// POST /Groups body (§3.9): the Microsoft schema URI, no members (they follow by PATCH).
@@ -320,6 +375,8 @@ pub struct Change {
     pub value: Value,
     /// Whether the server held a value: `Add` when it did not, `Replace` when it did (§4.5).
     pub had_value: bool,
+    /// The role function feeding this target: its PATCH is the one `entra::roles` documents.
+    pub role: Option<RoleFn>,
 }
 
 fn op_name(mode: Mode, had_value: bool) -> &'static str {
@@ -353,12 +410,35 @@ fn patch(ops: Vec<Json>) -> Json {
 /// * default: one op per attribute, each with a path, `Add`/`Replace`, booleans as strings;
 /// * flag: lowercase, JSON booleans; filtered multi-valued targets keep their own op with a path;
 ///   a single other attribute keeps its path (COMPAT-2020 department example); two or more are
-///   merged into one path-less `replace` whose map has dotted and urn-qualified keys.
-pub fn update_body(mode: Mode, changes: &[Change]) -> Json {
+///   merged into one path-less `replace` whose map has dotted and urn-qualified keys;
+/// * role targets: one op per role attribute, as "Provisioning a role to a SCIM app" prints it
+///   for each function (`entra::roles::patch_op`; `flag_roles` is the flag-mode choice), in the
+///   place of the first of its targets (default) or with the filtered ops (flag).
+pub fn update_body(mode: Mode, changes: &[Change], flag_roles: FlagRolePatch) -> Json {
+    let groups = roles::group(
+        changes
+            .iter()
+            .filter_map(|c| c.role.map(|f| (c.target.as_str(), f, &c.value))),
+    );
+    let mut role_ops_sent: Vec<&str> = Vec::new();
+    let mut role_op = |c: &Change, ops: &mut Vec<Json>| {
+        let (attr, _) = roles::attribute(&c.target);
+        if role_ops_sent.iter().any(|a| a.eq_ignore_ascii_case(attr)) {
+            return;
+        }
+        if let Some(g) = groups.iter().find(|g| g.attr.eq_ignore_ascii_case(attr)) {
+            ops.push(roles::patch_op(mode, flag_roles, g));
+            role_ops_sent.push(g.attr);
+        }
+    };
     let mut ops = Vec::new();
     match mode {
         Mode::Default => {
             for c in changes {
+                if c.role.is_some() {
+                    role_op(c, &mut ops);
+                    continue;
+                }
                 ops.push(object([
                     ("op", op_name(mode, c.had_value).into()),
                     ("path", c.target.clone().into()),
@@ -367,8 +447,10 @@ pub fn update_body(mode: Mode, changes: &[Change]) -> Json {
             }
         }
         Mode::Flag => {
-            let (filtered, plain): (Vec<&Change>, Vec<&Change>) = changes
-                .iter()
+            let (role_changes, rest): (Vec<&Change>, Vec<&Change>) =
+                changes.iter().partition(|c| c.role.is_some());
+            let (filtered, plain): (Vec<&Change>, Vec<&Change>) = rest
+                .into_iter()
                 .partition(|c| FilteredPath::parse(&c.target).is_some());
             for c in filtered {
                 ops.push(object([
@@ -376,6 +458,9 @@ pub fn update_body(mode: Mode, changes: &[Change]) -> Json {
                     ("path", c.target.clone().into()),
                     ("value", to_json(&c.target, &c.value, true)),
                 ]));
+            }
+            for c in role_changes {
+                role_op(c, &mut ops);
             }
             match plain.as_slice() {
                 [] => {}
@@ -533,6 +618,7 @@ mod tests {
             target: t.into(),
             value: Value::str(v),
             had_value: true,
+            role: None,
         };
         let body = update_body(
             Mode::Flag,
@@ -542,6 +628,7 @@ mod tests {
                 c("name.givenName", "K"),
                 c("active", "False"),
             ],
+            FlagRolePatch::default(),
         );
         assert_eq!(
             body["Operations"],
@@ -550,7 +637,11 @@ mod tests {
                 {"op":"replace","value":{"displayName":"B","name.givenName":"K","active":false}}
             ])
         );
-        let body = update_body(Mode::Default, &[c("active", "False")]);
+        let body = update_body(
+            Mode::Default,
+            &[c("active", "False")],
+            FlagRolePatch::default(),
+        );
         assert_eq!(
             body["Operations"],
             json!([{"op":"Replace","path":"active","value":"False"}])
@@ -577,5 +668,240 @@ mod tests {
             &Value::str("True")
         ));
         assert_eq!(get_target(&r, "title"), None);
+    }
+
+    // ----- app roles and the work email, as Microsoft's pages print them ---------------
+
+    use crate::idp::entra::expr::{evaluate_mappings, AttributeMapping, EvalContext, Operation};
+
+    fn mapping(target: &str, source: &str) -> AttributeMapping {
+        AttributeMapping {
+            target: target.into(),
+            source: AttributeMapping::parse_source(source).expect("a valid expression"),
+            default_value: None,
+            apply: crate::idp::entra::expr::ApplyOn::Always,
+            matching_precedence: None,
+        }
+    }
+
+    /// Evaluates `mappings` over a user with these app role assignments.
+    fn values(mappings: &[AttributeMapping], roles: Json) -> Vec<(String, Value)> {
+        let src = json!({"appRoleAssignments": roles, "mail": "alias@contoso.com"});
+        let src = src.as_object().cloned().unwrap_or_default();
+        evaluate_mappings(mappings, &src, Operation::Create, &EvalContext::default())
+            .expect("the role functions evaluate")
+    }
+
+    fn changes(mappings: &[AttributeMapping], roles: Json) -> Vec<Change> {
+        let targets = RoleTargets::of(mappings);
+        values(mappings, roles)
+            .into_iter()
+            .map(|(target, value)| Change {
+                role: targets.get(&target),
+                target,
+                value,
+                had_value: true,
+            })
+            .collect()
+    }
+
+    /// Byte for byte, so key order and the JSON text inside `value` count.
+    fn same_text(got: &Json, want: Json) {
+        assert_eq!(got.to_string(), want.to_string());
+    }
+
+    const SINGLE: &str = "SingleAppRoleAssignment([appRoleAssignments])";
+    const COMPLEX: &str = "AppRoleAssignmentsComplex([appRoleAssignments])";
+    const ASSERTIVE: &str = "AssertiveAppRoleAssignmentsComplex([appRoleAssignments])";
+
+    fn role1234() -> Json {
+        json!([{"id": "06b07648-ecfe-589f-9d2f-6325724a46ee", "value": "25", "displayName": "Role1234"}])
+    }
+
+    fn admin_user() -> Json {
+        json!([
+            {"id": "06b07648-ecfe-589f-9d2f-6325724a46ee", "value": "Admin", "displayName": "Admin"},
+            {"id": "06b07648-ecfe-599f-9d2f-6325724a46ee", "value": "User", "displayName": "User"}
+        ])
+    }
+
+    #[test]
+    fn single_app_role_assignment_as_documented() {
+        // Customize user provisioning attribute-mappings → Provisioning a role to a SCIM app →
+        // SingleAppRoleAssignment, "Example request (POST)".
+        let m = [mapping(r#"roles[primary eq "True"].value"#, SINGLE)];
+        let body = create_user_body(&values(&m, json!(["Admin"])), &RoleTargets::of(&m));
+        same_text(
+            &body["roles"],
+            json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}]),
+        );
+        // "Example output (PATCH)", byte for byte: one `Add` on `roles`, the assignment as text.
+        let doc = json!([{"op": "Add", "path": "roles", "value": [
+            {"value": "{\"id\":\"06b07648-ecfe-589f-9d2f-6325724a46ee\",\"value\":\"25\",\"displayName\":\"Role1234\"}"}
+        ]}]);
+        let patch = update_body(
+            Mode::Default,
+            &changes(&m, role1234()),
+            FlagRolePatch::PostForm,
+        );
+        same_text(&patch["Operations"], doc.clone());
+        // The flag: "POST and PATCH are sent in the same format" (choice 1) …
+        let flag = update_body(
+            Mode::Flag,
+            &changes(&m, role1234()),
+            FlagRolePatch::PostForm,
+        );
+        same_text(
+            &flag["Operations"],
+            json!([{"op": "add", "path": "roles", "value": [
+                {"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "25"}
+            ]}]),
+        );
+        // … or, configured, as without it.
+        let enc = update_body(
+            Mode::Flag,
+            &changes(&m, role1234()),
+            FlagRolePatch::StringEncoded,
+        );
+        same_text(&enc["Operations"], doc);
+        // `.value` and `.display` together: one element, one operation (choice 2).
+        let both = [
+            mapping(r#"roles[primary eq "True"].display"#, SINGLE),
+            mapping(r#"roles[primary eq "True"].value"#, SINGLE),
+        ];
+        let body = create_user_body(&values(&both, role1234()), &RoleTargets::of(&both));
+        same_text(
+            &body["roles"],
+            json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "display": "Role1234", "value": "25"}]),
+        );
+        let patch = update_body(
+            Mode::Default,
+            &changes(&both, role1234()),
+            FlagRolePatch::PostForm,
+        );
+        assert_eq!(patch["Operations"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn app_role_assignments_complex_as_documented() {
+        let m = [mapping("roles", COMPLEX)];
+        // AppRoleAssignmentsComplex, "Example Request (POST)": objects with `displayName`.
+        let body = create_user_body(&values(&m, json!(["Admin", "User"])), &RoleTargets::of(&m));
+        same_text(
+            &body["roles"],
+            json!([
+                {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "displayName": "Admin", "value": "Admin"},
+                {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "displayName": "User", "value": "User"}
+            ]),
+        );
+        // "Example output (PATCH)", byte for byte: `Add` (never Replace: it keeps other roles).
+        let patch = update_body(
+            Mode::Default,
+            &changes(&m, admin_user()),
+            FlagRolePatch::PostForm,
+        );
+        same_text(
+            &patch["Operations"],
+            json!([{"op": "Add", "path": "roles", "value": [
+                {"value": "{\"id\":\"06b07648-ecfe-589f-9d2f-6325724a46ee\",\"value\":\"Admin\",\"displayName\":\"Admin\"}"},
+                {"value": "{\"id\":\"06b07648-ecfe-599f-9d2f-6325724a46ee\",\"value\":\"User\",\"displayName\":\"User\"}"}
+            ]}]),
+        );
+        // The flag fixes "the id attribute issue": the POST's objects, no id (choice 1).
+        let flag = update_body(
+            Mode::Flag,
+            &changes(&m, admin_user()),
+            FlagRolePatch::PostForm,
+        );
+        same_text(
+            &flag["Operations"],
+            json!([{"op": "add", "path": "roles", "value": [
+                {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "displayName": "Admin", "value": "Admin"},
+                {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "displayName": "User", "value": "User"}
+            ]}]),
+        );
+    }
+
+    #[test]
+    fn assertive_app_role_assignments_complex_as_documented() {
+        let m = [mapping("roles", ASSERTIVE)];
+        let elements = json!([
+            {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "User", "value": "User"},
+            {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "Test", "value": "Test"}
+        ]);
+        // AssertiveAppRoleAssignmentsComplex, "Example Request (POST)": objects with `display`.
+        let body = create_user_body(&values(&m, json!(["User", "Test"])), &RoleTargets::of(&m));
+        same_text(&body["roles"], elements.clone());
+        // "Example output (PATCH)": lower-case `replace` with the same objects, in both modes.
+        let doc = json!([{"op": "replace", "path": "roles", "value": elements}]);
+        for mode in [Mode::Default, Mode::Flag] {
+            let patch = update_body(
+                mode,
+                &changes(&m, json!(["User", "Test"])),
+                FlagRolePatch::PostForm,
+            );
+            same_text(&patch["Operations"], doc.clone());
+        }
+    }
+
+    #[test]
+    fn role_ops_sit_beside_the_other_changes() {
+        let m = [
+            mapping("displayName", r#""Barbara""#),
+            mapping("roles", COMPLEX),
+            mapping("name.givenName", r#""Babs""#),
+        ];
+        let ops = update_body(
+            Mode::Default,
+            &changes(&m, json!(["Admin"])),
+            FlagRolePatch::PostForm,
+        );
+        let paths: Vec<&str> = ops["Operations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o["path"].as_str())
+            .collect();
+        assert_eq!(paths, ["displayName", "roles", "name.givenName"]);
+        // Flag mode: the role op keeps its path; the other two merge into the path-less map.
+        let ops = update_body(
+            Mode::Flag,
+            &changes(&m, json!(["Admin"])),
+            FlagRolePatch::PostForm,
+        );
+        assert_eq!(ops["Operations"][0]["path"], "roles");
+        assert_eq!(
+            ops["Operations"][1],
+            json!({"op": "replace", "value": {"displayName": "Barbara", "name.givenName": "Babs"}})
+        );
+    }
+
+    #[test]
+    fn work_email_is_primary_on_create() {
+        // Tutorial: Develop and plan provisioning for a SCIM endpoint → Create User → Request:
+        // `"emails": [{"primary": true, "type": "work", "value": …}]`.
+        let m = [mapping(r#"emails[type eq "work"].value"#, "[mail]")];
+        let body = create_user_body(&values(&m, json!([])), &RoleTargets::of(&m));
+        same_text(
+            &body["emails"],
+            json!([{"primary": true, "type": "work", "value": "alias@contoso.com"}]),
+        );
+        // A mapping that sets `primary` itself wins, as a JSON boolean.
+        let m = [
+            mapping(r#"emails[type eq "work"].value"#, "[mail]"),
+            mapping(r#"emails[type eq "work"].primary"#, r#""False""#),
+        ];
+        let body = create_user_body(&values(&m, json!([])), &RoleTargets::of(&m));
+        same_text(
+            &body["emails"],
+            json!([{"type": "work", "value": "alias@contoso.com", "primary": false}]),
+        );
+        // Other email types are left alone.
+        let m = [mapping(r#"emails[type eq "other"].value"#, "[mail]")];
+        let body = create_user_body(&values(&m, json!([])), &RoleTargets::of(&m));
+        same_text(
+            &body["emails"],
+            json!([{"type": "other", "value": "alias@contoso.com"}]),
+        );
     }
 }

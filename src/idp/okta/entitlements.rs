@@ -138,7 +138,7 @@ fn read_list(ctx: &mut ActionCtx<'_>, endpoint: &str, i: usize, raw: &RawRespons
         return None;
     }
     if raw.status == 406 || raw.status == 415 {
-        judge::accept_rejected(ctx, i, raw.status);
+        // The built-in `http.accept.*`/`http.content-type.*` rules named it.
         return None;
     }
     let unusable = |ctx: &mut ActionCtx<'_>, what: String, diff: DiffEntry| {
@@ -322,7 +322,7 @@ async fn resource_types(
         return None;
     }
     if raw.status == 406 || raw.status == 415 {
-        judge::accept_rejected(ctx, i, raw.status);
+        // The built-in `http.accept.*`/`http.content-type.*` rules named it.
         return None;
     }
     let resources = raw
@@ -897,14 +897,7 @@ pub async fn change(
     let what = if grant { "grant" } else { "revocation" };
     let path = format!("/Users/{}", crate::support::text::path_segment(&id));
     let (i, raw) = wire::send(ctx, s, wire::request("GET", path.clone(), None)).await;
-    if judge::write_failed(
-        ctx,
-        i,
-        &raw,
-        "okta.user.read-failed",
-        "Okta cannot read the app user, so it writes no entitlements; the grant shows as failed.",
-        "Okta and SCIM Version 2.0, Retrieve a specific User (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/)",
-    ) {
+    if judge::write_failed(ctx, i, &raw, "okta.user.read-failed") {
         return;
     }
     let Some(current) = raw.body.clone().filter(|b| b.is_object()) else {
@@ -949,21 +942,15 @@ pub async fn change(
     }
     if !(200..300).contains(&raw.status) {
         if raw.status == 406 || raw.status == 415 {
-            judge::accept_rejected(ctx, i, raw.status);
+            // The built-in `http.accept.*`/`http.content-type.*` rules named it.
             return;
         }
-        let detail = raw
-            .body
-            .as_ref()
-            .and_then(|b| b.get("detail"))
-            .and_then(Value::as_str)
-            .map(|d| format!(": {d}"))
-            .unwrap_or_default();
+        let detail = raw.detail_suffix();
         let readonly = detail.to_ascii_lowercase().contains("readonly");
         if readonly && raw.status == 400 {
             // The server refuses the echo of its own GET (id, meta, groups): the same fault as
             // a profile push, under its rule.
-            let f = Finding::error("okta.profile.put-rejected", format!("the server rejected Okta's PUT of its own GET answer{detail}"))
+            let f = Finding::error("okta.put.readonly-rejected", format!("the server rejected Okta's PUT of its own GET answer{detail}"))
                 .impact("Every Okta update of this user fails, entitlement grants included: Okta echoes the server's own representation (id, meta, groups, …) in the PUT, so a server that rejects read-only attributes on PUT never accepts an Okta update.")
                 .reference("Okta and SCIM Version 2.0, Update a specific User (PUT) (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/); RFC 7644 §3.5.1 (readOnly attributes in a PUT are ignored)");
             let f = finding(ctx, f, Some(i));

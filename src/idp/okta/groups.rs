@@ -10,7 +10,7 @@ use super::users::cache_groups;
 use super::wire::{self, page_query};
 use super::{opt, opt_bool, opt_keys};
 use crate::idp::context::ActionCtx;
-use crate::outcome::{DiffEntry, Finding};
+use crate::outcome::DiffEntry;
 use crate::scenario::ActionStep;
 use crate::transport::OutgoingRequest;
 
@@ -81,18 +81,12 @@ fn member_of(ctx: &ActionCtx<'_>, user_key: &str) -> Option<Value> {
 }
 
 fn unlinked(ctx: &mut ActionCtx<'_>, key: &str) {
-    let f = Finding::error(
+    let f = ctx.rule(
         "okta.group.unlinked",
         format!("group `{key}` is not pushed (no app group linked), so Okta sends nothing"),
-    )
-    .impact(
-        "Push the group first (push_group): Okta only updates app groups it has created or linked.",
-    )
-    .source(ctx.here());
+    );
     ctx.finding(f);
 }
-
-const PUSH_ERROR: &str = "Okta marks the group push Error in Push Groups and stops pushing membership changes for this group; the app's group drifts out of sync until an admin retries (Push now).";
 
 async fn find_group(ctx: &mut ActionCtx<'_>, s: &Settings, name: &str) -> Option<Option<String>> {
     let resources = match s.group_lookup {
@@ -145,10 +139,10 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
     if let Some(id) = found {
         set_group_state(ctx, key, "id", json!(id));
         if expect == "created" {
-            let f = Finding::error("okta.group.linked-existing", format!("an app group named \"{name}\" already exists"))
-                .impact("Okta links the existing app group instead of creating one, then overwrites its membership.")
-                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
-                .source(ctx.here());
+            let f = ctx.rule(
+                "okta.group.linked-existing",
+                format!("an app group named \"{name}\" already exists"),
+            );
             ctx.finding(f);
             return;
         }
@@ -156,15 +150,12 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
         return push_now(ctx, s, key, action).await;
     }
     if expect == "linked" {
-        let f = Finding::error(
+        let f = ctx.rule(
             "okta.group.link-missed",
             format!(
                 "Okta's group lookup for \"{name}\" found nothing although the app holds the group"
             ),
-        )
-        .impact("Okta creates a second group, or the create answers 409 and the push fails.")
-        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
-        .source(ctx.here());
+        );
         ctx.finding(f);
         return;
     }
@@ -183,22 +174,16 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
     )
     .await;
     if raw.status == 409 {
-        let f = Finding::error("okta.group.conflict", format!("the create answered 409: an app group named \"{name}\" exists"))
-            .impact("Okta marks the push Error. Recovery (HELP-GP): unlink with \"Leave the group in the target app\", import groups, then link.")
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-            .source(ctx.here())
+        let f = ctx
+            .rule(
+                "okta.group.conflict",
+                format!("the create answered 409: an app group named \"{name}\" exists"),
+            )
             .at_exchange(i);
         ctx.finding(f);
         return;
     }
-    if judge::write_failed(
-        ctx,
-        i,
-        &raw,
-        "okta.group.create-failed",
-        PUSH_ERROR,
-        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
-    ) {
+    if judge::write_failed(ctx, i, &raw, "okta.group.create-failed") {
         return;
     }
     let Some(id) = raw
@@ -209,29 +194,11 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
         .filter(|s| !s.is_empty())
         .map(str::to_string)
     else {
-        // rfc7644.create.id judges this; Okta adds its sentence to it (one problem, one finding).
-        const NO_ID: &str = "Okta cannot link the pushed group: every later membership push fails.";
-        if !crate::idp::adopt(
-            ctx,
-            i,
-            "rfc7644.create.id",
-            crate::outcome::Severity::Error,
-            NO_ID,
-            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
-        ) {
-            let f = Finding::error(
-                "okta.group.no-id",
-                "the group create answered without an `id`",
-            )
-            .impact(NO_ID)
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
-            .source(ctx.here())
-            .at_exchange(i);
-            ctx.finding(f);
-        }
+        // rfc7644.create.{body,id} judge this, with Okta's consequence; Okta stops here.
         return;
     };
     set_group_state(ctx, key, "id", json!(id));
+    set_group_state(ctx, key, "pushed_name", json!(name));
     if s.oin() {
         // BLOG-FLASK: Okta PATCH-adds the members it just POSTed (§2.10.3, §8 #7).
         if s.readd_members_after_create && !members.is_empty() {
@@ -242,14 +209,7 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
                 wire::request("PATCH", format!("/Groups/{id}"), Some(body)),
             )
             .await;
-            if judge::write_failed(
-                ctx,
-                i,
-                &raw,
-                "okta.group.membership-failed",
-                PUSH_ERROR,
-                "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
-            ) {
+            if judge::write_failed(ctx, i, &raw, "okta.group.membership-failed") {
                 return;
             }
         }
@@ -261,12 +221,34 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
         put_members(ctx, s, &id, &name, &members).await;
     }
     if opt_bool(action, "verify", false) && !ctx.failed() {
-        verify(ctx, key, &id, &name, &[]).await;
+        verify(ctx, s, key, &id, &name, &[]).await;
     }
 }
 
 /// The path-less `{id, displayName}` replace (okta.md §2.10.4, Appendix A.11).
 async fn rename_patch(ctx: &mut ActionCtx<'_>, s: &Settings, id: &str, name: &str) -> bool {
+    let ok = rename_request(ctx, s, id, name).await;
+    if ok {
+        note_pushed_name(ctx, id, name);
+    }
+    ok
+}
+
+/// The name the app group was last acknowledged to have: what idpsim's read-back expects (a
+/// rename the server refused is that refusal's problem, not a later step's).
+fn note_pushed_name(ctx: &mut ActionCtx<'_>, id: &str, name: &str) {
+    let key = ctx
+        .state
+        .groups
+        .iter()
+        .find(|(_, g)| g.get("id").and_then(Value::as_str) == Some(id))
+        .map(|(k, _)| k.clone());
+    if let Some(key) = key {
+        set_group_state(ctx, &key, "pushed_name", json!(name));
+    }
+}
+
+async fn rename_request(ctx: &mut ActionCtx<'_>, s: &Settings, id: &str, name: &str) -> bool {
     let body = wire::patch(vec![wire::replace_value(
         json!({ "id": id, "displayName": name }),
     )]);
@@ -277,22 +259,20 @@ async fn rename_patch(ctx: &mut ActionCtx<'_>, s: &Settings, id: &str, name: &st
     )
     .await;
     if raw.status == 400 {
-        let f = Finding::error("okta.group.rename-rejected", "the server rejected Okta's group rename PATCH (path-less replace with `id` and `displayName`)")
-            .impact("Okta marks the push Error and stops pushing memberships for this group; because Okta sends this rename with every membership change, no membership update gets through (keycloak-scim-server#113).")
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
-            .source(ctx.here())
+        let f = ctx
+            .rule(
+                "okta.group.rename-rejected",
+                format!(
+                    "the server rejected Okta's group rename PATCH (path-less replace with `id` and `displayName`){}",
+                    judge::detail(&raw)
+                ),
+            )
+            .diff(DiffEntry::new("status", "200 or 204", "400"))
             .at_exchange(i);
         ctx.finding(f);
         return false;
     }
-    !judge::write_failed(
-        ctx,
-        i,
-        &raw,
-        "okta.group.rename-failed",
-        PUSH_ERROR,
-        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
-    )
+    !judge::write_failed(ctx, i, &raw, "okta.group.rename-failed")
 }
 
 /// AIW: GET /Groups/{id} then PUT the full group (okta.md §2.10.6, Appendix A.10).
@@ -305,14 +285,7 @@ async fn put_members(
 ) -> bool {
     let path = format!("/Groups/{id}");
     let (i, raw) = wire::send(ctx, s, wire::request("GET", path.clone(), None)).await;
-    if judge::write_failed(
-        ctx,
-        i,
-        &raw,
-        "okta.group.read-failed",
-        PUSH_ERROR,
-        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
-    ) {
+    if judge::write_failed(ctx, i, &raw, "okta.group.read-failed") {
         return false;
     }
     let (i, raw) = wire::send(
@@ -321,14 +294,27 @@ async fn put_members(
         wire::request("PUT", path, Some(wire::group_body(Some(id), name, members))),
     )
     .await;
-    !judge::write_failed(
-        ctx,
-        i,
-        &raw,
-        "okta.group.put-failed",
-        PUSH_ERROR,
-        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
-    )
+    if raw.status == 400 {
+        // AIW's group PUT carries the group's `id` (and Okta's PUTs echo what the server
+        // returned): the same refusal of read-only attributes as the user PUT.
+        let f = ctx
+            .rule(
+                "okta.put.readonly-rejected",
+                format!(
+                    "the server rejected Okta's group PUT (the full group, `id` included){}",
+                    judge::detail(&raw)
+                ),
+            )
+            .diff(DiffEntry::new("status", "200", "400"))
+            .at_exchange(i);
+        ctx.finding(f);
+        return false;
+    }
+    let ok = !judge::write_failed(ctx, i, &raw, "okta.group.put-failed");
+    if ok {
+        note_pushed_name(ctx, id, name);
+    }
+    ok
 }
 
 pub async fn rename(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &ActionStep) {
@@ -354,7 +340,7 @@ pub async fn rename(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &A
         put_members(ctx, s, &id, &to, &members).await
     };
     if ok && opt_bool(action, "verify", false) {
-        verify(ctx, key, &id, &to, &[]).await;
+        verify(ctx, s, key, &id, &to, &[]).await;
     }
 }
 
@@ -402,14 +388,7 @@ pub async fn change_members(
                 wire::request("PATCH", format!("/Groups/{id}"), Some(wire::patch(ops))),
             )
             .await;
-            if judge::write_failed(
-                ctx,
-                i,
-                &raw,
-                "okta.group.membership-failed",
-                PUSH_ERROR,
-                "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
-            ) {
+            if judge::write_failed(ctx, i, &raw, "okta.group.membership-failed") {
                 return;
             }
         }
@@ -428,7 +407,7 @@ pub async fn change_members(
         }
     }
     if opt_bool(action, "verify", false) {
-        verify(ctx, key, &id, &name, remove).await;
+        verify(ctx, s, key, &id, &name, remove).await;
     }
 }
 
@@ -458,19 +437,12 @@ pub async fn push_now(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: 
             wire::request("PATCH", format!("/Groups/{id}"), Some(body)),
         )
         .await;
-        !judge::write_failed(
-            ctx,
-            i,
-            &raw,
-            "okta.group.push-now-failed",
-            PUSH_ERROR,
-            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
-        )
+        !judge::write_failed(ctx, i, &raw, "okta.group.push-now-failed")
     } else {
         put_members(ctx, s, &id, &name, &members).await
     };
     if ok && opt_bool(action, "verify", false) {
-        verify(ctx, key, &id, &name, &[]).await;
+        verify(ctx, s, key, &id, &name, &[]).await;
     }
 }
 
@@ -503,19 +475,19 @@ pub async fn unlink(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &A
         }
         return;
     }
-    judge::write_failed(
-        ctx,
-        i,
-        &raw,
-        "okta.group.delete-failed",
-        "Okta shows the unlink as failed; the group stays in the app with its members' access.",
-        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)",
-    );
+    judge::write_failed(ctx, i, &raw, "okta.group.delete-failed");
 }
 
 /// idpsim's read-back after a group change (not Okta traffic): name and members must match
 /// what Okta believes; each way they differ is named after the server bug that causes it.
-async fn verify(ctx: &mut ActionCtx<'_>, key: &str, id: &str, name: &str, removed: &[String]) {
+async fn verify(
+    ctx: &mut ActionCtx<'_>,
+    s: &Settings,
+    key: &str,
+    id: &str,
+    name: &str,
+    removed: &[String],
+) {
     let (i, raw) = ctx
         .send(
             OutgoingRequest::new("GET", format!("/Groups/{id}"))
@@ -527,15 +499,28 @@ async fn verify(ctx: &mut ActionCtx<'_>, key: &str, id: &str, name: &str, remove
     };
     let have: Vec<String> = crate::scim::member_values(body.get("members"));
     let want = pushed_members(ctx, key);
-    let here = ctx.here();
+    let pushed = ctx
+        .state
+        .groups
+        .get(key)
+        .and_then(|g| g.get("pushed_name"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let name = pushed.as_deref().unwrap_or(name);
+    // Every way the group differs from what Okta wrote is one finding: a write the server
+    // acknowledged and did not apply (OIN: PATCH; AIW: PUT) — or, when the members are all
+    // gone, the rename PATCH Okta sends with every change read as "members = []".
+    let mut diffs = Vec::new();
+    let mut forms = Vec::new();
     if body.get("displayName").and_then(Value::as_str) != Some(name) {
-        let f = Finding::error("okta.group.rename-not-applied", "the app group's name differs from Okta's")
-            .diff(DiffEntry::new("/displayName", name, body.get("displayName").map(|v| v.to_string()).unwrap_or_else(|| "absent".into())))
-            .impact("Okta believes the group is renamed; the app shows the old name. Servers that ignore Okta's path-less PATCH do this.")
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
-            .source(here.clone())
-            .at_exchange(i);
-        ctx.finding(f);
+        forms.push("the rename");
+        diffs.push(DiffEntry::new(
+            "/displayName",
+            name,
+            body.get("displayName")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "absent".into()),
+        ));
     }
     let still: Vec<&String> = removed
         .iter()
@@ -551,19 +536,14 @@ async fn verify(ctx: &mut ActionCtx<'_>, key: &str, id: &str, name: &str, remove
         .map(|(k, _)| k)
         .collect();
     if !still.is_empty() {
-        let mut f = Finding::error("okta.group.remove-ignored", "the server acknowledged Okta's `remove members[value eq \"…\"]` but the members are still in the group")
-            .impact("Okta reports the removal as successful; the removed users keep the app group's access (authentik#25686).")
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
-            .source(here.clone())
-            .at_exchange(i);
+        forms.push("`remove members[value eq \"…\"]`");
         for k in still {
-            f = f.diff(DiffEntry::new(
+            diffs.push(DiffEntry::new(
                 "/members",
                 format!("without {k}"),
                 format!("still contains {k}"),
             ));
         }
-        ctx.finding(f);
     }
     let missing: Vec<&(String, Value)> = want
         .iter()
@@ -573,25 +553,45 @@ async fn verify(ctx: &mut ActionCtx<'_>, key: &str, id: &str, name: &str, remove
                 .any(|h| Some(h.as_str()) == m.get("value").and_then(Value::as_str))
         })
         .collect();
+    let wiped = !missing.is_empty() && have.is_empty() && s.oin();
     if !missing.is_empty() {
-        let wiped = have.is_empty();
-        let (rule, impact) = if wiped {
-            ("okta.group.members-wiped", "The app group lost its members. Okta sends the rename PATCH (path-less replace of {id, displayName}) with every membership change; a server that treats it as \"replace members with []\" empties the group every time, and Okta does not notice (langwatch#7131).")
-        } else {
-            ("okta.group.members-missing", "The Okta group and the app's group are out of sync; in Okta, Push Groups → Push now repairs it.")
-        };
-        let mut f = Finding::error(rule, "the app group does not hold the members Okta pushed")
-            .impact(impact)
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta Help: Troubleshooting Group Push (https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-group-push-troubleshoot.htm)")
-            .source(here)
-            .at_exchange(i);
+        forms.push("the members Okta pushed");
         for (k, _) in missing {
-            f = f.diff(DiffEntry::new(
+            diffs.push(DiffEntry::new(
                 "/members",
                 format!("contains {k}"),
                 "missing",
             ));
         }
-        ctx.finding(f);
     }
+    if diffs.is_empty() {
+        return;
+    }
+    let (rule, message) = if wiped {
+        (
+            "rfc7644.patch.replace-empties-members",
+            "the app group lost every member Okta pushed".to_string(),
+        )
+    } else if s.oin() {
+        (
+            "rfc7644.patch.not-applied",
+            format!(
+                "the server acknowledged Okta's PATCH but the group does not reflect {}",
+                forms.join(", ")
+            ),
+        )
+    } else {
+        (
+            "rfc7644.replace.not-applied",
+            format!(
+                "the server acknowledged Okta's PUT but the group does not reflect {}",
+                forms.join(", ")
+            ),
+        )
+    };
+    let mut f = ctx.rule(rule, message).at_exchange(i);
+    for d in diffs {
+        f = f.diff(d);
+    }
+    ctx.finding(f);
 }

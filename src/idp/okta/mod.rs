@@ -362,11 +362,10 @@ pub async fn run_action(ctx: &mut ActionCtx<'_>, action: &ActionStep) {
         "push_now" => groups::push_now(ctx, &settings, &key, action).await,
         "unlink_group" => groups::unlink(ctx, &settings, &key, action).await,
         other => {
-            let f = Finding::error(
+            let f = ctx.rule(
                 "scenario.action",
                 format!("the Okta profile has no action `{other}`"),
-            )
-            .source(ctx.here());
+            );
             ctx.finding(f);
         }
     }

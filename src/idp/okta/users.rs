@@ -7,10 +7,10 @@ use super::judge::{self, get_path, truthy};
 use super::settings::Settings;
 use super::wire::{self, page_query};
 use super::{opt, opt_bool, opt_keys};
-use crate::check::show;
-use crate::idp::adopt;
+use crate::check::{attribute_pointer, show};
 use crate::idp::context::ActionCtx;
-use crate::outcome::{DiffEntry, Finding, Severity};
+use crate::idp::diagnose::{self, Miss};
+use crate::outcome::DiffEntry;
 use crate::scenario::{ActionStep, Scenario};
 use crate::support::diagnostic::Pos;
 use crate::transport::{OutgoingRequest, RawResponse};
@@ -101,12 +101,10 @@ fn directory_user(ctx: &ActionCtx<'_>, key: &str) -> Map<String, Value> {
 }
 
 fn unlinked(ctx: &mut ActionCtx<'_>, key: &str, what: &str) {
-    let f = Finding::error(
+    let f = ctx.rule(
         "okta.user.unlinked",
         format!("`{key}` has no app user linked in Okta, so Okta sends no {what}"),
-    )
-    .impact("Assign the user first: Okta only updates app users it has created or linked.")
-    .source(ctx.here());
+    );
     ctx.finding(f);
 }
 
@@ -199,10 +197,9 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
                     .await;
                     if let Some(l) = judge::list(ctx, "import", i, &raw) {
                         if !l.resources.is_empty() {
-                            let f = Finding::error("okta.import.past-end", format!("a page past the end (startIndex {beyond}, totalResults {}) still returns {} resources", list.total, l.resources.len()))
-                                .impact("Okta's pager never ends or imports duplicates: it relies on `startIndex` being honoured.")
-                                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-                                .source(ctx.here());
+                            let f = ctx.rule("rfc7644.list.start-index-ignored", format!("a page past the end (startIndex {beyond}, totalResults {}) still returns {} resources", list.total, l.resources.len()))
+                                .diff(DiffEntry::new("/Resources", "[] (past the end)", format!("{} element(s)", l.resources.len())))
+                                .at_exchange(i);
                             ctx.finding(f);
                         }
                         let _ = l.items_per_page;
@@ -243,10 +240,10 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
                 foreign_unnamed += 1;
             } else if family.is_empty() {
                 let name = u.get("userName").map(show).unwrap_or_else(|| "?".into());
-                let f = Finding::warning("okta.import.family-name", format!("imported user {name} has no name.familyName"))
-                    .impact("Okta skips this user on import unless First/Last name are made optional in the Okta profile.")
-                    .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta blog: Enterprise-Ready Workshop, Manage users with SCIM (https://developer.okta.com/blog/2023/07/28/scim-workshop)")
-                    .source(ctx.here());
+                let f = ctx.rule(
+                    "okta.import.family-name",
+                    format!("imported user {name} has no name.familyName"),
+                );
                 ctx.finding(f);
             }
         }
@@ -257,9 +254,8 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
         if foreign_unnamed > 0 {
             summary.push_str(&format!("; {foreign_unnamed} not provisioned by this scenario have no name.familyName (Okta skips them on import unless First/Last name are optional)"));
         }
-        ctx.finding(
-            Finding::new("okta.import.summary", Severity::Info, summary).source(ctx.here()),
-        );
+        let f = ctx.rule("okta.import.summary", summary);
+        ctx.finding(f);
         for key in opt_keys(action, "expect_users") {
             let want = ctx
                 .state
@@ -275,10 +271,16 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
                     .is_some_and(|n| n.eq_ignore_ascii_case(&want))
             });
             if !found {
-                let f = Finding::error("okta.import.missing-user", format!("the import did not return `{key}` ({want})"))
-                    .impact("Okta's import does not see this app user: it cannot match it to an Okta user, and profile-sourced attributes stop flowing.")
-                    .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-                    .source(ctx.here());
+                // A user this run deactivated: gone, or hidden from lists? (the cause's rule)
+                let linked = user_id(ctx, &key).map(|id| format!("/Users/{id}"));
+                let cause = match linked.filter(|k| ctx.state.history.was_deactivated(k)) {
+                    Some(k) => diagnose::gone_or_hidden(ctx, &k).await,
+                    None => None,
+                };
+                let f = ctx.rule(
+                    cause.unwrap_or("okta.import.missing-user"),
+                    format!("the import did not return `{key}` ({want})"),
+                );
                 ctx.finding(f);
             }
         }
@@ -290,16 +292,6 @@ pub async fn import(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) 
 async fn lookup(ctx: &mut ActionCtx<'_>, s: &Settings, value: &str) -> Option<Option<Value>> {
     let path = wire::filter_query("Users", &s.lookup_attribute, value, s.query_encoding);
     let (i, raw) = wire::send(ctx, s, wire::request("GET", path, None)).await;
-    if raw.status == 404 {
-        // The docs accept a 404 Error here; the Spec test (#3, #5) wants 200 + totalResults 0.
-        let f = Finding::warning("okta.lookup.404", "the lookup of an absent user answered 404 instead of 200 with totalResults 0")
-            .impact("Okta's runtime treats it as not found and creates the user, but Okta's SCIM 2.0 Spec test (#3, #5) fails.")
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json)")
-            .source(ctx.here())
-            .at_exchange(i);
-        ctx.finding(f);
-        return Some(None);
-    }
     let list = judge::list(ctx, "lookup", i, &raw)?;
     let Some(first) = list.resources.first().cloned() else {
         return Some(None);
@@ -308,42 +300,58 @@ async fn lookup(ctx: &mut ActionCtx<'_>, s: &Settings, value: &str) -> Option<Op
         .and_then(Value::as_str)
         .unwrap_or("");
     if !got.eq_ignore_ascii_case(value) {
-        let f = Finding::error(
-            "okta.lookup.filter-ignored",
-            format!(
-                "the lookup `{} eq \"{value}\"` returned a different user",
-                s.lookup_attribute
-            ),
-        )
-        .diff(DiffEntry::new(
-            format!("/Resources/0/{}", s.lookup_attribute),
-            show(&json!(value)),
-            show(&json!(got)),
-        ))
-        .impact("Okta links the first result: the Okta user is tied to someone else's app account.")
-        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-        .source(ctx.here())
-        .at_exchange(i);
-        ctx.finding(f);
+        // The built-in rule judges simple attributes; this covers a configured lookup
+        // attribute it cannot read (e.g. `emails.value`).
+        if !ctx.judged(i, "rfc7644.filter.ignored") {
+            let f = ctx
+                .rule(
+                    "rfc7644.filter.ignored",
+                    format!(
+                        "the lookup `{} eq \"{value}\"` returned a different user",
+                        s.lookup_attribute
+                    ),
+                )
+                .diff(DiffEntry::new(
+                    format!("/Resources/0{}", attribute_pointer(&s.lookup_attribute)),
+                    show(&json!(value)),
+                    show(&json!(got)),
+                ))
+                .at_exchange(i);
+            ctx.finding(f);
+        }
         return None;
     }
-    if first
+    // A user without an id is judged by rfc7644.list.resource-id, which stopped `list` above.
+    first
         .get("id")
         .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
-        let f = Finding::error(
-            "okta.lookup.no-id",
-            "the user found by the lookup has no `id`",
-        )
-        .impact("Okta cannot store the app user's id, so every later update of this user fails.")
-        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-        .source(ctx.here())
-        .at_exchange(i);
-        ctx.finding(f);
-        return None;
-    }
+        .filter(|id| !id.is_empty())?;
     Some(Some(first))
+}
+
+/// Okta's lookup found nothing although the app holds the user: the closer look names the
+/// server's fault (case, hidden inactive users, a deactivation that deleted), else `fallback`.
+async fn missed(
+    ctx: &mut ActionCtx<'_>,
+    s: &Settings,
+    key: &str,
+    value: &str,
+    fallback: &'static str,
+    message: String,
+    index: Option<usize>,
+) {
+    let linked = user_id(ctx, key);
+    let (rule, message) =
+        match diagnose::missed_user(ctx, &s.lookup_attribute, value, linked.as_deref()).await {
+            Miss::Reported => return,
+            Miss::Cause(rule, why) => (rule, format!("{message}: {why}")),
+            Miss::Unknown => (fallback, message),
+        };
+    let mut f = ctx.rule(rule, message);
+    if let Some(i) = index {
+        f = f.at_exchange(i);
+    }
+    ctx.finding(f);
 }
 
 pub async fn assign(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &ActionStep) {
@@ -370,10 +378,10 @@ pub async fn assign(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &A
                     .to_string();
                 set_user_state(ctx, key, "id", json!(id));
                 if expect == "created" {
-                    let f = Finding::error("okta.assign.linked-existing", format!("the lookup found an existing app user for `{key}`"))
-                        .impact("Okta links the existing account instead of creating one (C9335); nothing is created.")
-                        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-                        .source(ctx.here());
+                    let f = ctx.rule(
+                        "okta.assign.linked-existing",
+                        format!("the lookup found an existing app user for `{key}`"),
+                    );
                     ctx.finding(f);
                     return;
                 }
@@ -386,11 +394,21 @@ pub async fn assign(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action: &A
                 return;
             }
             (None, "exists" | "linked") => {
-                let f = Finding::error("okta.assign.lookup-missed", format!("Okta's lookup `{} eq \"{value}\"` found nothing although the app holds this user", s.lookup_attribute))
-                    .impact("Okta POSTs a new user: the server answers 409 and the assignment fails, or a duplicate account appears (devforum 27262).")
-                    .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); RFC 7643 §2.1")
-                    .source(ctx.here());
-                ctx.finding(f);
+                let message = format!(
+                    "Okta's lookup `{} eq \"{value}\"` found nothing although the app holds this user",
+                    s.lookup_attribute
+                );
+                let at = ctx.exchanges.len().checked_sub(1);
+                missed(
+                    ctx,
+                    s,
+                    key,
+                    &value,
+                    "okta.assign.lookup-missed",
+                    message,
+                    at,
+                )
+                .await;
                 return;
             }
             (None, _) => {}
@@ -425,21 +443,31 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
     }
     if raw.status == 409 {
         if expect != "conflict" {
-            let f = Finding::error("okta.assign.conflict", "the create answered 409: the app already holds this userName")
-                .impact("Okta fails the assignment and stops the job (\"User already exists\"); the Okta user stays unlinked until an admin fixes it.")
-                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-                .source(ctx.here())
-                .at_exchange(i);
-            ctx.finding(f);
+            // The lookup just found nothing: why does the app hold this userName?
+            let value = sent_name.as_str().unwrap_or("").to_string();
+            missed(
+                ctx,
+                s,
+                key,
+                &value,
+                "okta.assign.conflict",
+                "the create answered 409 although Okta's lookup found no such user".into(),
+                Some(i),
+            )
+            .await;
         }
         return;
     }
     if expect == "conflict" && (200..300).contains(&raw.status) {
-        let f = Finding::error("okta.create.duplicate-accepted", format!("the server created a second user with userName {}", show(&sent_name)))
+        let f = ctx
+            .rule(
+                "rfc7644.create.uniqueness",
+                format!(
+                    "the server created a second user with userName {}",
+                    show(&sent_name)
+                ),
+            )
             .diff(DiffEntry::new("status", "409", raw.status.to_string()))
-            .impact("Okta's SCIM 2.0 Spec test fails step 8 (\"Expect failure when recreating user with same values\"); in production a second account for the same person appears.")
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json)")
-            .source(ctx.here())
             .at_exchange(i);
         ctx.finding(f);
         if let Some(id) = raw
@@ -455,72 +483,25 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
         }
         return;
     }
-    if judge::write_failed(ctx, i, &raw, "okta.assign.failed",
-        &format!("Okta fails the assignment: \"Automatic provisioning of user to app failed: Error while creating user {display}\"; the task waits in Dashboard → Tasks."),
-        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)") {
+    if judge::write_failed(ctx, i, &raw, "okta.assign.failed") {
         return;
     }
-    let Some(created) = raw.body.as_ref().filter(|b| b.is_object()) else {
-        let f = Finding::error("okta.create.empty-user", "the create answered without a user in the body")
-            .impact(format!("Okta fails the assignment: \"Error while creating user {display}: Create new user returned empty user.\""))
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-            .source(ctx.here())
-            .at_exchange(i);
-        ctx.finding(f);
+    // The status, the body and the id are judged by rfc7644.create.{status,body,id}, with
+    // Okta's consequence ("Create new user returned empty user", …); Okta stops where they do.
+    let Some(created) = raw.body.as_ref().filter(|b| b.is_object()).cloned() else {
         return;
     };
-    let created = created.clone();
-    // The status and the id are judged by rfc7644.create.{status,id}; Okta adds its sentence
-    // to those findings (one problem, one finding) and reports under its own rule only when
-    // the built-in rule did not fire.
-    const STATUS_IMPACT: &str = "Okta's SCIM 2.0 Spec test fails step 6 (\"Create Okta user with realistic values\" expects 201), which blocks OIN submission.";
-    if raw.status != 201
-        && !adopt(
-            ctx,
-            i,
-            "rfc7644.create.status",
-            Severity::Error,
-            STATUS_IMPACT,
-            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json)",
-        )
-    {
-        let f = Finding::error(
-            "okta.create.status",
-            format!("the create answered {} instead of 201 Created", raw.status),
-        )
-        .diff(DiffEntry::new("status", "201", raw.status.to_string()))
-        .impact(STATUS_IMPACT)
-        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json)")
-        .source(ctx.here())
-        .at_exchange(i);
-        ctx.finding(f);
-    }
     let Some(id) = created
         .get("id")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
     else {
-        const NO_ID: &str = "Okta cannot link the app user: every later update, deactivation and group push of this user fails.";
-        if !adopt(
-            ctx,
-            i,
-            "rfc7644.create.id",
-            Severity::Error,
-            NO_ID,
-            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)",
-        ) {
-            let f = Finding::error("okta.create.no-id", "the created user has no `id`")
-                .impact(NO_ID)
-                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-                .source(ctx.here())
-                .at_exchange(i);
-            ctx.finding(f);
-        }
         return;
     };
     let id = id.to_string();
     set_user_state(ctx, key, "id", json!(id));
     set_user_state(ctx, key, "active", json!(true));
+    let _ = display;
     let custom: Vec<(String, Value)> = wire::mapped_attributes(s, &extra, &user)
         .into_iter()
         .filter(|(p, _)| crate::idp::custom::is_custom(p))
@@ -528,11 +509,12 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
     crate::idp::custom::verify(ctx, &id, &custom, "Okta's create").await;
     if let (Some(got), Some(want)) = (created.get("userName"), sent_name.as_str()) {
         if got.as_str() != Some(want) {
-            let f = Finding::error("okta.create.username-case", "the created user's userName differs from what Okta sent")
+            let f = ctx
+                .rule(
+                    "rfc7643.username.case-preserved",
+                    "the created user's userName differs from what Okta sent",
+                )
                 .diff(DiffEntry::new("/userName", show(&sent_name), show(got)))
-                .impact("Okta's Spec test fails step 6 (userName must be stored exactly as sent, case preserved); Okta's next lookup may miss the user.")
-                .reference("Okta SCIM 2.0 SPEC test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json); Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-                .source(ctx.here())
                 .at_exchange(i);
             ctx.finding(f);
         }
@@ -546,61 +528,54 @@ async fn get_then_put(
     s: &Settings,
     id: &str,
     changes: &[(String, Value)],
-    rule: &str,
-    impact: &str,
+    failed: &'static str,
 ) -> Option<(usize, RawResponse)> {
     let path = format!("/Users/{id}");
     let (i, raw) = wire::send(ctx, s, wire::request("GET", path.clone(), None)).await;
-    if raw.status == 404 {
-        let f = Finding::error(format!("{rule}.user-gone"), "GET /Users/{id} answered 404: the app user is gone")
-            .impact("Okta stops: the task shows \"profile updates have errors\"; it neither searches nor re-creates the user, and Retry repeats the GET.")
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-            .source(ctx.here())
+    if raw.status == 404 && !ctx.root_caused(i) {
+        let f = ctx
+            .rule(
+                "okta.user.gone",
+                format!("GET /Users/{id} answered 404: the app user is gone"),
+            )
+            .diff(DiffEntry::new("status", "200", "404"))
             .at_exchange(i);
         ctx.finding(f);
         return None;
     }
-    if judge::write_failed(
-        ctx,
-        i,
-        &raw,
-        &format!("{rule}.read-failed"),
-        impact,
-        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)",
-    ) {
+    if judge::write_failed(ctx, i, &raw, "okta.user.read-failed") {
         return None;
     }
     let Some(current) = raw.body.as_ref().filter(|b| b.is_object()) else {
-        let f = Finding::error(
-            format!("{rule}.read-empty"),
-            "GET /Users/{id} answered without a user body",
-        )
-        .impact("Okta has nothing to modify and send back: the update fails.")
-        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-        .source(ctx.here())
-        .at_exchange(i);
-        ctx.finding(f);
+        // An empty or non-JSON read is judged by rfc7644.response.*, with Okta's consequence.
+        if !ctx.failed_at(i) {
+            let f = ctx
+                .rule(
+                    "okta.user.read-failed",
+                    format!("GET /Users/{id} answered without a user body"),
+                )
+                .at_exchange(i);
+            ctx.finding(f);
+        }
         return None;
     };
     let body = wire::echo_put_body(current, changes);
     let (i, raw) = wire::send(ctx, s, wire::request("PUT", path, Some(body))).await;
     if raw.status == 400 {
-        let f = Finding::error(format!("{rule}.put-rejected"), "the server rejected Okta's PUT of its own GET answer")
-            .impact("Every Okta update of this user fails: Okta echoes the server's own representation (id, meta, groups, …) in the PUT, so a server that rejects read-only attributes on PUT never accepts an Okta update.")
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-            .source(ctx.here())
+        let f = ctx
+            .rule(
+                "okta.put.readonly-rejected",
+                format!(
+                    "the server rejected Okta's PUT of its own GET answer{}",
+                    judge::detail(&raw)
+                ),
+            )
+            .diff(DiffEntry::new("status", "200", "400"))
             .at_exchange(i);
         ctx.finding(f);
         return None;
     }
-    if judge::write_failed(
-        ctx,
-        i,
-        &raw,
-        &format!("{rule}.failed"),
-        impact,
-        "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)",
-    ) {
+    if judge::write_failed(ctx, i, &raw, failed) {
         return None;
     }
     Some((i, raw))
@@ -623,30 +598,34 @@ pub async fn push_profile(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, acti
     let Some(id) = user_id(ctx, key) else {
         return unlinked(ctx, key, "profile update");
     };
-    let Some((i, raw)) = get_then_put(ctx, s, &id, &changes, "okta.profile",
-        "Okta marks the profile push failed; the app keeps the old attribute values until the next change of this attribute.").await else { return };
-    if let Some(body) = raw.body.as_ref() {
-        applied(ctx, body, &changes, "okta.profile.not-applied", i);
-    }
-    if opt_bool(action, "verify", false) {
+    let Some((i, raw)) = get_then_put(ctx, s, &id, &changes, "okta.profile.failed").await else {
+        return;
+    };
+    let reported = raw
+        .body
+        .as_ref()
+        .is_some_and(|body| applied(ctx, body, &changes, i));
+    if opt_bool(action, "verify", false) && !reported {
         let (i, raw) = verify_read(ctx, &format!("/Users/{id}")).await;
         if let Some(body) = raw.body.as_ref() {
-            applied(ctx, body, &changes, "okta.profile.not-applied", i);
+            applied(ctx, body, &changes, i);
         }
     }
 }
 
+/// Whether the server holds the values of Okta's PUT; reports `rfc7644.replace.not-applied`
+/// (and returns true) when it does not.
 fn applied(
     ctx: &mut ActionCtx<'_>,
     body: &Value,
     changes: &[(String, Value)],
-    rule: &str,
     index: usize,
-) {
-    let mut f = Finding::error(rule, "the server acknowledged Okta's update but does not hold the new values")
-        .impact("Okta records the push as successful and will not resend these attributes: the app user stays out of sync.")
-        .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20); Okta: Understanding SCIM (https://developer.okta.com/docs/concepts/scim/)")
-        .source(ctx.here())
+) -> bool {
+    let mut f = ctx
+        .rule(
+            "rfc7644.replace.not-applied",
+            "the server acknowledged Okta's PUT but does not hold the new values",
+        )
         .at_exchange(index);
     // Custom extension attributes are judged under their own rule (`idp::custom`), shared
     // with Entra — when the rest of the update landed. When nothing landed, the update as a
@@ -667,7 +646,7 @@ fn applied(
         if got != Some(want) {
             any = true;
             f = f.diff(DiffEntry::new(
-                format!("/{}", path.replace('.', "/")),
+                attribute_pointer(path),
                 show(want),
                 got.map(show).unwrap_or_else(|| "absent".into()),
             ));
@@ -676,6 +655,7 @@ fn applied(
     if any {
         ctx.finding(f);
     }
+    any
 }
 
 /// The activate/deactivate request itself: OIN PATCH path-less `{active}` (okta.md §2.5,
@@ -687,19 +667,11 @@ async fn activate_request(
     id: &str,
     active: bool,
 ) -> Option<Option<Value>> {
-    let (verb, rule) = if active {
-        ("reactivation", "okta.reactivate")
+    let failed = if active {
+        "okta.reactivate.failed"
     } else {
-        ("deactivation", "okta.deactivate")
+        "okta.deactivate.failed"
     };
-    let impact = format!(
-        "Okta shows the {verb} task as failed; the app account stays {}.",
-        if active {
-            "inactive"
-        } else {
-            "active and the person keeps access"
-        }
-    );
     let body = if s.oin() {
         let patch = wire::patch(vec![wire::replace_value(json!({ "active": active }))]);
         let (i, raw) = wire::send(
@@ -709,107 +681,94 @@ async fn activate_request(
         )
         .await;
         if raw.status == 501 {
-            let f = Finding::error(format!("{rule}.patch-unsupported"), "the server answered 501 to Okta's PATCH")
-                .impact("Okta does not fall back to PUT: the attempt fails and a Deprovision task waits for an admin.")
-                .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-                .source(ctx.here())
+            let f = ctx
+                .rule(
+                    "okta.patch.unsupported",
+                    "the server answered 501 to Okta's PATCH",
+                )
+                .diff(DiffEntry::new("status", "200 or 204", "501"))
                 .at_exchange(i);
             ctx.finding(f);
             return None;
         }
-        if judge::write_failed(
-            ctx,
-            i,
-            &raw,
-            &format!("{rule}.failed"),
-            &impact,
-            "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)",
-        ) {
+        if judge::write_failed(ctx, i, &raw, failed) {
             return None;
         }
         raw.body
     } else {
-        let (_, raw) = get_then_put(
-            ctx,
-            s,
-            id,
-            &[("active".into(), json!(active))],
-            rule,
-            &impact,
-        )
-        .await?;
+        let (_, raw) =
+            get_then_put(ctx, s, id, &[("active".into(), json!(active))], failed).await?;
         raw.body
     };
     set_user_state(ctx, key, "active", json!(active));
     if let Some(b) = body.as_ref().filter(|b| b.get("active").is_some()) {
         if truthy(b.get("active")) != Some(active) {
             let i = ctx.exchanges.len().saturating_sub(1);
-            not_applied(ctx, key, active, i, b);
+            not_applied(ctx, s, key, active, i, b);
         }
     }
     Some(body)
 }
 
-fn not_applied(ctx: &mut ActionCtx<'_>, key: &str, active: bool, index: usize, body: &Value) {
-    let (rule, impact) = if active {
-        ("okta.reactivate.not-applied", "Okta records the user as reactivated; the app account stays inactive and the person cannot sign in (Okta's CRUD test step 11 fails).")
+/// The server acknowledged Okta's (de)activation but the user is not in the new state: the
+/// write was not applied (OIN: Okta's path-less PATCH; AIW: its PUT).
+fn not_applied(
+    ctx: &mut ActionCtx<'_>,
+    s: &Settings,
+    key: &str,
+    active: bool,
+    index: usize,
+    body: &Value,
+) {
+    let (rule, form) = if s.oin() {
+        (
+            "rfc7644.patch.not-applied",
+            format!("PATCH {{\"op\":\"replace\",\"value\":{{\"active\":{active}}}}}"),
+        )
     } else {
-        ("okta.deactivate.not-applied", "Okta records the user as deactivated; the app keeps the account active and the person keeps access (Okta's CRUD test step 8/13 fails). Servers that ignore Okta's path-less PATCH `{\"op\":\"replace\",\"value\":{\"active\":false}}` do exactly this.")
+        (
+            "rfc7644.replace.not-applied",
+            format!("PUT with active: {active}"),
+        )
     };
-    let f = Finding::error(
-        rule,
-        format!("the server acknowledged Okta's request but `{key}` is not active:{active}"),
-    )
-    .diff(DiffEntry::new(
-        "/active",
-        active.to_string(),
-        body.get("active")
-            .map(show)
-            .unwrap_or_else(|| "absent".into()),
-    ))
-    .impact(impact)
-    .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-    .source(ctx.here())
-    .at_exchange(index);
+    let f = ctx
+        .rule(
+            rule,
+            format!("the server acknowledged Okta's {form} but `{key}` is not active:{active}"),
+        )
+        .diff(DiffEntry::new(
+            "/active",
+            active.to_string(),
+            body.get("active")
+                .map(show)
+                .unwrap_or_else(|| "absent".into()),
+        ))
+        .at_exchange(index);
     ctx.finding(f);
 }
 
 /// idpsim's check after (de)activation: the user must still be readable (CRUD #8/#13) and
 /// hold the new state.
-async fn verify_active(ctx: &mut ActionCtx<'_>, key: &str, id: &str, active: bool) {
+async fn verify_active(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, id: &str, active: bool) {
     let (i, raw) = verify_read(ctx, &format!("/Users/{id}")).await;
     if raw.status == 404 {
-        let (rule, impact) = if active {
-            (
-                "okta.reactivate.user-gone",
-                "Okta's CRUD test step 11 fails; Okta's next profile push gets 404 and stops.",
-            )
-        } else {
-            ("okta.deactivate.user-deleted", "The server deleted the user instead of deactivating it: Okta's CRUD test step 8 (\"Verify user deactivated\" expects 200 with active:false) fails, and Okta's reactivation and profile pushes get 404 and stop.")
-        };
-        let f = Finding::error(
-            rule,
-            format!(
-                "GET /Users/{id} answered 404 after the {}",
-                if active {
-                    "reactivation"
-                } else {
-                    "deactivation"
-                }
-            ),
-        )
-        .diff(DiffEntry::new("status", "200", "404"))
-        .impact(impact)
-        .reference("Okta SCIM 2.0 CRUD test (https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-CRUD-Test.json)")
-        .source(ctx.here())
-        .at_exchange(i);
-        ctx.finding(f);
+        // After a deactivation the built-in rule names it (scim.deactivate.deletes).
+        if !ctx.root_caused(i) {
+            let f = ctx
+                .rule(
+                    "okta.user.gone",
+                    format!("GET /Users/{id} answered 404 after the reactivation"),
+                )
+                .diff(DiffEntry::new("status", "200", "404"))
+                .at_exchange(i);
+            ctx.finding(f);
+        }
         return;
     }
     if let Some(body) = raw.body.as_ref() {
         if truthy(body.get("active")) != Some(active) {
             let body = body.clone();
-            not_applied(ctx, key, active, i, &body);
+            not_applied(ctx, s, key, active, i, &body);
         }
     }
 }
@@ -828,7 +787,7 @@ pub async fn set_active(
         return;
     }
     if opt_bool(action, "verify", false) {
-        verify_active(ctx, key, &id, active).await;
+        verify_active(ctx, s, key, &id, active).await;
     }
 }
 
@@ -845,11 +804,21 @@ pub async fn reactivate(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
         return;
     };
     let Some(existing) = found else {
-        let f = Finding::error("okta.reactivate.lookup-missed", format!("Okta's lookup `{} eq \"{value}\"` does not find the deactivated user", s.lookup_attribute))
-            .impact("Okta treats the user as new and POSTs it: the server answers 409 and the reactivation fails (devforum 27262), or a second account appears. Servers that hide inactive users from filters do this.")
-            .reference("Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)")
-            .source(ctx.here());
-        ctx.finding(f);
+        let message = format!(
+            "Okta's lookup `{} eq \"{value}\"` does not find the deactivated user",
+            s.lookup_attribute
+        );
+        let at = ctx.exchanges.len().checked_sub(1);
+        missed(
+            ctx,
+            s,
+            key,
+            &value,
+            "okta.reactivate.lookup-missed",
+            message,
+            at,
+        )
+        .await;
         return;
     };
     let id = existing
@@ -862,7 +831,7 @@ pub async fn reactivate(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
         return;
     }
     if opt_bool(action, "verify", false) {
-        verify_active(ctx, key, &id, true).await;
+        verify_active(ctx, s, key, &id, true).await;
     }
 }
 
@@ -876,7 +845,6 @@ pub async fn sync_password(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, act
         .and_then(|n| n.as_str())
         .map(str::to_string)
         .unwrap_or_else(wire::random_password);
-    let impact = "Okta shows the password push as failed; the app keeps the old password.";
     if s.oin() {
         let patch = wire::patch(vec![wire::replace_value(json!({ "password": password }))]);
         let (i, raw) = wire::send(
@@ -885,15 +853,14 @@ pub async fn sync_password(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, act
             wire::request("PATCH", format!("/Users/{id}"), Some(patch)),
         )
         .await;
-        judge::write_failed(ctx, i, &raw, "okta.password.failed", impact, "Okta: SCIM 2.0 protocol reference (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)");
+        judge::write_failed(ctx, i, &raw, "okta.password.failed");
     } else {
         get_then_put(
             ctx,
             s,
             &id,
             &[("password".into(), json!(password))],
-            "okta.password",
-            impact,
+            "okta.password.failed",
         )
         .await;
     }

@@ -9,7 +9,6 @@ use serde_json::{json, Map, Value};
 
 use super::settings::{QueryEncoding, Settings};
 use crate::idp::context::ActionCtx;
-use crate::outcome::Finding;
 use crate::scim::schema::{ENTERPRISE_URN, GROUP_URN, PATCH_URN, USER_URN};
 use crate::transport::{OutgoingRequest, RawResponse};
 
@@ -302,14 +301,12 @@ pub async fn send(
             return (index, raw);
         }
         if attempt >= settings.retry_max_attempts {
-            let f = Finding::error(
-                "okta.rate-limit.exhausted",
-                format!("the server answered 429 to all {attempt} attempts"),
-            )
-            .impact("Okta gives up after 10 attempts and fails the task permanently; an admin has to retry it from the Tasks page.")
-            .reference("Okta: Understanding SCIM (https://developer.okta.com/docs/concepts/scim/)")
-            .source(ctx.here())
-            .at_exchange(index);
+            let f = ctx
+                .rule(
+                    "okta.rate-limit.exhausted",
+                    format!("the server answered 429 to all {attempt} attempts"),
+                )
+                .at_exchange(index);
             ctx.finding(f);
             return (index, raw);
         }
@@ -322,17 +319,15 @@ pub async fn send(
             Some(Ok(s)) => s,
             _ => {
                 if last_wait.is_none() {
-                    let f = Finding::warning(
-                        "okta.rate-limit.retry-after",
-                        match &retry_after {
-                            Some(v) => format!("the 429 carries `Retry-After: {v}`, not an integer number of seconds"),
-                            None => "the 429 has no Retry-After header".to_string(),
-                        },
-                    )
-                    .impact("Okta pauses the task for 5 minutes, then doubles the wait with every further 429.")
-                    .reference("Okta: Understanding SCIM (https://developer.okta.com/docs/concepts/scim/)")
-                    .source(ctx.here())
-                    .at_exchange(index);
+                    let f = ctx
+                        .rule(
+                            "okta.rate-limit.retry-after",
+                            match &retry_after {
+                                Some(v) => format!("the 429 carries `Retry-After: {v}`, not an integer number of seconds"),
+                                None => "the 429 has no Retry-After header".to_string(),
+                            },
+                        )
+                        .at_exchange(index);
                     ctx.finding(f);
                 }
                 last_wait.map_or(settings.retry_default_seconds, |w| w.saturating_mul(2))

@@ -117,6 +117,19 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The candidate closest to `name` (ASCII case ignored), within an edit distance of 2 or a
+/// third of the name: "did you mean" hints for attribute names.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(2);
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(&lower, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 /// The closest known function name, for "did you mean" hints. A case-only difference always
 /// wins; otherwise an edit distance of at most 2 (or a third of the name).
 pub fn suggest(name: &str) -> Option<&'static str> {

@@ -32,12 +32,16 @@ impl Default for EvalContext {
 #[error("{message}")]
 pub struct EvalError {
     pub message: String,
+    /// The 1-based character column of the innermost function call that failed (set as the
+    /// error leaves that call), so a tool can point at it as at a syntax error.
+    pub column: Option<usize>,
 }
 
 impl EvalError {
     pub fn new(message: impl Into<String>) -> Self {
         EvalError {
             message: message.into(),
+            column: None,
         }
     }
 }
@@ -94,7 +98,15 @@ impl<'a> Evaluator<'a> {
                 Some(b) => Value::bool(b),
                 None => Value::Null,
             }),
-            ExprKind::Call { function, args } => functions::call(self, *function, args),
+            ExprKind::Call { function, args } => {
+                functions::call(self, *function, args).map_err(|i| match i {
+                    Interrupt::Error(mut err) if err.column.is_none() => {
+                        err.column = Some(e.column);
+                        Interrupt::Error(err)
+                    }
+                    other => other,
+                })
+            }
         }
     }
 

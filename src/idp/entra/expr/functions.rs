@@ -5,6 +5,7 @@ use super::builtins::Function;
 use super::dates;
 use super::eval::{truthy, Evaluator, Interrupt, R};
 use super::parser::{Expr, ExprKind};
+use super::roles::AppRole;
 use super::value::Value;
 use super::EvalError;
 use rand::seq::SliceRandom;
@@ -74,20 +75,30 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, f: Function, args: &[Option<Expr>]) -
             let suffix = s(f, &ev.arg(args, 1)?)?.unwrap_or_default();
             map_str(f, &src, |t| format!("{t}{suffix}"))
         }
+        // Microsoft Learn, "Customize user provisioning attribute-mappings" → "Provisioning a
+        // role to a SCIM app": each function yields the user's app role assignments; the
+        // create and PATCH bodies built from them differ per function and mode
+        // (`entra::roles`). The value is the assignment as that page's default-mode PATCH
+        // carries it: `{"id":…,"value":…,"displayName":…}` as JSON text (choice 12).
         F::AppRoleAssignmentsComplex | F::AssertiveAppRoleAssignmentsComplex => {
             let v = ev.arg(args, 0)?;
-            let roles: Vec<String> = v.items().into_iter().map(role_complex).collect();
+            let roles: Vec<String> = v
+                .items()
+                .into_iter()
+                .map(|r| AppRole::from_source(r).to_text())
+                .collect();
             Ok(if roles.is_empty() {
                 Value::Null
             } else {
                 Value::Multi(roles)
             })
         }
+        // "There's no guarantee which role is provisioned" when several are assigned: the first.
         F::SingleAppRoleAssignment => {
             let v = ev.arg(args, 0)?;
-            Ok(v.items()
-                .first()
-                .map_or(Value::Null, |r| Value::Str(role_parts(r).1)))
+            Ok(v.items().first().map_or(Value::Null, |r| {
+                Value::Str(AppRole::from_source(r).to_text())
+            }))
         }
         // `BitAnd(&HF, &HF7)` is 7.
         F::BitAnd => {
@@ -511,33 +522,6 @@ fn instr(hay: &str, needle: &str, start: i64, text: bool) -> usize {
     (start..h.len())
         .find(|&i| h[i..].starts_with(&n))
         .map_or(0, |i| i + 1)
-}
-
-/// Role representation (documented choice): each element of `[appRoleAssignments]` is either a
-/// plain string (the role's value, also used as its display name) or a JSON object text with
-/// `value` and/or `displayName` (and optionally `id`). Returns (displayName, value).
-fn role_parts(r: &str) -> (String, String) {
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(r) {
-        let get = |k: &str| o.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let value = get("value")
-            .or_else(|| get("displayName"))
-            .unwrap_or_default();
-        let display = get("displayName").unwrap_or_else(|| value.clone());
-        return (display, value);
-    }
-    (r.to_string(), r.to_string())
-}
-
-/// One SCIM role as JSON text, `primary:false` (entra.md §4.4, [Doc CUST]).
-fn role_complex(r: &str) -> String {
-    let (display, value) = role_parts(r);
-    serde_json::json!({
-        "primary": false,
-        "type": "WindowsAzureActiveDirectoryRole",
-        "display": display,
-        "value": value,
-    })
-    .to_string()
 }
 
 fn change_case(t: &str, upper: bool, turkic: bool) -> String {

@@ -43,10 +43,12 @@
 //! 11. **Comparisons**: `=`/`<>` are case-sensitive string equality (numbers compare
 //!     numerically); `< <= > >=` compare numbers, then dates, then ordinal strings.
 //! 12. **Roles**: `[appRoleAssignments]` is a JSON array whose elements are role value strings
-//!     or objects `{"id","value","displayName"}`. SingleAppRoleAssignment returns the first
-//!     role's `value` (else displayName). (Assertive)AppRoleAssignmentsComplex return `Multi` of
-//!     JSON texts `{"primary":false,"type":"WindowsAzureActiveDirectoryRole","display","value"}`;
-//!     the add-vs-replace PATCH difference belongs to the wire profile.
+//!     or objects `{"id","value","displayName"}` (an id left out is a stable GUID of the value).
+//!     SingleAppRoleAssignment returns the first role, (Assertive)AppRoleAssignmentsComplex all
+//!     of them (`Multi`), each as the JSON text `{"id":…,"value":…,"displayName":…}` that
+//!     Microsoft's default-mode PATCH example carries ("Customize user provisioning
+//!     attribute-mappings" → "Provisioning a role to a SCIM app"). The create and PATCH bodies
+//!     made from them (per function and mode) belong to the wire profile (`entra::roles`).
 //! 13. **SelectUniqueValue** is inbound-only (Workday/SuccessFactors → AD); here it evaluates
 //!     to its first rule.
 //! 14. **Dates**: inputs without an offset are UTC; FormatDateTime's dateTimeStyles argument is
@@ -63,12 +65,14 @@ mod functions;
 mod lexer;
 mod mapping;
 mod parser;
+pub mod roles;
 mod value;
 
 #[cfg(test)]
 mod tests;
 
-pub use builtins::Function;
+pub use builtins::{closest, Function};
+pub use dates::parse_date;
 pub use eval::{evaluate, evaluate_outcome, EvalContext, EvalError, Outcome};
 pub use lexer::CmpOp;
 pub use mapping::{

@@ -68,6 +68,20 @@ impl Expr {
         out
     }
 
+    /// Every `[attribute]` referenced with the column of its first reference, in order of first
+    /// appearance: where a tool points when one is missing.
+    pub fn attribute_refs(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        self.walk(&mut |e| {
+            if let ExprKind::Attribute(a) = &e.kind {
+                if !out.iter().any(|(seen, _)| seen == a) {
+                    out.push((a.clone(), e.column));
+                }
+            }
+        });
+        out
+    }
+
     /// Every function called, in order of first appearance, without duplicates.
     pub fn functions(&self) -> Vec<Function> {
         let mut out = Vec::new();

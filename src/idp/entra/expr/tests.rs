@@ -137,8 +137,8 @@ const CASES: &[(&str, &str, Want, &str)] = &[
     (r#"Item([proxyAddresses], 3)"#, r#"{"proxyAddresses": ["a", "b"]}"#, Null, "§6.4 Item out of range"),
     (r#"RemoveDuplicates([proxyAddresses])"#, r#"{"proxyAddresses": ["a", "b", "a"]}"#, M(&["a", "b"]), "§6.4 RemoveDuplicates"),
     (r#"ToUpper([proxyAddresses])"#, r#"{"proxyAddresses": ["a", "b"]}"#, EvalErr("multi-valued"), "§6.3 multi in string position (choice 9)"),
-    (r#"SingleAppRoleAssignment([appRoleAssignments])"#, r#"{"appRoleAssignments": [{"id": "06b0", "value": "25", "displayName": "Role1234"}]}"#, S("25"), "§4.4 roles (choice 12)"),
-    (r#"AppRoleAssignmentsComplex([appRoleAssignments])"#, r#"{"appRoleAssignments": ["Admin"]}"#, M(&[r#"{"primary":false,"type":"WindowsAzureActiveDirectoryRole","display":"Admin","value":"Admin"}"#]), "§4.4 roles (choice 12)"),
+    (r#"SingleAppRoleAssignment([appRoleAssignments])"#, r#"{"appRoleAssignments": [{"id": "06b0", "value": "25", "displayName": "Role1234"}]}"#, S(r#"{"id":"06b0","value":"25","displayName":"Role1234"}"#), "CUST role PATCH text (choice 12)"),
+    (r#"AppRoleAssignmentsComplex([appRoleAssignments])"#, r#"{"appRoleAssignments": ["Admin"]}"#, M(&[r#"{"id":"aae1c70e-168b-85b4-a8b7-3188e41e9120","value":"Admin","displayName":"Admin"}"#]), "CUST role PATCH text (choice 12)"),
     // --- Replace ------------------------------------------------------------------------------
     (r#"Replace([BusinessTitle],"Product Developer", , , "Software Engineer", , )"#, r#"{"BusinessTitle": "Product Developer"}"#, S("Software Engineer"), "FUNC Replace example 1"),
     (r#"Replace([UserID],"<username>", , , , , "<username>@contoso.com")"#, r#"{"UserID": "jsmith"}"#, S("jsmith@contoso.com"), "FUNC Replace example 2"),
@@ -552,4 +552,28 @@ fn fuzz_no_panics() {
     ] {
         let _ = evaluate(&parse(e).unwrap(), &src, &c);
     }
+}
+
+/// An evaluation error names the column of the innermost call that failed, and attribute
+/// references keep their columns: what `idpsim expr` points at.
+#[test]
+fn evaluation_errors_and_attributes_carry_columns() {
+    let src = obj(r#"{"a": "abc", "m": ["x", "y"]}"#);
+    let e = parse(r#"Append(Mid([a], 0, 1), "x")"#).unwrap();
+    let err = evaluate(&e, &src, &ctx()).unwrap_err();
+    assert_eq!(err.column, Some(8), "{err:?}");
+    assert!(err.message.starts_with("Mid:"), "{err}");
+    let e = parse(r#"Join(",", ToLower(ToUpper([m])))"#).unwrap();
+    let err = evaluate(&e, &src, &ctx()).unwrap_err();
+    assert_eq!(err.column, Some(19), "the innermost call, ToUpper: {err:?}");
+    let e = parse(r#"Coalesce([b], [a], [b])"#).unwrap();
+    assert_eq!(
+        e.attribute_refs(),
+        vec![("b".to_string(), 10), ("a".to_string(), 15)]
+    );
+    assert_eq!(
+        closest("givneName", ["surname", "givenName"]),
+        Some("givenName")
+    );
+    assert_eq!(closest("department", ["surname", "givenName"]), None);
 }
