@@ -1492,6 +1492,13 @@ pub static RULES: &[Rule] = &[
         ..BLANK
     },
     Rule {
+        id: "scim.entitlements.none",
+        title: "An app without roles or entitlements: the entitlement scenarios do not apply",
+        sources: &[OKTA_ENT_GUIDE],
+        okta: Some(c(I, "Okta offers entitlement management only for an app whose /ResourceTypes declares Role or Entitlement types; for this one it shows no Governance tab and sends none of this traffic, so the scenario is skipped.", &[OKTA_ENT_GUIDE])),
+        ..BLANK
+    },
+    Rule {
         id: "scim.entitlements.not-declared",
         title: "A ResourceType with Okta's Role or Entitlement schema URN declares each entitlement type",
         sources: &[OKTA_ENT_GUIDE, DRAFT_ROLES_ENTITLEMENTS],
