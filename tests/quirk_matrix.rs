@@ -260,7 +260,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     // Entra's app roles, as Microsoft documents them.
     ("strict-role-subattributes", "entra.roles.rejected", "error"),
     // Entra's Add on a filtered path for a value the user has none of.
-    ("filtered-add-no-target", "rfc7644.patch.add-no-target", "error"),
+    (
+        "filtered-add-no-target",
+        "rfc7644.patch.add-no-target",
+        "error",
+    ),
     // Entra's manager reference.
     (
         "reject-manager-filter-remove",

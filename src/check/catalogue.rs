@@ -769,6 +769,7 @@ pub static RULES: &[Rule] = &[
         id: "rfc7644.patch.add-no-target",
         title: "An `add` on a filtered path whose filter matches no element creates that element",
         sources: &[RFC7644_3_5_2_1, BUG_FILTERED_ADD, BUG_FILTERED_ADD_ENTRA],
+        okta: Some(c(W, "An RFC rule Okta does not depend on: its PATCHes carry no filtered `add`.", &[OKTA_PATCH])),
         entra: Some(c(E, "Entra sends `Add` on `emails[type eq \"work\"].value` (and other filtered paths) for a value the user does not have yet: refused, the change escrows and is retried every cycle, and the app never gets the value.", &[ENTRA_COMPAT, ENTRA_LOGS])),
         ..BLANK
     },
@@ -776,6 +777,7 @@ pub static RULES: &[Rule] = &[
         id: "rfc7643.null-unassigned",
         title: "A create with explicit `null` attributes is accepted (null means unassigned)",
         sources: &[RFC7643_2_5],
+        okta: Some(c(W, "An RFC rule Okta does not depend on: it leaves attributes without a value out of its creates.", &[OKTA_CREATE])),
         entra: Some(c(W, "Microsoft's tutorial prints Entra's create with `null` for unmapped attributes: a server that refuses it fails that create, though the current engine skips null attributes.", &[ENTRA_TUT_PROVISION_NULLS, ENTRA_KNOWN_ISSUES_NULLS])),
         ..BLANK
     },

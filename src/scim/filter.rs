@@ -595,9 +595,7 @@ fn resolve<'a>(
         // A complex attribute compared as a whole compares its `value`: multi-valued ones
         // (RFC 7644 §3.4.2.2, "emails co …") and single-valued references such as `manager`.
         let by_value = match def {
-            Some(d) => {
-                d.ty == AttrType::Complex && (d.multi_valued || d.sub("value").is_some())
-            }
+            Some(d) => d.ty == AttrType::Complex && (d.multi_valued || d.sub("value").is_some()),
             None => matches!(top, Value::Array(a) if a.iter().any(Value::is_object)),
         };
         (for_compare && by_value).then(|| "value".to_string())

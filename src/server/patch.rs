@@ -715,7 +715,9 @@ impl Patcher<'_> {
                 }
                 (_, Some(sd)) => {
                     let n = normalize(sd, value.unwrap_or(&Value::Null), self.quirks)?;
-                    if hits.is_empty() && op == Op::Add && self.quirks.has(Quirk::FilteredAddNoTarget)
+                    if hits.is_empty()
+                        && op == Op::Add
+                        && self.quirks.has(Quirk::FilteredAddNoTarget)
                     {
                         return Err(ScimError::bad(
                             "noTarget",
