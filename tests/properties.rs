@@ -760,7 +760,8 @@ fn member<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
 /// looked up in the resource (or in the extension object for an extension URN), or in the
 /// element inside `parent[...]`; then its sub-attribute, across all elements if it is an array.
 /// When comparing, a multi-valued complex attribute without a sub-attribute stands for its
-/// elements' `value` (RFC 7644 §3.4.2.2: `emails co "example.com"`).
+/// elements' `value` (RFC 7644 §3.4.2.2: `emails co "example.com"`), and a single-valued
+/// reference (`manager`) for its `value`.
 fn lookup<'a>(
     node: &'a Value,
     p: &AttrPath,
@@ -775,6 +776,18 @@ fn lookup<'a>(
     let (container, top_kind, parent_name): (Option<&Value>, Option<Kind>, Option<&str>) = match at
     {
         At::Resource => match &p.urn {
+            // An attribute no core schema defines but one extension does is that extension's
+            // (RFC 7644 §3.10 lets clients omit the URN; Entra names `manager` so).
+            None if resource == ResourceKind::User
+                && core_kind(resource, &p.attr).is_none()
+                && enterprise_kind(&p.attr).is_some() =>
+            {
+                (
+                    member(node, ENTERPRISE_URN),
+                    enterprise_kind(&p.attr),
+                    Some(&p.attr),
+                )
+            }
             None => (Some(node), core_kind(resource, &p.attr), Some(&p.attr)),
             Some(u) if u.eq_ignore_ascii_case(core_urn) => {
                 (Some(node), core_kind(resource, &p.attr), Some(&p.attr))
@@ -797,8 +810,9 @@ fn lookup<'a>(
     let sub = match &p.sub {
         Some(s) => Some(s.as_str()),
         None => {
+            // Single-valued references (`manager`) compare by their `value` too.
             let multi_complex = match top_kind {
-                Some(Kind::Complex { multi }) => multi,
+                Some(Kind::Complex { multi }) => multi || p.attr.eq_ignore_ascii_case("manager"),
                 Some(_) => false,
                 None => matches!(top, Value::Array(items) if items.iter().any(Value::is_object)),
             };
