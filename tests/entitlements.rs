@@ -165,6 +165,47 @@ async fn without_a_catalogue_nothing_is_advertised() {
     srv.shutdown().await;
 }
 
+/// An app without entitlements is not a faulty one: Okta shows no Governance tab and sends none
+/// of this traffic, so the entitlement scenarios are skipped, with the reason, and nothing fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_without_entitlements_skips_the_entitlement_scenarios() {
+    let srv = start(ServerConfig {
+        token: Some(TOKEN.into()),
+        catalog: Catalog::from_json(r#"{"types":[]}"#).expect("empty catalogue"),
+        ..Default::default()
+    })
+    .await
+    .expect("start");
+    let okta = scenarios_dir().join("okta");
+    let files: Vec<PathBuf> = [
+        "entitlements-test",
+        "entitlements-crud-test",
+        "entitlements-lifecycle",
+    ]
+    .iter()
+    .map(|n| okta.join(format!("{n}.yaml")))
+    .collect();
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let (code, report, console) = run(&paths, &srv.base_url());
+    srv.shutdown().await;
+    assert_eq!(code, 0, "{console}");
+    assert!(problems(&report).is_empty(), "{console}");
+    for sc in report["scenarios"].as_array().expect("scenarios") {
+        assert_eq!(sc["outcome"], "skipped", "{sc:#}");
+        assert!(
+            sc["skip_reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("no roles or entitlements")),
+            "{sc:#}"
+        );
+    }
+    // The server's answer that decided it is in the report, as an info finding.
+    assert!(
+        console.contains("no ResourceType declares a Role or Entitlement schema"),
+        "{console}"
+    );
+}
+
 #[tokio::test]
 async fn a_type_the_app_manages_cannot_be_assigned_over_scim() {
     let catalog = Catalog::from_json(

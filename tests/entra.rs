@@ -116,6 +116,7 @@ async fn each_entra_quirk_is_caught() {
             "rfc7644.patch.not-applied",
             "error",
         ),
+        ("strict-role-subattributes", "entra.roles.rejected", "error"),
     ];
     for (quirk, rule, severity) in cases {
         let q = Quirk::from_name(quirk).expect("known quirk");

@@ -685,7 +685,7 @@ fn source_from_a_json_file_with_booleans_lists_nulls_and_objects() {
   "proxyAddresses": ["SMTP:alias@contoso.com", "smtp:alias@contoso.OnMicrosoft.com"],
   "mail": null,
   "employeeId": 701984,
-  "appRoleAssignments": [{"id": "06b07648-ecfe-589f-9d2f-6325724a46ee", "value": "Admin", "displayName": "Admin"}]
+  "appRoleAssignments": [{"id": "06b07648-ecfe-589f-9d2f-6325724a46ee", "value": "25", "displayName": "Role1234"}]
 }"#,
     )
     .expect("write");
@@ -711,10 +711,17 @@ fn source_from_a_json_file_with_booleans_lists_nulls_and_objects() {
     );
     assert_eq!(eval("Count([proxyAddresses])", &[]), "\"2\"\n");
     assert_eq!(eval("CStr([employeeId])", &[]), "\"701984\"\n");
-    // The page's POST sends roles[primary eq "True"].value "Admin" for the one role.
+    // The role as the page's default-mode PATCH carries it: JSON text with id, value and
+    // displayName, in that order (the profile turns it into each documented body).
     assert_eq!(
         eval("SingleAppRoleAssignment([appRoleAssignments])", &[]),
-        "\"Admin\"\n"
+        format!(
+            "{}\n",
+            serde_json::to_string(
+                r#"{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"25","displayName":"Role1234"}"#
+            )
+            .expect("string")
+        )
     );
     // --attr and --null override the file, whatever the case of the name.
     assert_eq!(
@@ -932,5 +939,99 @@ fn selectuniquevalue_example_gives_the_first_rule() {
         common::stderr(&out).contains("note: SelectUniqueValue"),
         "{}",
         common::stderr(&out)
+    );
+}
+
+/// `--to`: the value as Entra puts it into the target attribute. The SCIM tutorial's active
+/// mapping on a Boolean target: JSON true/false on create and with ?aadOptscim062020, the string
+/// "True"/"False" in default-mode PATCH (what the Entra scenarios send, idp/entra/wire.rs).
+#[test]
+fn to_a_target_shows_what_each_request_carries() {
+    let active = r#"Switch([IsSoftDeleted], , "False", "True", "True", "False")"#;
+    let out = expr(&[active, "-a", "IsSoftDeleted=False", "--to", "active"]);
+    assert_eq!(
+        common::stdout(&out),
+        "\"True\"\nto active: true on create, \"True\" in PATCH, true in PATCH with ?aadOptscim062020\n",
+        "{}",
+        common::stderr(&out)
+    );
+    let out = expr(&["[mail]", "-a", "mail=ada@contoso.com", "--to", "userName"]);
+    assert_eq!(
+        common::stdout(&out),
+        "\"ada@contoso.com\"\nto userName: \"ada@contoso.com\" on create and in PATCH\n"
+    );
+    let out = expr(&[
+        "IgnoreFlowIfNullOrEmpty([department])",
+        "-a",
+        "department=",
+        "--to",
+        "department",
+    ]);
+    assert!(
+        common::stdout(&out).ends_with("\nto department: nothing is sent\n"),
+        "{}",
+        common::stdout(&out)
+    );
+
+    let (code, v) = json_of(&[active, "-a", "IsSoftDeleted=True", "--to", "active"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["value"], "False");
+    assert_eq!(
+        v["target"],
+        serde_json::json!({"attribute": "active", "sent": {"create": false, "patch": "False", "patchAadOptscim062020": false}})
+    );
+    let (_, v) = json_of(&[
+        "[mail]",
+        "--null",
+        "mail",
+        "--to",
+        "emails[type eq \"work\"].value",
+    ]);
+    assert_eq!(
+        v["target"]["sent"],
+        serde_json::json!({}),
+        "nothing flows: {v}"
+    );
+}
+
+/// `--to` a role target: the role objects on create and the one PATCH operation of each mode,
+/// as Microsoft Learn prints them ("Customize user provisioning attribute-mappings" →
+/// "Provisioning a role to a SCIM app"), the bodies the Entra scenarios send.
+#[test]
+fn to_a_role_target_shows_the_documented_role_bodies() {
+    let role =
+        r#"{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"25","displayName":"Role1234"}"#;
+    let (code, v) = json_of(&[
+        "SingleAppRoleAssignment([appRoleAssignments])",
+        "-a",
+        &format!("appRoleAssignments={role}"),
+        "--to",
+        r#"roles[primary eq "True"].value"#,
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["target"]["sent"],
+        serde_json::json!({
+            "create": [{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "25"}],
+            "patch": {"op": "Add", "path": "roles", "value": [{"value": role}]},
+            "patchAadOptscim062020": {"op": "add", "path": "roles", "value": [
+                {"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "25"}]}
+        })
+    );
+    let out = expr(&[
+        "AssertiveAppRoleAssignmentsComplex([appRoleAssignments])",
+        "-a",
+        "appRoleAssignments=User",
+        "--to",
+        "roles",
+    ]);
+    let elements = r#"[{"primary":false,"type":"WindowsAzureActiveDirectoryRole","display":"User","value":"User"}]"#;
+    let patch = format!(r#"{{"op":"replace","path":"roles","value":{elements}}}"#);
+    assert!(
+        common::stdout(&out).ends_with(&format!(
+            "\nto roles: roles {elements} on create; the PATCH operation {patch}, with ?aadOptscim062020 {patch}\n"
+        )),
+        "{}",
+        common::stdout(&out)
     );
 }

@@ -263,6 +263,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "scim.custom-attribute.not-advertised",
         "error",
     ),
+    // Entra's app roles, as Microsoft documents them.
+    ("strict-role-subattributes", "entra.roles.rejected", "error"),
     // Entra's manager reference.
     (
         "reject-manager-filter-remove",

@@ -661,6 +661,60 @@ mod resources {
         t.server.shutdown().await;
     }
 
+    /// Microsoft Learn, "Customize user provisioning attribute-mappings" → "Provisioning a role
+    /// to a SCIM app": each function's create and PATCH, as printed, land as the roles they name.
+    #[tokio::test]
+    async fn entra_app_roles() {
+        let t = server().await;
+        let role = |v: &str, key: &str, primary: bool| json!({"primary": primary, "type": "WindowsAzureActiveDirectoryRole", key: v, "value": v});
+        // AppRoleAssignmentsComplex's POST: `displayName` is the role's display.
+        let r = t
+            .post("/Users", json!({"userName": "roles-complex", "active": true,
+                "roles": [role("Admin", "displayName", false), role("User", "displayName", false)]}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.body["roles"][0]["display"], "Admin");
+        let u = format!("/Users/{}", r.body["id"].as_str().unwrap());
+        // Its PATCH: one Add, each role as JSON text; the roles already held are no change.
+        let text = |id: &str, v: &str| json!({"value": format!(r#"{{"id":"{id}","value":"{v}","displayName":"{v}"}}"#)});
+        let r = t
+            .patch(
+                &u,
+                patch_body(json!([{"op": "Add", "path": "roles", "value": [
+                text("06b07648-ecfe-589f-9d2f-6325724a46ee", "Admin"),
+                text("06b07648-ecfe-599f-9d2f-6325724a46ee", "Auditor")]}])),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let values: Vec<&str> = r.body["roles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["value"].as_str())
+            .collect();
+        assert_eq!(values, ["Admin", "User", "Auditor"]);
+        assert_eq!(
+            r.body["roles"][2],
+            json!({"value": "Auditor", "display": "Auditor"})
+        );
+        // AssertiveAppRoleAssignmentsComplex's PATCH: lower-case replace with `display` objects.
+        let r = t
+            .patch(&u, patch_body(json!([{"op": "replace", "path": "roles", "value": [role("User", "display", false)]}])))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["roles"], json!([role("User", "display", false)]));
+        // SingleAppRoleAssignment's POST: one primary role.
+        let r = t
+            .post(
+                "/Users",
+                json!({"userName": "roles-single", "roles": [
+                {"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}]}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.body["roles"][0]["primary"], true);
+    }
+
     #[tokio::test]
     async fn entra_default_mode() {
         let t = server().await;
@@ -1447,6 +1501,30 @@ mod quirks {
             )
             .await;
         assert_eq!(r.status, 200);
+    }
+
+    #[tokio::test]
+    async fn strict_role_subattributes_refuses_display_name_and_keeps_the_text() {
+        let t = server_with(&[Q::StrictRoleSubattributes]).await;
+        let role = json!({"primary": false, "type": "WindowsAzureActiveDirectoryRole", "displayName": "Admin", "value": "Admin"});
+        let r = t
+            .post(
+                "/Users",
+                json!({"userName": "strict-roles", "roles": [role]}),
+            )
+            .await;
+        assert_scim_error(&r, 400, Some("invalidSyntax"));
+        assert!(r.text.contains("displayName"), "{}", r.text);
+        let id = t.user("strict-roles").await;
+        let text = r#"{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"25","displayName":"Role1234"}"#;
+        let r = t
+            .patch(
+                &format!("/Users/{id}"),
+                patch_body(json!([{"op": "Add", "path": "roles", "value": [{"value": text}]}])),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["roles"], json!([{"value": text}]));
     }
 
     #[tokio::test]

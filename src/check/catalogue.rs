@@ -1556,6 +1556,13 @@ pub static RULES: &[Rule] = &[
         ..BLANK
     },
     Rule {
+        id: "scim.entitlements.none",
+        title: "An app without roles or entitlements: the entitlement scenarios do not apply",
+        sources: &[OKTA_ENT_GUIDE],
+        okta: Some(c(I, "Okta offers entitlement management only for an app whose /ResourceTypes declares Role or Entitlement types; for this one it shows no Governance tab and sends none of this traffic, so the scenario is skipped.", &[OKTA_ENT_GUIDE])),
+        ..BLANK
+    },
+    Rule {
         id: "scim.entitlements.not-declared",
         title: "A ResourceType with Okta's Role or Entitlement schema URN declares each entitlement type",
         sources: &[OKTA_ENT_GUIDE, DRAFT_ROLES_ENTITLEMENTS],
@@ -1645,6 +1652,13 @@ pub static RULES: &[Rule] = &[
         sources: &[RFC7643_7],
         okta: Some(c(E, "With user schema discovery (Okta Identity Governance) Okta builds the app user profile from /Schemas: an attribute it does not list is never mapped or sent.", &[OKTA_ENT_DISCOVERY])),
         entra: Some(c(W, "Microsoft's gallery onboarding validation (Schema_Discoverability_Test) fails for every mapped attribute /Schemas does not list; Entra's provisioning itself still sends it.", &[ENTRA_LA_TESTS])),
+        ..BLANK
+    },
+    Rule {
+        id: "entra.roles.rejected",
+        title: "App roles are accepted in the form Microsoft documents for the role functions",
+        sources: &[RFC7643_4_1_2, ENTRA_ROLES],
+        entra: Some(c(E, "Entra sends this form for every user the role mapping covers: each one fails, is retried every cycle and escrows (persistent failures quarantine the job), and no user gets the role in the app. Accept the roles as the page prints them: `display` or `displayName` beside `value`, `type` and `primary`, and in default mode an element whose `value` is the assignment as JSON text (use its `value`).", &[ENTRA_ROLES, ENTRA_QUARANTINE])),
         ..BLANK
     },
     Rule {

@@ -469,10 +469,7 @@ fn root_cause(
 
 /// `: detail` from a SCIM error body, for messages.
 fn detail(resp: &RecordedResponse) -> String {
-    resp.body
-        .as_ref()
-        .and_then(|b| b.get("detail"))
-        .and_then(Value::as_str)
+    resp.scim_detail()
         .map(|d| format!(" ({d})"))
         .unwrap_or_default()
 }

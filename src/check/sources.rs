@@ -59,6 +59,7 @@ rfc7643!(RFC7643_3, "3");
 rfc7643!(RFC7643_3_1, "3.1");
 rfc7643!(RFC7643_3_3, "3.3");
 rfc7643!(RFC7643_4_1_1, "4.1.1");
+rfc7643!(RFC7643_4_1_2, "4.1.2");
 rfc7643!(RFC7643_5, "5");
 rfc7643!(RFC7643_6, "6");
 rfc7643!(RFC7643_7, "7");
@@ -285,6 +286,11 @@ src!(
     ENTRA_CUSTOMIZE,
     "Microsoft Learn: Customize user provisioning attribute-mappings",
     "https://learn.microsoft.com/entra/identity/app-provisioning/customize-application-attributes"
+);
+src!(
+    ENTRA_ROLES,
+    "Microsoft Learn: Customize user provisioning attribute-mappings — Provisioning a role to a SCIM app",
+    "https://learn.microsoft.com/entra/identity/app-provisioning/customize-application-attributes#provisioning-a-role-to-a-scim-app"
 );
 src!(
     ENTRA_FUNCTIONS,

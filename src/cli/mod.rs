@@ -123,6 +123,12 @@ pub struct ExprArgs {
     /// Seed Guid() and RandomString(), for output that repeats (default: random).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// The SCIM attribute the mapping writes, e.g. active or emails[type eq "work"].value: also
+    /// show the value as Entra puts it there on a create (POST) and in a PATCH of each mode (a
+    /// Boolean target gets true/false, except in default-mode PATCH, which sends "True"/"False";
+    /// an app-role function gives the role objects and the PATCH operation Microsoft documents).
+    #[arg(long, value_name = "TARGET")]
+    pub to: Option<String>,
     /// Print the result (or the errors) as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -133,6 +139,7 @@ const EXPR_EXAMPLES: &str = r#"Examples:
   idpsim expr 'Switch([IsSoftDeleted], , "False", "True", "True", "False")' -a IsSoftDeleted=False
   idpsim expr 'Coalesce([mail], [userPrincipalName])' --null mail -a userPrincipalName=ada@x.com
   idpsim expr 'Split([roles], ",")' -a roles="Admin, Reader" --json
+  idpsim expr 'Not([IsSoftDeleted])' -a IsSoftDeleted=False --to active
   idpsim expr 'DateAdd("d", 7, Now())' --now 2021-07-02T15:33:38Z
   idpsim expr -f mapping.txt --source user.json
 "#;

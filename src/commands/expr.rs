@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value as Json};
 use crate::cli::ExprArgs;
 use crate::error::{Error, Result};
 use crate::idp::entra::expr::{self, EvalContext, Expr, Function, Outcome, Value};
+use crate::idp::entra::roles::RoleFn;
 use crate::support::diagnostic::{Diagnostic, Pos};
 use crate::verdict::Verdict;
 
@@ -29,14 +30,25 @@ pub fn expr(args: ExprArgs) -> Result<Verdict> {
     };
     match evaluate(&args, &text.0, &text.1) {
         Ok(outcome) => {
+            let to = args.to.as_deref();
+            // A role function's value goes on the wire as the role bodies of
+            // `idp::entra::roles`, not as the value itself.
+            let role = expr::parse(&text.0)
+                .ok()
+                .and_then(|e| crate::idp::entra::roles::RoleFn::of_expr(&e));
             if json {
                 crate::support::out::stdout(&format!(
                     "{}\n",
-                    serde_json::to_string_pretty(&outcome_json(&text.0, &outcome))
+                    serde_json::to_string_pretty(&outcome_json(&text.0, &outcome, to, role))
                         .unwrap_or_default()
                 ));
             } else {
-                crate::support::out::stdout(&format!("{}\n", render(&outcome)));
+                let mut shown = render(&outcome);
+                if let Some(line) = to.and_then(|t| render_wire(t, &outcome, role)) {
+                    shown.push('\n');
+                    shown.push_str(&line);
+                }
+                crate::support::out::stdout(&format!("{shown}\n"));
             }
             Ok(Verdict::Passed)
         }
@@ -309,7 +321,70 @@ pub fn render(outcome: &Outcome) -> String {
     }
 }
 
-fn outcome_json(text: &str, outcome: &Outcome) -> Json {
+/// The value as Entra puts it into `target`: on a create, in a default-mode PATCH and in an
+/// `aadOptscim062020` PATCH (`idp::entra::wire`, the bodies the Entra scenarios send). `None`
+/// when nothing flows.
+/// For a role function the create's value is the role objects and each PATCH form is the one
+/// operation Microsoft's "Provisioning a role to a SCIM app" prints (`idp::entra::roles`).
+fn wire_forms(
+    target: &str,
+    outcome: &Outcome,
+    role: Option<RoleFn>,
+) -> Option<[(&'static str, Json); 3]> {
+    let Outcome::Value(value) = outcome else {
+        return None;
+    };
+    if value.is_null() {
+        return None;
+    }
+    if let Some(f) = role {
+        let [create, patch, flag] = crate::idp::entra::roles::forms(f, target, value);
+        return Some([
+            ("create", create),
+            ("patch", patch),
+            ("patchAadOptscim062020", flag),
+        ]);
+    }
+    use crate::idp::entra::wire::to_json;
+    Some([
+        ("create", to_json(target, value, true)),
+        ("patch", to_json(target, value, false)),
+        ("patchAadOptscim062020", to_json(target, value, true)),
+    ])
+}
+
+fn render_wire(target: &str, outcome: &Outcome, role: Option<RoleFn>) -> Option<String> {
+    let shown = |j: &Json| crate::support::text::printable_line(&j.to_string()).into_owned();
+    let name = crate::support::text::printable_line(target).into_owned();
+    let forms = match wire_forms(target, outcome, role) {
+        None => return Some(format!("to {name}: nothing is sent")),
+        Some(f) => f,
+    };
+    let [(_, create), (_, patch), (_, flag)] = &forms;
+    if role.is_some() {
+        let attr =
+            crate::support::text::printable_line(crate::idp::entra::roles::attribute(target).0)
+                .into_owned();
+        return Some(format!(
+            "to {name}: {attr} {} on create; the PATCH operation {}, with ?aadOptscim062020 {}",
+            shown(create),
+            shown(patch),
+            shown(flag)
+        ));
+    }
+    Some(if create == patch {
+        format!("to {name}: {} on create and in PATCH", shown(create))
+    } else {
+        format!(
+            "to {name}: {} on create, {} in PATCH, {} in PATCH with ?aadOptscim062020",
+            shown(create),
+            shown(patch),
+            shown(flag)
+        )
+    })
+}
+
+fn outcome_json(text: &str, outcome: &Outcome, to: Option<&str>, role: Option<RoleFn>) -> Json {
     let value = match outcome {
         Outcome::Value(Value::Str(s)) => Json::String(s.clone()),
         Outcome::Value(Value::Multi(items)) => {
@@ -324,6 +399,14 @@ fn outcome_json(text: &str, outcome: &Outcome) -> Json {
     });
     if matches!(outcome, Outcome::IgnoreFlow) {
         out["ignoreFlow"] = Json::Bool(true);
+    }
+    if let Some(target) = to {
+        let sent: Map<String, Json> = wire_forms(target, outcome, role)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        out["target"] = json!({ "attribute": target, "sent": sent });
     }
     out
 }

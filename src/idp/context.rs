@@ -36,6 +36,10 @@ pub struct ScenarioState {
     pub directory: crate::idp::directory::Directory,
     /// What the run's exchanges did to each resource, for judging later answers by their cause.
     pub history: History,
+    /// Set by an action that finds the server does not offer what the scenario tests (no
+    /// entitlement types at all): the IdP would not use the feature, so the rest of the
+    /// scenario is skipped with this reason instead of failing.
+    pub not_applicable: Option<String>,
 }
 
 impl ScenarioState {
@@ -51,6 +55,7 @@ impl ScenarioState {
             entra: Default::default(),
             directory: Default::default(),
             history: History::default(),
+            not_applicable: None,
         }
     }
 

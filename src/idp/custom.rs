@@ -174,13 +174,7 @@ pub fn rejected(
     exchange: usize,
     what: &str,
 ) {
-    let detail = raw
-        .body
-        .as_ref()
-        .and_then(|b| b.get("detail"))
-        .and_then(Value::as_str)
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default();
+    let detail = raw.detail_suffix();
     let rule = rejection_rule(sent);
     let impact = match (ctx.scenario.idp, rule) {
         (Idp::Entra, "scim.custom-attribute.unlisted-rejected") => "Entra never lists a custom extension in `schemas` (Microsoft Learn: the custom extension schema header isn't sent): every create of a user with a custom attribute fails, is retried every cycle, and persistent failures escrow and quarantine the job.",
@@ -215,13 +209,7 @@ pub fn refusal_blames_custom(body_sent: &Value, raw: &RawResponse) -> bool {
     if raw.status != 400 || !body_has_custom(body_sent) {
         return false;
     }
-    let detail = raw
-        .body
-        .as_ref()
-        .and_then(|b| b.get("detail"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let detail = raw.scim_detail().unwrap_or("").to_ascii_lowercase();
     ["urn:", "schema", "extension", "path", "attribute"]
         .iter()
         .any(|w| detail.contains(w))

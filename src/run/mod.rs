@@ -207,6 +207,13 @@ impl Runner {
                     phase: Phase::Step,
                     index: i + 1,
                 };
+                if let Some(why) = state.not_applicable.clone() {
+                    // An earlier step found that the server does not offer what this scenario
+                    // tests: the IdP would not send the rest.
+                    ledger.push(Outcome::Skipped, None);
+                    steps.push(skipped_step(i + 1, step.label(), kind, source, why));
+                    continue;
+                }
                 if interrupted || self.interrupt.is_set() {
                     interrupted = true;
                     ledger.push(Outcome::Skipped, None);
@@ -340,6 +347,9 @@ impl Runner {
             self.cleanup(scenario, &mut state, &mut ledger, &transport)
                 .await
         };
+        // Not applicable (the server does not offer the feature): skipped, after its cleanup,
+        // unless a step before the discovery already showed a fault.
+        let not_applicable = skip_reason.is_none() && state.not_applicable.is_some();
         let outcome = if skip_reason.is_some() {
             Outcome::Skipped
         } else {
@@ -349,6 +359,12 @@ impl Runner {
                 .chain(cleanup.iter().map(|s| s.outcome.min(Outcome::Warned)))
                 .max()
                 .unwrap_or(Outcome::Passed)
+        };
+        let outcome = if not_applicable && outcome <= Outcome::Skipped {
+            skip_reason = state.not_applicable.clone();
+            Outcome::Skipped
+        } else {
+            outcome
         };
         ScenarioResult {
             name: scenario.name.clone(),

@@ -175,6 +175,10 @@ quirks! {
         summary: "A PATCH `add` of a member the group already holds stores it again: the group lists that member twice.",
         source: "AzureAD/SCIMReferenceCode#10 https://github.com/AzureAD/SCIMReferenceCode/issues/10 (\"Adding a member allows the adding of the same user id more than once\"); RFC 7644 §3.5.2.1",
         breaks: "Groups list members twice; a removal that takes out one copy can leave the user in the group.";
+    StrictRoleSubattributes => "strict-role-subattributes",
+        summary: "A `roles` element with a member other than value, display, type and primary (Entra's `displayName`) is refused with 400 invalidSyntax; Entra's string-encoded role is stored as the text it is.",
+        source: "MicrosoftDocs/azure-docs#50772 https://github.com/MicrosoftDocs/azure-docs/issues/50772 (AppRoleAssignmentsComplex sends `displayName`, RFC 7643 §4.1.2 defines value, display, type, primary); python-scim/scim2-server https://github.com/python-scim/scim2-server ('Extra inputs are not permitted: roles[0].displayName')",
+        breaks: "Entra's creates and flag-mode role PATCHes with AppRoleAssignmentsComplex fail: no user is provisioned with its roles and the errors escrow.";
     LoseConcurrentWrites => "lose-concurrent-writes",
         summary: "Writes do read-modify-write outside the lock with a short delay, so concurrent acknowledged writes are silently lost.",
         source: "Synthetic lost-update race (unlocked read-modify-write, https://en.wikipedia.org/wiki/Write%E2%80%93write_conflict); proves a load-test audit catches lost writes",

@@ -107,10 +107,21 @@ fn normalize_single(
                 ))
             }
         };
-        let obj = if def.name == "roles" {
-            entra_role(obj)
-        } else {
-            obj
+        let obj = match (def.name == "roles", quirks.has(Quirk::StrictRoleSubattributes)) {
+            (true, false) => entra_role(obj),
+            (true, true) => match obj
+                .keys()
+                .find(|k| !["value", "display", "type", "primary"].iter().any(|s| k.eq_ignore_ascii_case(s)))
+            {
+                Some(k) => {
+                    return Err(ScimError::bad(
+                        "invalidSyntax",
+                        format!("roles: unknown sub-attribute '{k}' (RFC 7643 §4.1.2: value, display, type, primary)"),
+                    ))
+                }
+                None => obj,
+            },
+            (false, _) => obj,
         };
         let mut out = Map::new();
         for (k, sv) in &obj {

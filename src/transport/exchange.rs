@@ -54,6 +54,11 @@ pub struct RecordedResponse {
 }
 
 impl RecordedResponse {
+    /// The SCIM error's `detail`, if any.
+    pub fn scim_detail(&self) -> Option<&str> {
+        super::scim_detail(self.body.as_ref())
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -110,6 +110,25 @@ pub struct RawResponse {
     pub body: Option<serde_json::Value>,
 }
 
+/// The `detail` of a SCIM error body (RFC 7644 §3.12), when it has one as a string.
+pub fn scim_detail(body: Option<&serde_json::Value>) -> Option<&str> {
+    body?.get("detail")?.as_str()
+}
+
+impl RawResponse {
+    /// The SCIM error's `detail`, if any.
+    pub fn scim_detail(&self) -> Option<&str> {
+        scim_detail(self.body.as_ref())
+    }
+
+    /// `: detail` for a message that quotes the server's reason, or nothing.
+    pub fn detail_suffix(&self) -> String {
+        self.scim_detail()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default()
+    }
+}
+
 /// An answer as `Transport::send_raw` returns it: nothing parsed, nothing recorded.
 #[derive(Clone, Debug, Default)]
 pub struct RawAnswer {
@@ -1257,6 +1276,30 @@ pub fn warn_insecure(target: &str) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_scim_errors_detail_is_read_only_when_it_is_a_string() {
+        let raw = |body: Option<serde_json::Value>| RawResponse {
+            status: 400,
+            headers: Vec::new(),
+            body,
+        };
+        let with = raw(Some(
+            serde_json::json!({"status": "400", "detail": "bad filter"}),
+        ));
+        assert_eq!(with.scim_detail(), Some("bad filter"));
+        assert_eq!(with.detail_suffix(), ": bad filter");
+        for body in [
+            None,
+            Some(serde_json::json!({"status": "400"})),
+            Some(serde_json::json!({"detail": 7})),
+            Some(serde_json::json!("detail")),
+        ] {
+            let r = raw(body);
+            assert_eq!(r.scim_detail(), None);
+            assert_eq!(r.detail_suffix(), "");
+        }
+    }
     use super::*;
 
     #[test]

@@ -33,13 +33,7 @@ pub fn failed(rule: &str, what: &str, expected: &str, resp: &RawResponse) -> Fin
 /// A failed operation whose consequence is the rule's own (the catalogue's sentence says more
 /// than the status would: a reference failure, the aadOptscim062020 flag, …).
 pub fn failed_as(rule: &str, what: &str, expected: &str, resp: &RawResponse) -> Finding {
-    let detail = resp
-        .body
-        .as_ref()
-        .and_then(|b| b.get("detail"))
-        .and_then(|d| d.as_str())
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default();
+    let detail = resp.detail_suffix();
     Finding::judged(
         rule,
         Idp::Entra,

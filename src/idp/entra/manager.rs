@@ -74,13 +74,7 @@ impl Engine<'_, '_> {
                 }
                 ManagerRemoval::Filter => "`remove` with path `manager[value eq \"…\"]`",
             };
-            let detail = r
-                .body
-                .as_ref()
-                .and_then(|b| b.get("detail"))
-                .and_then(Json::as_str)
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default();
+            let detail = r.detail_suffix();
             let f = Finding::error(
                 "scim.manager.remove-rejected",
                 format!("the server refused Entra's manager removal for `{key}` ({shape}; {}{detail})", r.status),

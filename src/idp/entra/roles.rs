@@ -41,7 +41,10 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::idp::entra::config::Mode;
 use crate::idp::entra::expr::roles::{AppRole, ROLE_TYPE};
-use crate::idp::entra::expr::{AttributeMapping, ExprKind, Function, MappingSource, Value};
+use crate::idp::entra::expr::{AttributeMapping, Expr, ExprKind, Function, MappingSource, Value};
+use crate::idp::entra::judge;
+use crate::outcome::Finding;
+use crate::transport::RawResponse;
 
 /// The page the role bodies reproduce, for code comments, findings and scenario `source:`.
 pub const SOURCE: &str = "Microsoft Learn, Customize user provisioning attribute-mappings → Provisioning a role to a SCIM app (https://learn.microsoft.com/entra/identity/app-provisioning/customize-application-attributes#provisioning-a-role-to-a-scim-app)";
@@ -60,6 +63,11 @@ impl RoleFn {
         let MappingSource::Expression(e) = &m.source else {
             return None;
         };
+        RoleFn::of_expr(e)
+    }
+
+    /// The role function an expression is (its outermost call), if any.
+    pub fn of_expr(e: &Expr) -> Option<RoleFn> {
         match &e.kind {
             ExprKind::Call { function, .. } => match function {
                 Function::SingleAppRoleAssignment => Some(RoleFn::Single),
@@ -80,6 +88,74 @@ pub enum FlagRolePatch {
     PostForm,
     /// As without the flag: `Add` with the assignments as JSON text.
     StringEncoded,
+}
+
+impl RoleFn {
+    pub fn name(self) -> &'static str {
+        match self {
+            RoleFn::Single => "SingleAppRoleAssignment",
+            RoleFn::Complex => "AppRoleAssignmentsComplex",
+            RoleFn::Assertive => "AssertiveAppRoleAssignmentsComplex",
+        }
+    }
+
+    /// The form this function's requests carry, as the page prints it, in words.
+    fn form(self, mode: Mode, flag: FlagRolePatch, patch: bool) -> &'static str {
+        let string_encoded = mode == Mode::Default || flag == FlagRolePatch::StringEncoded;
+        match (self, patch, string_encoded) {
+            (RoleFn::Single, false, _) => "`roles: [{\"primary\": true, \"type\": \"WindowsAzureActiveDirectoryRole\", \"value\": …}]`",
+            (RoleFn::Complex, false, _) => "role objects `{\"primary\": false, \"type\": \"WindowsAzureActiveDirectoryRole\", \"displayName\": …, \"value\": …}` (`displayName`, not `display`)",
+            (RoleFn::Assertive, false, _) => "role objects `{\"primary\": false, \"type\": \"WindowsAzureActiveDirectoryRole\", \"display\": …, \"value\": …}`",
+            (RoleFn::Assertive, true, _) => "one lower-case `replace` on `roles` with the role objects of the create",
+            (_, true, true) => "one `Add` on `roles` whose elements are `{\"value\": \"<the assignment as JSON text>\"}`, the text an object with `id`, `value` and `displayName`",
+            (_, true, false) => "one `add` on `roles` with the role objects of the create",
+        }
+    }
+}
+
+/// Whether a refusal blames the app roles a request carried: a 400 whose `detail` (or
+/// `scimType`) names a role, after a request that carried role targets.
+pub fn refusal_blames_roles(carried_roles: bool, resp: &RawResponse) -> bool {
+    if !carried_roles || resp.status != 400 {
+        return false;
+    }
+    let text = |k: &str| {
+        resp.body
+            .as_ref()
+            .and_then(|b| b.get(k))
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    text("detail").contains("role")
+}
+
+/// The server refused the app roles of a create (`patch: false`) or an update, in the form
+/// Microsoft documents for these functions.
+pub fn rejected(
+    functions: &[RoleFn],
+    mode: Mode,
+    flag: FlagRolePatch,
+    patch: bool,
+    what: &str,
+    resp: &RawResponse,
+) -> Finding {
+    let mut names: Vec<&str> = functions.iter().map(|f| f.name()).collect();
+    names.dedup();
+    let forms: Vec<&str> = functions
+        .iter()
+        .map(|f| f.form(mode, flag, patch))
+        .collect();
+    judge::failed_as(
+        "entra.roles.rejected",
+        &format!(
+            "{what}, which carries app roles as Microsoft documents them for {} ({}),",
+            names.join(", "),
+            forms.join("; ")
+        ),
+        if patch { "200 or 204" } else { "201" },
+        resp,
+    )
 }
 
 /// The targets of a mapping list that a role function feeds.
@@ -214,6 +290,23 @@ pub fn patch_op(mode: Mode, flag: FlagRolePatch, g: &Group<'_>) -> Json {
     }
 }
 
+/// What one role target carries (for `idpsim expr --to`): the attribute's value on create, and
+/// the PATCH operation in the default mode and with `aadOptscim062020` (choice 1's default).
+pub fn forms(f: RoleFn, target: &str, value: &Value) -> [Json; 3] {
+    let (attr, sub) = attribute(target);
+    let g = Group {
+        attr,
+        f,
+        value,
+        with_display: sub.eq_ignore_ascii_case("display"),
+    };
+    [
+        create_value(&g),
+        patch_op(Mode::Default, FlagRolePatch::PostForm, &g),
+        patch_op(Mode::Flag, FlagRolePatch::PostForm, &g),
+    ]
+}
+
 /// The role values a server holds in a role attribute: each element's `value`, and for a
 /// `value` that is the default-mode JSON text, the value it encodes (choice 3).
 pub fn held_values(held: Option<&Json>) -> Vec<String> {
@@ -263,6 +356,75 @@ mod tests {
             display_name: name.into(),
         }
         .to_text()
+    }
+
+    #[test]
+    fn a_refusal_that_names_roles_is_a_role_finding() {
+        let answer = |status: u16, detail: &str| RawResponse {
+            status,
+            headers: Vec::new(),
+            body: Some(json!({"status": status.to_string(), "detail": detail})),
+        };
+        let refused = answer(400, "Extra inputs are not permitted: roles[0].displayName");
+        assert!(refusal_blames_roles(true, &refused));
+        // Not when the request carried no roles, nor for another attribute or status.
+        assert!(!refusal_blames_roles(false, &refused));
+        assert!(!refusal_blames_roles(
+            true,
+            &answer(400, "userName is required")
+        ));
+        assert!(!refusal_blames_roles(true, &answer(409, "roles conflict")));
+        let f = rejected(
+            &[RoleFn::Complex],
+            Mode::Default,
+            FlagRolePatch::PostForm,
+            false,
+            "creating user `ada`",
+            &refused,
+        );
+        assert_eq!(f.rule, "entra.roles.rejected");
+        assert!(
+            f.message.contains("AppRoleAssignmentsComplex"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains("`displayName`, not `display`"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message
+                .ends_with("answered 400: Extra inputs are not permitted: roles[0].displayName"),
+            "{}",
+            f.message
+        );
+        assert!(f
+            .reference
+            .as_deref()
+            .is_some_and(|r| r.contains("provisioning-a-role-to-a-scim-app")));
+        let f = rejected(
+            &[RoleFn::Single],
+            Mode::Default,
+            FlagRolePatch::PostForm,
+            true,
+            "the update",
+            &refused,
+        );
+        assert!(f.message.contains("as JSON text"), "{}", f.message);
+        let f = rejected(
+            &[RoleFn::Single],
+            Mode::Flag,
+            FlagRolePatch::PostForm,
+            true,
+            "the update",
+            &refused,
+        );
+        assert!(
+            f.message.contains("with the role objects of the create"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

@@ -529,6 +529,26 @@ impl<'c, 'a> Engine<'c, 'a> {
             crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's create");
             return Err(());
         }
+        let role_fns = match kind {
+            Kind::User => {
+                let targets = RoleTargets::of(&self.mappings.user);
+                vals.iter().filter_map(|(t, _)| targets.get(t)).collect()
+            }
+            Kind::Group => Vec::new(),
+        };
+        if roles::refusal_blames_roles(!role_fns.is_empty(), &r) {
+            let what = format!("creating user `{key}`");
+            let f = roles::rejected(
+                &role_fns,
+                self.mode,
+                self.settings.flag_role_patch,
+                false,
+                &what,
+                &r,
+            );
+            self.error(f, Some(i));
+            return Err(());
+        }
         if r.status == 409 {
             let mut f = judge::failed(
                 "entra.create.conflict",
@@ -702,6 +722,20 @@ impl<'c, 'a> Engine<'c, 'a> {
             }
             if crate::idp::custom::refusal_blames_custom(&sent, &r) {
                 crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's update");
+                return Err(());
+            }
+            let role_fns: Vec<roles::RoleFn> = changes.iter().filter_map(|c| c.role).collect();
+            if roles::refusal_blames_roles(!role_fns.is_empty(), &r) {
+                let what = format!("the update of user `{key}`");
+                let f = roles::rejected(
+                    &role_fns,
+                    self.mode,
+                    self.settings.flag_role_patch,
+                    true,
+                    &what,
+                    &r,
+                );
+                self.error(f, Some(i));
                 return Err(());
             }
             if !(200..300).contains(&r.status) {

@@ -141,6 +141,16 @@ fn read_list(ctx: &mut ActionCtx<'_>, endpoint: &str, i: usize, raw: &RawRespons
         // The built-in `http.accept.*`/`http.content-type.*` rules named it.
         return None;
     }
+    if raw.status == 404 || raw.status == 501 {
+        // No discovery endpoint at all: the app declares no entitlement types, and Okta offers
+        // entitlement management only for apps that do. Not a fault; nothing to test.
+        not_applicable(
+            ctx,
+            format!("GET /ResourceTypes answered {}", raw.status),
+            i,
+        );
+        return None;
+    }
     let unusable = |ctx: &mut ActionCtx<'_>, what: String, diff: DiffEntry| {
         let f = Finding::error("scim.entitlements.list", format!("{endpoint}: {what}"))
             .diff(diff)
@@ -357,6 +367,18 @@ fn relative_endpoint(endpoint: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
 }
 
+/// The server offers no entitlements at all: the scenario does not apply (skipped, with an
+/// info finding saying why), as Okta shows no Governance tab for such an app.
+fn not_applicable(ctx: &mut ActionCtx<'_>, what: String, exchange: usize) {
+    let why = format!(
+        "{what}: the server offers no roles or entitlements, and Okta manages entitlements only for an app whose /ResourceTypes declares them — nothing here to test"
+    );
+    let f = Finding::new("scim.entitlements.none", Severity::Info, why.clone());
+    let f = finding(ctx, f, Some(exchange));
+    ctx.finding(f);
+    ctx.state.not_applicable = Some(why);
+}
+
 /// The resource types whose schema is Okta's Role or Entitlement URN.
 fn okta_types(ctx: &mut ActionCtx<'_>, resources: &[Value], i: usize) -> Vec<Type> {
     let mut out = Vec::new();
@@ -411,7 +433,14 @@ fn okta_types(ctx: &mut ActionCtx<'_>, resources: &[Value], i: usize) -> Vec<Typ
             draft.push(name);
         }
     }
-    if out.is_empty() {
+    if out.is_empty() && draft.is_empty() {
+        // Only User and Group (or other) types: an app without entitlements, not a faulty one.
+        not_applicable(
+            ctx,
+            "no ResourceType declares a Role or Entitlement schema".into(),
+            i,
+        );
+    } else if out.is_empty() {
         let note = if draft.is_empty() {
             String::new()
         } else {
@@ -474,6 +503,10 @@ pub async fn discover(ctx: &mut ActionCtx<'_>, s: &Settings, action: Option<&Act
         return;
     };
     let mut types = okta_types(ctx, &resources, i);
+    if ctx.state.not_applicable.is_some() {
+        // No entitlements: Okta's Governance discovery never runs for this app.
+        return;
+    }
     // The custom attributes the Okta mappings send, for the /Schemas check.
     let mapped: Vec<String> = super::users::extra_mappings(ctx.scenario)
         .into_iter()
@@ -945,13 +978,7 @@ pub async fn change(
             // The built-in `http.accept.*`/`http.content-type.*` rules named it.
             return;
         }
-        let detail = raw
-            .body
-            .as_ref()
-            .and_then(|b| b.get("detail"))
-            .and_then(Value::as_str)
-            .map(|d| format!(": {d}"))
-            .unwrap_or_default();
+        let detail = raw.detail_suffix();
         let readonly = detail.to_ascii_lowercase().contains("readonly");
         if readonly && raw.status == 400 {
             // The server refuses the echo of its own GET (id, meta, groups): the same fault as

@@ -80,12 +80,7 @@ pub fn list(ctx: &mut ActionCtx<'_>, what: &str, index: usize, raw: &RawResponse
 
 /// `: detail` of a SCIM error body, for messages.
 pub fn detail(raw: &RawResponse) -> String {
-    raw.body
-        .as_ref()
-        .and_then(|b| b.get("detail"))
-        .and_then(Value::as_str)
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default()
+    raw.detail_suffix()
 }
 
 /// A non-2xx answer to a write, in Okta's terms: `rule` says which write failed. Returns true
