@@ -278,7 +278,14 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
             start_index,
             count,
             resource,
-        } => list(resp, resource, &query, *start_index, *count, idp, &mut out),
+        } => list(
+            resp,
+            resource,
+            &query,
+            (*start_index, *count),
+            judging,
+            &mut out,
+        ),
         Intent::Replace { resource, .. } => {
             if resp.status != 200 {
                 out.push(
@@ -1162,9 +1169,26 @@ fn meta_dates(at: &str, meta: &Value, how: Returned, idp: Idp) -> Option<Finding
     )
 }
 
+/// A lookup by userName (`userName eq "…"`, the query both IdPs match users with): where a
+/// userName held twice is what the IdP sees. A list of everyone is not judged for it: on a
+/// shared server it shows other runs' and other scenarios' users too.
+fn filters_user_name(query: &Query) -> bool {
+    use crate::scim::filter::{self, CompareOp, Filter};
+    let Some(parsed) = query.filter.as_deref().and_then(|f| filter::parse(f).ok()) else {
+        return false;
+    };
+    matches!(&parsed, Filter::Compare { path, op: CompareOp::Eq, .. }
+        if path.urn.is_none() && path.sub.is_none() && path.attr.eq_ignore_ascii_case("userName"))
+}
+
 /// RFC 7643 §4.1.1 (userName is unique, `caseExact` false; §2.1): two users of one answer
-/// whose userNames differ at most in case are one userName held twice.
-fn unique_user_names(items: &[(String, &Value)], idp: Idp, out: &mut Vec<Finding>) {
+/// whose userNames differ at most in case are one userName held twice. When this run's own
+/// creates made both, the fault is the create the server should have refused, judged where it
+/// was answered (`rfc7644.create.uniqueness`, or the lookup that missed and made the IdP
+/// create again): one fault, one problem.
+fn unique_user_names(items: &[(String, &Value)], judging: &Judging<'_>, out: &mut Vec<Finding>) {
+    let idp = judging.idp;
+    let ours = |id: &str| judging.history.created(&format!("/Users/{id}"));
     let mut seen: std::collections::HashMap<String, (&str, &str, &str)> =
         std::collections::HashMap::new();
     for (at, r) in items {
@@ -1176,6 +1200,7 @@ fn unique_user_names(items: &[(String, &Value)], idp: Idp, out: &mut Vec<Finding
         };
         match seen.get(&name.to_lowercase()) {
             Some((_, other_id, _)) if *other_id == id => {}
+            Some((_, other_id, _)) if ours(other_id) && ours(id) => {}
             Some((other_at, other_id, other_name)) => {
                 out.push(
                     Finding::judged(
@@ -1233,11 +1258,11 @@ fn list(
     resp: &RecordedResponse,
     resource: &str,
     query: &Query,
-    start_index: Option<i64>,
-    count: Option<i64>,
-    idp: Idp,
+    (start_index, count): (Option<i64>, Option<i64>),
+    judging: &Judging<'_>,
     out: &mut Vec<Finding>,
 ) {
+    let idp = judging.idp;
     let Some(body) = resp.body.as_ref().filter(|b| b.is_object()) else {
         let what = match &resp.body {
             Some(other) => format!("it answered {}", show(other)),
@@ -1377,8 +1402,8 @@ fn list(
         .map(|(i, r)| (format!("/Resources/{i}"), r))
         .collect();
     returned(resp, resource, &listed, Returned::Listed, idp, out);
-    if resource == "Users" {
-        unique_user_names(&listed, idp, out);
+    if resource == "Users" && filters_user_name(query) {
+        unique_user_names(&listed, judging, out);
     }
     if let (Some(len), Some(total)) = (len, total) {
         let missing: Vec<&str> = ["startIndex", "itemsPerPage"]
@@ -2150,6 +2175,15 @@ mod tests {
             }
             exchange("GET", "/Users?startIndex=1&count=10", 200, Some(b))
         };
+        let lookup = |items: Vec<Value>| {
+            let n = items.len();
+            exchange(
+                "GET",
+                "/Users?filter=userName%20eq%20%22ann%40example.com%22",
+                200,
+                Some(list_body(json!(n), items, json!(n))),
+            )
+        };
         let error = |method: &str, target: &str, status: u16, scim_type: Option<&str>| {
             let mut b =
                 json!({"schemas": [ERROR_SCHEMA], "status": status.to_string(), "detail": "no"});
@@ -2400,21 +2434,24 @@ mod tests {
                 w,
             ),
             (
-                "two users, two userNames",
-                page(
-                    2,
-                    vec![
-                        user(json!({})),
-                        user(json!({"id": "u2", "userName": "bob@example.com"})),
-                    ],
-                    true,
-                ),
+                "a lookup finds one user",
+                lookup(vec![user(json!({}))]),
                 None,
                 w,
                 w,
             ),
             (
-                "two users, one userName in two cases",
+                "a lookup finds one userName in two cases",
+                lookup(vec![
+                    user(json!({})),
+                    user(json!({"id": "u2", "userName": "Ann@Example.com"})),
+                ]),
+                Some("rfc7643.username.unique"),
+                e,
+                e,
+            ),
+            (
+                "a list of everyone is not judged for it (a shared server)",
                 page(
                     2,
                     vec![
@@ -2423,9 +2460,9 @@ mod tests {
                     ],
                     true,
                 ),
-                Some("rfc7643.username.unique"),
-                e,
-                e,
+                None,
+                w,
+                w,
             ),
             (
                 "a conflicting create says uniqueness",
@@ -2476,6 +2513,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Two users of one userName that this run's own creates made are the create the server
+    /// should have refused (judged there), not a second problem.
+    #[test]
+    fn a_user_name_held_twice_by_this_runs_creates_is_the_creates_fault() {
+        let listed = exchange(
+            "GET",
+            "/Users?filter=userName%20eq%20%22ann%22",
+            200,
+            Some(list_body(
+                json!(2),
+                vec![
+                    json!({"id": "u1", "userName": "ann"}),
+                    json!({"id": "u2", "userName": "Ann"}),
+                ],
+                json!(2),
+            )),
+        );
+        let intent = Intent::infer("GET", "/Users?filter=userName%20eq%20%22ann%22");
+        let mut history = History::default();
+        let judged = |h: &History| {
+            check_exchange(
+                &listed,
+                &intent,
+                &Judging {
+                    idp: Idp::Entra,
+                    run_credentials: true,
+                    history: h,
+                },
+            )
+            .into_iter()
+            .map(|f| f.rule)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(judged(&history), vec!["rfc7643.username.unique"]);
+        history.observe("POST", "/Users", None, 201, Some(&json!({"id": "u1"})));
+        assert_eq!(
+            judged(&history),
+            vec!["rfc7643.username.unique"],
+            "one is not ours"
+        );
+        history.observe("POST", "/Users", None, 201, Some(&json!({"id": "u2"})));
+        assert!(judged(&history).is_empty());
     }
 
     /// The password's value never reaches a finding, whoever reads it.
