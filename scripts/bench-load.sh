@@ -10,8 +10,9 @@
 #    --overlap 0`); wrk replays it from a Lua script. Client CPU per request is user + sys time
 #    (/usr/bin/time) over all requests the client sent (idpsim's run also has its incremental
 #    and audit phases; it is the whole run's CPU over the whole run's requests).
-# 2. Server: an Entra cycle with 500-member groups; the `initial: members` phase (PATCHes of 10
+# 2. Server: an Entra cycle with 100 groups of 500 members; the `initial: members` phase (PATCHes of 10
 #    member adds, Entra's batch) against the `initial: users` phase of the same run.
+# 3. The server alone: wrk sending those PATCHes, against wrk on the mix of 1.
 #
 # Instruction counts, which do not depend on what else runs on the machine, come from
 # valgrind (see the README's Performance section for the command).
@@ -121,12 +122,15 @@ echo
 echo "median ratio idpsim/wrk: $(median "${ratios[@]}"); client CPU per request: idpsim $(median "${icpu[@]}") µs, wrk $(median "${wcpu[@]}") µs"
 
 echo
-echo "| run (Entra, 10,000 users, 20 groups × 500 members, -c $C) | user phase req/s | member phase req/s | members / users |"
+# 100 groups make the member phase 5,000 PATCHes (half a second), long enough to time on a
+# shared machine; 20 groups made it 1,000 (under 0.1 s), and its rate mostly noise.
+MEMBER_GROUPS=100
+echo "| run (Entra, 10,000 users, $MEMBER_GROUPS groups × 500 members, -c $C) | user phase req/s | member phase req/s | members / users |"
 echo "|---|---|---|---|"
 mratios=()
 for p in $(seq 1 "$PAIRS"); do
   start_server
-  "$BIN" load --idp entra --users 10000 --groups 20 --members 500 -c "$C" --seed "$p" \
+  "$BIN" load --idp entra --users 10000 --groups "$MEMBER_GROUPS" --members 500 -c "$C" --seed "$p" \
     --target "$URL" --token "$TOKEN" --report-json "$OUT/m.json" >/dev/null 2>&1 || true
   stop_server
   read -r urps mrps mr < <(python3 - "$OUT/m.json" <<'PY'
@@ -143,4 +147,48 @@ PY
 done
 echo
 echo "median member-phase / user-phase rate: $(median "${mratios[@]}")"
+
+# 3. The server alone, wrk driving it: Entra's 10-member Add PATCHes spread over 100 groups
+#    (which grow by thousands of members in the run) against the lookup + create mix above.
+cat >"$OUT/members.lua" <<'LUA'
+local n, auth, gids = 0, nil, {}
+function init(args)
+  auth = "Bearer " .. args[1]
+  for i = 2, #args do gids[#gids + 1] = args[i] end
+end
+request = function()
+  n = n + 1
+  local vals = {}
+  for k = 1, 10 do vals[k] = string.format('{"value":"%08x-%d-%d"}', math.random(0, 0x7fffffff), n, k) end
+  local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"members","value":['
+    .. table.concat(vals, ",") .. ']}]}'
+  return wrk.format("PATCH", wrk.path .. "/Groups/" .. gids[(n % #gids) + 1],
+    { ["Authorization"] = auth, ["Content-Type"] = "application/scim+json; charset=utf-8" }, body)
+end
+LUA
+echo
+echo "| pair (wrk, server alone) | 10-member PATCHes req/s | lookup + create req/s | ratio |"
+echo "|---|---|---|---|"
+sratios=()
+for p in $(seq 1 "$PAIRS"); do
+  start_server
+  GIDS=$(python3 - "$URL" "$TOKEN" <<'PY'
+import json, sys, urllib.request
+url, token = sys.argv[1], sys.argv[2]
+for i in range(100):
+    body = json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": f"wrk-group-{i}"}).encode()
+    req = urllib.request.Request(url + "/Groups", body, {"Authorization": "Bearer " + token, "Content-Type": "application/scim+json"})
+    print(json.load(urllib.request.urlopen(req))["id"], end=" ")
+PY
+)
+  # shellcheck disable=SC2086
+  prps=$(wrk -t2 -c"$C" -d"${SECS}s" -s "$OUT/members.lua" "$URL" -- "$TOKEN" $GIDS | awk '/Requests\/sec/ {print $2}')
+  stop_server
+  read -r urps _ _ < <(run_wrk)
+  sr=$(python3 -c "print(f'{$prps/$urps:.2f}')")
+  sratios+=("$sr")
+  echo "| $p | $prps | $urps | $sr |"
+done
+echo
+echo "median server-side PATCH / lookup + create rate: $(median "${sratios[@]}")"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,10 +4,15 @@ use clap::Parser;
 
 fn main() {
     let cli = idpsim::cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // `run` sends a few hundred requests, one scenario's at a time each, mostly waiting on the
+    // server (often its own, in-process): on one thread it loses no time, and it needs one
+    // malloc arena and one stack instead of one per worker, which is a tenth of a suite run's
+    // peak memory. `load` and `serve` keep the server busy and get a worker per core.
+    let mut builder = match cli.command {
+        idpsim::cli::Command::Run(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

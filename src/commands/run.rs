@@ -169,8 +169,9 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         None
     };
     // Capability gating reads the document the preflight fetched.
-    let plan = crate::gate::plan(scenarios, spc.as_ref());
-    let scenarios = plan.run.clone();
+    let mut plan = crate::gate::plan(scenarios, spc.as_ref());
+    // Moved, not copied: each scenario is dropped as soon as it has run.
+    let scenarios = std::mem::take(&mut plan.run);
 
     let jobs = args
         .jobs
@@ -221,6 +222,14 @@ pub async fn run(mut args: RunArgs, styles: Styles) -> Result<Verdict> {
         auth: crate::run::RunAuth {
             builtin: builtin_auth,
         },
+        // Bodies are shown again only by a report file, `-v` and a dry run's listing; the
+        // console's end shows the exchanges findings point at, which are kept.
+        keep_bodies: args.verbose
+            || args.dry_run
+            || args.report_json.is_some()
+            || args.report_junit.is_some()
+            || args.report_md.is_some()
+            || args.report_html.is_some(),
     });
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)

@@ -147,6 +147,7 @@ fn pipeline(scenario: crate::scenario::Scenario) {
         time_scale: 0.0,
         write_state: false,
         auth: crate::run::RunAuth::default(),
+        keep_bodies: true,
     };
     let sources = std::collections::HashMap::new();
     let result = runtime().block_on(runner.run_scenario(&scenario));

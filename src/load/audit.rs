@@ -191,15 +191,19 @@ pub async fn group(ctx: Arc<Ctx>, res: Shared, g: u32) {
     }
     with(&res, |r| {
         for i in ctx.dir.final_members(g) {
-            let name = ctx.dir.user(i).user_name;
+            // The userName is made only for a membership to report.
             match ctx.users.get(i).and_then(|id| held.remove(&id)) {
-                None => r
-                    .lost_memberships
-                    .push(format!("{} ← {name}", gr.display_name)),
+                None => r.lost_memberships.push(format!(
+                    "{} ← {}",
+                    gr.display_name,
+                    ctx.dir.user_name(i)
+                )),
                 Some(1) => r.memberships_ok += 1,
-                Some(n) => r
-                    .duplicated_memberships
-                    .push(format!("{} ← {name} ×{n}", gr.display_name)),
+                Some(n) => r.duplicated_memberships.push(format!(
+                    "{} ← {} ×{n}",
+                    gr.display_name,
+                    ctx.dir.user_name(i)
+                )),
             }
         }
         for (id, _) in held {

@@ -489,7 +489,7 @@ pub fn batches_per_group(ctx: &Ctx) -> usize {
 /// out (their failure is already counted; the audit names the missing memberships).
 fn member_ids(ctx: &Ctx, users: impl Iterator<Item = u32>) -> Vec<(String, String)> {
     users
-        .filter_map(|i| ctx.users.get(i).map(|id| (id, ctx.dir.user(i).user_name)))
+        .filter_map(|i| ctx.users.get(i).map(|id| (id, ctx.dir.user_name(i))))
         .collect()
 }
 

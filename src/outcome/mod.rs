@@ -130,6 +130,30 @@ pub struct ScenarioResult {
     pub believed: Option<serde_json::Value>,
 }
 
+impl ScenarioResult {
+    /// Drops the bodies of the exchanges of steps without a finding: a run that writes no
+    /// report file and prints only what its findings point at never shows them again, and they
+    /// are most of what a suite run holds. Statuses, URLs and counts stay, so the summary and
+    /// the verdict are the same.
+    pub fn shed_unshown_bodies(&mut self) {
+        for step in self.steps.iter_mut().chain(&mut self.cleanup) {
+            if !step.findings.is_empty() {
+                continue;
+            }
+            for ex in step.exchanges.iter_mut().chain(&mut step.probes) {
+                ex.request.body = None;
+                ex.request.raw_body = None;
+                ex.request.headers = Vec::new();
+                if let Some(r) = &mut ex.response {
+                    r.body = None;
+                    r.text = None;
+                    r.headers = Vec::new();
+                }
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct StepResult {
     pub index: usize,

@@ -114,6 +114,9 @@ pub struct Runner {
     pub write_state: bool,
     /// How scenarios that play their own auth mode get their credentials.
     pub auth: RunAuth,
+    /// Whether every exchange's bodies are kept to the end (a report file, `-v`, a dry run);
+    /// otherwise those of steps without a finding are dropped once the scenario is shown.
+    pub keep_bodies: bool,
 }
 
 /// The credentials scenarios with an `auth:` block get.
@@ -149,8 +152,12 @@ impl Runner {
             let progress = Arc::clone(&progress);
             handles.push(tokio::spawn(async move {
                 let _permit = semaphore.acquire_owned().await.ok();
-                let result = runner.run_scenario(&scenario).await;
+                let mut result = runner.run_scenario(&scenario).await;
+                drop(scenario);
                 progress.scenario_done(&result);
+                if !runner.keep_bodies {
+                    result.shed_unshown_bodies();
+                }
                 result
             }));
         }

@@ -90,15 +90,18 @@ fn normalize_single(
         return Ok(None);
     }
     if def.ty == AttrType::Complex {
+        // Read in place (a member batch is thousands of these): only a bare value is wrapped.
+        let wrapped;
         let obj = match v {
-            Value::Object(o) => o.clone(),
+            Value::Object(o) => o,
             // Entra sends the manager as a bare id string (MicrosoftDocs/azure-docs#11784); a plain string for a
             // multi-valued complex element (`emails: ["a@b"]`) is read the same way.
             Value::String(s) if s.is_empty() => return Ok(None),
             Value::String(_) | Value::Number(_) => {
                 let mut m = Map::new();
                 m.insert("value".into(), v.clone());
-                m
+                wrapped = m;
+                &wrapped
             }
             _ => {
                 return Err(ScimError::bad(
@@ -107,8 +110,13 @@ fn normalize_single(
                 ))
             }
         };
+        // Only Entra's role form is rewritten, on a copy.
+        let rewritten;
         let obj = match (def.name == "roles", quirks.has(Quirk::StrictRoleSubattributes)) {
-            (true, false) => entra_role(obj),
+            (true, false) => {
+                rewritten = entra_role(obj.clone());
+                &rewritten
+            }
             (true, true) => match obj
                 .keys()
                 .find(|k| !["value", "display", "type", "primary"].iter().any(|s| k.eq_ignore_ascii_case(s)))
@@ -124,7 +132,7 @@ fn normalize_single(
             (false, _) => obj,
         };
         let mut out = Map::new();
-        for (k, sv) in &obj {
+        for (k, sv) in obj {
             let Some(sdef) = def.sub(k) else { continue };
             if sv.is_null() && def.name == "members" && sdef.name == "display" {
                 // Remember that the client asked for a display (Okta's `"display": null`), so

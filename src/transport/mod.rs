@@ -897,21 +897,31 @@ pub(crate) enum NotJson {
 /// a map of its own, the dearest.
 fn parse_cost(bytes: &[u8]) -> (usize, bool) {
     let (mut cost, mut depth, mut too_deep) = (1usize, 0usize, false);
-    let (mut in_string, mut escaped) = (false, false);
-    for b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
         match b {
-            b'"' => in_string = true,
+            // A string is skipped to its closing quote (past escaped characters) in one scan:
+            // it is most of a body's bytes, and its content costs nothing.
+            b'"' => loop {
+                let rest = bytes.get(i..).unwrap_or_default();
+                match rest.iter().position(|&c| c == b'"' || c == b'\\') {
+                    None => {
+                        i = bytes.len();
+                        break;
+                    }
+                    Some(p) => {
+                        let quote = rest[p] == b'"';
+                        // A backslash escapes the byte after it.
+                        i += p + if quote { 1 } else { 2 };
+                        if quote {
+                            break;
+                        }
+                    }
+                }
+            },
             b'{' | b'[' => {
-                cost += if *b == b'{' { 8 } else { 1 };
+                cost += if b == b'{' { 8 } else { 1 };
                 depth += 1;
                 too_deep |= depth > 128;
             }
@@ -1355,6 +1365,53 @@ mod tests {
             vec!["s3cret-pw".to_string(), "k-123".to_string()]
         );
         assert!(url_secrets("https://app.test/scim/v2?aadOptscim062020").is_empty());
+    }
+
+    #[test]
+    fn parse_cost_matches_a_byte_by_byte_scan() {
+        fn reference(bytes: &[u8]) -> (usize, bool) {
+            let (mut cost, mut depth, mut too_deep) = (1usize, 0usize, false);
+            let (mut in_string, mut escaped) = (false, false);
+            for b in bytes {
+                if in_string {
+                    match (escaped, b) {
+                        (true, _) => escaped = false,
+                        (false, b'\\') => escaped = true,
+                        (false, b'"') => in_string = false,
+                        _ => {}
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => {
+                        cost += if *b == b'{' { 8 } else { 1 };
+                        depth += 1;
+                        too_deep |= depth > 128;
+                    }
+                    b'}' | b']' => depth = depth.saturating_sub(1),
+                    b':' => cost += 2,
+                    b',' => cost += 1,
+                    _ => {}
+                }
+            }
+            (cost, too_deep)
+        }
+        for text in [
+            r#"{"a":"b\"c","d":[1,2,{"e":"\\"}],"f":"x"}"#,
+            r#"{"a":"unterminated"#,
+            r#"["ends with a backslash\"#,
+            r#""\"#,
+            r#"{"k":"v"},{"#,
+            "",
+            "\"",
+        ] {
+            assert_eq!(
+                parse_cost(text.as_bytes()),
+                reference(text.as_bytes()),
+                "{text}"
+            );
+        }
     }
 
     #[test]

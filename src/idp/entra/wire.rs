@@ -26,7 +26,12 @@ pub fn form_encode(s: &str) -> String {
                 out.push(b as char)
             }
             b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
         }
     }
     out
@@ -383,8 +388,22 @@ fn op_name(mode: Mode, had_value: bool) -> &'static str {
     }
 }
 
+/// An object of these members, in this order, the values moved in: `json!` would copy every
+/// interpolated `Value` by serialising it again, and a member batch is most of its body.
+fn object<const N: usize>(members: [(&str, Json); N]) -> Json {
+    Json::Object(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
 fn patch(ops: Vec<Json>) -> Json {
-    json!({"schemas": [PATCH_URN], "Operations": ops})
+    object([
+        ("schemas", Json::Array(vec![Json::String(PATCH_URN.into())])),
+        ("Operations", Json::Array(ops)),
+    ])
 }
 
 /// The PATCH of changed attributes (§4.2, §4.5):
@@ -420,11 +439,11 @@ pub fn update_body(mode: Mode, changes: &[Change], flag_roles: FlagRolePatch) ->
                     role_op(c, &mut ops);
                     continue;
                 }
-                ops.push(json!({
-                    "op": op_name(mode, c.had_value),
-                    "path": c.target,
-                    "value": to_json(&c.target, &c.value, false),
-                }));
+                ops.push(object([
+                    ("op", op_name(mode, c.had_value).into()),
+                    ("path", c.target.clone().into()),
+                    ("value", to_json(&c.target, &c.value, false)),
+                ]));
             }
         }
         Mode::Flag => {
@@ -434,28 +453,31 @@ pub fn update_body(mode: Mode, changes: &[Change], flag_roles: FlagRolePatch) ->
                 .into_iter()
                 .partition(|c| FilteredPath::parse(&c.target).is_some());
             for c in filtered {
-                ops.push(json!({
-                    "op": op_name(mode, c.had_value),
-                    "path": c.target,
-                    "value": to_json(&c.target, &c.value, true),
-                }));
+                ops.push(object([
+                    ("op", op_name(mode, c.had_value).into()),
+                    ("path", c.target.clone().into()),
+                    ("value", to_json(&c.target, &c.value, true)),
+                ]));
             }
             for c in role_changes {
                 role_op(c, &mut ops);
             }
             match plain.as_slice() {
                 [] => {}
-                [one] => ops.push(json!({
-                    "op": op_name(mode, one.had_value),
-                    "path": one.target,
-                    "value": to_json(&one.target, &one.value, true),
-                })),
+                [one] => ops.push(object([
+                    ("op", op_name(mode, one.had_value).into()),
+                    ("path", one.target.clone().into()),
+                    ("value", to_json(&one.target, &one.value, true)),
+                ])),
                 many => {
                     let map: Map<String, Json> = many
                         .iter()
                         .map(|c| (c.target.clone(), to_json(&c.target, &c.value, true)))
                         .collect();
-                    ops.push(json!({"op": "replace", "value": map}));
+                    ops.push(object([
+                        ("op", "replace".into()),
+                        ("value", Json::Object(map)),
+                    ]));
                 }
             }
         }
@@ -477,10 +499,11 @@ fn member_values(ids: &[String], ref_null: bool) -> Json {
     Json::Array(
         ids.iter()
             .map(|id| {
+                let id = Json::String(id.clone());
                 if ref_null {
-                    json!({"$ref": null, "value": id})
+                    object([("$ref", Json::Null), ("value", id)])
                 } else {
-                    json!({"value": id})
+                    object([("value", id)])
                 }
             })
             .collect(),
@@ -489,27 +512,30 @@ fn member_values(ids: &[String], ref_null: bool) -> Json {
 
 /// Member adds (§3.13, §4.3): one `Add` op with the batch as a value array, in both modes.
 pub fn add_members_body(mode: Mode, ids: &[String], ref_null: bool) -> Json {
-    patch(vec![json!({
-        "op": op_name(mode, false),
-        "path": "members",
-        "value": member_values(ids, ref_null),
-    })])
+    patch(vec![object([
+        ("op", op_name(mode, false).into()),
+        ("path", "members".into()),
+        ("value", member_values(ids, ref_null)),
+    ])])
 }
 
 /// Member removals: default mode `Remove` + path `members` + the value array (§3.14, non-RFC);
 /// flag mode one `remove` per member with path `members[value eq "…"]` and no value (§4.2).
 pub fn remove_members_body(mode: Mode, ids: &[String], ref_null: bool) -> Json {
     match mode {
-        Mode::Default => patch(vec![json!({
-            "op": "Remove",
-            "path": "members",
-            "value": member_values(ids, ref_null),
-        })]),
+        Mode::Default => patch(vec![object([
+            ("op", "Remove".into()),
+            ("path", "members".into()),
+            ("value", member_values(ids, ref_null)),
+        ])]),
         Mode::Flag => patch(
             ids.iter()
                 .map(|id| {
                     let escaped = id.replace('\\', "\\\\").replace('"', "\\\"");
-                    json!({"op": "remove", "path": format!("members[value eq \"{escaped}\"]")})
+                    object([
+                        ("op", "remove".into()),
+                        ("path", format!("members[value eq \"{escaped}\"]").into()),
+                    ])
                 })
                 .collect(),
         ),
@@ -519,6 +545,36 @@ pub fn remove_members_body(mode: Mode, ids: &[String], ref_null: bool) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The member bodies are built without `json!`; on the wire they are what `json!` gives.
+    #[test]
+    fn member_bodies_serialise_as_the_json_literals() {
+        let ids = vec!["u-1".to_string(), "u\"2".to_string()];
+        let wire = |v: &Json| serde_json::to_string(v).expect("serialises");
+        assert_eq!(
+            wire(&add_members_body(Mode::Default, &ids, false)),
+            wire(&json!({"schemas": [PATCH_URN], "Operations": [
+                {"op": "Add", "path": "members", "value": [{"value": "u-1"}, {"value": "u\"2"}]}]}))
+        );
+        assert_eq!(
+            wire(&add_members_body(Mode::Flag, &ids, true)),
+            wire(&json!({"schemas": [PATCH_URN], "Operations": [
+                {"op": "add", "path": "members",
+                 "value": [{"$ref": null, "value": "u-1"}, {"$ref": null, "value": "u\"2"}]}]}))
+        );
+        assert_eq!(
+            wire(&remove_members_body(Mode::Default, &ids, false)),
+            wire(&json!({"schemas": [PATCH_URN], "Operations": [
+                {"op": "Remove", "path": "members", "value": [{"value": "u-1"}, {"value": "u\"2"}]}]}))
+        );
+        assert_eq!(
+            wire(&remove_members_body(Mode::Flag, &ids, false)),
+            wire(&json!({"schemas": [PATCH_URN], "Operations": [
+                {"op": "remove", "path": "members[value eq \"u-1\"]"},
+                {"op": "remove", "path": "members[value eq \"u\\\"2\"]"}]}))
+        );
+        assert_eq!(form_encode("a b\"é/"), "a+b%22%C3%A9%2F");
+    }
 
     #[test]
     fn filter_is_form_encoded_like_entra() {

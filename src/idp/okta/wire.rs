@@ -227,18 +227,39 @@ pub fn echo_put_body(server: &Value, changes: &[(String, Value)]) -> Value {
     Value::Object(body)
 }
 
+/// An object of these members, in this order, the values moved in (`json!` copies every
+/// interpolated `Value` by serialising it again).
+fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
 pub fn patch(ops: Vec<Value>) -> Value {
-    json!({ "schemas": [PATCH_URN], "Operations": ops })
+    object([
+        (
+            "schemas",
+            Value::Array(vec![Value::String(PATCH_URN.into())]),
+        ),
+        ("Operations", Value::Array(ops)),
+    ])
 }
 
 /// Path-less replace with a value object: Okta's deactivate/reactivate/rename shape (§3).
 pub fn replace_value(value: Value) -> Value {
-    json!({ "op": "replace", "value": value })
+    object([("op", "replace".into()), ("value", value)])
 }
 
 /// One `add` of members (`{value, display}` each) by the `members` path (okta.md §2.10.5).
 pub fn add_members(members: Vec<Value>) -> Value {
-    json!({ "op": "add", "path": "members", "value": members })
+    object([
+        ("op", "add".into()),
+        ("path", "members".into()),
+        ("value", Value::Array(members)),
+    ])
 }
 
 pub fn member(id: &str, display: &str) -> Value {
