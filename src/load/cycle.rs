@@ -486,10 +486,20 @@ pub fn batches_per_group(ctx: &Ctx) -> usize {
 }
 
 /// Ids of the given users with their userNames; users the cycle could not provision are left
-/// out (their failure is already counted; the audit names the missing memberships).
+/// out (their failure is already counted; the audit names the missing memberships). Entra's
+/// member values carry the id alone, so for Entra the names are left empty, never made.
 fn member_ids(ctx: &Ctx, users: impl Iterator<Item = u32>) -> Vec<(String, String)> {
+    let names = !matches!(ctx.wire, Wire::Entra(_));
     users
-        .filter_map(|i| ctx.users.get(i).map(|id| (id, ctx.dir.user_name(i))))
+        .filter_map(|i| {
+            let id = ctx.users.get(i)?;
+            let name = if names {
+                ctx.dir.user_name(i)
+            } else {
+                String::new()
+            };
+            Some((id, name))
+        })
         .collect()
 }
 
