@@ -210,6 +210,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "error",
     ),
     ("require-accept-header", "http.accept.required", "error"),
+    ("return-password", "rfc7643.password.returned", "error"),
+    (
+        "duplicate-members",
+        "rfc7643.multi-valued.duplicate",
+        "warning",
+    ),
     // Okta entitlements (roles and entitlements discovery, grants, import).
     (
         "catalog-ignores-count",

@@ -1605,6 +1605,53 @@ mod quirks {
         assert_eq!(t.members(&gid).await, vec![u.clone()]);
     }
 
+    #[tokio::test]
+    async fn return_password_renders_the_write_only_password() {
+        let t = server_with(&[Q::ReturnPassword]).await;
+        let r = t
+            .post(
+                "/Users",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "pw", "password": "4a9XuKkx"}),
+            )
+            .await;
+        assert_eq!(r.body["password"], "4a9XuKkx");
+        let id = r.body["id"].as_str().unwrap_or_default().to_string();
+        assert_eq!(
+            t.get(&format!("/Users/{id}")).await.body["password"],
+            "4a9XuKkx"
+        );
+        // The clean server never returns it.
+        let clean = server().await;
+        let r = clean
+            .post(
+                "/Users",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "pw", "password": "4a9XuKkx"}),
+            )
+            .await;
+        assert!(r.body.get("password").is_none(), "{}", r.text);
+    }
+
+    #[tokio::test]
+    async fn duplicate_members_stores_a_member_added_again() {
+        let add = |u: &str| {
+            patch_body(json!([{"op": "add", "path": "members", "value": [{"value": u}]}]))
+        };
+        let t = server_with(&[Q::DuplicateMembers]).await;
+        let u = t.user("m").await;
+        let gid = t.group("G", &[&u]).await;
+        assert_eq!(
+            t.patch(&format!("/Groups/{gid}"), add(&u)).await.status,
+            204
+        );
+        assert_eq!(t.members(&gid).await, vec![u.clone(), u.clone()]);
+        // The clean server treats the second add as no change (RFC 7644 §3.5.2.1).
+        let clean = server().await;
+        let u = clean.user("m").await;
+        let gid = clean.group("G", &[&u]).await;
+        clean.patch(&format!("/Groups/{gid}"), add(&u)).await;
+        assert_eq!(clean.members(&gid).await, vec![u]);
+    }
+
     /// Entra's member removal: `Remove` on `members` with the member in `value`.
     fn entra_remove(u: &str) -> Value {
         patch_body(json!([{"op": "Remove", "path": "members", "value": [{"value": u}]}]))

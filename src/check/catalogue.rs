@@ -573,6 +573,54 @@ pub static RULES: &[Rule] = &[
         ..BLANK
     },
     Rule {
+        id: "rfc7643.password.returned",
+        title: "No answer carries `password` (its `returned` is \"never\")",
+        sources: &[RFC7643_4_1_1, RFC7643_7],
+        okta: Some(c(E, "Okta's profile push is the GET answer echoed as a PUT: the returned `password` goes back in every push, so a server that stores what it is sent sets the user's password to the value it returned (a hash becomes the password).", &[OKTA_PUT, OKTA_PUT_CAPTURE])),
+        entra: Some(c(W, "Entra does not read `password` back and carries on; the secret is exposed to every client that can read users.", &[ENTRA_TUT_USERS])),
+        ..BLANK
+    },
+    Rule {
+        id: "rfc7643.multi-valued.duplicate",
+        title: "A multi-valued attribute lists each value once (no member twice in a group)",
+        sources: &[RFC7643_2_4, RFC7644_3_5_2_1],
+        okta: Some(c(W, "Okta carries on: Group Push writes memberships and does not read the member list back; but a member stored twice may survive a removal that takes out one copy.", &[OKTA_GROUP_MEMBERS])),
+        entra: Some(c(W, "Entra carries on: it reads groups with excludedAttributes=members and never reads the member list back; but a member stored twice may survive a removal that takes out one copy.", &[ENTRA_TUT_GROUPS])),
+        ..BLANK
+    },
+    Rule {
+        id: "rfc7643.multi-valued.primary",
+        title: "`primary: true` appears at most once in a multi-valued attribute",
+        sources: &[RFC7643_2_4],
+        okta: Some(c(W, "An RFC rule Okta does not depend on: it sends one primary email and does not read `primary` back.", &[OKTA_CREATE])),
+        entra: Some(c(W, "An RFC rule Entra does not depend on: its mappings select values by `type` (emails[type eq \"work\"]), not by `primary`.", &[ENTRA_TUT_USERS])),
+        ..BLANK
+    },
+    Rule {
+        id: "rfc7643.meta.dates",
+        title: "`meta.created` and `meta.lastModified` are DateTimes, and a resource is not modified before it was created",
+        sources: &[RFC7643_3_1],
+        okta: Some(c(W, "An RFC rule Okta does not depend on: it does not read `meta` (its PUT only echoes it back).", &[OKTA_FAQ_UNSUPPORTED, OKTA_PUT])),
+        entra: Some(c(W, "An RFC rule Entra does not depend on: it compares attribute values, not `meta`.", &[ENTRA_TUT_IMPLEMENTATION])),
+        ..BLANK
+    },
+    Rule {
+        id: "rfc7643.meta.location",
+        title: "`meta.location` is the resource's URI: the Location of a 201, the Content-Location when sent",
+        sources: &[RFC7643_3_1, RFC7644_3_3],
+        okta: Some(c(W, "An RFC rule Okta does not depend on: it addresses resources by the `id` in the body.", &[OKTA_CREATE])),
+        entra: Some(c(W, "An RFC rule Entra does not depend on: it addresses resources by the `id` it stored as the anchor.", &[ENTRA_TUT_IMPLEMENTATION])),
+        ..BLANK
+    },
+    Rule {
+        id: "rfc7643.meta.version",
+        title: "`meta.version` equals the ETag header when both are sent",
+        sources: &[RFC7643_3_1, RFC7644_3_14],
+        okta: Some(c(W, "An RFC rule Okta does not depend on: its documented requests carry no If-Match or If-None-Match.", &[OKTA_PUT, OKTA_PATCH])),
+        entra: Some(c(W, "An RFC rule Entra does not depend on: its documented requests carry no If-Match or If-None-Match.", &[ENTRA_TUT_USERS])),
+        ..BLANK
+    },
+    Rule {
         id: "rfc7644.response.resource",
         title: "A read answers with a resource object",
         sources: &[RFC7644_3_4_1],
@@ -699,6 +747,14 @@ pub static RULES: &[Rule] = &[
         sources: &[RFC7643_3_1, RFC7644_3_4_2],
         okta: Some(c(E, "Okta cannot store the app user's id from the lookup: the link fails and every later update of the user fails.", &[OKTA_LOOKUP])),
         entra: Some(c(E, "Entra cannot take the anchor from the match: the object is never linked.", &[ENTRA_TUT_IMPLEMENTATION])),
+        ..BLANK
+    },
+    Rule {
+        id: "rfc7644.list.pagination-fields",
+        title: "A partial page carries `startIndex` and `itemsPerPage`",
+        sources: &[RFC7644_3_4_2],
+        okta: Some(c(W, "Okta pages by its own `startIndex` and `count` and reads `totalResults` and `Resources`; it carries on.", &[OKTA_RETRIEVE_USERS])),
+        entra: Some(c(W, "Entra's provisioning cycles do not page; an RFC rule it does not depend on.", &[ENTRA_TUT_IMPLEMENTATION])),
         ..BLANK
     },
     Rule {
@@ -932,6 +988,14 @@ pub static RULES: &[Rule] = &[
         sources: &[RFC7643_4_1_1, RFC7643_2_1, BUG_USERNAME_CASE],
         okta: Some(c(E, "Okta's lookup misses the existing user: it POSTs and gets 409 (the assignment fails) or a second account appears; Okta's Spec test #9 checks it.", &[OKTA_LOOKUP, OKTA_DEVFORUM_27262, OKTA_SPEC_TEST])),
         entra: Some(c(E, "Entra's matching misses an account stored in another case: it creates it again, the create conflicts and the user is never linked; Microsoft's SCIM Validator checks it.", &[ENTRA_LOGS, ENTRA_VALIDATOR_CASE])),
+        ..BLANK
+    },
+    Rule {
+        id: "rfc7643.username.unique",
+        title: "`userName` is unique regardless of case: no answer lists two users with one userName",
+        sources: &[RFC7643_4_1_1, RFC7643_2_1],
+        okta: Some(c(E, "One person has two app accounts: Okta's `userName eq` lookup finds both and links one, so the other keeps its access and never gets Okta's updates or deactivation.", &[OKTA_LOOKUP, OKTA_FAQ_MATCHING])),
+        entra: Some(c(E, "Entra's matching query finds more than one account: it logs DuplicateTargetEntries and does not provision the user.", &[ENTRA_LOGS, ENTRA_TUT_IMPLEMENTATION])),
         ..BLANK
     },
     Rule {

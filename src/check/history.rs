@@ -28,6 +28,8 @@ pub struct History {
     /// Resources whose last PATCH or PUT failed, with the rule that reported it: what a later
     /// check finds wrong with them is that failure again, not a fault of its own.
     failed: HashMap<String, &'static str>,
+    /// Resources (`/Users/{id}`) this run's creates made (acknowledged with the new id).
+    created: HashSet<String>,
 }
 
 /// `/Users/{id}` for a request addressed to one resource.
@@ -53,6 +55,13 @@ impl History {
         answer: Option<&Value>,
     ) {
         let intent = Intent::infer(method, rel_path);
+        if let Intent::Create { resource } = &intent {
+            let id = answer.and_then(|a| a.get("id")).and_then(Value::as_str);
+            if let (true, Some(id)) = ((200..300).contains(&status), id) {
+                self.created.insert(format!("/{resource}/{id}"));
+            }
+            return;
+        }
         let Some(key) = resource_key(&intent) else {
             return;
         };
@@ -122,6 +131,11 @@ impl History {
     /// The run set this resource inactive (acknowledged) and did not delete it.
     pub fn was_deactivated(&self, key: &str) -> bool {
         self.deactivated.contains(key) && !self.deleted.contains(key)
+    }
+
+    /// This run's own create made this resource (`/Users/{id}`).
+    pub fn created(&self, key: &str) -> bool {
+        self.created.contains(key)
     }
 
     pub fn was_deleted(&self, key: &str) -> bool {

@@ -211,7 +211,7 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
     }
     media_type(resp, idp, &mut out);
     if resp.status >= 400 {
-        error_body(resp, idp, &mut out);
+        error_body(resp, intent, idp, &mut out);
         return out;
     }
     if resp.status >= 300 {
@@ -262,16 +262,31 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
                     );
                 }
             }
-            if let Some(body) = resp.body.as_ref() {
+            if let Some(body) = resp.body.as_ref().filter(|b| b.is_object()) {
                 excluded_members(resource, &query, body, "", idp, &mut out);
+                returned(
+                    resp,
+                    resource,
+                    &[(String::new(), body)],
+                    Returned::One,
+                    idp,
+                    &mut out,
+                );
             }
         }
         Intent::List {
             start_index,
             count,
             resource,
-        } => list(resp, resource, &query, *start_index, *count, idp, &mut out),
-        Intent::Replace { .. } => {
+        } => list(
+            resp,
+            resource,
+            &query,
+            (*start_index, *count),
+            judging,
+            &mut out,
+        ),
+        Intent::Replace { resource, .. } => {
             if resp.status != 200 {
                 out.push(
                     Finding::judged(
@@ -290,7 +305,9 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
                 );
             }
             match &resp.body {
-                Some(body) if body.is_object() => {}
+                Some(body) if body.is_object() => {
+                    updated(resp, resource, body, "the PUT", idp, &mut out)
+                }
                 Some(other) => out.push(Finding::judged(
                     "rfc7644.replace.body",
                     idp,
@@ -304,7 +321,10 @@ pub fn check_exchange(exchange: &Exchange, intent: &Intent, judging: &Judging<'_
                 None => {}
             }
         }
-        Intent::Patch { .. } => {
+        Intent::Patch { resource, .. } => {
+            if let Some(body) = resp.body.as_ref().filter(|b| b.is_object()) {
+                updated(resp, resource, body, "the PATCH", idp, &mut out);
+            }
             if resp.status == 200 && !resp.has_body() {
                 out.push(Finding::judged(
                     "rfc7644.patch.empty-200",
@@ -538,7 +558,7 @@ fn media_type(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
 }
 
 /// RFC 7644 §3.12: errors are JSON with the Error schema and `status` as a string.
-fn error_body(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
+fn error_body(resp: &RecordedResponse, intent: &Intent, idp: Idp, out: &mut Vec<Finding>) {
     let Some(body) = &resp.body else {
         let what = not_json(resp);
         out.push(
@@ -621,6 +641,73 @@ fn error_body(resp: &RecordedResponse, idp: Idp, out: &mut Vec<Finding>) {
             )),
         ),
     }
+    scim_type(resp, body, intent, idp, out);
+}
+
+/// RFC 7644 Table 9's `scimType` keywords (§3.12), and the cursor-pagination draft's, which
+/// extend that table.
+const SCIM_TYPES: &[&str] = &[
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+    "sensitive",
+    "invalidCursor",
+    "expiredCursor",
+    "invalidCount",
+];
+
+/// RFC 7644 §3.3: a create that conflicts answers 409 with `scimType` "uniqueness"; §3.12: a
+/// `scimType`, when given, is one of Table 9's keywords.
+fn scim_type(
+    resp: &RecordedResponse,
+    body: &Value,
+    intent: &Intent,
+    idp: Idp,
+    out: &mut Vec<Finding>,
+) {
+    let given = body.get("scimType");
+    let shown = || given.map(show).unwrap_or_else(|| "absent".into());
+    if resp.status == 409 && matches!(intent, Intent::Create { .. }) {
+        if given.and_then(Value::as_str) != Some("uniqueness") {
+            out.push(
+                Finding::judged(
+                    "rfc7644.error.scim-type",
+                    idp,
+                    format!(
+                        "the create's 409 carries scimType {}; RFC 7644 §3.3 says a conflicting create answers 409 with scimType \"uniqueness\"",
+                        shown()
+                    ),
+                )
+                .diff(DiffEntry::new("/scimType", "\"uniqueness\"", shown())),
+            );
+        }
+        return;
+    }
+    match given {
+        None | Some(Value::Null) => {}
+        Some(Value::String(t)) if SCIM_TYPES.contains(&t.as_str()) => {}
+        Some(other) => out.push(
+            Finding::judged(
+                "rfc7644.error.scim-type",
+                idp,
+                format!(
+                    "the error's scimType {} is not one of RFC 7644 §3.12's keywords (Table 9)",
+                    show(other)
+                ),
+            )
+            .diff(DiffEntry::new(
+                "/scimType",
+                "a keyword of RFC 7644 Table 9 (invalidFilter, uniqueness, invalidValue, …)",
+                show(other),
+            )),
+        ),
+    }
 }
 
 fn create(resp: &RecordedResponse, resource: &str, idp: Idp, out: &mut Vec<Finding>) {
@@ -677,7 +764,14 @@ fn create(resp: &RecordedResponse, resource: &str, idp: Idp, out: &mut Vec<Findi
             "the create answer has no Location header",
         ));
     }
-    meta(body, resource, idp, out);
+    returned(
+        resp,
+        resource,
+        &[(String::new(), body)],
+        Returned::Created,
+        idp,
+        out,
+    );
 }
 
 /// A read's answer: a resource object with `id` and `schemas`.
@@ -732,26 +826,404 @@ fn resource_body(resp: &RecordedResponse, what: &str, idp: Idp, out: &mut Vec<Fi
     }
 }
 
-fn meta(body: &Value, resource: &str, idp: Idp, out: &mut Vec<Finding>) {
+/// How an answer returned its resources: whether it describes a resource just created, and
+/// which headers speak for the one resource.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Returned {
+    /// A create's answer: `meta` due, the Location header names it, never modified yet.
+    Created,
+    /// A read, a PUT or a PATCH answer: ETag and Content-Location speak for it.
+    One,
+    /// Resources of a ListResponse: the headers speak for the list.
+    Listed,
+}
+
+/// The resource of a PUT or PATCH answer: an `id`, and what every returned resource owes.
+fn updated(
+    resp: &RecordedResponse,
+    resource: &str,
+    body: &Value,
+    what: &str,
+    idp: Idp,
+    out: &mut Vec<Finding>,
+) {
+    if body
+        .get("id")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        out.push(
+            Finding::judged(
+                "rfc7643.resource.id",
+                idp,
+                format!("the resource returned by {what} has no `id` (RFC 7643 §3.1)"),
+            )
+            .diff(DiffEntry::new(
+                "/id",
+                "the resource's id",
+                body.get("id").map(show).unwrap_or_else(|| "absent".into()),
+            )),
+        );
+    }
+    returned(
+        resp,
+        resource,
+        &[(String::new(), body)],
+        Returned::One,
+        idp,
+        out,
+    );
+}
+
+/// What RFC 7643 asks of every resource an answer returns (`at` is its JSON pointer): no
+/// `password` (§4.1.1, returned "never"), no value twice and one `primary` at most in a
+/// multi-valued attribute (§2.4), and a `meta` that tells the truth (§3.1). One finding per
+/// rule per exchange: the first resource that shows it.
+fn returned(
+    resp: &RecordedResponse,
+    resource: &str,
+    items: &[(String, &Value)],
+    how: Returned,
+    idp: Idp,
+    out: &mut Vec<Finding>,
+) {
+    if let Some((at, key)) = items
+        .iter()
+        .find_map(|(at, r)| password_key(r).map(|k| (at, k)))
+    {
+        out.push(
+            Finding::judged(
+                "rfc7643.password.returned",
+                idp,
+                "the answer returns the user's `password`; RFC 7643 §4.1.1 makes it write-only (returned \"never\": neither the cleartext nor a hash may be returned)",
+            )
+            .diff(DiffEntry::new(
+                format!("{at}/{}", super::pointer_token(&key)),
+                "absent",
+                "present (value not shown)",
+            )),
+        );
+    }
+    if let Some((at, attr, value)) = items
+        .iter()
+        .find_map(|(at, r)| duplicate_value(r).map(|(a, v)| (at, a, v)))
+    {
+        out.push(
+            Finding::judged(
+                "rfc7643.multi-valued.duplicate",
+                idp,
+                format!("`{attr}` lists {value} more than once (RFC 7643 §2.4)"),
+            )
+            .diff(DiffEntry::new(
+                format!("{at}/{attr}"),
+                "each value once",
+                format!("{value} twice"),
+            )),
+        );
+    }
+    if let Some((at, attr, n)) = items
+        .iter()
+        .find_map(|(at, r)| many_primaries(r).map(|(a, n)| (at, a, n)))
+    {
+        out.push(
+            Finding::judged(
+                "rfc7643.multi-valued.primary",
+                idp,
+                format!(
+                    "`{attr}` has {n} values with `primary: true`; RFC 7643 §2.4 allows at most one"
+                ),
+            )
+            .diff(DiffEntry::new(
+                format!("{at}/{attr}"),
+                "at most one primary value",
+                format!("{n} primary values"),
+            )),
+        );
+    }
     let expected_type = match resource {
         "Users" => "User",
         "Groups" => "Group",
         _ => return,
     };
-    match body.get("meta").and_then(|m| m.get("resourceType")) {
-        Some(Value::String(t)) if t == expected_type => {}
-        other => out.push(
-            Finding::judged(
-                "rfc7643.meta.resource-type",
-                idp,
-                "the resource's `meta.resourceType` is missing or wrong",
-            )
-            .diff(DiffEntry::new(
-                "/meta/resourceType",
-                format!("\"{expected_type}\""),
-                other.map(show).unwrap_or_else(|| "absent".into()),
-            )),
-        ),
+    for (at, r) in items {
+        let meta = r.get("meta");
+        let wrong_type = match meta.and_then(|m| m.get("resourceType")) {
+            Some(Value::String(t)) => t != expected_type,
+            // RFC 7643 §3.1 marks no part of `meta` required: a missing one is judged only on
+            // a create's answer, as it always was (the created resource, described in full).
+            None | Some(Value::Null) => how == Returned::Created,
+            Some(_) => true,
+        };
+        if wrong_type {
+            out.push(
+                Finding::judged(
+                    "rfc7643.meta.resource-type",
+                    idp,
+                    "the resource's `meta.resourceType` is missing or wrong (RFC 7643 §3.1)",
+                )
+                .diff(DiffEntry::new(
+                    format!("{at}/meta/resourceType"),
+                    format!("\"{expected_type}\""),
+                    meta.and_then(|m| m.get("resourceType"))
+                        .map(show)
+                        .unwrap_or_else(|| "absent".into()),
+                )),
+            );
+            break;
+        }
+    }
+    if let Some(f) = items
+        .iter()
+        .find_map(|(at, r)| meta_dates(at, r.get("meta")?, how, idp))
+    {
+        out.push(f);
+    }
+    // The headers speak for one resource only.
+    let [(at, one)] = items else {
+        return;
+    };
+    let Some(meta) = one.get("meta") else {
+        return;
+    };
+    if let Some(location) = meta.get("location").and_then(Value::as_str) {
+        let header = match how {
+            Returned::Created => resp.header("location").map(|h| ("Location", h)),
+            _ => None,
+        }
+        .or_else(|| {
+            resp.header("content-location")
+                .map(|h| ("Content-Location", h))
+        });
+        if let Some((name, h)) = header {
+            let h = h.trim();
+            // A relative header names the same resource when the URI ends with it.
+            let same = h == location || (h.starts_with('/') && location.ends_with(h));
+            if !same {
+                out.push(
+                    Finding::judged(
+                        "rfc7643.meta.location",
+                        idp,
+                        format!(
+                            "`meta.location` is {location} but the {name} header says {h}; RFC 7643 §3.1 makes them the same URI"
+                        ),
+                    )
+                    .diff(DiffEntry::new(
+                        format!("{at}/meta/location"),
+                        show(&Value::String(h.to_string())),
+                        show(&Value::String(location.to_string())),
+                    )),
+                );
+            }
+        }
+    }
+    if let (Some(version), Some(etag)) = (
+        meta.get("version").and_then(Value::as_str),
+        resp.header("etag"),
+    ) {
+        if version != etag.trim() {
+            out.push(
+                Finding::judged(
+                    "rfc7643.meta.version",
+                    idp,
+                    format!(
+                        "`meta.version` is {version} but the ETag header is {etag}; RFC 7643 §3.1 makes them the same entity-tag"
+                    ),
+                )
+                .diff(DiffEntry::new(
+                    format!("{at}/meta/version"),
+                    show(&Value::String(etag.trim().to_string())),
+                    show(&Value::String(version.to_string())),
+                )),
+            );
+        }
+    }
+}
+
+/// The member holding a password: `password` (any case) at the top, or in the core User
+/// schema's object.
+fn password_key(r: &Value) -> Option<String> {
+    let obj = r.as_object()?;
+    let held = |o: &serde_json::Map<String, Value>| {
+        o.iter()
+            .find(|(k, v)| k.eq_ignore_ascii_case("password") && !v.is_null())
+            .map(|(k, _)| k.clone())
+    };
+    held(obj).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(crate::scim::schema::USER_URN))
+            .and_then(|(urn, v)| Some(format!("{urn}/{}", held(v.as_object()?)?)))
+    })
+}
+
+/// The identity of a multi-valued attribute's element: its `value` (and `type`, except for a
+/// group's members, where the value alone names the member), or the whole primitive.
+fn element_key(attr: &str, v: &Value) -> Option<String> {
+    match v {
+        Value::Object(o) => {
+            let value = o.get("value").filter(|v| !v.is_null())?;
+            if attr.eq_ignore_ascii_case("members") {
+                Some(show(value))
+            } else {
+                let kind = o.get("type").map(show).unwrap_or_default();
+                Some(format!("{}{}", show(value), kind))
+            }
+        }
+        Value::Null => None,
+        other => Some(show(other)),
+    }
+}
+
+/// The first multi-valued attribute of a resource that lists one value twice, with that value.
+fn duplicate_value(r: &Value) -> Option<(String, String)> {
+    for (attr, v) in r.as_object()? {
+        let Value::Array(items) = v else { continue };
+        let mut seen = std::collections::HashSet::new();
+        for item in items {
+            if let Some(key) = element_key(attr, item) {
+                if !seen.insert(key) {
+                    let value = item.get("value").unwrap_or(item);
+                    return Some((attr.clone(), show(value)));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The first multi-valued attribute with more than one `primary: true`, and how many it has.
+fn many_primaries(r: &Value) -> Option<(String, usize)> {
+    r.as_object()?.iter().find_map(|(attr, v)| {
+        let n = v
+            .as_array()?
+            .iter()
+            .filter(|e| e.get("primary") == Some(&Value::Bool(true)))
+            .count();
+        (n > 1).then(|| (attr.clone(), n))
+    })
+}
+
+/// `YYYY-MM-DDThh:mm:ss[.s+][Z|±hh:mm]`: the xsd:dateTime that RFC 7643 §2.3.5 names.
+fn is_date_time(s: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-4]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$",
+        )
+        .expect("regex")
+    })
+    .is_match(s)
+}
+
+/// RFC 7643 §3.1: `created` and `lastModified` are DateTimes; `lastModified` is never before
+/// `created`, and equals it while the resource was never modified (a create's answer). Times
+/// are compared only in UTC (`Z`) with the same precision, where text order is time order.
+fn meta_dates(at: &str, meta: &Value, how: Returned, idp: Idp) -> Option<Finding> {
+    let field = |name: &str| meta.get(name).filter(|v| !v.is_null());
+    for name in ["created", "lastModified"] {
+        if let Some(v) = field(name) {
+            if !v.as_str().is_some_and(is_date_time) {
+                return Some(
+                    Finding::judged(
+                        "rfc7643.meta.dates",
+                        idp,
+                        format!(
+                            "`meta.{name}` is {}, not a DateTime (RFC 7643 §2.3.5, §3.1)",
+                            show(v)
+                        ),
+                    )
+                    .diff(DiffEntry::new(
+                        format!("{at}/meta/{name}"),
+                        "an xsd:dateTime such as 2026-01-31T12:00:00Z",
+                        show(v),
+                    )),
+                );
+            }
+        }
+    }
+    let created = field("created")?.as_str()?;
+    let modified = field("lastModified")?.as_str()?;
+    let comparable =
+        created.ends_with('Z') && modified.ends_with('Z') && created.len() == modified.len();
+    if !comparable {
+        return None;
+    }
+    let message = if modified < created {
+        format!("`meta.lastModified` ({modified}) is before `meta.created` ({created})")
+    } else if how == Returned::Created && modified != created {
+        format!(
+            "the resource was just created, but `meta.lastModified` ({modified}) differs from `meta.created` ({created}); RFC 7643 §3.1 makes them equal until it is modified"
+        )
+    } else {
+        return None;
+    };
+    Some(
+        Finding::judged("rfc7643.meta.dates", idp, message).diff(DiffEntry::new(
+            format!("{at}/meta/lastModified"),
+            if how == Returned::Created {
+                format!("\"{created}\"")
+            } else {
+                format!("{created} or later")
+            },
+            format!("\"{modified}\""),
+        )),
+    )
+}
+
+/// A lookup by userName (`userName eq "…"`, the query both IdPs match users with): where a
+/// userName held twice is what the IdP sees. A list of everyone is not judged for it: on a
+/// shared server it shows other runs' and other scenarios' users too.
+fn filters_user_name(query: &Query) -> bool {
+    use crate::scim::filter::{self, CompareOp, Filter};
+    let Some(parsed) = query.filter.as_deref().and_then(|f| filter::parse(f).ok()) else {
+        return false;
+    };
+    matches!(&parsed, Filter::Compare { path, op: CompareOp::Eq, .. }
+        if path.urn.is_none() && path.sub.is_none() && path.attr.eq_ignore_ascii_case("userName"))
+}
+
+/// RFC 7643 §4.1.1 (userName is unique, `caseExact` false; §2.1): two users of one answer
+/// whose userNames differ at most in case are one userName held twice. When this run's own
+/// creates made both, the fault is the create the server should have refused, judged where it
+/// was answered (`rfc7644.create.uniqueness`, or the lookup that missed and made the IdP
+/// create again): one fault, one problem.
+fn unique_user_names(items: &[(String, &Value)], judging: &Judging<'_>, out: &mut Vec<Finding>) {
+    let idp = judging.idp;
+    let ours = |id: &str| judging.history.created(&format!("/Users/{id}"));
+    let mut seen: std::collections::HashMap<String, (&str, &str, &str)> =
+        std::collections::HashMap::new();
+    for (at, r) in items {
+        let (Some(name), Some(id)) = (
+            r.get("userName").and_then(Value::as_str),
+            r.get("id").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        match seen.get(&name.to_lowercase()) {
+            Some((_, other_id, _)) if *other_id == id => {}
+            Some((_, other_id, _)) if ours(other_id) && ours(id) => {}
+            Some((other_at, other_id, other_name)) => {
+                out.push(
+                    Finding::judged(
+                        "rfc7643.username.unique",
+                        idp,
+                        format!(
+                            "two users hold one userName: {} (id {other_id}) and {} (id {id}); RFC 7643 §4.1.1 makes userName unique, regardless of case",
+                            show(&Value::String(other_name.to_string())),
+                            show(&Value::String(name.to_string())),
+                        ),
+                    )
+                    .diff(DiffEntry::new(
+                        format!("{at}/userName"),
+                        format!("not the userName of {other_at}"),
+                        show(&Value::String(name.to_string())),
+                    )),
+                );
+                return;
+            }
+            None => {
+                seen.insert(name.to_lowercase(), (at, id, name));
+            }
+        }
     }
 }
 
@@ -786,11 +1258,11 @@ fn list(
     resp: &RecordedResponse,
     resource: &str,
     query: &Query,
-    start_index: Option<i64>,
-    count: Option<i64>,
-    idp: Idp,
+    (start_index, count): (Option<i64>, Option<i64>),
+    judging: &Judging<'_>,
     out: &mut Vec<Finding>,
 ) {
+    let idp = judging.idp;
     let Some(body) = resp.body.as_ref().filter(|b| b.is_object()) else {
         let what = match &resp.body {
             Some(other) => format!("it answered {}", show(other)),
@@ -921,6 +1393,42 @@ fn list(
         excluded_members(resource, query, item, &format!("/Resources/{i}"), idp, out);
         if out.len() > before {
             break; // one finding per exchange: the first group that shows it
+        }
+    }
+    let listed: Vec<(String, &Value)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_object())
+        .map(|(i, r)| (format!("/Resources/{i}"), r))
+        .collect();
+    returned(resp, resource, &listed, Returned::Listed, idp, out);
+    if resource == "Users" && filters_user_name(query) {
+        unique_user_names(&listed, judging, out);
+    }
+    if let (Some(len), Some(total)) = (len, total) {
+        let missing: Vec<&str> = ["startIndex", "itemsPerPage"]
+            .into_iter()
+            .filter(|k| body.get(*k).is_none_or(Value::is_null))
+            .collect();
+        // Without a `Resources` array the page is judged by the Resources rules alone.
+        let paged = resources.is_some_and(Value::is_array);
+        if paged && len < total && !missing.is_empty() {
+            let mut f = Finding::judged(
+                "rfc7644.list.pagination-fields",
+                idp,
+                format!(
+                    "the page holds {len} of {total} results but has no {}: RFC 7644 §3.4.2 requires both when results are partial",
+                    missing
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            );
+            for k in missing {
+                f = f.diff(DiffEntry::new(format!("/{k}"), "an integer", "absent"));
+            }
+            out.push(f);
         }
     }
     if let (Some(len), Some(total)) = (len, total) {
@@ -1616,6 +2124,462 @@ mod tests {
             rules_for(&json_type, Idp::Entra),
             vec![("rfc7644.response.media-type".into(), Severity::Warning)]
         );
+    }
+
+    /// Each rule of an answer's resources (RFC 7643 §2.4, §3.1, §4.1.1; RFC 7644 §3.3, §3.4.2,
+    /// §3.12): one answer that keeps it, one that breaks it, judged for Okta and for Entra.
+    #[test]
+    fn every_returned_resource_rule_has_a_passing_and_a_failing_answer() {
+        const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+        const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+        let user = |extra: Value| {
+            let mut u = json!({"schemas": [USER], "id": "u1", "userName": "ann@example.com",
+                "meta": {"resourceType": "User", "created": "2026-01-01T00:00:00Z",
+                         "lastModified": "2026-01-01T00:00:00Z", "location": "https://scim.example.com/Users/u1",
+                         "version": "W/\"1\""}});
+            if let (Some(u), Some(extra)) = (u.as_object_mut(), extra.as_object()) {
+                for (k, v) in extra {
+                    u.insert(k.clone(), v.clone());
+                }
+            }
+            u
+        };
+        let group = |members: Value| {
+            json!({"schemas": [GROUP], "id": "g1", "displayName": "G", "members": members,
+                   "meta": {"resourceType": "Group"}})
+        };
+        let scim = ("Content-Type", "application/scim+json");
+        let read = |body: Value| exchange("GET", "/Users/u1", 200, Some(body));
+        let read_with = |headers: &[(&str, &str)], body: Value| {
+            let mut h = vec![scim];
+            h.extend_from_slice(headers);
+            exchange_with("GET", "/Users/u1", &[], 200, &h, Some(body), None)
+        };
+        let created = |location: &str, body: Value| {
+            exchange_with(
+                "POST",
+                "/Users",
+                &[],
+                201,
+                &[scim, ("Location", location)],
+                Some(body),
+                None,
+            )
+        };
+        let page = |total: i64, items: Vec<Value>, counters: bool| {
+            let mut b =
+                json!({"schemas": [LIST_RESPONSE], "totalResults": total, "Resources": items});
+            if counters {
+                b["startIndex"] = json!(1);
+                b["itemsPerPage"] = json!(b["Resources"].as_array().map_or(0, Vec::len));
+            }
+            exchange("GET", "/Users?startIndex=1&count=10", 200, Some(b))
+        };
+        let lookup = |items: Vec<Value>| {
+            let n = items.len();
+            exchange(
+                "GET",
+                "/Users?filter=userName%20eq%20%22ann%40example.com%22",
+                200,
+                Some(list_body(json!(n), items, json!(n))),
+            )
+        };
+        let error = |method: &str, target: &str, status: u16, scim_type: Option<&str>| {
+            let mut b =
+                json!({"schemas": [ERROR_SCHEMA], "status": status.to_string(), "detail": "no"});
+            if let Some(t) = scim_type {
+                b["scimType"] = json!(t);
+            }
+            exchange(method, target, status, Some(b))
+        };
+        let w = Severity::Warning;
+        let e = Severity::Error;
+        // (case, answer, the rule it breaks or None, Okta's severity, Entra's severity)
+        let cases: Vec<(&str, Exchange, Option<&str>, Severity, Severity)> = vec![
+            ("a user without password", read(user(json!({}))), None, w, w),
+            (
+                "a user with password",
+                read(user(json!({"password": "[redacted]"}))),
+                Some("rfc7643.password.returned"),
+                e,
+                w,
+            ),
+            (
+                "password in the core schema's object",
+                read(user(json!({USER: {"password": "x"}}))),
+                Some("rfc7643.password.returned"),
+                e,
+                w,
+            ),
+            (
+                "password in a listed user",
+                page(1, vec![user(json!({"Password": "x"}))], true),
+                Some("rfc7643.password.returned"),
+                e,
+                w,
+            ),
+            (
+                "members once each",
+                exchange(
+                    "GET",
+                    "/Groups/g1",
+                    200,
+                    Some(group(json!([{"value": "u1"}, {"value": "u2"}]))),
+                ),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a member listed twice",
+                exchange(
+                    "GET",
+                    "/Groups/g1",
+                    200,
+                    Some(group(
+                        json!([{"value": "u1"}, {"value": "u1", "display": "Ann"}]),
+                    )),
+                ),
+                Some("rfc7643.multi-valued.duplicate"),
+                w,
+                w,
+            ),
+            (
+                "one address in two roles is two values",
+                read(user(
+                    json!({"emails": [{"value": "a@x", "type": "work"}, {"value": "a@x", "type": "home"}]}),
+                )),
+                None,
+                w,
+                w,
+            ),
+            (
+                "one email twice",
+                read(user(
+                    json!({"emails": [{"value": "a@x", "type": "work"}, {"value": "a@x", "type": "work"}]}),
+                )),
+                Some("rfc7643.multi-valued.duplicate"),
+                w,
+                w,
+            ),
+            (
+                "one primary email",
+                read(user(
+                    json!({"emails": [{"value": "a@x", "primary": true}, {"value": "b@x", "primary": false}]}),
+                )),
+                None,
+                w,
+                w,
+            ),
+            (
+                "two primary emails",
+                read(user(
+                    json!({"emails": [{"value": "a@x", "primary": true}, {"value": "b@x", "primary": true}]}),
+                )),
+                Some("rfc7643.multi-valued.primary"),
+                w,
+                w,
+            ),
+            (
+                "created is not a DateTime",
+                read(user(
+                    json!({"meta": {"resourceType": "User", "created": "04-12-2018 00:00:00"}}),
+                )),
+                Some("rfc7643.meta.dates"),
+                w,
+                w,
+            ),
+            (
+                "modified before created",
+                read(user(
+                    json!({"meta": {"resourceType": "User", "created": "2026-02-01T00:00:00Z", "lastModified": "2026-01-01T00:00:00Z"}}),
+                )),
+                Some("rfc7643.meta.dates"),
+                w,
+                w,
+            ),
+            (
+                "modified after created",
+                read(user(
+                    json!({"meta": {"resourceType": "User", "created": "2026-01-01T00:00:00Z", "lastModified": "2026-02-01T00:00:00.5Z"}}),
+                )),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a create whose lastModified is created",
+                created("https://scim.example.com/Users/u1", user(json!({}))),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a create already modified",
+                created(
+                    "https://scim.example.com/Users/u1",
+                    user(
+                        json!({"meta": {"resourceType": "User", "created": "2026-01-01T00:00:00Z", "lastModified": "2026-01-01T00:00:09Z", "location": "https://scim.example.com/Users/u1"}}),
+                    ),
+                ),
+                Some("rfc7643.meta.dates"),
+                w,
+                w,
+            ),
+            (
+                "a relative Location naming the same URI",
+                created("/Users/u1", user(json!({}))),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a Location that is not meta.location",
+                created("https://scim.example.com/Users/u2", user(json!({}))),
+                Some("rfc7643.meta.location"),
+                w,
+                w,
+            ),
+            (
+                "a Content-Location that is meta.location",
+                read_with(
+                    &[("Content-Location", "https://scim.example.com/Users/u1")],
+                    user(json!({})),
+                ),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a Content-Location that is not",
+                read_with(
+                    &[("Content-Location", "https://scim.example.com/Users/other")],
+                    user(json!({})),
+                ),
+                Some("rfc7643.meta.location"),
+                w,
+                w,
+            ),
+            (
+                "an ETag that is meta.version",
+                read_with(&[("ETag", "W/\"1\"")], user(json!({}))),
+                None,
+                w,
+                w,
+            ),
+            (
+                "an ETag that is not",
+                read_with(&[("ETag", "W/\"2\"")], user(json!({}))),
+                Some("rfc7643.meta.version"),
+                w,
+                w,
+            ),
+            (
+                "a read with the wrong resourceType",
+                read(user(json!({"meta": {"resourceType": "Users"}}))),
+                Some("rfc7643.meta.resource-type"),
+                w,
+                w,
+            ),
+            (
+                "a PUT answer with its id",
+                exchange("PUT", "/Users/u1", 200, Some(user(json!({})))),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a PUT answer without id",
+                exchange(
+                    "PUT",
+                    "/Users/u1",
+                    200,
+                    Some(json!({"schemas": [USER], "userName": "ann"})),
+                ),
+                Some("rfc7643.resource.id"),
+                w,
+                w,
+            ),
+            (
+                "a PATCH answer without id",
+                exchange(
+                    "PATCH",
+                    "/Users/u1",
+                    200,
+                    Some(json!({"schemas": [USER], "userName": "ann"})),
+                ),
+                Some("rfc7643.resource.id"),
+                w,
+                w,
+            ),
+            (
+                "a partial page with its counters",
+                page(2, vec![user(json!({}))], true),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a partial page without startIndex and itemsPerPage",
+                page(2, vec![user(json!({}))], false),
+                Some("rfc7644.list.pagination-fields"),
+                w,
+                w,
+            ),
+            (
+                "a whole result without them",
+                page(1, vec![user(json!({}))], false),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a lookup finds one user",
+                lookup(vec![user(json!({}))]),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a lookup finds one userName in two cases",
+                lookup(vec![
+                    user(json!({})),
+                    user(json!({"id": "u2", "userName": "Ann@Example.com"})),
+                ]),
+                Some("rfc7643.username.unique"),
+                e,
+                e,
+            ),
+            (
+                "a list of everyone is not judged for it (a shared server)",
+                page(
+                    2,
+                    vec![
+                        user(json!({})),
+                        user(json!({"id": "u2", "userName": "Ann@Example.com"})),
+                    ],
+                    true,
+                ),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a conflicting create says uniqueness",
+                error("POST", "/Users", 409, Some("uniqueness")),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a conflicting create without scimType",
+                error("POST", "/Users", 409, None),
+                Some("rfc7644.error.scim-type"),
+                w,
+                w,
+            ),
+            (
+                "a 400 with a keyword of Table 9",
+                error("GET", "/Users?filter=x", 400, Some("invalidFilter")),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a 400 without scimType (it is optional)",
+                error("GET", "/Users?filter=x", 400, None),
+                None,
+                w,
+                w,
+            ),
+            (
+                "a 400 with an unknown scimType",
+                error("GET", "/Users?filter=x", 400, Some("badRequest")),
+                Some("rfc7644.error.scim-type"),
+                w,
+                w,
+            ),
+        ];
+        for (case, ex, rule, okta, entra) in cases {
+            for (idp, severity) in [(Idp::Okta, okta), (Idp::Entra, entra)] {
+                let found = rules_for(&ex, idp);
+                match rule {
+                    None => assert!(found.is_empty(), "{case}: {found:?}"),
+                    Some(rule) => assert_eq!(
+                        found,
+                        vec![(rule.to_string(), severity)],
+                        "{case} ({idp:?})"
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Two users of one userName that this run's own creates made are the create the server
+    /// should have refused (judged there), not a second problem.
+    #[test]
+    fn a_user_name_held_twice_by_this_runs_creates_is_the_creates_fault() {
+        let listed = exchange(
+            "GET",
+            "/Users?filter=userName%20eq%20%22ann%22",
+            200,
+            Some(list_body(
+                json!(2),
+                vec![
+                    json!({"id": "u1", "userName": "ann"}),
+                    json!({"id": "u2", "userName": "Ann"}),
+                ],
+                json!(2),
+            )),
+        );
+        let intent = Intent::infer("GET", "/Users?filter=userName%20eq%20%22ann%22");
+        let mut history = History::default();
+        let judged = |h: &History| {
+            check_exchange(
+                &listed,
+                &intent,
+                &Judging {
+                    idp: Idp::Entra,
+                    run_credentials: true,
+                    history: h,
+                },
+            )
+            .into_iter()
+            .map(|f| f.rule)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(judged(&history), vec!["rfc7643.username.unique"]);
+        history.observe("POST", "/Users", None, 201, Some(&json!({"id": "u1"})));
+        assert_eq!(
+            judged(&history),
+            vec!["rfc7643.username.unique"],
+            "one is not ours"
+        );
+        history.observe("POST", "/Users", None, 201, Some(&json!({"id": "u2"})));
+        assert!(judged(&history).is_empty());
+    }
+
+    /// The password's value never reaches a finding, whoever reads it.
+    #[test]
+    fn a_returned_password_is_named_not_shown() {
+        let ex = exchange(
+            "GET",
+            "/Users/u1",
+            200,
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1",
+                        "userName": "a", "password": "hunter2-secret"}),
+            ),
+        );
+        let found = check_exchange(
+            &ex,
+            &Intent::infer("GET", "/Users/u1"),
+            &Judging::alone(Idp::Okta),
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        let text = format!("{:?}", found[0]);
+        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(found[0].diff[0].pointer, "/password");
     }
 
     #[test]

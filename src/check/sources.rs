@@ -50,9 +50,11 @@ rfc7644!(RFC7644_3_5_2_2, "3.5.2.2");
 rfc7644!(RFC7644_3_6, "3.6");
 rfc7644!(RFC7644_3_8, "3.8");
 rfc7644!(RFC7644_3_12, "3.12");
+rfc7644!(RFC7644_3_14, "3.14");
 rfc7644!(RFC7644_2, "2");
 rfc7644!(RFC7644_4, "4");
 rfc7643!(RFC7643_2_1, "2.1");
+rfc7643!(RFC7643_2_4, "2.4");
 rfc7643!(RFC7643_2_5, "2.5");
 rfc7643!(RFC7643_3, "3");
 rfc7643!(RFC7643_3_1, "3.1");
@@ -113,6 +115,11 @@ src!(
     OKTA_PUT,
     "Okta: SCIM 2.0 protocol reference — Update a specific User (PUT)",
     "https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20"
+);
+src!(
+    OKTA_PUT_CAPTURE,
+    "oktadeveloper/okta-blog-archive#1956 (Okta's captured PUT: the GET answer echoed, `password` and `meta` included)",
+    "https://github.com/oktadeveloper/okta-blog-archive/pull/1956"
 );
 src!(
     OKTA_PATCH,

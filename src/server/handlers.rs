@@ -322,6 +322,7 @@ fn render_ctx<'a>(app: &'a App, index: &'a super::store::Index) -> RenderCtx<'a>
     RenderCtx {
         base_url: &app.base_url,
         index,
+        return_password: app.quirks.has(Quirk::ReturnPassword),
     }
 }
 

@@ -158,6 +158,7 @@ pub(crate) fn member_edits(body: &Value, quirks: &Quirks) -> Option<Vec<MemberEd
         Quirk::RejectEntraMemberRemove,
         Quirk::RfcLiteralMemberRemove,
         Quirk::IgnoreFilteredMemberRemove,
+        Quirk::DuplicateMembers,
     ]
     .iter()
     .any(|q| quirks.has(*q))
@@ -582,7 +583,11 @@ impl Patcher<'_> {
                         // in another form than the create's, and they are no change.
                         let by_value =
                             self.is_members(def) || (ext.is_none() && def.name == "roles");
-                        add_elements(old, items, by_value);
+                        if self.is_members(def) && self.quirks.has(Quirk::DuplicateMembers) {
+                            old.extend(items);
+                        } else {
+                            add_elements(old, items, by_value);
+                        }
                     }
                     (Value::Object(new), Some(Value::Object(old))) if !def.multi_valued => {
                         old.extend(new)

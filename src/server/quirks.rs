@@ -171,6 +171,14 @@ quirks! {
         summary: "`remove` with path `manager[value eq \"…\"]` is refused with 400 invalidFilter (value filters only on multi-valued attributes).",
         source: "thomaspoignant/scim-patch#453 https://github.com/thomaspoignant/scim-patch/issues/453",
         breaks: "Entra's manager removal in that form fails: the app keeps the old manager and the error escrows.";
+    ReturnPassword => "return-password",
+        summary: "User answers (reads, lists, creates, updates) carry the stored `password`, whose `returned` is \"never\".",
+        source: "pond/scimitar#56 https://github.com/pond/scimitar/issues/56 (a stored password came back in every response); RFC 7643 §4.1.1",
+        breaks: "Okta's profile push echoes the GET answer, password included, in its PUT; the secret is readable by every API client.";
+    DuplicateMembers => "duplicate-members",
+        summary: "A PATCH `add` of a member the group already holds stores it again: the group lists that member twice.",
+        source: "AzureAD/SCIMReferenceCode#10 https://github.com/AzureAD/SCIMReferenceCode/issues/10 (\"Adding a member allows the adding of the same user id more than once\"); RFC 7644 §3.5.2.1",
+        breaks: "Groups list members twice; a removal that takes out one copy can leave the user in the group.";
     StrictRoleSubattributes => "strict-role-subattributes",
         summary: "A `roles` element with a member other than value, display, type and primary (Entra's `displayName`) is refused with 400 invalidSyntax; Entra's string-encoded role is stored as the text it is.",
         source: "MicrosoftDocs/azure-docs#50772 https://github.com/MicrosoftDocs/azure-docs/issues/50772 (AppRoleAssignmentsComplex sends `displayName`, RFC 7643 §4.1.2 defines value, display, type, primary); python-scim/scim2-server https://github.com/python-scim/scim2-server ('Extra inputs are not permitted: roles[0].displayName')",

@@ -287,6 +287,8 @@ pub(crate) fn check_required(
 pub(crate) struct RenderCtx<'a> {
     pub base_url: &'a str,
     pub index: &'a Index,
+    /// The `return-password` quirk: the write-only password is rendered too.
+    pub return_password: bool,
 }
 
 /// The full SCIM representation of a stored resource (before `attributes` projection).
@@ -304,7 +306,7 @@ pub(crate) fn render(r: &Resource, ctx: &RenderCtx<'_>) -> Value {
         out.insert("externalId".into(), x.clone());
     }
     for (k, v) in &r.attrs {
-        if k == "externalId" || k == "password" {
+        if k == "externalId" || (k == "password" && !ctx.return_password) {
             continue;
         }
         if r.kind == ResourceKind::Group && k == "members" {
