@@ -194,41 +194,40 @@ pub fn drift_rule(
 
 /// Entra's default-mode member removal: `Remove` with path `members` and a `value` array.
 fn removes_listed_members(body: &Value) -> bool {
-    let ops = body
-        .get("Operations")
-        .or_else(|| body.get("operations"))
-        .and_then(Value::as_array);
-    ops.is_some_and(|ops| {
-        ops.iter().any(|op| {
-            op.get("op")
+    patch_ops(body).iter().any(|op| {
+        op_is(op, "remove")
+            && op
+                .get("path")
                 .and_then(Value::as_str)
-                .is_some_and(|o| o.eq_ignore_ascii_case("remove"))
-                && op
-                    .get("path")
-                    .and_then(Value::as_str)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("members"))
-                && op.get("value").is_some_and(Value::is_array)
-        })
+                .is_some_and(|p| p.eq_ignore_ascii_case("members"))
+            && op.get("value").is_some_and(Value::is_array)
     })
+}
+
+/// A PATCH body's operations (`Operations`, or Entra's lower-case spelling); none otherwise.
+fn patch_ops(body: &Value) -> &[Value] {
+    body.get("Operations")
+        .or_else(|| body.get("operations"))
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// Whether a PATCH operation's `op` is `name`, in any case (Entra capitalises it).
+fn op_is(op: &Value, name: &str) -> bool {
+    op.get("op")
+        .and_then(Value::as_str)
+        .is_some_and(|o| o.eq_ignore_ascii_case(name))
 }
 
 /// A PATCH with a path-less `replace` whose value does not name `members`.
 fn replaces_without_members(body: &Value) -> bool {
-    let ops = body
-        .get("Operations")
-        .or_else(|| body.get("operations"))
-        .and_then(Value::as_array);
-    ops.is_some_and(|ops| {
-        ops.iter().any(|op| {
-            op.get("op")
-                .and_then(Value::as_str)
-                .is_some_and(|o| o.eq_ignore_ascii_case("replace"))
-                && op.get("path").is_none()
-                && op
-                    .get("value")
-                    .and_then(Value::as_object)
-                    .is_some_and(|v| crate::scim::filter::get_ci(v, "members").is_none())
-        })
+    patch_ops(body).iter().any(|op| {
+        op_is(op, "replace")
+            && op.get("path").is_none()
+            && op
+                .get("value")
+                .and_then(Value::as_object)
+                .is_some_and(|v| crate::scim::filter::get_ci(v, "members").is_none())
     })
 }
 
@@ -244,11 +243,9 @@ pub fn sets_active(method: &str, body: &Value) -> Option<bool> {
     if method.eq_ignore_ascii_case("PUT") {
         return crate::scim::filter::get_ci(body.as_object()?, "active").and_then(flag);
     }
-    let ops = body.get("Operations").or_else(|| body.get("operations"))?;
     let mut out = None;
-    for op in ops.as_array()? {
-        let name = op.get("op").and_then(Value::as_str).unwrap_or("");
-        if name.eq_ignore_ascii_case("remove") {
+    for op in patch_ops(body) {
+        if op_is(op, "remove") {
             continue;
         }
         match op.get("path").and_then(Value::as_str) {
