@@ -123,17 +123,7 @@ async fn each_entra_quirk_is_caught() {
         let srv = common::start_server(TOKEN, vec![q]).await;
         let (code, report) = run_entra(&srv.base_url(), &[]).await;
         srv.shutdown().await;
-        let rules: Vec<String> = findings(&report)
-            .iter()
-            .filter(|f| f["severity"] != "info")
-            .map(|f| {
-                format!(
-                    "{}:{}",
-                    f["rule"].as_str().unwrap_or("?"),
-                    f["severity"].as_str().unwrap_or("?")
-                )
-            })
-            .collect();
+        let rules = common::judged_findings(&report);
         assert_eq!(
             code,
             i32::from(severity == "error"),

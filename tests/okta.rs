@@ -143,20 +143,7 @@ async fn each_okta_quirk_is_caught() {
             i32::from(*severity == "error"),
             "quirk {name}: exit code\n{console}"
         );
-        let mut found = Vec::new();
-        for sc in report["scenarios"].as_array().into_iter().flatten() {
-            for st in sc["steps"].as_array().into_iter().flatten() {
-                for f in st["findings"].as_array().into_iter().flatten() {
-                    if f["severity"] != "info" {
-                        found.push(format!(
-                            "{}:{}",
-                            f["rule"].as_str().unwrap_or("?"),
-                            f["severity"].as_str().unwrap_or("?")
-                        ));
-                    }
-                }
-            }
-        }
+        let found = common::judged_findings(&report);
         // One quirk, one problem: every finding names it, at Okta's severity.
         assert!(
             !found.is_empty() && found.iter().all(|r| *r == format!("{rule}:{severity}")),

@@ -109,3 +109,23 @@ pub fn stable(text: &str) -> String {
     }
     s
 }
+
+/// Every problem-bearing finding of a JSON report's steps as `rule:severity` (info left out), in
+/// report order: what "one quirk, one problem at the IdP's severity" assertions compare.
+pub fn judged_findings(report: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for sc in report["scenarios"].as_array().into_iter().flatten() {
+        for st in sc["steps"].as_array().into_iter().flatten() {
+            for f in st["findings"].as_array().into_iter().flatten() {
+                if f["severity"] != "info" {
+                    out.push(format!(
+                        "{}:{}",
+                        f["rule"].as_str().unwrap_or("?"),
+                        f["severity"].as_str().unwrap_or("?")
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
