@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -67,8 +68,10 @@ struct Keys {
     /// member id → ids of the groups listing it, and group id → its member ids (to unfile,
     /// and to tell in O(1) whether a group lists an id, so a membership PATCH costs by the
     /// change rather than by the group's size).
-    member_of: FastMap<String, Vec<String>>,
-    members_in: FastMap<String, FastSet<String>>,
+    /// A group's id is one shared `Arc<str>` in both (a membership would otherwise hold a
+    /// copy of its group's id).
+    member_of: FastMap<String, Vec<Arc<str>>>,
+    members_in: FastMap<Arc<str>, FastSet<String>>,
 }
 
 /// One step of a membership PATCH applied in place by `Data::edit_members`, with the semantics
@@ -143,14 +146,15 @@ impl Data {
 
     fn file_members(&mut self, group: &str, members: Vec<String>) {
         let members: FastSet<String> = members.into_iter().collect();
+        let gid: Arc<str> = group.into();
         for m in &members {
             self.keys
                 .member_of
                 .entry(m.clone())
                 .or_default()
-                .push(group.to_string());
+                .push(gid.clone());
         }
-        self.keys.members_in.insert(group.to_string(), members);
+        self.keys.members_in.insert(gid, members);
     }
 
     /// Applies membership edits to a group in place, updating the member index by the ids that
@@ -164,6 +168,17 @@ impl Data {
         let Some(g) = self.groups.get_mut(at).filter(|g| g.id == group) else {
             return false;
         };
+        let gid: Arc<str> = match self.keys.members_in.get_key_value(group) {
+            Some((gid, _)) => gid.clone(),
+            None => {
+                let gid: Arc<str> = group.into();
+                self.keys.members_in.insert(gid.clone(), FastSet::default());
+                gid
+            }
+        };
+        let Some(listed) = self.keys.members_in.get_mut(group) else {
+            return false;
+        };
         let mut items = match g.attrs.remove("members") {
             Some(Value::Array(items)) => Some(items),
             None => None,
@@ -173,17 +188,20 @@ impl Data {
                 return false;
             }
         };
-        let listed = self.keys.members_in.entry(group.to_string()).or_default();
-        let mut touched: Vec<String> = Vec::new();
+        // Ids whose membership changed, filed in `member_of` below. Adds are the ids just
+        // pushed, so they are read back from `items` by position instead of copied here; a
+        // remove's ids are owned already.
+        let mut added: Vec<usize> = Vec::new();
+        let mut removed: Vec<String> = Vec::new();
         for edit in edits {
             match edit {
                 MemberEdit::Add(new) => match &mut items {
                     // As `patch::apply`: an add to an absent attribute sets it as given.
                     None => {
-                        for n in &new {
+                        for (at, n) in new.iter().enumerate() {
                             if let Some(v) = n.get("value").and_then(Value::as_str) {
                                 listed.insert(v.to_string());
-                                touched.push(v.to_string());
+                                added.push(at);
                             }
                         }
                         items = Some(new);
@@ -193,16 +211,20 @@ impl Data {
                             let Some(v) = n.get("value").and_then(Value::as_str) else {
                                 continue;
                             };
-                            if listed.insert(v.to_string()) {
-                                touched.push(v.to_string());
-                                old.push(n);
+                            if listed.contains(v) {
+                                continue;
                             }
+                            listed.insert(v.to_string());
+                            added.push(old.len());
+                            old.push(n);
                         }
                     }
                 },
                 MemberEdit::Remove(ids) => {
                     let Some(old) = &mut items else { continue };
                     if ids.iter().any(|id| listed.contains(id)) {
+                        // A remove shifts positions: the adds before it are filed now.
+                        file_added(&mut self.keys.member_of, &gid, old, &mut added);
                         old.retain(|m| {
                             !m.get("value")
                                 .and_then(Value::as_str)
@@ -210,7 +232,7 @@ impl Data {
                         });
                         for id in ids {
                             if listed.remove(&id) {
-                                touched.push(id);
+                                removed.push(id);
                             }
                         }
                     }
@@ -221,21 +243,23 @@ impl Data {
                 }
             }
         }
-        if let Some(items) = items {
-            g.attrs.insert("members".into(), Value::Array(items));
+        if let Some(old) = &items {
+            file_added(&mut self.keys.member_of, &gid, old, &mut added);
         }
-        for id in touched {
-            let now_member = listed.contains(&id);
-            let groups = self.keys.member_of.entry(id.clone()).or_default();
-            let filed = groups.iter().any(|x| x == group);
-            if now_member && !filed {
-                groups.push(group.to_string());
-            } else if !now_member && filed {
-                groups.retain(|x| x != group);
+        for id in removed {
+            // Re-added after its removal in the same PATCH: still a member, still filed.
+            if listed.contains(&id) {
+                continue;
+            }
+            if let Some(groups) = self.keys.member_of.get_mut(&id) {
+                groups.retain(|x| &**x != group);
                 if groups.is_empty() {
                     self.keys.member_of.remove(&id);
                 }
             }
+        }
+        if let Some(items) = items {
+            g.attrs.insert("members".into(), Value::Array(items));
         }
         true
     }
@@ -253,7 +277,7 @@ impl Data {
     fn unfile_members(&mut self, group: &str) {
         for m in self.keys.members_in.remove(group).unwrap_or_default() {
             if let Some(gs) = self.keys.member_of.get_mut(&m) {
-                gs.retain(|g| g != group);
+                gs.retain(|g| &**g != group);
                 if gs.is_empty() {
                     self.keys.member_of.remove(&m);
                 }
@@ -372,7 +396,7 @@ impl Data {
             }
             // The removed resource leaves every group that listed it (done below on the data).
             for g in self.keys.member_of.remove(id).unwrap_or_default() {
-                if let Some(ms) = self.keys.members_in.get_mut(&g) {
+                if let Some(ms) = self.keys.members_in.get_mut(&*g) {
                     ms.remove(id);
                 }
             }
@@ -422,11 +446,11 @@ impl Data {
                         .into_iter()
                         .flatten()
                         .filter_map(|gid| {
-                            let at = *self.keys.pos[slot(ResourceKind::Group)].get(gid)?;
-                            let g = self.groups.get(at).filter(|g| &g.id == gid)?;
+                            let at = *self.keys.pos[slot(ResourceKind::Group)].get(&**gid)?;
+                            let g = self.groups.get(at).filter(|g| *g.id == **gid)?;
                             Some((
                                 at,
-                                gid.clone(),
+                                gid.to_string(),
                                 g.str_attr("displayName").unwrap_or("").to_string(),
                             ))
                         })
@@ -442,7 +466,13 @@ impl Data {
                     }
                 }
                 ResourceKind::Group => {
-                    for m in self.keys.members_in.get(&r.id).into_iter().flatten() {
+                    for m in self
+                        .keys
+                        .members_in
+                        .get(r.id.as_str())
+                        .into_iter()
+                        .flatten()
+                    {
                         if let Some(u) = self.get(ResourceKind::User, m) {
                             user_names.insert(
                                 m.clone(),
@@ -563,6 +593,33 @@ impl Store {
             "the server could not store this change; it was not made",
         ))
     }
+}
+
+/// Files the members added at the given positions of a group's list under that group in
+/// `member_of` (a member listed twice is filed once), and clears the positions.
+fn file_added(
+    member_of: &mut FastMap<String, Vec<Arc<str>>>,
+    group: &Arc<str>,
+    items: &[Value],
+    added: &mut Vec<usize>,
+) {
+    for &at in added.iter() {
+        let Some(id) = items
+            .get(at)
+            .and_then(|m| m.get("value"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        match member_of.get_mut(id) {
+            Some(groups) if groups.iter().any(|x| x == group) => {}
+            Some(groups) => groups.push(group.clone()),
+            None => {
+                member_of.insert(id.to_string(), vec![group.clone()]);
+            }
+        }
+    }
+    added.clear();
 }
 
 #[cfg(test)]
@@ -769,6 +826,18 @@ mod member_edit_tests {
             ),
             (Some(two.clone()), vec![add(&["u3"]), okta_remove("u3")]),
             (None, vec![okta_remove("u1")]),
+            (
+                None,
+                vec![add(&["u3", "u4"]), okta_remove("u3"), add(&["u1", "u4"])],
+            ),
+            (
+                Some(two.clone()),
+                vec![
+                    add(&["u3"]),
+                    entra_remove(&["u1", "u2", "u3"]),
+                    add(&["u2"]),
+                ],
+            ),
         ];
         let quirks = Quirks::default();
         for (i, (members, ops)) in cases.into_iter().enumerate() {
