@@ -211,23 +211,25 @@ impl EntraWire {
     }
 
     pub fn add_members(&self, gid: &str, ids: &[String]) -> OutgoingRequest {
-        let body = ew::add_members_body(self.mode, ids, self.settings.member_ref_null);
-        self.req(
-            "PATCH",
-            &format!("/Groups/{}", enc_id(gid)),
-            &[],
-            Some(body),
-        )
+        self.members(gid, false, ids)
     }
 
     pub fn remove_members(&self, gid: &str, ids: &[String]) -> OutgoingRequest {
-        let body = ew::remove_members_body(self.mode, ids, self.settings.member_ref_null);
-        self.req(
-            "PATCH",
-            &format!("/Groups/{}", enc_id(gid)),
-            &[],
-            Some(body),
-        )
+        self.members(gid, true, ids)
+    }
+
+    /// A member batch's PATCH, its body written as text where it has a text form (the bytes
+    /// the `Value` form serialises to; see `members_text`).
+    fn members(&self, gid: &str, remove: bool, ids: &[String]) -> OutgoingRequest {
+        let path = format!("/Groups/{}", enc_id(gid));
+        let ref_null = self.settings.member_ref_null;
+        match ew::members_text(self.mode, remove, ids, ref_null) {
+            Some(text) => self.req("PATCH", &path, &[], None).json_text(text),
+            None => {
+                let body = ew::remove_members_body(self.mode, ids, ref_null);
+                self.req("PATCH", &path, &[], Some(body))
+            }
+        }
     }
 }
 
@@ -394,6 +396,39 @@ mod tests {
             e.update_user("id1", &u, &u.display_name, false),
             Ok(None)
         ));
+    }
+
+    /// Entra's member PATCHes, written as text, are the profile's bodies (both modes, both
+    /// directions), with the profile's headers.
+    #[test]
+    fn entra_member_batches_are_the_profile_bodies() {
+        let ids = vec!["u-1".to_string(), "u-2".to_string()];
+        for base_query in [None, Some("aadOptscim062020")] {
+            let e = EntraWire::new(None, base_query);
+            for remove in [false, true] {
+                let req = if remove {
+                    e.remove_members("g 1", &ids)
+                } else {
+                    e.add_members("g 1", &ids)
+                };
+                let sent: Json = match &req.body {
+                    Some(crate::transport::OutgoingBody::Raw(t)) => {
+                        serde_json::from_str(t).expect("JSON")
+                    }
+                    Some(crate::transport::OutgoingBody::Json(b)) => b.clone(),
+                    None => panic!("no body"),
+                };
+                let want = if remove {
+                    ew::remove_members_body(e.mode, &ids, false)
+                } else {
+                    ew::add_members_body(e.mode, &ids, false)
+                };
+                assert_eq!(sent, want, "{base_query:?} remove={remove}");
+                assert_eq!(req.method, "PATCH");
+                assert!(req.path.starts_with("/Groups/g%201"), "{}", req.path);
+                assert!(req.has_header("content-type"), "{:?}", req.headers);
+            }
+        }
     }
 
     fn json_body(r: &OutgoingRequest) -> &Json {

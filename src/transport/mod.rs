@@ -95,6 +95,11 @@ impl OutgoingRequest {
         self.body = Some(OutgoingBody::Json(body));
         self
     }
+    /// A JSON body already written as text (sent as is; the caller guarantees it is JSON).
+    pub fn json_text(mut self, body: String) -> Self {
+        self.body = Some(OutgoingBody::Raw(body));
+        self
+    }
     pub fn has_header(&self, name: &str) -> bool {
         self.headers
             .iter()

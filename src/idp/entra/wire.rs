@@ -534,6 +534,46 @@ pub fn add_members_body(mode: Mode, ids: &[String], ref_null: bool) -> Json {
     ])])
 }
 
+/// `add_members_body` (and, in default mode, `remove_members_body`) as the text it serialises
+/// to, written directly: `idpsim load` sends thousands of these, and a `Value` tree of one
+/// object per member cost more to build and serialise than the rest of the request. Flag-mode
+/// removals (one op per member) have no text form: `None`.
+pub fn members_text(mode: Mode, remove: bool, ids: &[String], ref_null: bool) -> Option<String> {
+    let op = match (remove, mode) {
+        (false, _) => op_name(mode, false),
+        (true, Mode::Default) => "Remove",
+        (true, Mode::Flag) => return None,
+    };
+    let element = if ref_null {
+        "{\"$ref\":null,\"value\":"
+    } else {
+        "{\"value\":"
+    };
+    let mut s = String::with_capacity(120 + ids.len() * (element.len() + 40));
+    s.push_str("{\"schemas\":[\"");
+    s.push_str(PATCH_URN);
+    s.push_str("\"],\"Operations\":[{\"op\":\"");
+    s.push_str(op);
+    s.push_str("\",\"path\":\"members\",\"value\":[");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(element);
+        if id.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            // What needs escaping is escaped as serde_json escapes it.
+            s.push_str(&serde_json::to_string(id).ok()?);
+        } else {
+            s.push('"');
+            s.push_str(id);
+            s.push('"');
+        }
+        s.push('}');
+    }
+    s.push_str("]}]}");
+    Some(s)
+}
+
 /// Member removals: default mode `Remove` + path `members` + the value array (§3.14, non-RFC);
 /// flag mode one `remove` per member with path `members[value eq "…"]` and no value (§4.2).
 pub fn remove_members_body(mode: Mode, ids: &[String], ref_null: bool) -> Json {
@@ -560,6 +600,38 @@ pub fn remove_members_body(mode: Mode, ids: &[String], ref_null: bool) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text form is byte for byte what the `Value` form serialises to, escapes included.
+    #[test]
+    fn member_text_is_the_serialised_body() {
+        let id_sets: Vec<Vec<String>> = vec![
+            vec![],
+            vec!["6a1f0c2e-5b8d-4e0a-9c1b-2f3e4d5a6b7c".into()],
+            vec![
+                "a".into(),
+                "b\"q".into(),
+                "back\\slash".into(),
+                "tab\tnl\n\u{1}".into(),
+                "ünï".into(),
+            ],
+        ];
+        for mode in [Mode::Default, Mode::Flag] {
+            for ref_null in [false, true] {
+                for ids in &id_sets {
+                    let add = serde_json::to_string(&add_members_body(mode, ids, ref_null));
+                    assert_eq!(members_text(mode, false, ids, ref_null), add.ok());
+                    let remove = members_text(mode, true, ids, ref_null);
+                    match mode {
+                        Mode::Default => assert_eq!(
+                            remove,
+                            serde_json::to_string(&remove_members_body(mode, ids, ref_null)).ok()
+                        ),
+                        Mode::Flag => assert_eq!(remove, None),
+                    }
+                }
+            }
+        }
+    }
 
     /// The member bodies are built without `json!`; on the wire they are what `json!` gives.
     #[test]
