@@ -88,6 +88,7 @@ async fn entra_and_okta_cycles_pass_the_audit_against_the_clean_server() {
             "/status_codes/201",
             "/throttling/responses_429",
             "/directory/fingerprint",
+            "/phases/0/started_unix_ms",
         ] {
             assert!(
                 r.pointer(field).is_some(),
@@ -95,6 +96,11 @@ async fn entra_and_okta_cycles_pass_the_audit_against_the_clean_server() {
             );
         }
         assert!(count(&r, "/operations/user.create/count") > 0);
+        if cfg!(target_os = "linux") {
+            // The client's own CPU per phase: it did work in the user phase.
+            let cpu = r.pointer("/phases/0/client_cpu_ms").and_then(Value::as_f64);
+            assert!(cpu.is_some_and(|ms| ms > 0.0), "{idp}/{profile}: {cpu:?}");
+        }
         assert!(stdout.contains("audit: PASS"), "{stdout}");
     }
     srv.shutdown().await;

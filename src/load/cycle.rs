@@ -735,6 +735,13 @@ pub struct PhaseStats {
     pub requests: u64,
     pub duration_ms: u64,
     pub requests_per_second: f64,
+    /// When the phase began, in milliseconds since the Unix epoch, so that a benchmark can set
+    /// the server's CPU time over the same span.
+    pub started_unix_ms: u64,
+    /// CPU time the client (this process, every thread) used during the phase; absent where
+    /// the OS does not tell (see `support::cpu`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cpu_ms: Option<f64>,
 }
 
 pub fn rate(requests: u64, d: Duration) -> f64 {

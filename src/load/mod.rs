@@ -23,10 +23,11 @@ pub mod wire;
 use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::scenario::Idp;
+use crate::support::cpu;
 use crate::support::signal::Signal;
 use crate::transport::Transport;
 use cycle::{Ctx, IdTable, PhaseStats};
@@ -213,17 +214,30 @@ pub async fn run(
         bar.set_length(n as u64);
         bar.set_position(0);
         let before = ctx.metrics.requests.load(Ordering::Relaxed);
-        (name, n, Instant::now(), before)
+        let start = PhaseStart {
+            wall: SystemTime::now(),
+            cpu: cpu::process_cpu(),
+            at: Instant::now(),
+        };
+        (name, n, start, before)
     };
-    let mut end_phase = |(name, n, t0, before): (&'static str, usize, Instant, u64)| {
+    let mut end_phase = |(name, n, start, before): (&'static str, usize, PhaseStart, u64)| {
         let requests = ctx.metrics.requests.load(Ordering::Relaxed) - before;
-        let d = t0.elapsed();
+        let d = start.at.elapsed();
+        let client_cpu = cpu::process_cpu()
+            .zip(start.cpu)
+            .map(|(now, then)| now.saturating_sub(then));
         phases.push(PhaseStats {
             name,
             items: n as u64,
             requests,
             duration_ms: d.as_millis() as u64,
             requests_per_second: cycle::rate(requests, d),
+            started_unix_ms: start
+                .wall
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |t| t.as_millis() as u64),
+            client_cpu_ms: client_cpu.map(|c| (c.as_secs_f64() * 1e6).round() / 1e3),
         });
     };
 
@@ -347,4 +361,12 @@ pub async fn run(
     };
     let stopped = interrupted.then(|| stopped_by.get().copied().unwrap_or(Signal::Interrupt));
     Ok((report, stopped))
+}
+
+/// Where a phase began: on the wall clock (reported), on the process's CPU clock, and on the
+/// monotonic clock its duration is measured by.
+struct PhaseStart {
+    wall: SystemTime,
+    cpu: Option<Duration>,
+    at: Instant,
 }
