@@ -152,7 +152,9 @@ impl Runner {
             let progress = Arc::clone(&progress);
             handles.push(tokio::spawn(async move {
                 let _permit = semaphore.acquire_owned().await.ok();
-                let mut result = runner.run_scenario(&scenario).await;
+                // Boxed, so that a scenario's state (about 10 KB) exists only while it runs,
+                // not for every scenario queued behind the semaphore.
+                let mut result = Box::pin(runner.run_scenario(&scenario)).await;
                 drop(scenario);
                 progress.scenario_done(&result);
                 if !runner.keep_bodies {
