@@ -1678,6 +1678,14 @@ pub static RULES: &[Rule] = &[
         ..BLANK
     },
     Rule {
+        id: "scim.custom-attribute.unsupported",
+        title: "The server supports the custom extension whose attributes the IdP sends",
+        sources: &[RFC7643_3, RFC7643_3_3, SCIM_SDK_539],
+        okta: Some(c(E, "Okta sends the custom namespace's attributes whatever the server supports: a create or profile push the server acknowledges loses them (Okta records the push as successful and will not resend them until they change), one it refuses fails the assignment or the push (the task waits in Dashboard → Tasks). The app never holds them: add the extension to the server, or remove the attributes from the app's profile in Okta.", &[OKTA_KB_CUSTOM_NAMESPACE, OKTA_FAQ_ERRORS])),
+        entra: Some(c(E, "Entra never reads /Schemas for a custom app and sends the mapped attributes anyway: a create or update the server acknowledges loses them (Entra records them as provisioned and re-sends them with every later change of the user), an update it refuses fails and is retried every cycle until persistent failures quarantine the job. The app never holds them: add the extension to the server, or remove the mappings.", &[ENTRA_CUSTOMIZE, ENTRA_QUARANTINE])),
+        ..BLANK
+    },
+    Rule {
         id: "scim.custom-attribute.not-advertised",
         title: "/Schemas advertises every custom extension attribute the IdP is mapped to send",
         sources: &[RFC7643_7],

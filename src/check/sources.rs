@@ -500,6 +500,11 @@ src!(
     "https://github.com/MicrosoftDocs/azure-docs/issues/65648"
 );
 src!(
+    SCIM_SDK_539,
+    "Captain-P-Goldfish/SCIM-SDK#539 (attributes a server does not define: skipped on POST and PUT, 400 invalidPath on PATCH; the Entra mapping that sent them)",
+    "https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/539"
+);
+src!(
     SCIM_PATCH_453,
     "thomaspoignant/scim-patch#453 (Entra removes a manager as remove manager[value eq …])",
     "https://github.com/thomaspoignant/scim-patch/issues/453"

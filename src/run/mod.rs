@@ -339,6 +339,9 @@ impl Runner {
             }
         }
 
+        // A `/Schemas` finding about an extension the writes showed unsupported is that
+        // problem's supporting sign (`idp::custom::fold`).
+        crate::idp::custom::fold(&state.extensions, &mut steps);
         // `--write-state`: what the IdP believes, before cleanup deletes it.
         let believed = self
             .write_state

@@ -110,6 +110,6 @@ impl Engine<'_, '_> {
             .filter(|(t, _)| custom::is_custom(t))
             .map(|(t, v)| (t.clone(), wire::to_json(t, v, true)))
             .collect();
-        custom::check_held(self.ctx, &body, &expected, i, who);
+        custom::check_held(self.ctx, &body, &expected, i, who).await;
     }
 }

@@ -526,7 +526,7 @@ impl<'c, 'a> Engine<'c, 'a> {
             return Err(());
         }
         if crate::idp::custom::refusal_blames_custom(&sent, &r) {
-            crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's create");
+            crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's create").await;
             return Err(());
         }
         let role_fns = match kind {
@@ -721,7 +721,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                 return Err(());
             }
             if crate::idp::custom::refusal_blames_custom(&sent, &r) {
-                crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's update");
+                crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's update").await;
                 return Err(());
             }
             let role_fns: Vec<roles::RoleFn> = changes.iter().filter_map(|c| c.role).collect();
