@@ -168,7 +168,10 @@ fn extensions_in(body: &Value) -> Vec<String> {
         .into_iter()
         .flatten()
     {
-        if let Some((urn, _)) = get_ci(op, "path").and_then(Value::as_str).and_then(split_custom) {
+        if let Some((urn, _)) = get_ci(op, "path")
+            .and_then(Value::as_str)
+            .and_then(split_custom)
+        {
             add(urn);
         }
         if let Some(v) = get_ci(op, "value") {
@@ -214,7 +217,8 @@ pub fn fold(ext: &Extensions, steps: &mut [StepResult]) {
     for step in steps.iter_mut() {
         let mut out = Vec::with_capacity(step.findings.len());
         for f in std::mem::take(&mut step.findings) {
-            if f.rule != "scim.custom-attribute.not-advertised" || !f.diff.iter().any(of_unsupported)
+            if f.rule != "scim.custom-attribute.not-advertised"
+                || !f.diff.iter().any(of_unsupported)
             {
                 out.push(f);
                 continue;
@@ -223,7 +227,11 @@ pub fn fold(ext: &Extensions, steps: &mut [StepResult]) {
                 f.diff.iter().cloned().partition(of_unsupported);
             let mut urns: Vec<String> = Vec::new();
             for d in &folded {
-                if let Some((urn, _)) = d.expected.strip_prefix(ADVERTISED_PREFIX).and_then(split_custom) {
+                if let Some((urn, _)) = d
+                    .expected
+                    .strip_prefix(ADVERTISED_PREFIX)
+                    .and_then(split_custom)
+                {
                     if !urns.iter().any(|u| u.eq_ignore_ascii_case(urn)) {
                         urns.push(urn.to_string());
                     }
@@ -278,9 +286,9 @@ pub async fn check_held(
     let mut lost: Vec<&str> = Vec::new();
     for urn in urns {
         let mine = || {
-            custom
-                .iter()
-                .filter(move |(p, _)| split_custom(p).is_some_and(|(u, _)| u.eq_ignore_ascii_case(urn)))
+            custom.iter().filter(move |(p, _)| {
+                split_custom(p).is_some_and(|(u, _)| u.eq_ignore_ascii_case(urn))
+            })
         };
         let holds_any = mine().any(|(p, _)| held(resource, p).is_some())
             || get_ci(resource, urn)
@@ -607,6 +615,80 @@ mod tests {
         let flat = json!({ P: "y" });
         assert_eq!(held(&flat, P), Some(&json!("y")));
         assert_eq!(held(&json!({}), P), None);
+    }
+
+    #[test]
+    fn the_extensions_a_body_carries_are_found_in_every_form() {
+        let ext = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+        let nested = json!({"userName": "a", ext: {"tag": "x"}});
+        assert_eq!(extensions_in(&nested), vec![ext.to_string()]);
+        let by_path = json!({"Operations": [{"op": "Replace", "path": P, "value": "x"}]});
+        assert_eq!(extensions_in(&by_path), vec![ext.to_string()]);
+        let pathless =
+            json!({"Operations": [{"op": "replace", "value": {"displayName": "d", P: "x"}}]});
+        assert_eq!(extensions_in(&pathless), vec![ext.to_string()]);
+        let enterprise = json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x"}});
+        assert!(extensions_in(&enterprise).is_empty());
+    }
+
+    /// The `/Schemas` finding about an unsupported extension takes its rule and keeps its
+    /// severity; what it says about another extension stays a finding of its own.
+    #[test]
+    fn a_schemas_finding_about_an_unsupported_extension_is_folded_into_it() {
+        use crate::outcome::{Outcome, Severity};
+        let other = "urn:ietf:params:scim:schemas:extension:Other:2.0:User:x";
+        let f = Finding::warning("scim.custom-attribute.not-advertised", "/Schemas …")
+            .impact("gallery test fails")
+            .diff(DiffEntry::new(
+                "/Schemas",
+                format!("{ADVERTISED_PREFIX}{P}"),
+                "absent",
+            ))
+            .diff(DiffEntry::new(
+                "/Schemas",
+                format!("{ADVERTISED_PREFIX}{other}"),
+                "absent",
+            ));
+        let mut steps = vec![StepResult {
+            index: 1,
+            name: "schemas".into(),
+            kind: "check_schema",
+            source: crate::support::diagnostic::SourceRef {
+                file: "s.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            outcome: Outcome::Warned,
+            duration_ms: 0,
+            exchanges: Vec::new(),
+            findings: vec![f],
+            skip_reason: None,
+            needs: None,
+            probes: Vec::new(),
+        }];
+        let none = Extensions::default();
+        fold(&none, &mut steps);
+        assert_eq!(steps[0].findings.len(), 1, "nothing unsupported: unchanged");
+        let ext = Extensions {
+            unsupported: vec![split_custom(P)
+                .map(|(u, _)| u.to_ascii_lowercase())
+                .unwrap_or_default()],
+            ..Default::default()
+        };
+        fold(&ext, &mut steps);
+        let rules: Vec<(&str, Severity, usize)> = steps[0]
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.severity, f.diff.len()))
+            .collect();
+        assert_eq!(
+            rules,
+            vec![
+                ("scim.custom-attribute.not-advertised", Severity::Warning, 1),
+                (UNSUPPORTED, Severity::Warning, 1),
+            ]
+        );
+        assert!(steps[0].findings[1].impact.is_none());
     }
 
     #[test]
