@@ -7,7 +7,8 @@
 //! `scim.custom-attribute.not-stored`, `scim.custom-attribute.not-advertised`,
 //! `scim.custom-attribute.unlisted-rejected` (POST/PUT refused: extension not in `schemas`),
 //! `scim.custom-attribute.patch-rejected` (PATCH by URN refused), and
-//! `scim.custom-attribute.rejected` (any other refusal of a body with custom attributes).
+//! `scim.custom-attribute.rejected` (any other refusal of a body with custom attributes), and
+//! `scim.custom-attribute.unsupported` (the server does not support the extension at all).
 //!
 //! A server that does not support an extension at all — it skips its attributes, or refuses
 //! them, and `/Schemas` does not define it (Captain-P-Goldfish/SCIM-SDK#539) — shows that one
