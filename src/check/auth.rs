@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::outcome::{DiffEntry, Finding, Severity};
+use crate::outcome::{Citation, DiffEntry, Finding, Severity};
 use crate::scenario::Idp;
 use crate::transport::auth::{CredentialSent, TokenCall};
 use crate::transport::exchange::{Exchange, RecordedResponse};
@@ -51,9 +51,15 @@ impl AuthRule {
     pub fn reference(&self) -> String {
         self.sources
             .iter()
-            .map(|s| format!("{} <{}>", s.label, s.url))
+            .map(|s| {
+                Citation {
+                    label: s.label,
+                    url: Some(s.url),
+                }
+                .to_string()
+            })
             .collect::<Vec<_>>()
-            .join("; ")
+            .join(Citation::SEPARATOR)
     }
 
     /// A finding of this rule, judged for `idp`.

@@ -14,7 +14,7 @@
 //! `docs/RULES.md` is generated from this table (a test keeps it in step).
 
 use super::sources::*;
-use crate::outcome::{Finding, Severity};
+use crate::outcome::{Citation, Finding, Severity};
 use crate::scenario::Idp;
 
 /// What one IdP (or, for `generic` scenarios, any IdP) does with an answer that breaks a rule.
@@ -150,9 +150,15 @@ fn cite<'a>(sources: impl Iterator<Item = &'a Source>) -> String {
         }
     }
     seen.iter()
-        .map(|s| format!("{} <{}>", s.label, s.url))
+        .map(|s| {
+            Citation {
+                label: s.label,
+                url: Some(s.url),
+            }
+            .to_string()
+        })
         .collect::<Vec<_>>()
-        .join("; ")
+        .join(Citation::SEPARATOR)
 }
 
 /// The rule with this id.
@@ -1958,6 +1964,34 @@ mod tests {
         assert!(okta
             .reference
             .contains("RFC 7644 §3.4.2 <https://www.rfc-editor.org/rfc/rfc7644#section-3.4.2>"));
+    }
+
+    /// Reports that show links read a reference back into its citations: every source of every
+    /// judgement must come back whole, label and URL, with nothing left over as text.
+    #[test]
+    fn every_reference_reads_back_as_its_sources() {
+        for r in RULES {
+            for idp in [Idp::Okta, Idp::Entra, Idp::Generic] {
+                let j = r.judge(idp);
+                let back = Citation::parse(&j.reference);
+                assert!(
+                    back.iter().all(|c| c.url.is_some()),
+                    "{} ({idp:?}): {:?} does not read back as label <url> parts",
+                    r.id,
+                    j.reference
+                );
+                let joined: Vec<String> = back.iter().map(|c| c.to_string()).collect();
+                assert_eq!(joined.join(Citation::SEPARATOR), j.reference, "{}", r.id);
+            }
+        }
+        for r in super::super::auth::RULES {
+            let reference = r.reference();
+            let back = Citation::parse(&reference);
+            assert_eq!(back.len(), r.sources.len(), "{}", r.id);
+            for (c, s) in back.iter().zip(r.sources) {
+                assert_eq!((c.label, c.url), (s.label, Some(s.url)), "{}", r.id);
+            }
+        }
     }
 
     /// `docs/RULES.md` is what the table generates; `IDPSIM_BLESS=1` rewrites it.
