@@ -502,7 +502,7 @@ src!(
 );
 src!(
     SCIM_SDK_539,
-    "Captain-P-Goldfish/SCIM-SDK#539 (attributes a server does not define: skipped on POST and PUT, 400 invalidPath on PATCH; the Entra mapping that sent them)",
+    "Captain-P-Goldfish/SCIM-SDK#539 (attributes a server does not define: skipped on POST and PUT, 400 invalidPath on PATCH, for an Entra mapping that sent them)",
     "https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/539"
 );
 src!(
