@@ -1206,13 +1206,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "okta.group.rename-rejected",
         title: "Okta's rename PATCH (path-less replace of `id` and `displayName`) is accepted",
-        okta: Some(c(E, "Okta marks the push Error and stops pushing memberships for this group; because Okta sends this rename with every membership change, no membership update gets through.", &[OKTA_GROUP_NAME, BUG_RENAME_ID_REJECTED])),
-        ..BLANK
-    },
-    Rule {
-        id: "okta.group.rename-failed",
-        title: "Okta's rename PATCH succeeds",
-        okta: Some(c(E, "Okta marks the group push Error and stops pushing membership changes for this group.", &[OKTA_GROUP_NAME, OKTA_GROUP_PUSH_HELP])),
+        okta: Some(c(E, "Okta marks the push Error and stops pushing memberships for this group; because Okta sends this rename with every membership change, no membership update gets through.", &[OKTA_GROUP_NAME, OKTA_GROUP_PUSH_HELP, BUG_RENAME_ID_REJECTED])),
         ..BLANK
     },
     Rule {
