@@ -427,3 +427,32 @@ async fn a_refused_nested_member_is_one_problem() {
         "the refused PATCH, the read-back, the audit"
     );
 }
+
+/// A group create whose `members` the server drops: neither IdP relies on them (Okta PATCH-adds
+/// the members right after the create, Entra creates groups empty), so it is a warning under its
+/// own rule, and the membership steps that follow still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_dropped_on_create_warn_and_the_scenario_goes_on() {
+    let mock = serve(Partial::new(0)).await;
+    let report = run(&mock, &["scenarios/generic/groups.yaml"]).await;
+    let rules = problem_rules(&report);
+    assert!(
+        rules.contains(&"rfc7644.create.members-not-stored:warning".to_string()),
+        "{rules:?}"
+    );
+    assert!(
+        !rules
+            .iter()
+            .any(|r| r.starts_with("rfc7644.create.not-stored")),
+        "{rules:?}"
+    );
+    let steps = report["scenarios"][0]["steps"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let add_bob = steps
+        .iter()
+        .find(|s| s["name"] == "add bob")
+        .expect("the add step");
+    assert_eq!(add_bob["outcome"], "passed", "{add_bob:#}");
+}
