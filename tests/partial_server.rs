@@ -4,6 +4,7 @@
 //! - a group filter matches nothing (its `GroupFilterQuery` maps no attribute), while a plain
 //!   list shows every group and a duplicate `displayName` is a 409;
 //! - a path-less PATCH `replace` of a group (Okta's rename) is 501 with `"detail": ""`;
+//! - a user create keeps only the core attributes its model has (no roles, no title);
 //! - a group create ignores `members`, and a member that is not a user fails the whole PATCH
 //!   with 400.
 //!
@@ -149,9 +150,22 @@ impl Respond for Partial {
             ("POST", "Users", None) => {
                 store.next += 1;
                 let id = store.next.to_string();
-                let mut user = body.clone();
-                if let Some(u) = user.as_object_mut() {
-                    u.remove("password");
+                // What django-scim2's default user adapter keeps: everything else (roles,
+                // title, extensions, the password in the answer) is dropped without a word.
+                let keep = [
+                    "schemas",
+                    "userName",
+                    "name",
+                    "displayName",
+                    "emails",
+                    "active",
+                    "externalId",
+                ];
+                let mut user = json!({});
+                for k in keep {
+                    if let Some(v) = body.get(k) {
+                        user[k] = v.clone();
+                    }
                 }
                 user["id"] = json!(id);
                 user["meta"] =
@@ -455,4 +469,24 @@ async fn members_dropped_on_create_warn_and_the_scenario_goes_on() {
         .find(|s| s["name"] == "add bob")
         .expect("the add step");
     assert_eq!(add_bob["outcome"], "passed", "{add_bob:#}");
+}
+
+/// Entra creates a user with an app role; the server answers 201 and drops `roles`. The read-back
+/// names the create, not an unexplained drift.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attribute_the_create_dropped_is_the_create() {
+    let mock = serve(Partial::new(0)).await;
+    let report = run(&mock, &["scenarios/entra/app-role-single-default.yaml"]).await;
+    let rules = problem_rules(&report);
+    assert!(
+        rules.contains(&"rfc7644.create.not-stored:error".to_string()),
+        "{rules:?}"
+    );
+    assert!(!rules.iter().any(|r| r.starts_with("state.")), "{rules:?}");
+    assert!(
+        messages(&report).iter().any(|m| m
+            == "the server acknowledged the create of user `ada` but holds a different `roles`"),
+        "{:?}",
+        messages(&report)
+    );
 }

@@ -57,9 +57,16 @@ pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
 
 /// The rule for a difference between what the IdP believes and what the server holds: a write
 /// to this resource the server acknowledged and did not apply, when the run made one (the
-/// cause), else plain drift (someone changed the app, or the IdP never wrote it).
+/// cause); the create, when this run's create made the resource and nothing wrote it since (a
+/// server that drops an attribute it was sent: app roles, `title`); else plain drift (someone
+/// changed the app, or the IdP never wrote it).
 fn drift_rule(ctx: &ActionCtx<'_>, path: &str, drift: &'static str) -> &'static str {
-    crate::check::history::drift_rule(&ctx.state.history, path, drift, Members::Kept)
+    let history = &ctx.state.history;
+    let rule = crate::check::history::drift_rule(history, path, drift, Members::Kept);
+    if rule == drift && history.created(path) && history.last_write(path).is_none() {
+        return "rfc7644.create.not-stored";
+    }
+    rule
 }
 
 /// Reading an object back needs its server id, and so do the members it lists; `exists: false`
@@ -218,15 +225,18 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, _idp: Idp) {
         return;
     }
     let rule = drift_rule(ctx, &path, "state.attribute");
-    let mut f = ctx
-        .rule(
-            rule,
-            format!(
-                "the server holds a different {} for {kind} `{key}`",
-                names.join(", ")
-            ),
+    let message = if rule == "rfc7644.create.not-stored" {
+        format!(
+            "the server acknowledged the create of {kind} `{key}` but holds a different {}",
+            names.join(", ")
         )
-        .at_exchange(index);
+    } else {
+        format!(
+            "the server holds a different {} for {kind} `{key}`",
+            names.join(", ")
+        )
+    };
+    let mut f = ctx.rule(rule, message).at_exchange(index);
     if let Some(pos) = first_pos {
         f = f.source(ctx.scenario.source_ref(pos));
     }
