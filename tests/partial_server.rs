@@ -490,3 +490,33 @@ async fn an_attribute_the_create_dropped_is_the_create() {
         messages(&report)
     );
 }
+
+/// The same read-back on an attribute the create never sent: nothing says the create dropped
+/// it, so it stays unexplained drift (`state.attribute`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attribute_the_create_never_sent_stays_drift() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("drift.yaml");
+    std::fs::write(
+        &file,
+        r#"version: 1
+name: an attribute the create never sent
+idp: entra
+mappings:
+  user:
+    userName: "[mail]"
+    displayName: "[displayName]"
+directory:
+  users:
+    ada: { mail: "ada-{{ run }}@example.com", displayName: Ada }
+steps:
+  - provision: ada
+  - expect_server: { user: ada, title: Engineer }
+"#,
+    )
+    .expect("write");
+    let mock = serve(Partial::new(0)).await;
+    let report = run(&mock, &[file.to_str().expect("utf-8 path")]).await;
+    let rules = problem_rules(&report);
+    assert_eq!(rules, ["state.attribute:error"], "{rules:?}");
+}
