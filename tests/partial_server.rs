@@ -520,3 +520,44 @@ steps:
     let rules = problem_rules(&report);
     assert_eq!(rules, ["state.attribute:error"], "{rules:?}");
 }
+
+/// Okta pushes a group the app already has; its `displayName eq` lookup misses it on this
+/// server and the POST is a 409. As for Entra, the cause is the filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_group_conflict_after_a_filter_miss_is_the_filter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("okta-push.yaml");
+    std::fs::write(
+        &file,
+        r#"version: 1
+name: an Okta group push whose lookup misses the team the app already has
+idp: okta
+directory:
+  users:
+    ann: { login: "ann-{{ run }}@example.com", firstName: Ann, lastName: Lee, email: "ann-{{ run }}@example.com" }
+  groups:
+    ops: { displayName: "Ops {{ run }}", members: [ann] }
+steps:
+  - name: the app's admin made the team
+    request:
+      method: POST
+      path: /Groups
+      body: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Ops {{ run }}" }
+    expect: { status: 201 }
+  - assign: ann
+  - push_group: ops
+"#,
+    )
+    .expect("write");
+    let mock = serve(Partial::new(0)).await;
+    let report = run(&mock, &[file.to_str().expect("utf-8 path")]).await;
+    let rules = problem_rules(&report);
+    assert!(
+        rules.contains(&"rfc7644.filter.missed:error".to_string()),
+        "{rules:?}"
+    );
+    assert!(
+        !rules.iter().any(|r| r.starts_with("okta.group.conflict")),
+        "{rules:?}"
+    );
+}

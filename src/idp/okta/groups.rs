@@ -174,12 +174,24 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
     )
     .await;
     if raw.status == 409 {
-        let f = ctx
+        let mut f = ctx
             .rule(
                 "okta.group.conflict",
                 format!("the create answered 409: an app group named \"{name}\" exists"),
             )
             .at_exchange(i);
+        // The lookup found nothing, yet the server holds the name: when a second filter still
+        // misses it, the filter is the fault (a server that cannot filter groups).
+        if let crate::idp::diagnose::Miss::Cause(rule, why) =
+            crate::idp::diagnose::missed_group(ctx, "displayName", &name).await
+        {
+            let idp = ctx.scenario.idp;
+            f = crate::outcome::Finding {
+                message: format!("{}: {why}", f.message),
+                ..f
+            }
+            .rebind(rule, idp);
+        }
         ctx.finding(f);
         return;
     }
