@@ -925,6 +925,14 @@ pub static RULES: &[Rule] = &[
         ..BLANK
     },
     Rule {
+        id: "rfc7644.create.members-not-stored",
+        title: "A group created with `members` holds them",
+        sources: &[RFC7644_3_3],
+        okta: Some(c(W, "An RFC rule Okta does not depend on: Okta's group push PATCH-adds the members right after the create, even when the 201 showed none (its captured Group Push), and an App Integration Wizard app PUTs them.", &[OKTA_CREATE_GROUPS, OKTA_BLOG_FLASK])),
+        entra: Some(c(W, "An RFC rule Entra does not depend on: Entra creates a group without members and adds them by PATCH.", &[ENTRA_TUT_GROUPS])),
+        ..BLANK
+    },
+    Rule {
         id: "rfc7644.create.not-stored",
         title: "A created resource holds what the create sent",
         sources: &[RFC7644_3_3],
@@ -1213,13 +1221,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "okta.group.rename-rejected",
         title: "Okta's rename PATCH (path-less replace of `id` and `displayName`) is accepted",
-        okta: Some(c(E, "Okta marks the push Error and stops pushing memberships for this group; because Okta sends this rename with every membership change, no membership update gets through.", &[OKTA_GROUP_NAME, BUG_RENAME_ID_REJECTED])),
-        ..BLANK
-    },
-    Rule {
-        id: "okta.group.rename-failed",
-        title: "Okta's rename PATCH succeeds",
-        okta: Some(c(E, "Okta marks the group push Error and stops pushing membership changes for this group.", &[OKTA_GROUP_NAME, OKTA_GROUP_PUSH_HELP])),
+        okta: Some(c(E, "Okta marks the push Error and stops pushing memberships for this group; because Okta sends this rename with every membership change, no membership update gets through.", &[OKTA_GROUP_NAME, OKTA_GROUP_PUSH_HELP, BUG_RENAME_ID_REJECTED])),
         ..BLANK
     },
     Rule {

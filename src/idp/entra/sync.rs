@@ -588,6 +588,26 @@ impl<'c, 'a> Engine<'c, 'a> {
                         crate::idp::diagnose::Miss::Unknown => {}
                     }
                 }
+            } else {
+                // A group the server holds under the name Entra matched on: the filter missed
+                // it (a server that cannot filter groups), and the 409 is only its consequence.
+                let attr =
+                    first_matching(&self.mappings.group).unwrap_or_else(|| "displayName".into());
+                let value = vals
+                    .iter()
+                    .find(|(t, _)| *t == attr)
+                    .and_then(|(_, v)| scalar(v));
+                if let Some(value) = value {
+                    if let crate::idp::diagnose::Miss::Cause(rule, why) =
+                        crate::idp::diagnose::missed_group(self.ctx, &attr, &value).await
+                    {
+                        f = Finding {
+                            message: format!("{}: {why}", f.message),
+                            ..f
+                        }
+                        .rebind(rule, Idp::Entra);
+                    }
+                }
             }
             self.error(f, Some(i));
             return Err(());
