@@ -204,6 +204,12 @@ async fn markdown_and_github_reports_read_well_and_hold_no_secret() {
         .collect();
     insta::assert_snapshot!("github_annotations", stable(&annotations));
     let md_text = std::fs::read_to_string(&md).expect("markdown written");
+    // References are Markdown links, not HTML-escaped angle brackets around a URL.
+    assert!(
+        md_text.contains("  - Reference: [RFC 7643 §4.1.1](https://www.rfc-editor.org/rfc/rfc7643#section-4.1.1)"),
+        "{md_text}"
+    );
+    assert!(!md_text.contains("&lt;http"), "{md_text}");
     insta::assert_snapshot!("markdown_report", stable(&md_text));
     let html_text = std::fs::read_to_string(&html).expect("html written");
     for (what, text) in [
@@ -241,9 +247,18 @@ async fn html_report_renders_in_headless_chromium_with_the_failing_diff() {
     assert_eq!(code(&o), 1, "{}", err(&o));
     srv.shutdown().await;
     let text = std::fs::read_to_string(&html).expect("html written");
-    for external in ["src=\"http", "href=\"http", "@import", "url("] {
+    for external in ["src=\"http", "@import", "url("] {
         assert!(!text.contains(external), "the report loads {external}");
     }
+    // The cited pages are links, which load nothing; no other element names an http URL.
+    for (at, _) in text.match_indices("href=\"http") {
+        let tag = &text[text[..at].rfind('<').unwrap_or(0)..at];
+        assert!(tag.starts_with("<a "), "the report loads {tag}…");
+    }
+    assert!(
+        text.contains("see <a href=\"https://www.rfc-editor.org/rfc/rfc7643#section-4.1.1\" rel=\"noreferrer\">RFC 7643 §4.1.1</a>; "),
+        "the references are links, escaped once"
+    );
 
     let profile = tempfile::tempdir().expect("profile dir");
     let url = format!("file://{}", html.display());

@@ -347,6 +347,11 @@ async fn each_quirk_of_this_area_is_one_distinct_problem() {
             1,
         ),
         (
+            "no-custom-extension",
+            "scim.custom-attribute.unsupported",
+            1,
+        ),
+        (
             "reject-manager-filter-remove",
             "scim.manager.remove-rejected",
             1,
@@ -468,4 +473,125 @@ async fn unusable_endpoints_are_findings_and_are_not_requested() {
         console.contains("Okta discovered Role (1 values at /Roles)"),
         "{console}"
     );
+}
+
+/// Writes `yaml` as a scenario file in `dir`.
+fn scenario_file(dir: &Path, name: &str, yaml: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).expect("write the scenario");
+    path
+}
+
+/// The messages and diff pointers of a report's findings of `rule`.
+fn findings_of(report: &Value, rule: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for sc in report["scenarios"].as_array().into_iter().flatten() {
+        for step in sc["steps"].as_array().into_iter().flatten() {
+            for f in step["findings"].as_array().into_iter().flatten() {
+                if f["rule"] == rule {
+                    let pointers = f["diff"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|d| d["pointer"].as_str().map(str::to_string))
+                        .collect();
+                    out.push((f["message"].as_str().unwrap_or("").to_string(), pointers));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Precision: a server that supports the custom extension and drops one attribute of it gets
+/// the precise finding (that attribute, not stored) — not "the extension is unsupported".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supported_extension_that_drops_one_attribute_is_not_stored_not_unsupported() {
+    let srv = server(Vec::new()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The built-in server's extension defines `tag` and not `shoeSize`: it stores the one and
+    // skips the other.
+    let file = scenario_file(
+        dir.path(),
+        "partial.yaml",
+        r#"version: 1
+name: one attribute of a supported extension is dropped
+idp: entra
+profile: default
+mappings:
+  user:
+    userName: { source: "[userPrincipalName]", match: 1 }
+    active: 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
+    displayName: "[displayName]"
+    urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag: extensionAttribute1
+    urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:shoeSize: extensionAttribute2
+directory:
+  users:
+    ada: { userPrincipalName: "ada-{{ run }}@contoso.com", displayName: Ada Lovelace, extensionAttribute1: analyst, extensionAttribute2: "38" }
+steps:
+  - provision: ada
+"#,
+    );
+    let (code, report, console) = run(&[&file], &srv.base_url());
+    assert_eq!(
+        problems(&report),
+        vec!["scim.custom-attribute.not-stored".to_string()],
+        "{console}"
+    );
+    assert_eq!(code, 1, "{console}");
+    let found = findings_of(&report, "scim.custom-attribute.not-stored");
+    assert_eq!(
+        found
+            .iter()
+            .flat_map(|(_, p)| p.clone())
+            .collect::<Vec<_>>(),
+        vec!["/urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:shoeSize"],
+        "{found:?}"
+    );
+    srv.shutdown().await;
+}
+
+/// An extension the server does not define at all (the clean built-in server has no `Acme`
+/// extension and skips what it does not define): every write of Okta loses its attributes, and
+/// that is one problem that names the extension, whatever else the writes did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_the_server_does_not_define_is_one_unsupported_problem() {
+    let srv = server(Vec::new()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = scenario_file(
+        dir.path(),
+        "acme.yaml",
+        r#"version: 1
+name: Okta sends a namespace the server does not have
+idp: okta
+profile: oin
+directory:
+  users:
+    linus: { login: "linus.{{ run }}@atko.com", firstName: Linus, lastName: Pauling, email: "linus.{{ run }}@atko.com", level: L3 }
+mappings:
+  user:
+    "urn:ietf:params:scim:schemas:extension:Acme:2.0:User:level": level
+steps:
+  - assign: linus
+    expect: created
+  - push_profile: linus
+    set: { level: L4 }
+    verify: true
+"#,
+    );
+    let (code, report, console) = run(&[&file], &srv.base_url());
+    assert_eq!(
+        problems(&report),
+        vec!["scim.custom-attribute.unsupported".to_string()],
+        "{console}"
+    );
+    assert_eq!(code, 1, "{console}");
+    let found = findings_of(&report, "scim.custom-attribute.unsupported");
+    assert!(
+        found.iter().all(|(m, p)| m
+            .contains("urn:ietf:params:scim:schemas:extension:Acme:2.0:User")
+            && p.iter().any(|p| p == "/Schemas")),
+        "{found:?}"
+    );
+    srv.shutdown().await;
 }

@@ -263,6 +263,13 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "scim.custom-attribute.not-advertised",
         "error",
     ),
+    // A server without the extension at all: one cause, one problem (not one per write and
+    // one for /Schemas).
+    (
+        "no-custom-extension",
+        "scim.custom-attribute.unsupported",
+        "error",
+    ),
     // Entra's app roles, as Microsoft documents them.
     ("strict-role-subattributes", "entra.roles.rejected", "error"),
     // Entra's Add on a filtered path for a value the user has none of.

@@ -438,6 +438,15 @@ fn every_report_format_opens_with_the_distinct_problems() {
             "not run: needs step 4: `group_id`, which it did not produce"
         ]
     );
+    // The XML writer escapes a reference once: a JUnit reader gets its `<url>` back, not
+    // `&lt;url&gt;` (an escape of an escape).
+    let text: String = suite.descendants().filter_map(|n| n.text()).collect();
+    assert!(text.contains("see RFC 7644 §"), "{text}");
+    assert!(
+        text.contains(" <https://www.rfc-editor.org/rfc/rfc7644#section-"),
+        "{text}"
+    );
+    assert!(!text.contains("&lt;") && !text.contains("&amp;"), "{text}");
     let problems_xml = &xml[suite.range()];
     insta::assert_snapshot!("problems_junit", clean(problems_xml));
 

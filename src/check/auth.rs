@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::outcome::{DiffEntry, Finding, Severity};
+use crate::outcome::{Citation, DiffEntry, Finding, Severity};
 use crate::scenario::Idp;
 use crate::transport::auth::{CredentialSent, TokenCall};
 use crate::transport::exchange::{Exchange, RecordedResponse};
@@ -51,9 +51,15 @@ impl AuthRule {
     pub fn reference(&self) -> String {
         self.sources
             .iter()
-            .map(|s| format!("{} <{}>", s.label, s.url))
+            .map(|s| {
+                Citation {
+                    label: s.label,
+                    url: Some(s.url),
+                }
+                .to_string()
+            })
             .collect::<Vec<_>>()
-            .join("; ")
+            .join(Citation::SEPARATOR)
     }
 
     /// A finding of this rule, judged for `idp`.
@@ -462,7 +468,7 @@ fn status_and_kind(resp: &RecordedResponse) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::exchange::{RecordedRequest, RecordedResponse};
+    use crate::transport::exchange::fixture;
     use serde_json::json;
 
     fn answer(
@@ -471,36 +477,10 @@ mod tests {
         body: Option<Value>,
         text: Option<&str>,
     ) -> Exchange {
-        Exchange {
-            request: RecordedRequest {
-                method: "POST".into(),
-                url: "http://127.0.0.1/x".into(),
-                target: "/x".into(),
-                headers: vec![],
-                body: None,
-                raw_body: None,
-            },
-            response: Some(RecordedResponse {
-                status,
-                headers: headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                size: body
-                    .as_ref()
-                    .map(|b| b.to_string().len())
-                    .or(text.map(str::len))
-                    .unwrap_or(0),
-                body,
-                text: text.map(str::to_string),
-                elapsed_ms: 0,
-                truncated: false,
-                content_encoding: None,
-                json_error: None,
-            }),
-            error: None,
-            simulated: false,
-        }
+        fixture::exchange(
+            fixture::request("POST", "http://127.0.0.1/x", &[]),
+            fixture::response(status, headers, body, text),
+        )
     }
 
     fn rules_of(findings: &[Finding]) -> Vec<&str> {

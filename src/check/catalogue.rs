@@ -14,7 +14,7 @@
 //! `docs/RULES.md` is generated from this table (a test keeps it in step).
 
 use super::sources::*;
-use crate::outcome::{Finding, Severity};
+use crate::outcome::{Citation, Finding, Severity};
 use crate::scenario::Idp;
 
 /// What one IdP (or, for `generic` scenarios, any IdP) does with an answer that breaks a rule.
@@ -150,9 +150,15 @@ fn cite<'a>(sources: impl Iterator<Item = &'a Source>) -> String {
         }
     }
     seen.iter()
-        .map(|s| format!("{} <{}>", s.label, s.url))
+        .map(|s| {
+            Citation {
+                label: s.label,
+                url: Some(s.url),
+            }
+            .to_string()
+        })
         .collect::<Vec<_>>()
-        .join("; ")
+        .join(Citation::SEPARATOR)
 }
 
 /// The rule with this id.
@@ -713,7 +719,7 @@ pub static RULES: &[Rule] = &[
         id: "rfc7644.list.integer-counters",
         title: "`totalResults` is present, and the counters are JSON integers",
         sources: &[RFC7644_3_4_2],
-        okta: Some(c(E, "Okta requires integer counters: it aborts the lookup, import or connector test that read this list — after a user lookup the System Log shows only `application.provision.user.sync FAILURE` and nothing is created.", &[OKTA_RETRIEVE_USERS, OKTA_KB_STRING_COUNTERS])),
+        okta: Some(c(E, "Okta requires integer counters: it aborts the lookup, import or connector test that read this list (its entitlement discovery cannot page through a type's values, and its Entitlements Test fails) — after a user lookup the System Log shows only `application.provision.user.sync FAILURE` and nothing is created.", &[OKTA_RETRIEVE_USERS, OKTA_KB_STRING_COUNTERS, OKTA_ENT_TEST])),
         entra: Some(c(W, "Entra reads `Resources` to match objects; its documentation does not say it depends on the counters' JSON type.", &[ENTRA_TUT_IMPLEMENTATION])),
         ..BLANK
     },
@@ -919,6 +925,14 @@ pub static RULES: &[Rule] = &[
         ..BLANK
     },
     Rule {
+        id: "rfc7644.create.members-not-stored",
+        title: "A group created with `members` holds them",
+        sources: &[RFC7644_3_3],
+        okta: Some(c(W, "An RFC rule Okta does not depend on: Okta's group push PATCH-adds the members right after the create, even when the 201 showed none (its captured Group Push), and an App Integration Wizard app PUTs them.", &[OKTA_CREATE_GROUPS, OKTA_BLOG_FLASK])),
+        entra: Some(c(W, "An RFC rule Entra does not depend on: Entra creates a group without members and adds them by PATCH.", &[ENTRA_TUT_GROUPS])),
+        ..BLANK
+    },
+    Rule {
         id: "rfc7644.create.not-stored",
         title: "A created resource holds what the create sent",
         sources: &[RFC7644_3_3],
@@ -1080,7 +1094,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "okta.user.unlinked",
         title: "Okta sends updates only for app users it created or linked",
-        okta: Some(c(I, "Not sent: the user was never linked (an earlier step failed or did not assign it), so Okta has nothing to update.", &[OKTA_LOOKUP])),
+        okta: Some(c(I, "Not sent: the user was never linked (an earlier step failed or did not assign it), and Okta updates, and grants entitlements to, only the app users it created or linked.", &[OKTA_LOOKUP])),
         ..BLANK
     },
     Rule {
@@ -1122,7 +1136,8 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "okta.put.readonly-rejected",
         title: "A PUT that carries read-only attributes (the server's own GET answer: id, meta, groups, …) is accepted",
-        okta: Some(c(E, "Every Okta PUT fails: Okta echoes the server's representation (id, meta, groups, …) in its user PUTs and sends the group's id in AIW group PUTs, so a server that rejects read-only attributes on PUT never accepts an Okta update.", &[OKTA_PUT, OKTA_GROUP_MEMBERS])),
+        sources: &[RFC7644_3_5_1],
+        okta: Some(c(E, "Every Okta PUT fails, entitlement grants included: Okta echoes the server's representation (id, meta, groups, …) in its user PUTs and sends the group's id in AIW group PUTs, so a server that rejects read-only attributes on PUT never accepts an Okta update.", &[OKTA_PUT, OKTA_GROUP_MEMBERS])),
         ..BLANK
     },
     Rule {
@@ -1206,13 +1221,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "okta.group.rename-rejected",
         title: "Okta's rename PATCH (path-less replace of `id` and `displayName`) is accepted",
-        okta: Some(c(E, "Okta marks the push Error and stops pushing memberships for this group; because Okta sends this rename with every membership change, no membership update gets through.", &[OKTA_GROUP_NAME, BUG_RENAME_ID_REJECTED])),
-        ..BLANK
-    },
-    Rule {
-        id: "okta.group.rename-failed",
-        title: "Okta's rename PATCH succeeds",
-        okta: Some(c(E, "Okta marks the group push Error and stops pushing membership changes for this group.", &[OKTA_GROUP_NAME, OKTA_GROUP_PUSH_HELP])),
+        okta: Some(c(E, "Okta marks the push Error and stops pushing memberships for this group; because Okta sends this rename with every membership change, no membership update gets through.", &[OKTA_GROUP_NAME, OKTA_GROUP_PUSH_HELP, BUG_RENAME_ID_REJECTED])),
         ..BLANK
     },
     Rule {
@@ -1567,23 +1576,25 @@ pub static RULES: &[Rule] = &[
         title: "A resource whose DELETE was acknowledged is gone (a read answers 404)",
         sources: &[RFC7644_3_6],
         // The finding's own severity and sentence depend on the resource too (Okta never
-        // deletes users, so for Okta users it is info); these are the group/any-resource ones.
+        // deletes users, so for Okta users it is info: `run::Runner`'s delete check); these are
+        // the group/any-resource ones.
         okta: Some(c(W, "Okta deletes an app group when it is unlinked with delete and takes it as gone; the server keeps it, so a later push of the same name links the old group, members and all.", &[IDPSIM_CLEANUP])),
-        entra: Some(c(W, "Entra's hard delete (and unassignment set to delete) takes the object as gone; the server keeps it, so the account stays in the app and Entra's next match finds it again.", &[IDPSIM_CLEANUP])),
+        entra: Some(c(W, "Entra's hard delete (and unassignment set to delete) sends this DELETE and takes the object as gone; the server keeps it, so the account stays in the app and Entra's next match by the same attribute finds it again.", &[IDPSIM_CLEANUP])),
+        generic: Some(c(W, "RFC 7644 §3.6: a service provider may keep a deleted resource but must answer 404 for it from then on; an IdP that deleted it finds it again.", &[IDPSIM_CLEANUP])),
         ..BLANK
     },
     Rule {
         id: "cleanup.left-behind",
         title: "Cleanup finishes within the grace period after a signal",
-        any: Some(c(W, "The run created this resource and it is still on the server: delete it by hand (or re-run with a longer --grace-period).", &[IDPSIM_CLEANUP])),
+        any: Some(c(W, "The run leaves this on the server: a resource it created and could not delete in time, or what a write the signal cut off may have created or changed. Look for it and delete it by hand (or re-run with a longer --grace-period).", &[IDPSIM_CLEANUP])),
         ..BLANK
     },
 
     Rule {
         id: "scim.entitlements.resource-types",
-        title: "`/ResourceTypes` answers a ListResponse of resource types (Okta's entitlement discovery starts there)",
+        title: "`/ResourceTypes` answers a ListResponse of resource types, each with an `endpoint` relative to the base URL (Okta's entitlement discovery starts there)",
         sources: &[RFC7644_4, RFC7643_6],
-        okta: Some(c(E, "Okta's entitlement discovery starts at /ResourceTypes: it discovers no roles or entitlements and the app's Governance tab stays empty.", &[OKTA_ENT_GUIDE])),
+        okta: Some(c(E, "Okta's entitlement discovery starts at /ResourceTypes and calls the endpoint each Role or Entitlement type declares: without a ListResponse it discovers no roles or entitlements and the app's Governance tab stays empty; a type without a usable endpoint is not imported and stays off the tab.", &[OKTA_ENT_GUIDE])),
         ..BLANK
     },
     Rule {
@@ -1597,35 +1608,35 @@ pub static RULES: &[Rule] = &[
         id: "scim.entitlements.not-declared",
         title: "A ResourceType with Okta's Role or Entitlement schema URN declares each entitlement type",
         sources: &[OKTA_ENT_GUIDE, DRAFT_ROLES_ENTITLEMENTS],
-        okta: Some(c(E, "The app's Governance tab lists no entitlements: Okta reads values only from resource types whose `schema` is urn:okta:scim:schemas:core:1.0:Role or …:Entitlement (the draft's URNs are not read).", &[OKTA_ENT_GUIDE])),
+        okta: Some(c(E, "Okta reads values only from resource types whose `schema` is urn:okta:scim:schemas:core:1.0:Role or …:Entitlement (the draft's URNs are not read): any other type is not discovered, does not appear on the app's Governance tab and cannot be granted; with none, the tab lists no entitlements.", &[OKTA_ENT_GUIDE])),
         ..BLANK
     },
     Rule {
         id: "scim.discovery.extension-schema-missing",
         title: "/Schemas defines every schema extension /ResourceTypes declares that Okta does not know",
         sources: &[RFC7643_6, RFC7643_7],
-        okta: Some(c(E, "Okta asks /Schemas for the extensions it does not know and builds the app profile from the answer: the extension's attributes never reach Okta.", &[OKTA_ENT_GUIDE])),
+        okta: Some(c(E, "Okta asks /Schemas only for the extensions it does not know and builds the app profile from the answer: the attributes of these extensions never reach Okta (custom entitlement properties, custom user attributes).", &[OKTA_ENT_GUIDE])),
         ..BLANK
     },
     Rule {
         id: "scim.entitlements.list",
         title: "Each entitlement endpoint answers 200 with a ListResponse of its values",
         sources: &[RFC7644_3_4_2],
-        okta: Some(c(E, "Okta cannot import this type: its values never appear on the app's Governance tab and cannot be granted.", &[OKTA_ENT_GUIDE, OKTA_ENT_TEST])),
+        okta: Some(c(E, "Okta's entitlement discovery cannot read this type: its values never appear on the app's Governance tab and cannot be granted, and Okta's Entitlements Test fails.", &[OKTA_ENT_GUIDE, OKTA_ENT_TEST])),
         ..BLANK
     },
     Rule {
         id: "scim.entitlements.value-fields",
         title: "Every role or entitlement value carries `id` and `displayName`",
         sources: &[OKTA_ENT_SCHEMAS],
-        okta: Some(c(E, "Okta stores `id` and shows `displayName`: values without them are not imported and cannot be granted.", &[OKTA_ENT_SCHEMAS])),
+        okta: Some(c(E, "Okta stores `id` and shows `displayName` (not the IETF draft's `value` and `display`): values without them are not imported and cannot be granted.", &[OKTA_ENT_SCHEMAS, DRAFT_ROLES_ENTITLEMENTS])),
         ..BLANK
     },
     Rule {
         id: "scim.entitlements.paging",
         title: "Entitlement values page by startIndex without repeats and up to totalResults",
         sources: &[RFC7644_3_4_2_4],
-        okta: Some(c(E, "Okta pages through the values: repeated or missing pages leave values off the Governance tab.", &[OKTA_ENT_GUIDE])),
+        okta: Some(c(E, "Okta pages through the values with startIndex and stops at an empty page: a server that ignores startIndex makes Okta read the same values again and miss the rest, and the values past an early empty page never appear on the Governance tab.", &[OKTA_ENT_GUIDE])),
         ..BLANK
     },
     Rule {
@@ -1639,14 +1650,14 @@ pub static RULES: &[Rule] = &[
         id: "scim.entitlements.list-schema",
         title: "An entitlement list's `schemas` contains the ListResponse URN (Okta's Entitlements Test)",
         sources: &[RFC7644_3_4_2, OKTA_ENT_TEST],
-        okta: Some(c(W, "Okta's Entitlements Test fails; Okta's runtime import reads the values anyway.", &[OKTA_ENT_TEST])),
+        okta: Some(c(W, "Okta's Entitlements Test fails its assertion that `schemas` has the value urn:ietf:params:scim:api:messages:2.0:ListResponse, which an OIN submission with Entitlement Management needs; Okta's runtime import reads the values anyway.", &[OKTA_ENT_TEST])),
         ..BLANK
     },
     Rule {
         id: "scim.entitlements.empty",
         title: "An entitlement endpoint lists at least one value (Okta's Entitlements Test)",
         sources: &[OKTA_ENT_TEST],
-        okta: Some(c(W, "Okta's Entitlements Test fails (`Resources` must not be empty); Okta discovers the type with nothing to grant.", &[OKTA_ENT_TEST])),
+        okta: Some(c(W, "Okta's Entitlements Test fails its assertion that `Resources` is not empty, which an OIN submission with Entitlement Management needs; Okta discovers the type with nothing to grant.", &[OKTA_ENT_TEST])),
         ..BLANK
     },
     Rule {
@@ -1675,6 +1686,14 @@ pub static RULES: &[Rule] = &[
         sources: &[RFC7643_3_3],
         okta: Some(c(E, "Okta records the attribute as provisioned; the app never holds it.", &[OKTA_KB_CUSTOM_NAMESPACE])),
         entra: Some(c(E, "Entra records the attribute as provisioned; the app never holds it and Entra re-sends it on every change.", &[ENTRA_CUSTOMIZE])),
+        ..BLANK
+    },
+    Rule {
+        id: "scim.custom-attribute.unsupported",
+        title: "The server supports the custom extension whose attributes the IdP sends",
+        sources: &[RFC7643_3, RFC7643_3_3, SCIM_SDK_539],
+        okta: Some(c(E, "Okta sends the custom namespace's attributes whatever the server supports: a create or profile push the server acknowledges loses them (Okta records the push as successful and will not resend them until they change), one it refuses fails the assignment or the push (the task waits in Dashboard → Tasks). The app never holds them: add the extension to the server, or remove the attributes from the app's profile in Okta.", &[OKTA_KB_CUSTOM_NAMESPACE, OKTA_FAQ_ERRORS])),
+        entra: Some(c(E, "Entra never reads /Schemas for a custom app and sends the mapped attributes anyway: a create or update the server acknowledges loses them (Entra records them as provisioned and re-sends them with every later change of the user), an update it refuses fails and is retried every cycle until persistent failures quarantine the job. The app never holds them: add the extension to the server, or remove the mappings.", &[ENTRA_CUSTOMIZE, ENTRA_QUARANTINE])),
         ..BLANK
     },
     Rule {
@@ -1719,21 +1738,21 @@ pub static RULES: &[Rule] = &[
         id: "scim.manager.remove-rejected",
         title: "Entra's manager removal (replace with \"\" or remove manager[value eq …]) is accepted",
         sources: &[RFC7644_3_5_2_2],
-        entra: Some(c(E, "The app keeps the old manager; Entra retries the removal every cycle and the error escrows.", &[ENTRA_LA_TESTS, SCIM_PATCH_453, ENTRA_QUARANTINE])),
+        entra: Some(c(E, "The app keeps the old manager; Entra logs the failure, retries the removal every cycle and the error escrows. Entra sends the removal in both forms (a `remove` with a value filter, and a `replace` with an empty string): accept both.", &[ENTRA_LA_TESTS, SCIM_PATCH_453, ENTRA_QUARANTINE])),
         ..BLANK
     },
     Rule {
         id: "scim.manager.not-removed",
         title: "An acknowledged manager removal leaves no manager",
         sources: &[RFC7644_3_5_2_2],
-        entra: Some(c(E, "Entra believes the manager is cleared while the app keeps it: the two drift apart until the manager changes again.", &[ENTRA_LA_TESTS])),
+        entra: Some(c(E, "Entra believes the manager is cleared and does not send the removal again: the app keeps a manager the directory no longer has until the manager changes again (Microsoft's SCIM_Update_Manager_Test reads it back and expects null or empty).", &[ENTRA_LA_TESTS])),
         ..BLANK
     },
     Rule {
         id: "scim.assignment.not-imported",
         title: "An import lists each user with the roles and entitlements Okta granted",
         sources: &[RFC7644_3_4_2],
-        okta: Some(c(E, "Okta reads a user's roles and entitlements from the imported user: after the import the app user shows without that access in Okta, so access reviews and certifications miss what the app grants.", &[OKTA_ENT_GUIDE, OKTA_ENT_WORKSHOP])),
+        okta: Some(c(E, "Okta reads a user's roles and entitlements from the imported user: after the import the app user shows without that access in Okta (View entitlements, the Governance tab), so access reviews and certifications miss what the app grants.", &[OKTA_ENT_GUIDE, OKTA_ENT_WORKSHOP])),
         ..BLANK
     },
 ];
@@ -1958,6 +1977,80 @@ mod tests {
         assert!(okta
             .reference
             .contains("RFC 7644 §3.4.2 <https://www.rfc-editor.org/rfc/rfc7644#section-3.4.2>"));
+    }
+
+    /// A finding's severity, consequence and citations come from this table (`Finding::judged`,
+    /// `ActionCtx::rule`): only the files below write their own, each for a reason the table
+    /// cannot hold. A new inline consequence belongs in the rule's entry instead.
+    #[test]
+    fn consequences_are_written_here_not_beside_the_finding() {
+        const OWN: &[(&str, &str)] = &[
+            ("outcome/finding.rs", "the builders themselves"),
+            ("check/catalogue.rs", "`Finding::judged`, built from the table"),
+            ("check/auth.rs", "the auth rules' table, shaped like this one"),
+            ("idp/auth.rs", "a refused credential: the rule's consequence and where the IdP stops"),
+            ("idp/entra/judge.rs", "Entra's reading of a failed status (its provisioning-log code)"),
+            ("idp/entra/sync.rs", "the same reading for a retried 5xx"),
+            ("run/mod.rs", "a user the server keeps after DELETE, which Okta never sends; cleanup's unknown read-back"),
+            ("idp/custom.rs", "custom-attribute consequences that depend on the IdP's mode"),
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let inline = regex::Regex::new(r"\.impact\(|\.reference\(|Finding::(error|warning|new)\(")
+            .expect("regex");
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read src").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let name = path
+                    .strip_prefix(&root)
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                if !name.ends_with(".rs")
+                    || name.ends_with("tests.rs")
+                    || OWN.iter().any(|(f, _)| *f == name)
+                {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).expect("read source");
+                let text = text.split("#[cfg(test)]").next().unwrap_or("");
+                if let Some(m) = inline.find(text) {
+                    let line = text[..m.start()].lines().count();
+                    panic!("src/{name}:{line}: `{}` — take the consequence from the catalogue (ctx.rule / Finding::judged)", m.as_str());
+                }
+            }
+        }
+    }
+
+    /// Reports that show links read a reference back into its citations: every source of every
+    /// judgement must come back whole, label and URL, with nothing left over as text.
+    #[test]
+    fn every_reference_reads_back_as_its_sources() {
+        for r in RULES {
+            for idp in [Idp::Okta, Idp::Entra, Idp::Generic] {
+                let j = r.judge(idp);
+                let back = Citation::parse(&j.reference);
+                assert!(
+                    back.iter().all(|c| c.url.is_some()),
+                    "{} ({idp:?}): {:?} does not read back as label <url> parts",
+                    r.id,
+                    j.reference
+                );
+                let joined: Vec<String> = back.iter().map(|c| c.to_string()).collect();
+                assert_eq!(joined.join(Citation::SEPARATOR), j.reference, "{}", r.id);
+            }
+        }
+        for r in super::super::auth::RULES {
+            let reference = r.reference();
+            let back = Citation::parse(&reference);
+            assert_eq!(back.len(), r.sources.len(), "{}", r.id);
+            for (c, s) in back.iter().zip(r.sources) {
+                assert_eq!((c.label, c.url), (s.label, Some(s.url)), "{}", r.id);
+            }
+        }
     }
 
     /// `docs/RULES.md` is what the table generates; `IDPSIM_BLESS=1` rewrites it.

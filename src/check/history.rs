@@ -28,8 +28,9 @@ pub struct History {
     /// Resources whose last PATCH or PUT failed, with the rule that reported it: what a later
     /// check finds wrong with them is that failure again, not a fault of its own.
     failed: HashMap<String, &'static str>,
-    /// Resources (`/Users/{id}`) this run's creates made (acknowledged with the new id).
-    created: HashSet<String>,
+    /// Resources (`/Users/{id}`) this run's creates made (acknowledged with the new id), with
+    /// the top-level attribute names the create sent (lower-cased).
+    created: HashMap<String, Vec<String>>,
 }
 
 /// `/Users/{id}` for a request addressed to one resource.
@@ -58,7 +59,11 @@ impl History {
         if let Intent::Create { resource } = &intent {
             let id = answer.and_then(|a| a.get("id")).and_then(Value::as_str);
             if let (true, Some(id)) = ((200..300).contains(&status), id) {
-                self.created.insert(format!("/{resource}/{id}"));
+                let sent = body
+                    .and_then(Value::as_object)
+                    .map(|m| m.keys().map(|k| k.to_ascii_lowercase()).collect())
+                    .unwrap_or_default();
+                self.created.insert(format!("/{resource}/{id}"), sent);
             }
             return;
         }
@@ -135,7 +140,14 @@ impl History {
 
     /// This run's own create made this resource (`/Users/{id}`).
     pub fn created(&self, key: &str) -> bool {
-        self.created.contains(key)
+        self.created.contains_key(key)
+    }
+
+    /// This run's create of this resource sent the top-level attribute `name` (any case).
+    pub fn create_sent(&self, key: &str, name: &str) -> bool {
+        self.created
+            .get(key)
+            .is_some_and(|sent| sent.iter().any(|k| k.eq_ignore_ascii_case(name)))
     }
 
     pub fn was_deleted(&self, key: &str) -> bool {

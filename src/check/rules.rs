@@ -1739,7 +1739,7 @@ mod tests {
     }
 
     use crate::outcome::Severity;
-    use crate::transport::exchange::RecordedRequest;
+    use crate::transport::exchange::fixture;
     use serde_json::json;
 
     /// One exchange: `GET /Users?…` etc. answered `status` with `body` (JSON, or text).
@@ -1764,50 +1764,18 @@ mod tests {
         body: Option<Value>,
         text: Option<&str>,
     ) -> Exchange {
-        let size = body
-            .as_ref()
-            .map(|b| b.to_string().len())
-            .or(text.map(str::len))
-            .unwrap_or(0);
-        Exchange {
-            request: RecordedRequest {
-                method: method.into(),
-                url: format!("http://scim.example.com{target}"),
-                target: target.into(),
-                headers: request_headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                body: None,
-                raw_body: None,
-            },
-            response: Some(RecordedResponse {
-                status,
-                headers: headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                body,
-                text: text.map(str::to_string),
-                size,
-                elapsed_ms: 0,
-                truncated: false,
-                content_encoding: None,
-                json_error: None,
-            }),
-            error: None,
-            simulated: false,
-        }
+        fixture::exchange(
+            fixture::request(
+                method,
+                &format!("http://scim.example.com{target}"),
+                request_headers,
+            ),
+            fixture::response(status, headers, body, text),
+        )
     }
 
     fn rules_for(ex: &Exchange, idp: Idp) -> Vec<(String, Severity)> {
-        let (path, _) = ex
-            .request
-            .target
-            .split_once('?')
-            .unwrap_or((&ex.request.target, ""));
         let intent = Intent::infer(&ex.request.method, &ex.request.target);
-        let _ = path;
         check_exchange(ex, &intent, &Judging::alone(idp))
             .into_iter()
             .map(|f| (f.rule, f.severity))
@@ -2666,17 +2634,7 @@ mod tests {
         let finding = |status| {
             let mut out = Vec::new();
             status_code(
-                &RecordedResponse {
-                    status,
-                    headers: Vec::new(),
-                    body: None,
-                    text: None,
-                    size: 0,
-                    elapsed_ms: 0,
-                    truncated: false,
-                    content_encoding: None,
-                    json_error: None,
-                },
+                &fixture::response(status, &[], None, None),
                 Idp::Generic,
                 &mut out,
             );

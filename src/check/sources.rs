@@ -6,6 +6,7 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Source {
     /// What a reader looks for: `RFC 7644 §3.4.2`, `Okta: SCIM 2.0 protocol reference — Retrieve Users`.
+    /// Never `; `, which separates the citations of a reference (`outcome::Citation`).
     pub label: &'static str,
     pub url: &'static str,
 }
@@ -382,7 +383,7 @@ src!(
 );
 src!(
     BUG_ITEMS_PER_PAGE,
-    "ory/polis#4054 (itemsPerPage must be the page length; Okta's OIN review pages past the end)",
+    "ory/polis#4054 (itemsPerPage must be the page length, and Okta's OIN review pages past the end)",
     "https://github.com/ory/polis/pull/4054"
 );
 src!(
@@ -432,7 +433,7 @@ src!(
 );
 src!(
     BUG_NO_USER_AGENT,
-    "kortix-ai/suna#7297 (Entra omits User-Agent; a server answered HTML 403)",
+    "kortix-ai/suna#7297 (Entra omits User-Agent, and a server answered HTML 403)",
     "https://github.com/kortix-ai/suna/pull/7297"
 );
 src!(
@@ -476,7 +477,7 @@ src!(
 );
 src!(
     OKTA_ENT_TEST,
-    "Okta SCIM 2.0 Entitlements Test (Runscope; required for an OIN submission with Entitlement Management)",
+    "Okta SCIM 2.0 Entitlements Test (Runscope, required for an OIN submission with Entitlement Management)",
     "https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-Entitlements-Test.json"
 );
 src!(
@@ -498,6 +499,11 @@ src!(
     ENTRA_CUSTOM_NO_SCHEMA,
     "MicrosoftDocs/azure-docs#65648 (Entra does not list a custom extension in `schemas`)",
     "https://github.com/MicrosoftDocs/azure-docs/issues/65648"
+);
+src!(
+    SCIM_SDK_539,
+    "Captain-P-Goldfish/SCIM-SDK#539 (attributes a server does not define: skipped on POST and PUT, 400 invalidPath on PATCH, for an Entra mapping that sent them)",
+    "https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/539"
 );
 src!(
     SCIM_PATCH_453,

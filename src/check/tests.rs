@@ -10,49 +10,27 @@ use super::rules::{check_exchange, Intent, Judging};
 use crate::outcome::Severity;
 use crate::scenario::Idp;
 use crate::transport::exchange::{
-    Exchange, RecordedRequest, RecordedResponse, TransportError, TransportErrorKind,
+    fixture, Exchange, RecordedRequest, RecordedResponse, TransportError, TransportErrorKind,
 };
 
 fn request(method: &str, target: &str) -> RecordedRequest {
-    RecordedRequest {
-        method: method.into(),
-        url: format!("http://127.0.0.1:9/scim/v2{target}"),
-        target: format!("/scim/v2{target}"),
-        headers: Vec::new(),
-        body: None,
-        raw_body: None,
-    }
+    fixture::request(method, &format!("http://127.0.0.1:9/scim/v2{target}"), &[])
 }
 
 /// An answer: status, Content-Type (None: no header) and body text (parsed as JSON when it is).
 fn answer(status: u16, content_type: Option<&str>, body: &str) -> RecordedResponse {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
-    RecordedResponse {
-        status,
-        headers: content_type
-            .map(|c| vec![("Content-Type".to_string(), c.to_string())])
-            .unwrap_or_default(),
-        text: parsed
-            .is_none()
-            .then(|| body.to_string())
-            .filter(|t| !t.is_empty()),
-        body: parsed,
-        size: body.len(),
-        elapsed_ms: 1,
-        truncated: false,
-        content_encoding: None,
-        json_error: None,
-    }
+    let text = Some(body).filter(|t| parsed.is_none() && !t.is_empty());
+    let headers: Vec<(&str, &str)> = content_type
+        .map(|c| ("Content-Type", c))
+        .into_iter()
+        .collect();
+    fixture::response(status, &headers, parsed, text)
 }
 
 /// The rule ids the built-in rules raise for one exchange, sorted, with their severities.
 fn judged(method: &str, path: &str, response: RecordedResponse) -> Vec<(String, Severity)> {
-    let exchange = Exchange {
-        request: request(method, path),
-        response: Some(response),
-        error: None,
-        simulated: false,
-    };
+    let exchange = fixture::exchange(request(method, path), response);
     let mut out: Vec<(String, Severity)> = check_exchange(
         &exchange,
         &Intent::infer(method, path),

@@ -36,6 +36,8 @@ pub struct ScenarioState {
     pub directory: crate::idp::directory::Directory,
     /// What the run's exchanges did to each resource, for judging later answers by their cause.
     pub history: History,
+    /// What the run learned about the server's custom extensions (`idp::custom`).
+    pub extensions: crate::idp::custom::Extensions,
     /// Set by an action that finds the server does not offer what the scenario tests (no
     /// entitlement types at all): the IdP would not use the feature, so the rest of the
     /// scenario is skipped with this reason instead of failing.
@@ -55,6 +57,7 @@ impl ScenarioState {
             entra: Default::default(),
             directory: Default::default(),
             history: History::default(),
+            extensions: Default::default(),
             not_applicable: None,
         }
     }

@@ -7,13 +7,24 @@
 //! `scim.custom-attribute.not-stored`, `scim.custom-attribute.not-advertised`,
 //! `scim.custom-attribute.unlisted-rejected` (POST/PUT refused: extension not in `schemas`),
 //! `scim.custom-attribute.patch-rejected` (PATCH by URN refused), and
-//! `scim.custom-attribute.rejected` (any other refusal of a body with custom attributes).
+//! `scim.custom-attribute.rejected` (any other refusal of a body with custom attributes), and
+//! `scim.custom-attribute.unsupported` (the server does not support the extension at all).
+//!
+//! A server that does not support an extension at all — it skips its attributes, or refuses
+//! them, and `/Schemas` does not define it (Captain-P-Goldfish/SCIM-SDK#539) — shows that one
+//! cause on every write and on `/Schemas`: it is one problem, `scim.custom-attribute.unsupported`,
+//! about what the IdP sees (its writes lose the values or fail). Neither IdP reads `/Schemas`
+//! for a custom app, so `/Schemas` is only how idpsim tells that cause from a server that does
+//! support the extension and loses or refuses part of it (which keeps the precise rules above):
+//! the extension is unsupported when `/Schemas` is published, does not define it, and no read
+//! in the scenario showed any of its attributes held. A `/Schemas` finding about it in the same
+//! scenario is folded into that problem (`fold`), as a supporting sign.
 
 use serde_json::Value;
 
 use crate::check::show;
 use crate::idp::context::ActionCtx;
-use crate::outcome::{DiffEntry, Finding};
+use crate::outcome::{DiffEntry, Finding, StepResult};
 use crate::scenario::Idp;
 use crate::transport::{OutgoingRequest, RawResponse};
 
@@ -67,6 +78,185 @@ fn same(a: &Value, b: &Value) -> bool {
     text(a) == text(b)
 }
 
+const UNSUPPORTED: &str = "scim.custom-attribute.unsupported";
+
+/// What a scenario learned about the server's custom extensions (lower-cased URNs), to name a
+/// fault by its cause (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub struct Extensions {
+    /// The schema ids `/Schemas` defines: `None` until an answer was seen; `Some(None)` when
+    /// the server gave no usable list (then nothing is concluded from it).
+    defined: Option<Option<Vec<String>>>,
+    /// Extensions a read showed holding attributes: the server supports them.
+    held: Vec<String>,
+    /// Extensions reported as unsupported in this scenario.
+    unsupported: Vec<String>,
+}
+
+impl Extensions {
+    /// Notes a `/Schemas` answer's body (`Null` when there was no usable answer).
+    pub fn note_schemas(&mut self, list: &Value) {
+        self.defined = Some(schema_ids(list));
+    }
+
+    fn note_held(&mut self, urn: &str) {
+        let u = urn.to_ascii_lowercase();
+        if !self.held.contains(&u) {
+            self.held.push(u);
+        }
+    }
+
+    fn is_unsupported(&self, urn: &str) -> bool {
+        self.unsupported.contains(&urn.to_ascii_lowercase())
+    }
+}
+
+/// The schema ids of a `/Schemas` ListResponse, lower-cased; `None` without a `Resources` list.
+fn schema_ids(list: &Value) -> Option<Vec<String>> {
+    let resources = list.get("Resources")?.as_array()?;
+    Some(
+        resources
+            .iter()
+            .filter_map(|s| s.get("id").and_then(Value::as_str))
+            .map(str::to_ascii_lowercase)
+            .collect(),
+    )
+}
+
+/// Whether the server does not support extension `urn`: `/Schemas` (the IdP's read, else
+/// idpsim's own, once per scenario) is published and does not define it, and no read in this
+/// scenario showed any of its attributes held.
+async fn unsupported(ctx: &mut ActionCtx<'_>, urn: &str) -> bool {
+    let u = urn.to_ascii_lowercase();
+    if ctx.state.extensions.held.contains(&u) {
+        return false;
+    }
+    if ctx.state.extensions.defined.is_none() && !ctx.dry_run() {
+        // idpsim's own read (neutral headers, not IdP traffic), only once a write has gone wrong.
+        let (_, raw) = ctx
+            .send(OutgoingRequest::new("GET", "/Schemas").header("Accept", "application/scim+json"))
+            .await;
+        let body = raw
+            .body
+            .filter(|_| raw.status == 200)
+            .unwrap_or(Value::Null);
+        ctx.state.extensions.note_schemas(&body);
+    }
+    matches!(&ctx.state.extensions.defined, Some(Some(ids)) if !ids.contains(&u))
+}
+
+/// The custom extensions (URNs as sent) a request body carries attributes of: extension
+/// objects, `urn:…:User:attr` keys, PATCH paths and path-less values.
+fn extensions_in(body: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |urn: &str| {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(urn)) {
+            out.push(urn.to_string());
+        }
+    };
+    let Some(o) = body.as_object() else {
+        return out;
+    };
+    for k in o.keys() {
+        if let Some((urn, _)) = split_custom(k) {
+            add(urn);
+        } else if crate::scim::schema::is_custom_extension(k) {
+            add(k);
+        }
+    }
+    for op in get_ci(body, "Operations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some((urn, _)) = get_ci(op, "path")
+            .and_then(Value::as_str)
+            .and_then(split_custom)
+        {
+            add(urn);
+        }
+        if let Some(v) = get_ci(op, "value") {
+            for urn in extensions_in(v) {
+                add(&urn);
+            }
+        }
+    }
+    out
+}
+
+/// `/Schemas` lists no schema with this id: the supporting sign of an unsupported extension.
+fn schemas_diff(urn: &str) -> DiffEntry {
+    DiffEntry::new("/Schemas", format!("a schema with id {urn}"), "absent")
+}
+
+/// Reports that the server does not support the extensions `urns`.
+fn report_unsupported(ctx: &mut ActionCtx<'_>, urns: &[&str], mut f: Finding) {
+    for urn in urns {
+        let u = urn.to_ascii_lowercase();
+        if !ctx.state.extensions.unsupported.contains(&u) {
+            ctx.state.extensions.unsupported.push(u);
+        }
+        f = f.diff(schemas_diff(urn));
+    }
+    ctx.finding(f);
+}
+
+/// After a scenario: a `/Schemas` finding about mapped attributes of an extension the scenario
+/// found unsupported is that problem's supporting sign, not a problem of its own. It keeps its
+/// step, exchange and severity and takes the unsupported rule; its consequence is the writes'
+/// (it carries none of its own, so the problem's consequence is what the IdP's writes met).
+pub fn fold(ext: &Extensions, steps: &mut [StepResult]) {
+    if ext.unsupported.is_empty() {
+        return;
+    }
+    let of_unsupported = |d: &DiffEntry| {
+        d.expected
+            .strip_prefix(ADVERTISED_PREFIX)
+            .and_then(split_custom)
+            .is_some_and(|(urn, _)| ext.is_unsupported(urn))
+    };
+    for step in steps.iter_mut() {
+        let mut out = Vec::with_capacity(step.findings.len());
+        for f in std::mem::take(&mut step.findings) {
+            if f.rule != "scim.custom-attribute.not-advertised"
+                || !f.diff.iter().any(of_unsupported)
+            {
+                out.push(f);
+                continue;
+            }
+            let (folded, kept): (Vec<DiffEntry>, Vec<DiffEntry>) =
+                f.diff.iter().cloned().partition(of_unsupported);
+            let mut urns: Vec<String> = Vec::new();
+            for d in &folded {
+                if let Some((urn, _)) = d
+                    .expected
+                    .strip_prefix(ADVERTISED_PREFIX)
+                    .and_then(split_custom)
+                {
+                    if !urns.iter().any(|u| u.eq_ignore_ascii_case(urn)) {
+                        urns.push(urn.to_string());
+                    }
+                }
+            }
+            let sign = Finding {
+                rule: UNSUPPORTED.to_string(),
+                message: format!(
+                    "/Schemas does not define the custom extension {} either: the server does not support it, as this scenario's writes show",
+                    urns.join(", ")
+                ),
+                impact: None,
+                diff: folded,
+                ..f.clone()
+            };
+            if !kept.is_empty() {
+                out.push(Finding { diff: kept, ..f });
+            }
+            out.push(sign);
+        }
+        step.findings = out;
+    }
+}
+
 fn not_stored_impact(idp: Idp) -> &'static str {
     match idp {
         Idp::Entra => "Entra records the attribute as provisioned; the app never holds it. Entra re-sends it with every later change of the user and the app stays out of sync (FlowWhenChanged compares with what Entra flowed, not with the app).",
@@ -74,14 +264,80 @@ fn not_stored_impact(idp: Idp) -> &'static str {
     }
 }
 
-/// Reports the custom attributes `resource` does not hold as sent. Returns whether all are held.
-pub fn check_held(
+/// Reports the custom attributes `resource` does not hold as sent — an extension none of whose
+/// attributes it holds and that the server does not support as `unsupported`, the rest as
+/// `not-stored`. Returns whether all are held.
+pub async fn check_held(
     ctx: &mut ActionCtx<'_>,
     resource: &Value,
     expected: &[(String, Value)],
     exchange: usize,
     who: &str,
 ) -> bool {
+    let custom: Vec<&(String, Value)> = expected.iter().filter(|(p, _)| is_custom(p)).collect();
+    let mut urns: Vec<&str> = Vec::new();
+    for (path, _) in &custom {
+        if let Some((urn, _)) = split_custom(path) {
+            if !urns.iter().any(|u| u.eq_ignore_ascii_case(urn)) {
+                urns.push(urn);
+            }
+        }
+    }
+    let mut all_held = true;
+    let mut lost: Vec<&str> = Vec::new();
+    for urn in urns {
+        let mine = || {
+            custom.iter().filter(move |(p, _)| {
+                split_custom(p).is_some_and(|(u, _)| u.eq_ignore_ascii_case(urn))
+            })
+        };
+        let holds_any = mine().any(|(p, _)| held(resource, p).is_some())
+            || get_ci(resource, urn)
+                .and_then(Value::as_object)
+                .is_some_and(|o| o.values().any(|v| !v.is_null()));
+        if holds_any {
+            ctx.state.extensions.note_held(urn);
+        }
+        if mine().all(|(p, want)| held(resource, p).is_some_and(|g| same(g, want))) {
+            continue;
+        }
+        all_held = false;
+        if !holds_any && unsupported(ctx, urn).await {
+            let mut f = ctx
+                .rule(
+                    UNSUPPORTED,
+                    format!("the server does not support the custom extension {urn}: it acknowledged {who} and holds none of the attributes sent in it"),
+                )
+                .at_exchange(exchange);
+            for (path, want) in mine() {
+                f = f.diff(DiffEntry::new(format!("/{path}"), show(want), "absent"));
+            }
+            report_unsupported(ctx, &[urn], f);
+            lost.push(urn);
+        }
+    }
+    if all_held {
+        return true;
+    }
+    let remaining: Vec<(String, Value)> = custom
+        .iter()
+        .filter(|(p, _)| {
+            !split_custom(p).is_some_and(|(u, _)| lost.iter().any(|l| l.eq_ignore_ascii_case(u)))
+        })
+        .map(|(p, v)| (p.clone(), v.clone()))
+        .collect();
+    report_not_stored(ctx, resource, &remaining, exchange, who);
+    false
+}
+
+/// `scim.custom-attribute.not-stored` for the custom attributes `resource` does not hold as sent.
+fn report_not_stored(
+    ctx: &mut ActionCtx<'_>,
+    resource: &Value,
+    expected: &[(String, Value)],
+    exchange: usize,
+    who: &str,
+) {
     let mut f = Finding::error(
         "scim.custom-attribute.not-stored",
         format!("the server acknowledged {who} but does not hold its custom extension attributes"),
@@ -108,7 +364,6 @@ pub fn check_held(
     if missing {
         ctx.finding(f);
     }
-    !missing
 }
 
 /// idpsim's own read-back of a user after a write (neutral headers, not IdP traffic), checking
@@ -132,7 +387,7 @@ pub async fn verify(
         .filter(|b| b.is_object() && (200..300).contains(&raw.status))
     {
         let body = body.clone();
-        check_held(ctx, &body, expected, i, who);
+        check_held(ctx, &body, expected, i, who).await;
     }
 }
 
@@ -166,8 +421,9 @@ fn rejection_rule(sent: &Value) -> &'static str {
 }
 
 /// A write refused while the body carried custom attributes: the finding names that, with the
-/// server's own words, instead of a generic failure.
-pub fn rejected(
+/// server's own words, instead of a generic failure — and, when the server does not support
+/// the extensions the body carries at all, that cause.
+pub async fn rejected(
     ctx: &mut ActionCtx<'_>,
     sent: &Value,
     raw: &RawResponse,
@@ -175,6 +431,30 @@ pub fn rejected(
     what: &str,
 ) {
     let detail = raw.detail_suffix();
+    let urns = extensions_in(sent);
+    let mut none_supported = !urns.is_empty();
+    for urn in &urns {
+        if !unsupported(ctx, urn).await {
+            none_supported = false;
+            break;
+        }
+    }
+    if none_supported {
+        let f = ctx
+            .rule(
+                UNSUPPORTED,
+                format!(
+                    "the server does not support the custom extension {}: it refused {what}, which carries its attributes ({}{detail})",
+                    urns.join(", "),
+                    raw.status
+                ),
+            )
+            .diff(DiffEntry::new("status", "2xx", raw.status.to_string()))
+            .at_exchange(exchange);
+        let urns: Vec<&str> = urns.iter().map(String::as_str).collect();
+        report_unsupported(ctx, &urns, f);
+        return;
+    }
     let rule = rejection_rule(sent);
     let impact = match (ctx.scenario.idp, rule) {
         (Idp::Entra, "scim.custom-attribute.unlisted-rejected") => "Entra never lists a custom extension in `schemas` (Microsoft Learn: the custom extension schema header isn't sent): every create of a user with a custom attribute fails, is retried every cycle, and persistent failures escrow and quarantine the job.",
@@ -271,6 +551,7 @@ pub fn check_advertised(
     targets: &[String],
     exchange: usize,
 ) {
+    ctx.state.extensions.note_schemas(schemas_list);
     let have = advertised(schemas_list);
     let missing: Vec<&String> = targets
         .iter()
@@ -300,10 +581,17 @@ pub fn check_advertised(
     .source(ctx.here())
     .at_exchange(exchange);
     for t in missing {
-        f = f.diff(DiffEntry::new("/Schemas", format!("defines {t}"), "absent"));
+        f = f.diff(DiffEntry::new(
+            "/Schemas",
+            format!("{ADVERTISED_PREFIX}{t}"),
+            "absent",
+        ));
     }
     ctx.finding(f);
 }
+
+/// How a `not-advertised` diff names the attribute (`fold` reads it back).
+const ADVERTISED_PREFIX: &str = "defines ";
 
 #[cfg(test)]
 mod tests {
@@ -328,6 +616,80 @@ mod tests {
         let flat = json!({ P: "y" });
         assert_eq!(held(&flat, P), Some(&json!("y")));
         assert_eq!(held(&json!({}), P), None);
+    }
+
+    #[test]
+    fn the_extensions_a_body_carries_are_found_in_every_form() {
+        let ext = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+        let nested = json!({"userName": "a", ext: {"tag": "x"}});
+        assert_eq!(extensions_in(&nested), vec![ext.to_string()]);
+        let by_path = json!({"Operations": [{"op": "Replace", "path": P, "value": "x"}]});
+        assert_eq!(extensions_in(&by_path), vec![ext.to_string()]);
+        let pathless =
+            json!({"Operations": [{"op": "replace", "value": {"displayName": "d", P: "x"}}]});
+        assert_eq!(extensions_in(&pathless), vec![ext.to_string()]);
+        let enterprise = json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x"}});
+        assert!(extensions_in(&enterprise).is_empty());
+    }
+
+    /// The `/Schemas` finding about an unsupported extension takes its rule and keeps its
+    /// severity; what it says about another extension stays a finding of its own.
+    #[test]
+    fn a_schemas_finding_about_an_unsupported_extension_is_folded_into_it() {
+        use crate::outcome::{Outcome, Severity};
+        let other = "urn:ietf:params:scim:schemas:extension:Other:2.0:User:x";
+        let f = Finding::warning("scim.custom-attribute.not-advertised", "/Schemas …")
+            .impact("gallery test fails")
+            .diff(DiffEntry::new(
+                "/Schemas",
+                format!("{ADVERTISED_PREFIX}{P}"),
+                "absent",
+            ))
+            .diff(DiffEntry::new(
+                "/Schemas",
+                format!("{ADVERTISED_PREFIX}{other}"),
+                "absent",
+            ));
+        let mut steps = vec![StepResult {
+            index: 1,
+            name: "schemas".into(),
+            kind: "check_schema",
+            source: crate::support::diagnostic::SourceRef {
+                file: "s.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            outcome: Outcome::Warned,
+            duration_ms: 0,
+            exchanges: Vec::new(),
+            findings: vec![f],
+            skip_reason: None,
+            needs: None,
+            probes: Vec::new(),
+        }];
+        let none = Extensions::default();
+        fold(&none, &mut steps);
+        assert_eq!(steps[0].findings.len(), 1, "nothing unsupported: unchanged");
+        let ext = Extensions {
+            unsupported: vec![split_custom(P)
+                .map(|(u, _)| u.to_ascii_lowercase())
+                .unwrap_or_default()],
+            ..Default::default()
+        };
+        fold(&ext, &mut steps);
+        let rules: Vec<(&str, Severity, usize)> = steps[0]
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.severity, f.diff.len()))
+            .collect();
+        assert_eq!(
+            rules,
+            vec![
+                ("scim.custom-attribute.not-advertised", Severity::Warning, 1),
+                (UNSUPPORTED, Severity::Warning, 1),
+            ]
+        );
+        assert!(steps[0].findings[1].impact.is_none());
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! Why an IdP's lookup missed a user the server holds. Both IdPs look users up by filter before
-//! they create or reactivate; when the filter finds nothing although the user is there, the
-//! consequence (a POST that conflicts, a duplicate) is the same, but the server's fault is not:
-//! it matches `userName` case-sensitively, it hides inactive users from filters, or the
-//! deactivation deleted the user. idpsim's own reads (neutral headers, not IdP traffic) tell
-//! them apart, so each fault is reported under its own rule.
+//! Why an IdP's lookup missed a user or group the server holds. Both IdPs look users up by
+//! filter before they create or reactivate; when the filter finds nothing although the user is
+//! there, the consequence (a POST that conflicts, a duplicate) is the same, but the server's
+//! fault is not: it matches `userName` case-sensitively, it hides inactive users from filters,
+//! or the deactivation deleted the user. Entra matches groups by `displayName` the same way; a
+//! server that cannot filter groups at all misses every one. idpsim's own reads (neutral
+//! headers, not IdP traffic) tell them apart, so each fault is reported under its own rule.
 
 use serde_json::Value;
 
@@ -73,6 +74,80 @@ pub async fn missed_user(
         start += items.len() as i64;
     }
     Miss::Unknown
+}
+
+/// Looks for the group that `attr eq "value"` should have found (Entra matches groups by
+/// `displayName`): in the group list, then, when it is there, by sending the same filter again.
+/// A group the list holds and a second filter still misses is the filter's fault; a group the
+/// second filter finds was created between the IdP's lookup and its create (a race), and a
+/// group the list does not hold is not the server's to explain.
+pub async fn missed_group(ctx: &mut ActionCtx<'_>, attr: &str, value: &str) -> Miss {
+    let mut start = 1;
+    let mut found = None;
+    for _ in 0..SCAN_PAGES {
+        let path = format!("/Groups?startIndex={start}&count=100");
+        let (_, raw) = ctx
+            .send(OutgoingRequest::new("GET", path).header("Accept", "application/scim+json"))
+            .await;
+        let Some(items) = raw
+            .body
+            .as_ref()
+            .and_then(|b| b.get("Resources"))
+            .and_then(Value::as_array)
+            .cloned()
+        else {
+            return Miss::Unknown;
+        };
+        found = items.into_iter().find(|g| {
+            attribute(g, attr)
+                .as_deref()
+                .is_some_and(|v| v.eq_ignore_ascii_case(value))
+        });
+        if found.is_some() {
+            break;
+        }
+        let Some(n) = raw
+            .body
+            .as_ref()
+            .and_then(|b| b.get("Resources"))
+            .and_then(Value::as_array)
+            .map(Vec::len)
+            .filter(|n| *n > 0)
+        else {
+            break;
+        };
+        start += n as i64;
+    }
+    let Some(group) = found else {
+        return Miss::Unknown;
+    };
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    let path = format!(
+        "/Groups?filter={}",
+        crate::support::text::percent_encode(&format!("{attr} eq \"{escaped}\""))
+    );
+    let (_, raw) = ctx
+        .send(OutgoingRequest::new("GET", path).header("Accept", "application/scim+json"))
+        .await;
+    let hits = raw
+        .body
+        .as_ref()
+        .filter(|_| raw.status == 200)
+        .and_then(|b| b.get("Resources"))
+        .and_then(Value::as_array)
+        .map(Vec::len);
+    if hits != Some(0) {
+        // Found now (a race), or the filter failed outright (another rule's problem).
+        return Miss::Unknown;
+    }
+    let stored = attribute(&group, attr).unwrap_or_default();
+    let id = group.get("id").and_then(Value::as_str).unwrap_or("?");
+    Miss::Cause(
+        "rfc7644.filter.missed",
+        format!(
+            "the server holds group {attr} \"{stored}\" (id {id}), but `{attr} eq \"{value}\"` does not return it"
+        ),
+    )
 }
 
 fn attribute(user: &Value, attr: &str) -> Option<String> {

@@ -55,11 +55,26 @@ pub fn validate(action: &ActionStep) -> Vec<(Pos, String)> {
     out
 }
 
-/// The rule for a difference between what the IdP believes and what the server holds: a write
-/// to this resource the server acknowledged and did not apply, when the run made one (the
-/// cause), else plain drift (someone changed the app, or the IdP never wrote it).
-fn drift_rule(ctx: &ActionCtx<'_>, path: &str, drift: &'static str) -> &'static str {
-    crate::check::history::drift_rule(&ctx.state.history, path, drift, Members::Kept)
+/// The rule for a difference between what the IdP believes and what the server holds in the
+/// attributes `names`: a write to this resource the server acknowledged and did not apply, when
+/// the run made one (the cause); the create, when this run's create made the resource, sent
+/// every one of them and nothing wrote it since (a server that drops what it was sent: app
+/// roles, `title`); else plain drift (someone changed the app, or the IdP never wrote it).
+fn drift_rule(
+    ctx: &ActionCtx<'_>,
+    path: &str,
+    names: &[&str],
+    drift: &'static str,
+) -> &'static str {
+    let history = &ctx.state.history;
+    let rule = crate::check::history::drift_rule(history, path, drift, Members::Kept);
+    let create_dropped = !names.is_empty()
+        && history.last_write(path).is_none()
+        && names.iter().all(|n| history.create_sent(path, n));
+    if rule == drift && create_dropped {
+        return "rfc7644.create.not-stored";
+    }
+    rule
 }
 
 /// Reading an object back needs its server id, and so do the members it lists; `exists: false`
@@ -209,7 +224,7 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, _idp: Idp) {
             &mut found,
         );
         if !found.is_empty() {
-            names.push(format!("`{}`", k.name));
+            names.push(k.name.as_str());
             first_pos.get_or_insert(v.pos);
             diffs.extend(found.into_iter().map(|(d, _)| d));
         }
@@ -217,16 +232,20 @@ pub async fn run(ctx: &mut ActionCtx<'_>, action: &ActionStep, _idp: Idp) {
     if diffs.is_empty() {
         return;
     }
-    let rule = drift_rule(ctx, &path, "state.attribute");
-    let mut f = ctx
-        .rule(
-            rule,
-            format!(
-                "the server holds a different {} for {kind} `{key}`",
-                names.join(", ")
-            ),
+    let rule = drift_rule(ctx, &path, &names, "state.attribute");
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let message = if rule == "rfc7644.create.not-stored" {
+        format!(
+            "the server acknowledged the create of {kind} `{key}` but holds a different {}",
+            names.join(", ")
         )
-        .at_exchange(index);
+    } else {
+        format!(
+            "the server holds a different {} for {kind} `{key}`",
+            names.join(", ")
+        )
+    };
+    let mut f = ctx.rule(rule, message).at_exchange(index);
     if let Some(pos) = first_pos {
         f = f.source(ctx.scenario.source_ref(pos));
     }

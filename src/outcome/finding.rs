@@ -104,6 +104,71 @@ impl Finding {
     }
 }
 
+/// One document a finding's `reference` cites: `label <url>` as the rule catalogue writes it,
+/// or text alone (`RFC 7644 §3.6`). Reporters that can show a link (Markdown, HTML) read the
+/// reference back with [`Citation::parse`]; the others print it as it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Citation<'a> {
+    pub label: &'a str,
+    /// What the `<…>` held: an `http(s)` URL, or a path in idpsim's repository.
+    pub url: Option<&'a str>,
+}
+
+impl<'a> Citation<'a> {
+    /// Between two citations of one reference.
+    pub const SEPARATOR: &'static str = "; ";
+
+    /// `label <url>; label <url>; text` → its citations, in order. A `<…>` that holds
+    /// whitespace, quotes, brackets or backslashes is no URL: that part stays text.
+    pub fn parse(reference: &'a str) -> Vec<Citation<'a>> {
+        reference
+            .split(Self::SEPARATOR)
+            .filter(|part| !part.trim().is_empty())
+            .map(|part| {
+                let url = part
+                    .strip_suffix('>')
+                    .and_then(|rest| rest.rsplit_once(" <"))
+                    .filter(|(label, url)| !label.trim().is_empty() && is_plain_url(url));
+                match url {
+                    Some((label, url)) => Citation {
+                        label: label.trim(),
+                        url: Some(url),
+                    },
+                    None => Citation {
+                        label: part.trim(),
+                        url: None,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// A character a URL may hold and still be written inside `<…>`, a Markdown link target or
+    /// an HTML attribute unchanged.
+    pub fn url_char(c: char) -> bool {
+        c.is_ascii_graphic() && !"<>\"'`\\()[]{}|^".contains(c)
+    }
+
+    /// Whether the URL is one a browser opens (`http`/`https`), not a repository path.
+    pub fn web(&self) -> Option<&'a str> {
+        self.url
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+    }
+}
+
+impl std::fmt::Display for Citation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.url {
+            Some(url) => write!(f, "{} <{url}>", self.label),
+            None => f.write_str(self.label),
+        }
+    }
+}
+
+fn is_plain_url(url: &str) -> bool {
+    !url.is_empty() && url.chars().all(Citation::url_char)
+}
+
 /// One difference between what was expected and what came back, located by a JSON pointer.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct DiffEntry {

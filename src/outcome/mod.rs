@@ -7,7 +7,7 @@
 mod finding;
 pub mod problems;
 
-pub use finding::{DiffEntry, Finding, Severity, Trigger};
+pub use finding::{Citation, DiffEntry, Finding, Severity, Trigger};
 
 use serde::Serialize;
 

@@ -386,7 +386,7 @@ fn finding(out: &mut String, f: &Finding, problems: &[Problem], gate: &Gate) {
         let _ = writeln!(out, "<div class=\"impact\">IdP: {}</div>", esc(i));
     }
     if let Some(r) = &f.reference {
-        let _ = writeln!(out, "<div class=\"ref\">see {}</div>", esc(r));
+        let _ = writeln!(out, "<div class=\"ref\">see {}</div>", references(r));
     }
     if let Some(s) = &f.source {
         let _ = writeln!(
@@ -396,6 +396,24 @@ fn finding(out: &mut String, f: &Finding, problems: &[Problem], gate: &Gate) {
         );
     }
     out.push_str("</div>\n");
+}
+
+/// A finding's reference: each cited page a link, a path in idpsim's repository as code, any
+/// other text escaped once.
+fn references(reference: &str) -> String {
+    crate::outcome::Citation::parse(reference)
+        .iter()
+        .map(|c| match (c.web(), c.url) {
+            (Some(url), _) => format!(
+                "<a href=\"{}\" rel=\"noreferrer\">{}</a>",
+                esc(url),
+                esc(c.label)
+            ),
+            (None, Some(path)) => format!("{} (<code>{}</code>)", esc(c.label), esc(path)),
+            (None, None) => esc(c.label),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Escapes text for HTML content and double- or single-quoted attributes.
@@ -424,6 +442,18 @@ mod tests {
         assert_eq!(
             super::esc("</script><b a='x'>&"),
             "&lt;/script&gt;&lt;b a=&#39;x&#39;&gt;&amp;"
+        );
+    }
+
+    #[test]
+    fn references_are_links_escaped_once() {
+        assert_eq!(
+            super::references(
+                "RFC 7644 §3.6 <https://www.rfc-editor.org/rfc/rfc7644#section-3.6>; A & B <https://example.com/?a=1&b=2>; idpsim <scenarios/README.md>; x <y z>"
+            ),
+            "<a href=\"https://www.rfc-editor.org/rfc/rfc7644#section-3.6\" rel=\"noreferrer\">RFC 7644 §3.6</a>; \
+             <a href=\"https://example.com/?a=1&amp;b=2\" rel=\"noreferrer\">A &amp; B</a>; \
+             idpsim (<code>scenarios/README.md</code>); x &lt;y z&gt;"
         );
     }
 }

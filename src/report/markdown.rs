@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use super::console::{pretty, reason};
 use crate::gate::baseline::{Gate, ProblemVerdict};
 use crate::outcome::problems;
-use crate::outcome::{Finding, Severity};
+use crate::outcome::{Citation, Finding, Severity};
 use crate::outcome::{Outcome, RunReport, ScenarioResult, StepResult};
 use crate::transport::exchange::Exchange;
 
@@ -243,7 +243,7 @@ fn step_detail(
             let _ = writeln!(out, "  - IdP impact: {}", text(i));
         }
         if let Some(r) = &f.reference {
-            let _ = writeln!(out, "  - Reference: {}", text(r));
+            let _ = writeln!(out, "  - Reference: {}", references(r));
         }
         // Built-in rules have no scenario line of their own: point at the step.
         {
@@ -406,6 +406,50 @@ fn text(s: &str) -> String {
     out
 }
 
+/// A finding's reference: each cited page a link, a path in idpsim's repository as code, and
+/// any other text escaped, with the bare URLs in it as autolinks.
+fn references(reference: &str) -> String {
+    Citation::parse(reference)
+        .iter()
+        .map(|c| match (c.web(), c.url) {
+            (Some(url), _) => format!("[{}]({url})", text(c.label)),
+            (None, Some(path)) => format!("{} ({})", text(c.label), code(path)),
+            (None, None) => linked(c.label),
+        })
+        .collect::<Vec<_>>()
+        .join(Citation::SEPARATOR)
+}
+
+/// `text`, with every bare `http(s)://` URL an autolink (`<url>`): escaping inside a URL would
+/// break it, and an autolink takes its characters literally.
+fn linked(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    loop {
+        let at = ["https://", "http://"]
+            .iter()
+            .filter_map(|scheme| rest.find(scheme))
+            .min();
+        let Some(at) = at else {
+            out.push_str(&text(rest));
+            return out;
+        };
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !Citation::url_char(c))
+            .unwrap_or(tail.len());
+        // Punctuation after a URL ends the sentence, not the URL.
+        let url = tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?']);
+        out.push_str(&text(&rest[..at]));
+        if url.contains("://") && !url.ends_with("://") {
+            let _ = write!(out, "<{url}>");
+        } else {
+            out.push_str(&text(url));
+        }
+        rest = &tail[url.len()..];
+    }
+}
+
 fn cell(s: &str) -> String {
     text(s)
 }
@@ -413,4 +457,40 @@ fn cell(s: &str) -> String {
 fn indent(s: &str, n: usize) -> String {
     let pad = " ".repeat(n);
     s.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::references;
+
+    #[test]
+    fn references_are_links_not_escaped_brackets() {
+        let r = "RFC 7643 §4.1.1 <https://www.rfc-editor.org/rfc/rfc7643#section-4.1.1>; \
+                 Okta: Delete [Users] <https://developer.okta.com/docs/concepts/scim/>";
+        assert_eq!(
+            references(r),
+            "[RFC 7643 §4.1.1](https://www.rfc-editor.org/rfc/rfc7643#section-4.1.1); \
+             [Okta: Delete \\[Users\\]](https://developer.okta.com/docs/concepts/scim/)"
+        );
+    }
+
+    #[test]
+    fn a_repository_path_is_code_and_free_text_keeps_its_urls_whole() {
+        assert_eq!(
+            references("idpsim: cleanup <scenarios/README.md>"),
+            "idpsim: cleanup (`scenarios/README.md`)"
+        );
+        assert_eq!(
+            references(
+                "Test_One (https://github.com/a/b_c/x.json): reads <it> back; RFC 7644 §3.6"
+            ),
+            "Test\\_One (<https://github.com/a/b_c/x.json>): reads &lt;it&gt; back; RFC 7644 §3.6"
+        );
+        // What is not a URL between angle brackets is text, escaped.
+        assert_eq!(
+            references("a <javascript:alert(1)>"),
+            "a &lt;javascript:alert(1)&gt;"
+        );
+        assert_eq!(references("see http:// alone"), "see http:// alone");
+    }
 }

@@ -62,9 +62,11 @@ fn list_of(items: Vec<Value>, quirks: &Quirks) -> Value {
     })
 }
 
-/// `custom-extension-not-advertised` hides the custom User extension from discovery.
+/// `custom-extension-not-advertised` and `no-custom-extension` hide the custom User extension
+/// from discovery.
 fn advertised(urn: &str, quirks: &Quirks) -> bool {
-    !(quirks.has(Quirk::CustomExtensionNotAdvertised) && is_custom_extension(urn))
+    !((quirks.has(Quirk::CustomExtensionNotAdvertised) || quirks.has(Quirk::NoCustomExtension))
+        && is_custom_extension(urn))
 }
 
 fn all_schema_json(base_url: &str, catalog: &Catalog, quirks: &Quirks) -> Vec<Value> {

@@ -11,6 +11,10 @@
 //! - `reject-custom-urn-patch`: a PATCH that addresses a custom attribute by its URN path, or as a
 //!   URN key in a path-less value map, is refused (wso2/product-is#6015, SAP-archive/scimono#44,
 //!   elimity-com/scim#204).
+//! - `no-custom-extension`: the server has no custom extension at all, as a server built without
+//!   one answers (Captain-P-Goldfish/SCIM-SDK#539): its attributes are skipped on POST and PUT
+//!   (and as URN keys of a path-less PATCH value), a PATCH whose `path` names one is refused with
+//!   400 invalidPath, and discovery does not list it (`server::discovery`).
 
 use serde_json::{Map, Value};
 
@@ -33,9 +37,10 @@ fn urn_of(key: &str) -> Option<String> {
     Some(parts[..=resource_at].join(":"))
 }
 
-/// Drops every custom extension from stored attributes (`strip-custom-extension`).
+/// Drops every custom extension from stored attributes (`strip-custom-extension`, and
+/// `no-custom-extension`, where the server has none to store them in).
 pub(crate) fn strip(quirks: &Quirks, attrs: &mut Map<String, Value>) {
-    if quirks.has(Quirk::StripCustomExtension) {
+    if quirks.has(Quirk::StripCustomExtension) || quirks.has(Quirk::NoCustomExtension) {
         attrs.retain(|k, _| !is_custom_extension(k));
     }
 }
@@ -71,8 +76,11 @@ pub(crate) fn check_listed(quirks: &Quirks, body: &Map<String, Value>) -> Result
 }
 
 /// `reject-custom-urn-patch`: PATCH operations may not name custom attributes by URN.
+/// `no-custom-extension`: a `path` that names one does not resolve (its path-less value keys are
+/// skipped like a body's, by `strip`).
 pub(crate) fn check_patch(quirks: &Quirks, body: &Value) -> Result<(), ScimError> {
-    if !quirks.has(Quirk::RejectCustomUrnPatch) {
+    let unknown = quirks.has(Quirk::NoCustomExtension);
+    if !quirks.has(Quirk::RejectCustomUrnPatch) && !unknown {
         return Ok(());
     }
     let ops = body
@@ -83,6 +91,9 @@ pub(crate) fn check_patch(quirks: &Quirks, body: &Value) -> Result<(), ScimError
         let Some(o) = op.as_object() else { continue };
         let path = get_ci(o, "path").and_then(Value::as_str).unwrap_or("");
         let keys: Vec<&str> = if path.is_empty() {
+            if unknown && !quirks.has(Quirk::RejectCustomUrnPatch) {
+                continue;
+            }
             get_ci(o, "value")
                 .and_then(Value::as_object)
                 .map(|m| m.keys().map(String::as_str).collect())
@@ -94,10 +105,12 @@ pub(crate) fn check_patch(quirks: &Quirks, body: &Value) -> Result<(), ScimError
             .iter()
             .find(|k| urn_of(k).is_some_and(|u| is_custom_extension(&u)))
         {
-            return Err(ScimError::bad(
-                "invalidPath",
-                format!("no such attribute: '{k}'"),
-            ));
+            let detail = if quirks.has(Quirk::RejectCustomUrnPatch) {
+                format!("no such attribute: '{k}'")
+            } else {
+                format!("the attribute with the name '{k}' is unknown to resource type 'User'")
+            };
+            return Err(ScimError::bad("invalidPath", detail));
         }
     }
     Ok(())

@@ -163,6 +163,10 @@ quirks! {
         summary: "The custom extension is stored and returned but absent from /Schemas and from the User ResourceType's schemaExtensions.",
         source: "AzureAD/SCIMReferenceCode Logic App Schema_Discoverability_Test https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIM-Validation-Test-Overview.md; Okta guide https://developer.okta.com/docs/guides/scim-with-entitlements/main/ (user schema discovery reads /Schemas)",
         breaks: "Microsoft's gallery onboarding test fails on every mapped custom attribute; Okta's user schema discovery never adds the attribute to the app profile.";
+    NoCustomExtension => "no-custom-extension",
+        summary: "The server has no custom extension schema: attributes of one are skipped on create and PUT (2xx), a PATCH that names one by its URN path is refused with 400 invalidPath (a path-less value's URN keys are skipped too), and /Schemas and /ResourceTypes do not list it.",
+        source: "Captain-P-Goldfish/SCIM-SDK#539 https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/539 (attributes the server does not define: skipped on POST and PUT, 400 invalidPath on PATCH, reported for an Entra mapping that sent them)",
+        breaks: "Entra and Okta send the attributes anyway: acknowledged creates lose them and Entra re-sends them with every change; Entra's updates by URN path fail every cycle and escrow.";
     FilteredAddNoTarget => "filtered-add-no-target",
         summary: "An `add` on a filtered path (`emails[type eq \"work\"].value`) whose filter matches no element is refused with 400 noTarget instead of creating the element.",
         source: "thomaspoignant/scim-patch#176 https://github.com/thomaspoignant/scim-patch/issues/176; Captain-P-Goldfish/scim-for-keycloak#73 https://github.com/Captain-P-Goldfish/scim-for-keycloak/issues/73",

@@ -1306,28 +1306,12 @@ mod tests {
             headers: vec![],
             body: Some(body),
         };
-        let ex = |raw: &RawResponse| Exchange {
-            request: crate::transport::exchange::RecordedRequest {
-                method: "POST".into(),
-                url: "http://x/token".into(),
-                target: "/token".into(),
-                headers: vec![],
-                body: None,
-                raw_body: None,
-            },
-            response: Some(crate::transport::exchange::RecordedResponse {
-                status: raw.status,
-                headers: vec![],
-                body: raw.body.clone(),
-                text: None,
-                size: 1,
-                elapsed_ms: 0,
-                truncated: false,
-                content_encoding: None,
-                json_error: None,
-            }),
-            error: None,
-            simulated: false,
+        let ex = |raw: &RawResponse| {
+            use crate::transport::exchange::fixture;
+            fixture::exchange(
+                fixture::request("POST", "http://x/token", &[]),
+                fixture::response(raw.status, &[], raw.body.clone(), None),
+            )
         };
         let raw = ok(
             serde_json::json!({"access_token": "a", "token_type": "Bearer", "expires_in": "3600", "refresh_token": "r"}),

@@ -101,3 +101,78 @@ pub enum TransportErrorKind {
 
 /// How much body text a report keeps.
 pub const TEXT_LIMIT: usize = 64 * 1024;
+
+/// Recorded exchanges for unit tests of what judges them (`check::rules`, `check::auth`, the
+/// table tests in `check/tests.rs`, `transport::auth`): one way to build what the transport
+/// would have recorded, so a new field of the record is added in one place.
+#[cfg(test)]
+pub mod fixture {
+    use super::{Exchange, RecordedRequest, RecordedResponse};
+    use serde_json::Value;
+
+    fn pairs(headers: &[(&str, &str)]) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// `method url` with these headers and no body; the target is the URL's path and query.
+    pub fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> RecordedRequest {
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        let target = url[after_scheme..]
+            .find('/')
+            .map_or("/", |i| &url[after_scheme + i..]);
+        RecordedRequest {
+            method: method.into(),
+            url: url.into(),
+            target: target.into(),
+            headers: pairs(headers),
+            body: None,
+            raw_body: None,
+        }
+    }
+
+    /// A complete answer with these headers and a JSON `body` or a `text` body (its size is the
+    /// body's length), received at once.
+    pub fn response(
+        status: u16,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+        text: Option<&str>,
+    ) -> RecordedResponse {
+        let size = body
+            .as_ref()
+            .map(|b| b.to_string().len())
+            .or(text.map(str::len))
+            .unwrap_or(0);
+        RecordedResponse {
+            status,
+            headers: pairs(headers),
+            body,
+            text: text.map(str::to_string),
+            size,
+            elapsed_ms: 0,
+            truncated: false,
+            content_encoding: None,
+            json_error: None,
+        }
+    }
+
+    /// The request, answered.
+    pub fn exchange(request: RecordedRequest, response: RecordedResponse) -> Exchange {
+        Exchange {
+            request,
+            response: Some(response),
+            error: None,
+            simulated: false,
+        }
+    }
+
+    #[test]
+    fn the_target_is_the_path_and_query() {
+        let r = request("GET", "http://127.0.0.1:9/scim/v2/Users?count=1", &[]);
+        assert_eq!(r.target, "/scim/v2/Users?count=1");
+        assert_eq!(request("GET", "http://x", &[]).target, "/");
+    }
+}

@@ -117,7 +117,9 @@ pub struct RawResponse {
 
 /// The `detail` of a SCIM error body (RFC 7644 §3.12), when it has one as a string.
 pub fn scim_detail(body: Option<&serde_json::Value>) -> Option<&str> {
-    body?.get("detail")?.as_str()
+    // An empty `detail` (django-scim2 answers `"detail": ""` with its 501s) says nothing: a
+    // message quoting it would end in a dangling "answered 501: ".
+    Some(body?.get("detail")?.as_str()?.trim()).filter(|d| !d.is_empty())
 }
 
 impl RawResponse {
@@ -1309,6 +1311,8 @@ mod tests {
             Some(serde_json::json!({"status": "400"})),
             Some(serde_json::json!({"detail": 7})),
             Some(serde_json::json!("detail")),
+            Some(serde_json::json!({"status": 501, "detail": ""})),
+            Some(serde_json::json!({"detail": "  "})),
         ] {
             let r = raw(body);
             assert_eq!(r.scim_detail(), None);

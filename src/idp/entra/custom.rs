@@ -38,18 +38,8 @@ impl Engine<'_, '_> {
             return Err(());
         }
         if r.status == 406 {
-            // Entra sends no Accept header; the fault is the content negotiation, not the schema.
-            let f = crate::idp::entra::judge::failed(
-                "http.accept.required",
-                "GET /Schemas without an Accept header (as Entra sends it)",
-                "200",
-                &r,
-            )
-            .impact("Entra sends no Accept header: a server that requires one answers 406 to every Entra read (Test Connection fails with \"You appear to have entered invalid credentials\").")
-            .reference("MicrosoftDocs/azure-docs#94189 (Entra's requests carry no JSON Accept header; a server that requires one answers 406)")
-            .source(self.ctx.here())
-            .at_exchange(i);
-            self.ctx.finding(f);
+            // Entra sends no Accept header; the fault is the content negotiation, not the schema,
+            // and the built-in `http.accept.required` rule named it on this exchange.
             return Err(());
         }
         let body = r
@@ -110,6 +100,6 @@ impl Engine<'_, '_> {
             .filter(|(t, _)| custom::is_custom(t))
             .map(|(t, v)| (t.clone(), wire::to_json(t, v, true)))
             .collect();
-        custom::check_held(self.ctx, &body, &expected, i, who);
+        custom::check_held(self.ctx, &body, &expected, i, who).await;
     }
 }

@@ -15,7 +15,7 @@ use serde_json::{json, Value as Json};
 use super::config::{ManagerRemoval, Mode};
 use super::sync::{Engine, Flow, Kind};
 use super::wire::MANAGER_PATH;
-use crate::outcome::{DiffEntry, Finding};
+use crate::outcome::DiffEntry;
 use crate::scim::schema::PATCH_URN as PATCH_OP;
 use crate::transport::OutgoingRequest;
 
@@ -75,15 +75,14 @@ impl Engine<'_, '_> {
                 ManagerRemoval::Filter => "`remove` with path `manager[value eq \"…\"]`",
             };
             let detail = r.detail_suffix();
-            let f = Finding::error(
-                "scim.manager.remove-rejected",
-                format!("the server refused Entra's manager removal for `{key}` ({shape}; {}{detail})", r.status),
-            )
-            .diff(DiffEntry::new("status", "200 or 204", r.status.to_string()))
-            .impact("Entra logs the failure and retries the reference every cycle; the app keeps the old manager. Entra sends the removal in both forms (a `remove` with a value filter, and a `replace` with an empty string): accept both.")
-            .reference("AzureAD/SCIMReferenceCode Logic App validation, SCIMTests_Workflow.json, SCIM_Update_Manager_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIMTests_Workflow.json); thomaspoignant/scim-patch#453; RFC 7644 §3.5.2.2")
-            .source(self.ctx.here())
-            .at_exchange(i);
+            let f = self
+                .ctx
+                .rule(
+                    "scim.manager.remove-rejected",
+                    format!("the server refused Entra's manager removal for `{key}` ({shape}; {}{detail})", r.status),
+                )
+                .diff(DiffEntry::new("status", "200 or 204", r.status.to_string()))
+                .at_exchange(i);
             self.ctx.finding(f);
             return Err(());
         }
@@ -97,14 +96,13 @@ impl Engine<'_, '_> {
             .await;
         if let Some(body) = r.body.filter(|b| b.is_object() && r.status == 200) {
             if has_manager(&body) {
-                let f = Finding::error(
-                    "scim.manager.not-removed",
-                    format!("the server acknowledged Entra's manager removal for `{key}` but still holds a manager"),
-                )
-                .diff(DiffEntry::new("/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/manager", "absent, null or \"\"", "a manager"))
-                .impact("Entra believes the manager is cleared and will not send it again: the app keeps a manager the directory no longer has.")
-                .reference("AzureAD/SCIMReferenceCode Logic App validation, SCIMTests_Workflow.json, SCIM_Update_Manager_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIMTests_Workflow.json): the test reads the manager back and expects null or empty")
-                .source(self.ctx.here())
+                let f = self
+                    .ctx
+                    .rule(
+                        "scim.manager.not-removed",
+                        format!("the server acknowledged Entra's manager removal for `{key}` but still holds a manager"),
+                    )
+                    .diff(DiffEntry::new("/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/manager", "absent, null or \"\"", "a manager"))
                 .at_exchange(i);
                 self.ctx.finding(f);
             }

@@ -526,7 +526,7 @@ impl<'c, 'a> Engine<'c, 'a> {
             return Err(());
         }
         if crate::idp::custom::refusal_blames_custom(&sent, &r) {
-            crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's create");
+            crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's create").await;
             return Err(());
         }
         let role_fns = match kind {
@@ -586,6 +586,26 @@ impl<'c, 'a> Engine<'c, 'a> {
                             .rebind(rule, Idp::Entra);
                         }
                         crate::idp::diagnose::Miss::Unknown => {}
+                    }
+                }
+            } else {
+                // A group the server holds under the name Entra matched on: the filter missed
+                // it (a server that cannot filter groups), and the 409 is only its consequence.
+                let attr =
+                    first_matching(&self.mappings.group).unwrap_or_else(|| "displayName".into());
+                let value = vals
+                    .iter()
+                    .find(|(t, _)| *t == attr)
+                    .and_then(|(_, v)| scalar(v));
+                if let Some(value) = value {
+                    if let crate::idp::diagnose::Miss::Cause(rule, why) =
+                        crate::idp::diagnose::missed_group(self.ctx, &attr, &value).await
+                    {
+                        f = Finding {
+                            message: format!("{}: {why}", f.message),
+                            ..f
+                        }
+                        .rebind(rule, Idp::Entra);
                     }
                 }
             }
@@ -721,7 +741,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                 return Err(());
             }
             if crate::idp::custom::refusal_blames_custom(&sent, &r) {
-                crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's update");
+                crate::idp::custom::rejected(self.ctx, &sent, &r, i, "Entra's update").await;
                 return Err(());
             }
             let role_fns: Vec<roles::RoleFn> = changes.iter().filter_map(|c| c.role).collect();

@@ -28,7 +28,7 @@ use super::wire;
 use super::{opt, opt_bool, opt_keys};
 use crate::check::show;
 use crate::idp::context::ActionCtx;
-use crate::outcome::{DiffEntry, Finding, Severity};
+use crate::outcome::DiffEntry;
 use crate::scenario::yaml::NodeKind;
 use crate::scenario::ActionStep;
 use crate::scim::schema::{ENTERPRISE_URN, GROUP_URN, LIST_URN, USER_URN};
@@ -37,9 +37,6 @@ use crate::server::entitlements::{
 };
 use crate::transport::{OutgoingRequest, RawResponse};
 
-const GUIDE: &str = "Okta guide, Build a SCIM 2.0 server with entitlements <https://developer.okta.com/docs/guides/scim-with-entitlements/main/>";
-const WORKSHOP: &str = "Okta blog, Take User Provisioning to the Next Level with Entitlements <https://developer.okta.com/blog/2026/01/21/user-entitlements-workshop>";
-const TEST: &str = "Okta SCIM 2.0 Entitlements Test <https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-Entitlements-Test.json>";
 const STATE_KEY: &str = "okta_catalog";
 /// The scenario value discovery sets when it found entitlement types (`{{ okta_entitlements }}`
 /// lists their names); grants need it.
@@ -123,14 +120,6 @@ fn saved_types(ctx: &ActionCtx<'_>) -> Vec<Type> {
         .unwrap_or_default()
 }
 
-fn finding(ctx: &ActionCtx<'_>, f: Finding, exchange: Option<usize>) -> Finding {
-    let f = f.source(ctx.here());
-    match exchange {
-        Some(i) => f.at_exchange(i),
-        None => f,
-    }
-}
-
 /// The ListResponse of an entitlement endpoint, as Okta's discovery and its test read it.
 /// `None` (with a finding) when Okta cannot use it.
 fn read_list(ctx: &mut ActionCtx<'_>, endpoint: &str, i: usize, raw: &RawResponse) -> Option<List> {
@@ -152,12 +141,10 @@ fn read_list(ctx: &mut ActionCtx<'_>, endpoint: &str, i: usize, raw: &RawRespons
         return None;
     }
     let unusable = |ctx: &mut ActionCtx<'_>, what: String, diff: DiffEntry| {
-        let f = Finding::error("scim.entitlements.list", format!("{endpoint}: {what}"))
-            .diff(diff)
-            .impact("Okta's entitlement discovery cannot read this type: its values never appear on the app's Governance tab and cannot be granted; Okta's Entitlements Test fails its first assertion.")
-            .reference(format!("{GUIDE}; {TEST}"));
-        let f = finding(ctx, f, Some(i));
-        ctx.finding(f);
+        let f = ctx
+            .rule("scim.entitlements.list", format!("{endpoint}: {what}"))
+            .diff(diff);
+        ctx.finding(f.at_exchange(i));
     };
     if raw.status != 200 {
         unusable(
@@ -192,17 +179,14 @@ fn read_list(ctx: &mut ActionCtx<'_>, endpoint: &str, i: usize, raw: &RawRespons
     num("startIndex");
     let items_per_page = num("itemsPerPage");
     if !bad.is_empty() {
-        let mut f = Finding::error(
+        let mut f = ctx.rule(
             "rfc7644.list.integer-counters",
             format!("{endpoint}: the ListResponse counters are not JSON integers"),
-        )
-        .impact("Okta's Entitlements Test fails (startIndex and totalResults must be numbers); Okta's discovery cannot page through the values.")
-        .reference(format!("RFC 7644 §3.4.2; {TEST}"));
+        );
         for d in bad {
             f = f.diff(d);
         }
-        let f = finding(ctx, f, Some(i));
-        ctx.finding(f);
+        ctx.finding(f.at_exchange(i));
         return None;
     }
     let resources = match body.get("Resources") {
@@ -253,17 +237,14 @@ fn page_size(ctx: &mut ActionCtx<'_>, endpoint: &str, list: &List, count: i64, i
     if diffs.is_empty() {
         return;
     }
-    let mut f = Finding::warning(
+    let mut f = ctx.rule(
         "scim.entitlements.page-size",
         format!("{endpoint}?count={count}: the page does not honour `count` / itemsPerPage does not count the page"),
-    )
-    .impact("Okta's SCIM 2.0 Entitlements Test fails its assertion `itemsPerPage` equals 1, and an OIN submission with Entitlement Management needs a passing run of that test; Okta's runtime discovery still reads the values.")
-    .reference(format!("RFC 7644 §3.4.2.4; {TEST}"));
+    );
     for d in diffs {
         f = f.diff(d);
     }
-    let f = finding(ctx, f, Some(i));
-    ctx.finding(f);
+    ctx.finding(f.at_exchange(i));
 }
 
 /// Okta shows `displayName` and stores `id`: values without them cannot be granted.
@@ -301,17 +282,14 @@ fn value_fields(
         }
     }
     if !bad.is_empty() {
-        let mut f = Finding::error(
+        let mut f = ctx.rule(
             "scim.entitlements.value-fields",
             format!("{} {t} value(s) lack `id` or `displayName`", bad.len()),
-        )
-        .impact("Okta requires both (Okta guide, Entitlements/Roles schema): those values are not imported and cannot be granted.")
-        .reference(format!("{GUIDE}; draft-ietf-scim-roles-entitlements (value/display)"));
+        );
         for d in bad {
             f = f.diff(d);
         }
-        let f = finding(ctx, f, Some(i));
-        ctx.finding(f);
+        ctx.finding(f.at_exchange(i));
     }
     out
 }
@@ -343,15 +321,20 @@ async fn resource_types(
         .and_then(Value::as_array)
         .cloned();
     let Some(resources) = resources else {
-        let f = Finding::error(
-            "scim.entitlements.resource-types",
-            format!("GET /ResourceTypes answered {} without a ListResponse of resource types", raw.status),
-        )
-        .diff(DiffEntry::new("status", "200 with Resources", raw.status.to_string()))
-        .impact("Okta's user schema discovery starts with /ResourceTypes: without it Okta discovers no roles or entitlements and the app's Governance tab stays empty.")
-        .reference(format!("{GUIDE} (Endpoint call sequence, step 1); RFC 7644 §4"));
-        let f = finding(ctx, f, Some(i));
-        ctx.finding(f);
+        let f = ctx
+            .rule(
+                "scim.entitlements.resource-types",
+                format!(
+                    "GET /ResourceTypes answered {} without a ListResponse of resource types",
+                    raw.status
+                ),
+            )
+            .diff(DiffEntry::new(
+                "status",
+                "200 with Resources",
+                raw.status.to_string(),
+            ));
+        ctx.finding(f.at_exchange(i));
         return None;
     };
     Some((i, resources))
@@ -373,9 +356,8 @@ fn not_applicable(ctx: &mut ActionCtx<'_>, what: String, exchange: usize) {
     let why = format!(
         "{what}: the server offers no roles or entitlements, and Okta manages entitlements only for an app whose /ResourceTypes declares them — nothing here to test"
     );
-    let f = Finding::new("scim.entitlements.none", Severity::Info, why.clone());
-    let f = finding(ctx, f, Some(exchange));
-    ctx.finding(f);
+    let f = ctx.rule("scim.entitlements.none", why.clone());
+    ctx.finding(f.at_exchange(exchange));
     ctx.state.not_applicable = Some(why);
 }
 
@@ -406,19 +388,17 @@ fn okta_types(ctx: &mut ActionCtx<'_>, resources: &[Value], i: usize) -> Vec<Typ
                     .get("endpoint")
                     .map(show)
                     .unwrap_or_else(|| "absent".into());
-                let f = Finding::error(
-                    "scim.entitlements.resource-types",
-                    format!("ResourceType `{name}` has no usable endpoint"),
-                )
-                .diff(DiffEntry::new(
-                    "/Resources/*/endpoint",
-                    "a path relative to the base URL, such as /Roles",
-                    shown,
-                ))
-                .impact("Okta calls the endpoint the ResourceType declares: with none it cannot import this type, which stays off the app's Governance tab.")
-                .reference(format!("{GUIDE} (ResourceTypes: endpoint); RFC 7643 §6"));
-                let f = finding(ctx, f, Some(i));
-                ctx.finding(f);
+                let f = ctx
+                    .rule(
+                        "scim.entitlements.resource-types",
+                        format!("ResourceType `{name}` has no usable endpoint"),
+                    )
+                    .diff(DiffEntry::new(
+                        "/Resources/*/endpoint",
+                        "a path relative to the base URL, such as /Roles",
+                        shown,
+                    ));
+                ctx.finding(f.at_exchange(i));
                 continue;
             }
             out.push(Type {
@@ -449,19 +429,17 @@ fn okta_types(ctx: &mut ActionCtx<'_>, resources: &[Value], i: usize) -> Vec<Typ
                 draft.join(", ")
             )
         };
-        let f = Finding::error(
-            "scim.entitlements.not-declared",
-            format!("no ResourceType has Okta's Role or Entitlement schema{note}"),
-        )
-        .diff(DiffEntry::new(
-            "/Resources/*/schema",
-            format!("{OKTA_ROLE_URN} or {OKTA_ENTITLEMENT_URN}"),
-            "absent",
-        ))
-        .impact("The app's Governance tab lists no entitlements: Okta retrieves values only from resource types whose `schema` is its Role or Entitlement URN, so nothing can be granted.")
-        .reference(format!("{GUIDE} (ResourceTypes: schema)"));
-        let f = finding(ctx, f, Some(i));
-        ctx.finding(f);
+        let f = ctx
+            .rule(
+                "scim.entitlements.not-declared",
+                format!("no ResourceType has Okta's Role or Entitlement schema{note}"),
+            )
+            .diff(DiffEntry::new(
+                "/Resources/*/schema",
+                format!("{OKTA_ROLE_URN} or {OKTA_ENTITLEMENT_URN}"),
+                "absent",
+            ));
+        ctx.finding(f.at_exchange(i));
     }
     out
 }
@@ -534,15 +512,13 @@ pub async fn discover(ctx: &mut ActionCtx<'_>, s: &Settings, action: Option<&Act
             .filter(|u| !served.contains(&u.to_ascii_lowercase()))
             .collect();
         if !missing.is_empty() {
-            let mut f = Finding::error(
+            let mut f = ctx.rule(
                 "scim.discovery.extension-schema-missing",
                 format!(
                     "/Schemas does not define {} schema(s) that /ResourceTypes declares",
                     missing.len()
                 ),
-            )
-            .impact("Okta asks /Schemas only for extensions it does not know and builds the app profile from the answer: the attributes of these extensions never reach Okta (custom entitlement properties, custom user attributes).")
-            .reference(format!("{GUIDE} (Endpoint call sequence, step 2); RFC 7643 §6, §7"));
+            );
             for m in missing {
                 f = f.diff(DiffEntry::new(
                     "/Schemas",
@@ -550,8 +526,7 @@ pub async fn discover(ctx: &mut ActionCtx<'_>, s: &Settings, action: Option<&Act
                     "absent",
                 ));
             }
-            let f = finding(ctx, f, Some(si));
-            ctx.finding(f);
+            ctx.finding(f.at_exchange(si));
         }
         if body.is_object() {
             let declared_missing = |t: &String| {
@@ -581,23 +556,18 @@ pub async fn discover(ctx: &mut ActionCtx<'_>, s: &Settings, action: Option<&Act
         .unwrap_or_default()
     {
         if !types.iter().any(|t| t.name.eq_ignore_ascii_case(&want)) {
-            let f = Finding::error(
+            let f = ctx.rule(
                 "scim.entitlements.not-declared",
                 format!("no ResourceType named `{want}` has Okta's Role or Entitlement schema"),
-            )
-            .impact("Okta does not discover this type: it does not appear on the Governance tab and cannot be granted.")
-            .reference(format!("{GUIDE} (ResourceTypes)"));
-            let f = finding(ctx, f, Some(i));
-            ctx.finding(f);
+            );
+            ctx.finding(f.at_exchange(i));
         }
     }
     if !types.is_empty() {
-        let f = Finding::new(
+        let f = ctx.rule(
             "okta.entitlements.summary",
-            Severity::Info,
             format!("Okta discovered {}", summary.join(", ")),
         );
-        let f = finding(ctx, f, None);
         ctx.finding(f);
     }
     let saved: Vec<Value> = types.iter().map(Type::to_json).collect();
@@ -634,27 +604,25 @@ async fn import_type(ctx: &mut ActionCtx<'_>, s: &Settings, t: &mut Type, count:
             }
         }
         if repeated > 0 {
-            let f = Finding::error(
+            let f = ctx.rule(
                 "scim.entitlements.paging",
                 format!("{endpoint}: page startIndex={start} repeats {repeated} value(s) of earlier pages"),
-            )
-            .impact("Okta pages with startIndex: a server that ignores it makes Okta read the same values again and miss the rest.")
-            .reference(format!("RFC 7644 §3.4.2.4; {GUIDE}"));
-            let f = finding(ctx, f, Some(i));
-            ctx.finding(f);
+            );
+            ctx.finding(f.at_exchange(i));
             break;
         }
         start += n.max(1);
         if n == 0 || start > list.total {
             if (seen.len() as i64) < list.total && n == 0 {
-                let f = Finding::error(
+                let f = ctx.rule(
                     "scim.entitlements.paging",
-                    format!("{endpoint}: totalResults is {} but the pages end after {} value(s)", list.total, seen.len()),
-                )
-                .impact("Okta stops at the empty page: the missing values never appear on the Governance tab.")
-                .reference(format!("RFC 7644 §3.4.2.4; {GUIDE}"));
-                let f = finding(ctx, f, Some(i));
-                ctx.finding(f);
+                    format!(
+                        "{endpoint}: totalResults is {} but the pages end after {} value(s)",
+                        list.total,
+                        seen.len()
+                    ),
+                );
+                ctx.finding(f.at_exchange(i));
             }
             break;
         }
@@ -688,15 +656,13 @@ pub async fn test(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) {
             continue;
         };
         if list.resources.is_empty() {
-            let f = Finding::warning(
-                "scim.entitlements.empty",
-                format!("{endpoint} lists no values"),
-            )
-            .diff(DiffEntry::new("/Resources", "not empty", "[]"))
-            .impact("Okta's SCIM 2.0 Entitlements Test fails its assertion `Resources` is not empty (an OIN submission with Entitlement Management needs a passing run); Okta discovers the type with nothing to grant.")
-            .reference(TEST);
-            let f = finding(ctx, f, Some(i));
-            ctx.finding(f);
+            let f = ctx
+                .rule(
+                    "scim.entitlements.empty",
+                    format!("{endpoint} lists no values"),
+                )
+                .diff(DiffEntry::new("/Resources", "not empty", "[]"));
+            ctx.finding(f.at_exchange(i));
         }
         let listed = raw
             .body
@@ -711,15 +677,17 @@ pub async fn test(ctx: &mut ActionCtx<'_>, s: &Settings, action: &ActionStep) {
                 .and_then(|b| b.get("schemas"))
                 .map(show)
                 .unwrap_or_else(|| "absent".into());
-            let f = Finding::warning(
-                "scim.entitlements.list-schema",
-                format!("{endpoint}: `schemas` does not contain the ListResponse URN"),
-            )
-            .diff(DiffEntry::new("/schemas", format!("contains {LIST_URN}"), got))
-            .impact("Okta's SCIM 2.0 Entitlements Test fails its assertion `schemas` has the value urn:ietf:params:scim:api:messages:2.0:ListResponse (an OIN submission with Entitlement Management needs a passing run); Okta's runtime discovery reads the values anyway.")
-            .reference(format!("RFC 7644 §3.4.2; {TEST}"));
-            let f = finding(ctx, f, Some(i));
-            ctx.finding(f);
+            let f = ctx
+                .rule(
+                    "scim.entitlements.list-schema",
+                    format!("{endpoint}: `schemas` does not contain the ListResponse URN"),
+                )
+                .diff(DiffEntry::new(
+                    "/schemas",
+                    format!("contains {LIST_URN}"),
+                    got,
+                ));
+            ctx.finding(f.at_exchange(i));
         }
         page_size(ctx, &endpoint, &list, 1, i);
     }
@@ -745,7 +713,7 @@ fn chosen(
         Some(entries) => {
             for (k, v) in entries {
                 let Some(t) = types.iter().find(|t| t.name.eq_ignore_ascii_case(&k.name)) else {
-                    let f = Finding::error(
+                    let f = ctx.rule(
                         "scenario.action",
                         format!(
                             "Okta discovered no entitlement type `{}` (discovered: {})",
@@ -757,7 +725,6 @@ fn chosen(
                                 .join(", ")
                         ),
                     );
-                    let f = finding(ctx, f, None);
                     ctx.finding(f);
                     return None;
                 };
@@ -767,11 +734,10 @@ fn chosen(
                 };
                 for id in ids {
                     if !t.values.iter().any(|(i, _)| *i == id) {
-                        let f = Finding::error(
+                        let f = ctx.rule(
                             "scenario.action",
                             format!("`{id}` is not a discovered {} value", t.name),
                         );
-                        let f = finding(ctx, f, None);
                         ctx.finding(f);
                         return None;
                     }
@@ -859,12 +825,10 @@ pub fn check_imported(ctx: &mut ActionCtx<'_>, imported: &[Value]) {
         else {
             continue;
         };
-        let mut f = Finding::error(
+        let mut f = ctx.rule(
             "scim.assignment.not-imported",
             format!("the import lists `{key}` without the access Okta granted"),
-        )
-        .impact("Okta reads a user's roles and entitlements from the imported user: after this import the app user shows without that access in Okta (View entitlements, the Governance tab), so access reviews and certifications miss what the app grants.")
-        .reference(format!("{GUIDE} (User operations); {WORKSHOP} (Syncing user entitlements)"));
+        );
         let mut any = false;
         for (type_name, vid) in &pairs {
             let Some(t) = types.iter().find(|t| &t.name == type_name) else {
@@ -883,7 +847,6 @@ pub fn check_imported(ctx: &mut ActionCtx<'_>, imported: &[Value]) {
             }
         }
         if any {
-            let f = finding(ctx, f, None);
             ctx.finding(f);
         }
     }
@@ -899,11 +862,10 @@ pub async fn change(
 ) {
     let types = saved_types(ctx);
     if types.is_empty() {
-        let f = Finding::error(
+        let f = ctx.rule(
             "scenario.action",
             "no entitlements were discovered: run `discover_entitlements` (or `test_connector` with `settings: { governance: true }`) first",
         );
-        let f = finding(ctx, f, None);
         ctx.finding(f);
         return;
     }
@@ -915,12 +877,10 @@ pub async fn change(
         .and_then(Value::as_str)
         .map(str::to_string)
     else {
-        let f = Finding::error(
+        let f = ctx.rule(
             "okta.user.unlinked",
             format!("`{key}` has no app user linked in Okta, so Okta writes no entitlements"),
-        )
-        .impact("Assign the user first: Okta grants entitlements only to app users it has created or linked.");
-        let f = finding(ctx, f, None);
+        );
         ctx.finding(f);
         return;
     };
@@ -983,31 +943,30 @@ pub async fn change(
         if readonly && raw.status == 400 {
             // The server refuses the echo of its own GET (id, meta, groups): the same fault as
             // a profile push, under its rule.
-            let f = Finding::error("okta.put.readonly-rejected", format!("the server rejected Okta's PUT of its own GET answer{detail}"))
-                .impact("Every Okta update of this user fails, entitlement grants included: Okta echoes the server's own representation (id, meta, groups, …) in the PUT, so a server that rejects read-only attributes on PUT never accepts an Okta update.")
-                .reference("Okta and SCIM Version 2.0, Update a specific User (PUT) (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/); RFC 7644 §3.5.1 (readOnly attributes in a PUT are ignored)");
-            let f = finding(ctx, f, Some(i));
-            ctx.finding(f);
+            let f = ctx.rule(
+                "okta.put.readonly-rejected",
+                format!("the server rejected Okta's PUT of its own GET answer{detail}"),
+            );
+            ctx.finding(f.at_exchange(i));
             return;
         }
-        let f = Finding::error(
-            "scim.assignment.rejected",
-            format!("the server refused Okta's entitlement {what} (PUT answered {}{detail})", raw.status),
-        )
-        .diff(DiffEntry::new("status", "200", raw.status.to_string()))
-        .impact("Okta Identity Governance marks the entitlement change failed and the app user keeps its previous access; the error shows on the app's provisioning tasks.")
-        .reference(format!("{GUIDE} (User operations); {WORKSHOP} (Syncing user entitlements: a grant is a PUT of the user)"));
-        let f = finding(ctx, f, Some(i));
-        ctx.finding(f);
+        let f = ctx
+            .rule(
+                "scim.assignment.rejected",
+                format!(
+                    "the server refused Okta's entitlement {what} (PUT answered {}{detail})",
+                    raw.status
+                ),
+            )
+            .diff(DiffEntry::new("status", "200", raw.status.to_string()));
+        ctx.finding(f.at_exchange(i));
         return;
     }
     let record = |ctx: &mut ActionCtx<'_>, body: &Value, i: usize| {
-        let mut f = Finding::error(
+        let mut f = ctx.rule(
             "scim.assignment.not-applied",
             format!("the server acknowledged Okta's entitlement {what} but does not hold it"),
-        )
-        .impact("Okta Identity Governance shows the grant as applied while the app keeps the previous access: access reviews and revocations are wrong from here on.")
-        .reference(format!("{GUIDE} (User with entitlements and roles); {WORKSHOP}"));
+        );
         let mut any = false;
         for (t, vid) in &picked {
             let held = assigned(body, t).contains(vid);
@@ -1029,8 +988,7 @@ pub async fn change(
             }
         }
         if any {
-            let f = finding(ctx, f, Some(i));
-            ctx.finding(f);
+            ctx.finding(f.at_exchange(i));
         }
         !any
     };

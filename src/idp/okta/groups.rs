@@ -174,12 +174,24 @@ pub async fn push_group(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, action
     )
     .await;
     if raw.status == 409 {
-        let f = ctx
+        let mut f = ctx
             .rule(
                 "okta.group.conflict",
                 format!("the create answered 409: an app group named \"{name}\" exists"),
             )
             .at_exchange(i);
+        // The lookup found nothing, yet the server holds the name: when a second filter still
+        // misses it, the filter is the fault (a server that cannot filter groups).
+        if let crate::idp::diagnose::Miss::Cause(rule, why) =
+            crate::idp::diagnose::missed_group(ctx, "displayName", &name).await
+        {
+            let idp = ctx.scenario.idp;
+            f = crate::outcome::Finding {
+                message: format!("{}: {why}", f.message),
+                ..f
+            }
+            .rebind(rule, idp);
+        }
         ctx.finding(f);
         return;
     }
@@ -258,21 +270,28 @@ async fn rename_request(ctx: &mut ActionCtx<'_>, s: &Settings, id: &str, name: &
         wire::request("PATCH", format!("/Groups/{id}"), Some(body)),
     )
     .await;
-    if raw.status == 400 {
-        let f = ctx
-            .rule(
-                "okta.group.rename-rejected",
-                format!(
-                    "the server rejected Okta's group rename PATCH (path-less replace with `id` and `displayName`){}",
-                    judge::detail(&raw)
-                ),
-            )
-            .diff(DiffEntry::new("status", "200 or 204", "400"))
-            .at_exchange(i);
-        ctx.finding(f);
+    if raw.status == 0 || (200..300).contains(&raw.status) {
+        return raw.status != 0;
+    }
+    if ctx.root_caused(i) {
         return false;
     }
-    !judge::write_failed(ctx, i, &raw, "okta.group.rename-failed")
+    // Every refusal is one problem, whatever the status: a 400, a 501 Not Implemented (the
+    // form is not supported, RFC 7644 §3.12) or a 500 all leave Okta's push in Error, and a
+    // raw step that replays this PATCH names the same rule.
+    let f = ctx
+        .rule(
+            "okta.group.rename-rejected",
+            format!(
+                "the server answered {} to Okta's group rename PATCH (path-less replace with `id` and `displayName`){}",
+                raw.status,
+                judge::detail(&raw)
+            ),
+        )
+        .diff(DiffEntry::new("status", "200 or 204", raw.status.to_string()))
+        .at_exchange(i);
+    ctx.finding(f);
+    false
 }
 
 /// AIW: GET /Groups/{id} then PUT the full group (okta.md §2.10.6, Appendix A.10).

@@ -438,7 +438,7 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
     let sent = body.clone();
     let (i, raw) = wire::send(ctx, s, wire::request("POST", "/Users", Some(body))).await;
     if crate::idp::custom::refusal_blames_custom(&sent, &raw) {
-        crate::idp::custom::rejected(ctx, &sent, &raw, i, "Okta's create");
+        crate::idp::custom::rejected(ctx, &sent, &raw, i, "Okta's create").await;
         return;
     }
     if raw.status == 409 {
@@ -601,21 +601,21 @@ pub async fn push_profile(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, acti
     let Some((i, raw)) = get_then_put(ctx, s, &id, &changes, "okta.profile.failed").await else {
         return;
     };
-    let reported = raw
-        .body
-        .as_ref()
-        .is_some_and(|body| applied(ctx, body, &changes, i));
+    let reported = match raw.body.as_ref() {
+        Some(body) => applied(ctx, body, &changes, i).await,
+        None => false,
+    };
     if opt_bool(action, "verify", false) && !reported {
         let (i, raw) = verify_read(ctx, &format!("/Users/{id}")).await;
         if let Some(body) = raw.body.as_ref() {
-            applied(ctx, body, &changes, i);
+            applied(ctx, body, &changes, i).await;
         }
     }
 }
 
 /// Whether the server holds the values of Okta's PUT; reports `rfc7644.replace.not-applied`
 /// (and returns true) when it does not.
-fn applied(
+async fn applied(
     ctx: &mut ActionCtx<'_>,
     body: &Value,
     changes: &[(String, Value)],
@@ -635,7 +635,7 @@ fn applied(
         .filter(|(p, _)| !crate::idp::custom::is_custom(p))
         .all(|(p, want)| get_path(body, p) == Some(want));
     if others_landed {
-        crate::idp::custom::check_held(ctx, body, changes, index, "Okta's update");
+        crate::idp::custom::check_held(ctx, body, changes, index, "Okta's update").await;
     }
     let mut any = false;
     for (path, want) in changes
