@@ -387,14 +387,7 @@ fn unique_violation(kind: ResourceKind, attrs: &Map<String, Value>) -> ScimError
 
 fn new_resource(kind: ResourceKind, attrs: Map<String, Value>) -> Resource {
     let t = now();
-    Resource {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind,
-        attrs,
-        created: t.clone(),
-        last_modified: t,
-        version: 1,
-    }
+    Resource::new(uuid::Uuid::new_v4().to_string(), kind, attrs, t.clone(), t, 1)
 }
 
 /// A short pause used by the race quirks to widen their race windows deterministically.
@@ -546,12 +539,16 @@ async fn finish_update(
     let Some(r) = data.get_mut(kind, id) else {
         return Err(ScimError::resource_not_found(kind.name(), id));
     };
-    if members == Members::Kept {
-        if let Some(list) = r.attrs.remove("members") {
-            new_attrs.insert("members".into(), list);
+    match members {
+        // The stored list stays (a `members` that is not a list stays in the attributes).
+        Members::Kept => {
+            if let Some(list) = r.attrs.remove("members") {
+                new_attrs.insert("members".into(), list);
+            }
+            r.attrs = new_attrs;
         }
+        Members::Rewritten => r.set_attrs(new_attrs),
     }
-    r.attrs = new_attrs;
     r.version += 1;
     r.last_modified = now();
     let deactivated =
@@ -724,7 +721,7 @@ async fn patch_one(
         if app.quirks.has(Quirk::PatchNoop204) {
             return Ok(Reply::empty(StatusCode::NO_CONTENT));
         }
-        if matches!(r.attrs.get("members"), None | Some(Value::Array(_))) {
+        if !r.attrs.contains_key("members") {
             if let Some(edits) = edits.take() {
                 if !data.edit_members(id, edits) {
                     return Err(ScimError::resource_not_found(kind.name(), id));
@@ -746,7 +743,7 @@ async fn patch_one(
                 .filter(|(k, _)| k.as_str() != "members")
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            Members::Rewritten => r.attrs.clone(),
+            Members::Rewritten => r.attrs_with_members(),
         };
         let stored = (kind == ResourceKind::User).then(|| r.attrs.clone());
         drop(data);

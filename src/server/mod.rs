@@ -27,6 +27,7 @@ mod extensions;
 mod handlers;
 mod listen;
 mod manager;
+mod member;
 mod patch;
 mod persist;
 mod quirks;

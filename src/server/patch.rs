@@ -12,8 +12,9 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use super::member::Member;
 use super::quirks::{Quirk, Quirks};
-use super::resource::normalize;
+use super::resource::{normalize, normalize_single};
 use super::response::ScimError;
 use super::store::MemberEdit;
 use crate::scim::filter::{get_ci, CompareOp, EvalOptions, Filter};
@@ -175,14 +176,27 @@ pub(crate) fn member_edits(body: &Value, quirks: &Quirks) -> Option<Vec<MemberEd
         let value = get_ci(o, "value");
         match name.as_str() {
             "add" if path.eq_ignore_ascii_case("members") => {
-                let Value::Array(items) = normalize(def, value?, quirks).ok()?? else {
-                    return None;
+                // The IdPs send members already in the normalised form (Entra `{"value": id}`,
+                // Okta with a `display`): read those as they are; any other element is
+                // normalised first, exactly as `apply` would.
+                let value = value?;
+                let sent = match value {
+                    Value::Array(items) => items.as_slice(),
+                    one => std::slice::from_ref(one),
                 };
-                let plain = items.iter().all(|m| {
-                    m.get("value").is_some_and(Value::is_string)
-                        && m.get("primary") != Some(&Value::Bool(true))
-                });
-                if !plain {
+                let mut items = Vec::with_capacity(sent.len());
+                for item in sent {
+                    match Member::plain(item) {
+                        Some(m) => items.push(m),
+                        None => {
+                            if let Some(n) = normalize_single(def, item, quirks).ok()? {
+                                items.push(Member::from_value(n));
+                            }
+                        }
+                    }
+                }
+                // An add of nothing, or of a member without a string id: the general path's.
+                if items.is_empty() || items.iter().any(|m| m.id().is_none()) {
                     return None;
                 }
                 edits.push(MemberEdit::Add(items));

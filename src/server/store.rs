@@ -12,25 +12,132 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::{Mutex, MutexGuard};
 
+use super::member::{self, Member};
 use super::persist;
 use super::response::ScimError;
 use crate::scim::filter::get_ci;
 use crate::scim::schema::ResourceKind;
 
 /// One stored resource. `attrs` holds everything the client may write (core attributes under
-/// their canonical names, extensions as objects keyed by URN, the write-only password);
-/// `id`, `meta` and the computed `groups` are kept apart or derived at render time.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// their canonical names, extensions as objects keyed by URN, the write-only password) except
+/// a group's member list, which is `members`, compact (see `member`); `id`, `meta` and the
+/// computed `groups` are kept apart or derived at render time. The data file has the members
+/// inside `attrs`, as it always had.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(from = "Stored")]
 pub(crate) struct Resource {
     pub id: String,
     pub kind: ResourceKind,
     pub attrs: Map<String, Value>,
+    /// A group's members (empty for a user, and for a group without any).
+    pub members: Vec<Member>,
     pub created: String,
     pub last_modified: String,
     pub version: u64,
 }
 
+/// A resource as the data file holds it: the members inside `attrs`.
+#[derive(Deserialize)]
+struct Stored {
+    id: String,
+    kind: ResourceKind,
+    attrs: Map<String, Value>,
+    created: String,
+    last_modified: String,
+    version: u64,
+}
+
+impl From<Stored> for Resource {
+    fn from(s: Stored) -> Resource {
+        Resource::new(s.id, s.kind, s.attrs, s.created, s.last_modified, s.version)
+    }
+}
+
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    id: &'a str,
+    kind: ResourceKind,
+    attrs: AttrsWithMembers<'a>,
+    created: &'a str,
+    last_modified: &'a str,
+    version: u64,
+}
+
+struct AttrsWithMembers<'a>(&'a Map<String, Value>, &'a [Member]);
+
+impl Serialize for AttrsWithMembers<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (attrs, members) = (self.0, self.1);
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in attrs {
+            if !(k == "members" && !members.is_empty()) {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        if let Some(list) = member::join(members) {
+            map.serialize_entry("members", &list)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Resource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StoredRef {
+            id: &self.id,
+            kind: self.kind,
+            attrs: AttrsWithMembers(&self.attrs, &self.members),
+            created: &self.created,
+            last_modified: &self.last_modified,
+            version: self.version,
+        }
+        .serialize(s)
+    }
+}
+
 impl Resource {
+    /// A resource from its attributes as written (a group's `members` among them).
+    pub fn new(
+        id: String,
+        kind: ResourceKind,
+        mut attrs: Map<String, Value>,
+        created: String,
+        last_modified: String,
+        version: u64,
+    ) -> Resource {
+        let members = match kind {
+            ResourceKind::Group => member::split(&mut attrs),
+            ResourceKind::User => Vec::new(),
+        };
+        Resource {
+            id,
+            kind,
+            attrs,
+            members,
+            created,
+            last_modified,
+            version,
+        }
+    }
+
+    /// The attributes with a group's members among them, as a PATCH or a check reads them.
+    pub fn attrs_with_members(&self) -> Map<String, Value> {
+        let mut attrs = self.attrs.clone();
+        if let Some(list) = member::join(&self.members) {
+            attrs.insert("members".into(), list);
+        }
+        attrs
+    }
+
+    /// Replaces the attributes with these, a group's `members` among them.
+    pub fn set_attrs(&mut self, mut attrs: Map<String, Value>) {
+        if self.kind == ResourceKind::Group {
+            self.members = member::split(&mut attrs);
+        }
+        self.attrs = attrs;
+    }
+
     pub fn etag(&self) -> String {
         format!("W/\"{}\"", self.version)
     }
@@ -68,10 +175,10 @@ struct Keys {
     /// member id → ids of the groups listing it, and group id → its member ids (to unfile,
     /// and to tell in O(1) whether a group lists an id, so a membership PATCH costs by the
     /// change rather than by the group's size).
-    /// A group's id is one shared `Arc<str>` in both (a membership would otherwise hold a
-    /// copy of its group's id).
-    member_of: FastMap<String, Vec<Arc<str>>>,
-    members_in: FastMap<Arc<str>, FastSet<String>>,
+    /// A group's id is one shared `Arc<str>` in both, and a member's id is the one its
+    /// `Member` holds (a membership would otherwise hold copies of both).
+    member_of: FastMap<Arc<str>, Vec<Arc<str>>>,
+    members_in: FastMap<Arc<str>, FastSet<Arc<str>>>,
 }
 
 /// One step of a membership PATCH applied in place by `Data::edit_members`, with the semantics
@@ -79,14 +186,17 @@ struct Keys {
 #[derive(Debug)]
 pub(crate) enum MemberEdit {
     /// `add` on `members`: normalised elements, each with a string `value`.
-    Add(Vec<Value>),
+    Add(Vec<Member>),
     /// `remove` of the members with these ids (`members[value eq "…"]`, or Entra's `remove`
     /// with a `value` list).
     Remove(HashSet<String>),
 }
 
-fn member_ids(r: &Resource) -> Vec<String> {
-    crate::scim::member_values(r.attrs.get("members"))
+fn member_ids(r: &Resource) -> Vec<Arc<str>> {
+    r.members
+        .iter()
+        .filter_map(|m| m.shared_id().cloned())
+        .collect()
 }
 
 fn slot(kind: ResourceKind) -> usize {
@@ -144,8 +254,8 @@ impl Data {
         self.table_mut(res.kind).push(res);
     }
 
-    fn file_members(&mut self, group: &str, members: Vec<String>) {
-        let members: FastSet<String> = members.into_iter().collect();
+    fn file_members(&mut self, group: &str, members: Vec<Arc<str>>) {
+        let members: FastSet<Arc<str>> = members.into_iter().collect();
         let gid: Arc<str> = group.into();
         for m in &members {
             self.keys
@@ -168,6 +278,10 @@ impl Data {
         let Some(g) = self.groups.get_mut(at).filter(|g| g.id == group) else {
             return false;
         };
+        // A `members` that is not a list stays in the attributes: the general path's.
+        if g.attrs.contains_key("members") {
+            return false;
+        }
         let gid: Arc<str> = match self.keys.members_in.get_key_value(group) {
             Some((gid, _)) => gid.clone(),
             None => {
@@ -179,87 +293,60 @@ impl Data {
         let Some(listed) = self.keys.members_in.get_mut(group) else {
             return false;
         };
-        let mut items = match g.attrs.remove("members") {
-            Some(Value::Array(items)) => Some(items),
-            None => None,
-            // Not an array: the caller checked; keep what is there.
-            Some(other) => {
-                g.attrs.insert("members".into(), other);
-                return false;
-            }
-        };
-        // Ids whose membership changed, filed in `member_of` below. Adds are the ids just
-        // pushed, so they are read back from `items` by position instead of copied here; a
-        // remove's ids are owned already.
+        let items = &mut g.members;
+        // Ids whose membership changed, filed in `member_of` below. Adds are the members just
+        // pushed, read back from `items` by position; a remove's ids are the index's.
         let mut added: Vec<usize> = Vec::new();
-        let mut removed: Vec<String> = Vec::new();
+        let mut removed: Vec<Arc<str>> = Vec::new();
         for edit in edits {
             match edit {
-                MemberEdit::Add(new) => match &mut items {
-                    // As `patch::apply`: an add to an absent attribute sets it as given.
-                    None => {
-                        for (at, n) in new.iter().enumerate() {
-                            if let Some(v) = n.get("value").and_then(Value::as_str) {
-                                listed.insert(v.to_string());
-                                added.push(at);
-                            }
-                        }
-                        items = Some(new);
-                    }
-                    Some(old) => {
-                        for n in new {
-                            let Some(v) = n.get("value").and_then(Value::as_str) else {
-                                continue;
-                            };
-                            if listed.contains(v) {
-                                continue;
-                            }
-                            listed.insert(v.to_string());
-                            added.push(old.len());
-                            old.push(n);
+                // As `patch::apply`: an add to an absent (empty) list sets it as given.
+                MemberEdit::Add(new) if items.is_empty() => {
+                    for (at, n) in new.iter().enumerate() {
+                        if let Some(v) = n.shared_id() {
+                            listed.insert(v.clone());
+                            added.push(at);
                         }
                     }
-                },
+                    *items = new;
+                }
+                MemberEdit::Add(new) => {
+                    for n in new {
+                        let Some(v) = n.shared_id() else { continue };
+                        if listed.contains(&**v) {
+                            continue;
+                        }
+                        listed.insert(v.clone());
+                        added.push(items.len());
+                        items.push(n);
+                    }
+                }
                 MemberEdit::Remove(ids) => {
-                    let Some(old) = &mut items else { continue };
-                    if ids.iter().any(|id| listed.contains(id)) {
+                    if ids.iter().any(|id| listed.contains(id.as_str())) {
                         // A remove shifts positions: the adds before it are filed now.
-                        file_added(&mut self.keys.member_of, &gid, old, &mut added);
-                        old.retain(|m| {
-                            !m.get("value")
-                                .and_then(Value::as_str)
-                                .is_some_and(|v| ids.contains(v))
-                        });
+                        file_added(&mut self.keys.member_of, &gid, items, &mut added);
+                        items.retain(|m| !m.id().is_some_and(|v| ids.contains(v)));
                         for id in ids {
-                            if listed.remove(&id) {
-                                removed.push(id);
+                            if let Some(shared) = listed.take(id.as_str()) {
+                                removed.push(shared);
                             }
                         }
-                    }
-                    // As `patch::apply`: a members list left empty is removed.
-                    if old.is_empty() {
-                        items = None;
                     }
                 }
             }
         }
-        if let Some(old) = &items {
-            file_added(&mut self.keys.member_of, &gid, old, &mut added);
-        }
+        file_added(&mut self.keys.member_of, &gid, items, &mut added);
         for id in removed {
             // Re-added after its removal in the same PATCH: still a member, still filed.
-            if listed.contains(&id) {
+            if listed.contains(&*id) {
                 continue;
             }
-            if let Some(groups) = self.keys.member_of.get_mut(&id) {
+            if let Some(groups) = self.keys.member_of.get_mut(&*id) {
                 groups.retain(|x| &**x != group);
                 if groups.is_empty() {
-                    self.keys.member_of.remove(&id);
+                    self.keys.member_of.remove(&*id);
                 }
             }
-        }
-        if let Some(items) = items {
-            g.attrs.insert("members".into(), Value::Array(items));
         }
         true
     }
@@ -276,10 +363,10 @@ impl Data {
 
     fn unfile_members(&mut self, group: &str) {
         for m in self.keys.members_in.remove(group).unwrap_or_default() {
-            if let Some(gs) = self.keys.member_of.get_mut(&m) {
+            if let Some(gs) = self.keys.member_of.get_mut(&*m) {
                 gs.retain(|g| &**g != group);
                 if gs.is_empty() {
-                    self.keys.member_of.remove(&m);
+                    self.keys.member_of.remove(&*m);
                 }
             }
         }
@@ -344,7 +431,7 @@ impl Data {
                 self.file_key(kind, &id, key);
             }
         }
-        let groups: Vec<(String, Vec<String>)> = self
+        let groups: Vec<(String, Vec<Arc<str>>)> = self
             .groups
             .iter()
             .map(|g| (g.id.clone(), member_ids(g)))
@@ -409,13 +496,11 @@ impl Data {
                 .collect();
             let now = now();
             for g in &mut self.groups {
-                if let Some(Value::Array(members)) = g.attrs.get_mut("members") {
-                    let n = members.len();
-                    members.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
-                    if members.len() != n {
-                        g.version += 1;
-                        g.last_modified = now.clone();
-                    }
+                let n = g.members.len();
+                g.members.retain(|m| m.id() != Some(id));
+                if g.members.len() != n {
+                    g.version += 1;
+                    g.last_modified = now.clone();
                 }
             }
         }
@@ -442,7 +527,7 @@ impl Data {
                     let mut groups: Vec<(usize, String, String)> = self
                         .keys
                         .member_of
-                        .get(&r.id)
+                        .get(r.id.as_str())
                         .into_iter()
                         .flatten()
                         .filter_map(|gid| {
@@ -475,12 +560,12 @@ impl Data {
                     {
                         if let Some(u) = self.get(ResourceKind::User, m) {
                             user_names.insert(
-                                m.clone(),
+                                m.to_string(),
                                 u.str_attr("userName").unwrap_or("").to_string(),
                             );
                         } else if let Some(g) = self.get(ResourceKind::Group, m) {
                             group_names.insert(
-                                m.clone(),
+                                m.to_string(),
                                 g.str_attr("displayName").unwrap_or("").to_string(),
                             );
                         }
@@ -598,24 +683,20 @@ impl Store {
 /// Files the members added at the given positions of a group's list under that group in
 /// `member_of` (a member listed twice is filed once), and clears the positions.
 fn file_added(
-    member_of: &mut FastMap<String, Vec<Arc<str>>>,
+    member_of: &mut FastMap<Arc<str>, Vec<Arc<str>>>,
     group: &Arc<str>,
-    items: &[Value],
+    items: &[Member],
     added: &mut Vec<usize>,
 ) {
     for &at in added.iter() {
-        let Some(id) = items
-            .get(at)
-            .and_then(|m| m.get("value"))
-            .and_then(Value::as_str)
-        else {
+        let Some(id) = items.get(at).and_then(Member::shared_id) else {
             continue;
         };
-        match member_of.get_mut(id) {
+        match member_of.get_mut(&**id) {
             Some(groups) if groups.iter().any(|x| x == group) => {}
             Some(groups) => groups.push(group.clone()),
             None => {
-                member_of.insert(id.to_string(), vec![group.clone()]);
+                member_of.insert(id.clone(), vec![group.clone()]);
             }
         }
     }
@@ -629,14 +710,7 @@ mod tests {
     fn user(id: &str, name: &str) -> Resource {
         let mut attrs = Map::new();
         attrs.insert("userName".into(), Value::String(name.into()));
-        Resource {
-            id: id.into(),
-            kind: ResourceKind::User,
-            attrs,
-            created: now(),
-            last_modified: now(),
-            version: 1,
-        }
+        Resource::new(id.to_string(), ResourceKind::User, attrs, now(), now(), 1)
     }
 
     #[test]
@@ -697,14 +771,7 @@ mod membership_tests {
                 .collect();
             attrs.insert("members".into(), Value::Array(ms));
         }
-        Resource {
-            id: id.into(),
-            kind,
-            attrs,
-            created: now(),
-            last_modified: now(),
-            version: 1,
-        }
+        Resource::new(id.to_string(), kind, attrs, now(), now(), 1)
     }
 
     #[test]
@@ -731,8 +798,9 @@ mod membership_tests {
         );
         // g1 drops ann (a PATCH): her groups follow after rekey.
         if let Some(g) = d.get_mut(ResourceKind::Group, "g1") {
-            g.attrs
-                .insert("members".into(), serde_json::json!([{ "value": "u2" }]));
+            let mut attrs = g.attrs_with_members();
+            attrs.insert("members".into(), serde_json::json!([{ "value": "u2" }]));
+            g.set_attrs(attrs);
         }
         d.rekey(ResourceKind::Group, "g1");
         assert_eq!(groups(&d, &u1), vec![("g2".to_string(), "Ops".to_string())]);
@@ -763,28 +831,14 @@ mod member_edit_tests {
         for (id, name) in [("u1", "ann"), ("u2", "bob"), ("u3", "cy"), ("u4", "di")] {
             let mut attrs = Map::new();
             attrs.insert("userName".into(), json!(name));
-            d.insert(Resource {
-                id: id.into(),
-                kind: ResourceKind::User,
-                attrs,
-                created: now(),
-                last_modified: now(),
-                version: 1,
-            });
+            d.insert(Resource::new(id.to_string(), ResourceKind::User, attrs, now(), now(), 1));
         }
         let mut attrs = Map::new();
         attrs.insert("displayName".into(), json!("Eng"));
         if let Some(m) = members {
             attrs.insert("members".into(), m);
         }
-        d.insert(Resource {
-            id: "g".into(),
-            kind: ResourceKind::Group,
-            attrs,
-            created: now(),
-            last_modified: now(),
-            version: 1,
-        });
+        d.insert(Resource::new("g".to_string(), ResourceKind::Group, attrs, now(), now(), 1));
         d
     }
 
@@ -846,11 +900,10 @@ mod member_edit_tests {
             let mut attrs = general
                 .get(ResourceKind::Group, "g")
                 .expect("g")
-                .attrs
-                .clone();
+                .attrs_with_members();
             patch::apply(ResourceKind::Group, "g", &mut attrs, &body, &quirks).expect("applies");
             if let Some(g) = general.get_mut(ResourceKind::Group, "g") {
-                g.attrs = attrs;
+                g.set_attrs(attrs);
             }
             general.rekey(ResourceKind::Group, "g");
 
@@ -860,7 +913,7 @@ mod member_edit_tests {
             let stored = |d: &Data| {
                 d.get(ResourceKind::Group, "g")
                     .expect("g")
-                    .attrs
+                    .attrs_with_members()
                     .get("members")
                     .cloned()
             };
