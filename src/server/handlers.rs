@@ -15,6 +15,7 @@ use super::discovery;
 use super::entitlements::{self, Catalog};
 use super::extensions;
 use super::manager;
+use super::member_patch;
 use super::patch;
 use super::quirks::{Quirk, Quirks};
 use super::resource::{self, RenderCtx, Wanted};
@@ -185,7 +186,7 @@ async fn dispatch(app: &App, req: Request) -> Result<Reply> {
             match *m {
                 Method::GET => get_one(app, kind, id, &query, headers).await,
                 Method::PUT => replace(app, kind, id, Some(&json()?), headers, &query).await,
-                Method::PATCH => patch_one(app, kind, id, Some(&json()?), headers, &query).await,
+                Method::PATCH => patch_one(app, kind, id, raw.as_deref(), headers, &query).await,
                 Method::DELETE => delete(app, kind, id, headers).await,
                 _ => Err(method_not_allowed(m)),
             }
@@ -387,7 +388,14 @@ fn unique_violation(kind: ResourceKind, attrs: &Map<String, Value>) -> ScimError
 
 fn new_resource(kind: ResourceKind, attrs: Map<String, Value>) -> Resource {
     let t = now();
-    Resource::new(uuid::Uuid::new_v4().to_string(), kind, attrs, t.clone(), t, 1)
+    Resource::new(
+        uuid::Uuid::new_v4().to_string(),
+        kind,
+        attrs,
+        t.clone(),
+        t,
+        1,
+    )
 }
 
 /// A short pause used by the race quirks to widen their race windows deterministically.
@@ -667,14 +675,10 @@ async fn patch_one(
     app: &App,
     kind: ResourceKind,
     id: &str,
-    body: Option<&Value>,
+    raw: Option<&[u8]>,
     headers: &HeaderMap,
     query: &[(String, String)],
 ) -> Result<Reply> {
-    let body = body.ok_or_else(|| ScimError::bad("invalidSyntax", "PATCH needs a body"))?;
-    patch::check_size(body)?;
-    extensions::check_patch(&app.quirks, body)?;
-    manager::check_patch(&app.quirks, body)?;
     let lossy = app.quirks.has(Quirk::LoseConcurrentWrites);
     let group = kind == ResourceKind::Group;
     // Entra wants 204 for Groups PATCH (Entra's SCIM tutorial, what Entra requires of responses) unless the client asked for a
@@ -690,8 +694,32 @@ async fn patch_one(
     // applied in place and indexed by the ids that changed, they cost by the change (at most
     // `patch::check_size`'s values), so they are done under the lock, with no copy. (With a
     // --data file every write serialises the whole store anyway, and the general path keeps
-    // the change on a copy until it is written.)
-    let edits = (group && !lossy && !app.store.persistent())
+    // the change on a copy until it is written.) The IdPs' own form is read from the bytes;
+    // any other body is parsed, and may still be a membership PATCH.
+    let in_place = group && !lossy && !app.store.persistent();
+    if let Some(edits) = raw
+        .filter(|_| in_place)
+        .and_then(|b| member_patch::read(b, &app.quirks))
+    {
+        let mut data = app.store.lock().await;
+        match edit_in_place(app, kind, id, &mut data, edits, headers, status)? {
+            InPlace::Done(rendered) => {
+                drop(data);
+                return reply_updated(app, kind, rendered, query, status);
+            }
+            InPlace::Noop => return Ok(Reply::empty(StatusCode::NO_CONTENT)),
+            InPlace::NotAList => {}
+        }
+    }
+    let parsed = match raw {
+        Some(b) => parse_json(b)?,
+        None => return Err(ScimError::bad("invalidSyntax", "PATCH needs a body")),
+    };
+    let body = &parsed;
+    patch::check_size(body)?;
+    extensions::check_patch(&app.quirks, body)?;
+    manager::check_patch(&app.quirks, body)?;
+    let edits = in_place
         .then(|| patch::member_edits(body, &app.quirks))
         .flatten();
     // A PATCH that leaves the members alone (Okta's rename, a displayName change) works on a
@@ -721,20 +749,19 @@ async fn patch_one(
         if app.quirks.has(Quirk::PatchNoop204) {
             return Ok(Reply::empty(StatusCode::NO_CONTENT));
         }
-        if !r.attrs.contains_key("members") {
-            if let Some(edits) = edits.take() {
-                if !data.edit_members(id, edits) {
-                    return Err(ScimError::resource_not_found(kind.name(), id));
+        if let Some(edits) = edits.take() {
+            match edit_in_place(app, kind, id, &mut data, edits, headers, status)? {
+                InPlace::Done(rendered) => {
+                    drop(data);
+                    return reply_updated(app, kind, rendered, query, status);
                 }
-                if let Some(r) = data.get_mut(kind, id) {
-                    r.version += 1;
-                    r.last_modified = now();
-                }
-                let rendered = rendered(app, kind, id, &data, status);
-                drop(data);
-                return reply_updated(app, kind, rendered, query, status);
+                InPlace::Noop => return Ok(Reply::empty(StatusCode::NO_CONTENT)),
+                InPlace::NotAList => {}
             }
         }
+        let Some(r) = data.get(kind, id) else {
+            return Err(ScimError::resource_not_found(kind.name(), id));
+        };
         let version = r.version;
         let mut attrs: Map<String, Value> = match members {
             Members::Kept => r
@@ -773,6 +800,47 @@ async fn patch_one(
         }
     };
     finish_update(app, kind, id, attrs, data, query, status, members).await
+}
+
+/// What [`edit_in_place`] did.
+enum InPlace {
+    /// Applied: the representation to answer with.
+    Done(Option<(Option<Value>, String)>),
+    /// The `patch-noop-204` quirk: nothing changed, 204.
+    Noop,
+    /// The group's `members` is not a list: the general path's.
+    NotAList,
+}
+
+/// Applies membership edits to a group under the lock, after the checks every PATCH makes
+/// (the group exists, `If-Match`), and bumps its version.
+fn edit_in_place(
+    app: &App,
+    kind: ResourceKind,
+    id: &str,
+    data: &mut Data,
+    edits: Vec<super::store::MemberEdit>,
+    headers: &HeaderMap,
+    status: StatusCode,
+) -> Result<InPlace> {
+    let Some(r) = data.get(kind, id) else {
+        return Err(ScimError::resource_not_found(kind.name(), id));
+    };
+    check_if_match(headers, r)?;
+    if app.quirks.has(Quirk::PatchNoop204) {
+        return Ok(InPlace::Noop);
+    }
+    if r.attrs.contains_key("members") {
+        return Ok(InPlace::NotAList);
+    }
+    if !data.edit_members(id, edits) {
+        return Err(ScimError::resource_not_found(kind.name(), id));
+    }
+    if let Some(r) = data.get_mut(kind, id) {
+        r.version += 1;
+        r.last_modified = now();
+    }
+    Ok(InPlace::Done(rendered(app, kind, id, data, status)))
 }
 
 /// How many times a PATCH is redone on a resource that changed while it was being applied.

@@ -46,6 +46,26 @@ impl Member {
         }
     }
 
+    /// A member in the normalised form, from its parts.
+    pub fn from_parts(
+        id: &str,
+        display: Option<Option<Box<str>>>,
+        ty: Option<Box<str>>,
+        reference: Option<Box<str>>,
+    ) -> Member {
+        let more = (display.is_some() || ty.is_some() || reference.is_some()).then(|| {
+            Box::new(More::Strings {
+                display,
+                ty,
+                reference,
+            })
+        });
+        Member {
+            id: Some(id.into()),
+            more,
+        }
+    }
+
     /// The stored form of one normalised element of `members`.
     pub fn from_value(v: Value) -> Member {
         match Member::plain(&v) {
@@ -66,7 +86,7 @@ impl Member {
         let (mut display, mut ty, mut reference) = (None, None, None);
         for (k, v) in obj {
             match (k.as_str(), v) {
-                ("value", Value::String(s)) => id = Some(Arc::from(s.as_str())),
+                ("value", Value::String(s)) => id = Some(s.as_str()),
                 ("display", Value::String(s)) => display = Some(Some(s.as_str().into())),
                 ("display", Value::Null) => display = Some(None),
                 ("type", Value::String(s)) => ty = Some(s.as_str().into()),
@@ -74,14 +94,7 @@ impl Member {
                 _ => return None,
             }
         }
-        let more = (display.is_some() || ty.is_some() || reference.is_some()).then(|| {
-            Box::new(More::Strings {
-                display,
-                ty,
-                reference,
-            })
-        });
-        Some(Member { id: Some(id?), more })
+        Some(Member::from_parts(id?, display, ty, reference))
     }
 
     /// The member's id (`value`), when it is a string.

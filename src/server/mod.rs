@@ -28,6 +28,7 @@ mod handlers;
 mod listen;
 mod manager;
 mod member;
+mod member_patch;
 mod patch;
 mod persist;
 mod quirks;

@@ -149,13 +149,10 @@ pub(crate) fn touches_members(body: &Value) -> bool {
     })
 }
 
-/// A group PATCH whose every operation adds members (`add` on `members`) or removes them by id
-/// (`members[value eq "…"]`, or Entra's `remove` on `members` with a `value` list), as Okta's
-/// and Entra's membership pushes are, turned into edits that `Data::edit_members` applies in
-/// place with exactly `apply`'s result. `None` for anything else, and under the quirks that
-/// change these operations: the handler then takes the general path.
-pub(crate) fn member_edits(body: &Value, quirks: &Quirks) -> Option<Vec<MemberEdit>> {
-    if [
+/// Whether membership PATCHes may be applied in place: not under the quirks that change what
+/// their operations do.
+pub(crate) fn edits_in_place(quirks: &Quirks) -> bool {
+    ![
         Quirk::RejectEntraMemberRemove,
         Quirk::RfcLiteralMemberRemove,
         Quirk::IgnoreFilteredMemberRemove,
@@ -163,7 +160,15 @@ pub(crate) fn member_edits(body: &Value, quirks: &Quirks) -> Option<Vec<MemberEd
     ]
     .iter()
     .any(|q| quirks.has(*q))
-    {
+}
+
+/// A group PATCH whose every operation adds members (`add` on `members`) or removes them by id
+/// (`members[value eq "…"]`, or Entra's `remove` on `members` with a `value` list), as Okta's
+/// and Entra's membership pushes are, turned into edits that `Data::edit_members` applies in
+/// place with exactly `apply`'s result. `None` for anything else, and under the quirks that
+/// change these operations: the handler then takes the general path.
+pub(crate) fn member_edits(body: &Value, quirks: &Quirks) -> Option<Vec<MemberEdit>> {
+    if !edits_in_place(quirks) {
         return None;
     }
     let def = ResourceKind::Group.attr(None, "members")?;
@@ -210,32 +215,35 @@ pub(crate) fn member_edits(body: &Value, quirks: &Quirks) -> Option<Vec<MemberEd
                     .collect::<Option<HashSet<String>>>()?;
                 edits.push(MemberEdit::Remove(ids));
             }
-            "remove" => {
-                let pp = PatchPath::parse(path).ok()?;
-                let is_members = pp.attr.urn.is_none()
-                    && pp.attr.sub.is_none()
-                    && pp.attr.attr.eq_ignore_ascii_case("members");
-                if !is_members || pp.filter_sub.is_some() {
-                    return None;
-                }
-                // `value` is caseExact (RFC 7643 §4.2), so `eq` is string equality.
-                let Some(Filter::Compare {
-                    path: fp,
-                    op: CompareOp::Eq,
-                    value: Value::String(id),
-                }) = &pp.filter
-                else {
-                    return None;
-                };
-                if fp.urn.is_some() || fp.sub.is_some() || !fp.attr.eq_ignore_ascii_case("value") {
-                    return None;
-                }
-                edits.push(MemberEdit::Remove(HashSet::from([id.clone()])));
-            }
+            "remove" => edits.push(MemberEdit::Remove(HashSet::from([removed_member(path)?]))),
             _ => return None,
         }
     }
     Some(edits)
+}
+
+/// The id in Okta's `members[value eq "…"]` remove path.
+pub(crate) fn removed_member(path: &str) -> Option<String> {
+    let pp = PatchPath::parse(path).ok()?;
+    let is_members = pp.attr.urn.is_none()
+        && pp.attr.sub.is_none()
+        && pp.attr.attr.eq_ignore_ascii_case("members");
+    if !is_members || pp.filter_sub.is_some() {
+        return None;
+    }
+    // `value` is caseExact (RFC 7643 §4.2), so `eq` is string equality.
+    let Some(Filter::Compare {
+        path: fp,
+        op: CompareOp::Eq,
+        value: Value::String(id),
+    }) = pp.filter
+    else {
+        return None;
+    };
+    if fp.urn.is_some() || fp.sub.is_some() || !fp.attr.eq_ignore_ascii_case("value") {
+        return None;
+    }
+    Some(id)
 }
 
 struct Patcher<'a> {

@@ -9,9 +9,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::member::Member;
 use super::quirks::{Quirk, Quirks};
 use super::response::ScimError;
-use super::member::Member;
 use super::store::{Index, Resource};
 use crate::scim::filter::get_ci;
 use crate::scim::path::AttrPath;

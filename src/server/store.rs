@@ -71,7 +71,7 @@ impl Serialize for AttrsWithMembers<'_> {
         let (attrs, members) = (self.0, self.1);
         let mut map = s.serialize_map(None)?;
         for (k, v) in attrs {
-            if !(k == "members" && !members.is_empty()) {
+            if k != "members" || members.is_empty() {
                 map.serialize_entry(k, v)?;
             }
         }
@@ -183,7 +183,7 @@ struct Keys {
 
 /// One step of a membership PATCH applied in place by `Data::edit_members`, with the semantics
 /// `patch::apply` gives the same operation (the handler only builds these when it does).
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum MemberEdit {
     /// `add` on `members`: normalised elements, each with a string `value`.
     Add(Vec<Member>),
@@ -831,14 +831,28 @@ mod member_edit_tests {
         for (id, name) in [("u1", "ann"), ("u2", "bob"), ("u3", "cy"), ("u4", "di")] {
             let mut attrs = Map::new();
             attrs.insert("userName".into(), json!(name));
-            d.insert(Resource::new(id.to_string(), ResourceKind::User, attrs, now(), now(), 1));
+            d.insert(Resource::new(
+                id.to_string(),
+                ResourceKind::User,
+                attrs,
+                now(),
+                now(),
+                1,
+            ));
         }
         let mut attrs = Map::new();
         attrs.insert("displayName".into(), json!("Eng"));
         if let Some(m) = members {
             attrs.insert("members".into(), m);
         }
-        d.insert(Resource::new("g".to_string(), ResourceKind::Group, attrs, now(), now(), 1));
+        d.insert(Resource::new(
+            "g".to_string(),
+            ResourceKind::Group,
+            attrs,
+            now(),
+            now(),
+            1,
+        ));
         d
     }
 
