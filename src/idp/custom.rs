@@ -25,16 +25,7 @@ use serde_json::Value;
 use crate::check::show;
 use crate::idp::context::ActionCtx;
 use crate::outcome::{DiffEntry, Finding, StepResult};
-use crate::scenario::Idp;
 use crate::transport::{OutgoingRequest, RawResponse};
-
-/// Where the IdP documents how it sends custom extension attributes.
-fn idp_source(idp: Idp) -> &'static str {
-    match idp {
-        Idp::Entra => "Microsoft Learn, Customize user provisioning attribute-mappings, Provisioning a custom extension attribute to a SCIM compliant application (https://learn.microsoft.com/entra/identity/app-provisioning/customize-application-attributes)",
-        _ => "Okta guide, Build a SCIM 2.0 server with entitlements, User with entitlements and roles (https://developer.okta.com/docs/guides/scim-with-entitlements/main/); Okta KB, Custom SCIM attribute is not available to map and is not sent to SCIM (https://support.okta.com/help/s/article/custom-scim-attribute-is-not-available-to-map-and-is-not-sent-to-scim)",
-    }
-}
 
 /// `urn:…:2.0:User:attr` → (`urn:…:2.0:User`, `attr`) for extensions other than the RFC's
 /// enterprise one.
@@ -257,13 +248,6 @@ pub fn fold(ext: &Extensions, steps: &mut [StepResult]) {
     }
 }
 
-fn not_stored_impact(idp: Idp) -> &'static str {
-    match idp {
-        Idp::Entra => "Entra records the attribute as provisioned; the app never holds it. Entra re-sends it with every later change of the user and the app stays out of sync (FlowWhenChanged compares with what Entra flowed, not with the app).",
-        _ => "Okta records the push as successful and will not resend the attribute until it changes in Okta: the app user stays out of sync.",
-    }
-}
-
 /// Reports the custom attributes `resource` does not hold as sent — an extension none of whose
 /// attributes it holds and that the server does not support as `unsupported`, the rest as
 /// `not-stored`. Returns whether all are held.
@@ -338,17 +322,14 @@ fn report_not_stored(
     exchange: usize,
     who: &str,
 ) {
-    let mut f = Finding::error(
-        "scim.custom-attribute.not-stored",
-        format!("the server acknowledged {who} but does not hold its custom extension attributes"),
-    )
-    .impact(not_stored_impact(ctx.scenario.idp))
-    .reference(format!(
-        "{}; RFC 7643 §3.3 (extension attributes); simpleidserver/SimpleIdServer#138; pond/scimitar#155",
-        idp_source(ctx.scenario.idp)
-    ))
-    .source(ctx.here())
-    .at_exchange(exchange);
+    let mut f = ctx
+        .rule(
+            "scim.custom-attribute.not-stored",
+            format!(
+                "the server acknowledged {who} but does not hold its custom extension attributes"
+            ),
+        )
+        .at_exchange(exchange);
     let mut missing = false;
     for (path, want) in expected.iter().filter(|(p, _)| is_custom(p)) {
         let got = held(resource, path);
@@ -455,31 +436,16 @@ pub async fn rejected(
         report_unsupported(ctx, &urns, f);
         return;
     }
-    let rule = rejection_rule(sent);
-    let impact = match (ctx.scenario.idp, rule) {
-        (Idp::Entra, "scim.custom-attribute.unlisted-rejected") => "Entra never lists a custom extension in `schemas` (Microsoft Learn: the custom extension schema header isn't sent): every create of a user with a custom attribute fails, is retried every cycle, and persistent failures escrow and quarantine the job.",
-        (Idp::Entra, "scim.custom-attribute.patch-rejected") => "Entra addresses custom attributes by URN path (default mode) or as URN keys of a path-less value map (aadOptscim062020): every update of them fails and is retried every cycle; the app keeps the stale value.",
-        (Idp::Entra, _) => "Entra fails the object and retries it every cycle; persistent failures escrow and quarantine the job.",
-        _ => "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks and the app user is not created or updated.",
-    };
-    let f = Finding::error(
-        rule,
-        format!(
-            "the server refused {what}, which carries custom extension attributes ({}{detail})",
-            raw.status
-        ),
-    )
-    .diff(DiffEntry::new("status", "2xx", raw.status.to_string()))
-    .impact(impact)
-    .reference(match ctx.scenario.idp {
-        Idp::Entra => format!(
-            "{}; MicrosoftDocs/azure-docs#65648; wso2/product-is#6015; elimity-com/scim#204",
-            idp_source(Idp::Entra)
-        ),
-        idp => format!("{}; RFC 7643 §3.3", idp_source(idp)),
-    })
-    .source(ctx.here())
-    .at_exchange(exchange);
+    let f = ctx
+        .rule(
+            rejection_rule(sent),
+            format!(
+                "the server refused {what}, which carries custom extension attributes ({}{detail})",
+                raw.status
+            ),
+        )
+        .diff(DiffEntry::new("status", "2xx", raw.status.to_string()))
+        .at_exchange(exchange);
     ctx.finding(f);
 }
 
@@ -560,26 +526,15 @@ pub fn check_advertised(
     if missing.is_empty() {
         return;
     }
-    let impact = match ctx.scenario.idp {
-        Idp::Entra => "Microsoft's gallery onboarding validation (Schema_Discoverability_Test) fails for every mapped attribute /Schemas does not list; Entra's provisioning itself still sends the attribute.",
-        _ => "With user schema discovery (Okta Identity Governance), Okta builds the app user profile from /Schemas: an attribute it does not list is not in the profile, so Okta never maps or sends it.",
-    };
-    let mut f = Finding::new(
-        "scim.custom-attribute.not-advertised",
-        if ctx.scenario.idp == Idp::Entra {
-            crate::outcome::Severity::Warning
-        } else {
-            crate::outcome::Severity::Error
-        },
-        format!(
-            "/Schemas does not advertise {} mapped custom attribute(s)",
-            missing.len()
-        ),
-    )
-    .impact(impact)
-    .reference("RFC 7643 §7; AzureAD/SCIMReferenceCode Logic App validation, Schema_Discoverability_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIM-Validation-Test-Overview.md); Okta guide, Build a SCIM 2.0 server with entitlements, /Schemas (https://developer.okta.com/docs/guides/scim-with-entitlements/main/)")
-    .source(ctx.here())
-    .at_exchange(exchange);
+    let mut f = ctx
+        .rule(
+            "scim.custom-attribute.not-advertised",
+            format!(
+                "/Schemas does not advertise {} mapped custom attribute(s)",
+                missing.len()
+            ),
+        )
+        .at_exchange(exchange);
     for t in missing {
         f = f.diff(DiffEntry::new(
             "/Schemas",
