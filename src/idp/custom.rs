@@ -19,6 +19,14 @@
 //! the extension is unsupported when `/Schemas` is published, does not define it, and no read
 //! in the scenario showed any of its attributes held. A `/Schemas` finding about it in the same
 //! scenario is folded into that problem (`fold`), as a supporting sign.
+//!
+//! A server with no usable `/Schemas` (none, or an answer that is not a list) cannot tell
+//! idpsim either way. Then the writes decide: an acknowledged write whose read-back holds none
+//! of the extension's attributes, with no read in the scenario ever showing one held, is the
+//! same one cause — the server does not keep that extension — and the later refusals of writes
+//! carrying it are that problem too, not a `not-stored` beside a `patch-rejected` for one
+//! fault. A write that keeps any of its attributes still makes the rest `not-stored`; a refusal
+//! before any such loss keeps its precise rule (nothing yet says the extension is the cause).
 
 use serde_json::Value;
 
@@ -97,6 +105,11 @@ impl Extensions {
         }
     }
 
+    /// Whether `/Schemas` gave a usable list of schemas.
+    fn published(&self) -> bool {
+        matches!(self.defined, Some(Some(_)))
+    }
+
     fn is_unsupported(&self, urn: &str) -> bool {
         self.unsupported.contains(&urn.to_ascii_lowercase())
     }
@@ -114,13 +127,18 @@ fn schema_ids(list: &Value) -> Option<Vec<String>> {
     )
 }
 
-/// Whether the server does not support extension `urn`: `/Schemas` (the IdP's read, else
-/// idpsim's own, once per scenario) is published and does not define it, and no read in this
-/// scenario showed any of its attributes held.
-async fn unsupported(ctx: &mut ActionCtx<'_>, urn: &str) -> bool {
+/// Whether the server does not support extension `urn`. No read in this scenario showed any of
+/// its attributes held, and `/Schemas` (the IdP's read, else idpsim's own, once per scenario) is
+/// published and does not define it — or, when `/Schemas` gave no usable list, the write being
+/// judged was acknowledged and lost all of them (`all_lost`), or an earlier one of this scenario
+/// already showed the extension unsupported.
+async fn unsupported(ctx: &mut ActionCtx<'_>, urn: &str, all_lost: bool) -> bool {
     let u = urn.to_ascii_lowercase();
     if ctx.state.extensions.held.contains(&u) {
         return false;
+    }
+    if ctx.state.extensions.unsupported.contains(&u) {
+        return true;
     }
     if ctx.state.extensions.defined.is_none() && !ctx.dry_run() {
         // idpsim's own read (neutral headers, not IdP traffic), only once a write has gone wrong.
@@ -133,7 +151,12 @@ async fn unsupported(ctx: &mut ActionCtx<'_>, urn: &str) -> bool {
             .unwrap_or(Value::Null);
         ctx.state.extensions.note_schemas(&body);
     }
-    matches!(&ctx.state.extensions.defined, Some(Some(ids)) if !ids.contains(&u))
+    match &ctx.state.extensions.defined {
+        Some(Some(ids)) => !ids.contains(&u),
+        // No usable /Schemas: discovery cannot tell, the writes do.
+        Some(None) => all_lost,
+        None => false,
+    }
 }
 
 /// The custom extensions (URNs as sent) a request body carries attributes of: extension
@@ -175,9 +198,15 @@ fn extensions_in(body: &Value) -> Vec<String> {
     out
 }
 
-/// `/Schemas` lists no schema with this id: the supporting sign of an unsupported extension.
-fn schemas_diff(urn: &str) -> DiffEntry {
-    DiffEntry::new("/Schemas", format!("a schema with id {urn}"), "absent")
+/// What `/Schemas` says of this id: no schema with it (the supporting sign of an unsupported
+/// extension), or nothing, when it gave no usable list.
+fn schemas_diff(ext: &Extensions, urn: &str) -> DiffEntry {
+    let actual = if ext.published() {
+        "absent"
+    } else {
+        "no usable /Schemas answer"
+    };
+    DiffEntry::new("/Schemas", format!("a schema with id {urn}"), actual)
 }
 
 /// Reports that the server does not support the extensions `urns`.
@@ -187,7 +216,7 @@ fn report_unsupported(ctx: &mut ActionCtx<'_>, urns: &[&str], mut f: Finding) {
         if !ctx.state.extensions.unsupported.contains(&u) {
             ctx.state.extensions.unsupported.push(u);
         }
-        f = f.diff(schemas_diff(urn));
+        f = f.diff(schemas_diff(&ctx.state.extensions, urn));
     }
     ctx.finding(f);
 }
@@ -229,12 +258,20 @@ pub fn fold(ext: &Extensions, steps: &mut [StepResult]) {
                     }
                 }
             }
-            let sign = Finding {
-                rule: UNSUPPORTED.to_string(),
-                message: format!(
+            let message = if ext.published() {
+                format!(
                     "/Schemas does not define the custom extension {} either: the server does not support it, as this scenario's writes show",
                     urns.join(", ")
-                ),
+                )
+            } else {
+                format!(
+                    "/Schemas gave no usable list (nothing there defines the custom extension {}): the server does not support it, as this scenario's writes show",
+                    urns.join(", ")
+                )
+            };
+            let sign = Finding {
+                rule: UNSUPPORTED.to_string(),
+                message,
                 impact: None,
                 diff: folded,
                 ..f.clone()
@@ -286,11 +323,16 @@ pub async fn check_held(
             continue;
         }
         all_held = false;
-        if !holds_any && unsupported(ctx, urn).await {
+        if !holds_any && unsupported(ctx, urn, true).await {
+            let unknown = if ctx.state.extensions.published() {
+                ""
+            } else {
+                " (and /Schemas gives no usable list that could define it)"
+            };
             let mut f = ctx
                 .rule(
                     UNSUPPORTED,
-                    format!("the server does not support the custom extension {urn}: it acknowledged {who} and holds none of the attributes sent in it"),
+                    format!("the server does not support the custom extension {urn}: it acknowledged {who} and holds none of the attributes sent in it{unknown}"),
                 )
                 .at_exchange(exchange);
             for (path, want) in mine() {
@@ -415,7 +457,7 @@ pub async fn rejected(
     let urns = extensions_in(sent);
     let mut none_supported = !urns.is_empty();
     for urn in &urns {
-        if !unsupported(ctx, urn).await {
+        if !unsupported(ctx, urn, false).await {
             none_supported = false;
             break;
         }
@@ -626,6 +668,7 @@ mod tests {
         fold(&none, &mut steps);
         assert_eq!(steps[0].findings.len(), 1, "nothing unsupported: unchanged");
         let ext = Extensions {
+            defined: Some(Some(Vec::new())),
             unsupported: vec![split_custom(P)
                 .map(|(u, _)| u.to_ascii_lowercase())
                 .unwrap_or_default()],
@@ -645,6 +688,59 @@ mod tests {
             ]
         );
         assert!(steps[0].findings[1].impact.is_none());
+        assert!(
+            steps[0].findings[1]
+                .message
+                .starts_with("/Schemas does not define the custom extension"),
+            "{}",
+            steps[0].findings[1].message
+        );
+    }
+
+    /// When `/Schemas` gave no usable list, the folded sign says so, and the unsupported
+    /// finding's `/Schemas` entry does not claim the list lacks the schema.
+    #[test]
+    fn without_a_usable_schemas_list_the_sign_does_not_claim_a_missing_schema() {
+        let urn = split_custom(P).map(|(u, _)| u).unwrap_or_default();
+        let mut ext = Extensions {
+            unsupported: vec![urn.to_ascii_lowercase()],
+            ..Default::default()
+        };
+        ext.note_schemas(&Value::Null);
+        assert!(!ext.published());
+        assert_eq!(schemas_diff(&ext, urn).actual, "no usable /Schemas answer");
+        let f = Finding::warning("scim.custom-attribute.not-advertised", "/Schemas …").diff(
+            DiffEntry::new("/Schemas", format!("{ADVERTISED_PREFIX}{P}"), "absent"),
+        );
+        let mut steps = vec![StepResult {
+            index: 1,
+            name: "schemas".into(),
+            kind: "check_schema",
+            source: crate::support::diagnostic::SourceRef {
+                file: "s.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            outcome: crate::outcome::Outcome::Warned,
+            duration_ms: 0,
+            exchanges: Vec::new(),
+            findings: vec![f],
+            skip_reason: None,
+            needs: None,
+            probes: Vec::new(),
+        }];
+        fold(&ext, &mut steps);
+        let rules: Vec<&str> = steps[0].findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, vec![UNSUPPORTED]);
+        assert!(
+            steps[0].findings[0]
+                .message
+                .starts_with("/Schemas gave no usable list"),
+            "{}",
+            steps[0].findings[0].message
+        );
+        ext.note_schemas(&serde_json::json!({"Resources": []}));
+        assert_eq!(schemas_diff(&ext, urn).actual, "absent");
     }
 
     #[test]
