@@ -595,3 +595,339 @@ steps:
     );
     srv.shutdown().await;
 }
+
+/// A server without discovery, played by a stateful wiremock responder (the built-in server
+/// always serves /Schemas): `/Schemas` and `/ResourceTypes` are 404, users keep their core and
+/// enterprise attributes and the custom attributes in `kept` (`urn:…:User:attr`), every other
+/// extension attribute is skipped on POST, PUT and as a URN key of a path-less PATCH value, and
+/// a PATCH whose `path` names one is refused with 400 invalidPath — with `kept` empty,
+/// Captain-P-Goldfish/SCIM-SDK#539's answers from a server that publishes no schema.
+mod schemaless {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use serde_json::{json, Map, Value};
+    use wiremock::{Request, Respond, ResponseTemplate};
+
+    pub struct Schemaless {
+        users: Mutex<(usize, BTreeMap<String, Value>)>,
+        kept: &'static [&'static str],
+    }
+
+    fn scim(status: u16, body: Value) -> ResponseTemplate {
+        ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/scim+json")
+    }
+
+    fn error(status: u16, scim_type: Option<&str>, detail: &str) -> ResponseTemplate {
+        let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                              "status": status.to_string(), "detail": detail});
+        if let Some(t) = scim_type {
+            body["scimType"] = json!(t);
+        }
+        scim(status, body)
+    }
+
+    /// A key the server does not define: a URN other than the core and enterprise schemas.
+    fn foreign(key: &str) -> bool {
+        let k = key.to_ascii_lowercase();
+        k.starts_with("urn:")
+            && !k.starts_with("urn:ietf:params:scim:schemas:core:2.0:")
+            && !k.starts_with("urn:ietf:params:scim:schemas:extension:enterprise:2.0:user")
+    }
+
+    fn kept(kept: &[&str], urn: &str, attr: &str) -> bool {
+        kept.iter()
+            .any(|k| k.eq_ignore_ascii_case(&format!("{urn}:{attr}")))
+    }
+
+    /// What the server keeps of a user body.
+    fn keep(body: &Value, id: &str, base: &str, kept_attrs: &[&str]) -> Value {
+        let mut user: Map<String, Value> = Map::new();
+        for (k, v) in body.as_object().into_iter().flatten() {
+            if k == "password" {
+                continue;
+            }
+            if !foreign(k) {
+                user.insert(k.clone(), v.clone());
+                continue;
+            }
+            let ext: Map<String, Value> = v
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(a, _)| kept(kept_attrs, k, a))
+                .map(|(a, v)| (a.clone(), v.clone()))
+                .collect();
+            if !ext.is_empty() {
+                user.insert(k.clone(), Value::Object(ext));
+            }
+        }
+        let schemas: Vec<Value> = body["schemas"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| {
+                s.as_str()
+                    .is_some_and(|s| !foreign(s) || user.contains_key(s))
+            })
+            .cloned()
+            .collect();
+        user.insert("schemas".into(), json!(schemas));
+        user.insert("id".into(), json!(id));
+        user.insert(
+            "meta".into(),
+            json!({"resourceType": "User", "location": format!("{base}Users/{id}")}),
+        );
+        Value::Object(user)
+    }
+
+    fn set_path(user: &mut Value, path: &str, value: Option<&Value>) {
+        let mut parts = path.splitn(2, '.');
+        let head = parts.next().unwrap_or("");
+        let Some(o) = user.as_object_mut() else {
+            return;
+        };
+        let key = o
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(head))
+            .cloned()
+            .unwrap_or_else(|| head.to_string());
+        match (parts.next(), value) {
+            (Some(rest), _) => {
+                let inner = o.entry(key).or_insert_with(|| json!({}));
+                set_path(inner, rest, value);
+            }
+            (None, Some(v)) => {
+                o.insert(key, v.clone());
+            }
+            (None, None) => {
+                o.remove(&key);
+            }
+        }
+    }
+
+    impl Respond for Schemaless {
+        fn respond(&self, req: &Request) -> ResponseTemplate {
+            let Some(rest) = req.url.path().strip_prefix("/scim/v2/") else {
+                return error(404, None, "no such endpoint");
+            };
+            let base = format!("{}://{}/scim/v2/", req.url.scheme(), req.url.authority());
+            let mut parts = rest.splitn(2, '/');
+            let collection = parts.next().unwrap_or("");
+            let id = parts.next().map(str::to_string);
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let mut guard = self.users.lock().expect("users");
+            let (next, users) = &mut *guard;
+            match (req.method.as_str(), collection, id) {
+                ("GET", "ServiceProviderConfig", None) => scim(
+                    200,
+                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                           "patch": {"supported": true}, "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+                           "filter": {"supported": true, "maxResults": 100}, "changePassword": {"supported": false},
+                           "sort": {"supported": false}, "etag": {"supported": false},
+                           "authenticationSchemes": [{"type": "oauthbearertoken", "name": "OAuth Bearer Token", "description": "bearer"}]}),
+                ),
+                ("GET", "Users", None) => {
+                    let filter = req
+                        .url
+                        .query_pairs()
+                        .find(|(k, _)| k == "filter")
+                        .map(|(_, v)| v.into_owned());
+                    let wanted = filter.as_deref().and_then(|f| {
+                        let start = f.find('"')? + 1;
+                        let end = f.rfind('"')?;
+                        (end > start).then(|| f[start..end].to_string())
+                    });
+                    let items: Vec<Value> = users
+                        .values()
+                        .filter(|u| {
+                            wanted.as_deref().is_none_or(|w| {
+                                u["userName"]
+                                    .as_str()
+                                    .is_some_and(|n| n.eq_ignore_ascii_case(w))
+                            })
+                        })
+                        .cloned()
+                        .collect();
+                    scim(
+                        200,
+                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                               "totalResults": items.len(), "itemsPerPage": items.len(), "startIndex": 1,
+                               "Resources": items}),
+                    )
+                }
+                ("POST", "Users", None) => {
+                    let name = body["userName"].as_str().unwrap_or("");
+                    if users.values().any(|u| u["userName"] == name) {
+                        return error(409, Some("uniqueness"), "userName is taken");
+                    }
+                    *next += 1;
+                    let id = next.to_string();
+                    let user = keep(&body, &id, &base, self.kept);
+                    users.insert(id.clone(), user.clone());
+                    scim(201, user).insert_header("Location", format!("{base}Users/{id}"))
+                }
+                ("GET", "Users", Some(id)) => match users.get(&id) {
+                    Some(u) => scim(200, u.clone()),
+                    None => error(404, None, &format!("User {id} not found")),
+                },
+                ("PUT", "Users", Some(id)) => {
+                    if !users.contains_key(&id) {
+                        return error(404, None, &format!("User {id} not found"));
+                    }
+                    let user = keep(&body, &id, &base, self.kept);
+                    users.insert(id, user.clone());
+                    scim(200, user)
+                }
+                ("PATCH", "Users", Some(id)) => {
+                    let ops = body["Operations"].as_array().cloned().unwrap_or_default();
+                    let known = |p: &str| {
+                        !foreign(p)
+                            || p.rsplit_once(':')
+                                .is_some_and(|(urn, attr)| kept(self.kept, urn, attr))
+                    };
+                    if let Some(p) = ops
+                        .iter()
+                        .filter_map(|op| op["path"].as_str())
+                        .find(|p| !known(p))
+                    {
+                        return error(
+                            400,
+                            Some("invalidPath"),
+                            &format!("the attribute with the name '{p}' is unknown to resource type 'User'"),
+                        );
+                    }
+                    let Some(user) = users.get_mut(&id) else {
+                        return error(404, None, &format!("User {id} not found"));
+                    };
+                    for op in &ops {
+                        let remove = op["op"]
+                            .as_str()
+                            .is_some_and(|o| o.eq_ignore_ascii_case("remove"));
+                        match op["path"].as_str() {
+                            Some(p) if foreign(p) => {
+                                if let Some((urn, attr)) = p.rsplit_once(':') {
+                                    let ext = &mut user[urn];
+                                    if !ext.is_object() {
+                                        *ext = json!({});
+                                    }
+                                    set_path(ext, attr, (!remove).then_some(&op["value"]));
+                                }
+                            }
+                            Some(p) => set_path(user, p, (!remove).then_some(&op["value"])),
+                            None => {
+                                for (k, v) in op["value"].as_object().into_iter().flatten() {
+                                    if !foreign(k) {
+                                        set_path(user, k, Some(v));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    scim(200, user.clone())
+                }
+                ("DELETE", "Users", Some(id)) => {
+                    users.remove(&id);
+                    ResponseTemplate::new(204)
+                }
+                _ => error(404, None, "no such endpoint"),
+            }
+        }
+    }
+
+    pub async fn serve(kept: &'static [&'static str]) -> wiremock::MockServer {
+        let mock = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::path_regex("^/scim/v2/"))
+            .respond_with(Schemaless {
+                users: Mutex::default(),
+                kept,
+            })
+            .mount(&mock)
+            .await;
+        mock
+    }
+}
+
+/// A server that publishes no /Schemas and has no custom extension loses every attribute of it
+/// on each write (Entra's create and updates, Okta's create and profile push): one fault, and
+/// one problem that names it, as for a server whose /Schemas omits the extension — not a
+/// `not-stored` for the writes it acknowledged beside a `patch-rejected` for those it refused,
+/// and the /Schemas warning is its supporting sign. No finding claims /Schemas lacks the schema:
+/// it gave no list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_schemas_an_extension_whose_attributes_are_all_lost_is_one_problem() {
+    let mock = schemaless::serve(&[]).await;
+    let dir = scenarios_dir();
+    for scenario in [
+        "entra/custom-attributes-default.yaml",
+        "entra/custom-attributes-flag.yaml",
+        "okta/custom-attributes.yaml",
+    ] {
+        let path = dir.join(scenario);
+        let (code, report, console) = run(&[&path], &format!("{}/scim/v2", mock.uri()));
+        assert_eq!(
+            problems(&report),
+            vec!["scim.custom-attribute.unsupported".to_string()],
+            "{scenario}\n{console}"
+        );
+        assert_eq!(code, 1, "{scenario}\n{console}");
+        let found = findings_of(&report, "scim.custom-attribute.unsupported");
+        assert!(
+            found.iter().all(|(m, _)| m
+                .contains("urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User")),
+            "{scenario}: {found:?}"
+        );
+        assert!(
+            !console.contains("a schema with id urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User — actual absent"),
+            "{scenario}: a 404 /Schemas is not a list without the schema\n{console}"
+        );
+    }
+}
+
+/// Precision without /Schemas: a server that keeps the extension but drops one attribute of it
+/// gets the precise finding (that attribute, not stored), not "the extension is unsupported".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_schemas_an_extension_that_keeps_one_attribute_is_not_stored_not_unsupported() {
+    let mock = schemaless::serve(&[
+        "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag",
+    ])
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = scenario_file(
+        dir.path(),
+        "partial.yaml",
+        r#"version: 1
+name: one attribute of a kept extension is dropped, and there is no /Schemas
+idp: entra
+profile: default
+mappings:
+  user:
+    userName: { source: "[userPrincipalName]", match: 1 }
+    active: 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
+    displayName: "[displayName]"
+    urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag: extensionAttribute1
+    urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:shoeSize: extensionAttribute2
+directory:
+  users:
+    ada: { userPrincipalName: "ada-{{ run }}@contoso.com", displayName: Ada Lovelace, extensionAttribute1: analyst, extensionAttribute2: "38" }
+steps:
+  - provision: ada
+"#,
+    );
+    let (code, report, console) = run(&[&file], &format!("{}/scim/v2", mock.uri()));
+    assert_eq!(
+        problems(&report),
+        vec!["scim.custom-attribute.not-stored".to_string()],
+        "{console}"
+    );
+    assert_eq!(code, 1, "{console}");
+    let found = findings_of(&report, "scim.custom-attribute.not-stored");
+    assert_eq!(
+        found
+            .iter()
+            .flat_map(|(_, p)| p.clone())
+            .collect::<Vec<_>>(),
+        vec!["/urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:shoeSize"],
+        "{found:?}"
+    );
+}

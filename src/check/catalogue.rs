@@ -1683,9 +1683,9 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "scim.custom-attribute.not-stored",
         title: "Custom extension attributes the IdP sends are stored and returned",
-        sources: &[RFC7643_3_3],
-        okta: Some(c(E, "Okta records the attribute as provisioned; the app never holds it.", &[OKTA_KB_CUSTOM_NAMESPACE])),
-        entra: Some(c(E, "Entra records the attribute as provisioned; the app never holds it and Entra re-sends it on every change.", &[ENTRA_CUSTOMIZE])),
+        sources: &[RFC7643_3_3, BUG_EXTENSION_PATCH_IGNORED],
+        okta: Some(c(E, "Okta records the push as successful and will not resend the attribute until it changes in Okta: the app never holds it and the app user stays out of sync.", &[OKTA_ENT_USER, OKTA_KB_CUSTOM_NAMESPACE])),
+        entra: Some(c(E, "Entra records the attribute as provisioned; the app never holds it. Entra re-sends it with every later change of the user and the app stays out of sync (FlowWhenChanged compares with what Entra flowed, not with the app).", &[ENTRA_CUSTOMIZE])),
         ..BLANK
     },
     Rule {
@@ -1715,23 +1715,23 @@ pub static RULES: &[Rule] = &[
         id: "scim.custom-attribute.unlisted-rejected",
         title: "A body with custom extension attributes whose URN is not in `schemas` is accepted",
         sources: &[RFC7643_3],
-        entra: Some(c(E, "Entra never lists a custom extension in `schemas`: every create of a user with a custom attribute fails, is retried every cycle, and persistent failures quarantine the job.", &[ENTRA_CUSTOMIZE, ENTRA_CUSTOM_NO_SCHEMA, ENTRA_QUARANTINE])),
-        okta: Some(c(E, "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks.", &[OKTA_CREATE, OKTA_FAQ_ERRORS, OKTA_KB_CUSTOM_NAMESPACE])),
+        entra: Some(c(E, "Entra never lists a custom extension in `schemas` (Microsoft Learn: the custom extension schema header isn't sent): every create of a user with a custom attribute fails, is retried every cycle, and persistent failures escrow and quarantine the job.", &[ENTRA_CUSTOMIZE, ENTRA_CUSTOM_NO_SCHEMA, ENTRA_QUARANTINE])),
+        okta: Some(c(E, "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks and the app user is not created or updated.", &[OKTA_CREATE, OKTA_FAQ_ERRORS, OKTA_ENT_USER, OKTA_KB_CUSTOM_NAMESPACE])),
         ..BLANK
     },
     Rule {
         id: "scim.custom-attribute.patch-rejected",
         title: "A PATCH that addresses a custom extension attribute by its URN is accepted",
-        sources: &[RFC7644_3_5_2],
-        entra: Some(c(E, "Entra addresses custom attributes by URN path (default mode) or as URN keys of a path-less value map (aadOptscim062020): every update of them fails and is retried every cycle.", &[ENTRA_CUSTOMIZE, ENTRA_COMPAT])),
+        sources: &[RFC7644_3_5_2, BUG_EXTENSION_URN_PATH, BUG_EXTENSION_PATHLESS_URN],
+        entra: Some(c(E, "Entra addresses custom attributes by URN path (default mode) or as URN keys of a path-less value map (aadOptscim062020): every update of them fails and is retried every cycle; the app keeps the stale value.", &[ENTRA_CUSTOMIZE, ENTRA_COMPAT])),
         ..BLANK
     },
     Rule {
         id: "scim.custom-attribute.rejected",
         title: "A write carrying custom extension attributes is accepted",
         sources: &[RFC7643_3_3],
-        okta: Some(c(E, "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks.", &[OKTA_CREATE, OKTA_FAQ_ERRORS, OKTA_KB_CUSTOM_NAMESPACE])),
-        entra: Some(c(E, "Entra fails the object and retries it every cycle; persistent failures quarantine the job.", &[ENTRA_CUSTOMIZE, ENTRA_QUARANTINE])),
+        okta: Some(c(E, "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks and the app user is not created or updated.", &[OKTA_CREATE, OKTA_FAQ_ERRORS, OKTA_ENT_USER, OKTA_KB_CUSTOM_NAMESPACE])),
+        entra: Some(c(E, "Entra fails the object and retries it every cycle; persistent failures escrow and quarantine the job.", &[ENTRA_CUSTOMIZE, ENTRA_QUARANTINE])),
         ..BLANK
     },
     Rule {
@@ -1992,7 +1992,6 @@ mod tests {
             ("idp/entra/judge.rs", "Entra's reading of a failed status (its provisioning-log code)"),
             ("idp/entra/sync.rs", "the same reading for a retried 5xx"),
             ("run/mod.rs", "a user the server keeps after DELETE, which Okta never sends; cleanup's unknown read-back"),
-            ("idp/custom.rs", "custom-attribute consequences that depend on the IdP's mode"),
         ];
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let inline = regex::Regex::new(r"\.impact\(|\.reference\(|Finding::(error|warning|new)\(")

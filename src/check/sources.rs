@@ -506,6 +506,26 @@ src!(
     "https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/539"
 );
 src!(
+    OKTA_ENT_USER,
+    "Okta: Build a SCIM 2.0 server with entitlements — User with entitlements and roles (the extension's URN in `schemas`, its attributes in its object)",
+    "https://developer.okta.com/docs/guides/scim-with-entitlements/main/"
+);
+src!(
+    BUG_EXTENSION_PATCH_IGNORED,
+    "simpleidserver/SimpleIdServer#138 (PATCH did not take a schema extension's attributes into account)",
+    "https://github.com/simpleidserver/SimpleIdServer/issues/138"
+);
+src!(
+    BUG_EXTENSION_URN_PATH,
+    "wso2/product-is#6015 (a PATCH by an extension attribute's URN path answered 400 noTarget)",
+    "https://github.com/wso2/product-is/issues/6015"
+);
+src!(
+    BUG_EXTENSION_PATHLESS_URN,
+    "elimity-com/scim#204 (an extension's URN key in a path-less PATCH value failed validation)",
+    "https://github.com/elimity-com/scim/issues/204"
+);
+src!(
     SCIM_PATCH_453,
     "thomaspoignant/scim-patch#453 (Entra removes a manager as remove manager[value eq …])",
     "https://github.com/thomaspoignant/scim-patch/issues/453"

@@ -19,22 +19,21 @@
 //! the extension is unsupported when `/Schemas` is published, does not define it, and no read
 //! in the scenario showed any of its attributes held. A `/Schemas` finding about it in the same
 //! scenario is folded into that problem (`fold`), as a supporting sign.
+//!
+//! A server with no usable `/Schemas` (none, or an answer that is not a list) cannot tell
+//! idpsim either way. Then the writes decide: an acknowledged write whose read-back holds none
+//! of the extension's attributes, with no read in the scenario ever showing one held, is the
+//! same one cause — the server does not keep that extension — and the later refusals of writes
+//! carrying it are that problem too, not a `not-stored` beside a `patch-rejected` for one
+//! fault. A write that keeps any of its attributes still makes the rest `not-stored`; a refusal
+//! before any such loss keeps its precise rule (nothing yet says the extension is the cause).
 
 use serde_json::Value;
 
 use crate::check::show;
 use crate::idp::context::ActionCtx;
 use crate::outcome::{DiffEntry, Finding, StepResult};
-use crate::scenario::Idp;
 use crate::transport::{OutgoingRequest, RawResponse};
-
-/// Where the IdP documents how it sends custom extension attributes.
-fn idp_source(idp: Idp) -> &'static str {
-    match idp {
-        Idp::Entra => "Microsoft Learn, Customize user provisioning attribute-mappings, Provisioning a custom extension attribute to a SCIM compliant application (https://learn.microsoft.com/entra/identity/app-provisioning/customize-application-attributes)",
-        _ => "Okta guide, Build a SCIM 2.0 server with entitlements, User with entitlements and roles (https://developer.okta.com/docs/guides/scim-with-entitlements/main/); Okta KB, Custom SCIM attribute is not available to map and is not sent to SCIM (https://support.okta.com/help/s/article/custom-scim-attribute-is-not-available-to-map-and-is-not-sent-to-scim)",
-    }
-}
 
 /// `urn:…:2.0:User:attr` → (`urn:…:2.0:User`, `attr`) for extensions other than the RFC's
 /// enterprise one.
@@ -106,6 +105,11 @@ impl Extensions {
         }
     }
 
+    /// Whether `/Schemas` gave a usable list of schemas.
+    fn published(&self) -> bool {
+        matches!(self.defined, Some(Some(_)))
+    }
+
     fn is_unsupported(&self, urn: &str) -> bool {
         self.unsupported.contains(&urn.to_ascii_lowercase())
     }
@@ -123,13 +127,18 @@ fn schema_ids(list: &Value) -> Option<Vec<String>> {
     )
 }
 
-/// Whether the server does not support extension `urn`: `/Schemas` (the IdP's read, else
-/// idpsim's own, once per scenario) is published and does not define it, and no read in this
-/// scenario showed any of its attributes held.
-async fn unsupported(ctx: &mut ActionCtx<'_>, urn: &str) -> bool {
+/// Whether the server does not support extension `urn`. No read in this scenario showed any of
+/// its attributes held, and `/Schemas` (the IdP's read, else idpsim's own, once per scenario) is
+/// published and does not define it — or, when `/Schemas` gave no usable list, the write being
+/// judged was acknowledged and lost all of them (`all_lost`), or an earlier one of this scenario
+/// already showed the extension unsupported.
+async fn unsupported(ctx: &mut ActionCtx<'_>, urn: &str, all_lost: bool) -> bool {
     let u = urn.to_ascii_lowercase();
     if ctx.state.extensions.held.contains(&u) {
         return false;
+    }
+    if ctx.state.extensions.unsupported.contains(&u) {
+        return true;
     }
     if ctx.state.extensions.defined.is_none() && !ctx.dry_run() {
         // idpsim's own read (neutral headers, not IdP traffic), only once a write has gone wrong.
@@ -142,7 +151,12 @@ async fn unsupported(ctx: &mut ActionCtx<'_>, urn: &str) -> bool {
             .unwrap_or(Value::Null);
         ctx.state.extensions.note_schemas(&body);
     }
-    matches!(&ctx.state.extensions.defined, Some(Some(ids)) if !ids.contains(&u))
+    match &ctx.state.extensions.defined {
+        Some(Some(ids)) => !ids.contains(&u),
+        // No usable /Schemas: discovery cannot tell, the writes do.
+        Some(None) => all_lost,
+        None => false,
+    }
 }
 
 /// The custom extensions (URNs as sent) a request body carries attributes of: extension
@@ -184,9 +198,15 @@ fn extensions_in(body: &Value) -> Vec<String> {
     out
 }
 
-/// `/Schemas` lists no schema with this id: the supporting sign of an unsupported extension.
-fn schemas_diff(urn: &str) -> DiffEntry {
-    DiffEntry::new("/Schemas", format!("a schema with id {urn}"), "absent")
+/// What `/Schemas` says of this id: no schema with it (the supporting sign of an unsupported
+/// extension), or nothing, when it gave no usable list.
+fn schemas_diff(ext: &Extensions, urn: &str) -> DiffEntry {
+    let actual = if ext.published() {
+        "absent"
+    } else {
+        "no usable /Schemas answer"
+    };
+    DiffEntry::new("/Schemas", format!("a schema with id {urn}"), actual)
 }
 
 /// Reports that the server does not support the extensions `urns`.
@@ -196,7 +216,7 @@ fn report_unsupported(ctx: &mut ActionCtx<'_>, urns: &[&str], mut f: Finding) {
         if !ctx.state.extensions.unsupported.contains(&u) {
             ctx.state.extensions.unsupported.push(u);
         }
-        f = f.diff(schemas_diff(urn));
+        f = f.diff(schemas_diff(&ctx.state.extensions, urn));
     }
     ctx.finding(f);
 }
@@ -238,12 +258,20 @@ pub fn fold(ext: &Extensions, steps: &mut [StepResult]) {
                     }
                 }
             }
-            let sign = Finding {
-                rule: UNSUPPORTED.to_string(),
-                message: format!(
+            let message = if ext.published() {
+                format!(
                     "/Schemas does not define the custom extension {} either: the server does not support it, as this scenario's writes show",
                     urns.join(", ")
-                ),
+                )
+            } else {
+                format!(
+                    "/Schemas gave no usable list (nothing there defines the custom extension {}): the server does not support it, as this scenario's writes show",
+                    urns.join(", ")
+                )
+            };
+            let sign = Finding {
+                rule: UNSUPPORTED.to_string(),
+                message,
                 impact: None,
                 diff: folded,
                 ..f.clone()
@@ -254,13 +282,6 @@ pub fn fold(ext: &Extensions, steps: &mut [StepResult]) {
             out.push(sign);
         }
         step.findings = out;
-    }
-}
-
-fn not_stored_impact(idp: Idp) -> &'static str {
-    match idp {
-        Idp::Entra => "Entra records the attribute as provisioned; the app never holds it. Entra re-sends it with every later change of the user and the app stays out of sync (FlowWhenChanged compares with what Entra flowed, not with the app).",
-        _ => "Okta records the push as successful and will not resend the attribute until it changes in Okta: the app user stays out of sync.",
     }
 }
 
@@ -302,11 +323,16 @@ pub async fn check_held(
             continue;
         }
         all_held = false;
-        if !holds_any && unsupported(ctx, urn).await {
+        if !holds_any && unsupported(ctx, urn, true).await {
+            let unknown = if ctx.state.extensions.published() {
+                ""
+            } else {
+                " (and /Schemas gives no usable list that could define it)"
+            };
             let mut f = ctx
                 .rule(
                     UNSUPPORTED,
-                    format!("the server does not support the custom extension {urn}: it acknowledged {who} and holds none of the attributes sent in it"),
+                    format!("the server does not support the custom extension {urn}: it acknowledged {who} and holds none of the attributes sent in it{unknown}"),
                 )
                 .at_exchange(exchange);
             for (path, want) in mine() {
@@ -338,17 +364,14 @@ fn report_not_stored(
     exchange: usize,
     who: &str,
 ) {
-    let mut f = Finding::error(
-        "scim.custom-attribute.not-stored",
-        format!("the server acknowledged {who} but does not hold its custom extension attributes"),
-    )
-    .impact(not_stored_impact(ctx.scenario.idp))
-    .reference(format!(
-        "{}; RFC 7643 §3.3 (extension attributes); simpleidserver/SimpleIdServer#138; pond/scimitar#155",
-        idp_source(ctx.scenario.idp)
-    ))
-    .source(ctx.here())
-    .at_exchange(exchange);
+    let mut f = ctx
+        .rule(
+            "scim.custom-attribute.not-stored",
+            format!(
+                "the server acknowledged {who} but does not hold its custom extension attributes"
+            ),
+        )
+        .at_exchange(exchange);
     let mut missing = false;
     for (path, want) in expected.iter().filter(|(p, _)| is_custom(p)) {
         let got = held(resource, path);
@@ -434,7 +457,7 @@ pub async fn rejected(
     let urns = extensions_in(sent);
     let mut none_supported = !urns.is_empty();
     for urn in &urns {
-        if !unsupported(ctx, urn).await {
+        if !unsupported(ctx, urn, false).await {
             none_supported = false;
             break;
         }
@@ -455,31 +478,16 @@ pub async fn rejected(
         report_unsupported(ctx, &urns, f);
         return;
     }
-    let rule = rejection_rule(sent);
-    let impact = match (ctx.scenario.idp, rule) {
-        (Idp::Entra, "scim.custom-attribute.unlisted-rejected") => "Entra never lists a custom extension in `schemas` (Microsoft Learn: the custom extension schema header isn't sent): every create of a user with a custom attribute fails, is retried every cycle, and persistent failures escrow and quarantine the job.",
-        (Idp::Entra, "scim.custom-attribute.patch-rejected") => "Entra addresses custom attributes by URN path (default mode) or as URN keys of a path-less value map (aadOptscim062020): every update of them fails and is retried every cycle; the app keeps the stale value.",
-        (Idp::Entra, _) => "Entra fails the object and retries it every cycle; persistent failures escrow and quarantine the job.",
-        _ => "Okta fails the assignment or the profile push (\"Automatic provisioning of user … failed: Error while creating user …\"); the task waits in Dashboard → Tasks and the app user is not created or updated.",
-    };
-    let f = Finding::error(
-        rule,
-        format!(
-            "the server refused {what}, which carries custom extension attributes ({}{detail})",
-            raw.status
-        ),
-    )
-    .diff(DiffEntry::new("status", "2xx", raw.status.to_string()))
-    .impact(impact)
-    .reference(match ctx.scenario.idp {
-        Idp::Entra => format!(
-            "{}; MicrosoftDocs/azure-docs#65648; wso2/product-is#6015; elimity-com/scim#204",
-            idp_source(Idp::Entra)
-        ),
-        idp => format!("{}; RFC 7643 §3.3", idp_source(idp)),
-    })
-    .source(ctx.here())
-    .at_exchange(exchange);
+    let f = ctx
+        .rule(
+            rejection_rule(sent),
+            format!(
+                "the server refused {what}, which carries custom extension attributes ({}{detail})",
+                raw.status
+            ),
+        )
+        .diff(DiffEntry::new("status", "2xx", raw.status.to_string()))
+        .at_exchange(exchange);
     ctx.finding(f);
 }
 
@@ -560,26 +568,15 @@ pub fn check_advertised(
     if missing.is_empty() {
         return;
     }
-    let impact = match ctx.scenario.idp {
-        Idp::Entra => "Microsoft's gallery onboarding validation (Schema_Discoverability_Test) fails for every mapped attribute /Schemas does not list; Entra's provisioning itself still sends the attribute.",
-        _ => "With user schema discovery (Okta Identity Governance), Okta builds the app user profile from /Schemas: an attribute it does not list is not in the profile, so Okta never maps or sends it.",
-    };
-    let mut f = Finding::new(
-        "scim.custom-attribute.not-advertised",
-        if ctx.scenario.idp == Idp::Entra {
-            crate::outcome::Severity::Warning
-        } else {
-            crate::outcome::Severity::Error
-        },
-        format!(
-            "/Schemas does not advertise {} mapped custom attribute(s)",
-            missing.len()
-        ),
-    )
-    .impact(impact)
-    .reference("RFC 7643 §7; AzureAD/SCIMReferenceCode Logic App validation, Schema_Discoverability_Test (https://github.com/AzureAD/SCIMReferenceCode/blob/master/Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIM-Validation-Test-Overview.md); Okta guide, Build a SCIM 2.0 server with entitlements, /Schemas (https://developer.okta.com/docs/guides/scim-with-entitlements/main/)")
-    .source(ctx.here())
-    .at_exchange(exchange);
+    let mut f = ctx
+        .rule(
+            "scim.custom-attribute.not-advertised",
+            format!(
+                "/Schemas does not advertise {} mapped custom attribute(s)",
+                missing.len()
+            ),
+        )
+        .at_exchange(exchange);
     for t in missing {
         f = f.diff(DiffEntry::new(
             "/Schemas",
@@ -671,6 +668,7 @@ mod tests {
         fold(&none, &mut steps);
         assert_eq!(steps[0].findings.len(), 1, "nothing unsupported: unchanged");
         let ext = Extensions {
+            defined: Some(Some(Vec::new())),
             unsupported: vec![split_custom(P)
                 .map(|(u, _)| u.to_ascii_lowercase())
                 .unwrap_or_default()],
@@ -690,6 +688,59 @@ mod tests {
             ]
         );
         assert!(steps[0].findings[1].impact.is_none());
+        assert!(
+            steps[0].findings[1]
+                .message
+                .starts_with("/Schemas does not define the custom extension"),
+            "{}",
+            steps[0].findings[1].message
+        );
+    }
+
+    /// When `/Schemas` gave no usable list, the folded sign says so, and the unsupported
+    /// finding's `/Schemas` entry does not claim the list lacks the schema.
+    #[test]
+    fn without_a_usable_schemas_list_the_sign_does_not_claim_a_missing_schema() {
+        let urn = split_custom(P).map(|(u, _)| u).unwrap_or_default();
+        let mut ext = Extensions {
+            unsupported: vec![urn.to_ascii_lowercase()],
+            ..Default::default()
+        };
+        ext.note_schemas(&Value::Null);
+        assert!(!ext.published());
+        assert_eq!(schemas_diff(&ext, urn).actual, "no usable /Schemas answer");
+        let f = Finding::warning("scim.custom-attribute.not-advertised", "/Schemas …").diff(
+            DiffEntry::new("/Schemas", format!("{ADVERTISED_PREFIX}{P}"), "absent"),
+        );
+        let mut steps = vec![StepResult {
+            index: 1,
+            name: "schemas".into(),
+            kind: "check_schema",
+            source: crate::support::diagnostic::SourceRef {
+                file: "s.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            outcome: crate::outcome::Outcome::Warned,
+            duration_ms: 0,
+            exchanges: Vec::new(),
+            findings: vec![f],
+            skip_reason: None,
+            needs: None,
+            probes: Vec::new(),
+        }];
+        fold(&ext, &mut steps);
+        let rules: Vec<&str> = steps[0].findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, vec![UNSUPPORTED]);
+        assert!(
+            steps[0].findings[0]
+                .message
+                .starts_with("/Schemas gave no usable list"),
+            "{}",
+            steps[0].findings[0].message
+        );
+        ext.note_schemas(&serde_json::json!({"Resources": []}));
+        assert_eq!(schemas_diff(&ext, urn).actual, "absent");
     }
 
     #[test]
