@@ -1031,7 +1031,10 @@ mod resources {
         // The file keeps a group's members inside its attributes (the format data files
         // written by earlier versions have), whatever the store holds them as.
         let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-        assert_eq!(saved["groups"][0]["attrs"]["members"], json!([{"value": id}]));
+        assert_eq!(
+            saved["groups"][0]["attrs"]["members"],
+            json!([{"value": id}])
+        );
         let t = server_cfg(cfg()).await;
         let r = t.get(&format!("/Users/{id}")).await;
         assert_eq!(r.status, 200);
