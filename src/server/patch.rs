@@ -598,18 +598,25 @@ impl Patcher<'_> {
                 let Some(new) = normalize(def, value.unwrap_or(&Value::Null), self.quirks)? else {
                     return Ok(());
                 };
+                // A role is its `value`: Entra's Add re-sends the roles the user already
+                // holds ("Provisioning a role to a SCIM app", AppRoleAssignmentsComplex), in
+                // another form than the create's, and they are no change.
+                let by_value = self.is_members(def) || (ext.is_none() && def.name == "roles");
+                let duplicates = self.is_members(def) && self.quirks.has(Quirk::DuplicateMembers);
                 match (new, c.get_mut(def.name)) {
                     (Value::Array(items), Some(Value::Array(old))) => {
-                        // A role is its `value`: Entra's Add re-sends the roles the user already
-                        // holds ("Provisioning a role to a SCIM app", AppRoleAssignmentsComplex),
-                        // in another form than the create's, and they are no change.
-                        let by_value =
-                            self.is_members(def) || (ext.is_none() && def.name == "roles");
-                        if self.is_members(def) && self.quirks.has(Quirk::DuplicateMembers) {
+                        if duplicates {
                             old.extend(items);
                         } else {
                             add_elements(old, items, by_value);
                         }
+                    }
+                    // An add to an absent list is an add to an empty one: an element sent
+                    // twice is added once, as it would be to a list that had others.
+                    (Value::Array(items), None) if !duplicates => {
+                        let mut list = Vec::with_capacity(items.len());
+                        add_elements(&mut list, items, by_value);
+                        c.insert(def.name.to_string(), Value::Array(list));
                     }
                     (Value::Object(new), Some(Value::Object(old))) if !def.multi_valued => {
                         old.extend(new)

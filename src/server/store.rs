@@ -300,16 +300,7 @@ impl Data {
         let mut removed: Vec<Arc<str>> = Vec::new();
         for edit in edits {
             match edit {
-                // As `patch::apply`: an add to an absent (empty) list sets it as given.
-                MemberEdit::Add(new) if items.is_empty() => {
-                    for (at, n) in new.iter().enumerate() {
-                        if let Some(v) = n.shared_id() {
-                            listed.insert(v.clone());
-                            added.push(at);
-                        }
-                    }
-                    *items = new;
-                }
+                // As `patch::apply`: a member already listed, or sent twice, is added once.
                 MemberEdit::Add(new) => {
                     for n in new {
                         let Some(v) = n.shared_id() else { continue };
@@ -948,6 +939,39 @@ mod member_edit_tests {
                     .cloned()
                     .unwrap_or_default(),
                 "case {i}: index"
+            );
+        }
+    }
+
+    /// A member sent twice in one add is listed once, whether the list was absent, empty or not.
+    #[test]
+    fn an_add_lists_a_member_once() {
+        let quirks = Quirks::default();
+        let body = json!({ "Operations": [{ "op": "add", "path": "members",
+            "value": [{ "value": "u3" }, { "value": "u3" }, { "value": "u1" }] }] });
+        for members in [None, Some(json!([])), Some(json!([{ "value": "u1" }]))] {
+            let mut general = group(members.clone());
+            let mut attrs = general
+                .get(ResourceKind::Group, "g")
+                .expect("g")
+                .attrs_with_members();
+            patch::apply(ResourceKind::Group, "g", &mut attrs, &body, &quirks).expect("applies");
+            let ids = crate::scim::member_values(attrs.get("members"));
+            assert_eq!(ids.iter().filter(|i| *i == "u3").count(), 1, "{members:?}");
+            assert_eq!(ids.iter().filter(|i| *i == "u1").count(), 1, "{members:?}");
+            if let Some(g) = general.get_mut(ResourceKind::Group, "g") {
+                g.set_attrs(attrs);
+            }
+            let mut fast = group(members.clone());
+            let edits = patch::member_edits(&body, &quirks).expect("a membership PATCH");
+            assert!(fast.edit_members("g", edits));
+            assert_eq!(
+                fast.get(ResourceKind::Group, "g")
+                    .map(|g| g.members.clone()),
+                general
+                    .get(ResourceKind::Group, "g")
+                    .map(|g| g.members.clone()),
+                "{members:?}"
             );
         }
     }
