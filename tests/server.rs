@@ -1885,6 +1885,63 @@ mod patch_work {
         t.server.shutdown().await;
     }
 
+    /// The IdPs' membership PATCHes are read by their own reader; a body that is not valid JSON
+    /// (RFC 8259 §8.1 UTF-8, §8.2 strings, numbers a parser cannot hold, deeper than the
+    /// server's nesting bound) is refused with 400 invalidSyntax whichever reader sees it —
+    /// here the flaw sits in `schemas`, the one member a reader could skip over unread.
+    #[tokio::test]
+    async fn a_membership_patch_that_is_not_json_is_refused() {
+        let t = server().await;
+        let ann = t.user("ann").await;
+        let group = t.group("eng", &[]).await;
+        let version = t.get(&format!("/Groups/{group}")).await.header("etag");
+        let ops = format!(
+            r#""Operations":[{{"op":"add","path":"members","value":[{{"value":"{ann}"}}]}}]"#
+        );
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let bodies: Vec<Vec<u8>> = vec![
+            [
+                &br#"{"schemas":[""#[..],
+                b"\xff\xfe",
+                br#""],"#,
+                ops.as_bytes(),
+                b"}",
+            ]
+            .concat(),
+            format!(r#"{{"schemas":["\ud800"],{ops}}}"#).into_bytes(),
+            format!(r#"{{"schemas":1e400,{ops}}}"#).into_bytes(),
+            format!(r#"{{"schemas":{deep},{ops}}}"#).into_bytes(),
+        ];
+        for body in bodies {
+            let r = t
+                .http
+                .patch(format!("{}/Groups/{group}", t.base))
+                .header("Authorization", format!("Bearer {TOKEN}"))
+                .header("Content-Type", "application/scim+json")
+                .body(body.clone())
+                .send()
+                .await
+                .expect("request");
+            let shown = String::from_utf8_lossy(&body);
+            assert_eq!(r.status(), 400, "{}", &shown[..shown.len().min(80)]);
+            let err: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            assert_eq!(err["scimType"], "invalidSyntax", "{err}");
+        }
+        let after = t.get(&format!("/Groups/{group}")).await;
+        assert_eq!(after.body["members"], json!([]), "{}", after.text);
+        assert_eq!(after.header("etag"), version);
+        // The same PATCH in valid JSON is applied.
+        let r = t
+            .patch(
+                &format!("/Groups/{group}"),
+                serde_json::from_str(&format!(r#"{{"schemas":["{PATCH_OP}"],{ops}}}"#)).unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        assert_eq!(t.members(&group).await, vec![ann]);
+        t.server.shutdown().await;
+    }
+
     #[tokio::test]
     async fn concurrent_patches_of_one_group_lose_no_member() {
         let t = server().await;

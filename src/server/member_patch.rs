@@ -12,7 +12,6 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::member::Member;
@@ -23,8 +22,11 @@ use super::store::MemberEdit;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body<'a> {
-    #[serde(rename = "schemas")]
-    _schemas: Option<IgnoredAny>,
+    /// Read, not skipped: serde's `IgnoredAny` passes over invalid UTF-8, lone surrogates,
+    /// numbers out of range and any depth of nesting, which the parsed path refuses as not
+    /// JSON. Anything but a list of strings leaves the body to the parsed path.
+    #[serde(rename = "schemas", borrow)]
+    _schemas: Option<Vec<Cow<'a, str>>>,
     #[serde(rename = "Operations", borrow)]
     operations: Vec<Operation<'a>>,
 }
@@ -140,6 +142,12 @@ mod tests {
             r#"{"Operations":[{"op":"replace","path":"displayName","value":[{"value":"x"}]}]}"#,
             r#"{"Operations":[{"op":"add","path":"members","value":[{"value":"u1"}]}],"extra":1}"#,
             r#"{"Operations":[{"op":"add","path":"members","value":[{"value":"u1","value":"u2"}]}]}"#,
+            // Not JSON the parsed path accepts, in the one member that is not used.
+            r#"{"schemas":["\ud800"],"Operations":[]}"#,
+            r#"{"schemas":1e400,"Operations":[]}"#,
+            // Valid, but not the IdPs' form: the parsed path's.
+            r#"{"schemas":[["urn:ietf:params:scim:api:messages:2.0:PatchOp"]],"Operations":[]}"#,
+            r#"{"schemas":"urn:ietf:params:scim:api:messages:2.0:PatchOp","Operations":[]}"#,
             "not json",
         ];
         for body in left {
