@@ -997,3 +997,158 @@ mod member_edit_tests {
         assert!(patch::touches_members(&json!({ "Operations": "nope" })));
     }
 }
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    type Flat = (
+        BTreeMap<String, BTreeSet<String>>,
+        BTreeMap<String, BTreeSet<String>>,
+    );
+
+    /// The member index as plain sets, to compare with the one a rebuild gives.
+    fn flat(d: &Data) -> Flat {
+        let of = d
+            .keys
+            .member_of
+            .iter()
+            .map(|(m, gs)| (m.to_string(), gs.iter().map(|g| g.to_string()).collect()))
+            .collect();
+        let inside = d
+            .keys
+            .members_in
+            .iter()
+            .map(|(g, ms)| (g.to_string(), ms.iter().map(|m| m.to_string()).collect()))
+            .collect();
+        (of, inside)
+    }
+
+    /// Every way a membership changes — in-place edits, a general rewrite, a delete of a member
+    /// or of a group, groups in groups, a member listed twice, a member without a string id —
+    /// leaves `member_of` and `members_in` as a rebuild from the groups' members would make them.
+    #[test]
+    fn the_member_index_never_drifts_from_the_members() {
+        let ids = ["u1", "u2", "u3", "g1", "g2", "ghost"];
+        // A small deterministic generator: the sequence is the same on every run.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| -> usize {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut d = Data::default();
+        let mut created = 0;
+        for step in 0..3000 {
+            // Keep the store populated: what was deleted is created again.
+            for id in ["u1", "u2", "u3"] {
+                if d.get(ResourceKind::User, id).is_none() {
+                    let mut attrs = Map::new();
+                    attrs.insert("userName".into(), json!(id));
+                    d.insert(Resource::new(
+                        id.into(),
+                        ResourceKind::User,
+                        attrs,
+                        now(),
+                        now(),
+                        1,
+                    ));
+                }
+            }
+            for id in ["g1", "g2"] {
+                if d.get(ResourceKind::Group, id).is_none() {
+                    created += 1;
+                    let mut attrs = Map::new();
+                    attrs.insert("displayName".into(), json!(format!("{id}-{created}")));
+                    let m = ids[next(ids.len())];
+                    attrs.insert("members".into(), json!([{ "value": m }, { "value": m }]));
+                    d.insert(Resource::new(
+                        id.into(),
+                        ResourceKind::Group,
+                        attrs,
+                        now(),
+                        now(),
+                        1,
+                    ));
+                }
+            }
+            let g = ["g1", "g2"][next(2)];
+            let pick = |next: &mut dyn FnMut(usize) -> usize| ids[next(ids.len())].to_string();
+            match next(5) {
+                0 | 1 => {
+                    let mut edits = Vec::new();
+                    for _ in 0..=next(3) {
+                        if next(2) == 0 {
+                            let n = 1 + next(3);
+                            let add = (0..n)
+                                .map(|_| Member::from_parts(&pick(&mut next), None, None, None))
+                                .collect();
+                            edits.push(MemberEdit::Add(add));
+                        } else {
+                            let n = next(3);
+                            edits.push(MemberEdit::Remove(
+                                (0..n).map(|_| pick(&mut next)).collect(),
+                            ));
+                        }
+                    }
+                    assert!(d.edit_members(g, edits), "step {step}");
+                }
+                2 => {
+                    // A general PATCH: the list rewritten, possibly with odd members.
+                    let n = next(4);
+                    let list: Vec<Value> = (0..n)
+                        .map(|_| match next(4) {
+                            0 => json!({ "value": 7 }),
+                            1 => json!({ "value": pick(&mut next), "display": 3 }),
+                            _ => json!({ "value": pick(&mut next) }),
+                        })
+                        .collect();
+                    if let Some(r) = d.get_mut(ResourceKind::Group, g) {
+                        let mut attrs = r.attrs_with_members();
+                        attrs.insert("members".into(), Value::Array(list));
+                        r.set_attrs(attrs);
+                    }
+                    d.rekey(ResourceKind::Group, g);
+                }
+                3 => {
+                    let id = pick(&mut next);
+                    let kind = if id.starts_with('g') {
+                        ResourceKind::Group
+                    } else {
+                        ResourceKind::User
+                    };
+                    d.remove(kind, &id);
+                }
+                _ => {
+                    // A rename: the members stay, the unique key moves.
+                    if let Some(r) = d.get_mut(ResourceKind::Group, g) {
+                        r.attrs
+                            .insert("displayName".into(), json!(format!("renamed-{step}")));
+                    }
+                    d.rekey_unique(ResourceKind::Group, g);
+                }
+            }
+            let mut rebuilt = d.clone();
+            rebuilt.reindex();
+            assert_eq!(flat(&d), flat(&rebuilt), "step {step}");
+            // And the index agrees with the lists themselves.
+            for grp in &d.groups {
+                let listed: BTreeSet<String> = grp
+                    .members
+                    .iter()
+                    .filter_map(|m| m.id())
+                    .map(str::to_string)
+                    .collect();
+                assert_eq!(
+                    flat(&d).1.get(&grp.id).cloned().unwrap_or_default(),
+                    listed,
+                    "step {step}: {}",
+                    grp.id
+                );
+            }
+        }
+    }
+}
