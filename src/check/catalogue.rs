@@ -548,9 +548,9 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "rfc7644.create.uniqueness",
-        title: "Creating a duplicate userName (or group displayName) answers 409 Conflict",
-        sources: &[RFC7644_3_3, BUG_DUPLICATE_CREATE],
-        okta: Some(c(W, "Okta looks users up before creating them, so it does not create the duplicate itself; its Spec test step 8 (\"Expect failure when recreating user\") fails, and any lookup that misses leaves a second account for the same person.", &[OKTA_CREATE, OKTA_SPEC_TEST])),
+        title: "Creating a duplicate userName (or group displayName), compared ignoring case, answers 409 Conflict",
+        sources: &[RFC7644_3_3, RFC7643_4_1_1, BUG_DUPLICATE_CREATE, BUG_DUPLICATE_CASE],
+        okta: Some(c(W, "Okta looks users up before creating them (`userName eq`, which ignores case), so it does not create the duplicate itself; any lookup that misses leaves a second account for the same person. Okta's Spec test step 8 (\"Expect failure when recreating user\") re-POSTs the user it just created, in the same case, and requires 409.", &[OKTA_CREATE, OKTA_SPEC_TEST])),
         entra: Some(c(W, "Entra matches before it creates, so it does not create the duplicate itself; Microsoft's SCIM Validator expects 409, and duplicates created otherwise make Entra log DuplicateTargetEntries.", &[ENTRA_LOGS])),
         ..BLANK
     },
