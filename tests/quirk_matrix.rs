@@ -370,6 +370,11 @@ async fn two_quirks_give_both_problems() {
         ("no-duplicate-check", "ignore-excluded-attributes"),
         ("reject-string-booleans", "rename-wipes-members"),
         ("case-sensitive-username-filter", "reject-readonly-on-put"),
+        // Servers that compare userName case-sensitively often do it in both places.
+        (
+            "case-sensitive-username-filter",
+            "case-sensitive-username-uniqueness",
+        ),
         ("filter-miss-404", "reject-id-in-patch-value"),
         ("error-status-integer", "deactivate-deletes-user"),
         ("items-per-page-is-count", "hide-inactive-users"),
