@@ -612,6 +612,9 @@ mod schemaless {
     pub struct Schemaless {
         users: Mutex<(usize, BTreeMap<String, Value>)>,
         kept: &'static [&'static str],
+        /// `displayName` is the userName whatever is sent, as django-scim2's user model
+        /// computes it (triaged against django-scim2 0.23).
+        computed_display_name: bool,
     }
 
     fn scim(status: u16, body: Value) -> ResponseTemplate {
@@ -641,7 +644,7 @@ mod schemaless {
     }
 
     /// What the server keeps of a user body.
-    fn keep(body: &Value, id: &str, base: &str, kept_attrs: &[&str]) -> Value {
+    fn keep(body: &Value, id: &str, base: &str, kept_attrs: &[&str], computed: bool) -> Value {
         let mut user: Map<String, Value> = Map::new();
         for (k, v) in body.as_object().into_iter().flatten() {
             if k == "password" {
@@ -673,6 +676,9 @@ mod schemaless {
             .cloned()
             .collect();
         user.insert("schemas".into(), json!(schemas));
+        if computed {
+            user.insert("displayName".into(), body["userName"].clone());
+        }
         user.insert("id".into(), json!(id));
         user.insert(
             "meta".into(),
@@ -763,7 +769,7 @@ mod schemaless {
                     }
                     *next += 1;
                     let id = next.to_string();
-                    let user = keep(&body, &id, &base, self.kept);
+                    let user = keep(&body, &id, &base, self.kept, self.computed_display_name);
                     users.insert(id.clone(), user.clone());
                     scim(201, user).insert_header("Location", format!("{base}Users/{id}"))
                 }
@@ -775,7 +781,7 @@ mod schemaless {
                     if !users.contains_key(&id) {
                         return error(404, None, &format!("User {id} not found"));
                     }
-                    let user = keep(&body, &id, &base, self.kept);
+                    let user = keep(&body, &id, &base, self.kept, self.computed_display_name);
                     users.insert(id, user.clone());
                     scim(200, user)
                 }
@@ -824,6 +830,9 @@ mod schemaless {
                             }
                         }
                     }
+                    if self.computed_display_name {
+                        user["displayName"] = user["userName"].clone();
+                    }
                     scim(200, user.clone())
                 }
                 ("DELETE", "Users", Some(id)) => {
@@ -836,11 +845,19 @@ mod schemaless {
     }
 
     pub async fn serve(kept: &'static [&'static str]) -> wiremock::MockServer {
+        serve_with(kept, false).await
+    }
+
+    pub async fn serve_with(
+        kept: &'static [&'static str],
+        computed_display_name: bool,
+    ) -> wiremock::MockServer {
         let mock = wiremock::MockServer::start().await;
         wiremock::Mock::given(wiremock::matchers::path_regex("^/scim/v2/"))
             .respond_with(Schemaless {
                 users: Mutex::default(),
                 kept,
+                computed_display_name,
             })
             .mount(&mock)
             .await;
@@ -1047,4 +1064,38 @@ async fn a_refused_patch_of_an_attribute_the_server_stored_stays_patch_rejected(
         "{console}"
     );
     srv.shutdown().await;
+}
+
+/// A create the server acknowledges and applies only in part — it keeps the user, computes
+/// `displayName` from the userName (as django-scim2 does) and skips the custom extension it has
+/// no schema for — lost the custom attributes at the create: Entra reads nothing back and
+/// records them as provisioned. The loss is reported there, once, as the one unsupported
+/// problem — not passed over because `displayName` did not land either and left to show only
+/// as the next update's refusal (`patch-rejected`) beside the /Schemas warning. In flag mode
+/// the acknowledged path-less updates of `displayName` that the server ignores are a fault of
+/// their own (`rfc7644.patch.not-applied`, at the final read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_also_loses_a_core_attribute_still_reports_its_lost_custom_attributes() {
+    let mock = schemaless::serve_with(&[], true).await;
+    for (scenario, also) in [
+        ("entra/custom-attributes-default.yaml", None),
+        (
+            "entra/custom-attributes-flag.yaml",
+            Some("rfc7644.patch.not-applied"),
+        ),
+    ] {
+        let path = scenarios_dir().join(scenario);
+        let (code, report, console) = run(&[&path], &format!("{}/scim/v2", mock.uri()));
+        let mut want = vec!["scim.custom-attribute.unsupported".to_string()];
+        want.extend(also.map(str::to_string));
+        assert_eq!(problems(&report), want, "{scenario}\n{console}");
+        assert_eq!(code, 1, "{scenario}\n{console}");
+        // Step 1 is the /Schemas sign; step 2, the create, is where the data was lost.
+        let places = places_of(&report, "scim.custom-attribute.unsupported");
+        assert_eq!(
+            places.get(..2),
+            Some(&[(1, "GET".to_string(), 404), (2, "GET".to_string(), 200)][..]),
+            "{scenario}\n{console}"
+        );
+    }
 }
