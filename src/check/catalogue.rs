@@ -1694,7 +1694,7 @@ pub static RULES: &[Rule] = &[
         title: "Custom extension attributes the IdP sends are stored and returned",
         sources: &[RFC7643_3_3, BUG_EXTENSION_PATCH_IGNORED],
         okta: Some(c(E, "Okta records the push as successful and will not resend the attribute until it changes in Okta: the app never holds it and the app user stays out of sync.", &[OKTA_ENT_USER, OKTA_KB_CUSTOM_NAMESPACE])),
-        entra: Some(c(E, "Entra records the attribute as provisioned; the app never holds it. Entra re-sends it with every later change of the user and the app stays out of sync (FlowWhenChanged compares with what Entra flowed, not with the app).", &[ENTRA_CUSTOMIZE])),
+        entra: Some(c(E, "Entra records the attribute as provisioned; the app never holds it. Entra re-sends it with every later change of the user and the app stays out of sync (FlowWhenChanged compares with what Entra flowed, not with the app). An update of such an attribute that the server refuses instead (it does not define the attribute) fails and is retried every cycle until persistent failures quarantine the job.", &[ENTRA_CUSTOMIZE, ENTRA_QUARANTINE])),
         ..BLANK
     },
     Rule {
