@@ -612,6 +612,9 @@ mod schemaless {
     pub struct Schemaless {
         users: Mutex<(usize, BTreeMap<String, Value>)>,
         kept: &'static [&'static str],
+        /// `displayName` is the userName whatever is sent, as django-scim2's user model
+        /// computes it (triaged against django-scim2 0.23).
+        computed_display_name: bool,
     }
 
     fn scim(status: u16, body: Value) -> ResponseTemplate {
@@ -641,7 +644,7 @@ mod schemaless {
     }
 
     /// What the server keeps of a user body.
-    fn keep(body: &Value, id: &str, base: &str, kept_attrs: &[&str]) -> Value {
+    fn keep(body: &Value, id: &str, base: &str, kept_attrs: &[&str], computed: bool) -> Value {
         let mut user: Map<String, Value> = Map::new();
         for (k, v) in body.as_object().into_iter().flatten() {
             if k == "password" {
@@ -673,6 +676,9 @@ mod schemaless {
             .cloned()
             .collect();
         user.insert("schemas".into(), json!(schemas));
+        if computed {
+            user.insert("displayName".into(), body["userName"].clone());
+        }
         user.insert("id".into(), json!(id));
         user.insert(
             "meta".into(),
@@ -763,7 +769,7 @@ mod schemaless {
                     }
                     *next += 1;
                     let id = next.to_string();
-                    let user = keep(&body, &id, &base, self.kept);
+                    let user = keep(&body, &id, &base, self.kept, self.computed_display_name);
                     users.insert(id.clone(), user.clone());
                     scim(201, user).insert_header("Location", format!("{base}Users/{id}"))
                 }
@@ -775,7 +781,7 @@ mod schemaless {
                     if !users.contains_key(&id) {
                         return error(404, None, &format!("User {id} not found"));
                     }
-                    let user = keep(&body, &id, &base, self.kept);
+                    let user = keep(&body, &id, &base, self.kept, self.computed_display_name);
                     users.insert(id, user.clone());
                     scim(200, user)
                 }
@@ -824,6 +830,9 @@ mod schemaless {
                             }
                         }
                     }
+                    if self.computed_display_name {
+                        user["displayName"] = user["userName"].clone();
+                    }
                     scim(200, user.clone())
                 }
                 ("DELETE", "Users", Some(id)) => {
@@ -836,11 +845,19 @@ mod schemaless {
     }
 
     pub async fn serve(kept: &'static [&'static str]) -> wiremock::MockServer {
+        serve_with(kept, false).await
+    }
+
+    pub async fn serve_with(
+        kept: &'static [&'static str],
+        computed_display_name: bool,
+    ) -> wiremock::MockServer {
         let mock = wiremock::MockServer::start().await;
         wiremock::Mock::given(wiremock::matchers::path_regex("^/scim/v2/"))
             .respond_with(Schemaless {
                 users: Mutex::default(),
                 kept,
+                computed_display_name,
             })
             .mount(&mock)
             .await;
@@ -930,4 +947,155 @@ steps:
         vec!["/urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:shoeSize"],
         "{found:?}"
     );
+}
+
+/// Entra's mapping of `tag` (which the built-in extension defines) and `shoeSize` (which it
+/// does not: skipped on create, 400 "unknown attribute" for its URN path), with a create and
+/// updates that change `extensionAttribute2` (shoeSize), then only `extensionAttribute1` (tag).
+const UNDEFINED_ATTRIBUTE: &str = r#"version: 1
+name: one attribute of a supported extension is not defined, and its URN-path PATCH is refused
+idp: entra
+profile: default
+mappings:
+  user:
+    userName: { source: "[userPrincipalName]", match: 1 }
+    active: 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
+    displayName: "[displayName]"
+    urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag: extensionAttribute1
+    urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:shoeSize: extensionAttribute2
+directory:
+  users:
+    ada: { userPrincipalName: "ada-{{ run }}@contoso.com", displayName: Ada Lovelace, extensionAttribute1: analyst, extensionAttribute2: "38" }
+steps:
+  - name: provision Ada
+    provision: ada
+  - name: change the shoe size
+    update: ada
+    set: { extensionAttribute2: "39" }
+  - name: change the tag
+    update: ada
+    set: { extensionAttribute1: architect }
+"#;
+
+/// (step, method, status) of every place a problem of `rule` showed.
+fn places_of(report: &Value, rule: &str) -> Vec<(u64, String, u64)> {
+    report["problems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["rule"] == rule)
+        .flat_map(|p| p["places"].as_array().cloned().unwrap_or_default())
+        .map(|pl| {
+            (
+                pl["step"].as_u64().unwrap_or(0),
+                pl["exchange"]["method"].as_str().unwrap_or("").to_string(),
+                pl["exchange"]["status"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// One missing attribute is one problem: the server keeps the extension but does not define
+/// `shoeSize`, so Entra's create loses it (acknowledged) and Entra's URN-path PATCHes of it are
+/// refused (400 unknown attribute). The refusals are that same fault — the `not-stored`
+/// problem, with the create's read-back and each refused PATCH as its evidence — not a
+/// `patch-rejected` beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_patch_of_an_attribute_the_server_never_stored_is_the_not_stored_problem() {
+    let srv = server(Vec::new()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = scenario_file(dir.path(), "undefined.yaml", UNDEFINED_ATTRIBUTE);
+    let (code, report, console) = run(&[&file], &srv.base_url());
+    assert_eq!(
+        problems(&report),
+        vec!["scim.custom-attribute.not-stored".to_string()],
+        "{console}"
+    );
+    assert_eq!(code, 1, "{console}");
+    // Step 3's PATCH carries the tag and (re-sent: Entra's read showed it absent) the shoe
+    // size; the server names the shoe size, so it is the same problem.
+    assert_eq!(
+        places_of(&report, "scim.custom-attribute.not-stored"),
+        vec![
+            (1, "GET".to_string(), 200),
+            (2, "PATCH".to_string(), 400),
+            (3, "PATCH".to_string(), 400)
+        ],
+        "{console}"
+    );
+    let found = findings_of(&report, "scim.custom-attribute.not-stored");
+    assert!(
+        found[1..].iter().all(|(m, _)| m.contains(
+            "refused Entra's update of urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:shoeSize"
+        )),
+        "{found:?}"
+    );
+    srv.shutdown().await;
+}
+
+/// Precision: a refused PATCH of an attribute the server did store (`tag`, held after the
+/// create; refused here by `reject-custom-urn-patch`) stays its own problem, beside the
+/// `not-stored` of the attribute it never kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_patch_of_an_attribute_the_server_stored_stays_patch_rejected() {
+    let srv = server(vec![Quirk::RejectCustomUrnPatch]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Only the tag changes after the create: its PATCH carries the tag alone.
+    let yaml = UNDEFINED_ATTRIBUTE.replace(
+        "  - name: change the shoe size\n    update: ada\n    set: { extensionAttribute2: \"39\" }\n",
+        "",
+    );
+    let file = scenario_file(dir.path(), "stored.yaml", &yaml);
+    let (code, report, console) = run(&[&file], &srv.base_url());
+    let mut rules = problems(&report);
+    rules.sort();
+    assert_eq!(
+        rules,
+        vec![
+            "scim.custom-attribute.not-stored".to_string(),
+            "scim.custom-attribute.patch-rejected".to_string()
+        ],
+        "{console}"
+    );
+    assert_eq!(code, 1, "{console}");
+    assert_eq!(
+        places_of(&report, "scim.custom-attribute.patch-rejected"),
+        vec![(2, "PATCH".to_string(), 400)],
+        "{console}"
+    );
+    srv.shutdown().await;
+}
+
+/// A create the server acknowledges and applies only in part — it keeps the user, computes
+/// `displayName` from the userName (as django-scim2 does) and skips the custom extension it has
+/// no schema for — lost the custom attributes at the create: Entra reads nothing back and
+/// records them as provisioned. The loss is reported there, once, as the one unsupported
+/// problem — not passed over because `displayName` did not land either and left to show only
+/// as the next update's refusal (`patch-rejected`) beside the /Schemas warning. In flag mode
+/// the acknowledged path-less updates of `displayName` that the server ignores are a fault of
+/// their own (`rfc7644.patch.not-applied`, at the final read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_also_loses_a_core_attribute_still_reports_its_lost_custom_attributes() {
+    let mock = schemaless::serve_with(&[], true).await;
+    for (scenario, also) in [
+        ("entra/custom-attributes-default.yaml", None),
+        (
+            "entra/custom-attributes-flag.yaml",
+            Some("rfc7644.patch.not-applied"),
+        ),
+    ] {
+        let path = scenarios_dir().join(scenario);
+        let (code, report, console) = run(&[&path], &format!("{}/scim/v2", mock.uri()));
+        let mut want = vec!["scim.custom-attribute.unsupported".to_string()];
+        want.extend(also.map(str::to_string));
+        assert_eq!(problems(&report), want, "{scenario}\n{console}");
+        assert_eq!(code, 1, "{scenario}\n{console}");
+        // Step 1 is the /Schemas sign; step 2, the create, is where the data was lost.
+        let places = places_of(&report, "scim.custom-attribute.unsupported");
+        assert_eq!(
+            places.get(..2),
+            Some(&[(1, "GET".to_string(), 404), (2, "GET".to_string(), 200)][..]),
+            "{scenario}\n{console}"
+        );
+    }
 }

@@ -131,6 +131,13 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "rfc7643.username.case-insensitive",
         "error",
     ),
+    // userName unique ignoring case (RFC 7643 §4.1.1): Okta and Entra look the userName up
+    // (case-insensitively) before they create, so only a create without the lookup shows it.
+    (
+        "case-sensitive-username-uniqueness",
+        "rfc7644.create.uniqueness",
+        "warning",
+    ),
     ("create-returns-200", "rfc7644.create.status", "warning"),
     ("string-counters", "rfc7644.list.integer-counters", "error"),
     (
@@ -363,6 +370,11 @@ async fn two_quirks_give_both_problems() {
         ("no-duplicate-check", "ignore-excluded-attributes"),
         ("reject-string-booleans", "rename-wipes-members"),
         ("case-sensitive-username-filter", "reject-readonly-on-put"),
+        // Servers that compare userName case-sensitively often do it in both places.
+        (
+            "case-sensitive-username-filter",
+            "case-sensitive-username-uniqueness",
+        ),
         ("filter-miss-404", "reject-id-in-patch-value"),
         ("error-status-integer", "deactivate-deletes-user"),
         ("items-per-page-is-count", "hide-inactive-users"),

@@ -1329,6 +1329,61 @@ mod quirks {
         assert_eq!(t.total(&q(r#"userName eq "Alice""#)).await, 1);
     }
 
+    /// RFC 7643 §4.1.1: userName is caseExact=false and unique, so "Ann@…" and "ann@…" are one
+    /// userName. The clean server refuses a create or a rename (PUT, PATCH) to a case variant
+    /// of another user's userName; under the quirk all three are accepted, while the exact
+    /// value and a user's own rename in another case stay as on the clean server, and the
+    /// filter still ignores case (so a lookup finds every variant).
+    #[tokio::test]
+    async fn case_sensitive_username_uniqueness_takes_a_case_variant_for_another_user() {
+        async fn writes(t: &T) -> [u16; 3] {
+            t.user("Ann@x.test").await;
+            let bob = t.user("bob@x.test").await;
+            let create = t.post("/Users", json!({"userName": "ann@x.test"})).await;
+            let put = t
+                .put(&format!("/Users/{bob}"), json!({"userName": "ANN@x.test"}))
+                .await;
+            let patch = t
+                .patch(
+                    &format!("/Users/{bob}"),
+                    patch_body(
+                        json!([{"op": "replace", "path": "userName", "value": "ann@X.test"}]),
+                    ),
+                )
+                .await;
+            // Still refused: the very same userName. Still allowed: a user's own case change.
+            assert_scim_error(
+                &t.post("/Users", json!({"userName": "Ann@x.test"})).await,
+                409,
+                Some("uniqueness"),
+            );
+            let carol = t.user("carol@x.test").await;
+            let own = t
+                .put(
+                    &format!("/Users/{carol}"),
+                    json!({"userName": "Carol@X.test"}),
+                )
+                .await;
+            assert_eq!(own.status, 200, "{}", own.text);
+            [create.status, put.status, patch.status].map(|s| s.as_u16())
+        }
+        let clean = server().await;
+        assert_eq!(writes(&clean).await, [409, 409, 409]);
+        assert_eq!(clean.total(&q(r#"userName eq "ann@x.test""#)).await, 1);
+        let t = server_with(&[Q::CaseSensitiveUsernameUniqueness]).await;
+        assert_eq!(writes(&t).await, [201, 200, 200]);
+        // Three users now hold one userName, and the IdPs' lookup finds all three.
+        assert_eq!(t.total(&q(r#"userName eq "ann@x.test""#)).await, 3);
+        // Group displayNames keep their check.
+        t.group("Eng", &[]).await;
+        assert_eq!(
+            t.post("/Groups", json!({"displayName": "ENG"}))
+                .await
+                .status,
+            409
+        );
+    }
+
     #[tokio::test]
     async fn string_counters_quote_the_list_numbers() {
         let t = server_with(&[Q::StringCounters]).await;

@@ -613,6 +613,90 @@ steps:
     assert_eq!(problems[0]["rule"], "cleanup.not-deleted");
 }
 
+/// A DELETE the server acknowledges, then a read-back that gets no usable answer (503): the
+/// run cannot tell whether the user is gone. That is idpsim's cleanup left unverified, not a
+/// fault an IdP meets (no IdP reads a resource back after deleting it), so it is a note with
+/// the catalogue's sentence and citation (`cleanup.unverified`), not a problem, and the run
+/// passes.
+#[test]
+fn a_delete_whose_read_back_fails_is_an_unverified_cleanup_note() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        let user = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": "u-gone", "userName": "read.back@example.com", "active": true,
+            "meta": { "resourceType": "User" }
+        });
+        Mock::given(method("POST"))
+            .and(path("/Users"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_raw(user.to_string(), "application/scim+json")
+                    .insert_header("Location", format!("{}/Users/u-gone", server.uri())),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/Users/u-gone"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = write_scenario(
+        dir.path(),
+        "generic.yaml",
+        r#"name: Create a user (RFC)
+steps:
+  - request:
+      method: POST
+      path: /Users
+      body: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: read.back@example.com }
+    expect: { status: 201 }
+"#,
+    );
+    let report = dir.path().join("r.json");
+    let out = idpsim(&[
+        "run",
+        scenario.to_str().expect("utf-8"),
+        "--target",
+        &server.uri(),
+        "--report-json",
+        report.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json = report_json(&report);
+    let step = &json["scenarios"][0]["cleanup"][0];
+    let finding = &step["findings"][0];
+    assert_eq!(finding["rule"], "cleanup.unverified", "{step:#}");
+    assert_eq!(finding["severity"], "info", "{finding:#}");
+    assert_eq!(
+        finding["message"],
+        "could not read /Users/u-gone back after its DELETE (GET answered 503): whether it is gone is unknown"
+    );
+    let impact = finding["impact"].as_str().unwrap_or("");
+    assert!(
+        impact.contains("no IdP sends") && impact.contains("delete it by hand"),
+        "{finding:#}"
+    );
+    let reference = finding["reference"].as_str().unwrap_or("");
+    assert!(
+        reference.contains("RFC 7644 §3.6") && reference.contains("scenarios/README.md"),
+        "{finding:#}"
+    );
+    assert_eq!(json["scenarios"][0]["outcome"], "passed");
+    let problems = json["problems"].as_array().expect("problems");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
 /// A failed list query that depends on one parameter names it: the server answers 500 only
 /// when `count` is present, and 400 only with Entra's `?aadOptscim062020`. idpsim re-sends the
 /// query once without each parameter, after the step, and keeps those probes apart from the

@@ -432,6 +432,11 @@ src!(
     "https://github.com/grokability/snipe-it/issues/13854"
 );
 src!(
+    BUG_DUPLICATE_CASE,
+    "langfuse/langfuse#13528 (a userName that differs only in case slipped past the create's duplicate check)",
+    "https://github.com/langfuse/langfuse/pull/13528"
+);
+src!(
     BUG_NO_USER_AGENT,
     "kortix-ai/suna#7297 (Entra omits User-Agent, and a server answered HTML 403)",
     "https://github.com/kortix-ai/suna/pull/7297"

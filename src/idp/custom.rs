@@ -27,6 +27,12 @@
 //! carrying it are that problem too, not a `not-stored` beside a `patch-rejected` for one
 //! fault. A write that keeps any of its attributes still makes the rest `not-stored`; a refusal
 //! before any such loss keeps its precise rule (nothing yet says the extension is the cause).
+//!
+//! The same holds for one attribute of an extension the server does keep: an attribute an
+//! acknowledged write left absent, that no read showed held, is one the server does not define;
+//! a later PATCH refused for it (every custom attribute it addresses is such an attribute, or
+//! the server's `detail` names one) is that `not-stored` problem again, not a `patch-rejected`.
+//! A refusal of an attribute the server did store stays `patch-rejected`.
 
 use serde_json::Value;
 
@@ -90,6 +96,10 @@ pub struct Extensions {
     held: Vec<String>,
     /// Extensions reported as unsupported in this scenario.
     unsupported: Vec<String>,
+    /// Custom attributes (`urn:…:user:attr`) a read showed held: the server keeps them.
+    held_attrs: Vec<String>,
+    /// Custom attributes reported `not-stored` because an acknowledged write left them absent.
+    absent: Vec<String>,
 }
 
 impl Extensions {
@@ -112,6 +122,20 @@ impl Extensions {
 
     fn is_unsupported(&self, urn: &str) -> bool {
         self.unsupported.contains(&urn.to_ascii_lowercase())
+    }
+
+    fn note(list: &mut Vec<String>, path: &str) {
+        let p = path.to_ascii_lowercase();
+        if !list.contains(&p) {
+            list.push(p);
+        }
+    }
+
+    /// Whether this scenario found attribute `path` absent after an acknowledged write, and no
+    /// read ever showed it held: the server does not keep it.
+    fn not_kept(&self, path: &str) -> bool {
+        let p = path.to_ascii_lowercase();
+        self.absent.contains(&p) && !self.held_attrs.contains(&p)
     }
 }
 
@@ -304,6 +328,11 @@ pub async fn check_held(
             }
         }
     }
+    for (path, _) in &custom {
+        if held(resource, path).is_some() {
+            Extensions::note(&mut ctx.state.extensions.held_attrs, path);
+        }
+    }
     let mut all_held = true;
     let mut lost: Vec<&str> = Vec::new();
     for urn in urns {
@@ -377,6 +406,9 @@ fn report_not_stored(
         let got = held(resource, path);
         if !got.is_some_and(|g| same(g, want)) {
             missing = true;
+            if got.is_none() {
+                Extensions::note(&mut ctx.state.extensions.absent, path);
+            }
             f = f.diff(DiffEntry::new(
                 format!("/{path}"),
                 show(want),
@@ -478,9 +510,38 @@ pub async fn rejected(
         report_unsupported(ctx, &urns, f);
         return;
     }
+    let rule = rejection_rule(sent);
+    if rule == "scim.custom-attribute.patch-rejected" {
+        let kept_out = refused_unkept(&ctx.state.extensions, sent, raw);
+        if !kept_out.is_empty() {
+            // One missing attribute, one problem: the refusal of a PATCH of an attribute that an
+            // earlier acknowledged write of this scenario left absent (and no read showed held)
+            // is that same fault — the server does not define the attribute — seen through a
+            // PATCH ("unknown attribute"), so it joins the `not-stored` problem as more evidence
+            // instead of a `patch-rejected` beside it. `not-stored` is the truer name: the server
+            // addresses its other custom attributes by URN path, so `patch-rejected` (a server
+            // that cannot resolve URN paths, wso2/product-is#6015) would send its developer to
+            // the wrong fix; the fault first showed, and is first fixed, as the attribute the
+            // server does not keep.
+            let f = ctx
+                .rule(
+                    "scim.custom-attribute.not-stored",
+                    format!(
+                        "the server refused {what} of {}, which it did not store when written before either: it does not keep {} ({}{detail})",
+                        kept_out.join(", "),
+                        if kept_out.len() == 1 { "that attribute" } else { "those attributes" },
+                        raw.status
+                    ),
+                )
+                .diff(DiffEntry::new("status", "2xx", raw.status.to_string()))
+                .at_exchange(exchange);
+            ctx.finding(f);
+            return;
+        }
+    }
     let f = ctx
         .rule(
-            rejection_rule(sent),
+            rule,
             format!(
                 "the server refused {what}, which carries custom extension attributes ({}{detail})",
                 raw.status
@@ -489,6 +550,71 @@ pub async fn rejected(
         .diff(DiffEntry::new("status", "2xx", raw.status.to_string()))
         .at_exchange(exchange);
     ctx.finding(f);
+}
+
+/// The custom attributes (`urn:…:User:attr`, as sent) a PATCH addresses: operation paths,
+/// URN keys of path-less values and the attributes of extension objects in them.
+fn custom_paths_in(body: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |p: String| {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&p)) {
+            out.push(p);
+        }
+    };
+    for op in get_ci(body, "Operations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(p) = get_ci(op, "path").and_then(Value::as_str) {
+            if is_custom(p) {
+                add(p.to_string());
+            }
+        }
+        for (k, v) in get_ci(op, "value")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            if is_custom(k) {
+                add(k.clone());
+            } else if crate::scim::schema::is_custom_extension(k) {
+                for a in v.as_object().into_iter().flatten().map(|(a, _)| a) {
+                    if is_custom(&format!("{k}:{a}")) {
+                        add(format!("{k}:{a}"));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The attributes a refused PATCH addresses that this scenario found the server does not keep
+/// (`Extensions::not_kept`), when they explain the refusal: every custom attribute the PATCH
+/// addresses is one of them, or the server's `detail` names one. Empty otherwise — a refusal
+/// of an attribute the server did store stays its own problem.
+fn refused_unkept(ext: &Extensions, sent: &Value, raw: &RawResponse) -> Vec<String> {
+    let paths = custom_paths_in(sent);
+    let unkept: Vec<String> = paths.iter().filter(|p| ext.not_kept(p)).cloned().collect();
+    if unkept.is_empty() {
+        return unkept;
+    }
+    if unkept.len() == paths.len() {
+        return unkept;
+    }
+    let detail = raw.scim_detail().unwrap_or("").to_ascii_lowercase();
+    let named: Vec<String> = unkept
+        .into_iter()
+        .filter(|p| {
+            let lower = p.to_ascii_lowercase();
+            let attr = lower.rsplit(':').next().unwrap_or("");
+            detail.contains(&lower)
+                || detail.contains(&format!("'{attr}'"))
+                || detail.contains(&format!("\"{attr}\""))
+        })
+        .collect();
+    named
 }
 
 /// Whether a refusal is about the custom attributes the request carried: a 400 whose `detail`

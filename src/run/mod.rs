@@ -766,8 +766,11 @@ impl Runner {
     /// deactivates them), so for an Okta user the note is information, not a fault of the
     /// server; Okta does delete groups (unlink with delete), and Entra deletes users and groups
     /// (hard delete, unassignment set to delete) and takes them as gone — for those, and by
-    /// RFC 7644 §3.6 (a deleted resource answers 404 from then on), it is a warning. Cleanup
-    /// findings never fail a scenario; a scenario that asserts deletion checks it in its steps.
+    /// RFC 7644 §3.6 (a deleted resource answers 404 from then on), it is a warning. A read
+    /// that gets no usable answer (another status, no answer) proves nothing either way: the
+    /// server acknowledged the DELETE, so it is a note that the cleanup is unverified
+    /// (`cleanup.unverified`). Cleanup findings never fail a scenario; a scenario that asserts
+    /// deletion checks it in its steps.
     async fn verify_deleted(
         &self,
         scenario: &Scenario,
@@ -830,9 +833,9 @@ impl Runner {
                     (None, Some(e)) => e.message.clone(),
                     (None, None) => "no answer".into(),
                 };
-                check.finding = Some(Finding::new(
-                    "cleanup.delete",
-                    Severity::Info,
+                check.finding = Some(Finding::judged(
+                    UNVERIFIED_RULE,
+                    scenario.idp,
                     format!(
                         "could not read {path} back after its DELETE ({why}): whether it is gone is unknown"
                     ),
@@ -995,6 +998,10 @@ type Ran = (
 
 /// The rule id of a resource the server still returns after answering its DELETE with 2xx.
 pub const NOT_DELETED_RULE: &str = "cleanup.not-deleted";
+
+/// The rule id of a resource whose DELETE was acknowledged but whose read-back got no usable
+/// answer: the run cannot tell whether it is gone.
+pub const UNVERIFIED_RULE: &str = "cleanup.unverified";
 
 /// What reading a resource back after its DELETE showed.
 struct DeleteCheck {

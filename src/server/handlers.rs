@@ -20,7 +20,7 @@ use super::patch;
 use super::quirks::{Quirk, Quirks};
 use super::resource::{self, RenderCtx, Wanted};
 use super::response::{render_error, render_reply, Reply, ScimError};
-use super::store::{now, Data, Resource, Store};
+use super::store::{now, Compare, Data, Resource, Store};
 use crate::scim::filter::{self, get_ci, EvalOptions};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{ResourceKind, LIST_URN};
@@ -398,6 +398,16 @@ fn new_resource(kind: ResourceKind, attrs: Map<String, Value>) -> Resource {
     )
 }
 
+/// How this server compares userNames for uniqueness: ignoring case (RFC 7643 §4.1.1), or
+/// exactly under `case-sensitive-username-uniqueness` (Users only; groups keep their check).
+fn unique_compare(app: &App, kind: ResourceKind) -> Compare {
+    if kind == ResourceKind::User && app.quirks.has(Quirk::CaseSensitiveUsernameUniqueness) {
+        Compare::Exactly
+    } else {
+        Compare::IgnoringCase
+    }
+}
+
 /// A short pause used by the race quirks to widen their race windows deterministically.
 async fn race_window() {
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -416,6 +426,7 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         .unwrap_or("")
         .to_string();
     let check_unique = !app.quirks.has(Quirk::NoDuplicateCheck);
+    let compare = unique_compare(app, kind);
     let res = new_resource(kind, attrs);
     let id = res.id.clone();
 
@@ -426,8 +437,10 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         if check_unique
             && table.iter().any(|r| {
                 r.str_attr(Data::unique_attr(kind))
-                    .map(|v| v.to_lowercase() == unique_value.to_lowercase())
-                    .unwrap_or(false)
+                    .is_some_and(|v| match compare {
+                        Compare::IgnoringCase => super::store::eq_folded(v, &unique_value),
+                        Compare::Exactly => v == unique_value,
+                    })
             })
         {
             return Err(unique_violation(kind, &res.attrs));
@@ -441,7 +454,13 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         (data, before)
     } else if app.quirks.has(Quirk::DuplicateOnRace) {
         // Check, release the lock, wait, insert without re-checking.
-        if check_unique && app.store.lock().await.is_taken(kind, &unique_value, None) {
+        if check_unique
+            && app
+                .store
+                .lock()
+                .await
+                .is_taken(kind, &unique_value, None, compare)
+        {
             return Err(unique_violation(kind, &res.attrs));
         }
         race_window().await;
@@ -451,7 +470,7 @@ async fn create(app: &App, kind: ResourceKind, body: Option<&Value>) -> Result<R
         (data, before)
     } else {
         let mut data = app.store.lock().await;
-        if check_unique && data.is_taken(kind, &unique_value, None) {
+        if check_unique && data.is_taken(kind, &unique_value, None, compare) {
             return Err(unique_violation(kind, &res.attrs));
         }
         let before = app.store.before_write(&data);
@@ -538,7 +557,7 @@ async fn finish_update(
             .get(Data::unique_attr(kind))
             .and_then(Value::as_str)
         {
-            if data.is_taken(kind, v, Some(id)) {
+            if data.is_taken(kind, v, Some(id), unique_compare(app, kind)) {
                 return Err(unique_violation(kind, &new_attrs));
             }
         }

@@ -35,6 +35,10 @@ quirks! {
         summary: "Filters compare strings case-sensitively, so `userName eq` misses a user whose stored userName differs only in case.",
         source: "zulip/zulip#21758 https://github.com/zulip/zulip/issues/21758; Okta SCIM 2.0 SPEC test, step 9 \"Username Case Sensitivity Check\" https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json",
         breaks: "Okta's lookup misses the existing user, POSTs and gets 409 (devforum 27262); Entra creates duplicates or fails matching.";
+    CaseSensitiveUsernameUniqueness => "case-sensitive-username-uniqueness",
+        summary: "The userName uniqueness check compares case-sensitively: a create or rename whose userName differs from a stored one only in case is accepted as another user (filters still ignore case).",
+        source: "RFC 7643 §4.1.1 (userName caseExact=false, uniqueness=server); langfuse/langfuse#13528 https://github.com/langfuse/langfuse/pull/13528 (a case-variant userName slipped past the SCIM create's duplicate check); gravitee-io/issues#2445 https://github.com/gravitee-io/issues/issues/2445 (\"userA\" and \"usera\" as two users)",
+        breaks: "One person gets two app accounts; the IdPs' `userName eq` lookups then find both (Entra logs DuplicateTargetEntries, Okta links one and the other keeps its access).";
     CreateReturns200 => "create-returns-200",
         summary: "POST answers 200 OK instead of 201 Created.",
         source: "RFC 7644 §3.3; Okta SPEC test expects 201 https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-SPEC-Test.json",

@@ -451,12 +451,23 @@ impl Data {
         }
     }
 
-    /// Is `value` already used by a resource other than `except_id`?
-    pub fn is_taken(&self, kind: ResourceKind, value: &str, except_id: Option<&str>) -> bool {
+    /// Is `value` already used by a resource other than `except_id`? `Compare::IgnoringCase`
+    /// is the correct reading; `Compare::Exactly` is the `case-sensitive-username-uniqueness`
+    /// quirk's, under which a value that differs only in case is free.
+    pub fn is_taken(
+        &self,
+        kind: ResourceKind,
+        value: &str,
+        except_id: Option<&str>,
+        compare: Compare,
+    ) -> bool {
         let attr = Self::unique_attr(kind);
         self.by_unique(kind, value).into_iter().any(|r| {
             Some(r.id.as_str()) != except_id
-                && r.str_attr(attr).is_some_and(|v| eq_folded(v, value))
+                && r.str_attr(attr).is_some_and(|v| match compare {
+                    Compare::IgnoringCase => eq_folded(v, value),
+                    Compare::Exactly => v == value,
+                })
         })
     }
 
@@ -570,6 +581,15 @@ impl Data {
             memberships,
         }
     }
+}
+
+/// How the uniqueness check compares a unique attribute's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// Ignoring case, as `caseExact` false asks (RFC 7643 §4.1.1, §2.1).
+    IgnoringCase,
+    /// Character for character.
+    Exactly,
 }
 
 /// Case-insensitive equality without allocating (the uniqueness check runs on every create).
@@ -710,15 +730,30 @@ mod tests {
         d.insert(user("a", "Ann@X.test"));
         d.insert(user("b", "bob@x.test"));
         d.insert(user("c", "cy@x.test"));
-        assert!(d.is_taken(ResourceKind::User, "ann@x.TEST", None));
-        assert!(!d.is_taken(ResourceKind::User, "ann@x.test", Some("a")));
+        assert!(d.is_taken(
+            ResourceKind::User,
+            "ann@x.TEST",
+            None,
+            Compare::IgnoringCase
+        ));
+        assert!(!d.is_taken(
+            ResourceKind::User,
+            "ann@x.test",
+            Some("a"),
+            Compare::IgnoringCase
+        ));
         // Rename b: the old name is free, the new one taken.
         if let Some(r) = d.get_mut(ResourceKind::User, "b") {
             r.attrs
                 .insert("userName".into(), Value::String("Robert@x.test".into()));
         }
         d.rekey(ResourceKind::User, "b");
-        assert!(!d.is_taken(ResourceKind::User, "bob@x.test", None));
+        assert!(!d.is_taken(
+            ResourceKind::User,
+            "bob@x.test",
+            None,
+            Compare::IgnoringCase
+        ));
         assert_eq!(d.by_unique(ResourceKind::User, "robert@X.test").len(), 1);
         // Deleting a shifts positions; get still finds the others.
         assert!(d.remove(ResourceKind::User, "a"));
@@ -727,7 +762,12 @@ mod tests {
             d.get(ResourceKind::User, "c").map(|r| r.id.as_str()),
             Some("c")
         );
-        assert!(!d.is_taken(ResourceKind::User, "ann@x.test", None));
+        assert!(!d.is_taken(
+            ResourceKind::User,
+            "ann@x.test",
+            None,
+            Compare::IgnoringCase
+        ));
         // A reloaded store (tables only) is indexed again.
         let mut reloaded = Data {
             users: d.users.clone(),
@@ -739,7 +779,12 @@ mod tests {
             reloaded.get(ResourceKind::User, "b").map(|r| r.id.as_str()),
             Some("b")
         );
-        assert!(reloaded.is_taken(ResourceKind::User, "ROBERT@x.test", None));
+        assert!(reloaded.is_taken(
+            ResourceKind::User,
+            "ROBERT@x.test",
+            None,
+            Compare::IgnoringCase
+        ));
     }
 }
 

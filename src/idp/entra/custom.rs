@@ -52,14 +52,23 @@ impl Engine<'_, '_> {
         Ok(())
     }
 
-    /// idpsim's read-back after a write that carried custom attributes. When the other
-    /// attributes of the same write did not land either, the write as a whole was not applied:
-    /// that is the generic fault's to report (`expect_server`, the PATCH rules), not a custom one.
+    /// idpsim's read-back after a write that carried custom attributes (`before`: the user as
+    /// Entra read it before an update; `None` for the create). When the other attributes of an
+    /// update did not land either, the PATCH as a whole was not applied: that is the generic
+    /// fault's to report (`expect_server`, the PATCH rules), not a custom one.
+    ///
+    /// A create is judged whatever else it lost: the user exists (the read found it), so the
+    /// create was applied, and Entra — which reads nothing back after it — records every
+    /// attribute it sent as provisioned. A server that also drops a core attribute it does not
+    /// model (django-scim2 computes `displayName`) has lost the custom attributes at this step;
+    /// waiting for the next update would report the loss only there, under whatever that
+    /// update then met, or not at all.
     pub async fn verify_custom(
         &mut self,
         id: &str,
         values: &[(String, Value)],
         before: Option<&Json>,
+        create: bool,
         who: &str,
     ) {
         if self.ctx.dry_run() || !values.iter().any(|(t, _)| custom::is_custom(t)) {
@@ -92,7 +101,7 @@ impl Engine<'_, '_> {
         let untouched = before
             .and_then(stamp)
             .is_some_and(|v| Some(v) == stamp(&body));
-        if !others_landed || untouched {
+        if !create && (!others_landed || untouched) {
             return;
         }
         let expected: Vec<(String, Json)> = values

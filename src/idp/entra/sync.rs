@@ -641,7 +641,8 @@ impl<'c, 'a> Engine<'c, 'a> {
         o.members.clear();
         o.manager = None;
         if kind == Kind::User {
-            self.verify_custom(&id, &vals, None, "Entra's create").await;
+            self.verify_custom(&id, &vals, None, true, "Entra's create")
+                .await;
         }
         Ok(())
     }
@@ -798,7 +799,7 @@ impl<'c, 'a> Engine<'c, 'a> {
                     .iter()
                     .map(|c| (c.target.clone(), c.value.clone()))
                     .collect();
-                self.verify_custom(&id, &flowed, held.as_ref(), "Entra's update")
+                self.verify_custom(&id, &flowed, held.as_ref(), false, "Entra's update")
                     .await;
             }
         }

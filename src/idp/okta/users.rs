@@ -96,6 +96,11 @@ fn set_user_state(ctx: &mut ActionCtx<'_>, key: &str, field: &str, value: Value)
     }
 }
 
+/// userName comparison as RFC 7643 §4.1.1 makes it (caseExact false).
+fn eq_ignoring_case(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
 fn directory_user(ctx: &ActionCtx<'_>, key: &str) -> Map<String, Value> {
     ctx.state.directory.user(key).cloned().unwrap_or_default()
 }
@@ -459,14 +464,27 @@ async fn create(ctx: &mut ActionCtx<'_>, s: &Settings, key: &str, expect: &str) 
         return;
     }
     if expect == "conflict" && (200..300).contains(&raw.status) {
+        // A userName that differs only in case is the same userName (RFC 7643 §4.1.1,
+        // caseExact false): say so, or the reader sees two different strings.
+        let sent = sent_name.as_str().unwrap_or("");
+        let twin = ctx.state.users.iter().find_map(|(other, u)| {
+            let name = u.get("userName").and_then(Value::as_str)?;
+            (other != key && u.get("id").is_some() && name != sent && eq_ignoring_case(name, sent))
+                .then(|| name.to_string())
+        });
+        let message = match twin {
+            Some(held) => format!(
+                "the server created a second user with userName {}, which differs only in case from {} that it already holds (userName is caseExact false, RFC 7643 §4.1.1)",
+                show(&sent_name),
+                show(&Value::String(held))
+            ),
+            None => format!(
+                "the server created a second user with userName {}",
+                show(&sent_name)
+            ),
+        };
         let f = ctx
-            .rule(
-                "rfc7644.create.uniqueness",
-                format!(
-                    "the server created a second user with userName {}",
-                    show(&sent_name)
-                ),
-            )
+            .rule("rfc7644.create.uniqueness", message)
             .diff(DiffEntry::new("status", "409", raw.status.to_string()))
             .at_exchange(i);
         ctx.finding(f);
