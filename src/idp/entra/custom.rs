@@ -63,6 +63,14 @@ impl Engine<'_, '_> {
     /// model (django-scim2 computes `displayName`) has lost the custom attributes at this step;
     /// waiting for the next update would report the loss only there, under whatever that
     /// update then met, or not at all.
+    ///
+    /// An update that carried only custom attributes and left the version where it was stays
+    /// unjudged here: from its answer and read-back it cannot be told from a PATCH the server
+    /// ignored altogether (`patch-noop-204`, which the generic rules report at the final read),
+    /// and calling it `not-stored` would make that one fault two problems. A server that drops
+    /// custom attributes on PATCH under a content-derived version shows it at its next update
+    /// that lands: Entra's read before it finds the stale value and re-sends it, and the
+    /// read-back names it there (`not-stored`, its diff carrying the value this update lost).
     pub async fn verify_custom(
         &mut self,
         id: &str,
