@@ -615,6 +615,29 @@ mod schemaless {
         /// `displayName` is the userName whatever is sent, as django-scim2's user model
         /// computes it (triaged against django-scim2 0.23).
         computed_display_name: bool,
+        /// PATCH skips the custom attributes it is sent — URN paths and URN keys alike, with
+        /// 200 (simpleidserver/SimpleIdServer#138) — and `meta.version` is derived from the
+        /// content, so a PATCH that changed nothing leaves it where it was.
+        patch_drops_custom: bool,
+    }
+
+    impl Schemaless {
+        /// The user as answered: with a content-derived `meta.version` under
+        /// `patch_drops_custom`.
+        fn out(&self, user: &Value) -> Value {
+            let mut u = user.clone();
+            if self.patch_drops_custom {
+                use std::hash::{Hash, Hasher};
+                let mut content = u.clone();
+                if let Some(o) = content.as_object_mut() {
+                    o.remove("meta");
+                }
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                content.to_string().hash(&mut h);
+                u["meta"]["version"] = json!(format!("W/\"{:x}\"", h.finish()));
+            }
+            u
+        }
     }
 
     fn scim(status: u16, body: Value) -> ResponseTemplate {
@@ -771,10 +794,11 @@ mod schemaless {
                     let id = next.to_string();
                     let user = keep(&body, &id, &base, self.kept, self.computed_display_name);
                     users.insert(id.clone(), user.clone());
-                    scim(201, user).insert_header("Location", format!("{base}Users/{id}"))
+                    scim(201, self.out(&user))
+                        .insert_header("Location", format!("{base}Users/{id}"))
                 }
                 ("GET", "Users", Some(id)) => match users.get(&id) {
-                    Some(u) => scim(200, u.clone()),
+                    Some(u) => scim(200, self.out(u)),
                     None => error(404, None, &format!("User {id} not found")),
                 },
                 ("PUT", "Users", Some(id)) => {
@@ -795,6 +819,7 @@ mod schemaless {
                     if let Some(p) = ops
                         .iter()
                         .filter_map(|op| op["path"].as_str())
+                        .filter(|_| !self.patch_drops_custom)
                         .find(|p| !known(p))
                     {
                         return error(
@@ -811,6 +836,7 @@ mod schemaless {
                             .as_str()
                             .is_some_and(|o| o.eq_ignore_ascii_case("remove"));
                         match op["path"].as_str() {
+                            Some(p) if foreign(p) && self.patch_drops_custom => {}
                             Some(p) if foreign(p) => {
                                 if let Some((urn, attr)) = p.rsplit_once(':') {
                                     let ext = &mut user[urn];
@@ -833,7 +859,8 @@ mod schemaless {
                     if self.computed_display_name {
                         user["displayName"] = user["userName"].clone();
                     }
-                    scim(200, user.clone())
+                    let answer = self.out(user);
+                    scim(200, answer)
                 }
                 ("DELETE", "Users", Some(id)) => {
                     users.remove(&id);
@@ -845,12 +872,13 @@ mod schemaless {
     }
 
     pub async fn serve(kept: &'static [&'static str]) -> wiremock::MockServer {
-        serve_with(kept, false).await
+        serve_with(kept, false, false).await
     }
 
     pub async fn serve_with(
         kept: &'static [&'static str],
         computed_display_name: bool,
+        patch_drops_custom: bool,
     ) -> wiremock::MockServer {
         let mock = wiremock::MockServer::start().await;
         wiremock::Mock::given(wiremock::matchers::path_regex("^/scim/v2/"))
@@ -858,6 +886,7 @@ mod schemaless {
                 users: Mutex::default(),
                 kept,
                 computed_display_name,
+                patch_drops_custom,
             })
             .mount(&mock)
             .await;
@@ -1076,7 +1105,7 @@ async fn a_refused_patch_of_an_attribute_the_server_stored_stays_patch_rejected(
 /// their own (`rfc7644.patch.not-applied`, at the final read).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_that_also_loses_a_core_attribute_still_reports_its_lost_custom_attributes() {
-    let mock = schemaless::serve_with(&[], true).await;
+    let mock = schemaless::serve_with(&[], true, false).await;
     for (scenario, also) in [
         ("entra/custom-attributes-default.yaml", None),
         (
@@ -1098,4 +1127,71 @@ async fn a_create_that_also_loses_a_core_attribute_still_reports_its_lost_custom
             "{scenario}\n{console}"
         );
     }
+}
+
+/// A server that keeps the custom extension on create but skips its attributes in a PATCH
+/// (simpleidserver/SimpleIdServer#138), answering 200 with a content-derived version: Entra's
+/// update of only the tag changes nothing, so from that write alone it looks like a PATCH
+/// ignored altogether. The next update, whose displayName lands, shows the server dropping
+/// custom attributes; then the tag's update is where its value was lost, and the one
+/// `not-stored` problem shows first there — not only at the next update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_custom_only_patch_is_reported_at_its_step_once_a_later_update_confirms_it() {
+    let mock = schemaless::serve_with(
+        &[
+            "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:CustomAttribute",
+            "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag",
+        ],
+        false,
+        true,
+    )
+    .await;
+    for scenario in [
+        "entra/custom-attributes-default.yaml",
+        "entra/custom-attributes-flag.yaml",
+    ] {
+        let path = scenarios_dir().join(scenario);
+        let (code, report, console) = run(&[&path], &format!("{}/scim/v2", mock.uri()));
+        // This server publishes no /Schemas: Microsoft's gallery test warning is a fault of
+        // its own (it keeps the extension, so not the unsupported problem's sign).
+        assert_eq!(
+            problems(&report),
+            vec![
+                "scim.custom-attribute.not-stored".to_string(),
+                "scim.custom-attribute.not-advertised".to_string()
+            ],
+            "{scenario}\n{console}"
+        );
+        assert_eq!(code, 1, "{scenario}\n{console}");
+        // Step 3 changed only the tag; step 4 the displayName and CustomAttribute (and the
+        // tag again: Entra's read before it found the old value).
+        assert_eq!(
+            places_of(&report, "scim.custom-attribute.not-stored"),
+            vec![(3, "GET".to_string(), 200), (4, "GET".to_string(), 200)],
+            "{scenario}\n{console}"
+        );
+        let step3 = &report["scenarios"][0]["steps"][2];
+        assert_eq!(step3["outcome"], "failed", "{scenario}\n{console}");
+    }
+}
+
+/// Precision: a PATCH the server ignores altogether (`patch-noop-204`) also leaves a custom-only
+/// update unchanged under an unmoved version; no later update confirms a custom drop, so the
+/// one fault stays one problem — the generic `rfc7644.patch.not-applied` at the final read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ignored_patch_is_not_also_a_not_stored_problem() {
+    let srv = server(vec![Quirk::PatchNoop204]).await;
+    for scenario in [
+        "entra/custom-attributes-default.yaml",
+        "entra/custom-attributes-flag.yaml",
+    ] {
+        let path = scenarios_dir().join(scenario);
+        let (_, report, console) = run(&[&path], &srv.base_url());
+        assert_eq!(
+            problems(&report),
+            vec!["rfc7644.patch.not-applied".to_string()],
+            "{scenario}\n{console}"
+        );
+    }
+    srv.shutdown().await;
 }

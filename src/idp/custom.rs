@@ -33,12 +33,18 @@
 //! a later PATCH refused for it (every custom attribute it addresses is such an attribute, or
 //! the server's `detail` names one) is that `not-stored` problem again, not a `patch-rejected`.
 //! A refusal of an attribute the server did store stays `patch-rejected`.
+//!
+//! An acknowledged update of only custom attributes that left the version where it was and
+//! does not hold them cannot be told, from that write alone, from a PATCH the server ignored
+//! altogether (the generic rules' fault). It is judged when the scenario ends (`fold`): if a
+//! later write whose other attributes landed showed the server dropping the same attributes,
+//! the `not-stored` finding is added at the step where the value was lost; else nothing.
 
 use serde_json::Value;
 
 use crate::check::show;
 use crate::idp::context::ActionCtx;
-use crate::outcome::{DiffEntry, Finding, StepResult};
+use crate::outcome::{DiffEntry, Finding, Outcome, StepResult};
 use crate::transport::{OutgoingRequest, RawResponse};
 
 /// `urn:…:2.0:User:attr` → (`urn:…:2.0:User`, `attr`) for extensions other than the RFC's
@@ -100,6 +106,12 @@ pub struct Extensions {
     held_attrs: Vec<String>,
     /// Custom attributes reported `not-stored` because an acknowledged write left them absent.
     absent: Vec<String>,
+    /// Every custom attribute a `not-stored` finding named, in report order (append-only).
+    reported: Vec<String>,
+    /// Losses that could not be told from a PATCH ignored altogether when they showed
+    /// (`check_held_unsure`): how many entries `reported` had then, and the finding to add at
+    /// that step if a later write shows the server drops those attributes (`fold`).
+    unsure: Vec<(usize, Finding)>,
 }
 
 impl Extensions {
@@ -250,6 +262,7 @@ fn report_unsupported(ctx: &mut ActionCtx<'_>, urns: &[&str], mut f: Finding) {
 /// step, exchange and severity and takes the unsupported rule; its consequence is the writes'
 /// (it carries none of its own, so the problem's consequence is what the IdP's writes met).
 pub fn fold(ext: &Extensions, steps: &mut [StepResult]) {
+    confirm_unsure(ext, steps);
     if ext.unsupported.is_empty() {
         return;
     }
@@ -306,6 +319,37 @@ pub fn fold(ext: &Extensions, steps: &mut [StepResult]) {
             out.push(sign);
         }
         step.findings = out;
+    }
+}
+
+/// After a scenario: an unsure loss (`check_held_unsure`) is reported at its own step once a
+/// later write of the scenario showed the server dropping one of the same attributes while the
+/// rest of that write landed — then the earlier write lost them too, and the server was not
+/// ignoring PATCHes altogether. The finding joins the `not-stored` problem there, and the step
+/// fails as it would have had that been known then. Unconfirmed, it is dropped: a PATCH the
+/// server did not apply at all is the generic rules' fault.
+fn confirm_unsure(ext: &Extensions, steps: &mut [StepResult]) {
+    for (from, f) in &ext.unsure {
+        let later = ext.reported.get(*from..).unwrap_or(&[]);
+        let confirmed = f.diff.iter().any(|d| {
+            let p = d.pointer.trim_start_matches('/').to_ascii_lowercase();
+            later.contains(&p)
+        });
+        if !confirmed {
+            continue;
+        }
+        let Some(step) = steps
+            .iter_mut()
+            .find(|s| f.source.as_ref() == Some(&s.source))
+        else {
+            continue;
+        };
+        step.findings.push(f.clone());
+        step.outcome = match (step.outcome, Outcome::from_findings([f])) {
+            (Outcome::Passed | Outcome::Warned, Outcome::Failed) => Outcome::Failed,
+            (Outcome::Passed, Outcome::Warned) => Outcome::Warned,
+            (kept, _) => kept,
+        };
     }
 }
 
@@ -393,22 +437,47 @@ fn report_not_stored(
     exchange: usize,
     who: &str,
 ) {
+    let message =
+        format!("the server acknowledged {who} but does not hold its custom extension attributes");
+    let Some(f) = not_stored(ctx, resource, expected, exchange, message) else {
+        return;
+    };
+    for (path, _) in expected.iter().filter(|(p, _)| is_custom(p)) {
+        let lower = format!("/{}", path.to_ascii_lowercase());
+        if !f
+            .diff
+            .iter()
+            .any(|d| d.pointer.to_ascii_lowercase() == lower)
+        {
+            continue;
+        }
+        ctx.state
+            .extensions
+            .reported
+            .push(path.to_ascii_lowercase());
+        if held(resource, path).is_none() {
+            Extensions::note(&mut ctx.state.extensions.absent, path);
+        }
+    }
+    ctx.finding(f);
+}
+
+/// The `not-stored` finding for the custom attributes `resource` does not hold as sent, if any.
+fn not_stored(
+    ctx: &ActionCtx<'_>,
+    resource: &Value,
+    expected: &[(String, Value)],
+    exchange: usize,
+    message: String,
+) -> Option<Finding> {
     let mut f = ctx
-        .rule(
-            "scim.custom-attribute.not-stored",
-            format!(
-                "the server acknowledged {who} but does not hold its custom extension attributes"
-            ),
-        )
+        .rule("scim.custom-attribute.not-stored", message)
         .at_exchange(exchange);
     let mut missing = false;
     for (path, want) in expected.iter().filter(|(p, _)| is_custom(p)) {
         let got = held(resource, path);
         if !got.is_some_and(|g| same(g, want)) {
             missing = true;
-            if got.is_none() {
-                Extensions::note(&mut ctx.state.extensions.absent, path);
-            }
             f = f.diff(DiffEntry::new(
                 format!("/{path}"),
                 show(want),
@@ -416,8 +485,36 @@ fn report_not_stored(
             ));
         }
     }
-    if missing {
-        ctx.finding(f);
+    missing.then_some(f)
+}
+
+/// An update that carried only custom attributes, was acknowledged and left the resource's
+/// version where it was, and whose read-back does not hold them: from this write alone it
+/// cannot be told from a PATCH the server ignored altogether (`patch-noop-204`, the generic
+/// rules' fault at the final read), so nothing is reported now. The `not-stored` finding is
+/// kept, and `fold` adds it at this step if a later write shows the server dropping the same
+/// attributes while the rest of that write landed. Attributes of an extension already found
+/// unsupported are that problem's, not this one's.
+pub fn check_held_unsure(
+    ctx: &mut ActionCtx<'_>,
+    resource: &Value,
+    expected: &[(String, Value)],
+    exchange: usize,
+    who: &str,
+) {
+    let mine: Vec<(String, Value)> = expected
+        .iter()
+        .filter(|(p, _)| {
+            split_custom(p).is_some_and(|(u, _)| !ctx.state.extensions.is_unsupported(u))
+        })
+        .cloned()
+        .collect();
+    let message = format!(
+        "the server acknowledged {who} but does not hold its custom extension attributes (it answered as if nothing changed; a later update that did land shows the server drops them)"
+    );
+    if let Some(f) = not_stored(ctx, resource, &mine, exchange, message) {
+        let from = ctx.state.extensions.reported.len();
+        ctx.state.extensions.unsure.push((from, f));
     }
 }
 
