@@ -152,7 +152,8 @@ pub(crate) fn split(attrs: &mut Map<String, Value>) -> Vec<Member> {
     if !matches!(attrs.get("members"), Some(Value::Array(_))) {
         return Vec::new();
     }
-    match attrs.remove("members") {
+    // shift_remove: the other attributes keep their order (a swap would move the last one up).
+    match attrs.shift_remove("members") {
         Some(Value::Array(items)) => items.into_iter().map(Member::from_value).collect(),
         _ => Vec::new(),
     }
@@ -222,6 +223,19 @@ mod tests {
         assert!(attrs.get("members").is_none());
         attrs.insert("members".into(), join(&members).expect("members"));
         assert_eq!(attrs, before);
+
+        // The other attributes keep their order.
+        let mut ordered = Map::new();
+        for (k, v) in [
+            ("a", json!(1)),
+            ("members", json!([{ "value": "u1" }])),
+            ("b", json!(2)),
+            ("c", json!(3)),
+        ] {
+            ordered.insert(k.into(), v);
+        }
+        split(&mut ordered);
+        assert_eq!(ordered.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
 
         let mut empty = Map::new();
         empty.insert("members".into(), json!([]));
