@@ -387,15 +387,7 @@ fn unique_violation(kind: ResourceKind, attrs: &Map<String, Value>) -> ScimError
 }
 
 fn new_resource(kind: ResourceKind, attrs: Map<String, Value>) -> Resource {
-    let t = now();
-    Resource::new(
-        uuid::Uuid::new_v4().to_string(),
-        kind,
-        attrs,
-        t.clone(),
-        t,
-        1,
-    )
+    Resource::created_now(uuid::Uuid::new_v4().to_string(), kind, attrs)
 }
 
 /// How this server compares userNames for uniqueness: ignoring case (RFC 7643 §4.1.1), or

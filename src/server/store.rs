@@ -121,6 +121,12 @@ impl Resource {
         }
     }
 
+    /// A resource created now, at its first version.
+    pub fn created_now(id: String, kind: ResourceKind, attrs: Map<String, Value>) -> Resource {
+        let t = now();
+        Resource::new(id, kind, attrs, t.clone(), t, 1)
+    }
+
     /// The attributes with a group's members among them, as a PATCH or a check reads them.
     pub fn attrs_with_members(&self) -> Map<String, Value> {
         let mut attrs = self.attrs.clone();
@@ -721,7 +727,7 @@ mod tests {
     fn user(id: &str, name: &str) -> Resource {
         let mut attrs = Map::new();
         attrs.insert("userName".into(), Value::String(name.into()));
-        Resource::new(id.to_string(), ResourceKind::User, attrs, now(), now(), 1)
+        Resource::created_now(id.to_string(), ResourceKind::User, attrs)
     }
 
     #[test]
@@ -807,7 +813,7 @@ mod membership_tests {
                 .collect();
             attrs.insert("members".into(), Value::Array(ms));
         }
-        Resource::new(id.to_string(), kind, attrs, now(), now(), 1)
+        Resource::created_now(id.to_string(), kind, attrs)
     }
 
     #[test]
@@ -867,13 +873,10 @@ mod member_edit_tests {
         for (id, name) in [("u1", "ann"), ("u2", "bob"), ("u3", "cy"), ("u4", "di")] {
             let mut attrs = Map::new();
             attrs.insert("userName".into(), json!(name));
-            d.insert(Resource::new(
+            d.insert(Resource::created_now(
                 id.to_string(),
                 ResourceKind::User,
                 attrs,
-                now(),
-                now(),
-                1,
             ));
         }
         let mut attrs = Map::new();
@@ -881,13 +884,10 @@ mod member_edit_tests {
         if let Some(m) = members {
             attrs.insert("members".into(), m);
         }
-        d.insert(Resource::new(
+        d.insert(Resource::created_now(
             "g".to_string(),
             ResourceKind::Group,
             attrs,
-            now(),
-            now(),
-            1,
         ));
         d
     }
@@ -1093,14 +1093,7 @@ mod index_tests {
                 if d.get(ResourceKind::User, id).is_none() {
                     let mut attrs = Map::new();
                     attrs.insert("userName".into(), json!(id));
-                    d.insert(Resource::new(
-                        id.into(),
-                        ResourceKind::User,
-                        attrs,
-                        now(),
-                        now(),
-                        1,
-                    ));
+                    d.insert(Resource::created_now(id.into(), ResourceKind::User, attrs));
                 }
             }
             for id in ["g1", "g2"] {
@@ -1110,14 +1103,7 @@ mod index_tests {
                     attrs.insert("displayName".into(), json!(format!("{id}-{created}")));
                     let m = ids[next(ids.len())];
                     attrs.insert("members".into(), json!([{ "value": m }, { "value": m }]));
-                    d.insert(Resource::new(
-                        id.into(),
-                        ResourceKind::Group,
-                        attrs,
-                        now(),
-                        now(),
-                        1,
-                    ));
+                    d.insert(Resource::created_now(id.into(), ResourceKind::Group, attrs));
                 }
             }
             let g = ["g1", "g2"][next(2)];
