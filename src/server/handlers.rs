@@ -708,10 +708,16 @@ async fn patch_one(
     // the change on a copy until it is written.) The IdPs' own form is read from the bytes;
     // any other body is parsed, and may still be a membership PATCH.
     let in_place = group && !lossy && !app.store.persistent();
-    if let Some(edits) = raw
+    let mut parsed = None;
+    let edits = match raw
         .filter(|_| in_place)
-        .and_then(|b| member_patch::read(b, &app.quirks))
+        .map(|b| member_patch::read(b, &app.quirks))
     {
+        Some(Some(edits)) => Some(edits),
+        Some(None) => patch::member_edits(parsed.insert(patch_body(app, raw)?), &app.quirks),
+        None => None,
+    };
+    if let Some(edits) = edits {
         let mut data = app.store.lock().await;
         match edit_in_place(app, kind, id, &mut data, edits, headers, status)? {
             InPlace::Done(rendered) => {
@@ -722,17 +728,11 @@ async fn patch_one(
             InPlace::NotAList => {}
         }
     }
-    let parsed = match raw {
-        Some(b) => parse_json(b)?,
-        None => return Err(ScimError::bad("invalidSyntax", "PATCH needs a body")),
+    let body = match parsed {
+        Some(body) => body,
+        None => patch_body(app, raw)?,
     };
-    let body = &parsed;
-    patch::check_size(body)?;
-    extensions::check_patch(&app.quirks, body)?;
-    manager::check_patch(&app.quirks, body)?;
-    let edits = in_place
-        .then(|| patch::member_edits(body, &app.quirks))
-        .flatten();
+    let body = &body;
     // A PATCH that leaves the members alone (Okta's rename, a displayName change) works on a
     // copy of the group without them.
     let members = if group
@@ -749,10 +749,9 @@ async fn patch_one(
     // only if the resource is still the version it was copied from; else it is redone on the
     // newer one (a concurrent PATCH is never lost), a bounded number of times.
     let mut attempts = 0;
-    let mut edits = edits;
     let (attrs, data) = loop {
         attempts += 1;
-        let mut data = app.store.lock().await;
+        let data = app.store.lock().await;
         let Some(r) = data.get(kind, id) else {
             return Err(ScimError::resource_not_found(kind.name(), id));
         };
@@ -760,19 +759,6 @@ async fn patch_one(
         if app.quirks.has(Quirk::PatchNoop204) {
             return Ok(Reply::empty(StatusCode::NO_CONTENT));
         }
-        if let Some(edits) = edits.take() {
-            match edit_in_place(app, kind, id, &mut data, edits, headers, status)? {
-                InPlace::Done(rendered) => {
-                    drop(data);
-                    return reply_updated(app, kind, rendered, query, status);
-                }
-                InPlace::Noop => return Ok(Reply::empty(StatusCode::NO_CONTENT)),
-                InPlace::NotAList => {}
-            }
-        }
-        let Some(r) = data.get(kind, id) else {
-            return Err(ScimError::resource_not_found(kind.name(), id));
-        };
         let version = r.version;
         let mut attrs: Map<String, Value> = match members {
             Members::Kept => r
@@ -811,6 +797,19 @@ async fn patch_one(
         }
     };
     finish_update(app, kind, id, attrs, data, query, status, members).await
+}
+
+/// A PATCH body parsed, and refused before any work when it is too large or carries what a
+/// quirk refuses.
+fn patch_body(app: &App, raw: Option<&[u8]>) -> Result<Value> {
+    let body = match raw {
+        Some(b) => parse_json(b)?,
+        None => return Err(ScimError::bad("invalidSyntax", "PATCH needs a body")),
+    };
+    patch::check_size(&body)?;
+    extensions::check_patch(&app.quirks, &body)?;
+    manager::check_patch(&app.quirks, &body)?;
+    Ok(body)
 }
 
 /// What [`edit_in_place`] did.
